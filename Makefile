@@ -1,0 +1,64 @@
+# Leads Dashboard: `make run` and `make test` set everything up and go.
+SHELL := /bin/bash
+
+# One target directory outside the clone, so a fresh clone (CI) reuses
+# earlier builds instead of compiling SurrealDB and RocksDB again.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/leads-dashboard/target
+export PATH := $(CURDIR)/tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+SITE_ROOT := $(CARGO_TARGET_DIR)/site
+BIN_DEBUG := $(CARGO_TARGET_DIR)/debug/leads-dashboard
+BIN_RELEASE := $(CARGO_TARGET_DIR)/release/leads-dashboard
+# cargo-leptos builds debug code with these; the tests use the same, so
+# nothing is compiled twice.
+DEBUG_ENV := RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=leads-dashboard
+
+# A token for local use; set your own in production.
+LEADS_API_TOKEN ?= local-dev-token
+export LEADS_API_TOKEN
+
+.PHONY: run test setup setup-test build build-release unit integration e2e \
+        crash-test-long screenshots fmt clean-data
+
+## run: set up, build (release) and serve on http://127.0.0.1:3000
+run: setup build-release
+	@echo "Leads Dashboard on http://$${LEADS_ADDR:-127.0.0.1:3000}  (API token: $$LEADS_API_TOKEN)"
+	$(BIN_RELEASE) serve --site-root $(SITE_ROOT)
+
+## test: set up, build (debug) and run unit, integration, crash and browser tests
+test: setup-test build unit integration e2e
+	@echo "all tests passed"
+
+setup:
+	@scripts/setup.sh
+
+setup-test:
+	@scripts/setup.sh --test
+
+build:
+	cargo leptos build
+
+build-release:
+	cargo leptos build --release
+
+unit:
+	$(DEBUG_ENV) cargo test -p app --features ssr
+
+# Integration tests and the crash test (5 SIGKILLs) against the real binary.
+integration:
+	$(DEBUG_ENV) cargo test -p server -- --test-threads 2
+
+e2e:
+	cd end2end && mkdir -p screenshots && \
+	  LEADS_BIN=$(BIN_DEBUG) LEPTOS_SITE_ROOT=$(SITE_ROOT) npx playwright test
+
+## crash-test-long: 30+ kills and more than 1 GiB acknowledged, on the release build
+crash-test-long: setup
+	cargo build --release -p server
+	CRASH_KILLS=30 CRASH_MIN_MB=1100 CRASH_CLIENTS=6 CRASH_BATCH=1000 \
+	  cargo test --release -p server --test crash -- --nocapture
+
+fmt:
+	cargo fmt --all
+
+clean-data:
+	rm -rf data

@@ -1,0 +1,100 @@
+//! The one error type of the product. The HTTP API turns it into
+//! `{"error": {"code": …, "message": …, …}}` (`shared/spec/api.md`); server
+//! functions carry it to the browser as JSON.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum AppError {
+    /// A query parameter (or server-function argument of the same name) is malformed.
+    #[error("{param}: {message}")]
+    InvalidParam { param: String, message: String },
+    /// One event of a batch is invalid; the whole batch is rejected.
+    #[error("event {index}, {field}: {message}")]
+    InvalidEvent {
+        index: usize,
+        field: String,
+        message: String,
+    },
+    #[error("a batch holds at most {max} events, this one holds {got}")]
+    BatchTooLarge { max: usize, got: usize },
+    #[error("the body is not valid JSON: {0}")]
+    InvalidJson(String),
+    #[error("a valid API token is required (Authorization: Bearer …)")]
+    Unauthorized,
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// Transport-level failure of a server function (network, encoding).
+    #[error("{0}")]
+    ServerFn(String),
+}
+
+impl AppError {
+    pub fn param(param: &str, message: impl Into<String>) -> Self {
+        AppError::InvalidParam {
+            param: param.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::InvalidParam { .. } => "invalid_parameter",
+            AppError::InvalidEvent { .. } => "invalid_event",
+            AppError::BatchTooLarge { .. } => "batch_too_large",
+            AppError::InvalidJson(_) => "invalid_json",
+            AppError::Unauthorized => "unauthorized",
+            AppError::Unavailable(_) => "unavailable",
+            AppError::Internal(_) => "internal",
+            AppError::ServerFn(_) => "server_fn",
+        }
+    }
+
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::InvalidParam { .. }
+            | AppError::InvalidEvent { .. }
+            | AppError::InvalidJson(_) => 400,
+            AppError::BatchTooLarge { .. } => 413,
+            AppError::Unauthorized => 401,
+            AppError::Unavailable(_) => 503,
+            AppError::Internal(_) | AppError::ServerFn(_) => 500,
+        }
+    }
+
+    /// The JSON error body of the API.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut body = serde_json::json!({ "code": self.code(), "message": self.to_string() });
+        match self {
+            AppError::InvalidParam { param, message } => {
+                body["param"] = param.clone().into();
+                body["message"] = format!("{param}: {message}").into();
+            }
+            AppError::InvalidEvent {
+                index,
+                field,
+                message,
+            } => {
+                body["index"] = (*index).into();
+                body["field"] = field.clone().into();
+                body["message"] = message.clone().into();
+            }
+            AppError::BatchTooLarge { max, .. } => body["max"] = (*max).into(),
+            _ => {}
+        }
+        serde_json::json!({ "error": body })
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::ServerFn(value.to_string())
+    }
+}

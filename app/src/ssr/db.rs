@@ -1,0 +1,117 @@
+//! The database: connecting, the schema and its version. Only this module,
+//! `ingest` and `query` talk SurrealQL.
+
+use surrealdb::Surreal;
+use surrealdb::engine::any::Any;
+use surrealdb::types::{RecordId, SurrealValue, Value};
+
+use crate::error::AppError;
+
+pub type Db = Surreal<Any>;
+
+const NAMESPACE: &str = "leads";
+const DATABASE: &str = "leads";
+
+/// The schema version this build writes. A database written by a newer
+/// build is refused rather than misread.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Migrations in order: `(version reached, SurrealQL)`. Each runs in one
+/// transaction together with the version bump.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    r#"
+    DEFINE TABLE IF NOT EXISTS meta SCHEMALESS;
+    -- event:⟨event id⟩, idempotent by key; indexed by contact for the lead detail.
+    DEFINE TABLE IF NOT EXISTS event SCHEMALESS;
+    DEFINE INDEX IF NOT EXISTS event_contact ON event FIELDS contact, at;
+    -- contact:⟨contact key⟩: the rules' state plus the lead's listed columns.
+    DEFINE TABLE IF NOT EXISTS contact SCHEMALESS;
+    DEFINE INDEX IF NOT EXISTS contact_sort ON contact FIELDS sort_key;
+    DEFINE INDEX IF NOT EXISTS contact_name ON contact FIELDS name_key;
+    DEFINE INDEX IF NOT EXISTS contact_touch ON contact FIELDS touch_key;
+    "#,
+)];
+
+pub fn db_error(e: surrealdb::Error) -> AppError {
+    AppError::Unavailable(e.to_string())
+}
+
+/// Optimistic transactions lose to a concurrent writer of the same key at
+/// commit; such a batch is simply run again.
+pub fn is_retryable(e: &surrealdb::Error) -> bool {
+    let m = e.message();
+    m.contains("can be retried") || m.contains("onflict")
+}
+
+/// Opens the database named by `--db`. An embedded RocksDB path gets its
+/// folder created first.
+pub async fn connect(address: &str, user: Option<&str>, pass: Option<&str>) -> Result<Db, AppError> {
+    if let Some(path) = address.strip_prefix("rocksdb://") {
+        std::fs::create_dir_all(path)
+            .map_err(|e| AppError::Unavailable(format!("cannot create {path}: {e}")))?;
+    }
+    let db = surrealdb::engine::any::connect(address).await.map_err(db_error)?;
+    if let (Some(user), Some(pass)) = (user, pass) {
+        db.signin(surrealdb::opt::auth::Root {
+            username: user.to_owned(),
+            password: pass.to_owned(),
+        })
+        .await
+        .map_err(db_error)?;
+    }
+    db.use_ns(NAMESPACE).use_db(DATABASE).await.map_err(db_error)?;
+    migrate(&db).await?;
+    Ok(db)
+}
+
+/// Brings the schema to [`SCHEMA_VERSION`].
+pub async fn migrate(db: &Db) -> Result<(), AppError> {
+    let mut current = schema_version(db).await?;
+    if current > SCHEMA_VERSION {
+        return Err(AppError::Unavailable(format!(
+            "the database has schema version {current}, newer than this build's {SCHEMA_VERSION}; use a newer leads-dashboard"
+        )));
+    }
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        let query = format!(
+            "BEGIN; {sql}; UPSERT meta:schema SET version = $version; COMMIT;"
+        );
+        db.query(query)
+            .bind(("version", *version))
+            .await
+            .and_then(|r| r.check())
+            .map_err(db_error)?;
+        tracing::info!(version, "database schema migrated");
+        current = *version;
+    }
+    Ok(())
+}
+
+async fn schema_version(db: &Db) -> Result<i64, AppError> {
+    let mut res = db
+        .query("SELECT VALUE version FROM meta:schema")
+        .await
+        .map_err(db_error)?;
+    let versions: Vec<i64> = res.take(0).map_err(db_error)?;
+    Ok(versions.first().copied().unwrap_or(0))
+}
+
+/// `table:⟨key⟩` for any text key, without SurrealQL escaping.
+pub fn record(table: &str, key: &str) -> RecordId {
+    RecordId::new(table, key)
+}
+
+/// A JSON object as a SurrealDB object with its record id set.
+pub fn row(id: RecordId, json: serde_json::Value) -> Value {
+    let mut v = json.into_value();
+    if let Value::Object(obj) = &mut v {
+        obj.insert("id", id);
+    }
+    v
+}
+
+/// Health: a trivial query answers.
+pub async fn ping(db: &Db) -> Result<(), AppError> {
+    db.query("RETURN 1").await.and_then(|r| r.check()).map(|_| ()).map_err(db_error)
+}

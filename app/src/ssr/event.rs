@@ -1,0 +1,455 @@
+//! Events: the input format of `shared/spec/events.md`, validated and
+//! normalised. Pure: no I/O, so the same code serves the API, the importer and
+//! the tests.
+
+use chrono::{DateTime, Datelike, Utc};
+use phonenumber::country::Id as Region;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::phone;
+use crate::error::AppError;
+use crate::model::Source;
+
+pub const MAX_BATCH: usize = 1000;
+
+pub const CHANNELS: &[&str] = &[
+    "whatsapp", "instagram", "messenger", "tiktok", "telegram", "line", "web", "email", "other",
+];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Message,
+    Resolved,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Inbound,
+    Outbound,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sender {
+    Customer,
+    Agent,
+    Ai,
+    System,
+}
+
+/// A valid, normalised event. `contact_key` is the contact's identity (rule 1).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: String,
+    pub kind: Kind,
+    pub occurred_at: DateTime<Utc>,
+    pub channel: String,
+    /// `None` for `resolved` events.
+    pub direction: Option<Direction>,
+    pub sender: Sender,
+    pub contact_key: String,
+    pub phone: Option<String>,
+    pub external_id: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    /// Only inbound messages carry a source.
+    pub source: Option<Source>,
+}
+
+impl Event {
+    pub fn is_inbound(&self) -> bool {
+        self.kind == Kind::Message && self.direction == Some(Direction::Inbound)
+    }
+
+    /// An answer by a person or the AI (rule 6); `system` messages do not count.
+    pub fn is_touch(&self) -> bool {
+        self.kind == Kind::Message
+            && self.direction == Some(Direction::Outbound)
+            && matches!(self.sender, Sender::Agent | Sender::Ai)
+    }
+}
+
+/// The contact key of a contact without a phone: channel + the channel's own id.
+pub fn external_key(channel: &str, external_id: &str) -> String {
+    format!("{channel}:{external_id}")
+}
+
+/// Parses a request body: one event object or an array of at most
+/// [`MAX_BATCH`]. The whole batch is validated before anything is written;
+/// the first invalid event is named by index and field.
+pub fn parse_batch(body: &[u8], region: Region) -> Result<Vec<Event>, AppError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| AppError::InvalidJson(e.to_string()))?;
+    let items = match value {
+        Value::Array(items) => items,
+        obj @ Value::Object(_) => vec![obj],
+        _ => {
+            return Err(AppError::InvalidJson(
+                "expected an event object or an array of events".into(),
+            ));
+        }
+    };
+    if items.len() > MAX_BATCH {
+        return Err(AppError::BatchTooLarge {
+            max: MAX_BATCH,
+            got: items.len(),
+        });
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            validate(item, region).map_err(|(field, message)| AppError::InvalidEvent {
+                index,
+                field: field.to_owned(),
+                message,
+            })
+        })
+        .collect()
+}
+
+type Invalid = (&'static str, String);
+
+fn bad(field: &'static str, message: impl Into<String>) -> Invalid {
+    (field, message.into())
+}
+
+/// Optional text field: absent, `null` and blank all mean "not given".
+fn opt_text(
+    obj: &Map<String, Value>,
+    key: &str,
+    field: &'static str,
+) -> Result<Option<String>, Invalid> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => {
+            let s = s.trim();
+            Ok((!s.is_empty()).then(|| s.to_owned()))
+        }
+        Some(_) => Err(bad(field, "must be a string")),
+    }
+}
+
+fn one_of<T: Copy>(
+    obj: &Map<String, Value>,
+    key: &str,
+    field: &'static str,
+    choices: &[(&str, T)],
+) -> Result<Option<T>, Invalid> {
+    let Some(text) = opt_text(obj, key, field)? else {
+        return Ok(None);
+    };
+    choices
+        .iter()
+        .find(|(name, _)| *name == text)
+        .map(|(_, v)| Some(*v))
+        .ok_or_else(|| {
+            let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+            bad(field, format!("must be one of {}", names.join(", ")))
+        })
+}
+
+/// Validates one event object. Unknown fields are ignored.
+pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
+    let obj = item
+        .as_object()
+        .ok_or_else(|| bad("", "an event must be a JSON object"))?;
+
+    let id = match obj.get("id") {
+        Some(Value::String(s)) if !s.is_empty() && s.chars().count() <= 256 => s.clone(),
+        Some(Value::String(_)) => return Err(bad("id", "must be 1 to 256 characters")),
+        None | Some(Value::Null) => return Err(bad("id", "is required")),
+        Some(_) => return Err(bad("id", "must be a string")),
+    };
+
+    let kind = one_of(
+        obj,
+        "kind",
+        "kind",
+        &[("message", Kind::Message), ("resolved", Kind::Resolved)],
+    )?
+    .unwrap_or(Kind::Message);
+
+    let occurred_at = match obj.get("occurred_at") {
+        Some(Value::String(s)) => DateTime::parse_from_rfc3339(s.trim())
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| {
+                bad(
+                    "occurred_at",
+                    "must be an RFC 3339 time with an offset, e.g. 2026-11-20T09:15:03+07:00",
+                )
+            })?,
+        None | Some(Value::Null) => return Err(bad("occurred_at", "is required")),
+        Some(_) => return Err(bad("occurred_at", "must be a string")),
+    };
+    if !(1970..=9998).contains(&occurred_at.year()) {
+        return Err(bad("occurred_at", "must lie between the years 1970 and 9998"));
+    }
+
+    let channel = opt_text(obj, "channel", "channel")?.ok_or_else(|| bad("channel", "is required"))?;
+    if !CHANNELS.contains(&channel.as_str()) {
+        return Err(bad(
+            "channel",
+            format!("must be one of {}", CHANNELS.join(", ")),
+        ));
+    }
+
+    let direction = one_of(
+        obj,
+        "direction",
+        "direction",
+        &[
+            ("inbound", Direction::Inbound),
+            ("outbound", Direction::Outbound),
+        ],
+    )?;
+    let sender = one_of(
+        obj,
+        "sender",
+        "sender",
+        &[
+            ("customer", Sender::Customer),
+            ("agent", Sender::Agent),
+            ("ai", Sender::Ai),
+            ("system", Sender::System),
+        ],
+    )?;
+    let (direction, sender) = match (kind, direction) {
+        (Kind::Resolved, _) => (None, sender.unwrap_or(Sender::Agent)),
+        (Kind::Message, None) => {
+            return Err(bad("direction", "is required for a message (inbound or outbound)"));
+        }
+        (Kind::Message, Some(Direction::Inbound)) => match sender {
+            None | Some(Sender::Customer) => (Some(Direction::Inbound), Sender::Customer),
+            Some(_) => {
+                return Err(bad("sender", "an inbound message is always from the customer"));
+            }
+        },
+        (Kind::Message, Some(Direction::Outbound)) => match sender {
+            Some(Sender::Customer) => {
+                return Err(bad("sender", "an outbound message is sent by agent, ai or system"));
+            }
+            Some(s) => (Some(Direction::Outbound), s),
+            None => return Err(bad("sender", "is required for an outbound message")),
+        },
+    };
+
+    let contact = match obj.get("contact") {
+        Some(Value::Object(c)) => c,
+        None | Some(Value::Null) => return Err(bad("contact", "is required")),
+        Some(_) => return Err(bad("contact", "must be an object")),
+    };
+    let phone = opt_text(contact, "phone", "contact.phone")?
+        .map(|p| phone::normalize(&p, region).map_err(|why| bad("contact.phone", why)))
+        .transpose()?;
+    let external_id = match contact.get("external_id") {
+        // Channel ids are sometimes sent as JSON numbers; keep their digits.
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => opt_text(contact, "external_id", "contact.external_id")?,
+    };
+    let contact_key = match (&phone, &external_id) {
+        (Some(p), _) => p.clone(),
+        (None, Some(x)) => external_key(&channel, x),
+        (None, None) => {
+            return Err(bad("contact", "needs a phone or an external_id"));
+        }
+    };
+    let name = opt_text(contact, "name", "contact.name")?;
+    let email = opt_text(contact, "email", "contact.email")?;
+    if let Some(e) = &email {
+        if !looks_like_email(e) {
+            return Err(bad("contact.email", "must look like an e-mail address"));
+        }
+    }
+
+    let source = match obj.get("source") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(s)) => Some(validate_source(s)?),
+        Some(_) => return Err(bad("source", "must be an object")),
+    };
+    // Only an inbound message can have been brought by a referral.
+    let source = if direction == Some(Direction::Inbound) {
+        source
+    } else {
+        None
+    };
+
+    Ok(Event {
+        id,
+        kind,
+        occurred_at,
+        channel,
+        direction,
+        sender,
+        contact_key,
+        phone,
+        external_id,
+        name,
+        email,
+        source,
+    })
+}
+
+fn validate_source(s: &Map<String, Value>) -> Result<Source, Invalid> {
+    let platform = opt_text(s, "platform", "source.platform")?
+        .ok_or_else(|| bad("source.platform", "is required in a source"))?
+        .to_lowercase();
+    if !platform
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(bad("source.platform", "must be one lowercase word, e.g. meta"));
+    }
+    let kind = opt_text(s, "type", "source.type")?
+        .map(|t| t.to_lowercase())
+        .unwrap_or_else(|| "ad".to_owned());
+    let id = match s.get("id") {
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => opt_text(s, "id", "source.id")?,
+    };
+    Ok(Source {
+        platform,
+        kind,
+        id,
+        name: opt_text(s, "name", "source.name")?,
+        url: opt_text(s, "url", "source.url")?,
+    })
+}
+
+fn looks_like_email(e: &str) -> bool {
+    let Some((local, domain)) = e.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !e.chars().any(char::is_whitespace)
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn region() -> Region {
+        phone::parse_region("ID").expect("region")
+    }
+
+    fn inbound() -> Value {
+        json!({
+            "id": "wamid.1", "occurred_at": "2026-11-20T09:15:03+07:00",
+            "channel": "whatsapp", "direction": "inbound",
+            "contact": {"phone": "0812-3456-7890", "name": "Budi"},
+            "source": {"platform": "meta", "id": "1202", "name": "Promo"},
+            "unknown_field": {"is": "ignored"}
+        })
+    }
+
+    fn error_of(v: Value) -> (String, String) {
+        match parse_batch(v.to_string().as_bytes(), region()) {
+            Err(AppError::InvalidEvent { field, message, .. }) => (field, message),
+            other => panic!("expected an invalid event, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn spec_example_is_valid_and_normalised() {
+        let ev = validate(&inbound(), region()).expect("valid");
+        assert_eq!(ev.contact_key, "+6281234567890");
+        assert_eq!(ev.occurred_at.to_rfc3339(), "2026-11-20T02:15:03+00:00");
+        assert_eq!(ev.source.as_ref().map(|s| s.kind.as_str()), Some("ad"));
+        assert!(ev.is_inbound());
+    }
+
+    #[test]
+    fn one_object_or_an_array() {
+        let one = parse_batch(inbound().to_string().as_bytes(), region()).expect("one");
+        assert_eq!(one.len(), 1);
+        let two = parse_batch(json!([inbound(), inbound()]).to_string().as_bytes(), region())
+            .expect("two");
+        assert_eq!(two.len(), 2);
+    }
+
+    #[test]
+    fn errors_name_index_and_field() {
+        let mut bad_phone = inbound();
+        bad_phone["contact"]["phone"] = json!("not a phone");
+        let batch = json!([inbound(), inbound(), bad_phone]);
+        match parse_batch(batch.to_string().as_bytes(), region()) {
+            Err(AppError::InvalidEvent { index, field, .. }) => {
+                assert_eq!((index, field.as_str()), (2, "contact.phone"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_required_field_is_checked() {
+        for (key, field) in [
+            ("id", "id"),
+            ("occurred_at", "occurred_at"),
+            ("channel", "channel"),
+            ("direction", "direction"),
+            ("contact", "contact"),
+        ] {
+            let mut ev = inbound();
+            ev.as_object_mut().expect("object").remove(key);
+            assert_eq!(error_of(ev).0, field, "missing {key}");
+        }
+        let mut ev = inbound();
+        ev["occurred_at"] = json!("2026-11-20 09:15:03");
+        assert_eq!(error_of(ev).0, "occurred_at");
+        let mut ev = inbound();
+        ev["channel"] = json!("fax");
+        assert_eq!(error_of(ev).0, "channel");
+        let mut ev = inbound();
+        ev["contact"] = json!({"name": "nobody"});
+        assert_eq!(error_of(ev).0, "contact");
+        let mut ev = inbound();
+        ev["contact"]["email"] = json!("budi at mail");
+        assert_eq!(error_of(ev).0, "contact.email");
+        let mut ev = inbound();
+        ev["source"] = json!({"name": "no platform"});
+        assert_eq!(error_of(ev).0, "source.platform");
+        let mut ev = inbound();
+        ev["id"] = json!("x".repeat(257));
+        assert_eq!(error_of(ev).0, "id");
+        let mut ev = inbound();
+        ev["direction"] = json!("outbound");
+        assert_eq!(error_of(ev).0, "sender");
+        let mut ev = inbound();
+        ev["sender"] = json!("agent");
+        assert_eq!(error_of(ev).0, "sender");
+    }
+
+    #[test]
+    fn more_than_a_thousand_is_refused() {
+        let batch = Value::Array(vec![inbound(); MAX_BATCH + 1]);
+        assert!(matches!(
+            parse_batch(batch.to_string().as_bytes(), region()),
+            Err(AppError::BatchTooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn contact_without_phone_is_keyed_by_channel_and_external_id() {
+        let ev = json!({"id": "ig.1", "occurred_at": "2026-11-20T10:00:00Z", "channel": "instagram",
+                        "direction": "inbound", "contact": {"external_id": "17841400000000077"}});
+        let ev = validate(&ev, region()).expect("valid");
+        assert_eq!(ev.contact_key, "instagram:17841400000000077");
+    }
+
+    #[test]
+    fn resolved_needs_no_direction() {
+        let ev = json!({"id": "r.1", "kind": "resolved", "occurred_at": "2026-11-20T10:00:00Z",
+                        "channel": "whatsapp", "contact": {"phone": "+6281234567890"}});
+        let ev = validate(&ev, region()).expect("valid");
+        assert_eq!(ev.kind, Kind::Resolved);
+        assert!(!ev.is_inbound() && !ev.is_touch());
+    }
+}

@@ -1,0 +1,149 @@
+//! Phone numbers: the identity of a contact (rule 1). Pure, no I/O.
+
+use phonenumber::country::Id as Region;
+use phonenumber::metadata::DATABASE;
+use phonenumber::{Mode, PhoneNumber};
+
+/// A region given as text (`ID`, `SG`, …), checked against phone metadata.
+pub fn parse_region(text: &str) -> Option<Region> {
+    let region: Region = text.trim().to_ascii_uppercase().parse().ok()?;
+    DATABASE.by_id(region.as_ref())?;
+    Some(region)
+}
+
+/// Normalises any common way of writing a number to E.164 (`+6281234567890`).
+///
+/// A number is accepted when its length is possible for its country, even
+/// where the metadata does not know its range: losing a real customer's chat
+/// is worse than storing an unusual number (rule 1). Text that is not a phone
+/// number is refused.
+pub fn normalize(text: &str, region: Region) -> Result<String, &'static str> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("is empty");
+    }
+    // Only what people type around digits; letters (vanity numbers, words) are refused.
+    if !text
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().\u{a0}/".contains(c))
+    {
+        return Err("is not a phone number");
+    }
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 5 || digits.len() > 17 {
+        return Err("is not a phone number (wrong length)");
+    }
+    let candidates: Vec<String> = if text.starts_with('+') {
+        vec![format!("+{digits}")]
+    } else if let Some(rest) = digits.strip_prefix("00") {
+        vec![format!("+{rest}")]
+    } else {
+        // National form first (`0812…`), then the habit of writing the
+        // country code without a plus (`62812…`).
+        vec![digits.clone(), format!("+{digits}")]
+    };
+    candidates
+        .iter()
+        .filter_map(|c| phonenumber::parse(Some(region), c).ok())
+        .find(is_possible)
+        .map(|n| e164(&n))
+        .ok_or("is not a possible phone number for its country")
+}
+
+fn e164(n: &PhoneNumber) -> String {
+    n.format().mode(Mode::E164).to_string()
+}
+
+/// Right length for its country (libphonenumber's "possible number").
+fn is_possible(n: &PhoneNumber) -> bool {
+    let Some(metas) = DATABASE.by_code(&n.code().value()) else {
+        return false;
+    };
+    let len = national_digits(n).len() as u16;
+    metas.iter().any(|m| {
+        let general = m.descriptors().general();
+        general.possible_length().contains(&len)
+    })
+}
+
+fn national_digits(n: &PhoneNumber) -> String {
+    let nat = n.national();
+    format!("{}{}", "0".repeat(nat.zeros() as usize), nat.value())
+}
+
+/// The readable form shown on the page: `+62 812-3456-7890`.
+pub fn display(e164_text: &str) -> String {
+    match phonenumber::parse(None, e164_text) {
+        Ok(n) => n.format().mode(Mode::International).to_string(),
+        Err(_) => e164_text.to_owned(),
+    }
+}
+
+/// The digit strings a phone search may match: the E.164 digits and the
+/// national form with a trunk `0` (`0812…`), so `0812`, `62812` and `812`
+/// all find `+62812…`.
+pub fn search_forms(e164_text: &str) -> String {
+    let digits: String = e164_text.chars().filter(char::is_ascii_digit).collect();
+    match phonenumber::parse(None, e164_text) {
+        Ok(n) => format!("{digits} 0{}", national_digits(&n)),
+        Err(_) => digits,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id() -> Region {
+        parse_region("ID").expect("ID is a region")
+    }
+
+    #[test]
+    fn indonesian_habits_are_one_number() {
+        for text in [
+            "0812 3456 7890",
+            "6281234567890",
+            "+62 812-3456-7890",
+            "0812-3456-7890",
+            "(0812) 3456 7890",
+            "+6281234567890",
+            "006281234567890",
+        ] {
+            assert_eq!(normalize(text, id()).as_deref(), Ok("+6281234567890"), "{text}");
+        }
+    }
+
+    #[test]
+    fn other_countries_keep_their_code() {
+        assert_eq!(normalize("+65 9123 4567", id()).as_deref(), Ok("+6591234567"));
+        assert_eq!(normalize("+1 415 555 2671", id()).as_deref(), Ok("+14155552671"));
+    }
+
+    #[test]
+    fn text_is_not_a_phone() {
+        assert!(normalize("hello", id()).is_err());
+        assert!(normalize("0812-CALL-ME", id()).is_err());
+        assert!(normalize("", id()).is_err());
+        assert!(normalize("12", id()).is_err());
+        assert!(normalize("+62 8", id()).is_err());
+    }
+
+    #[test]
+    fn unknown_ranges_of_right_length_are_kept() {
+        // 0899… is not an allocated Indonesian mobile range in all metadata
+        // versions; its length is possible, so the contact is kept.
+        assert!(normalize("0899 9999 9999", id()).is_ok());
+    }
+
+    #[test]
+    fn search_forms_include_national_form() {
+        let forms = search_forms("+6281234567890");
+        assert!(forms.contains("6281234567890"));
+        assert!(forms.contains("081234567890"));
+    }
+
+    #[test]
+    fn display_is_readable() {
+        assert_eq!(display("+6281234567890"), "+62 812-3456-7890");
+    }
+}

@@ -1,0 +1,32 @@
+//! What every request handler and server function shares.
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use chrono_tz::Tz;
+use leptos::config::LeptosOptions;
+use phonenumber::country::Id as Region;
+
+use super::db::Db;
+
+/// The settings of `shared/spec/api.md`, resolved.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub tz: Tz,
+    pub region: Region,
+    pub session_timeout: chrono::Duration,
+    pub api_token: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub settings: Arc<Settings>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

@@ -1,0 +1,96 @@
+//! Command line and settings: each setting is a flag and an environment
+//! variable, the flag wins (`shared/spec/api.md`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use leptos::config::{Env, LeptosOptions};
+
+use app::ssr::phone;
+use app::ssr::state::Settings;
+
+#[derive(Parser, Debug)]
+#[command(name = "leads-dashboard", version, about = "Leads Dashboard: every new customer who started a chat, and which ad brought them")]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the dashboard, the API and the webhooks (the default).
+    Serve,
+    /// Load NDJSON events (one event per line, the API's format and rules).
+    Import {
+        /// The file to load.
+        file: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct SettingsArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LEADS_ADDR", default_value = "127.0.0.1:3000", global = true)]
+    pub addr: String,
+    /// Database: rocksdb://PATH (embedded, on disk), mem:// (in memory), ws://HOST:PORT or wss://… (a SurrealDB server).
+    #[arg(long, env = "LEADS_DB", default_value = "rocksdb://data/leads", global = true)]
+    pub db: String,
+    /// User for a SurrealDB server (ws:// or wss://).
+    #[arg(long, env = "LEADS_DB_USER", global = true, hide_env_values = true)]
+    pub db_user: Option<String>,
+    /// Password for a SurrealDB server.
+    #[arg(long, env = "LEADS_DB_PASS", global = true, hide_env_values = true)]
+    pub db_pass: Option<String>,
+    /// The business time zone (IANA name).
+    #[arg(long, env = "LEADS_TZ", default_value = "Asia/Jakarta", global = true)]
+    pub tz: String,
+    /// Region for phone numbers written without a country code.
+    #[arg(long, env = "LEADS_DEFAULT_REGION", default_value = "ID", global = true)]
+    pub default_region: String,
+    /// Inactivity after which a session closes (e.g. 24h, 30m).
+    #[arg(long, env = "LEADS_SESSION_TIMEOUT", default_value = "24h", global = true)]
+    pub session_timeout: String,
+    /// Folder with the built site (pkg/ with the WASM, JS and CSS).
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site", global = true)]
+    pub site_root: String,
+}
+
+impl SettingsArgs {
+    pub fn resolve(&self) -> Result<Settings, String> {
+        let tz = self
+            .tz
+            .parse()
+            .map_err(|_| format!("--tz: {:?} is not an IANA time zone", self.tz))?;
+        let region = phone::parse_region(&self.default_region)
+            .ok_or_else(|| format!("--default-region: {:?} is not a region code", self.default_region))?;
+        let timeout = humantime::parse_duration(&self.session_timeout)
+            .map_err(|e| format!("--session-timeout: {e}"))?;
+        let session_timeout = chrono::Duration::from_std(timeout)
+            .ok()
+            .filter(|d| *d > chrono::Duration::zero())
+            .ok_or("--session-timeout must be positive")?;
+        let api_token = std::env::var("LEADS_API_TOKEN").ok().filter(|t| !t.is_empty());
+        Ok(Settings {
+            tz,
+            region,
+            session_timeout,
+            api_token,
+        })
+    }
+
+    pub fn leptos_options(&self) -> Result<LeptosOptions, String> {
+        let addr = self
+            .addr
+            .parse()
+            .map_err(|_| format!("--addr: {:?} is not an address like 127.0.0.1:3000", self.addr))?;
+        Ok(LeptosOptions::builder()
+            .output_name("leads-dashboard")
+            .site_root(self.site_root.as_str())
+            .site_pkg_dir("pkg")
+            .site_addr(addr)
+            .env(Env::PROD)
+            .build())
+    }
+}

@@ -1,0 +1,199 @@
+//! Crash test: the real binary on the embedded RocksDB engine, concurrent
+//! clients, SIGKILL at random moments, restart, and every event that got a
+//! 2xx must still be there; a batch that got no answer is all there or not
+//! at all.
+//!
+//! `CRASH_KILLS` (default 5) and `CRASH_MIN_MB` (default 0: no minimum) make
+//! the long run of `make crash-test-long`.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::Server;
+use serde_json::{Value, json};
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// A batch of `n` events for contacts drawn from a pool shared by all
+/// clients, so concurrent batches meet on the same contacts.
+fn batch(client: u64, seq: u64, n: u64, rng: &mut Rng) -> Value {
+    let events: Vec<Value> = (0..n)
+        .map(|i| {
+            let contact = rng.below(20_000);
+            let minute = rng.below(60 * 24 * 28);
+            let at = format!(
+                "2026-11-{:02}T{:02}:{:02}:{:02}+07:00",
+                1 + minute / (60 * 24),
+                (minute / 60) % 24,
+                minute % 60,
+                rng.below(60)
+            );
+            let id = format!("crash-{client}-{seq}-{i}");
+            let phone = format!("+62812{contact:08}");
+            if rng.below(4) == 0 {
+                json!({"id": id, "occurred_at": at, "channel": "whatsapp", "direction": "outbound",
+                       "sender": if rng.below(2) == 0 { "agent" } else { "ai" },
+                       "contact": {"phone": phone}})
+            } else {
+                json!({"id": id, "occurred_at": at, "channel": "whatsapp", "direction": "inbound",
+                       "contact": {"phone": phone, "name": format!("Customer {contact}"),
+                                   "email": format!("c{contact}@example.com")},
+                       "source": {"platform": "meta", "id": format!("ad-{}", contact % 17),
+                                  "name": format!("Ad {}", contact % 17)},
+                       "text": "Halo kak, masih ready? ".repeat(3)})
+            }
+        })
+        .collect();
+    Value::Array(events)
+}
+
+#[derive(Default)]
+struct Ledger {
+    acked: Vec<Value>,
+    unanswered: Vec<Value>,
+    acked_events: u64,
+    acked_bytes: u64,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acknowledged_events_survive_sigkill() {
+    let kills = env_num("CRASH_KILLS", 5);
+    let min_bytes = env_num("CRASH_MIN_MB", 0) * 1024 * 1024;
+    let clients = env_num("CRASH_CLIENTS", 4);
+    let batch_size = env_num("CRASH_BATCH", 200);
+    let dir = std::env::temp_dir().join(format!("leads-crash-{}-{}", std::process::id(), Instant::now().elapsed().as_nanos()));
+    let db = format!("rocksdb://{}", dir.display());
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id()));
+    let started = Instant::now();
+    let mut busy = Duration::ZERO;
+
+    let mut cycle = 0u64;
+    loop {
+        let done_kills = cycle >= kills;
+        let done_bytes = ledger.lock().map(|l| l.acked_bytes).unwrap_or(0) >= min_bytes;
+        if done_kills && done_bytes {
+            break;
+        }
+        let mut server = Server::start(&db).await;
+        let load_started = Instant::now();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut tasks = Vec::new();
+        for client in 0..clients {
+            let http = server.http.clone();
+            let url = server.url("/api/v1/events");
+            let ledger = ledger.clone();
+            let stop = stop.clone();
+            let mut rng = Rng(rng.next() | 1);
+            tasks.push(tokio::spawn(async move {
+                let mut seq = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    seq += 1;
+                    let body = batch(cycle * 1000 + client, seq, batch_size, &mut rng);
+                    let text = body.to_string();
+                    let result = http
+                        .post(&url)
+                        .bearer_auth(common::TOKEN)
+                        .header("content-type", "application/json")
+                        .body(text.clone())
+                        .send()
+                        .await;
+                    let ok = match result {
+                        Ok(r) if r.status().is_success() => {
+                            let answer: Value = r.json().await.unwrap_or(Value::Null);
+                            answer["accepted"].as_u64() == Some(batch_size)
+                        }
+                        _ => false,
+                    };
+                    if let Ok(mut l) = ledger.lock() {
+                        if ok {
+                            l.acked_events += batch_size;
+                            l.acked_bytes += text.len() as u64;
+                            l.acked.push(body);
+                        } else {
+                            l.unanswered.push(body);
+                        }
+                    }
+                    if !ok {
+                        break;
+                    }
+                }
+            }));
+        }
+        // Kill at a random moment under load.
+        let wait = 400 + rng.below(2600);
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        server.kill();
+        busy += load_started.elapsed();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for t in tasks {
+            let _ = t.await;
+        }
+        cycle += 1;
+        let l = ledger.lock().map(|l| (l.acked.len(), l.acked_events, l.acked_bytes)).unwrap_or_default();
+        eprintln!("kill {cycle}: after {wait} ms; {} batches, {} events, {} MB acknowledged so far", l.0, l.1, l.2 / (1024 * 1024));
+    }
+
+    // Restart and check.
+    let server = Server::start(&db).await;
+    let (acked, unanswered, events, bytes) = {
+        let l = ledger.lock().expect("ledger");
+        (l.acked.clone(), l.unanswered.clone(), l.acked_events, l.acked_bytes)
+    };
+    assert!(!acked.is_empty(), "some batches were acknowledged");
+    let mut lost = 0;
+    for body in &acked {
+        let (status, answer) = server.post_events(body).await;
+        assert_eq!(status, 200);
+        lost += answer["accepted"].as_u64().unwrap_or(u64::MAX);
+    }
+    assert_eq!(lost, 0, "acknowledged events were lost");
+    for body in &unanswered {
+        let (status, answer) = server.post_events(body).await;
+        assert_eq!(status, 200);
+        let n = body.as_array().map(Vec::len).unwrap_or(0) as u64;
+        let accepted = answer["accepted"].as_u64().unwrap_or(u64::MAX);
+        assert!(accepted == 0 || accepted == n, "a batch was half written: {accepted} of {n}");
+    }
+
+    // Every contact that wrote is exactly one lead.
+    let mut contacts = std::collections::BTreeSet::new();
+    for body in acked.iter().chain(&unanswered) {
+        for e in body.as_array().into_iter().flatten() {
+            if e["direction"] == "inbound" {
+                contacts.insert(e["contact"]["phone"].as_str().unwrap_or("").to_owned());
+            }
+        }
+    }
+    let (_, page) = server.get("/api/v1/leads?from=2026-10-01&to=2026-12-31&limit=1").await;
+    assert_eq!(page["total"].as_u64(), Some(contacts.len() as u64));
+
+    eprintln!(
+        "crash test: {cycle} kills survived, {events} acknowledged events ({} MB) in {} batches, 0 lost; \
+         ingest {:.0} events/s under load; whole test {:.0} s",
+        bytes / (1024 * 1024),
+        acked.len(),
+        events as f64 / busy.as_secs_f64().max(0.001),
+        started.elapsed().as_secs_f64()
+    );
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
