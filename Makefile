@@ -5,7 +5,8 @@ SHELL := /bin/bash
 # earlier builds instead of compiling SurrealDB and RocksDB again.
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/leads-dashboard/target
 export PATH := $(CURDIR)/tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
-SITE_ROOT := $(CARGO_TARGET_DIR)/site
+# cargo-leptos writes the site under the workspace, whatever CARGO_TARGET_DIR says.
+SITE_ROOT := $(CURDIR)/target/site
 BIN_DEBUG := $(CARGO_TARGET_DIR)/debug/leads-dashboard
 BIN_RELEASE := $(CARGO_TARGET_DIR)/release/leads-dashboard
 # cargo-leptos builds debug code with these; the tests use the same, so

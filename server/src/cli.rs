@@ -81,7 +81,7 @@ impl SettingsArgs {
     }
 
     pub fn leptos_options(&self) -> Result<LeptosOptions, String> {
-        let addr = self
+        let addr: std::net::SocketAddr = self
             .addr
             .parse()
             .map_err(|_| format!("--addr: {:?} is not an address like 127.0.0.1:3000", self.addr))?;

@@ -10,7 +10,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
-use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use sha2::{Digest, Sha256};
 use tower_http::compression::CompressionLayer;

@@ -51,11 +51,11 @@ async fn a_lead_appears_with_the_spec_shape_and_repeats_are_ignored() {
     assert_eq!(status, 200);
     assert_eq!(page["total"], 2);
     assert_eq!(page["next_cursor"], Value::Null);
-    let budi = &page["leads"][1];
+    let lead = &page["leads"][1];
     let ad = json!({"platform": "meta", "type": "ad", "id": "120210000000000001",
                     "name": "Promo 11.11 Carousel", "url": "https://fb.me/promo1111"});
     assert_eq!(
-        *budi,
+        *lead,
         json!({
             "id": "+6281234567890",
             "date": "2026-11-20T02:15:03Z",

@@ -67,7 +67,7 @@ pub async fn connect(address: &str, user: Option<&str>, pass: Option<&str>) -> R
 
 /// Brings the schema to [`SCHEMA_VERSION`].
 pub async fn migrate(db: &Db) -> Result<(), AppError> {
-    let mut current = schema_version(db).await?;
+    let current = schema_version(db).await?;
     if current > SCHEMA_VERSION {
         return Err(AppError::Unavailable(format!(
             "the database has schema version {current}, newer than this build's {SCHEMA_VERSION}; use a newer leads-dashboard"
@@ -83,17 +83,17 @@ pub async fn migrate(db: &Db) -> Result<(), AppError> {
             .and_then(|r| r.check())
             .map_err(db_error)?;
         tracing::info!(version, "database schema migrated");
-        current = *version;
     }
     Ok(())
 }
 
 async fn schema_version(db: &Db) -> Result<i64, AppError> {
+    // Selecting from a table that does not exist is an error in SurrealDB 3.
     let mut res = db
-        .query("SELECT VALUE version FROM meta:schema")
+        .query("DEFINE TABLE IF NOT EXISTS meta SCHEMALESS; SELECT VALUE version FROM meta:schema;")
         .await
         .map_err(db_error)?;
-    let versions: Vec<i64> = res.take(0).map_err(db_error)?;
+    let versions: Vec<i64> = res.take(1).map_err(db_error)?;
     Ok(versions.first().copied().unwrap_or(0))
 }
 

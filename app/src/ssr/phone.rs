@@ -54,15 +54,30 @@ fn e164(n: &PhoneNumber) -> String {
     n.format().mode(Mode::E164).to_string()
 }
 
-/// Right length for its country (libphonenumber's "possible number").
+/// Right length for its country (libphonenumber's "possible number"). The
+/// metadata keeps lengths per number type, so any type's length counts.
 fn is_possible(n: &PhoneNumber) -> bool {
     let Some(metas) = DATABASE.by_code(&n.code().value()) else {
         return false;
     };
     let len = national_digits(n).len() as u16;
     metas.iter().any(|m| {
-        let general = m.descriptors().general();
-        general.possible_length().contains(&len)
+        let d = m.descriptors();
+        std::iter::once(Some(d.general()))
+            .chain([
+                d.fixed_line(),
+                d.mobile(),
+                d.toll_free(),
+                d.premium_rate(),
+                d.shared_cost(),
+                d.personal_number(),
+                d.voip(),
+                d.pager(),
+                d.uan(),
+                d.voicemail(),
+            ])
+            .flatten()
+            .any(|desc| desc.possible_length().contains(&len))
     })
 }
 
