@@ -103,3 +103,34 @@ pub struct LeadsQuery {
     pub cursor: Option<String>,
     pub limit: Option<String>,
 }
+
+/// A source as the summary groups it (`GET /api/v1/leads/summary`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRef {
+    pub platform: String,
+    pub id: Option<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCount {
+    pub day: String,
+    pub count: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceCount {
+    pub source: Option<SourceRef>,
+    pub count: u64,
+}
+
+/// Totals and breakdowns for a filter (`shared/spec/api.md`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub total: u64,
+    pub touched: u64,
+    pub untouched: u64,
+    pub median_first_touch_seconds: Option<i64>,
+    pub by_day: Vec<DayCount>,
+    pub by_source: Vec<SourceCount>,
+}

@@ -122,3 +122,24 @@ test('a late, earlier message shows up after a reload of the data', async ({ pag
   await expect(citra.nth(5)).toHaveText('10 Oct 2026, 09:30');
   await page.screenshot({ path: `${shots}/05-late-event.png`, fullPage: true });
 });
+
+test('"Load more" appends the next keyset page', async ({ page, request }) => {
+  const many = Array.from({ length: 55 }, (_, i) => ({
+    id: `more-${i}`,
+    occurred_at: `2026-09-${String(1 + (i % 28)).padStart(2, '0')}T10:${String(i % 60).padStart(2, '0')}:00+07:00`,
+    channel: 'whatsapp', direction: 'inbound',
+    contact: { phone: `+62821000${String(i).padStart(5, '0')}`, name: `Pelanggan ${i}` },
+  }));
+  expect((await request.post('/api/v1/events', { headers: auth, data: many })).status()).toBe(200);
+  await page.goto('/?from=2026-09-01&to=2026-09-30');
+  await hydrated(page);
+  const rows = page.locator('table[data-testid=leads-table] tbody tr');
+  await expect(rows).toHaveCount(50);
+  await expect(page.getByTestId('more')).toContainText('50 of 55');
+  await page.getByTestId('more').click();
+  await expect(rows).toHaveCount(55);
+  await expect(page.getByTestId('more')).toHaveCount(0);
+  const ids = await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-lead')));
+  expect(new Set(ids).size).toBe(55);
+  await page.screenshot({ path: `${shots}/06-load-more.png`, fullPage: true });
+});

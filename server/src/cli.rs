@@ -10,7 +10,11 @@ use app::ssr::phone;
 use app::ssr::state::Settings;
 
 #[derive(Parser, Debug)]
-#[command(name = "leads-dashboard", version, about = "Leads Dashboard: every new customer who started a chat, and which ad brought them")]
+#[command(
+    name = "leads-dashboard",
+    version,
+    about = "Leads Dashboard: every new customer who started a chat, and which ad brought them"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub settings: SettingsArgs,
@@ -32,10 +36,20 @@ pub enum Command {
 #[derive(Args, Debug)]
 pub struct SettingsArgs {
     /// Address to listen on.
-    #[arg(long, env = "LEADS_ADDR", default_value = "127.0.0.1:3000", global = true)]
+    #[arg(
+        long,
+        env = "LEADS_ADDR",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
     pub addr: String,
     /// Database: rocksdb://PATH (embedded, on disk), mem:// (in memory), ws://HOST:PORT or wss://… (a SurrealDB server).
-    #[arg(long, env = "LEADS_DB", default_value = "rocksdb://data/leads", global = true)]
+    #[arg(
+        long,
+        env = "LEADS_DB",
+        default_value = "rocksdb://data/leads",
+        global = true
+    )]
     pub db: String,
     /// User for a SurrealDB server (ws:// or wss://).
     #[arg(long, env = "LEADS_DB_USER", global = true, hide_env_values = true)]
@@ -47,13 +61,28 @@ pub struct SettingsArgs {
     #[arg(long, env = "LEADS_TZ", default_value = "Asia/Jakarta", global = true)]
     pub tz: String,
     /// Region for phone numbers written without a country code.
-    #[arg(long, env = "LEADS_DEFAULT_REGION", default_value = "ID", global = true)]
+    #[arg(
+        long,
+        env = "LEADS_DEFAULT_REGION",
+        default_value = "ID",
+        global = true
+    )]
     pub default_region: String,
     /// Inactivity after which a session closes (e.g. 24h, 30m).
-    #[arg(long, env = "LEADS_SESSION_TIMEOUT", default_value = "24h", global = true)]
+    #[arg(
+        long,
+        env = "LEADS_SESSION_TIMEOUT",
+        default_value = "24h",
+        global = true
+    )]
     pub session_timeout: String,
     /// Folder with the built site (pkg/ with the WASM, JS and CSS).
-    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site", global = true)]
+    #[arg(
+        long,
+        env = "LEPTOS_SITE_ROOT",
+        default_value = "target/site",
+        global = true
+    )]
     pub site_root: String,
 }
 
@@ -63,15 +92,21 @@ impl SettingsArgs {
             .tz
             .parse()
             .map_err(|_| format!("--tz: {:?} is not an IANA time zone", self.tz))?;
-        let region = phone::parse_region(&self.default_region)
-            .ok_or_else(|| format!("--default-region: {:?} is not a region code", self.default_region))?;
+        let region = phone::parse_region(&self.default_region).ok_or_else(|| {
+            format!(
+                "--default-region: {:?} is not a region code",
+                self.default_region
+            )
+        })?;
         let timeout = humantime::parse_duration(&self.session_timeout)
             .map_err(|e| format!("--session-timeout: {e}"))?;
         let session_timeout = chrono::Duration::from_std(timeout)
             .ok()
             .filter(|d| *d > chrono::Duration::zero())
             .ok_or("--session-timeout must be positive")?;
-        let api_token = std::env::var("LEADS_API_TOKEN").ok().filter(|t| !t.is_empty());
+        let api_token = std::env::var("LEADS_API_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty());
         Ok(Settings {
             tz,
             region,
@@ -81,10 +116,12 @@ impl SettingsArgs {
     }
 
     pub fn leptos_options(&self) -> Result<LeptosOptions, String> {
-        let addr: std::net::SocketAddr = self
-            .addr
-            .parse()
-            .map_err(|_| format!("--addr: {:?} is not an address like 127.0.0.1:3000", self.addr))?;
+        let addr: std::net::SocketAddr = self.addr.parse().map_err(|_| {
+            format!(
+                "--addr: {:?} is not an address like 127.0.0.1:3000",
+                self.addr
+            )
+        })?;
         Ok(LeptosOptions::builder()
             .output_name("leads-dashboard")
             .site_root(self.site_root.as_str())

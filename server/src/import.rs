@@ -15,8 +15,13 @@ use app::ssr::state::Settings;
 pub async fn run(db: &Db, settings: &Settings, file: &Path) -> Result<(), String> {
     let f = std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-    if file.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
-        return Err("importing known customers from CSV is not built yet; import NDJSON events".into());
+    if file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    {
+        return Err(
+            "importing known customers from CSV is not built yet; import NDJSON events".into(),
+        );
     }
     let bar = ProgressBar::new(size);
     bar.set_style(
@@ -55,7 +60,11 @@ pub async fn run(db: &Db, settings: &Settings, file: &Path) -> Result<(), String
     Ok(())
 }
 
-async fn store(db: &Db, batch: Vec<event::Event>, first_line: usize) -> Result<(usize, usize), String> {
+async fn store(
+    db: &Db,
+    batch: Vec<event::Event>,
+    first_line: usize,
+) -> Result<(usize, usize), String> {
     ingest::ingest(db, batch)
         .await
         .map(|o| (o.accepted, o.duplicates))

@@ -16,10 +16,10 @@ use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 
 use app::error::AppError;
-use app::model::{Lead, LeadPage};
+use app::model::{Lead, LeadPage, Summary};
 use app::ssr::filter::Filter;
 use app::ssr::state::AppState;
-use app::ssr::{db, event, ingest, query};
+use app::ssr::{csv, db, event, ingest, query};
 use app::{App, shell};
 
 /// An [`AppError`] as an HTTP response: its status and the JSON error shape.
@@ -33,7 +33,8 @@ impl From<AppError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status.is_server_error() {
             tracing::error!(code = self.0.code(), "request failed: {}", self.0);
         }
@@ -46,10 +47,15 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/events", post(post_events))
         .route("/leads", get(get_leads))
+        .route("/leads.csv", get(get_leads_csv))
+        .route("/leads/summary", get(get_summary))
         .fallback(|| async {
-            (StatusCode::NOT_FOUND, axum::Json(serde_json::json!(
-                {"error": {"code": "not_found", "message": "no such API route"}}
-            )))
+            (
+                StatusCode::NOT_FOUND,
+                axum::Json(serde_json::json!(
+                    {"error": {"code": "not_found", "message": "no such API route"}}
+                )),
+            )
         })
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         // 1000 events of a few KB each; larger bodies answer 413.
@@ -133,7 +139,11 @@ async fn healthz(State(state): State<AppState>) -> Response {
 async fn post_events(State(state): State<AppState>, body: Bytes) -> Result<Response, ApiError> {
     let events = event::parse_batch(&body, state.settings.region)?;
     let outcome = ingest::ingest(&state.db, events).await?;
-    tracing::info!(accepted = outcome.accepted, duplicates = outcome.duplicates, "events stored");
+    tracing::info!(
+        accepted = outcome.accepted,
+        duplicates = outcome.duplicates,
+        "events stored"
+    );
     Ok(axum::Json(serde_json::json!({
         "accepted": outcome.accepted,
         "duplicates": outcome.duplicates,
@@ -152,4 +162,63 @@ async fn get_leads(
         total: page.total,
         next_cursor: page.next_cursor,
     }))
+}
+
+async fn get_summary(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<axum::Json<Summary>, ApiError> {
+    let filter = Filter::parse(&params, state.settings.tz, Utc::now())?;
+    Ok(axum::Json(query::summary(&state.db, &filter).await?))
+}
+
+/// Every matching lead as CSV, streamed page by page: memory stays flat
+/// however many leads match.
+async fn get_leads_csv(
+    State(state): State<AppState>,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let filter = Filter::parse(&params, state.settings.tz, Utc::now())?;
+    let mut pages = query::Pages::new(&filter);
+    // The first page is read before answering, so a failure is still a proper error.
+    let first = pages.next(&state.db).await?.unwrap_or_default();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(4);
+    let tz = filter.tz;
+    tokio::spawn(async move {
+        let mut chunk = csv::header();
+        csv::rows(&mut chunk, &first, tz);
+        if tx.send(Ok(chunk)).await.is_err() {
+            return;
+        }
+        loop {
+            match pages.next(&state.db).await {
+                Ok(Some(leads)) => {
+                    let mut chunk = String::new();
+                    csv::rows(&mut chunk, &leads, tz);
+                    if tx.send(Ok(chunk)).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::error!("CSV export stopped: {e}");
+                    let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                    return;
+                }
+            }
+        }
+    });
+    let stream =
+        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"leads.csv\"",
+            ),
+        ],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response())
 }

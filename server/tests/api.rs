@@ -37,7 +37,11 @@ fn budi() -> Value {
 fn names(page: &Value) -> Vec<String> {
     page["leads"]
         .as_array()
-        .map(|a| a.iter().map(|l| l["name"].as_str().unwrap_or("").to_owned()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|l| l["name"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -45,7 +49,10 @@ fn names(page: &Value) -> Vec<String> {
 async fn a_lead_appears_with_the_spec_shape_and_repeats_are_ignored() {
     let s = Server::start("mem://").await;
     let (status, body) = s.post_events(&budi()).await;
-    assert_eq!((status, body), (200, json!({"accepted": 3, "duplicates": 0})));
+    assert_eq!(
+        (status, body),
+        (200, json!({"accepted": 3, "duplicates": 0}))
+    );
 
     let (status, page) = s.get("/api/v1/leads?from=2026-11-20&to=2026-11-20").await;
     assert_eq!(status, 200);
@@ -75,7 +82,10 @@ async fn a_lead_appears_with_the_spec_shape_and_repeats_are_ignored() {
 
     // The same events again: acknowledged, ignored.
     let (status, body) = s.post_events(&budi()).await;
-    assert_eq!((status, body), (200, json!({"accepted": 0, "duplicates": 3})));
+    assert_eq!(
+        (status, body),
+        (200, json!({"accepted": 0, "duplicates": 3}))
+    );
     // A single object works too, and a repeat inside one batch counts once.
     let one = budi()[0].clone();
     let (_, body) = s.post_events(&one).await;
@@ -96,7 +106,11 @@ async fn a_bad_batch_is_refused_whole_and_names_the_event() {
     assert_eq!(body["error"]["code"], "invalid_event");
     assert_eq!(body["error"]["index"], 2);
     assert_eq!(body["error"]["field"], "contact.phone");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
     // Nothing of it was written.
     let (_, page) = s.get("/api/v1/leads?from=2026-11-01&to=2026-11-30").await;
     assert_eq!(page["total"], 0);
@@ -117,7 +131,10 @@ async fn a_bad_batch_is_refused_whole_and_names_the_event() {
 
     let too_many = Value::Array(vec![budi()[0].clone(); 1001]);
     let (status, body) = s.post_events(&too_many).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("batch_too_large")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (413, Some("batch_too_large"))
+    );
 }
 
 #[tokio::test]
@@ -134,7 +151,10 @@ async fn the_api_needs_the_token() {
         assert_eq!(body["error"]["code"], "unauthorized");
     }
     let r = s.http.get(s.url("/healthz")).send().await.expect("request");
-    assert_eq!((r.status().as_u16(), r.text().await.ok()), (200, Some("ok".into())));
+    assert_eq!(
+        (r.status().as_u16(), r.text().await.ok()),
+        (200, Some("ok".into()))
+    );
 }
 
 #[tokio::test]
@@ -197,7 +217,11 @@ async fn malformed_parameters_answer_400_naming_them() {
         let (status, body) = s.get(&format!("/api/v1/leads?{q}")).await;
         assert_eq!(status, 400, "{q}");
         assert_eq!(body["error"]["param"], param, "{q}");
-        assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains(param)));
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains(param))
+        );
     }
 }
 
@@ -211,7 +235,13 @@ async fn keyset_pages_neither_skip_nor_repeat_while_leads_arrive() {
     let s = Server::start("mem://").await;
     // 120 leads, several sharing a second so ties are broken by key.
     let batch: Vec<Value> = (0..120)
-        .map(|i| inbound(&format!("p{i}"), &format!("+62811000{i:05}"), &format!("2026-11-1{}T0{}:00:{:02}+07:00", i % 3, i % 5, i % 7)))
+        .map(|i| {
+            inbound(
+                &format!("p{i}"),
+                &format!("+62811000{i:05}"),
+                &format!("2026-11-1{}T0{}:00:{:02}+07:00", i % 3, i % 5, i % 7),
+            )
+        })
         .collect();
     assert_eq!(s.post_events(&Value::Array(batch)).await.0, 200);
 
@@ -233,7 +263,11 @@ async fn keyset_pages_neither_skip_nor_repeat_while_leads_arrive() {
             seen.push(l["id"].as_str().expect("id").to_owned());
         }
         // New, newer leads arrive between pages: they belong before page 1.
-        let newer = inbound(&format!("new{page_no}"), &format!("+62819000{page_no:05}"), "2026-11-25T12:00:00+07:00");
+        let newer = inbound(
+            &format!("new{page_no}"),
+            &format!("+62819000{page_no:05}"),
+            "2026-11-25T12:00:00+07:00",
+        );
         s.post_events(&newer).await;
         match page["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),
@@ -257,7 +291,11 @@ async fn concurrent_batches_for_one_contact_make_one_lead() {
         let url = s.url("/api/v1/events");
         // Every batch holds an inbound message of the same contact; the
         // earliest one is in batch 5, and an agent answer before the others.
-        let mut batch = vec![inbound(&format!("c{b}"), phone, &format!("2026-11-20T1{b}:00:00+07:00"))];
+        let mut batch = vec![inbound(
+            &format!("c{b}"),
+            phone,
+            &format!("2026-11-20T1{b}:00:00+07:00"),
+        )];
         if b == 5 {
             batch.push(inbound("c-first", phone, "2026-11-20T08:00:00+07:00"));
         }
@@ -266,7 +304,13 @@ async fn concurrent_batches_for_one_contact_make_one_lead() {
                               "direction": "outbound", "sender": "agent", "contact": {"phone": phone}}));
         }
         tasks.push(tokio::spawn(async move {
-            let r = http.post(url).bearer_auth(common::TOKEN).json(&batch).send().await.expect("request");
+            let r = http
+                .post(url)
+                .bearer_auth(common::TOKEN)
+                .json(&batch)
+                .send()
+                .await
+                .expect("request");
             assert_eq!(r.status(), 200);
             let body: Value = r.json().await.expect("json");
             body["accepted"].as_u64().unwrap_or(0)
@@ -298,7 +342,11 @@ async fn filters_of_the_spec_narrow_the_list() {
         }
     };
     check("channel=instagram".into(), vec!["sari.shop"]).await;
-    check("channel=whatsapp,instagram".into(), vec!["sari.shop", "Budi Santoso"]).await;
+    check(
+        "channel=whatsapp,instagram".into(),
+        vec!["sari.shop", "Budi Santoso"],
+    )
+    .await;
     check("touched=yes".into(), vec!["Budi Santoso"]).await;
     check("touched=no".into(), vec!["sari.shop"]).await;
     check("source=meta".into(), vec!["Budi Santoso"]).await;
@@ -306,5 +354,65 @@ async fn filters_of_the_spec_narrow_the_list() {
     check("sort=date".into(), vec!["Budi Santoso", "sari.shop"]).await;
     check("sort=name".into(), vec!["Budi Santoso", "sari.shop"]).await;
     check("sort=-name".into(), vec!["sari.shop", "Budi Santoso"]).await;
-    check("sort=first_touched_at".into(), vec!["Budi Santoso", "sari.shop"]).await;
+    check(
+        "sort=first_touched_at".into(),
+        vec!["Budi Santoso", "sari.shop"],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn summary_and_csv_use_the_same_filters() {
+    let s = Server::start("mem://").await;
+    s.post_events(&budi()).await;
+    let (status, sum) = s
+        .get("/api/v1/leads/summary?from=2026-11-19&to=2026-11-20")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (
+            sum["total"].clone(),
+            sum["touched"].clone(),
+            sum["untouched"].clone()
+        ),
+        (json!(2), json!(1), json!(1))
+    );
+    assert_eq!(sum["median_first_touch_seconds"], 40);
+    assert_eq!(
+        sum["by_day"],
+        json!([{"day": "2026-11-19", "count": 0}, {"day": "2026-11-20", "count": 2}])
+    );
+    let by_source = sum["by_source"].as_array().expect("by_source");
+    assert!(by_source.contains(
+        &json!({"source": {"platform": "meta", "id": "120210000000000001",
+                                                   "name": "Promo 11.11 Carousel"}, "count": 1})
+    ));
+    assert!(by_source.contains(&json!({"source": null, "count": 1})));
+
+    let r = s
+        .http
+        .get(s.url("/api/v1/leads.csv?from=2026-11-20&to=2026-11-20&q=budi"))
+        .bearer_auth(common::TOKEN)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|t| t.starts_with("text/csv"))
+    );
+    let text = r.text().await.expect("body");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("id,date,name,phone,email,channel"));
+    assert!(lines[1].starts_with(
+        "+6281234567890,2026-11-20T09:15:03+07:00,Budi Santoso,+6281234567890,,whatsapp,meta,"
+    ));
+
+    let (status, body) = s.get("/api/v1/leads/summary?from=nope").await;
+    assert_eq!(
+        (status, body["error"]["param"].as_str()),
+        (400, Some("from"))
+    );
 }

@@ -29,7 +29,10 @@ impl Rng {
 }
 
 fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// A batch of `n` events for contacts drawn from a pool shared by all
@@ -81,7 +84,11 @@ async fn acknowledged_events_survive_sigkill() {
     let min_bytes = env_num("CRASH_MIN_MB", 0) * 1024 * 1024;
     let clients = env_num("CRASH_CLIENTS", 4);
     let batch_size = env_num("CRASH_BATCH", 200);
-    let dir = std::env::temp_dir().join(format!("leads-crash-{}-{}", std::process::id(), Instant::now().elapsed().as_nanos()));
+    let dir = std::env::temp_dir().join(format!(
+        "leads-crash-{}-{}",
+        std::process::id(),
+        Instant::now().elapsed().as_nanos()
+    ));
     let db = format!("rocksdb://{}", dir.display());
     let ledger = Arc::new(Mutex::new(Ledger::default()));
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id()));
@@ -150,15 +157,28 @@ async fn acknowledged_events_survive_sigkill() {
             let _ = t.await;
         }
         cycle += 1;
-        let l = ledger.lock().map(|l| (l.acked.len(), l.acked_events, l.acked_bytes)).unwrap_or_default();
-        eprintln!("kill {cycle}: after {wait} ms; {} batches, {} events, {} MB acknowledged so far", l.0, l.1, l.2 / (1024 * 1024));
+        let l = ledger
+            .lock()
+            .map(|l| (l.acked.len(), l.acked_events, l.acked_bytes))
+            .unwrap_or_default();
+        eprintln!(
+            "kill {cycle}: after {wait} ms; {} batches, {} events, {} MB acknowledged so far",
+            l.0,
+            l.1,
+            l.2 / (1024 * 1024)
+        );
     }
 
     // Restart and check.
     let server = Server::start(&db).await;
     let (acked, unanswered, events, bytes) = {
         let l = ledger.lock().expect("ledger");
-        (l.acked.clone(), l.unanswered.clone(), l.acked_events, l.acked_bytes)
+        (
+            l.acked.clone(),
+            l.unanswered.clone(),
+            l.acked_events,
+            l.acked_bytes,
+        )
     };
     assert!(!acked.is_empty(), "some batches were acknowledged");
     let mut lost = 0;
@@ -173,7 +193,10 @@ async fn acknowledged_events_survive_sigkill() {
         assert_eq!(status, 200);
         let n = body.as_array().map(Vec::len).unwrap_or(0) as u64;
         let accepted = answer["accepted"].as_u64().unwrap_or(u64::MAX);
-        assert!(accepted == 0 || accepted == n, "a batch was half written: {accepted} of {n}");
+        assert!(
+            accepted == 0 || accepted == n,
+            "a batch was half written: {accepted} of {n}"
+        );
     }
 
     // Every contact that wrote is exactly one lead.
@@ -185,7 +208,9 @@ async fn acknowledged_events_survive_sigkill() {
             }
         }
     }
-    let (_, page) = server.get("/api/v1/leads?from=2026-10-01&to=2026-12-31&limit=1").await;
+    let (_, page) = server
+        .get("/api/v1/leads?from=2026-10-01&to=2026-12-31&limit=1")
+        .await;
     assert_eq!(page["total"].as_u64(), Some(contacts.len() as u64));
 
     eprintln!(

@@ -39,7 +39,11 @@ fn LeadRowView(row: LeadRow) -> impl IntoView {
         last_source_differs,
     } = row;
     let dash = || view! { <span class="muted">"—"</span> }.into_any();
-    let last = if last_source_differs { lead.last_source.clone() } else { None };
+    let last = if last_source_differs {
+        lead.last_source.clone()
+    } else {
+        None
+    };
     view! {
         <tr data-lead=lead.id.clone()>
             <td class="date" title=lead.date.to_rfc3339()>{date_text}</td>

@@ -77,8 +77,20 @@ pub fn LeadsPage() -> impl IntoView {
     };
 
     let applied = move || page.get().and_then(Result::ok);
-    let from_value = move || query.get().from.or_else(|| applied().map(|v| v.from)).unwrap_or_default();
-    let to_value = move || query.get().to.or_else(|| applied().map(|v| v.to)).unwrap_or_default();
+    let from_value = move || {
+        query
+            .get()
+            .from
+            .or_else(|| applied().map(|v| v.from))
+            .unwrap_or_default()
+    };
+    let to_value = move || {
+        query
+            .get()
+            .to
+            .or_else(|| applied().map(|v| v.to))
+            .unwrap_or_default()
+    };
 
     let load_more = move |_| {
         let q = query.get_untracked();

@@ -46,12 +46,18 @@ pub fn is_retryable(e: &surrealdb::Error) -> bool {
 
 /// Opens the database named by `--db`. An embedded RocksDB path gets its
 /// folder created first.
-pub async fn connect(address: &str, user: Option<&str>, pass: Option<&str>) -> Result<Db, AppError> {
+pub async fn connect(
+    address: &str,
+    user: Option<&str>,
+    pass: Option<&str>,
+) -> Result<Db, AppError> {
     if let Some(path) = address.strip_prefix("rocksdb://") {
         std::fs::create_dir_all(path)
             .map_err(|e| AppError::Unavailable(format!("cannot create {path}: {e}")))?;
     }
-    let db = surrealdb::engine::any::connect(address).await.map_err(db_error)?;
+    let db = surrealdb::engine::any::connect(address)
+        .await
+        .map_err(db_error)?;
     if let (Some(user), Some(pass)) = (user, pass) {
         db.signin(surrealdb::opt::auth::Root {
             username: user.to_owned(),
@@ -60,7 +66,10 @@ pub async fn connect(address: &str, user: Option<&str>, pass: Option<&str>) -> R
         .await
         .map_err(db_error)?;
     }
-    db.use_ns(NAMESPACE).use_db(DATABASE).await.map_err(db_error)?;
+    db.use_ns(NAMESPACE)
+        .use_db(DATABASE)
+        .await
+        .map_err(db_error)?;
     migrate(&db).await?;
     Ok(db)
 }
@@ -74,9 +83,7 @@ pub async fn migrate(db: &Db) -> Result<(), AppError> {
         )));
     }
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
-        let query = format!(
-            "BEGIN; {sql}; UPSERT meta:schema SET version = $version; COMMIT;"
-        );
+        let query = format!("BEGIN; {sql}; UPSERT meta:schema SET version = $version; COMMIT;");
         db.query(query)
             .bind(("version", *version))
             .await
@@ -113,5 +120,9 @@ pub fn row(id: RecordId, json: serde_json::Value) -> Value {
 
 /// Health: a trivial query answers.
 pub async fn ping(db: &Db) -> Result<(), AppError> {
-    db.query("RETURN 1").await.and_then(|r| r.check()).map(|_| ()).map_err(db_error)
+    db.query("RETURN 1")
+        .await
+        .and_then(|r| r.check())
+        .map(|_| ())
+        .map_err(db_error)
 }

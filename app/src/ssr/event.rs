@@ -14,7 +14,15 @@ use crate::model::Source;
 pub const MAX_BATCH: usize = 1000;
 
 pub const CHANNELS: &[&str] = &[
-    "whatsapp", "instagram", "messenger", "tiktok", "telegram", "line", "web", "email", "other",
+    "whatsapp",
+    "instagram",
+    "messenger",
+    "tiktok",
+    "telegram",
+    "line",
+    "web",
+    "email",
+    "other",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,10 +194,14 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
         Some(_) => return Err(bad("occurred_at", "must be a string")),
     };
     if !(1970..=9998).contains(&occurred_at.year()) {
-        return Err(bad("occurred_at", "must lie between the years 1970 and 9998"));
+        return Err(bad(
+            "occurred_at",
+            "must lie between the years 1970 and 9998",
+        ));
     }
 
-    let channel = opt_text(obj, "channel", "channel")?.ok_or_else(|| bad("channel", "is required"))?;
+    let channel =
+        opt_text(obj, "channel", "channel")?.ok_or_else(|| bad("channel", "is required"))?;
     if !CHANNELS.contains(&channel.as_str()) {
         return Err(bad(
             "channel",
@@ -220,17 +232,26 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
     let (direction, sender) = match (kind, direction) {
         (Kind::Resolved, _) => (None, sender.unwrap_or(Sender::Agent)),
         (Kind::Message, None) => {
-            return Err(bad("direction", "is required for a message (inbound or outbound)"));
+            return Err(bad(
+                "direction",
+                "is required for a message (inbound or outbound)",
+            ));
         }
         (Kind::Message, Some(Direction::Inbound)) => match sender {
             None | Some(Sender::Customer) => (Some(Direction::Inbound), Sender::Customer),
             Some(_) => {
-                return Err(bad("sender", "an inbound message is always from the customer"));
+                return Err(bad(
+                    "sender",
+                    "an inbound message is always from the customer",
+                ));
             }
         },
         (Kind::Message, Some(Direction::Outbound)) => match sender {
             Some(Sender::Customer) => {
-                return Err(bad("sender", "an outbound message is sent by agent, ai or system"));
+                return Err(bad(
+                    "sender",
+                    "an outbound message is sent by agent, ai or system",
+                ));
             }
             Some(s) => (Some(Direction::Outbound), s),
             None => return Err(bad("sender", "is required for an outbound message")),
@@ -242,9 +263,13 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
         None | Some(Value::Null) => return Err(bad("contact", "is required")),
         Some(_) => return Err(bad("contact", "must be an object")),
     };
-    let phone = opt_text(contact, "phone", "contact.phone")?
-        .map(|p| phone::normalize(&p, region).map_err(|why| bad("contact.phone", why)))
-        .transpose()?;
+    let phone = match contact.get("phone") {
+        // Some systems send the number as a JSON number (`6281234567890`).
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => opt_text(contact, "phone", "contact.phone")?,
+    }
+    .map(|p| phone::normalize(&p, region).map_err(|why| bad("contact.phone", why)))
+    .transpose()?;
     let external_id = match contact.get("external_id") {
         // Channel ids are sometimes sent as JSON numbers; keep their digits.
         Some(Value::Number(n)) => Some(n.to_string()),
@@ -301,7 +326,10 @@ fn validate_source(s: &Map<String, Value>) -> Result<Source, Invalid> {
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
-        return Err(bad("source.platform", "must be one lowercase word, e.g. meta"));
+        return Err(bad(
+            "source.platform",
+            "must be one lowercase word, e.g. meta",
+        ));
     }
     let kind = opt_text(s, "type", "source.type")?
         .map(|t| t.to_lowercase())
@@ -370,8 +398,11 @@ mod tests {
     fn one_object_or_an_array() {
         let one = parse_batch(inbound().to_string().as_bytes(), region()).expect("one");
         assert_eq!(one.len(), 1);
-        let two = parse_batch(json!([inbound(), inbound()]).to_string().as_bytes(), region())
-            .expect("two");
+        let two = parse_batch(
+            json!([inbound(), inbound()]).to_string().as_bytes(),
+            region(),
+        )
+        .expect("two");
         assert_eq!(two.len(), 2);
     }
 

@@ -31,12 +31,48 @@ pub struct Sort {
 
 impl Sort {
     const ALL: [(&'static str, Sort); 6] = [
-        ("-date", Sort { field: SortField::Date, desc: true }),
-        ("date", Sort { field: SortField::Date, desc: false }),
-        ("-first_touched_at", Sort { field: SortField::FirstTouch, desc: true }),
-        ("first_touched_at", Sort { field: SortField::FirstTouch, desc: false }),
-        ("name", Sort { field: SortField::Name, desc: false }),
-        ("-name", Sort { field: SortField::Name, desc: true }),
+        (
+            "-date",
+            Sort {
+                field: SortField::Date,
+                desc: true,
+            },
+        ),
+        (
+            "date",
+            Sort {
+                field: SortField::Date,
+                desc: false,
+            },
+        ),
+        (
+            "-first_touched_at",
+            Sort {
+                field: SortField::FirstTouch,
+                desc: true,
+            },
+        ),
+        (
+            "first_touched_at",
+            Sort {
+                field: SortField::FirstTouch,
+                desc: false,
+            },
+        ),
+        (
+            "name",
+            Sort {
+                field: SortField::Name,
+                desc: false,
+            },
+        ),
+        (
+            "-name",
+            Sort {
+                field: SortField::Name,
+                desc: true,
+            },
+        ),
     ];
 
     pub fn name(self) -> &'static str {
@@ -80,9 +116,9 @@ impl Filter {
 
         let tz = match get("tz") {
             None => default_tz,
-            Some(t) => t
-                .parse::<Tz>()
-                .map_err(|_| AppError::param("tz", "must be an IANA time zone, e.g. Asia/Jakarta"))?,
+            Some(t) => t.parse::<Tz>().map_err(|_| {
+                AppError::param("tz", "must be an IANA time zone, e.g. Asia/Jakarta")
+            })?,
         };
         let day = |k: &str| -> Result<Option<NaiveDate>, AppError> {
             get(k)
@@ -106,7 +142,9 @@ impl Filter {
 
         let q = get("q").map(str::to_lowercase);
         let q_digits = q.as_deref().and_then(|q| {
-            let phone_like = q.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
+            let phone_like = q
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-().".contains(c));
             let digits: String = q.chars().filter(char::is_ascii_digit).collect();
             (phone_like && !digits.is_empty()).then_some(digits)
         });
@@ -122,9 +160,7 @@ impl Filter {
                         .iter()
                         .find(|k| **k == c)
                         .map(|k| (*k).to_owned())
-                        .ok_or_else(|| {
-                            AppError::param("channel", format!("unknown channel {c:?}"))
-                        })
+                        .ok_or_else(|| AppError::param("channel", format!("unknown channel {c:?}")))
                 })
                 .collect::<Result<_, _>>()?,
         };
@@ -154,7 +190,12 @@ impl Filter {
                 .parse::<usize>()
                 .ok()
                 .filter(|l| (1..=MAX_LIMIT).contains(l))
-                .ok_or_else(|| AppError::param("limit", format!("must be a whole number from 1 to {MAX_LIMIT}")))?,
+                .ok_or_else(|| {
+                    AppError::param(
+                        "limit",
+                        format!("must be a whole number from 1 to {MAX_LIMIT}"),
+                    )
+                })?,
         };
 
         let after = get("cursor").map(|c| decode_cursor(c, sort)).transpose()?;
@@ -176,7 +217,11 @@ impl Filter {
         })
     }
 
-    pub fn from_query(query: &LeadsQuery, default_tz: Tz, now: DateTime<Utc>) -> Result<Filter, AppError> {
+    pub fn from_query(
+        query: &LeadsQuery,
+        default_tz: Tz,
+        now: DateTime<Utc>,
+    ) -> Result<Filter, AppError> {
         let mut params = HashMap::new();
         let fields = [
             ("from", &query.from),
@@ -201,7 +246,12 @@ pub fn encode_cursor(sort: Sort, key: &str) -> String {
 }
 
 fn decode_cursor(text: &str, sort: Sort) -> Result<String, AppError> {
-    let bad = || AppError::param("cursor", "is not a cursor of this listing; start from the first page");
+    let bad = || {
+        AppError::param(
+            "cursor",
+            "is not a cursor of this listing; start from the first page",
+        )
+    };
     let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     let (name, key) = text.split_once('|').ok_or_else(bad)?;
@@ -218,11 +268,16 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         // 2026-11-20 23:30 in Jakarta.
-        Utc.with_ymd_and_hms(2026, 11, 20, 16, 30, 0).single().expect("t")
+        Utc.with_ymd_and_hms(2026, 11, 20, 16, 30, 0)
+            .single()
+            .expect("t")
     }
 
     fn parse(pairs: &[(&str, &str)]) -> Result<Filter, AppError> {
-        let params = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let params = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Filter::parse(&params, chrono_tz::Asia::Jakarta, now())
     }
 
@@ -252,7 +307,10 @@ mod tests {
         assert_eq!(param_of(parse(&[("channel", "fax")])), "channel");
         assert_eq!(param_of(parse(&[("touched", "maybe")])), "touched");
         assert_eq!(param_of(parse(&[("sort", "phone")])), "sort");
-        assert_eq!(param_of(parse(&[("from", "2026-11-21"), ("to", "2026-11-20")])), "from");
+        assert_eq!(
+            param_of(parse(&[("from", "2026-11-21"), ("to", "2026-11-20")])),
+            "from"
+        );
     }
 
     #[test]
@@ -267,7 +325,13 @@ mod tests {
     fn cursors_round_trip_and_belong_to_their_sort() {
         let c = encode_cursor(Sort::ALL[0].1, "2026-11-20T02:15:03.000000000Z\u{1}+62812");
         let f = parse(&[("cursor", &c)]).expect("ok");
-        assert_eq!(f.after.as_deref(), Some("2026-11-20T02:15:03.000000000Z\u{1}+62812"));
-        assert_eq!(param_of(parse(&[("cursor", &c), ("sort", "name")])), "cursor");
+        assert_eq!(
+            f.after.as_deref(),
+            Some("2026-11-20T02:15:03.000000000Z\u{1}+62812")
+        );
+        assert_eq!(
+            param_of(parse(&[("cursor", &c), ("sort", "name")])),
+            "cursor"
+        );
     }
 }

@@ -71,7 +71,10 @@ pub async fn ingest(db: &Db, events: Vec<Event>) -> Result<Outcome, AppError> {
                 });
             }
             Err(TxError::Db(e)) if is_retryable(&e) && attempt < MAX_ATTEMPTS => {
-                tracing::debug!(attempt, "ingest lost a write conflict; running the batch again");
+                tracing::debug!(
+                    attempt,
+                    "ingest lost a write conflict; running the batch again"
+                );
                 tokio::time::sleep(backoff(attempt)).await;
             }
             Err(TxError::Db(e)) => return Err(db_error(e)),
@@ -127,7 +130,10 @@ async fn write_batch(
     let existing: HashSet<String> = res.take::<Vec<String>>(0)?.into_iter().collect();
     let stored: Vec<serde_json::Value> = res.take(1)?;
 
-    let new_events: Vec<&Event> = events.iter().filter(|e| !existing.contains(&e.id)).collect();
+    let new_events: Vec<&Event> = events
+        .iter()
+        .filter(|e| !existing.contains(&e.id))
+        .collect();
     if new_events.is_empty() {
         return Ok(None);
     }
@@ -150,9 +156,10 @@ async fn write_batch(
     let mut inserts = Vec::new();
     let mut updates = Vec::new();
     let mut changed = Vec::new();
+    // Only contacts this batch added events to are written.
+    let touched: HashSet<&str> = new_events.iter().map(|e| e.contact_key.as_str()).collect();
     for (key, (state, existed)) in &states {
-        // Only contacts this batch added events to are written.
-        if !new_events.iter().any(|e| &e.contact_key == key) {
+        if !touched.contains(key.as_str()) {
             continue;
         }
         let data = contact_row(state);

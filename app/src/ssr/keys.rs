@@ -52,7 +52,11 @@ impl LeadKeys {
                 lead.name.as_deref().unwrap_or("").to_lowercase(),
                 lead.email.as_deref().unwrap_or("").to_lowercase()
             ),
-            phones: lead.phone.as_deref().map(phone::search_forms).unwrap_or_default(),
+            phones: lead
+                .phone
+                .as_deref()
+                .map(phone::search_forms)
+                .unwrap_or_default(),
         }
     }
 }
@@ -64,7 +68,10 @@ mod tests {
 
     #[test]
     fn time_keys_sort_like_times() {
-        let a = Utc.with_ymd_and_hms(2026, 11, 20, 2, 15, 3).single().expect("t");
+        let a = Utc
+            .with_ymd_and_hms(2026, 11, 20, 2, 15, 3)
+            .single()
+            .expect("t");
         let b = a + chrono::Duration::nanoseconds(500);
         let c = a + chrono::Duration::seconds(1);
         assert!(time_key(a) < time_key(b) && time_key(b) < time_key(c));

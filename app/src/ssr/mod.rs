@@ -1,6 +1,7 @@
 //! Server-only code. Pure modules (`event`, `phone`, `rules`, `keys`,
 //! `filter`) do no I/O; `db`, `ingest` and `query` are the storage layer.
 
+pub mod csv;
 pub mod db;
 pub mod event;
 pub mod filter;
@@ -10,4 +11,5 @@ pub mod phone;
 pub mod query;
 pub mod rules;
 pub mod state;
+pub mod summary;
 pub mod view;

@@ -124,14 +124,24 @@ mod tests {
             "+6281234567890",
             "006281234567890",
         ] {
-            assert_eq!(normalize(text, id()).as_deref(), Ok("+6281234567890"), "{text}");
+            assert_eq!(
+                normalize(text, id()).as_deref(),
+                Ok("+6281234567890"),
+                "{text}"
+            );
         }
     }
 
     #[test]
     fn other_countries_keep_their_code() {
-        assert_eq!(normalize("+65 9123 4567", id()).as_deref(), Ok("+6591234567"));
-        assert_eq!(normalize("+1 415 555 2671", id()).as_deref(), Ok("+14155552671"));
+        assert_eq!(
+            normalize("+65 9123 4567", id()).as_deref(),
+            Ok("+6591234567")
+        );
+        assert_eq!(
+            normalize("+1 415 555 2671", id()).as_deref(),
+            Ok("+14155552671")
+        );
     }
 
     #[test]

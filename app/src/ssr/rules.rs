@@ -332,7 +332,9 @@ mod tests {
     const KEY: &str = "+6281234567890";
 
     fn t(h: u32, m: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 20, h, m, 0).single().expect("time")
+        Utc.with_ymd_and_hms(2026, 11, 20, h, m, 0)
+            .single()
+            .expect("time")
     }
 
     fn src(id: &str) -> Source {
@@ -388,7 +390,10 @@ mod tests {
 
     #[test]
     fn rule3_no_lead_without_inbound_then_born_when_customer_writes() {
-        let mut s = fold(&[reply("o1", t(8, 0), Sender::Agent), reply("o2", t(8, 5), Sender::System)]);
+        let mut s = fold(&[
+            reply("o1", t(8, 0), Sender::Agent),
+            reply("o2", t(8, 5), Sender::System),
+        ]);
         assert!(s.lead().is_none());
         s.apply(&inbound("i1", t(9, 0)));
         let lead = s.lead().expect("lead");
@@ -518,11 +523,20 @@ mod tests {
         ];
         let s = sessions(&events, day);
         assert_eq!(s.len(), 3);
-        assert_eq!((s[0].number, s[0].started_at, s[0].end), (1, t(9, 0), SessionEnd::Resolved));
+        assert_eq!(
+            (s[0].number, s[0].started_at, s[0].end),
+            (1, t(9, 0), SessionEnd::Resolved)
+        );
         assert_eq!(s[0].ended_at, Some(t(12, 0)));
-        assert_eq!((s[1].number, s[1].started_at, s[1].end), (2, t(13, 0), SessionEnd::Timeout));
+        assert_eq!(
+            (s[1].number, s[1].started_at, s[1].end),
+            (2, t(13, 0), SessionEnd::Timeout)
+        );
         assert_eq!(s[1].ended_at, Some(t(13, 0) + day));
-        assert_eq!((s[2].number, s[2].started_at, s[2].end), (3, next_day, SessionEnd::Open));
+        assert_eq!(
+            (s[2].number, s[2].started_at, s[2].end),
+            (3, next_day, SessionEnd::Open)
+        );
         // Order and repeats do not matter.
         let mut shuffled: Vec<Event> = events.iter().rev().cloned().collect();
         shuffled.extend(events.iter().cloned());
@@ -544,10 +558,24 @@ mod tests {
     fn rule9_days_in_a_time_zone() {
         let d = |s: &str| s.parse::<chrono::NaiveDate>().expect("date");
         let (start, end) = day_range(d("2026-11-20"), d("2026-11-20"), chrono_tz::Asia::Jakarta);
-        assert_eq!(start, Utc.with_ymd_and_hms(2026, 11, 19, 17, 0, 0).single().expect("t"));
-        assert_eq!(end, Utc.with_ymd_and_hms(2026, 11, 20, 17, 0, 0).single().expect("t"));
+        assert_eq!(
+            start,
+            Utc.with_ymd_and_hms(2026, 11, 19, 17, 0, 0)
+                .single()
+                .expect("t")
+        );
+        assert_eq!(
+            end,
+            Utc.with_ymd_and_hms(2026, 11, 20, 17, 0, 0)
+                .single()
+                .expect("t")
+        );
         // A day with a DST change is 23 hours long.
-        let (s, e) = day_range(d("2026-03-08"), d("2026-03-08"), chrono_tz::America::New_York);
+        let (s, e) = day_range(
+            d("2026-03-08"),
+            d("2026-03-08"),
+            chrono_tz::America::New_York,
+        );
         assert_eq!(e - s, Duration::hours(23));
     }
 
@@ -560,11 +588,11 @@ mod tests {
         fn arb_event() -> impl Strategy<Value = Event> {
             (
                 0..3usize,
-                0..40u32,        // minutes: small range makes ties likely
-                0..6u8,          // what kind of event
-                0..4u8,          // which source, 0 = none
-                0..3u8,          // name
-                any::<bool>(),   // e-mail
+                0..40u32,      // minutes: small range makes ties likely
+                0..6u8,        // what kind of event
+                0..4u8,        // which source, 0 = none
+                0..3u8,        // name
+                any::<bool>(), // e-mail
             )
                 .prop_map(|(k, minute, what, source, name, email)| {
                     let at = t(9, 0) + Duration::minutes(minute as i64);
@@ -580,7 +608,11 @@ mod tests {
                         id: String::new(),
                         kind,
                         occurred_at: at,
-                        channel: if k == 2 { "instagram".into() } else { "whatsapp".into() },
+                        channel: if k == 2 {
+                            "instagram".into()
+                        } else {
+                            "whatsapp".into()
+                        },
                         direction,
                         sender,
                         contact_key: KEYS[k].into(),
@@ -604,7 +636,9 @@ mod tests {
 
         /// Folds events batch by batch, as ingest does: each batch starts
         /// from the stored states of the previous ones.
-        fn fold_batches(batches: &[Vec<Event>]) -> std::collections::BTreeMap<String, ContactState> {
+        fn fold_batches(
+            batches: &[Vec<Event>],
+        ) -> std::collections::BTreeMap<String, ContactState> {
             let mut states = std::collections::BTreeMap::new();
             for batch in batches {
                 for e in batch {

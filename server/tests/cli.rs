@@ -1,0 +1,80 @@
+//! The command line: `import` of NDJSON events, then `serve` on the same data.
+
+mod common;
+
+use std::process::Command;
+
+use common::Server;
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("leads-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[tokio::test]
+async fn import_ndjson_then_serve_the_leads() {
+    let dir = temp_dir("import");
+    let file = dir.join("events.ndjson");
+    std::fs::write(
+        &file,
+        concat!(
+            r#"{"id":"n1","occurred_at":"2026-11-20T09:15:03+07:00","channel":"whatsapp","direction":"inbound","contact":{"phone":"0812-3456-7890","name":"Budi"}}"#,
+            "\n\n",
+            r#"{"id":"n2","occurred_at":"2026-11-20T09:16:00+07:00","channel":"whatsapp","direction":"outbound","sender":"agent","contact":{"phone":"+6281234567890"}}"#,
+            "\n",
+        ),
+    )
+    .expect("write");
+    let db = format!("rocksdb://{}", dir.join("db").display());
+    let bin = env!("CARGO_BIN_EXE_leads-dashboard");
+    let out = Command::new(bin)
+        .args(["import", "--db", &db])
+        .arg(&file)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A bad line stops the import and is named.
+    let bad = dir.join("bad.ndjson");
+    std::fs::write(&bad, "{\"id\":\"x\"}\n").expect("write");
+    let out = Command::new(bin)
+        .args(["import", "--db", &db])
+        .arg(&bad)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 1: occurred_at"));
+
+    let s = Server::start(&db).await;
+    let (_, page) = s.get("/api/v1/leads?from=2026-11-20&to=2026-11-20").await;
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["leads"][0]["first_touched_at"], "2026-11-20T02:16:00Z");
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn help_names_the_commands_and_settings() {
+    let out = Command::new(env!("CARGO_BIN_EXE_leads-dashboard"))
+        .arg("--help")
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in [
+        "serve",
+        "import",
+        "--addr",
+        "--db",
+        "--tz",
+        "--default-region",
+        "--session-timeout",
+    ] {
+        assert!(text.contains(word), "--help lacks {word}");
+    }
+}
