@@ -141,13 +141,13 @@ fn opt_text(
     }
 }
 
+/// An optional top-level field with a fixed set of values.
 fn one_of<T: Copy>(
     obj: &Map<String, Value>,
-    key: &str,
     field: &'static str,
     choices: &[(&str, T)],
 ) -> Result<Option<T>, Invalid> {
-    let Some(text) = opt_text(obj, key, field)? else {
+    let Some(text) = opt_text(obj, field, field)? else {
         return Ok(None);
     };
     choices
@@ -175,7 +175,6 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
 
     let kind = one_of(
         obj,
-        "kind",
         "kind",
         &[("message", Kind::Message), ("resolved", Kind::Resolved)],
     )?
@@ -212,7 +211,6 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
     let direction = one_of(
         obj,
         "direction",
-        "direction",
         &[
             ("inbound", Direction::Inbound),
             ("outbound", Direction::Outbound),
@@ -220,7 +218,6 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
     )?;
     let sender = one_of(
         obj,
-        "sender",
         "sender",
         &[
             ("customer", Sender::Customer),
