@@ -18,7 +18,7 @@ LEADS_API_TOKEN ?= local-dev-token
 export LEADS_API_TOKEN
 
 .PHONY: run test setup setup-test build build-release unit integration e2e \
-        crash-test-long screenshots fmt clean-data
+        crash-test-long fmt clean-data
 
 ## run: set up, build (release) and serve on http://127.0.0.1:3000
 run: setup build-release
@@ -54,8 +54,7 @@ e2e:
 
 ## crash-test-long: 30+ kills and more than 1 GiB acknowledged, on the release build
 crash-test-long: setup
-	cargo build --release -p server
-	CRASH_KILLS=30 CRASH_MIN_MB=1100 CRASH_CLIENTS=6 CRASH_BATCH=1000 \
+	LEPTOS_OUTPUT_NAME=leads-dashboard CRASH_KILLS=30 CRASH_MIN_MB=1100 CRASH_CLIENTS=6 CRASH_BATCH=1000 \
 	  cargo test --release -p server --test crash -- --nocapture
 
 fmt:

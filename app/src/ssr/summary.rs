@@ -4,7 +4,7 @@ use chrono::{Duration, NaiveDate};
 use chrono_tz::Tz;
 
 use super::rules::LeadFacts;
-use crate::model::{DayCount, SourceCount, SourceRef, Summary};
+use crate::model::{DayCount, Source, SourceCount, SourceRef, Summary};
 
 /// Summarises `leads` (the leads of the days `from..=to` in `tz`): one
 /// `by_day` entry per day, zeros included; sources by count, largest first,
@@ -12,7 +12,7 @@ use crate::model::{DayCount, SourceCount, SourceRef, Summary};
 pub fn summarize(leads: &[LeadFacts], from: NaiveDate, to: NaiveDate, tz: Tz) -> Summary {
     let days = (to - from).num_days().max(0) as usize + 1;
     let mut by_day = vec![0u64; days];
-    let mut sources: Vec<SourceCount> = Vec::new();
+    let mut sources: Vec<(Option<Source>, u64)> = Vec::new();
     let mut waits: Vec<i64> = Vec::new();
     for lead in leads {
         let day = lead.date.with_timezone(&tz).date_naive();
@@ -24,31 +24,28 @@ pub fn summarize(leads: &[LeadFacts], from: NaiveDate, to: NaiveDate, tz: Tz) ->
         if let Some(t) = lead.first_touched_at {
             waits.push((t - lead.date).num_seconds());
         }
-        let key = lead.first_source.as_ref().map(|s| SourceRef {
-            platform: s.platform.clone(),
-            id: s.id.clone(),
-            name: s.name.clone(),
-        });
-        let same = |a: &Option<SourceRef>, b: &Option<SourceRef>| match (a, b) {
+        // Rule 5's sameness: platform and id, or name without id.
+        let same = |counted: &Option<Source>| match (counted, &lead.first_source) {
             (None, None) => true,
-            (Some(a), Some(b)) => {
-                a.platform == b.platform
-                    && match (&a.id, &b.id) {
-                        (Some(x), Some(y)) => x == y,
-                        (None, None) => a.name == b.name,
-                        _ => false,
-                    }
-            }
+            (Some(a), Some(b)) => a.same_as(b),
             _ => false,
         };
-        match sources.iter_mut().find(|c| same(&c.source, &key)) {
-            Some(c) => c.count += 1,
-            None => sources.push(SourceCount {
-                source: key,
-                count: 1,
-            }),
+        match sources.iter_mut().find(|(s, _)| same(s)) {
+            Some((_, n)) => *n += 1,
+            None => sources.push((lead.first_source.clone(), 1)),
         }
     }
+    let mut sources: Vec<SourceCount> = sources
+        .into_iter()
+        .map(|(source, count)| SourceCount {
+            source: source.map(|s| SourceRef {
+                platform: s.platform,
+                id: s.id,
+                name: s.name,
+            }),
+            count,
+        })
+        .collect();
     sources.sort_by(|a, b| b.count.cmp(&a.count));
     let touched = waits.len() as u64;
     Summary {
@@ -86,7 +83,6 @@ fn median(values: &mut [i64]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Source;
     use chrono::{TimeZone, Utc};
 
     fn lead(key: &str, day: u32, wait: Option<i64>, source: Option<&str>) -> LeadFacts {
