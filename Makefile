@@ -35,11 +35,21 @@ setup:
 setup-test:
 	@scripts/setup.sh --test
 
+# cargo-leptos re-runs wasm-bindgen and wasm-opt on every call (its "wasm
+# unchanged" check lives in one process), so the release build is skipped
+# here when no source changed since the site last held release output.
+SOURCES := $(shell find app frontend server style public -type f -not -path '*/tests/*') Cargo.toml Cargo.lock
+RELEASE_STAMP := $(SITE_ROOT)/.release-build
+
 build:
+	rm -f $(RELEASE_STAMP)
 	cargo leptos build
 
-build-release:
+build-release: $(RELEASE_STAMP)
+
+$(RELEASE_STAMP): $(SOURCES)
 	cargo leptos build --release
+	test -x $(BIN_RELEASE) && touch $@
 
 unit:
 	$(DEBUG_ENV) cargo test -p app --features ssr
