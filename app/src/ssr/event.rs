@@ -141,6 +141,19 @@ fn opt_text(
     }
 }
 
+/// An optional identifier (phone, channel id, ad id): text, or a JSON number
+/// as some systems send them (`6281234567890`), read as its digits.
+fn opt_digits_or_text(
+    obj: &Map<String, Value>,
+    key: &str,
+    field: &'static str,
+) -> Result<Option<String>, Invalid> {
+    match obj.get(key) {
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        _ => opt_text(obj, key, field),
+    }
+}
+
 /// An optional top-level field with a fixed set of values.
 fn one_of<T: Copy>(
     obj: &Map<String, Value>,
@@ -260,18 +273,10 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
         None | Some(Value::Null) => return Err(bad("contact", "is required")),
         Some(_) => return Err(bad("contact", "must be an object")),
     };
-    let phone = match contact.get("phone") {
-        // Some systems send the number as a JSON number (`6281234567890`).
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => opt_text(contact, "phone", "contact.phone")?,
-    }
-    .map(|p| phone::normalize(&p, region).map_err(|why| bad("contact.phone", why)))
-    .transpose()?;
-    let external_id = match contact.get("external_id") {
-        // Channel ids are sometimes sent as JSON numbers; keep their digits.
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => opt_text(contact, "external_id", "contact.external_id")?,
-    };
+    let phone = opt_digits_or_text(contact, "phone", "contact.phone")?
+        .map(|p| phone::normalize(&p, region).map_err(|why| bad("contact.phone", why)))
+        .transpose()?;
+    let external_id = opt_digits_or_text(contact, "external_id", "contact.external_id")?;
     let contact_key = match (&phone, &external_id) {
         (Some(p), _) => p.clone(),
         (None, Some(x)) => external_key(&channel, x),
@@ -331,10 +336,7 @@ fn validate_source(s: &Map<String, Value>) -> Result<Source, Invalid> {
     let kind = opt_text(s, "type", "source.type")?
         .map(|t| t.to_lowercase())
         .unwrap_or_else(|| "ad".to_owned());
-    let id = match s.get("id") {
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => opt_text(s, "id", "source.id")?,
-    };
+    let id = opt_digits_or_text(s, "id", "source.id")?;
     Ok(Source {
         platform,
         kind,
