@@ -18,7 +18,7 @@ LEADS_API_TOKEN ?= local-dev-token
 export LEADS_API_TOKEN
 
 .PHONY: run test setup setup-test build build-release unit integration e2e \
-        crash-test-long fmt clean-data
+        bench-smoke bench bench-crash crash-test-long fmt clean-data
 
 ## run: set up, build (release) and serve on http://127.0.0.1:3000
 run: setup build-release
@@ -26,7 +26,7 @@ run: setup build-release
 	$(BIN_RELEASE) serve --site-root $(SITE_ROOT)
 
 ## test: set up, build (debug) and run unit, integration, crash and browser tests
-test: setup-test build unit integration e2e
+test: setup-test build unit integration e2e bench-smoke
 	@echo "all tests passed"
 
 setup:
@@ -61,6 +61,22 @@ integration:
 e2e:
 	cd end2end && mkdir -p screenshots && \
 	  LEADS_BIN=$(BIN_DEBUG) LEPTOS_SITE_ROOT=$(SITE_ROOT) npx playwright test
+
+# The benchmark at 1% scale on the debug build: checks that the report is
+# produced and every request answered 2xx, not timings.
+bench-smoke:
+	python3 bench/run.py --bin $(BIN_DEBUG) --scale 0.01 --smoke \
+	  --out-md target/bench-smoke.md --out-json target/bench-smoke.json
+
+## bench: 1,000,000 leads (~3M events) on the release build; writes docs/benchmarks.md
+##        (BENCH_ARGS="--scale 0.1" for a quicker run, "--events-per-lead 12" for full chat histories)
+BENCH_ARGS ?=
+bench: setup build-release
+	python3 bench/run.py --bin $(BIN_RELEASE) --out-md docs/benchmarks.md --out-json bench/results.json $(BENCH_ARGS)
+
+## bench-crash: SIGKILL the release server 20+ times under concurrent ingest at scale
+bench-crash: setup build-release
+	python3 bench/crash.py --bin $(BIN_RELEASE) --report $(BENCH_CRASH_ARGS)
 
 ## crash-test-long: 30+ kills and more than 1 GiB acknowledged, on the release build
 crash-test-long: setup

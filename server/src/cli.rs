@@ -31,6 +31,16 @@ pub enum Command {
         /// The file to load.
         file: PathBuf,
     },
+    /// Recompute every lead from the stored events and compare with the lead
+    /// index built at start; prints one JSON line, exits 1 on a difference.
+    Verify,
+    /// Benchmark floor: parse each line (one JSON batch) of FILE with the
+    /// API's parser and fsync a scratch file once per batch; prints JSON.
+    #[command(hide = true)]
+    Floor {
+        /// NDJSON, one batch (array of events) per line.
+        file: PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]

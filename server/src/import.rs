@@ -7,12 +7,11 @@ use std::path::Path;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use app::error::AppError;
-use app::ssr::db::Db;
 use app::ssr::event::{self, MAX_BATCH};
-use app::ssr::ingest;
+use app::ssr::leads::Leads;
 use app::ssr::state::Settings;
 
-pub async fn run(db: &Db, settings: &Settings, file: &Path) -> Result<(), String> {
+pub async fn run(db: &Leads, settings: &Settings, file: &Path) -> Result<(), String> {
     let f = std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let size = f.metadata().map(|m| m.len()).unwrap_or(0);
     if file
@@ -61,11 +60,12 @@ pub async fn run(db: &Db, settings: &Settings, file: &Path) -> Result<(), String
 }
 
 async fn store(
-    db: &Db,
+    leads: &Leads,
     batch: Vec<event::Event>,
     first_line: usize,
 ) -> Result<(usize, usize), String> {
-    ingest::ingest(db, batch)
+    leads
+        .ingest(batch)
         .await
         .map(|o| (o.accepted, o.duplicates))
         .map_err(|e: AppError| format!("batch from line {first_line}: {e}"))

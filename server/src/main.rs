@@ -1,14 +1,16 @@
 //! `leads-dashboard`: the whole product in one binary (`shared/spec/api.md`).
 
 mod cli;
+mod floor;
+mod http;
 mod import;
-mod routes;
 
 use std::sync::Arc;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+use app::ssr::leads::Leads;
 use app::ssr::{db, state::AppState};
 use cli::{Cli, Command};
 
@@ -33,7 +35,7 @@ fn main() -> std::process::ExitCode {
         }
     };
     match runtime.block_on(run(cli)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
             std::process::ExitCode::FAILURE
@@ -41,8 +43,12 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), String> {
+async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
     let settings = cli.settings.resolve()?;
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Floor { file } = &command {
+        return floor::run(file, settings.region).map(|()| std::process::ExitCode::SUCCESS);
+    }
     let db = db::connect(
         &cli.settings.db,
         cli.settings.db_user.as_deref(),
@@ -50,15 +56,25 @@ async fn run(cli: Cli) -> Result<(), String> {
     )
     .await
     .map_err(|e| e.to_string())?;
-    match cli.command.unwrap_or(Command::Serve) {
+    let leads = Leads::open(db).await.map_err(|e| e.to_string())?;
+    match command {
         Command::Serve => {
             let state = AppState {
                 leptos_options: cli.settings.leptos_options()?,
-                db,
+                leads,
                 settings: Arc::new(settings),
             };
-            routes::serve(state).await
+            http::serve(state).await?;
         }
-        Command::Import { file } => import::run(&db, &settings, &file).await,
+        Command::Import { file } => import::run(&leads, &settings, &file).await?,
+        Command::Verify => {
+            let v = leads.verify().await.map_err(|e| e.to_string())?;
+            println!("{}", serde_json::to_string(&v).map_err(|e| e.to_string())?);
+            if v.mismatches > 0 {
+                return Ok(std::process::ExitCode::FAILURE);
+            }
+        }
+        Command::Floor { .. } => {}
     }
+    Ok(std::process::ExitCode::SUCCESS)
 }

@@ -416,3 +416,185 @@ async fn summary_and_csv_use_the_same_filters() {
         (400, Some("from"))
     );
 }
+
+#[tokio::test]
+async fn date_ranges_are_bounded_and_never_crash_the_server() {
+    let s = Server::start("mem://").await;
+    for (q, param) in [
+        ("/api/v1/leads/summary?from=-262143-01-01&to=9999-12-31", "from"),
+        ("/api/v1/leads?to=-262143-01-03", "to"),
+        ("/api/v1/leads?from=+262142-01-01", "from"),
+        ("/api/v1/leads/summary?from=2000-01-01&to=2026-12-31", "to"),
+        ("/api/v1/leads.csv?from=1970-01-01&to=9999-12-31", "to"),
+    ] {
+        let (status, body) = s.get(q).await;
+        assert_eq!((status, body["error"]["param"].as_str()), (400, Some(param)), "{q}");
+    }
+    // Ten years is allowed, and the summary has one entry per day.
+    let (status, sum) = s
+        .get("/api/v1/leads/summary?from=2017-01-01&to=2026-12-31")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(sum["by_day"].as_array().map(Vec::len), Some(3652));
+    assert_eq!(s.get("/healthz").await.0, 200);
+}
+
+#[tokio::test]
+async fn summary_and_csv_ignore_paging_parameters() {
+    let s = Server::start("mem://").await;
+    let batch: Vec<Value> = (0..7)
+        .map(|i| inbound(&format!("g{i}"), &format!("+62811200{i:05}"), "2026-11-20T09:00:00+07:00"))
+        .collect();
+    s.post_events(&Value::Array(batch)).await;
+    let range = "from=2026-11-20&to=2026-11-20";
+    let (_, page) = s.get(&format!("/api/v1/leads?{range}&limit=2")).await;
+    let cursor = page["next_cursor"].as_str().expect("a second page").to_owned();
+    let (status, sum) = s
+        .get(&format!("/api/v1/leads/summary?{range}&limit=2&cursor={cursor}"))
+        .await;
+    assert_eq!((status, sum["total"].as_u64()), (200, Some(7)));
+    let (status, sum) = s
+        .get(&format!("/api/v1/leads/summary?{range}&cursor=not-a-cursor&limit=0"))
+        .await;
+    assert_eq!((status, sum["total"].as_u64()), (200, Some(7)));
+    let r = s
+        .http
+        .get(s.url(&format!("/api/v1/leads.csv?{range}&limit=2&cursor={cursor}")))
+        .bearer_auth(common::TOKEN)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.expect("body");
+    assert_eq!(text.lines().count(), 1 + 7, "{text}");
+}
+
+/// What a user sees when a lead's own sort value changes between two pages:
+/// it is shown where it now belongs. Newest first, a late earlier message
+/// moves a lead that was on page 1 to a later page: it shows up again there.
+/// Oldest first, the same lead moves into pages already passed: this paging
+/// does not show it again (a new first page does).
+#[tokio::test]
+async fn a_lead_whose_date_moves_between_pages_is_shown_where_it_now_belongs() {
+    let s = Server::start("mem://").await;
+    let batch: Vec<Value> = (0..6)
+        .map(|i| inbound(&format!("m{i}"), &format!("+62811300{i:05}"), &format!("2026-11-20T1{i}:00:00+07:00")))
+        .collect();
+    s.post_events(&Value::Array(batch)).await;
+    let range = "from=2026-11-20&to=2026-11-20&limit=2";
+    let (_, p1) = s.get(&format!("/api/v1/leads?{range}")).await;
+    assert_eq!(names(&p1), ["Lead m5", "Lead m4"]);
+    // m5 turns out to have written first, at 08:00.
+    s.post_events(&inbound("m5-early", "+6281130000005", "2026-11-20T08:00:00+07:00")).await;
+    let mut seen = names(&p1);
+    let mut cursor = p1["next_cursor"].as_str().map(str::to_owned);
+    while let Some(c) = cursor {
+        let (_, p) = s.get(&format!("/api/v1/leads?{range}&cursor={c}")).await;
+        seen.extend(names(&p));
+        cursor = p["next_cursor"].as_str().map(str::to_owned);
+    }
+    // The name stays the latest one (15:00), the Date moved to 08:00.
+    assert_eq!(seen, ["Lead m5", "Lead m4", "Lead m3", "Lead m2", "Lead m1", "Lead m0", "Lead m5"]);
+
+    let (_, p1) = s.get(&format!("/api/v1/leads?{range}&sort=date")).await;
+    assert_eq!(names(&p1), ["Lead m5", "Lead m0"]);
+    s.post_events(&inbound("m4-early", "+6281130000004", "2026-11-20T07:00:00+07:00")).await;
+    let mut seen = names(&p1);
+    let mut cursor = p1["next_cursor"].as_str().map(str::to_owned);
+    while let Some(c) = cursor {
+        let (_, p) = s.get(&format!("/api/v1/leads?{range}&sort=date&cursor={c}")).await;
+        seen.extend(names(&p));
+        cursor = p["next_cursor"].as_str().map(str::to_owned);
+    }
+    assert_eq!(seen, ["Lead m5", "Lead m0", "Lead m1", "Lead m2", "Lead m3"]);
+}
+
+fn big_batch(tag: &str, n: usize, contacts: usize) -> Value {
+    Value::Array(
+        (0..n)
+            .map(|i| {
+                inbound(
+                    &format!("{tag}-{i}"),
+                    &format!("+62812400{:05}", i % contacts),
+                    &format!("2026-11-20T{:02}:{:02}:00+07:00", 8 + i % 10, i % 60),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// A client that goes away mid-request leaves no transaction open: the batch
+/// is stored whole or not at all, and the next writes go through.
+#[tokio::test]
+async fn a_client_that_disconnects_mid_batch_leaves_nothing_half_done() {
+    let (dir, db) = common::temp_db("disconnect");
+    let s = Server::start(&db).await;
+    let body = big_batch("d", 1000, 400);
+    let text = body.to_string();
+    for _ in 0..5 {
+        // Whole body sent, then gone before the answer; and gone halfway.
+        s.post_and_disconnect(&text, text.len()).await;
+        s.post_and_disconnect(&text, text.len() / 2).await;
+    }
+    let (status, answer) = s.post_events(&body).await;
+    assert_eq!(status, 200);
+    let accepted = answer["accepted"].as_u64().unwrap_or(u64::MAX);
+    assert_eq!(accepted + answer["duplicates"].as_u64().unwrap_or(0), 1000);
+    assert!(accepted == 0 || accepted == 1000, "half a batch: {accepted}");
+    // The same contacts are still writable at once.
+    let (status, _) = s.post_events(&big_batch("e", 1000, 400)).await;
+    assert_eq!(status, 200);
+    let (_, page) = s.get("/api/v1/leads?from=2026-11-20&to=2026-11-20&limit=1").await;
+    assert_eq!(page["total"], 400);
+    drop(s);
+    common::verify(&db);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Many concurrent batches for the same few contacts on the on-disk engine:
+/// every one answered 2xx, one lead per contact with the right Date and
+/// First Touched At.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_batches_on_rocksdb_all_succeed() {
+    let (dir, db) = common::temp_db("concurrent");
+    let s = Server::start(&db).await;
+    let mut tasks = Vec::new();
+    for b in 0..24u32 {
+        let http = s.http.clone();
+        let url = s.url("/api/v1/events");
+        let batch: Vec<Value> = (0..5u32)
+            .flat_map(|c| {
+                let phone = format!("+6281250000{c:03}");
+                let hour = 10 + (b % 12);
+                vec![
+                    inbound(&format!("r{b}-{c}"), &phone, &format!("2026-11-20T{hour}:00:00+07:00")),
+                    json!({"id": format!("r{b}-{c}-ai"), "occurred_at": format!("2026-11-20T{hour}:05:00+07:00"),
+                           "channel": "whatsapp", "direction": "outbound", "sender": "ai",
+                           "contact": {"phone": phone}}),
+                ]
+            })
+            .collect();
+        tasks.push(tokio::spawn(async move {
+            let r = http
+                .post(url)
+                .bearer_auth(common::TOKEN)
+                .json(&batch)
+                .send()
+                .await
+                .expect("request");
+            r.status().as_u16()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.expect("task"), 200);
+    }
+    let (_, page) = s.get("/api/v1/leads?from=2026-11-20&to=2026-11-20").await;
+    assert_eq!(page["total"], 5);
+    for lead in page["leads"].as_array().expect("leads") {
+        assert_eq!(lead["date"], "2026-11-20T03:00:00Z");
+        assert_eq!(lead["first_touched_at"], "2026-11-20T03:05:00Z");
+    }
+    drop(s);
+    common::verify(&db);
+    let _ = std::fs::remove_dir_all(dir);
+}

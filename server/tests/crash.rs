@@ -161,12 +161,19 @@ async fn acknowledged_events_survive_sigkill() {
             .lock()
             .map(|l| (l.acked.len(), l.acked_events, l.acked_bytes))
             .unwrap_or_default();
+        // While no server holds the database: the lead index built at start
+        // must equal a recomputation from every stored event.
+        let v = common::verify(&db);
         eprintln!(
-            "kill {cycle}: after {wait} ms; {} batches, {} events, {} MB acknowledged so far",
+            "kill {cycle}: after {wait} ms; {} batches, {} events, {} MB acknowledged so far; \
+             verify: {} events stored, {} leads, 0 mismatches",
             l.0,
             l.1,
-            l.2 / (1024 * 1024)
+            l.2 / (1024 * 1024),
+            v["events"],
+            v["leads"]
         );
+        assert!(v["events"].as_u64().unwrap_or(0) >= l.1, "stored events < acknowledged");
     }
 
     // Restart and check.

@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 use leptos::config::LeptosOptions;
 use phonenumber::country::Id as Region;
 
-use super::db::Db;
+use super::leads::Leads;
 
 /// The settings of `shared/spec/api.md`, resolved.
 #[derive(Clone, Debug)]
@@ -21,7 +21,8 @@ pub struct Settings {
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    pub db: Db,
+    /// Every read and write of leads goes through this one service.
+    pub leads: Leads,
     pub settings: Arc<Settings>,
 }
 

@@ -4,9 +4,8 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::filter::Filter;
+use super::filter::{Filter, encode_cursor};
 use super::phone;
-use super::query;
 use super::rules::LeadFacts;
 use super::state::AppState;
 use crate::error::AppError;
@@ -46,11 +45,11 @@ pub fn row(facts: LeadFacts, tz: Tz) -> LeadRow {
 
 pub async fn leads_view(state: &AppState, query: &LeadsQuery) -> Result<LeadsView, AppError> {
     let filter = Filter::from_query(query, state.settings.tz, Utc::now())?;
-    let page = query::list(&state.db, &filter).await?;
+    let page = state.leads.list(&filter);
     Ok(LeadsView {
         rows: page.leads.into_iter().map(|f| row(f, filter.tz)).collect(),
         total: page.total,
-        next_cursor: page.next_cursor,
+        next_cursor: page.next.map(|c| encode_cursor(filter.sort, &c)),
         from: filter.from.to_string(),
         to: filter.to.to_string(),
         tz: filter.tz.name().to_owned(),

@@ -82,6 +82,25 @@ impl Server {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// Sends a POST of `body` on a raw connection and closes it before any
+    /// answer: a client that goes away in the middle of its request.
+    pub async fn post_and_disconnect(&self, body: &str, send_bytes: usize) {
+        use tokio::io::AsyncWriteExt;
+        let addr = self.base.trim_start_matches("http://");
+        let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let head = format!(
+            "POST /api/v1/events HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {TOKEN}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        conn.write_all(head.as_bytes()).await.expect("head");
+        conn.write_all(&body.as_bytes()[..send_bytes.min(body.len())])
+            .await
+            .expect("body");
+        conn.flush().await.expect("flush");
+        drop(conn);
+    }
+
     /// SIGKILL: no chance to flush or shut down.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
@@ -105,4 +124,36 @@ pub fn enc(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// `leads-dashboard verify` on a database no server holds: recomputes every
+/// lead from the stored events and compares with the index built at start.
+pub fn verify(db: &str) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_leads-dashboard"))
+        .args(["verify", "--db", db])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("verify runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: Value = serde_json::from_str(text.trim()).unwrap_or(Value::Null);
+    assert!(
+        out.status.success(),
+        "verify found differences: {text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    v
+}
+
+/// A fresh folder for an on-disk database.
+pub fn temp_db(name: &str) -> (std::path::PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!(
+        "leads-{name}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    ));
+    let url = format!("rocksdb://{}", dir.display());
+    (dir, url)
 }

@@ -1,6 +1,6 @@
 //! Phone numbers: the identity of a contact (rule 1). Pure, no I/O.
 
-use phonenumber::country::Id as Region;
+pub use phonenumber::country::Id as Region;
 use phonenumber::metadata::DATABASE;
 use phonenumber::{Mode, PhoneNumber};
 
@@ -96,13 +96,54 @@ pub fn display(e164_text: &str) -> String {
 
 /// The digit strings a phone search may match: the E.164 digits and the
 /// national form with a trunk `0` (`0812…`), so `0812`, `62812` and `812`
-/// all find `+62812…`.
+/// all find `+62812…`. Cheap (no full parse): the lead index computes it for
+/// every lead at start.
 pub fn search_forms(e164_text: &str) -> String {
     let digits: String = e164_text.chars().filter(char::is_ascii_digit).collect();
-    match phonenumber::parse(None, e164_text) {
-        Ok(n) => format!("{digits} 0{}", national_digits(&n)),
-        Err(_) => digits,
+    match country_code_len(&digits) {
+        Some(cc) => format!("{digits} 0{}", &digits[cc..]),
+        None => digits,
     }
+}
+
+/// The length of the country calling code that `digits` starts with
+/// (calling codes are prefix-free, 1–3 digits).
+fn country_code_len(digits: &str) -> Option<usize> {
+    (1..=3).find(|&n| {
+        digits
+            .get(..n)
+            .and_then(|p| p.parse::<u16>().ok())
+            .is_some_and(|code| DATABASE.by_code(&code).is_some())
+    })
+}
+
+/// The digit strings a phone-like search text stands for. People type the
+/// international prefix as `+` or `00` and often keep the trunk `0` after
+/// the country code (`+62 0812…`, `0062812…`, `620812…`): those forms also
+/// search for the number without it.
+pub fn query_forms(q: &str) -> Vec<String> {
+    let digits: String = q.chars().filter(char::is_ascii_digit).collect();
+    let mut forms = vec![digits.clone()];
+    let plus = q.trim_start().starts_with('+');
+    let intl = if plus {
+        Some(digits.as_str())
+    } else {
+        digits.strip_prefix("00")
+    };
+    // Indonesian habit: `62` then the trunk `0`, without a `+`.
+    let intl = intl.or_else(|| digits.starts_with("620").then_some(digits.as_str()));
+    if let Some(rest) = intl {
+        forms.push(rest.to_owned());
+        if let Some(cc) = country_code_len(rest) {
+            if rest[cc..].starts_with('0') {
+                forms.push(format!("{}{}", &rest[..cc], &rest[cc + 1..]));
+            }
+        }
+    }
+    forms.retain(|f| !f.is_empty());
+    forms.sort_unstable();
+    forms.dedup();
+    forms
 }
 
 #[cfg(test)]
@@ -158,6 +199,18 @@ mod tests {
         // 0899… is not an allocated Indonesian mobile range in all metadata
         // versions; its length is possible, so the contact is kept.
         assert!(normalize("0899 9999 9999", id()).is_ok());
+    }
+
+    #[test]
+    fn queries_with_international_prefix_and_trunk_zero() {
+        let f = query_forms("+62 0812-3456");
+        assert!(f.contains(&"628123456".to_owned()), "{f:?}");
+        let f = query_forms("0062812 3456");
+        assert!(f.contains(&"628123456".to_owned()), "{f:?}");
+        let f = query_forms("620812");
+        assert!(f.contains(&"62812".to_owned()), "{f:?}");
+        assert_eq!(query_forms("0812"), vec!["0812".to_owned()]);
+        assert!(query_forms("+-").is_empty());
     }
 
     #[test]

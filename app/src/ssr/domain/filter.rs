@@ -5,16 +5,25 @@ use std::collections::HashMap;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 
+use serde::{Deserialize, Serialize};
+
 use super::event::CHANNELS;
+use super::phone;
 use super::rules::day_range;
 use crate::error::AppError;
 use crate::model::LeadsQuery;
 
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 500;
+/// The longest date range a request may ask for: about ten years. Longer
+/// ranges answer 400 (a summary has one `by_day` entry per day).
+pub const MAX_RANGE_DAYS: i64 = 3660;
+/// Days outside these years answer 400 (events lie between 1970 and 9998).
+const FIRST_YEAR: i32 = 1970;
+const LAST_YEAR: i32 = 9999;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SortField {
@@ -92,17 +101,32 @@ pub struct Filter {
     /// `[start, end)` in UTC: the whole days `from..=to` in `tz` (rule 9).
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
-    /// Lower-cased search text, if any.
+    /// Lower-cased search text without control characters, if any.
     pub q: Option<String>,
-    /// The digits of `q` when it reads as (part of) a phone number.
-    pub q_digits: Option<String>,
+    /// When `q` reads as (part of) a phone number: the digit strings it
+    /// stands for (`phone::query_forms`); empty otherwise.
+    pub q_phone: Vec<String>,
     pub channels: Vec<String>,
     pub source: Option<String>,
     pub touched: Option<bool>,
     pub sort: Sort,
     pub limit: usize,
-    /// The sort key of the last lead of the previous page.
-    pub after: Option<String>,
+    /// Where the previous page ended.
+    pub after: Option<Cursor>,
+}
+
+/// The sort values of the last lead of a page, as they were when the page
+/// was served: the next page starts strictly after them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// The lead's Date: seconds and nanoseconds since 1970 (UTC).
+    pub date: (i64, u32),
+    /// First Touched At, `None` while unanswered.
+    pub touch: Option<(i64, u32)>,
+    /// The lower-cased name (`name` sorts only), `None` without a name.
+    pub name: Option<String>,
+    /// The contact key: makes every sort key unique.
+    pub key: String,
 }
 
 impl Filter {
@@ -128,26 +152,42 @@ impl Filter {
                 })
                 .transpose()
         };
+        let in_years = |k: &str, d: Option<NaiveDate>| match d {
+            Some(d) if !(FIRST_YEAR..=LAST_YEAR).contains(&d.year()) => Err(AppError::param(
+                k,
+                format!("must be a day between {FIRST_YEAR} and {LAST_YEAR}"),
+            )),
+            _ => Ok(d),
+        };
+        let (from_day, to_day) = (in_years("from", day("from")?)?, in_years("to", day("to")?)?);
         let today = now.with_timezone(&tz).date_naive();
-        let (from, to) = match (day("from")?, day("to")?) {
+        let week_before = |d: NaiveDate| d.checked_sub_days(Days::new(6)).unwrap_or(d);
+        let (from, to) = match (from_day, to_day) {
             (Some(f), Some(t)) => (f, t),
             (Some(f), None) => (f, today.max(f)),
-            (None, Some(t)) => (t - Duration::days(6), t),
-            (None, None) => (today - Duration::days(6), today),
+            (None, Some(t)) => (week_before(t), t),
+            (None, None) => (week_before(today), today),
         };
         if from > to {
             return Err(AppError::param("from", "must not be after to"));
         }
+        if (to - from).num_days() >= MAX_RANGE_DAYS {
+            return Err(AppError::param(
+                "to",
+                format!("the range may span at most {MAX_RANGE_DAYS} days (about ten years)"),
+            ));
+        }
         let (start, end) = day_range(from, to, tz);
 
-        let q = get("q").map(str::to_lowercase);
-        let q_digits = q.as_deref().and_then(|q| {
-            let phone_like = q
-                .chars()
-                .all(|c| c.is_ascii_digit() || " +-().".contains(c));
-            let digits: String = q.chars().filter(char::is_ascii_digit).collect();
-            (phone_like && !digits.is_empty()).then_some(digits)
-        });
+        let q = get("q")
+            .map(|q| q.chars().filter(|c| !c.is_control()).collect::<String>().to_lowercase())
+            .filter(|q| !q.trim().is_empty());
+        let q_phone = match q.as_deref() {
+            Some(q) if q.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) => {
+                phone::query_forms(q)
+            }
+            _ => Vec::new(),
+        };
 
         let channels = match get("channel") {
             None => Vec::new(),
@@ -207,7 +247,7 @@ impl Filter {
             start,
             end,
             q,
-            q_digits,
+            q_phone,
             channels,
             source: get("source").map(str::to_owned),
             touched,
@@ -215,6 +255,19 @@ impl Filter {
             limit,
             after,
         })
+    }
+
+    /// For reads that are not paged (summary, CSV): `cursor` and `limit`
+    /// are ignored, whatever they hold.
+    pub fn parse_unpaged(
+        params: &HashMap<String, String>,
+        default_tz: Tz,
+        now: DateTime<Utc>,
+    ) -> Result<Filter, AppError> {
+        let mut params = params.clone();
+        params.remove("cursor");
+        params.remove("limit");
+        Filter::parse(&params, default_tz, now)
     }
 
     pub fn from_query(
@@ -240,12 +293,13 @@ impl Filter {
     }
 }
 
-/// An opaque cursor: the sort it belongs to and the last key of the page.
-pub fn encode_cursor(sort: Sort, key: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}|{key}", sort.name()))
+/// An opaque cursor: the sort it belongs to and where the page ended.
+pub fn encode_cursor(sort: Sort, c: &Cursor) -> String {
+    let text = serde_json::json!([sort.name(), c]).to_string();
+    URL_SAFE_NO_PAD.encode(text)
 }
 
-fn decode_cursor(text: &str, sort: Sort) -> Result<String, AppError> {
+fn decode_cursor(text: &str, sort: Sort) -> Result<Cursor, AppError> {
     let bad = || {
         AppError::param(
             "cursor",
@@ -253,12 +307,11 @@ fn decode_cursor(text: &str, sort: Sort) -> Result<String, AppError> {
         )
     };
     let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
-    let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    let (name, key) = text.split_once('|').ok_or_else(bad)?;
-    if name != sort.name() || key.is_empty() {
+    let (name, cursor): (String, Cursor) = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    if name != sort.name() || cursor.key.is_empty() || cursor.date.1 >= 1_000_000_000 {
         return Err(bad());
     }
-    Ok(key.to_owned())
+    Ok(cursor)
 }
 
 #[cfg(test)]
@@ -316,22 +369,49 @@ mod tests {
     #[test]
     fn phone_queries_keep_only_digits() {
         let f = parse(&[("q", "+62 812-3456")]).expect("ok");
-        assert_eq!(f.q_digits.as_deref(), Some("628123456"));
-        let f = parse(&[("q", "Budi")]).expect("ok");
-        assert_eq!((f.q.as_deref(), f.q_digits), (Some("budi"), None));
+        assert!(f.q_phone.contains(&"628123456".to_owned()));
+        let f = parse(&[("q", "Budi\u{0}")]).expect("ok");
+        assert_eq!(f.q.as_deref(), Some("budi"));
+        assert!(f.q_phone.is_empty());
     }
 
     #[test]
     fn cursors_round_trip_and_belong_to_their_sort() {
-        let c = encode_cursor(Sort::ALL[0].1, "2026-11-20T02:15:03.000000000Z\u{1}+62812");
+        let cursor = Cursor {
+            date: (1_763_604_903, 5),
+            touch: None,
+            name: Some("budi | santoso".into()),
+            key: "+62812".into(),
+        };
+        let c = encode_cursor(Sort::ALL[0].1, &cursor);
         let f = parse(&[("cursor", &c)]).expect("ok");
-        assert_eq!(
-            f.after.as_deref(),
-            Some("2026-11-20T02:15:03.000000000Z\u{1}+62812")
-        );
+        assert_eq!(f.after.as_ref(), Some(&cursor));
         assert_eq!(
             param_of(parse(&[("cursor", &c), ("sort", "name")])),
             "cursor"
         );
+    }
+
+    #[test]
+    fn date_ranges_are_bounded_and_never_panic() {
+        assert_eq!(
+            param_of(parse(&[("from", "-262143-01-01"), ("to", "9999-12-31")])),
+            "from"
+        );
+        assert_eq!(param_of(parse(&[("to", "-262143-01-03")])), "to");
+        assert_eq!(param_of(parse(&[("from", "1970-01-01"), ("to", "9999-12-31")])), "to");
+        // A derived `from` just before 1970 is fine: no panic, no error.
+        let f = parse(&[("to", "1970-01-03")]).expect("ok");
+        assert_eq!(f.from.to_string(), "1969-12-28");
+    }
+
+    #[test]
+    fn unpaged_reads_ignore_cursor_and_limit() {
+        let params = [("cursor", "garbage"), ("limit", "0")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let f = Filter::parse_unpaged(&params, chrono_tz::Asia::Jakarta, now()).expect("ok");
+        assert_eq!((f.after, f.limit), (None, DEFAULT_LIMIT));
     }
 }

@@ -1,5 +1,4 @@
-//! The database: connecting, the schema and its version. Only this module,
-//! `ingest` and `query` talk SurrealQL.
+//! The database: connecting, the schema and its version (migrations).
 
 use surrealdb::Surreal;
 use surrealdb::engine::any::Any;
@@ -14,7 +13,7 @@ const DATABASE: &str = "leads";
 
 /// The schema version this build writes. A database written by a newer
 /// build is refused rather than misread.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Migrations in order: `(version reached, SurrealQL)`. Each runs in one
 /// transaction together with the version bump.
@@ -25,11 +24,19 @@ const MIGRATIONS: &[(i64, &str)] = &[(
     -- event:⟨event id⟩, idempotent by key; indexed by contact for the lead detail.
     DEFINE TABLE IF NOT EXISTS event SCHEMALESS;
     DEFINE INDEX IF NOT EXISTS event_contact ON event FIELDS contact, at;
-    -- contact:⟨contact key⟩: the rules' state plus the lead's listed columns.
+    -- contact:⟨contact key⟩: the rules' state. (Schema 1 also indexed lead
+    -- columns here; schema 2 removes those indexes again.)
     DEFINE TABLE IF NOT EXISTS contact SCHEMALESS;
-    DEFINE INDEX IF NOT EXISTS contact_sort ON contact FIELDS sort_key;
-    DEFINE INDEX IF NOT EXISTS contact_name ON contact FIELDS name_key;
-    DEFINE INDEX IF NOT EXISTS contact_touch ON contact FIELDS touch_key;
+    "#,
+),
+(
+    2,
+    r#"
+    -- Reads are served by the in-memory lead index: the contact table keeps
+    -- only each contact's rules state, and every index on it only cost writes.
+    REMOVE INDEX IF EXISTS contact_sort ON contact;
+    REMOVE INDEX IF EXISTS contact_name ON contact;
+    REMOVE INDEX IF EXISTS contact_touch ON contact;
     "#,
 )];
 
@@ -38,10 +45,19 @@ pub fn db_error(e: surrealdb::Error) -> AppError {
 }
 
 /// Optimistic transactions lose to a concurrent writer of the same key at
-/// commit; such a batch is simply run again.
+/// commit (another process on the same database server); such a batch is
+/// simply run again from a fresh read. An insert that meets a key another
+/// process committed after our read is the same race. The SDK marks
+/// conflicts as `QueryError::TransactionConflict`; the text check covers
+/// engines that only say so in words.
 pub fn is_retryable(e: &surrealdb::Error) -> bool {
+    if e.query_details() == Some(&surrealdb::types::QueryError::TransactionConflict)
+        || e.is_already_exists()
+    {
+        return true;
+    }
     let m = e.message();
-    m.contains("can be retried") || m.contains("onflict")
+    m.contains("can be retried") || m.contains("onflict") || m.contains("already exists")
 }
 
 /// Opens the database named by `--db`. An embedded RocksDB path gets its

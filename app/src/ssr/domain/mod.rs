@@ -1,0 +1,11 @@
+//! The product's rules and formats, pure: no I/O, no clock ("now" is passed in).
+
+pub mod csv;
+pub mod event;
+pub mod filter;
+pub mod phone;
+pub mod rules;
+/// The summary written straight from the spec's wording: the reference the
+/// lead index's summaries are tested against.
+#[cfg(test)]
+pub mod summary;

@@ -1,0 +1,1275 @@
+//! The in-memory lead index: every lead's listed columns in a compact form,
+//! kept in the orders the page sorts by, answering pages, totals, searches,
+//! summaries and export snapshots without touching the database. Pure: it
+//! is changed only by [`LeadIndex::upsert`] / [`LeadIndex::remove`] with
+//! committed leads, and knows nothing of storage.
+//!
+//! Layout (per lead, measured by [`LeadIndex::stats`]):
+//! - `hot` (24 B): what scans read — Date, first source, wait until First
+//!   Touched At, channel, flags;
+//! - `cold` (32 B): First Touched At exactly, last source, where its text is;
+//! - one record in a text arena: `name \0 email \0 phone-digit-forms \0 key
+//!   \0 phone \0` (the key is left out when it is the phone), searched in one
+//!   pass with a case-insensitive automaton;
+//! - three sorted sequences of slots (Date, name, First Touched At), a hash
+//!   table from contact key to slot, and interned sources.
+
+use std::cmp::Ordering;
+use std::hash::BuildHasher;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
+use chrono::{DateTime, Utc};
+use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
+
+use super::blocks::{Blocks, Pos};
+use crate::model::{DayCount, Source, SourceCount, SourceRef, Summary};
+use crate::ssr::event::CHANNELS;
+use crate::ssr::filter::{Cursor, Filter, SortField};
+use crate::ssr::phone;
+use crate::ssr::rules::{LeadFacts, day_range};
+
+/// A time as (seconds, nanoseconds) since 1970 UTC: orders like the time.
+pub type Stamp = (i64, u32);
+
+fn stamp(t: DateTime<Utc>) -> Stamp {
+    (t.timestamp(), t.timestamp_subsec_nanos())
+}
+
+fn time(s: Stamp) -> DateTime<Utc> {
+    DateTime::from_timestamp(s.0, s.1).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+const NONE_TOUCH: Stamp = (i64::MAX, u32::MAX);
+const UNTOUCHED: u32 = u32::MAX;
+/// Waits of 136 years and more are read from `cold` instead.
+const WAIT_SATURATED: u32 = u32::MAX - 1;
+
+const ALIVE: u8 = 1;
+const KEY_IS_PHONE: u8 = 2;
+
+#[derive(Clone, Copy, Debug)]
+struct Hot {
+    date: Stamp,
+    /// Interned first source, 0 = none.
+    src: u32,
+    /// Whole seconds from Date to First Touched At; [`UNTOUCHED`] if none.
+    wait: u32,
+    channel: u8,
+    flags: u8,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Cold {
+    touch: Stamp,
+    last_src: u32,
+    /// Where this lead's record starts in the arena.
+    off: u32,
+    /// Ends of the record's fields, relative to `off`.
+    name_end: u16,
+    email_end: u16,
+    forms_end: u16,
+    key_end: u16,
+    phone_end: u16,
+}
+
+/// The longest text record a lead may have in the arena.
+const MAX_RECORD: usize = u16::MAX as usize;
+
+#[derive(Default)]
+struct Store {
+    hot: Vec<Hot>,
+    cold: Vec<Cold>,
+    arena: Vec<u8>,
+    /// `(offset, slot)` of every record in the arena, in arena order.
+    owners: Vec<(u32, u32)>,
+    /// Bytes of records no lead points at any more.
+    dead: usize,
+}
+
+/// Which field of a record an arena offset lies in.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Field {
+    Text,
+    Forms,
+    Other,
+}
+
+impl Store {
+    fn field(&self, slot: u32, rel: usize) -> &str {
+        let c = &self.cold[slot as usize];
+        let (a, b) = match rel {
+            0 => (0, c.name_end),
+            1 => (c.name_end + 1, c.email_end),
+            2 => (c.email_end + 1, c.forms_end),
+            3 => (c.forms_end + 1, c.key_end),
+            _ => (c.key_end + 1, c.phone_end),
+        };
+        let off = c.off as usize;
+        std::str::from_utf8(&self.arena[off + a as usize..off + b as usize]).unwrap_or("")
+    }
+
+    fn name(&self, slot: u32) -> &str {
+        self.field(slot, 0)
+    }
+
+    fn email(&self, slot: u32) -> &str {
+        self.field(slot, 1)
+    }
+
+    fn phone(&self, slot: u32) -> &str {
+        self.field(slot, 4)
+    }
+
+    fn key(&self, slot: u32) -> &str {
+        if self.hot[slot as usize].flags & KEY_IS_PHONE != 0 {
+            self.phone(slot)
+        } else {
+            self.field(slot, 3)
+        }
+    }
+
+    fn field_at(&self, slot: u32, rel: usize) -> Field {
+        let c = &self.cold[slot as usize];
+        if rel < c.email_end as usize {
+            Field::Text
+        } else if rel < c.forms_end as usize {
+            Field::Forms
+        } else {
+            Field::Other
+        }
+    }
+
+    /// Appends a lead's text record; `None` when it cannot be kept.
+    fn append(&mut self, slot: u32, lead: &LeadFacts) -> Option<(u32, [u16; 5])> {
+        let key_is_phone = lead.phone.as_deref() == Some(lead.key.as_str());
+        let phone = lead.phone.as_deref().unwrap_or("");
+        let key = if key_is_phone { "" } else { lead.key.as_str() };
+        let forms = lead.phone.as_deref().map(phone::search_forms).unwrap_or_default();
+        let fixed = forms.len() + key.len() + phone.len() + 5;
+        if fixed > MAX_RECORD {
+            return None;
+        }
+        // Names and e-mails longer than the record allows are shortened.
+        let room = MAX_RECORD - fixed;
+        let name = clip(lead.name.as_deref().unwrap_or(""), room / 2);
+        let email = clip(lead.email.as_deref().unwrap_or(""), room - name.len());
+        let off = u32::try_from(self.arena.len()).ok()?;
+        let mut ends = [0u16; 5];
+        let start = self.arena.len();
+        for (i, part) in [name, email, forms.as_str(), key, phone].iter().enumerate() {
+            self.arena.extend_from_slice(part.as_bytes());
+            ends[i] = (self.arena.len() - start) as u16;
+            self.arena.push(0);
+        }
+        self.owners.push((off, slot));
+        Some((off, ends))
+    }
+
+    fn record_len(&self, slot: u32) -> usize {
+        self.cold[slot as usize].phone_end as usize + 1
+    }
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character.
+fn clip(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Sources interned by value; grouped by rule 5's sameness for summaries.
+#[derive(Default)]
+struct Sources {
+    list: Vec<Source>,
+    ids: HashMap<Source, u32>,
+    /// Group of each interned source.
+    group: Vec<u32>,
+    groups: HashMap<(String, Option<String>, Option<String>), u32>,
+    /// The first source seen of each group: what summaries show.
+    group_first: Vec<u32>,
+}
+
+impl Sources {
+    fn new() -> Self {
+        let mut s = Sources::default();
+        // Id 0: no source.
+        s.list.push(Source {
+            platform: String::new(),
+            kind: String::new(),
+            id: None,
+            name: None,
+            url: None,
+        });
+        s.group.push(0);
+        s.group_first.push(0);
+        s
+    }
+
+    fn intern(&mut self, src: Option<&Source>) -> u32 {
+        let Some(src) = src else { return 0 };
+        if let Some(id) = self.ids.get(src) {
+            return *id;
+        }
+        let id = self.list.len() as u32;
+        let identity = match &src.id {
+            Some(i) => (src.platform.clone(), Some(i.clone()), None),
+            None => (src.platform.clone(), None, src.name.clone()),
+        };
+        let next_group = self.group_first.len() as u32;
+        let group = *self.groups.entry(identity).or_insert(next_group);
+        if group == next_group {
+            self.group_first.push(id);
+        }
+        self.list.push(src.clone());
+        self.ids.insert(src.clone(), id);
+        self.group.push(group);
+        id
+    }
+
+    fn get(&self, id: u32) -> Option<Source> {
+        (id != 0).then(|| self.list[id as usize].clone())
+    }
+}
+
+/// One page of leads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub leads: Vec<LeadFacts>,
+    pub total: u64,
+    /// Where this page ended, when another page follows.
+    pub next: Option<Cursor>,
+}
+
+/// Sizes of the index, for the log, `/api/v1/stats` and the benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    pub leads: usize,
+    pub index_bytes: usize,
+    pub bytes_per_lead: usize,
+    pub sources: usize,
+}
+
+pub struct LeadIndex {
+    store: Store,
+    by_key: HashTable<u32>,
+    hasher: DefaultHashBuilder,
+    by_date: Blocks,
+    by_name: Blocks,
+    by_touch: Blocks,
+    sources: Sources,
+    live: usize,
+}
+
+impl Default for LeadIndex {
+    fn default() -> Self {
+        LeadIndex {
+            store: Store::default(),
+            by_key: HashTable::new(),
+            hasher: DefaultHashBuilder::default(),
+            by_date: Blocks::default(),
+            by_name: Blocks::default(),
+            by_touch: Blocks::default(),
+            sources: Sources::new(),
+            live: 0,
+        }
+    }
+}
+
+/// Compares names as the page sorts them: case-insensitive, leads without a
+/// name last.
+fn cmp_names(a: &str, b: &str) -> Ordering {
+    match (a.is_empty(), b.is_empty()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ => a
+            .chars()
+            .flat_map(char::to_lowercase)
+            .cmp(b.chars().flat_map(char::to_lowercase)),
+    }
+}
+
+impl Store {
+    fn touch(&self, slot: u32) -> Stamp {
+        if self.hot[slot as usize].wait == UNTOUCHED {
+            NONE_TOUCH
+        } else {
+            self.cold[slot as usize].touch
+        }
+    }
+
+    fn cmp_date(&self, a: u32, b: u32) -> Ordering {
+        let (ha, hb) = (&self.hot[a as usize], &self.hot[b as usize]);
+        ha.date
+            .cmp(&hb.date)
+            .then_with(|| self.key(a).cmp(self.key(b)))
+    }
+
+    fn cmp_name(&self, a: u32, b: u32) -> Ordering {
+        cmp_names(self.name(a), self.name(b)).then_with(|| self.cmp_date(a, b))
+    }
+
+    fn cmp_touch(&self, a: u32, b: u32) -> Ordering {
+        self.touch(a)
+            .cmp(&self.touch(b))
+            .then_with(|| self.cmp_date(a, b))
+    }
+
+    fn cmp(&self, field: SortField, a: u32, b: u32) -> Ordering {
+        match field {
+            SortField::Date => self.cmp_date(a, b),
+            SortField::Name => self.cmp_name(a, b),
+            SortField::FirstTouch => self.cmp_touch(a, b),
+        }
+    }
+
+    /// A slot against a cursor, in the order of `field`.
+    fn cmp_cursor(&self, field: SortField, slot: u32, c: &Cursor) -> Ordering {
+        let date_key = || {
+            self.hot[slot as usize]
+                .date
+                .cmp(&c.date)
+                .then_with(|| self.key(slot).cmp(c.key.as_str()))
+        };
+        match field {
+            SortField::Date => date_key(),
+            SortField::Name => {
+                cmp_names(self.name(slot), c.name.as_deref().unwrap_or("")).then_with(date_key)
+            }
+            SortField::FirstTouch => self
+                .touch(slot)
+                .cmp(&c.touch.unwrap_or(NONE_TOUCH))
+                .then_with(date_key),
+        }
+    }
+
+    fn cursor(&self, slot: u32) -> Cursor {
+        let name = self.name(slot);
+        let touch = self.touch(slot);
+        Cursor {
+            date: self.hot[slot as usize].date,
+            touch: (touch != NONE_TOUCH).then_some(touch),
+            name: (!name.is_empty()).then(|| name.to_lowercase()),
+            key: self.key(slot).to_owned(),
+        }
+    }
+}
+
+/// The conditions of a filter other than its date range and paging.
+struct Pred<'a> {
+    channels: Option<u16>,
+    sources: Option<Vec<bool>>,
+    touched: Option<bool>,
+    matches: Option<Vec<u64>>,
+    range: (Stamp, Stamp),
+    store: &'a Store,
+}
+
+impl Pred<'_> {
+    fn is_trivial(&self) -> bool {
+        self.channels.is_none()
+            && self.sources.is_none()
+            && self.touched.is_none()
+            && self.matches.is_none()
+    }
+
+    /// Everything but the date range.
+    fn test(&self, slot: u32) -> bool {
+        let h = &self.store.hot[slot as usize];
+        if h.flags & ALIVE == 0 {
+            return false;
+        }
+        if let Some(mask) = self.channels {
+            if mask & (1u16 << h.channel) == 0 {
+                return false;
+            }
+        }
+        if let Some(ok) = &self.sources {
+            if !ok.get(h.src as usize).copied().unwrap_or(false) {
+                return false;
+            }
+        }
+        if let Some(t) = self.touched {
+            if (h.wait != UNTOUCHED) != t {
+                return false;
+            }
+        }
+        if let Some(bits) = &self.matches {
+            let s = slot as usize;
+            if bits.get(s / 64).is_none_or(|w| w & (1u64 << (s % 64)) == 0) {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn in_range(&self, slot: u32) -> bool {
+        let d = self.store.hot[slot as usize].date;
+        d >= self.range.0 && d < self.range.1
+    }
+}
+
+impl LeadIndex {
+    /// An index of `leads` (in any order), laid out in Date order.
+    pub fn build(leads: impl IntoIterator<Item = LeadFacts>) -> Self {
+        let mut index = LeadIndex::default();
+        for lead in leads {
+            index.push(&lead);
+        }
+        index.rebuild();
+        index
+    }
+
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    fn hash(&self, key: &str) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    fn slot_of(&self, key: &str) -> Option<u32> {
+        let store = &self.store;
+        self.by_key
+            .find(self.hash(key), |s| store.key(*s) == key)
+            .copied()
+    }
+
+    /// Adds a lead's data in a new slot, outside the orders.
+    fn push(&mut self, lead: &LeadFacts) -> Option<u32> {
+        let slot = u32::try_from(self.store.hot.len()).ok()?;
+        let Some((off, ends)) = self.store.append(slot, lead) else {
+            tracing::warn!("a lead's contact key is too long to be indexed; it is not listed");
+            return None;
+        };
+        let (hot, cold) = self.rows(lead, off, ends);
+        self.store.hot.push(hot);
+        self.store.cold.push(cold);
+        let hash = self.hash(&lead.key);
+        let (store, hasher) = (&self.store, &self.hasher);
+        self.by_key
+            .insert_unique(hash, slot, |s| hasher.hash_one(store.key(*s)));
+        self.live += 1;
+        Some(slot)
+    }
+
+    fn rows(&mut self, lead: &LeadFacts, off: u32, ends: [u16; 5]) -> (Hot, Cold) {
+        let date = stamp(lead.date);
+        let touch = lead.first_touched_at.map(stamp);
+        let wait = match lead.first_touched_at {
+            None => UNTOUCHED,
+            Some(t) => u32::try_from((t - lead.date).num_seconds().max(0))
+                .unwrap_or(WAIT_SATURATED)
+                .min(WAIT_SATURATED),
+        };
+        let channel = CHANNELS
+            .iter()
+            .position(|c| *c == lead.channel)
+            .unwrap_or(CHANNELS.len() - 1) as u8;
+        let mut flags = ALIVE;
+        if lead.phone.as_deref() == Some(lead.key.as_str()) {
+            flags |= KEY_IS_PHONE;
+        }
+        let hot = Hot {
+            date,
+            src: self.sources.intern(lead.first_source.as_ref()),
+            wait,
+            channel,
+            flags,
+        };
+        let cold = Cold {
+            touch: touch.unwrap_or(NONE_TOUCH),
+            last_src: self.sources.intern(lead.last_source.as_ref()),
+            off,
+            name_end: ends[0],
+            email_end: ends[1],
+            forms_end: ends[2],
+            key_end: ends[3],
+            phone_end: ends[4],
+        };
+        (hot, cold)
+    }
+
+    fn unlink(&mut self, slot: u32) {
+        let store = &self.store;
+        self.by_date.remove(slot, |a, b| store.cmp_date(a, b));
+        self.by_name.remove(slot, |a, b| store.cmp_name(a, b));
+        self.by_touch.remove(slot, |a, b| store.cmp_touch(a, b));
+    }
+
+    fn link(&mut self, slot: u32) {
+        let store = &self.store;
+        self.by_date.insert(slot, |a, b| store.cmp_date(a, b));
+        self.by_name.insert(slot, |a, b| store.cmp_name(a, b));
+        self.by_touch.insert(slot, |a, b| store.cmp_touch(a, b));
+    }
+
+    /// Adds or replaces a committed lead.
+    pub fn upsert(&mut self, lead: &LeadFacts) {
+        let Some(slot) = self.slot_of(&lead.key) else {
+            if let Some(slot) = self.push(lead) {
+                self.link(slot);
+            }
+            return;
+        };
+        self.unlink(slot);
+        let s = &self.store;
+        let same_text = s.name(slot) == lead.name.as_deref().unwrap_or("")
+            && s.email(slot) == lead.email.as_deref().unwrap_or("")
+            && s.phone(slot) == lead.phone.as_deref().unwrap_or("");
+        let (off, ends) = if same_text {
+            let c = &s.cold[slot as usize];
+            (
+                c.off,
+                [c.name_end, c.email_end, c.forms_end, c.key_end, c.phone_end],
+            )
+        } else {
+            self.store.dead += self.store.record_len(slot);
+            match self.store.append(slot, lead) {
+                Some(r) => r,
+                None => {
+                    self.kill(slot);
+                    return;
+                }
+            }
+        };
+        let (hot, cold) = self.rows(lead, off, ends);
+        self.store.hot[slot as usize] = hot;
+        self.store.cold[slot as usize] = cold;
+        self.link(slot);
+        if self.store.dead > 1 << 20 && self.store.dead > self.store.arena.len() / 2 {
+            self.rebuild();
+        }
+    }
+
+    /// Removes a lead (e.g. its contact became a known customer).
+    pub fn remove(&mut self, key: &str) {
+        if let Some(slot) = self.slot_of(key) {
+            self.unlink(slot);
+            self.kill(slot);
+        }
+    }
+
+    fn kill(&mut self, slot: u32) {
+        let hash = self.hash(self.store.key(slot));
+        if let Ok(entry) = self.by_key.find_entry(hash, |s| *s == slot) {
+            entry.remove();
+        }
+        self.store.dead += self.store.record_len(slot);
+        self.store.hot[slot as usize].flags &= !ALIVE;
+        self.live -= 1;
+    }
+
+    /// Lays every live lead out again in Date order (scans then read memory
+    /// in sequence), drops dead text and rebuilds the orders. At start, and
+    /// when half the text arena is dead.
+    fn rebuild(&mut self) {
+        let old = std::mem::take(&mut self.store);
+        let mut order: Vec<u32> = (0..old.hot.len() as u32)
+            .filter(|s| old.hot[*s as usize].flags & ALIVE != 0)
+            .collect();
+        order.sort_unstable_by(|a, b| old.cmp_date(*a, *b));
+        let mut store = Store {
+            hot: Vec::with_capacity(order.len()),
+            cold: Vec::with_capacity(order.len()),
+            arena: Vec::with_capacity(old.arena.len() - old.dead),
+            owners: Vec::with_capacity(order.len()),
+            dead: 0,
+        };
+        for (new, &s) in order.iter().enumerate() {
+            let mut cold = old.cold[s as usize];
+            let from = cold.off as usize;
+            let len = old.record_len(s);
+            cold.off = store.arena.len() as u32;
+            store.owners.push((cold.off, new as u32));
+            store.arena.extend_from_slice(&old.arena[from..from + len]);
+            store.hot.push(old.hot[s as usize]);
+            store.cold.push(cold);
+        }
+        drop(old);
+        let n = store.hot.len() as u32;
+        let mut by_key = HashTable::with_capacity(n as usize);
+        for slot in 0..n {
+            let hash = self.hasher.hash_one(store.key(slot));
+            by_key.insert_unique(hash, slot, |s| self.hasher.hash_one(store.key(*s)));
+        }
+        let by_date: Vec<u32> = (0..n).collect();
+        let mut by_name = by_date.clone();
+        by_name.sort_by_cached_key(|s| {
+            let name = store.name(*s);
+            // Unnamed last; ties by Date order, which is the slot order.
+            (name.is_empty(), name.to_lowercase(), *s)
+        });
+        let mut by_touch = by_date.clone();
+        by_touch.sort_unstable_by_key(|s| (store.touch(*s), *s));
+        self.by_date = Blocks::from_sorted(&by_date);
+        self.by_name = Blocks::from_sorted(&by_name);
+        self.by_touch = Blocks::from_sorted(&by_touch);
+        self.by_key = by_key;
+        self.store = store;
+        self.live = n as usize;
+    }
+
+    fn facts(&self, slot: u32) -> LeadFacts {
+        let s = &self.store;
+        let (h, c) = (&s.hot[slot as usize], &s.cold[slot as usize]);
+        let opt = |t: &str| (!t.is_empty()).then(|| t.to_owned());
+        LeadFacts {
+            key: s.key(slot).to_owned(),
+            date: time(h.date),
+            channel: CHANNELS
+                .get(h.channel as usize)
+                .copied()
+                .unwrap_or("other")
+                .to_owned(),
+            name: opt(s.name(slot)),
+            phone: opt(s.phone(slot)),
+            email: opt(s.email(slot)),
+            first_source: self.sources.get(h.src),
+            last_source: self.sources.get(c.last_src),
+            first_touched_at: (h.wait != UNTOUCHED).then(|| time(c.touch)),
+        }
+    }
+
+    /// The lead of a contact, if it is one.
+    pub fn get(&self, key: &str) -> Option<LeadFacts> {
+        self.slot_of(key).map(|s| self.facts(s))
+    }
+
+    fn pred(&self, f: &Filter) -> Pred<'_> {
+        let channels = (!f.channels.is_empty()).then(|| {
+            f.channels
+                .iter()
+                .filter_map(|c| CHANNELS.iter().position(|k| k == c))
+                .fold(0u16, |m, i| m | (1u16 << i))
+        });
+        let sources = f.source.as_deref().map(|want| {
+            self.sources
+                .list
+                .iter()
+                .enumerate()
+                .map(|(i, s)| i != 0 && (s.platform == want || s.id.as_deref() == Some(want)))
+                .collect()
+        });
+        Pred {
+            channels,
+            sources,
+            touched: f.touched,
+            matches: f.q.as_deref().map(|q| self.search(q, &f.q_phone)),
+            range: (stamp(f.start), stamp(f.end)),
+            store: &self.store,
+        }
+    }
+
+    /// The slots whose name or e-mail holds `q` (case-insensitive), or whose
+    /// phone holds one of the digit strings `digits`, as a bit set.
+    fn search(&self, q: &str, digits: &[String]) -> Vec<u64> {
+        let s = &self.store;
+        let mut bits = vec![0u64; s.hot.len() / 64 + 1];
+        let mut set = |slot: u32| bits[slot as usize / 64] |= 1u64 << (slot % 64);
+        if !q.is_ascii() {
+            // Rare: case folding beyond ASCII, one lead at a time.
+            for slot in 0..s.hot.len() as u32 {
+                if s.name(slot).to_lowercase().contains(q) || s.email(slot).to_lowercase().contains(q)
+                {
+                    set(slot);
+                }
+            }
+            return bits;
+        }
+        let mut patterns: Vec<&str> = vec![q];
+        patterns.extend(digits.iter().map(String::as_str).filter(|d| *d != q));
+        let text_is_digits = digits.iter().any(|d| d == q);
+        let Ok(ac) = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(&patterns)
+        else {
+            return bits;
+        };
+        scan(&ac, s, |slot, pattern, field| {
+            let ok = match field {
+                Field::Text => pattern == 0,
+                Field::Forms => pattern > 0 || text_is_digits,
+                Field::Other => false,
+            };
+            if ok {
+                set(slot);
+            }
+            ok
+        });
+        bits
+    }
+
+    /// Where the date range `[start, end)` lies in the Date order.
+    fn date_bounds(&self, range: (Stamp, Stamp)) -> (Pos, Pos) {
+        let h = &self.store.hot;
+        (
+            self.by_date.partition_point(|s| h[s as usize].date < range.0),
+            self.by_date.partition_point(|s| h[s as usize].date < range.1),
+        )
+    }
+
+    /// One page for `f`, and how many leads match in all.
+    pub fn page(&self, f: &Filter) -> Page {
+        let pred = self.pred(f);
+        let (lo, hi) = self.date_bounds(pred.range);
+        let in_range = self.by_date.rank(hi) - self.by_date.rank(lo);
+        let total = if pred.is_trivial() {
+            in_range
+        } else {
+            self.by_date
+                .iter_from(lo)
+                .take(in_range)
+                .filter(|s| pred.test(*s))
+                .count()
+        };
+        let want = f.limit + 1;
+        let store = &self.store;
+        let field = f.sort.field;
+        let after = |s: u32| match &f.after {
+            None => true,
+            Some(c) => {
+                let o = store.cmp_cursor(field, s, c);
+                if f.sort.desc { o == Ordering::Less } else { o == Ordering::Greater }
+            }
+        };
+        let slots: Vec<u32> = if field == SortField::Date {
+            if f.sort.desc {
+                let start = match &f.after {
+                    Some(c) => {
+                        let p = self.by_date.partition_point(|s| {
+                            store.cmp_cursor(field, s, c) == Ordering::Less
+                        });
+                        if self.by_date.rank(p) < self.by_date.rank(hi) { p } else { hi }
+                    }
+                    None => hi,
+                };
+                let n = self.by_date.rank(start).saturating_sub(self.by_date.rank(lo));
+                self.by_date
+                    .iter_before(start)
+                    .take(n)
+                    .filter(|s| pred.test(*s))
+                    .take(want)
+                    .collect()
+            } else {
+                let start = match &f.after {
+                    Some(c) => {
+                        let p = self.by_date.partition_point(|s| {
+                            store.cmp_cursor(field, s, c) != Ordering::Greater
+                        });
+                        if self.by_date.rank(p) > self.by_date.rank(lo) { p } else { lo }
+                    }
+                    None => lo,
+                };
+                let n = self.by_date.rank(hi).saturating_sub(self.by_date.rank(start));
+                self.by_date
+                    .iter_from(start)
+                    .take(n)
+                    .filter(|s| pred.test(*s))
+                    .take(want)
+                    .collect()
+            }
+        } else if total <= 2048 {
+            // Few matches: sort them.
+            let mut m: Vec<u32> = self
+                .by_date
+                .iter_from(lo)
+                .take(in_range)
+                .filter(|s| pred.test(*s) && after(*s))
+                .collect();
+            let by = |a: &u32, b: &u32| store.cmp(field, *a, *b);
+            if f.sort.desc {
+                m.sort_unstable_by(|a, b| by(b, a));
+            } else {
+                m.sort_unstable_by(by);
+            }
+            m.truncate(want);
+            m
+        } else {
+            // Many matches: walk the sort's own order from the cursor.
+            let order = if field == SortField::Name {
+                &self.by_name
+            } else {
+                &self.by_touch
+            };
+            let keep = |s: &u32| pred.in_range(*s) && pred.test(*s);
+            if f.sort.desc {
+                let start = match &f.after {
+                    Some(c) => order
+                        .partition_point(|s| store.cmp_cursor(field, s, c) == Ordering::Less),
+                    None => order.end(),
+                };
+                order.iter_before(start).filter(keep).take(want).collect()
+            } else {
+                let start = match &f.after {
+                    Some(c) => order
+                        .partition_point(|s| store.cmp_cursor(field, s, c) != Ordering::Greater),
+                    None => order.partition_point(|_| false),
+                };
+                order.iter_from(start).filter(keep).take(want).collect()
+            }
+        };
+        let more = slots.len() > f.limit;
+        let shown = &slots[..slots.len().min(f.limit)];
+        Page {
+            leads: shown.iter().map(|s| self.facts(*s)).collect(),
+            total: total as u64,
+            next: if more {
+                shown.last().map(|s| store.cursor(*s))
+            } else {
+                None
+            },
+        }
+    }
+
+    /// Totals and breakdowns of every lead matching `f` (paging ignored).
+    pub fn summary(&self, f: &Filter) -> Summary {
+        let pred = self.pred(f);
+        let (lo, hi) = self.date_bounds(pred.range);
+        let in_range = self.by_date.rank(hi) - self.by_date.rank(lo);
+        let days = (f.to - f.from).num_days().max(0) as usize + 1;
+        // Day d runs from bounds[d] to bounds[d + 1].
+        let bounds: Vec<Stamp> = (0..=days)
+            .map(|i| {
+                f.from
+                    .checked_add_days(chrono::Days::new(i as u64))
+                    .map_or(pred.range.1, |d| stamp(day_range(d, d, f.tz).0))
+            })
+            .collect();
+        let mut by_day = vec![0u64; days];
+        let mut by_group = vec![0u64; self.sources.group_first.len()];
+        let mut waits: Vec<u32> = Vec::new();
+        let mut long_waits: Vec<i64> = Vec::new();
+        let mut day = 0usize;
+        let mut total = 0u64;
+        for slot in self.by_date.iter_from(lo).take(in_range) {
+            if !pred.test(slot) {
+                continue;
+            }
+            let h = &self.store.hot[slot as usize];
+            while day + 1 < days && h.date >= bounds[day + 1] {
+                day += 1;
+            }
+            by_day[day] += 1;
+            total += 1;
+            by_group[self.sources.group[h.src as usize] as usize] += 1;
+            match h.wait {
+                UNTOUCHED => {}
+                WAIT_SATURATED => {
+                    let c = &self.store.cold[slot as usize];
+                    long_waits.push((time(c.touch) - time(h.date)).num_seconds());
+                }
+                w => waits.push(w),
+            }
+        }
+        let touched = (waits.len() + long_waits.len()) as u64;
+        let mut sources: Vec<SourceCount> = by_group
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(g, n)| SourceCount {
+                source: self.sources.get(self.sources.group_first[g]).map(|s| SourceRef {
+                    platform: s.platform,
+                    id: s.id,
+                    name: s.name,
+                }),
+                count: *n,
+            })
+            .collect();
+        sources.sort_by(|a, b| {
+            b.count.cmp(&a.count).then_with(|| {
+                let label = |c: &SourceCount| c.source.as_ref().map(|s| (s.platform.clone(), s.id.clone(), s.name.clone()));
+                label(a).cmp(&label(b))
+            })
+        });
+        Summary {
+            total,
+            touched,
+            untouched: total - touched,
+            median_first_touch_seconds: median(waits, long_waits),
+            by_day: by_day
+                .into_iter()
+                .enumerate()
+                .map(|(i, count)| DayCount {
+                    day: f
+                        .from
+                        .checked_add_days(chrono::Days::new(i as u64))
+                        .map(|d| d.to_string())
+                        .unwrap_or_default(),
+                    count,
+                })
+                .collect(),
+            by_source: sources,
+        }
+    }
+
+    /// The slots of every lead matching `f`, in its sort order: what an
+    /// export lists, fixed when it starts (4 bytes a lead).
+    pub fn snapshot(&self, f: &Filter) -> Vec<u32> {
+        let pred = self.pred(f);
+        let (lo, hi) = self.date_bounds(pred.range);
+        let in_range = self.by_date.rank(hi) - self.by_date.rank(lo);
+        let keep = |s: &u32| pred.test(*s);
+        match (f.sort.field, f.sort.desc) {
+            (SortField::Date, false) => self.by_date.iter_from(lo).take(in_range).filter(keep).collect(),
+            (SortField::Date, true) => self.by_date.iter_before(hi).take(in_range).filter(keep).collect(),
+            (field, desc) => {
+                let order = if field == SortField::Name { &self.by_name } else { &self.by_touch };
+                let keep = |s: &u32| pred.in_range(*s) && pred.test(*s);
+                if desc {
+                    order.iter_before(order.end()).filter(keep).collect()
+                } else {
+                    order.iter_from(order.partition_point(|_| false)).filter(keep).collect()
+                }
+            }
+        }
+    }
+
+    /// The leads of snapshot slots that are still leads.
+    pub fn rows(&self, slots: &[u32]) -> Vec<LeadFacts> {
+        slots
+            .iter()
+            .filter(|s| {
+                self.store
+                    .hot
+                    .get(**s as usize)
+                    .is_some_and(|h| h.flags & ALIVE != 0)
+            })
+            .map(|s| self.facts(*s))
+            .collect()
+    }
+
+    pub fn stats(&self) -> Stats {
+        let s = &self.store;
+        let bytes = s.hot.capacity() * std::mem::size_of::<Hot>()
+            + s.cold.capacity() * std::mem::size_of::<Cold>()
+            + s.arena.capacity()
+            + s.owners.capacity() * 8
+            + self.by_key.capacity() * (std::mem::size_of::<u32>() + 1)
+            + self.by_date.heap_bytes()
+            + self.by_name.heap_bytes()
+            + self.by_touch.heap_bytes()
+            + self
+                .sources
+                .list
+                .iter()
+                .map(|s| 200 + s.platform.len() + s.id.as_ref().map_or(0, String::len) + s.name.as_ref().map_or(0, String::len) + s.url.as_ref().map_or(0, String::len))
+                .sum::<usize>();
+        Stats {
+            leads: self.live,
+            index_bytes: bytes,
+            bytes_per_lead: bytes.checked_div(self.live).unwrap_or(0),
+            sources: self.sources.list.len() - 1,
+        }
+    }
+}
+
+/// Runs `ac` over the arena; for each match in a live record calls
+/// `hit(slot, pattern, field)`, which says whether the record is decided
+/// (then the scan jumps to the next record).
+fn scan(ac: &AhoCorasick, s: &Store, mut hit: impl FnMut(u32, usize, Field) -> bool) {
+    let arena = &s.arena[..];
+    let mut at = 0;
+    while at < arena.len() {
+        let Some(m) = ac.find(Input::new(arena).span(at..arena.len())) else {
+            return;
+        };
+        let rec = s.owners.partition_point(|(off, _)| *off as usize <= m.start()) - 1;
+        let (off, slot) = s.owners[rec];
+        let next = s.owners.get(rec + 1).map_or(arena.len(), |(o, _)| *o as usize);
+        let live = s.cold[slot as usize].off == off && s.hot[slot as usize].flags & ALIVE != 0;
+        if live && hit(slot, m.pattern().as_usize(), s.field_at(slot, m.start() - off as usize)) {
+            at = next;
+        } else if !live {
+            at = next;
+        } else {
+            at = m.start() + 1;
+        }
+    }
+}
+
+/// The median, the mean of the two middle values for an even count, rounded.
+fn median(mut short: Vec<u32>, mut long: Vec<i64>) -> Option<i64> {
+    let n = short.len() + long.len();
+    if n == 0 {
+        return None;
+    }
+    if !long.is_empty() {
+        long.extend(short.iter().map(|w| *w as i64));
+        long.sort_unstable();
+        let (a, b) = (long[(n - 1) / 2], long[n / 2]);
+        return Some(a + ((b - a) as f64 / 2.0).round() as i64);
+    }
+    let mid = n / 2;
+    let b = *short.select_nth_unstable(mid).1 as i64;
+    let a = if n % 2 == 0 {
+        // The largest value below the middle one.
+        short[..mid].iter().copied().max().unwrap_or(0) as i64
+    } else {
+        b
+    };
+    Some(a + ((b - a) as f64 / 2.0).round() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ssr::domain::summary::summarize;
+    use chrono::{Duration, TimeZone};
+    use proptest::prelude::*;
+    use std::collections::HashMap as StdMap;
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single().expect("t")
+    }
+
+    fn ad(id: u8) -> Source {
+        Source {
+            platform: if id % 3 == 0 { "tiktok" } else { "meta" }.into(),
+            kind: "ad".into(),
+            id: Some(format!("ad{id}")),
+            name: Some(format!("Promo {id}")),
+            url: None,
+        }
+    }
+
+    fn lead(i: u32, minutes: i64, name: u8, touch: Option<i64>, src: u8, chan: u8) -> LeadFacts {
+        let date = t0() + Duration::minutes(minutes) + Duration::nanoseconds(i64::from(i % 3));
+        let phone = (chan != 1).then(|| format!("+62812{:07}", i));
+        LeadFacts {
+            key: phone.clone().unwrap_or_else(|| format!("instagram:{i}")),
+            date,
+            channel: ["whatsapp", "instagram", "web"][chan as usize % 3].into(),
+            name: (name > 0).then(|| ["Budi Santoso", "budi", "Sari", "ÉLODIE", "Ani"][name as usize % 5].to_owned()),
+            phone,
+            email: (name % 2 == 1).then(|| format!("p{i}@Contoh.id")),
+            first_source: (src > 0).then(|| ad(src)),
+            last_source: (src > 1).then(|| ad(src - 1)),
+            first_touched_at: touch.map(|w| date + Duration::seconds(w)),
+        }
+    }
+
+    fn arb_lead(i: u32) -> impl Strategy<Value = LeadFacts> {
+        (0..20_000i64, 0..6u8, prop::option::of(0..5000i64), 0..5u8, 0..3u8)
+            .prop_map(move |(m, n, t, s, c)| lead(i, m, n, t, s, c))
+    }
+
+    fn filter(pairs: &[(&str, &str)]) -> Filter {
+        let params: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Filter::parse(&params, chrono_tz::Asia::Jakarta, t0() + Duration::days(13)).expect("filter")
+    }
+
+    /// The spec's wording, one lead at a time.
+    fn matches(l: &LeadFacts, f: &Filter) -> bool {
+        let q_ok = match &f.q {
+            None => true,
+            Some(q) => {
+                let text = |s: &Option<String>| s.as_deref().unwrap_or("").to_lowercase().contains(q.as_str());
+                let forms = l.phone.as_deref().map(phone::search_forms).unwrap_or_default();
+                text(&l.name) || text(&l.email) || f.q_phone.iter().any(|d| forms.contains(d.as_str()))
+            }
+        };
+        l.date >= f.start
+            && l.date < f.end
+            && q_ok
+            && (f.channels.is_empty() || f.channels.contains(&l.channel))
+            && f.source.as_deref().is_none_or(|s| {
+                l.first_source.as_ref().is_some_and(|x| x.platform == s || x.id.as_deref() == Some(s))
+            })
+            && f.touched.is_none_or(|t| l.first_touched_at.is_some() == t)
+    }
+
+    type SortKey = (bool, String, DateTime<Utc>, DateTime<Utc>, String);
+
+    fn sort_key(l: &LeadFacts, field: SortField) -> SortKey {
+        let far = DateTime::<Utc>::MAX_UTC;
+        match field {
+            SortField::Date => (false, String::new(), l.date, far, l.key.clone()),
+            SortField::Name => (
+                l.name.is_none(),
+                l.name.as_deref().unwrap_or("").to_lowercase(),
+                l.date,
+                far,
+                l.key.clone(),
+            ),
+            SortField::FirstTouch => (
+                l.first_touched_at.is_none(),
+                String::new(),
+                l.first_touched_at.unwrap_or(far),
+                l.date,
+                l.key.clone(),
+            ),
+        }
+    }
+
+    fn expected(leads: &StdMap<String, LeadFacts>, f: &Filter) -> Vec<LeadFacts> {
+        let mut m: Vec<LeadFacts> = leads.values().filter(|l| matches(l, f)).cloned().collect();
+        m.sort_by_key(|l| sort_key(l, f.sort.field));
+        if f.sort.desc {
+            m.reverse();
+        }
+        m
+    }
+
+    /// Every page of `f`, following cursors.
+    fn all_pages(index: &LeadIndex, f: &Filter) -> (Vec<LeadFacts>, u64) {
+        let mut f = f.clone();
+        let mut out = Vec::new();
+        let first = index.page(&f);
+        let total = first.total;
+        let mut page = first;
+        loop {
+            assert!(page.leads.len() <= f.limit);
+            out.extend(page.leads);
+            match page.next {
+                Some(c) => f.after = Some(c),
+                None => return (out, total),
+            }
+            page = index.page(&f);
+        }
+    }
+
+    const FILTERS: &[&[(&str, &str)]] = &[
+        &[],
+        &[("from", "2026-11-03"), ("to", "2026-11-08")],
+        &[("touched", "no")],
+        &[("touched", "yes"), ("channel", "whatsapp,web")],
+        &[("source", "meta")],
+        &[("source", "ad3")],
+        &[("q", "budi")],
+        &[("q", "contoh")],
+        &[("q", "0812000")],
+        &[("q", "+62 0812-0000")],
+        &[("q", "0062812000")],
+        &[("q", "élodie")],
+        &[("q", "zzz")],
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(40))]
+
+        #[test]
+        fn pages_totals_and_summaries_match_the_rules(
+            first in prop::collection::vec((0..400u32).prop_flat_map(arb_lead), 0..300),
+            later in prop::collection::vec((0..400u32).prop_flat_map(arb_lead), 0..150),
+            limit in 1..40usize,
+        ) {
+            // Built at start, then changed by committed leads.
+            let mut model: StdMap<String, LeadFacts> = StdMap::new();
+            for l in &first { model.insert(l.key.clone(), l.clone()); }
+            let mut index = LeadIndex::build(model.values().cloned());
+            for l in &later {
+                index.upsert(l);
+                model.insert(l.key.clone(), l.clone());
+            }
+            prop_assert_eq!(index.len(), model.len());
+            for pairs in FILTERS {
+                for sort in ["-date", "date", "name", "-name", "first_touched_at", "-first_touched_at"] {
+                    let mut p: Vec<(&str, &str)> = vec![("from", "2026-10-25")];
+                    p.extend_from_slice(pairs);
+                    let lim = limit.to_string();
+                    p.push(("sort", sort));
+                    p.push(("limit", &lim));
+                    // Explicit days in `pairs` win over the defaults above.
+                    let mut dedup: Vec<(&str, &str)> = Vec::new();
+                    for (k, v) in p.iter().rev() {
+                        if !dedup.iter().any(|(k2, _)| k2 == k) { dedup.push((k, v)); }
+                    }
+                    let f = filter(&dedup);
+                    let want = expected(&model, &f);
+                    let (got, total) = all_pages(&index, &f);
+                    prop_assert_eq!(total as usize, want.len(), "{:?} {}", pairs, sort);
+                    prop_assert_eq!(&got, &want, "{:?} {}", pairs, sort);
+                    let export = index.rows(&index.snapshot(&f));
+                    prop_assert_eq!(&export, &want, "export {:?} {}", pairs, sort);
+                }
+                let f = filter(&[&[("from", "2026-10-25")], *pairs].concat());
+                let want: Vec<LeadFacts> = expected(&model, &f);
+                // Sources of equal count may come in either order.
+                let norm = |mut s: Summary| {
+                    s.by_source.sort_by_key(|c| (std::cmp::Reverse(c.count), c.source.as_ref().map(|s| (s.platform.clone(), s.id.clone()))));
+                    s
+                };
+                prop_assert_eq!(norm(index.summary(&f)), norm(summarize(&want, f.from, f.to, f.tz)), "{:?}", pairs);
+            }
+        }
+    }
+
+    #[test]
+    fn pages_never_skip_or_repeat_while_leads_arrive() {
+        let mut index = LeadIndex::build((0..300).map(|i| lead(i, i64::from(i) * 7, 1, None, 1, 0)));
+        for sort in ["-date", "date", "name", "-name", "first_touched_at", "-first_touched_at"] {
+            let mut f = filter(&[("from", "2026-10-25"), ("sort", sort), ("limit", "25")]);
+            let mut seen = std::collections::HashSet::new();
+            let mut next_new = 10_000;
+            loop {
+                let page = index.page(&f);
+                for l in &page.leads {
+                    assert!(seen.insert(l.key.clone()), "{sort}: {} twice", l.key);
+                }
+                // New leads arrive between pages, before and after the cursor.
+                for m in [0, 1000, 20_000] {
+                    index.upsert(&lead(next_new, m, 2, Some(5), 2, 0));
+                    next_new += 1;
+                }
+                match page.next {
+                    Some(c) => f.after = Some(c),
+                    None => break,
+                }
+            }
+            for i in 0..300 {
+                assert!(seen.contains(&format!("+62812{i:07}")), "{sort}: lead {i} missed");
+            }
+        }
+    }
+
+    #[test]
+    fn phone_searches_in_any_format() {
+        let index = LeadIndex::build([lead(1234567, 10, 1, None, 0, 0)]);
+        for q in ["0812123", "62812123", "+62 812-123", "+62 0812 123", "0062812123", "SANTOSO", "contoh.ID"] {
+            let f = filter(&[("from", "2026-10-25"), ("q", q)]);
+            assert_eq!(index.page(&f).total, 1, "{q}");
+        }
+        for q in ["0813", "santosa", "instagram"] {
+            let f = filter(&[("from", "2026-10-25"), ("q", q)]);
+            assert_eq!(index.page(&f).total, 0, "{q}");
+        }
+    }
+
+    #[test]
+    fn a_changed_lead_moves_and_its_text_is_searched_anew() {
+        let mut index = LeadIndex::build([lead(1, 10, 1, None, 0, 0), lead(2, 20, 2, None, 0, 0)]);
+        let mut renamed = lead(1, 30, 2, Some(60), 1, 0);
+        renamed.name = Some("Dewi".into());
+        index.upsert(&renamed);
+        let f = filter(&[("from", "2026-10-25"), ("q", "dewi")]);
+        assert_eq!(index.page(&f).leads, vec![renamed.clone()]);
+        let f = filter(&[("from", "2026-10-25"), ("q", "budi")]);
+        assert_eq!(index.page(&f).total, 0);
+        let f = filter(&[("from", "2026-10-25")]);
+        assert_eq!(index.page(&f).leads[0], renamed);
+        index.remove(&renamed.key);
+        assert_eq!(index.page(&f).total, 1);
+    }
+
+    #[test]
+    fn compact_enough() {
+        let index = LeadIndex::build((0..20_000).map(|i| lead(i, i64::from(i), 1, Some(30), (i % 5) as u8, (i % 3) as u8)));
+        let s = index.stats();
+        assert_eq!(s.leads, 20_000);
+        assert!(s.bytes_per_lead <= 200, "{s:?}");
+    }
+}

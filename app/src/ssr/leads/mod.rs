@@ -1,0 +1,306 @@
+//! `Leads`: the one service through which everything reads and writes
+//! leads — the HTTP API, the server functions, the import command and
+//! (later) the webhooks. SurrealDB is the system of record; the in-memory
+//! [`LeadIndex`] answers every read.
+//!
+//! Writes go through one writer task per process. It takes the batches
+//! queued by concurrent requests, stores them together in one transaction
+//! (group commit), applies exactly the committed contact states to the index
+//! through [`Leads::apply_committed`], and only then answers each request.
+//! So two requests in one process never conflict with each other, a request
+//! that is dropped (client gone) cannot leave a transaction open, and the
+//! index only ever holds committed data. A follower of the database's change
+//! feed (several instances on one SurrealDB server) calls the same
+//! `apply_committed` with the states other instances committed.
+
+pub mod blocks;
+pub mod index;
+
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::error::AppError;
+use crate::model::Summary;
+use crate::ssr::db::{self, Db};
+use crate::ssr::event::Event;
+use crate::ssr::filter::Filter;
+use crate::ssr::ingest;
+use crate::ssr::rules::{ContactState, LeadFacts};
+pub use index::{LeadIndex, Page, Stats};
+
+/// The most events one group commit stores together.
+const GROUP_MAX_EVENTS: usize = 8_000;
+/// Rows an export reads from the index per lock.
+const EXPORT_CHUNK: usize = 2_000;
+
+/// What one ingest request did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ingested {
+    pub accepted: usize,
+    pub duplicates: usize,
+}
+
+struct Job {
+    events: Vec<Event>,
+    reply: oneshot::Sender<Result<Ingested, AppError>>,
+}
+
+struct Inner {
+    db: Db,
+    index: RwLock<LeadIndex>,
+    writer: mpsc::Sender<Job>,
+    changes: broadcast::Sender<Arc<Vec<LeadFacts>>>,
+}
+
+#[derive(Clone)]
+pub struct Leads {
+    inner: Arc<Inner>,
+}
+
+impl Leads {
+    /// Builds the lead index from the database and starts the writer.
+    pub async fn open(db: Db) -> Result<Leads, AppError> {
+        let started = Instant::now();
+        tracing::info!("building the lead index from the database");
+        let mut leads = Vec::new();
+        let contacts = ingest::load_states(&db, |states| {
+            leads.extend(states.iter().filter_map(ContactState::lead));
+        })
+        .await?;
+        let loaded = started.elapsed();
+        let index = LeadIndex::build(leads);
+        let stats = index.stats();
+        tracing::info!(
+            contacts,
+            leads = stats.leads,
+            bytes_per_lead = stats.bytes_per_lead,
+            load_ms = loaded.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
+            "lead index ready"
+        );
+        let (writer, jobs) = mpsc::channel(256);
+        let (changes, _) = broadcast::channel(1024);
+        let leads = Leads {
+            inner: Arc::new(Inner {
+                db,
+                index: RwLock::new(index),
+                writer,
+                changes,
+            }),
+        };
+        tokio::spawn(write_loop(leads.clone(), jobs));
+        Ok(leads)
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, LeadIndex> {
+        // A panic while holding the lock cannot leave the index half
+        // changed in a way later reads must not see: each change is applied
+        // whole by one call. So a poisoned lock is used as it is.
+        self.inner.index.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, LeadIndex> {
+        self.inner.index.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Stores a validated batch; answers after its commit is durable and the
+    /// index shows it.
+    pub async fn ingest(&self, events: Vec<Event>) -> Result<Ingested, AppError> {
+        if events.is_empty() {
+            return Ok(Ingested::default());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.inner
+            .writer
+            .send(Job { events, reply })
+            .await
+            .map_err(|_| AppError::Unavailable("the writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| AppError::Unavailable("the writer has stopped".into()))?
+    }
+
+    /// Applies committed contact states to the index and tells subscribers.
+    /// The only way the index changes: called by this process's writer after
+    /// each commit, and by a change-feed follower for other processes' commits.
+    pub fn apply_committed(&self, changed: &[ContactState]) {
+        let mut leads = Vec::new();
+        {
+            let mut index = self.write();
+            for state in changed {
+                match state.lead() {
+                    Some(lead) => {
+                        index.upsert(&lead);
+                        leads.push(lead);
+                    }
+                    None => index.remove(&state.key),
+                }
+            }
+        }
+        if !leads.is_empty() {
+            // Nobody listening is fine.
+            let _ = self.inner.changes.send(Arc::new(leads));
+        }
+    }
+
+    /// The leads each commit created or changed, as they were committed.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Vec<LeadFacts>>> {
+        self.inner.changes.subscribe()
+    }
+
+    /// One page of leads for `f`, with the total.
+    pub fn list(&self, f: &Filter) -> Page {
+        self.read().page(f)
+    }
+
+    /// Totals and breakdowns for `f`; paging parameters play no part.
+    pub fn summary(&self, f: &Filter) -> Summary {
+        self.read().summary(f)
+    }
+
+    /// Every lead matching `f` as of now, to be read in chunks.
+    pub fn export(&self, f: &Filter) -> Export {
+        Export {
+            leads: self.clone(),
+            slots: self.read().snapshot(f),
+            next: 0,
+        }
+    }
+
+    /// The lead of one contact.
+    pub fn get(&self, key: &str) -> Option<LeadFacts> {
+        self.read().get(key)
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.read().stats()
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), AppError> {
+        db::ping(&self.inner.db).await
+    }
+
+    /// Recomputes every contact from its stored events and compares the
+    /// leads with the index (after a crash, the index must equal this).
+    pub async fn verify(&self) -> Result<Verification, AppError> {
+        let events = ingest::load_events(&self.inner.db).await?;
+        let index = self.read();
+        let mut v = Verification {
+            contacts: events.len(),
+            events: events.values().map(Vec::len).sum(),
+            ..Default::default()
+        };
+        for (key, evs) in &events {
+            let mut state = ContactState::new(key);
+            for e in evs {
+                state.apply(e);
+            }
+            let expected = state.lead();
+            v.leads += usize::from(expected.is_some());
+            if index.get(key) != expected {
+                v.mismatches += 1;
+                if v.examples.len() < 5 {
+                    v.examples.push(key.chars().take(6).collect::<String>() + "…");
+                }
+            }
+        }
+        // Leads in the index without any stored event.
+        v.mismatches += index.len().saturating_sub(v.leads);
+        Ok(v)
+    }
+}
+
+/// The outcome of [`Leads::verify`].
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Verification {
+    pub contacts: usize,
+    pub events: usize,
+    pub leads: usize,
+    pub mismatches: usize,
+    /// The first characters of a few mismatching contact keys.
+    pub examples: Vec<String>,
+}
+
+/// An export in progress: the matching leads were fixed when it started
+/// (no lead twice, none missed, whatever arrives meanwhile); each chunk
+/// reads their current columns.
+pub struct Export {
+    leads: Leads,
+    slots: Vec<u32>,
+    next: usize,
+}
+
+impl Export {
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// The next chunk of leads, `None` after the last.
+    pub fn next_chunk(&mut self) -> Option<Vec<LeadFacts>> {
+        if self.next >= self.slots.len() {
+            return None;
+        }
+        let end = (self.next + EXPORT_CHUNK).min(self.slots.len());
+        let rows = self.leads.read().rows(&self.slots[self.next..end]);
+        self.next = end;
+        Some(rows)
+    }
+}
+
+/// The writer: one group commit at a time, each in its own task so that a
+/// panic fails only that group's requests.
+async fn write_loop(leads: Leads, mut jobs: mpsc::Receiver<Job>) {
+    while let Some(first) = jobs.recv().await {
+        let mut group = vec![first];
+        let mut n = group[0].events.len();
+        while n < GROUP_MAX_EVENTS {
+            match jobs.try_recv() {
+                Ok(job) => {
+                    n += job.events.len();
+                    group.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let sizes: Vec<usize> = group.iter().map(|j| j.events.len()).collect();
+        let mut replies = Vec::with_capacity(group.len());
+        let mut events = Vec::with_capacity(n);
+        for job in group {
+            events.extend(job.events);
+            replies.push(job.reply);
+        }
+        let db = leads.inner.db.clone();
+        let l = leads.clone();
+        let done = tokio::spawn(async move {
+            let stored = ingest::store(&db, &events).await?;
+            l.apply_committed(&stored.changed);
+            Ok::<_, AppError>(stored.new)
+        })
+        .await;
+        let result = match done {
+            Ok(r) => r,
+            Err(e) => Err(AppError::Internal(format!("the writer failed: {e}"))),
+        };
+        let mut from = 0;
+        for (reply, size) in replies.into_iter().zip(sizes) {
+            let answer = result.as_ref().map_err(Clone::clone).map(|new| {
+                let accepted = new[from..from + size].iter().filter(|n| **n).count();
+                Ingested {
+                    accepted,
+                    duplicates: size - accepted,
+                }
+            });
+            from += size;
+            // The request may be gone (client disconnected): its events are
+            // stored all the same.
+            let _ = reply.send(answer);
+        }
+    }
+}

@@ -1,0 +1,330 @@
+//! Storing a batch of events: one database transaction.
+//!
+//! The transaction reads which of its events already exist and the states
+//! of its contacts, folds the new events in with the pure rules, and writes
+//! new events, new contacts and updated contacts, meeting no duplicate key
+//! inside the transaction (on RocksDB every duplicate costs a savepoint
+//! rollback that rebuilds the transaction's write index).
+//!
+//! Inside one process the `Leads` service hands this module one merged batch
+//! at a time, so requests never conflict with each other. Two *processes* on
+//! one database server still can: the loser of a write conflict at commit
+//! runs again from a fresh read. A success is returned only after the
+//! commit, which on RocksDB waits for the write-ahead log to be synced.
+//!
+//! Rows are compact: an event is its validated form as one JSON string, a
+//! contact is its rules state as one JSON string. Nothing is indexed but the
+//! events of a contact (for the lead detail and recomputation); every read of
+//! leads is served by the in-memory lead index.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use surrealdb::types::Value;
+
+use super::db::{Db, db_error, is_retryable, record, row};
+use crate::error::AppError;
+use crate::ssr::event::Event;
+use crate::ssr::rules::{ContactState, LeadFacts};
+
+/// How often a batch that lost a write conflict to another process is run again.
+const MAX_ATTEMPTS: u32 = 12;
+
+/// What one stored batch did.
+#[derive(Debug, Default, PartialEq)]
+pub struct Stored {
+    /// For each event given (in order): `true` when this batch stored it,
+    /// `false` when it was already stored (or repeated earlier in the batch).
+    pub new: Vec<bool>,
+    /// The committed states of the contacts this batch changed.
+    pub changed: Vec<ContactState>,
+}
+
+impl Stored {
+    pub fn accepted(&self) -> usize {
+        self.new.iter().filter(|n| **n).count()
+    }
+
+    /// The leads among the changed contacts, as committed.
+    pub fn changed_leads(&self) -> Vec<LeadFacts> {
+        self.changed.iter().filter_map(ContactState::lead).collect()
+    }
+}
+
+enum TxError {
+    Db(surrealdb::Error),
+    Corrupt(String),
+}
+
+impl From<surrealdb::Error> for TxError {
+    fn from(e: surrealdb::Error) -> Self {
+        TxError::Db(e)
+    }
+}
+
+/// Stores a validated batch. Idempotent by event id.
+pub async fn store(db: &Db, events: &[Event]) -> Result<Stored, AppError> {
+    // Repeats inside the batch are duplicates of their first occurrence.
+    let mut seen = HashSet::new();
+    let first: Vec<bool> = events.iter().map(|e| seen.insert(e.id.as_str())).collect();
+    let unique: Vec<&Event> = events
+        .iter()
+        .zip(&first)
+        .filter(|(_, f)| **f)
+        .map(|(e, _)| e)
+        .collect();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match try_store(db, &unique).await {
+            Ok((stored_ids, changed)) => {
+                let new = events
+                    .iter()
+                    .zip(&first)
+                    .map(|(e, f)| *f && stored_ids.contains(e.id.as_str()))
+                    .collect();
+                return Ok(Stored { new, changed });
+            }
+            Err(TxError::Db(e)) if is_retryable(&e) && attempt < MAX_ATTEMPTS => {
+                tracing::debug!(attempt, "a batch lost a write conflict; running it again");
+                tokio::time::sleep(backoff(attempt)).await;
+            }
+            Err(TxError::Db(e)) => return Err(db_error(e)),
+            Err(TxError::Corrupt(m)) => return Err(AppError::Internal(m)),
+        }
+    }
+}
+
+/// Exponential backoff with jitter, so that two losers do not collide again.
+fn backoff(attempt: u32) -> Duration {
+    let base = 5u64 << attempt.min(7);
+    Duration::from_millis(base + rand::random_range(0..base))
+}
+
+type Tx = surrealdb::method::Transaction<surrealdb::engine::any::Any>;
+
+async fn try_store(
+    db: &Db,
+    events: &[&Event],
+) -> Result<(HashSet<String>, Vec<ContactState>), TxError> {
+    let tx = db.clone().begin().await?;
+    match write(&tx, events).await {
+        Ok(Some(result)) => {
+            tx.commit().await?;
+            Ok(result)
+        }
+        Ok(None) => {
+            let _ = tx.cancel().await;
+            Ok((HashSet::new(), Vec::new()))
+        }
+        Err(e) => {
+            let _ = tx.cancel().await;
+            Err(e)
+        }
+    }
+}
+
+/// Everything inside the transaction. `None`: nothing new, nothing written.
+async fn write(
+    tx: &Tx,
+    events: &[&Event],
+) -> Result<Option<(HashSet<String>, Vec<ContactState>)>, TxError> {
+    let event_ids: Vec<_> = events.iter().map(|e| record("event", &e.id)).collect();
+    let mut contact_keys: Vec<&str> = events.iter().map(|e| e.contact_key.as_str()).collect();
+    contact_keys.sort_unstable();
+    contact_keys.dedup();
+    let contact_ids: Vec<_> = contact_keys.iter().map(|k| record("contact", k)).collect();
+    let mut res = tx
+        .query("SELECT VALUE eid FROM $eids; SELECT VALUE state FROM $cids;")
+        .bind(("eids", event_ids))
+        .bind(("cids", contact_ids))
+        .await?;
+    let existing: HashSet<String> = res.take::<Vec<String>>(0)?.into_iter().collect();
+    let stored: Vec<serde_json::Value> = res.take(1)?;
+
+    let new_events: Vec<&Event> = events
+        .iter()
+        .copied()
+        .filter(|e| !existing.contains(&e.id))
+        .collect();
+    if new_events.is_empty() {
+        return Ok(None);
+    }
+
+    let mut states: BTreeMap<String, (ContactState, bool)> = BTreeMap::new();
+    for s in stored {
+        let state = parse_state(s).map_err(TxError::Corrupt)?;
+        states.insert(state.key.clone(), (state, true));
+    }
+    for e in &new_events {
+        states
+            .entry(e.contact_key.clone())
+            .or_insert_with(|| (ContactState::new(&e.contact_key), false))
+            .0
+            .apply(e);
+    }
+
+    let mut event_rows = Vec::with_capacity(new_events.len());
+    for e in &new_events {
+        event_rows.push(event_row(e).map_err(TxError::Corrupt)?);
+    }
+    let mut inserts = Vec::new();
+    let mut updates = Vec::new();
+    let mut changed = Vec::new();
+    // Only contacts this batch added events to are written.
+    let touched: HashSet<&str> = new_events.iter().map(|e| e.contact_key.as_str()).collect();
+    for (key, (state, existed)) in states {
+        if !touched.contains(key.as_str()) {
+            continue;
+        }
+        let text = serde_json::to_string(&state).map_err(|e| TxError::Corrupt(e.to_string()))?;
+        let r = row(record("contact", &key), json!({ "state": text }));
+        if existed { updates.push(r) } else { inserts.push(r) }
+        changed.push(state);
+    }
+    tx.query(
+        "INSERT INTO event $events RETURN NONE;
+         INSERT INTO contact $inserts RETURN NONE;
+         FOR $u IN $updates { UPDATE $u.id SET state = $u.state RETURN NONE; };",
+    )
+    .bind(("events", event_rows))
+    .bind(("inserts", inserts))
+    .bind(("updates", updates))
+    .await?
+    .check()?;
+    let ids = new_events.iter().map(|e| e.id.clone()).collect();
+    Ok(Some((ids, changed)))
+}
+
+/// The stored event: its id (for the existence check), its contact and time
+/// (indexed, for the contact's history) and the validated event as one string.
+fn event_row(e: &Event) -> Result<Value, String> {
+    let text = serde_json::to_string(e).map_err(|e| e.to_string())?;
+    Ok(row(
+        record("event", &e.id),
+        json!({ "eid": e.id, "contact": e.contact_key, "at": time_key(e.occurred_at), "ev": text }),
+    ))
+}
+
+/// Fixed-width UTC time (`2026-11-20T02:15:03.000000000Z`): compares as text
+/// the way the times compare.
+pub fn time_key(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()
+}
+
+/// A stored contact state: a JSON string (schema 2) or an object (schema 1).
+fn parse_state(v: serde_json::Value) -> Result<ContactState, String> {
+    match v {
+        serde_json::Value::String(s) => serde_json::from_str(&s),
+        other => serde_json::from_value(other),
+    }
+    .map_err(|e| format!("unreadable contact state: {e}"))
+}
+
+/// Every stored contact state, in pages of `page` (the lead index is built
+/// from these at start). `each` is called once per page.
+pub async fn load_states(
+    db: &Db,
+    mut each: impl FnMut(Vec<ContactState>),
+) -> Result<usize, AppError> {
+    // One query: SurrealDB reads a record-id range whole before a LIMIT
+    // applies, so paging by id would read the table once per page.
+    let mut res = db
+        .query("SELECT VALUE state FROM contact")
+        .await
+        .map_err(db_error)?;
+    let states: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
+    let n = states.len();
+    let mut page = Vec::with_capacity(10_000);
+    for s in states {
+        page.push(parse_state(s).map_err(AppError::Internal)?);
+        if page.len() == 10_000 {
+            each(std::mem::take(&mut page));
+        }
+    }
+    if !page.is_empty() {
+        each(page);
+    }
+    Ok(n)
+}
+
+/// Every stored event, grouped by contact key (recomputation checks).
+pub async fn load_events(db: &Db) -> Result<HashMap<String, Vec<Event>>, AppError> {
+    let mut res = db
+        .query("SELECT ev, event FROM event")
+        .await
+        .map_err(db_error)?;
+    let rows: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
+    let mut out: HashMap<String, Vec<Event>> = HashMap::new();
+    for mut r in rows {
+        let ev: Event = match r.get_mut("ev").map(serde_json::Value::take) {
+            Some(serde_json::Value::String(s)) => serde_json::from_str(&s),
+            _ => serde_json::from_value(r.get_mut("event").map(serde_json::Value::take).unwrap_or_default()),
+        }
+        .map_err(|e| AppError::Internal(format!("unreadable event: {e}")))?;
+        out.entry(ev.contact_key.clone()).or_default().push(ev);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ssr::{db, event, phone};
+
+    fn batch(json: serde_json::Value) -> Vec<Event> {
+        let region = phone::parse_region("ID").expect("region");
+        event::parse_batch(json.to_string().as_bytes(), region).expect("valid")
+    }
+
+    /// Without the in-process writer, concurrent stores of the same contacts
+    /// conflict at commit on the on-disk engine (as two processes on one
+    /// database server would); each loser runs again and all succeed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_stores_on_rocksdb_retry_their_conflicts() {
+        let dir = std::env::temp_dir().join(format!("leads-conflict-{}", std::process::id()));
+        let db = db::connect(&format!("rocksdb://{}", dir.display()), None, None)
+            .await
+            .expect("db");
+        let mut tasks = Vec::new();
+        for b in 0..12 {
+            let db = db.clone();
+            let events = batch(serde_json::json!((0..4).flat_map(|c| [
+                {"id": format!("b{b}c{c}"), "occurred_at": format!("2026-11-20T{:02}:00:00Z", 10 + b),
+                 "channel": "whatsapp", "direction": "inbound", "contact": {"phone": format!("+62812555000{c}")}},
+                {"id": format!("b{b}c{c}a"), "occurred_at": format!("2026-11-20T{:02}:30:00Z", 10 + b),
+                 "channel": "whatsapp", "direction": "outbound", "sender": "agent", "contact": {"phone": format!("+62812555000{c}")}},
+            ]).collect::<Vec<_>>()));
+            tasks.push(tokio::spawn(async move { store(&db, &events).await }));
+        }
+        for t in tasks {
+            let stored = t.await.expect("task").expect("stored despite conflicts");
+            assert_eq!(stored.accepted(), 8);
+        }
+        let mut states = Vec::new();
+        load_states(&db, |s| states.extend(s)).await.expect("load");
+        assert_eq!(states.len(), 4);
+        for s in states {
+            let lead = s.lead().expect("lead");
+            assert_eq!(lead.date.to_rfc3339(), "2026-11-20T10:00:00+00:00");
+            assert_eq!(lead.first_touched_at.map(|t| t.to_rfc3339()).as_deref(), Some("2026-11-20T10:30:00+00:00"));
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn repeats_are_reported_per_event() {
+        let db = db::connect("mem://", None, None).await.expect("db");
+        let ev = |id: &str| serde_json::json!({"id": id, "occurred_at": "2026-11-20T10:00:00Z", "channel": "web",
+            "direction": "inbound", "contact": {"external_id": "v1"}});
+        let stored = store(&db, &batch(serde_json::json!([ev("a"), ev("b"), ev("a")]))).await.expect("ok");
+        assert_eq!(stored.new, vec![true, true, false]);
+        assert_eq!(stored.changed_leads().len(), 1);
+        let stored = store(&db, &batch(serde_json::json!([ev("b"), ev("c")]))).await.expect("ok");
+        assert_eq!(stored.new, vec![false, true]);
+        let events = load_events(&db).await.expect("events");
+        assert_eq!(events.values().map(Vec::len).sum::<usize>(), 3);
+    }
+}

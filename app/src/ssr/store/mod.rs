@@ -1,0 +1,6 @@
+//! SurrealDB, the system of record: connecting, the schema, storing batches
+//! and loading what the lead index is built from. Only this module talks
+//! SurrealQL.
+
+pub mod db;
+pub mod ingest;

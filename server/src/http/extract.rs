@@ -1,0 +1,46 @@
+//! Extractors for request concerns: the filters of `shared/spec/api.md`,
+//! parsed once for every leads route.
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use chrono::Utc;
+
+use app::error::AppError;
+use app::ssr::filter::Filter;
+use app::ssr::state::AppState;
+
+use super::ApiError;
+
+/// The filters of a paged read (`GET /api/v1/leads`).
+pub struct LeadFilter(pub Filter);
+
+/// The filters of an unpaged read (summary, CSV): `cursor` and `limit` are
+/// ignored.
+pub struct UnpagedFilter(pub Filter);
+
+async fn params(parts: &mut Parts, state: &AppState) -> Result<HashMap<String, String>, ApiError> {
+    Query::<HashMap<String, String>>::from_request_parts(parts, state)
+        .await
+        .map(|Query(p)| p)
+        .map_err(|_| ApiError(AppError::param("query", "is not a valid query string")))
+}
+
+impl FromRequestParts<AppState> for LeadFilter {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let p = params(parts, state).await?;
+        Ok(LeadFilter(Filter::parse(&p, state.settings.tz, Utc::now())?))
+    }
+}
+
+impl FromRequestParts<AppState> for UnpagedFilter {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let p = params(parts, state).await?;
+        Ok(UnpagedFilter(Filter::parse_unpaged(&p, state.settings.tz, Utc::now())?))
+    }
+}

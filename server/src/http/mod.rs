@@ -1,0 +1,94 @@
+//! HTTP: one router per area (`events`, `leads`), health, and the Leptos
+//! app. Handlers parse, call the one `Leads` service, and shape the answer.
+
+mod auth;
+mod error;
+mod events;
+mod extract;
+mod leads;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::compression::CompressionLayer;
+use tower_http::trace::TraceLayer;
+
+use app::ssr::state::AppState;
+use app::{App, shell};
+pub use error::ApiError;
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let api = Router::new()
+        .merge(events::router())
+        .merge(leads::router())
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                axum::Json(serde_json::json!(
+                    {"error": {"code": "not_found", "message": "no such API route"}}
+                )),
+            )
+        })
+        .layer(middleware::from_fn_with_state(state.clone(), auth::require_token))
+        // 1000 events of a few KB each; larger bodies answer 413.
+        .layer(DefaultBodyLimit::max(32 * 1024 * 1024));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest("/api/v1", api)
+        .leptos_routes(&state, routes, {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(CompressionLayer::new())
+        // Paths only: query strings can hold a customer's phone or name.
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            tracing::debug_span!("http", method = %req.method(), path = %req.uri().path())
+        }))
+        .with_state(state)
+}
+
+pub async fn serve(state: AppState) -> Result<(), String> {
+    let addr = state.leptos_options.site_addr;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    tracing::info!("serving on http://{addr}");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+/// `200 ok` once the database answers. The server listens only after the
+/// lead index is built, so this also means reads are served.
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.leads.ping().await {
+        Ok(()) => (StatusCode::OK, "ok").into_response(),
+        Err(e) => ApiError(e).into_response(),
+    }
+}
