@@ -1,15 +1,17 @@
-//! Server-only code. Pure modules (`event`, `phone`, `rules`, `keys`,
-//! `filter`) do no I/O; `db`, `ingest` and `query` are the storage layer.
+//! Server-only code, grouped by concern:
+//! - `domain`: the event format, phones, the nine rules, filters and CSV
+//!   rows. Pure: no I/O, no clock.
+//! - `store`: SurrealDB, the system of record. Only stores and loads.
+//! - `leads`: the one `Leads` service every caller goes through (ingest,
+//!   list, summary, export, live changes), with its in-memory lead index.
+//! - `view`, `state`: what pages and handlers share.
 
-pub mod csv;
-pub mod db;
-pub mod event;
-pub mod filter;
-pub mod ingest;
-pub mod keys;
-pub mod phone;
-pub mod query;
-pub mod rules;
+pub mod domain;
+pub mod leads;
 pub mod state;
-pub mod summary;
+pub mod store;
 pub mod view;
+
+// Short paths for the pure modules and the store (`ssr::event`, `ssr::db`, …).
+pub use domain::{csv, event, filter, phone, rules};
+pub use store::{db, ingest};

@@ -451,7 +451,7 @@ impl LeadIndex {
             tracing::warn!("a lead's contact key is too long to be indexed; it is not listed");
             return None;
         };
-        let (hot, cold) = self.rows(lead, off, ends);
+        let (hot, cold) = self.entries(lead, off, ends);
         self.store.hot.push(hot);
         self.store.cold.push(cold);
         let hash = self.hash(&lead.key);
@@ -462,7 +462,7 @@ impl LeadIndex {
         Some(slot)
     }
 
-    fn rows(&mut self, lead: &LeadFacts, off: u32, ends: [u16; 5]) -> (Hot, Cold) {
+    fn entries(&mut self, lead: &LeadFacts, off: u32, ends: [u16; 5]) -> (Hot, Cold) {
         let date = stamp(lead.date);
         let touch = lead.first_touched_at.map(stamp);
         let wait = match lead.first_touched_at {
@@ -542,7 +542,7 @@ impl LeadIndex {
                 }
             }
         };
-        let (hot, cold) = self.rows(lead, off, ends);
+        let (hot, cold) = self.entries(lead, off, ends);
         self.store.hot[slot as usize] = hot;
         self.store.cold[slot as usize] = cold;
         self.link(slot);
@@ -1238,7 +1238,7 @@ mod tests {
 
     #[test]
     fn phone_searches_in_any_format() {
-        let index = LeadIndex::build([lead(1234567, 10, 1, None, 0, 0)]);
+        let index = LeadIndex::build([lead(1234567, 10, 5, None, 0, 0)]);
         for q in ["0812123", "62812123", "+62 812-123", "+62 0812 123", "0062812123", "SANTOSO", "contoh.ID"] {
             let f = filter(&[("from", "2026-10-25"), ("q", q)]);
             assert_eq!(index.page(&f).total, 1, "{q}");

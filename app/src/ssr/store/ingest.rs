@@ -291,12 +291,18 @@ mod tests {
         let mut tasks = Vec::new();
         for b in 0..12 {
             let db = db.clone();
-            let events = batch(serde_json::json!((0..4).flat_map(|c| [
-                {"id": format!("b{b}c{c}"), "occurred_at": format!("2026-11-20T{:02}:00:00Z", 10 + b),
-                 "channel": "whatsapp", "direction": "inbound", "contact": {"phone": format!("+62812555000{c}")}},
-                {"id": format!("b{b}c{c}a"), "occurred_at": format!("2026-11-20T{:02}:30:00Z", 10 + b),
-                 "channel": "whatsapp", "direction": "outbound", "sender": "agent", "contact": {"phone": format!("+62812555000{c}")}},
-            ]).collect::<Vec<_>>()));
+            let mut list = Vec::new();
+            for c in 0..4 {
+                let phone = format!("+62812555000{c}");
+                list.push(serde_json::json!({"id": format!("b{b}c{c}"),
+                    "occurred_at": format!("2026-11-20T{:02}:00:00Z", 10 + b),
+                    "channel": "whatsapp", "direction": "inbound", "contact": {"phone": phone}}));
+                list.push(serde_json::json!({"id": format!("b{b}c{c}a"),
+                    "occurred_at": format!("2026-11-20T{:02}:30:00Z", 10 + b),
+                    "channel": "whatsapp", "direction": "outbound", "sender": "agent",
+                    "contact": {"phone": phone}}));
+            }
+            let events = batch(serde_json::Value::Array(list));
             tasks.push(tokio::spawn(async move { store(&db, &events).await }));
         }
         for t in tasks {
