@@ -469,6 +469,18 @@ async fn summary_and_csv_ignore_paging_parameters() {
     assert_eq!(text.lines().count(), 1 + 7, "{text}");
 }
 
+/// The names on `first` and on every page after it, following cursors.
+async fn rest_of_pages(s: &Server, path: &str, first: &Value) -> Vec<String> {
+    let mut seen = names(first);
+    let mut cursor = first["next_cursor"].as_str().map(str::to_owned);
+    while let Some(c) = cursor {
+        let (_, p) = s.get(&format!("{path}&cursor={c}")).await;
+        seen.extend(names(&p));
+        cursor = p["next_cursor"].as_str().map(str::to_owned);
+    }
+    seen
+}
+
 /// What a user sees when a lead's own sort value changes between two pages:
 /// it is shown where it now belongs. Newest first, a late earlier message
 /// moves a lead that was on page 1 to a later page: it shows up again there.
@@ -486,26 +498,14 @@ async fn a_lead_whose_date_moves_between_pages_is_shown_where_it_now_belongs() {
     assert_eq!(names(&p1), ["Lead m5", "Lead m4"]);
     // m5 turns out to have written first, at 08:00.
     s.post_events(&inbound("m5-early", "+6281130000005", "2026-11-20T08:00:00+07:00")).await;
-    let mut seen = names(&p1);
-    let mut cursor = p1["next_cursor"].as_str().map(str::to_owned);
-    while let Some(c) = cursor {
-        let (_, p) = s.get(&format!("/api/v1/leads?{range}&cursor={c}")).await;
-        seen.extend(names(&p));
-        cursor = p["next_cursor"].as_str().map(str::to_owned);
-    }
+    let seen = rest_of_pages(&s, &format!("/api/v1/leads?{range}"), &p1).await;
     // The name stays the latest one (15:00), the Date moved to 08:00.
     assert_eq!(seen, ["Lead m5", "Lead m4", "Lead m3", "Lead m2", "Lead m1", "Lead m0", "Lead m5"]);
 
     let (_, p1) = s.get(&format!("/api/v1/leads?{range}&sort=date")).await;
     assert_eq!(names(&p1), ["Lead m5", "Lead m0"]);
     s.post_events(&inbound("m4-early", "+6281130000004", "2026-11-20T07:00:00+07:00")).await;
-    let mut seen = names(&p1);
-    let mut cursor = p1["next_cursor"].as_str().map(str::to_owned);
-    while let Some(c) = cursor {
-        let (_, p) = s.get(&format!("/api/v1/leads?{range}&sort=date&cursor={c}")).await;
-        seen.extend(names(&p));
-        cursor = p["next_cursor"].as_str().map(str::to_owned);
-    }
+    let seen = rest_of_pages(&s, &format!("/api/v1/leads?{range}&sort=date"), &p1).await;
     assert_eq!(seen, ["Lead m5", "Lead m0", "Lead m1", "Lead m2", "Lead m3"]);
 }
 

@@ -719,6 +719,18 @@ impl LeadIndex {
         )
     }
 
+    /// Where the page after cursor `c` starts in `order`: descending, the
+    /// first position not before the cursor (read backwards from there);
+    /// ascending, the first position after it.
+    fn resume(&self, order: &Blocks, field: SortField, c: &Cursor, desc: bool) -> Pos {
+        let store = &self.store;
+        if desc {
+            order.partition_point(|s| store.cmp_cursor(field, s, c) == Ordering::Less)
+        } else {
+            order.partition_point(|s| store.cmp_cursor(field, s, c) != Ordering::Greater)
+        }
+    }
+
     /// One page for `f`, and how many leads match in all.
     pub fn page(&self, f: &Filter) -> Page {
         let pred = self.pred(f);
@@ -743,42 +755,24 @@ impl LeadIndex {
                 if f.sort.desc { o == Ordering::Less } else { o == Ordering::Greater }
             }
         };
+        let desc = f.sort.desc;
         let slots: Vec<u32> = if field == SortField::Date {
-            if f.sort.desc {
-                let start = match &f.after {
-                    Some(c) => {
-                        let p = self.by_date.partition_point(|s| {
-                            store.cmp_cursor(field, s, c) == Ordering::Less
-                        });
-                        if self.by_date.rank(p) < self.by_date.rank(hi) { p } else { hi }
-                    }
-                    None => hi,
-                };
-                let n = self.by_date.rank(start).saturating_sub(self.by_date.rank(lo));
-                self.by_date
-                    .iter_before(start)
-                    .take(n)
-                    .filter(|s| pred.test(*s))
-                    .take(want)
-                    .collect()
+            let d = &self.by_date;
+            let resume = f.after.as_ref().map(|c| self.resume(d, field, c, desc));
+            // The cursor's place, kept inside the date range.
+            let (start, n) = if desc {
+                let start = resume.filter(|p| d.rank(*p) < d.rank(hi)).unwrap_or(hi);
+                (start, d.rank(start).saturating_sub(d.rank(lo)))
             } else {
-                let start = match &f.after {
-                    Some(c) => {
-                        let p = self.by_date.partition_point(|s| {
-                            store.cmp_cursor(field, s, c) != Ordering::Greater
-                        });
-                        if self.by_date.rank(p) > self.by_date.rank(lo) { p } else { lo }
-                    }
-                    None => lo,
-                };
-                let n = self.by_date.rank(hi).saturating_sub(self.by_date.rank(start));
-                self.by_date
-                    .iter_from(start)
-                    .take(n)
-                    .filter(|s| pred.test(*s))
-                    .take(want)
-                    .collect()
-            }
+                let start = resume.filter(|p| d.rank(*p) > d.rank(lo)).unwrap_or(lo);
+                (start, d.rank(hi).saturating_sub(d.rank(start)))
+            };
+            let walk: Box<dyn Iterator<Item = u32>> = if desc {
+                Box::new(d.iter_before(start))
+            } else {
+                Box::new(d.iter_from(start))
+            };
+            walk.take(n).filter(|s| pred.test(*s)).take(want).collect()
         } else if total <= 2048 {
             // Few matches: sort them.
             let mut m: Vec<u32> = self
@@ -803,19 +797,12 @@ impl LeadIndex {
                 &self.by_touch
             };
             let keep = |s: &u32| pred.in_range(*s) && pred.test(*s);
-            if f.sort.desc {
-                let start = match &f.after {
-                    Some(c) => order
-                        .partition_point(|s| store.cmp_cursor(field, s, c) == Ordering::Less),
-                    None => order.end(),
-                };
+            let resume = f.after.as_ref().map(|c| self.resume(order, field, c, desc));
+            if desc {
+                let start = resume.unwrap_or(order.end());
                 order.iter_before(start).filter(keep).take(want).collect()
             } else {
-                let start = match &f.after {
-                    Some(c) => order
-                        .partition_point(|s| store.cmp_cursor(field, s, c) != Ordering::Greater),
-                    None => order.partition_point(|_| false),
-                };
+                let start = resume.unwrap_or(order.partition_point(|_| false));
                 order.iter_from(start).filter(keep).take(want).collect()
             }
         };
