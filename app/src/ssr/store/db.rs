@@ -13,7 +13,7 @@ const DATABASE: &str = "leads";
 
 /// The schema version this build writes. A database written by a newer
 /// build is refused rather than misread.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Migrations in order: `(version reached, SurrealQL)`. Each runs in one
 /// transaction together with the version bump.
@@ -21,9 +21,9 @@ const MIGRATIONS: &[(i64, &str)] = &[(
     1,
     r#"
     DEFINE TABLE IF NOT EXISTS meta SCHEMALESS;
-    -- event:⟨event id⟩, idempotent by key; indexed by contact for the lead detail.
+    -- event:⟨event id⟩, idempotent by key. (Schema 1 and 2 also indexed it
+    -- by contact; schema 3 lists a contact's event ids on the contact.)
     DEFINE TABLE IF NOT EXISTS event SCHEMALESS;
-    DEFINE INDEX IF NOT EXISTS event_contact ON event FIELDS contact, at;
     -- contact:⟨contact key⟩: the rules' state. (Schema 1 also indexed lead
     -- columns here; schema 2 removes those indexes again.)
     DEFINE TABLE IF NOT EXISTS contact SCHEMALESS;
@@ -107,6 +107,44 @@ pub async fn migrate(db: &Db) -> Result<(), AppError> {
             .map_err(db_error)?;
         tracing::info!(version, "database schema migrated");
     }
+    if current < 3 {
+        list_events_on_contacts(db).await?;
+    }
+    Ok(())
+}
+
+/// Schema 3: a contact row lists its event ids (`events`), which replaces
+/// the `event_contact` index: that index cost two thirds of every event
+/// insert. Rebuilds the lists from the stored events (idempotent), then
+/// drops the index.
+async fn list_events_on_contacts(db: &Db) -> Result<(), AppError> {
+    let mut res = db
+        .query("SELECT VALUE [contact, eid] FROM event")
+        .await
+        .map_err(db_error)?;
+    let pairs: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
+    let mut lists: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for pair in pairs {
+        if let (Some(contact), Some(eid)) = (pair[0].as_str(), pair[1].as_str()) {
+            lists.entry(contact.to_owned()).or_default().push(eid.to_owned());
+        }
+    }
+    let rows: Vec<Value> = lists
+        .into_iter()
+        .map(|(k, ids)| row(record("contact", &k), serde_json::json!({ "events": ids })))
+        .collect();
+    for chunk in rows.chunks(1000) {
+        db.query("FOR $u IN $rows { UPDATE $u.id SET events = $u.events RETURN NONE; };")
+            .bind(("rows", chunk.to_vec()))
+            .await
+            .and_then(|r| r.check())
+            .map_err(db_error)?;
+    }
+    db.query("REMOVE INDEX IF EXISTS event_contact ON event; UPSERT meta:schema SET version = 3;")
+        .await
+        .and_then(|r| r.check())
+        .map_err(db_error)?;
+    tracing::info!(version = 3, "database schema migrated");
     Ok(())
 }
 
@@ -141,4 +179,51 @@ pub async fn ping(db: &Db) -> Result<(), AppError> {
         .and_then(|r| r.check())
         .map(|_| ())
         .map_err(db_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ssr::ingest;
+
+    /// A database written by the first slice (schema 1: nested objects, an
+    /// index of events by contact) is migrated and read as it was.
+    #[tokio::test]
+    async fn schema_1_databases_are_migrated() {
+        let db = surrealdb::engine::any::connect("mem://").await.expect("db");
+        db.use_ns(NAMESPACE).use_db(DATABASE).await.expect("ns");
+        let state = serde_json::json!({"key": "web:v1", "phone": null, "external_id": null,
+            "first_inbound": {"stamp": {"at": "2026-11-20T10:00:00Z", "id": "a"}, "value": "web"},
+            "first_source": null, "last_source": null, "name": null, "email": null,
+            "first_touch": null, "early_touches": [], "known_customer": false});
+        let event = serde_json::json!({"id": "a", "kind": "message", "occurred_at": "2026-11-20T10:00:00Z",
+            "channel": "web", "direction": "inbound", "sender": "customer", "contact_key": "web:v1",
+            "phone": null, "external_id": "v1", "name": null, "email": null, "source": null});
+        db.query(
+            "DEFINE TABLE meta SCHEMALESS; DEFINE TABLE event SCHEMALESS;
+             DEFINE INDEX event_contact ON event FIELDS contact, at;
+             DEFINE TABLE contact SCHEMALESS; DEFINE INDEX contact_sort ON contact FIELDS sort_key;
+             UPSERT meta:schema SET version = 1;
+             CREATE event:a SET eid = 'a', contact = 'web:v1', at = '2026-11-20T10:00:00Z', event = $event;
+             CREATE type::record('contact', 'web:v1') SET state = $state, sort_key = 'x';",
+        )
+        .bind(("event", event))
+        .bind(("state", state))
+        .await
+        .and_then(|r| r.check())
+        .expect("schema 1 data");
+        migrate(&db).await.expect("migrated");
+        assert_eq!(schema_version(&db).await.expect("version"), SCHEMA_VERSION);
+        let history = ingest::contact_events(&db, "web:v1").await.expect("history");
+        assert_eq!(history.len(), 1);
+        let mut states = Vec::new();
+        ingest::load_states(&db, |s| states.extend(s)).await.expect("states");
+        assert_eq!(states.len(), 1);
+        assert!(states[0].lead().is_some());
+        let mut res = db.query("INFO FOR TABLE event").await.expect("info");
+        let info: Vec<serde_json::Value> = res.take(0).expect("info");
+        assert!(!serde_json::Value::Array(info).to_string().contains("event_contact"));
+        // Migrating again changes nothing.
+        migrate(&db).await.expect("again");
+    }
 }

@@ -12,15 +12,14 @@
 //! runs again from a fresh read. A success is returned only after the
 //! commit, which on RocksDB waits for the write-ahead log to be synced.
 //!
-//! Rows are compact: an event is its validated form as one JSON string, a
-//! contact is its rules state as one JSON string. Nothing is indexed but the
-//! events of a contact (for the lead detail and recomputation); every read of
+//! Rows are compact and nothing is indexed: an event is its validated form
+//! as one JSON string; a contact is its rules state as one JSON string plus
+//! the ids of its events (its history, for the lead detail). Every read of
 //! leads is served by the in-memory lead index.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use serde_json::json;
 use surrealdb::types::Value;
 
@@ -137,7 +136,7 @@ async fn write(
     contact_keys.dedup();
     let contact_ids: Vec<_> = contact_keys.iter().map(|k| record("contact", k)).collect();
     let mut res = tx
-        .query("SELECT VALUE eid FROM $eids; SELECT VALUE state FROM $cids;")
+        .query("SELECT VALUE eid FROM $eids; SELECT state, events FROM $cids;")
         .bind(("eids", event_ids))
         .bind(("cids", contact_ids))
         .await?;
@@ -153,17 +152,19 @@ async fn write(
         return Ok(None);
     }
 
-    let mut states: BTreeMap<String, (ContactState, bool)> = BTreeMap::new();
-    for s in stored {
-        let state = parse_state(s).map_err(TxError::Corrupt)?;
-        states.insert(state.key.clone(), (state, true));
+    // Each contact's state, the ids of its events, and whether it is stored.
+    let mut states: BTreeMap<String, (ContactState, Vec<String>, bool)> = BTreeMap::new();
+    for mut s in stored {
+        let ids: Vec<String> = serde_json::from_value(s["events"].take()).unwrap_or_default();
+        let state = parse_state(s["state"].take()).map_err(TxError::Corrupt)?;
+        states.insert(state.key.clone(), (state, ids, true));
     }
     for e in &new_events {
-        states
+        let entry = states
             .entry(e.contact_key.clone())
-            .or_insert_with(|| (ContactState::new(&e.contact_key), false))
-            .0
-            .apply(e);
+            .or_insert_with(|| (ContactState::new(&e.contact_key), Vec::new(), false));
+        entry.0.apply(e);
+        entry.1.push(e.id.clone());
     }
 
     let mut event_rows = Vec::with_capacity(new_events.len());
@@ -175,19 +176,19 @@ async fn write(
     let mut changed = Vec::new();
     // Only contacts this batch added events to are written.
     let touched: HashSet<&str> = new_events.iter().map(|e| e.contact_key.as_str()).collect();
-    for (key, (state, existed)) in states {
+    for (key, (state, ids, existed)) in states {
         if !touched.contains(key.as_str()) {
             continue;
         }
         let text = serde_json::to_string(&state).map_err(|e| TxError::Corrupt(e.to_string()))?;
-        let r = row(record("contact", &key), json!({ "state": text }));
+        let r = row(record("contact", &key), json!({ "state": text, "events": ids }));
         if existed { updates.push(r) } else { inserts.push(r) }
         changed.push(state);
     }
     tx.query(
         "INSERT INTO event $events RETURN NONE;
          INSERT INTO contact $inserts RETURN NONE;
-         FOR $u IN $updates { UPDATE $u.id SET state = $u.state RETURN NONE; };",
+         FOR $u IN $updates { UPDATE $u.id SET state = $u.state, events = $u.events RETURN NONE; };",
     )
     .bind(("events", event_rows))
     .bind(("inserts", inserts))
@@ -198,20 +199,14 @@ async fn write(
     Ok(Some((ids, changed)))
 }
 
-/// The stored event: its id (for the existence check), its contact and time
-/// (indexed, for the contact's history) and the validated event as one string.
+/// The stored event: its id (for the existence check), its contact, and the
+/// validated event as one string.
 fn event_row(e: &Event) -> Result<Value, String> {
     let text = serde_json::to_string(e).map_err(|e| e.to_string())?;
     Ok(row(
         record("event", &e.id),
-        json!({ "eid": e.id, "contact": e.contact_key, "at": time_key(e.occurred_at), "ev": text }),
+        json!({ "eid": e.id, "contact": e.contact_key, "ev": text }),
     ))
-}
-
-/// Fixed-width UTC time (`2026-11-20T02:15:03.000000000Z`): compares as text
-/// the way the times compare.
-pub fn time_key(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.9fZ").to_string()
 }
 
 /// A stored contact state: a JSON string (schema 2) or an object (schema 1).
@@ -250,6 +245,36 @@ pub async fn load_states(
     Ok(n)
 }
 
+/// The stored events of one contact (its history, for the lead detail).
+pub async fn contact_events(db: &Db, key: &str) -> Result<Vec<Event>, AppError> {
+    let mut res = db
+        .query("SELECT VALUE events FROM $cid")
+        .bind(("cid", record("contact", key)))
+        .await
+        .map_err(db_error)?;
+    let lists: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
+    let ids: Vec<_> = lists
+        .iter()
+        .flat_map(|l| l.as_array().into_iter().flatten())
+        .filter_map(|id| id.as_str().map(|id| record("event", id)))
+        .collect();
+    let mut res = db
+        .query("SELECT ev, event FROM $ids")
+        .bind(("ids", ids))
+        .await
+        .map_err(db_error)?;
+    let rows: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
+    rows.into_iter().map(event_of).collect()
+}
+
+fn event_of(mut r: serde_json::Value) -> Result<Event, AppError> {
+    match r.get_mut("ev").map(serde_json::Value::take) {
+        Some(serde_json::Value::String(s)) => serde_json::from_str(&s),
+        _ => serde_json::from_value(r.get_mut("event").map(serde_json::Value::take).unwrap_or_default()),
+    }
+    .map_err(|e| AppError::Internal(format!("unreadable event: {e}")))
+}
+
 /// Every stored event, grouped by contact key (recomputation checks).
 pub async fn load_events(db: &Db) -> Result<HashMap<String, Vec<Event>>, AppError> {
     let mut res = db
@@ -258,12 +283,8 @@ pub async fn load_events(db: &Db) -> Result<HashMap<String, Vec<Event>>, AppErro
         .map_err(db_error)?;
     let rows: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
     let mut out: HashMap<String, Vec<Event>> = HashMap::new();
-    for mut r in rows {
-        let ev: Event = match r.get_mut("ev").map(serde_json::Value::take) {
-            Some(serde_json::Value::String(s)) => serde_json::from_str(&s),
-            _ => serde_json::from_value(r.get_mut("event").map(serde_json::Value::take).unwrap_or_default()),
-        }
-        .map_err(|e| AppError::Internal(format!("unreadable event: {e}")))?;
+    for r in rows {
+        let ev = event_of(r)?;
         out.entry(ev.contact_key.clone()).or_default().push(ev);
     }
     Ok(out)
@@ -332,5 +353,10 @@ mod tests {
         assert_eq!(stored.new, vec![false, true]);
         let events = load_events(&db).await.expect("events");
         assert_eq!(events.values().map(Vec::len).sum::<usize>(), 3);
+        let mut mine: Vec<String> = contact_events(&db, "web:v1").await.expect("history")
+            .into_iter().map(|e| e.id).collect();
+        mine.sort();
+        assert_eq!(mine, ["a", "b", "c"]);
+        assert!(contact_events(&db, "web:nobody").await.expect("none").is_empty());
     }
 }
