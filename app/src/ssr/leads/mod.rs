@@ -64,11 +64,7 @@ impl Leads {
     pub async fn open(db: Db) -> Result<Leads, AppError> {
         let started = Instant::now();
         tracing::info!("building the lead index from the database");
-        let mut leads = Vec::new();
-        let contacts = ingest::load_states(&db, |states| {
-            leads.extend(states.iter().filter_map(ContactState::lead));
-        })
-        .await?;
+        let (contacts, leads) = ingest::load_states(&db, |s| s.lead()).await?;
         let loaded = started.elapsed();
         let index = LeadIndex::build(leads);
         let stats = index.stats();

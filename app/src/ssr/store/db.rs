@@ -216,8 +216,7 @@ mod tests {
         assert_eq!(schema_version(&db).await.expect("version"), SCHEMA_VERSION);
         let history = ingest::contact_events(&db, "web:v1").await.expect("history");
         assert_eq!(history.len(), 1);
-        let mut states = Vec::new();
-        ingest::load_states(&db, |s| states.extend(s)).await.expect("states");
+        let (_, states) = ingest::load_states(&db, Some).await.expect("states");
         assert_eq!(states.len(), 1);
         assert!(states[0].lead().is_some());
         let mut res = db.query("INFO FOR TABLE event").await.expect("info");

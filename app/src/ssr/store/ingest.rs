@@ -156,7 +156,7 @@ async fn write(
     let mut states: BTreeMap<String, (ContactState, Vec<String>, bool)> = BTreeMap::new();
     for mut s in stored {
         let ids: Vec<String> = serde_json::from_value(s["events"].take()).unwrap_or_default();
-        let state = parse_state(s["state"].take()).map_err(TxError::Corrupt)?;
+        let state = parse_state(&s["state"]).map_err(TxError::Corrupt)?;
         states.insert(state.key.clone(), (state, ids, true));
     }
     for e in &new_events {
@@ -210,20 +210,21 @@ fn event_row(e: &Event) -> Result<Value, String> {
 }
 
 /// A stored contact state: a JSON string (schema 2) or an object (schema 1).
-fn parse_state(v: serde_json::Value) -> Result<ContactState, String> {
+fn parse_state(v: &serde_json::Value) -> Result<ContactState, String> {
+    use serde::Deserialize;
     match v {
-        serde_json::Value::String(s) => serde_json::from_str(&s),
-        other => serde_json::from_value(other),
+        serde_json::Value::String(s) => serde_json::from_str(s),
+        other => ContactState::deserialize(other),
     }
     .map_err(|e| format!("unreadable contact state: {e}"))
 }
 
-/// Every stored contact state, in pages of `page` (the lead index is built
-/// from these at start). `each` is called once per page.
-pub async fn load_states(
+/// Every stored contact state, each passed through `map` (the lead index
+/// is built from these at start). Parsing runs on every core.
+pub async fn load_states<T: Send>(
     db: &Db,
-    mut each: impl FnMut(Vec<ContactState>),
-) -> Result<usize, AppError> {
+    map: impl Fn(ContactState) -> Option<T> + Sync,
+) -> Result<(usize, Vec<T>), AppError> {
     // One query: SurrealDB reads a record-id range whole before a LIMIT
     // applies, so paging by id would read the table once per page.
     let mut res = db
@@ -232,17 +233,35 @@ pub async fn load_states(
         .map_err(db_error)?;
     let states: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
     let n = states.len();
-    let mut page = Vec::with_capacity(10_000);
-    for s in states {
-        page.push(parse_state(s).map_err(AppError::Internal)?);
-        if page.len() == 10_000 {
-            each(std::mem::take(&mut page));
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = n.div_ceil(threads).max(1);
+    let parse = |part: &[serde_json::Value]| -> Result<Vec<T>, AppError> {
+        let mut out = Vec::with_capacity(part.len());
+        for s in part {
+            out.extend(map(parse_state(s).map_err(AppError::Internal)?));
         }
+        Ok(out)
+    };
+    // Blocks this task's thread while the parsers run: it is done once, at
+    // start, before anything is served.
+    let parts: Vec<Result<Vec<T>, AppError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = states
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || parse(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(AppError::Internal("a loader thread failed".into())))
+            })
+            .collect()
+    });
+    let mut out = Vec::with_capacity(n);
+    for p in parts {
+        out.extend(p?);
     }
-    if !page.is_empty() {
-        each(page);
-    }
-    Ok(n)
+    Ok((n, out))
 }
 
 /// The stored events of one contact (its history, for the lead detail).
@@ -330,8 +349,7 @@ mod tests {
             let stored = t.await.expect("task").expect("stored despite conflicts");
             assert_eq!(stored.accepted(), 8);
         }
-        let mut states = Vec::new();
-        load_states(&db, |s| states.extend(s)).await.expect("load");
+        let (_, states) = load_states(&db, Some).await.expect("load");
         assert_eq!(states.len(), 4);
         for s in states {
             let lead = s.lead().expect("lead");
