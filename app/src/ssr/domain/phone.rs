@@ -108,7 +108,7 @@ pub fn search_forms(e164_text: &str) -> String {
 
 /// The length of the country calling code that `digits` starts with
 /// (calling codes are prefix-free, 1–3 digits).
-fn country_code_len(digits: &str) -> Option<usize> {
+pub fn country_code_len(digits: &str) -> Option<usize> {
     (1..=3).find(|&n| {
         digits
             .get(..n)

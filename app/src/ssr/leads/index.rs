@@ -8,16 +8,18 @@
 //! - `hot` (24 B): what scans read — Date, first source, wait until First
 //!   Touched At, channel, flags;
 //! - `cold` (32 B): First Touched At exactly, last source, where its text is;
-//! - one record in a text arena: `name \0 email \0 phone-digit-forms \0 key
-//!   \0 phone \0` (the key is left out when it is the phone), searched in one
-//!   pass with a case-insensitive automaton;
+//! - a record in the text arena: the lower-cased `name \0 email \0`, searched
+//!   with SIMD substring search and compared for the name sort;
+//! - a record in the data arena: `phone \0 key \0 name \0 email \0` — the
+//!   key left out when it is the phone, the name and e-mail only when their
+//!   lower-cased form cannot give them back; phone searches run over the
+//!   E.164 digits (a national `0…` query must follow the country code);
 //! - three sorted sequences of slots (Date, name, First Touched At), a hash
 //!   table from contact key to slot, and interned sources.
 
 use std::cmp::Ordering;
 use std::hash::BuildHasher;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, Input, MatchKind};
 use chrono::{DateTime, Utc};
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 
@@ -49,7 +51,9 @@ const KEY_IS_PHONE: u8 = 2;
 
 #[derive(Clone, Copy, Debug)]
 struct Hot {
-    date: Stamp,
+    /// The Date as seconds and nanoseconds (two fields: a tuple would pad).
+    date_s: i64,
+    date_ns: u32,
     /// Interned first source, 0 = none.
     src: u32,
     /// Whole seconds from Date to First Touched At; [`UNTOUCHED`] if none.
@@ -60,115 +64,224 @@ struct Hot {
 
 #[derive(Clone, Copy, Debug)]
 struct Cold {
-    touch: Stamp,
+    touch_s: i64,
+    touch_ns: u32,
     last_src: u32,
-    /// Where this lead's record starts in the arena.
-    off: u32,
-    /// Ends of the record's fields, relative to `off`.
-    name_end: u16,
-    email_end: u16,
-    forms_end: u16,
-    key_end: u16,
-    phone_end: u16,
+    /// Where this lead's records start in the two arenas.
+    text_off: u32,
+    data_off: u32,
+    /// Ends of the text record's fields (name, e-mail), relative to `text_off`.
+    text_ends: [u16; 2],
+    /// Ends of the data record's fields (phone, key, name, e-mail).
+    data_ends: [u16; 4],
 }
 
-/// The longest text record a lead may have in the arena.
+impl Hot {
+    fn date(&self) -> Stamp {
+        (self.date_s, self.date_ns)
+    }
+}
+
+impl Cold {
+    fn touch(&self) -> Stamp {
+        (self.touch_s, self.touch_ns)
+    }
+}
+
+/// The longest record a lead may have in either arena.
 const MAX_RECORD: usize = u16::MAX as usize;
+
+/// How the display form of a name or e-mail is had back from its lower-cased
+/// form (flags of `Hot`).
+const NAME_TITLE: u8 = 4;
+const NAME_STORED: u8 = 8;
+const EMAIL_STORED: u8 = 16;
+
+/// Records of `\0`-terminated fields, appended; a record no lead points at
+/// any more is dead until the next rebuild.
+#[derive(Default)]
+struct Arena {
+    bytes: Vec<u8>,
+    /// `(offset, slot)` of every record, in arena order.
+    owners: Vec<(u32, u32)>,
+    dead: usize,
+}
+
+impl Arena {
+    fn append<const N: usize>(&mut self, slot: u32, parts: [&str; N]) -> Option<(u32, [u16; N])> {
+        let len: usize = parts.iter().map(|p| p.len() + 1).sum();
+        if len > MAX_RECORD {
+            return None;
+        }
+        let off = u32::try_from(self.bytes.len()).ok()?;
+        grow(&mut self.bytes, len, 1 << 16);
+        grow(&mut self.owners, 1, 1024);
+        let mut ends = [0u16; N];
+        for (i, part) in parts.iter().enumerate() {
+            self.bytes.extend_from_slice(part.as_bytes());
+            ends[i] = (self.bytes.len() - off as usize) as u16;
+            self.bytes.push(0);
+        }
+        self.owners.push((off, slot));
+        Some((off, ends))
+    }
+
+    fn get(&self, off: u32, from: u16, to: u16) -> &str {
+        let off = off as usize;
+        std::str::from_utf8(&self.bytes[off + from as usize..off + to as usize]).unwrap_or("")
+    }
+
+    /// Finds `needle` everywhere; for each hit in a record calls
+    /// `hit(owner offset, slot, offset in the record)`, which says whether the
+    /// record is decided (the search then jumps to the next record).
+    fn find_all(&self, needle: &[u8], mut hit: impl FnMut(u32, u32, usize) -> bool) {
+        if needle.is_empty() {
+            return;
+        }
+        let finder = memchr::memmem::Finder::new(needle);
+        let mut at = 0;
+        while let Some(found) = finder.find(&self.bytes[at..]) {
+            let pos = at + found;
+            let rec = self.owners.partition_point(|(off, _)| *off as usize <= pos) - 1;
+            let (off, slot) = self.owners[rec];
+            at = if hit(off, slot, pos - off as usize) {
+                self.owners.get(rec + 1).map_or(self.bytes.len(), |(o, _)| *o as usize)
+            } else {
+                pos + 1
+            };
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.bytes.capacity() + self.owners.capacity() * 8
+    }
+}
 
 #[derive(Default)]
 struct Store {
     hot: Vec<Hot>,
     cold: Vec<Cold>,
-    arena: Vec<u8>,
-    /// `(offset, slot)` of every record in the arena, in arena order.
-    owners: Vec<(u32, u32)>,
-    /// Bytes of records no lead points at any more.
-    dead: usize,
+    text: Arena,
+    data: Arena,
 }
 
-/// Which field of a record an arena offset lies in.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Field {
-    Text,
-    Forms,
-    Other,
+/// Where a lead's text went.
+struct Placed {
+    text_off: u32,
+    text_ends: [u16; 2],
+    data_off: u32,
+    data_ends: [u16; 4],
+    /// `NAME_TITLE`, `NAME_STORED`, `EMAIL_STORED`.
+    modes: u8,
+}
+
+/// Capitalises the first letter of every word.
+fn title_case(lower: &str) -> String {
+    let mut out = String::with_capacity(lower.len());
+    let mut start = true;
+    for c in lower.chars() {
+        if start {
+            out.extend(c.to_uppercase());
+        } else {
+            out.push(c);
+        }
+        start = c.is_whitespace();
+    }
+    out
 }
 
 impl Store {
-    fn field(&self, slot: u32, rel: usize) -> &str {
+    fn text_field(&self, slot: u32, i: usize) -> &str {
         let c = &self.cold[slot as usize];
-        let (a, b) = match rel {
-            0 => (0, c.name_end),
-            1 => (c.name_end + 1, c.email_end),
-            2 => (c.email_end + 1, c.forms_end),
-            3 => (c.forms_end + 1, c.key_end),
-            _ => (c.key_end + 1, c.phone_end),
-        };
-        let off = c.off as usize;
-        std::str::from_utf8(&self.arena[off + a as usize..off + b as usize]).unwrap_or("")
+        let from = if i == 0 { 0 } else { c.text_ends[i - 1] + 1 };
+        self.text.get(c.text_off, from, c.text_ends[i])
     }
 
-    fn name(&self, slot: u32) -> &str {
-        self.field(slot, 0)
+    fn data_field(&self, slot: u32, i: usize) -> &str {
+        let c = &self.cold[slot as usize];
+        let from = if i == 0 { 0 } else { c.data_ends[i - 1] + 1 };
+        self.data.get(c.data_off, from, c.data_ends[i])
     }
 
-    fn email(&self, slot: u32) -> &str {
-        self.field(slot, 1)
+    /// The lower-cased name ("" without one): what the name sort compares.
+    fn name_lc(&self, slot: u32) -> &str {
+        self.text_field(slot, 0)
+    }
+
+    fn name(&self, slot: u32) -> String {
+        let flags = self.hot[slot as usize].flags;
+        if flags & NAME_STORED != 0 {
+            self.data_field(slot, 2).to_owned()
+        } else if flags & NAME_TITLE != 0 {
+            title_case(self.name_lc(slot))
+        } else {
+            self.name_lc(slot).to_owned()
+        }
+    }
+
+    fn email(&self, slot: u32) -> String {
+        if self.hot[slot as usize].flags & EMAIL_STORED != 0 {
+            self.data_field(slot, 3).to_owned()
+        } else {
+            self.text_field(slot, 1).to_owned()
+        }
     }
 
     fn phone(&self, slot: u32) -> &str {
-        self.field(slot, 4)
+        self.data_field(slot, 0)
     }
 
     fn key(&self, slot: u32) -> &str {
         if self.hot[slot as usize].flags & KEY_IS_PHONE != 0 {
             self.phone(slot)
         } else {
-            self.field(slot, 3)
+            self.data_field(slot, 1)
         }
     }
 
-    fn field_at(&self, slot: u32, rel: usize) -> Field {
-        let c = &self.cold[slot as usize];
-        if rel < c.email_end as usize {
-            Field::Text
-        } else if rel < c.forms_end as usize {
-            Field::Forms
-        } else {
-            Field::Other
-        }
-    }
-
-    /// Appends a lead's text record; `None` when it cannot be kept.
-    fn append(&mut self, slot: u32, lead: &LeadFacts) -> Option<(u32, [u16; 5])> {
+    /// Appends a lead's records; `None` when its key does not fit.
+    fn append(&mut self, slot: u32, lead: &LeadFacts) -> Option<Placed> {
         let key_is_phone = lead.phone.as_deref() == Some(lead.key.as_str());
         let phone = lead.phone.as_deref().unwrap_or("");
         let key = if key_is_phone { "" } else { lead.key.as_str() };
-        let forms = lead.phone.as_deref().map(phone::search_forms).unwrap_or_default();
-        let fixed = forms.len() + key.len() + phone.len() + 5;
-        if fixed > MAX_RECORD {
+        if key.len() + phone.len() + 4 > MAX_RECORD / 2 {
             return None;
         }
-        // Names and e-mails longer than the record allows are shortened.
-        let room = MAX_RECORD - fixed;
-        let name = clip(lead.name.as_deref().unwrap_or(""), room / 2);
-        let email = clip(lead.email.as_deref().unwrap_or(""), room - name.len());
-        let off = u32::try_from(self.arena.len()).ok()?;
-        grow(&mut self.arena, fixed + name.len() + email.len(), 1 << 16);
-        grow(&mut self.owners, 1, 1024);
-        let mut ends = [0u16; 5];
-        let start = self.arena.len();
-        for (i, part) in [name, email, forms.as_str(), key, phone].iter().enumerate() {
-            self.arena.extend_from_slice(part.as_bytes());
-            ends[i] = (self.arena.len() - start) as u16;
-            self.arena.push(0);
-        }
-        self.owners.push((off, slot));
-        Some((off, ends))
+        // Names and e-mails longer than a record allows are shortened.
+        let name = clip(lead.name.as_deref().unwrap_or(""), MAX_RECORD / 8);
+        let email = clip(lead.email.as_deref().unwrap_or(""), MAX_RECORD / 8);
+        let (name_lc, email_lc) = (name.to_lowercase(), email.to_lowercase());
+        let mut modes = 0;
+        let stored_name = if name_lc == name {
+            ""
+        } else if title_case(&name_lc) == name {
+            modes |= NAME_TITLE;
+            ""
+        } else {
+            modes |= NAME_STORED;
+            name
+        };
+        let stored_email = if email_lc == email {
+            ""
+        } else {
+            modes |= EMAIL_STORED;
+            email
+        };
+        let (text_off, text_ends) = self.text.append(slot, [&name_lc, &email_lc])?;
+        let (data_off, data_ends) = self.data.append(slot, [phone, key, stored_name, stored_email])?;
+        Some(Placed {
+            text_off,
+            text_ends,
+            data_off,
+            data_ends,
+            modes,
+        })
     }
 
-    fn record_len(&self, slot: u32) -> usize {
-        self.cold[slot as usize].phone_end as usize + 1
+    fn kill_records(&mut self, slot: u32) {
+        let c = &self.cold[slot as usize];
+        self.text.dead += c.text_ends[1] as usize + 1;
+        self.data.dead += c.data_ends[3] as usize + 1;
     }
 }
 
@@ -291,17 +404,14 @@ impl Default for LeadIndex {
     }
 }
 
-/// Compares names as the page sorts them: case-insensitive, leads without a
-/// name last.
+/// Compares lower-cased names as the page sorts them: leads without a name
+/// last.
 fn cmp_names(a: &str, b: &str) -> Ordering {
     match (a.is_empty(), b.is_empty()) {
         (true, true) => Ordering::Equal,
         (true, false) => Ordering::Greater,
         (false, true) => Ordering::Less,
-        _ => a
-            .chars()
-            .flat_map(char::to_lowercase)
-            .cmp(b.chars().flat_map(char::to_lowercase)),
+        _ => a.cmp(b),
     }
 }
 
@@ -310,19 +420,19 @@ impl Store {
         if self.hot[slot as usize].wait == UNTOUCHED {
             NONE_TOUCH
         } else {
-            self.cold[slot as usize].touch
+            self.cold[slot as usize].touch()
         }
     }
 
     fn cmp_date(&self, a: u32, b: u32) -> Ordering {
         let (ha, hb) = (&self.hot[a as usize], &self.hot[b as usize]);
-        ha.date
-            .cmp(&hb.date)
+        ha.date()
+            .cmp(&hb.date())
             .then_with(|| self.key(a).cmp(self.key(b)))
     }
 
     fn cmp_name(&self, a: u32, b: u32) -> Ordering {
-        cmp_names(self.name(a), self.name(b)).then_with(|| self.cmp_date(a, b))
+        cmp_names(self.name_lc(a), self.name_lc(b)).then_with(|| self.cmp_date(a, b))
     }
 
     fn cmp_touch(&self, a: u32, b: u32) -> Ordering {
@@ -343,14 +453,14 @@ impl Store {
     fn cmp_cursor(&self, field: SortField, slot: u32, c: &Cursor) -> Ordering {
         let date_key = || {
             self.hot[slot as usize]
-                .date
+                .date()
                 .cmp(&c.date)
                 .then_with(|| self.key(slot).cmp(c.key.as_str()))
         };
         match field {
             SortField::Date => date_key(),
             SortField::Name => {
-                cmp_names(self.name(slot), c.name.as_deref().unwrap_or("")).then_with(date_key)
+                cmp_names(self.name_lc(slot), c.name.as_deref().unwrap_or("")).then_with(date_key)
             }
             SortField::FirstTouch => self
                 .touch(slot)
@@ -360,12 +470,12 @@ impl Store {
     }
 
     fn cursor(&self, slot: u32) -> Cursor {
-        let name = self.name(slot);
+        let name = self.name_lc(slot);
         let touch = self.touch(slot);
         Cursor {
-            date: self.hot[slot as usize].date,
+            date: self.hot[slot as usize].date(),
             touch: (touch != NONE_TOUCH).then_some(touch),
-            name: (!name.is_empty()).then(|| name.to_lowercase()),
+            name: (!name.is_empty()).then(|| name.to_owned()),
             key: self.key(slot).to_owned(),
         }
     }
@@ -420,7 +530,7 @@ impl Pred<'_> {
     }
 
     fn in_range(&self, slot: u32) -> bool {
-        let d = self.store.hot[slot as usize].date;
+        let d = self.store.hot[slot as usize].date();
         d >= self.range.0 && d < self.range.1
     }
 }
@@ -458,11 +568,11 @@ impl LeadIndex {
     /// Adds a lead's data in a new slot, outside the orders.
     fn push(&mut self, lead: &LeadFacts) -> Option<u32> {
         let slot = u32::try_from(self.store.hot.len()).ok()?;
-        let Some((off, ends)) = self.store.append(slot, lead) else {
+        let Some(placed) = self.store.append(slot, lead) else {
             tracing::warn!("a lead's contact key is too long to be indexed; it is not listed");
             return None;
         };
-        let (hot, cold) = self.entries(lead, off, ends);
+        let (hot, cold) = self.entries(lead, &placed);
         grow(&mut self.store.hot, 1, 1024);
         grow(&mut self.store.cold, 1, 1024);
         self.store.hot.push(hot);
@@ -475,7 +585,7 @@ impl LeadIndex {
         Some(slot)
     }
 
-    fn entries(&mut self, lead: &LeadFacts, off: u32, ends: [u16; 5]) -> (Hot, Cold) {
+    fn entries(&mut self, lead: &LeadFacts, p: &Placed) -> (Hot, Cold) {
         let date = stamp(lead.date);
         let touch = lead.first_touched_at.map(stamp);
         let wait = match lead.first_touched_at {
@@ -488,123 +598,171 @@ impl LeadIndex {
             .iter()
             .position(|c| *c == lead.channel)
             .unwrap_or(CHANNELS.len() - 1) as u8;
-        let mut flags = ALIVE;
+        let mut flags = ALIVE | p.modes;
         if lead.phone.as_deref() == Some(lead.key.as_str()) {
             flags |= KEY_IS_PHONE;
         }
         let hot = Hot {
-            date,
+            date_s: date.0,
+            date_ns: date.1,
             src: self.sources.intern(lead.first_source.as_ref()),
             wait,
             channel,
             flags,
         };
+        let touch = touch.unwrap_or(NONE_TOUCH);
         let cold = Cold {
-            touch: touch.unwrap_or(NONE_TOUCH),
+            touch_s: touch.0,
+            touch_ns: touch.1,
             last_src: self.sources.intern(lead.last_source.as_ref()),
-            off,
-            name_end: ends[0],
-            email_end: ends[1],
-            forms_end: ends[2],
-            key_end: ends[3],
-            phone_end: ends[4],
+            text_off: p.text_off,
+            data_off: p.data_off,
+            text_ends: p.text_ends,
+            data_ends: p.data_ends,
         };
         (hot, cold)
     }
 
-    fn unlink(&mut self, slot: u32) {
-        let store = &self.store;
-        self.by_date.remove(slot, |a, b| store.cmp_date(a, b));
-        self.by_name.remove(slot, |a, b| store.cmp_name(a, b));
-        self.by_touch.remove(slot, |a, b| store.cmp_touch(a, b));
-    }
-
-    fn link(&mut self, slot: u32) {
-        let store = &self.store;
-        self.by_date.insert(slot, |a, b| store.cmp_date(a, b));
-        self.by_name.insert(slot, |a, b| store.cmp_name(a, b));
-        self.by_touch.insert(slot, |a, b| store.cmp_touch(a, b));
-    }
-
-    /// Adds or replaces a committed lead.
+    /// Adds or replaces a committed lead. Only the orders whose sort values
+    /// changed are touched, and text is written again only when it changed.
     pub fn upsert(&mut self, lead: &LeadFacts) {
         let Some(slot) = self.slot_of(&lead.key) else {
             if let Some(slot) = self.push(lead) {
-                self.link(slot);
+                let store = &self.store;
+                self.by_date.insert(slot, |a, b| store.cmp_date(a, b));
+                self.by_name.insert(slot, |a, b| store.cmp_name(a, b));
+                self.by_touch.insert(slot, |a, b| store.cmp_touch(a, b));
             }
             return;
         };
-        self.unlink(slot);
         let s = &self.store;
-        let same_text = s.name(slot) == lead.name.as_deref().unwrap_or("")
-            && s.email(slot) == lead.email.as_deref().unwrap_or("")
+        let date = stamp(lead.date);
+        let touch = lead.first_touched_at.map(stamp).unwrap_or(NONE_TOUCH);
+        let date_moved = s.hot[slot as usize].date() != date;
+        let touch_moved = date_moved || s.touch(slot) != touch;
+        let same_text = *s.name(slot) == *lead.name.as_deref().unwrap_or("")
+            && *s.email(slot) == *lead.email.as_deref().unwrap_or("")
             && s.phone(slot) == lead.phone.as_deref().unwrap_or("");
-        let (off, ends) = if same_text {
-            let c = &s.cold[slot as usize];
-            (
-                c.off,
-                [c.name_end, c.email_end, c.forms_end, c.key_end, c.phone_end],
-            )
+        let name_moved = date_moved || !same_text;
+        {
+            let store = &self.store;
+            if date_moved {
+                self.by_date.remove(slot, |a, b| store.cmp_date(a, b));
+            }
+            if name_moved {
+                self.by_name.remove(slot, |a, b| store.cmp_name(a, b));
+            }
+            if touch_moved {
+                self.by_touch.remove(slot, |a, b| store.cmp_touch(a, b));
+            }
+        }
+        let placed = if same_text {
+            let (c, h) = (&s.cold[slot as usize], &s.hot[slot as usize]);
+            Placed {
+                text_off: c.text_off,
+                text_ends: c.text_ends,
+                data_off: c.data_off,
+                data_ends: c.data_ends,
+                modes: h.flags & (NAME_TITLE | NAME_STORED | EMAIL_STORED),
+            }
         } else {
-            self.store.dead += self.store.record_len(slot);
+            self.store.kill_records(slot);
             match self.store.append(slot, lead) {
-                Some(r) => r,
+                Some(p) => p,
                 None => {
+                    self.unlink_rest(slot, date_moved, name_moved, touch_moved);
                     self.kill(slot);
                     return;
                 }
             }
         };
-        let (hot, cold) = self.entries(lead, off, ends);
+        let (hot, cold) = self.entries(lead, &placed);
         self.store.hot[slot as usize] = hot;
         self.store.cold[slot as usize] = cold;
-        self.link(slot);
-        if self.store.dead > 1 << 20 && self.store.dead > self.store.arena.len() / 2 {
+        let store = &self.store;
+        if date_moved {
+            self.by_date.insert(slot, |a, b| store.cmp_date(a, b));
+        }
+        if name_moved {
+            self.by_name.insert(slot, |a, b| store.cmp_name(a, b));
+        }
+        if touch_moved {
+            self.by_touch.insert(slot, |a, b| store.cmp_touch(a, b));
+        }
+        let (t, d) = (&self.store.text, &self.store.data);
+        if t.dead + d.dead > 1 << 20 && t.dead + d.dead > (t.bytes.len() + d.bytes.len()) / 2 {
             self.rebuild();
+        }
+    }
+
+    /// Takes `slot` out of the orders it is still in.
+    fn unlink_rest(&mut self, slot: u32, date_out: bool, name_out: bool, touch_out: bool) {
+        let store = &self.store;
+        if !date_out {
+            self.by_date.remove(slot, |a, b| store.cmp_date(a, b));
+        }
+        if !name_out {
+            self.by_name.remove(slot, |a, b| store.cmp_name(a, b));
+        }
+        if !touch_out {
+            self.by_touch.remove(slot, |a, b| store.cmp_touch(a, b));
         }
     }
 
     /// Removes a lead (e.g. its contact became a known customer).
     pub fn remove(&mut self, key: &str) {
         if let Some(slot) = self.slot_of(key) {
-            self.unlink(slot);
+            self.unlink_rest(slot, false, false, false);
+            self.store.kill_records(slot);
             self.kill(slot);
         }
     }
 
+    /// Marks a slot dead (its records are already counted dead).
     fn kill(&mut self, slot: u32) {
         let hash = self.hash(self.store.key(slot));
         if let Ok(entry) = self.by_key.find_entry(hash, |s| *s == slot) {
             entry.remove();
         }
-        self.store.dead += self.store.record_len(slot);
         self.store.hot[slot as usize].flags &= !ALIVE;
         self.live -= 1;
     }
 
     /// Lays every live lead out again in Date order (scans then read memory
     /// in sequence), drops dead text and rebuilds the orders. At start, and
-    /// when half the text arena is dead.
+    /// when half the arenas' bytes are dead.
     fn rebuild(&mut self) {
         let old = std::mem::take(&mut self.store);
         let mut order: Vec<u32> = (0..old.hot.len() as u32)
             .filter(|s| old.hot[*s as usize].flags & ALIVE != 0)
             .collect();
         order.sort_unstable_by(|a, b| old.cmp_date(*a, *b));
+        let copy = |from: &Arena, into: &mut Arena, off: u32, len: usize, slot: u32| -> u32 {
+            let new = into.bytes.len() as u32;
+            into.owners.push((new, slot));
+            into.bytes
+                .extend_from_slice(&from.bytes[off as usize..off as usize + len]);
+            new
+        };
         let mut store = Store {
             hot: Vec::with_capacity(order.len()),
             cold: Vec::with_capacity(order.len()),
-            arena: Vec::with_capacity(old.arena.len() - old.dead),
-            owners: Vec::with_capacity(order.len()),
-            dead: 0,
+            text: Arena {
+                bytes: Vec::with_capacity(old.text.bytes.len() - old.text.dead),
+                owners: Vec::with_capacity(order.len()),
+                dead: 0,
+            },
+            data: Arena {
+                bytes: Vec::with_capacity(old.data.bytes.len() - old.data.dead),
+                owners: Vec::with_capacity(order.len()),
+                dead: 0,
+            },
         };
         for (new, &s) in order.iter().enumerate() {
             let mut cold = old.cold[s as usize];
-            let from = cold.off as usize;
-            let len = old.record_len(s);
-            cold.off = store.arena.len() as u32;
-            store.owners.push((cold.off, new as u32));
-            store.arena.extend_from_slice(&old.arena[from..from + len]);
+            let slot = new as u32;
+            cold.text_off = copy(&old.text, &mut store.text, cold.text_off, cold.text_ends[1] as usize + 1, slot);
+            cold.data_off = copy(&old.data, &mut store.data, cold.data_off, cold.data_ends[3] as usize + 1, slot);
             store.hot.push(old.hot[s as usize]);
             store.cold.push(cold);
         }
@@ -617,10 +775,9 @@ impl LeadIndex {
         }
         let by_date: Vec<u32> = (0..n).collect();
         let mut by_name = by_date.clone();
-        by_name.sort_by_cached_key(|s| {
-            let name = store.name(*s);
-            // Unnamed last; ties by Date order, which is the slot order.
-            (name.is_empty(), name.to_lowercase(), *s)
+        // Unnamed last; ties by Date order, which is the slot order.
+        by_name.sort_unstable_by(|a, b| {
+            cmp_names(store.name_lc(*a), store.name_lc(*b)).then(a.cmp(b))
         });
         let mut by_touch = by_date.clone();
         by_touch.sort_unstable_by_key(|s| (store.touch(*s), *s));
@@ -636,20 +793,21 @@ impl LeadIndex {
         let s = &self.store;
         let (h, c) = (&s.hot[slot as usize], &s.cold[slot as usize]);
         let opt = |t: &str| (!t.is_empty()).then(|| t.to_owned());
+        let text = |t: String| (!t.is_empty()).then_some(t);
         LeadFacts {
             key: s.key(slot).to_owned(),
-            date: time(h.date),
+            date: time(h.date()),
             channel: CHANNELS
                 .get(h.channel as usize)
                 .copied()
                 .unwrap_or("other")
                 .to_owned(),
-            name: opt(s.name(slot)),
+            name: text(s.name(slot)),
             phone: opt(s.phone(slot)),
-            email: opt(s.email(slot)),
+            email: text(s.email(slot)),
             first_source: self.sources.get(h.src),
             last_source: self.sources.get(c.last_src),
-            first_touched_at: (h.wait != UNTOUCHED).then(|| time(c.touch)),
+            first_touched_at: (h.wait != UNTOUCHED).then(|| time(c.touch())),
         }
     }
 
@@ -683,43 +841,54 @@ impl LeadIndex {
         }
     }
 
-    /// The slots whose name or e-mail holds `q` (case-insensitive), or whose
-    /// phone holds one of the digit strings `digits`, as a bit set.
+    /// The slots whose name or e-mail holds `q` (lower-cased), or whose
+    /// phone holds one of the digit strings `digits`, as a bit set. Each
+    /// string is one SIMD substring pass over its arena.
     fn search(&self, q: &str, digits: &[String]) -> Vec<u64> {
         let s = &self.store;
         let mut bits = vec![0u64; s.hot.len() / 64 + 1];
-        let mut set = |slot: u32| bits[slot as usize / 64] |= 1u64 << (slot % 64);
-        if !q.is_ascii() {
-            // Rare: case folding beyond ASCII, one lead at a time.
-            for slot in 0..s.hot.len() as u32 {
-                if s.name(slot).to_lowercase().contains(q) || s.email(slot).to_lowercase().contains(q)
-                {
-                    set(slot);
-                }
-            }
-            return bits;
-        }
-        let mut patterns: Vec<&str> = vec![q];
-        patterns.extend(digits.iter().map(String::as_str).filter(|d| *d != q));
-        let text_is_digits = digits.iter().any(|d| d == q);
-        let Ok(ac) = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostFirst)
-            .build(&patterns)
-        else {
-            return bits;
-        };
-        scan(&ac, s, |slot, pattern, field| {
-            let ok = match field {
-                Field::Text => pattern == 0,
-                Field::Forms => pattern > 0 || text_is_digits,
-                Field::Other => false,
-            };
+        let live = |slot: u32| s.hot[slot as usize].flags & ALIVE != 0;
+        s.text.find_all(q.as_bytes(), |off, slot, _| {
+            let ok = s.cold[slot as usize].text_off == off && live(slot);
             if ok {
-                set(slot);
+                bits[slot as usize / 64] |= 1u64 << (slot % 64);
             }
-            ok
+            // A hit in a dead record: its lead's live record lies elsewhere.
+            true
         });
+        for d in digits {
+            // A form with a trunk `0` (`0812…`) is the national number: the
+            // rest must follow the country code. Other forms may stand
+            // anywhere in the digits.
+            let national = d.strip_prefix('0').filter(|_| !d.starts_with("00"));
+            let needle = national.unwrap_or(d);
+            let mut hit = |slot: u32| bits[slot as usize / 64] |= 1u64 << (slot % 64);
+            if needle.is_empty() {
+                // "0": every phone has a national form starting with 0.
+                for slot in 0..s.hot.len() as u32 {
+                    if live(slot) && !s.phone(slot).is_empty() {
+                        hit(slot);
+                    }
+                }
+                continue;
+            }
+            s.data.find_all(needle.as_bytes(), |off, slot, rel| {
+                let c = &s.cold[slot as usize];
+                if c.data_off != off || !live(slot) {
+                    return true;
+                }
+                // Only the phone field counts (after its `+`), not the key.
+                let ok = rel < c.data_ends[0] as usize
+                    && national.is_none_or(|_| {
+                        let digits = &s.phone(slot)[1..];
+                        phone::country_code_len(digits) == Some(rel - 1)
+                    });
+                if ok {
+                    hit(slot);
+                }
+                ok
+            });
+        }
         bits
     }
 
@@ -727,8 +896,8 @@ impl LeadIndex {
     fn date_bounds(&self, range: (Stamp, Stamp)) -> (Pos, Pos) {
         let h = &self.store.hot;
         (
-            self.by_date.partition_point(|s| h[s as usize].date < range.0),
-            self.by_date.partition_point(|s| h[s as usize].date < range.1),
+            self.by_date.partition_point(|s| h[s as usize].date() < range.0),
+            self.by_date.partition_point(|s| h[s as usize].date() < range.1),
         )
     }
 
@@ -857,7 +1026,7 @@ impl LeadIndex {
                 continue;
             }
             let h = &self.store.hot[slot as usize];
-            while day + 1 < days && h.date >= bounds[day + 1] {
+            while day + 1 < days && h.date() >= bounds[day + 1] {
                 day += 1;
             }
             by_day[day] += 1;
@@ -867,7 +1036,7 @@ impl LeadIndex {
                 UNTOUCHED => {}
                 WAIT_SATURATED => {
                     let c = &self.store.cold[slot as usize];
-                    long_waits.push((time(c.touch) - time(h.date)).num_seconds());
+                    long_waits.push((time(c.touch()) - time(h.date())).num_seconds());
                 }
                 w => waits.push(w),
             }
@@ -953,8 +1122,8 @@ impl LeadIndex {
         let s = &self.store;
         let bytes = s.hot.capacity() * std::mem::size_of::<Hot>()
             + s.cold.capacity() * std::mem::size_of::<Cold>()
-            + s.arena.capacity()
-            + s.owners.capacity() * 8
+            + s.text.heap_bytes()
+            + s.data.heap_bytes()
             + self.by_key.capacity() * (std::mem::size_of::<u32>() + 1)
             + self.by_date.heap_bytes()
             + self.by_name.heap_bytes()
@@ -970,30 +1139,6 @@ impl LeadIndex {
             index_bytes: bytes,
             bytes_per_lead: bytes.checked_div(self.live).unwrap_or(0),
             sources: self.sources.list.len() - 1,
-        }
-    }
-}
-
-/// Runs `ac` over the arena; for each match in a live record calls
-/// `hit(slot, pattern, field)`, which says whether the record is decided
-/// (then the scan jumps to the next record).
-fn scan(ac: &AhoCorasick, s: &Store, mut hit: impl FnMut(u32, usize, Field) -> bool) {
-    let arena = &s.arena[..];
-    let mut at = 0;
-    while at < arena.len() {
-        let Some(m) = ac.find(Input::new(arena).span(at..arena.len())) else {
-            return;
-        };
-        let rec = s.owners.partition_point(|(off, _)| *off as usize <= m.start()) - 1;
-        let (off, slot) = s.owners[rec];
-        let next = s.owners.get(rec + 1).map_or(arena.len(), |(o, _)| *o as usize);
-        let live = s.cold[slot as usize].off == off && s.hot[slot as usize].flags & ALIVE != 0;
-        if live && hit(slot, m.pattern().as_usize(), s.field_at(slot, m.start() - off as usize)) {
-            at = next;
-        } else if !live {
-            at = next;
-        } else {
-            at = m.start() + 1;
         }
     }
 }
