@@ -122,6 +122,25 @@ impl Blocks {
             .copied()
     }
 
+    /// The next `n` slots from `pos`, a block's slice at a time (tight loops
+    /// for scans).
+    pub fn slices_from(&self, pos: Pos, n: usize) -> impl Iterator<Item = &[u32]> + '_ {
+        let mut left = n;
+        let mut at = pos.at;
+        self.blocks[pos.block.min(self.blocks.len())..]
+            .iter()
+            .map_while(move |b| {
+                if left == 0 {
+                    return None;
+                }
+                let part = &b[at.min(b.len())..];
+                let part = &part[..part.len().min(left)];
+                left -= part.len();
+                at = 0;
+                Some(part)
+            })
+    }
+
     /// Slots before `pos`, nearest first (backwards).
     pub fn iter_before(&self, pos: Pos) -> impl Iterator<Item = u32> + '_ {
         let first = self
@@ -175,6 +194,9 @@ mod tests {
             let back: Vec<u32> = b.iter_before(mid).collect();
             let expect: Vec<u32> = model.iter().copied().filter(|s| *s < 2500).rev().collect();
             prop_assert_eq!(back, expect);
+            let sliced: Vec<u32> = b.slices_from(mid, 100).flatten().copied().collect();
+            let expect: Vec<u32> = model.iter().copied().filter(|s| *s >= 2500).take(100).collect();
+            prop_assert_eq!(sliced, expect);
             let fwd: Vec<u32> = b.iter_from(mid).collect();
             let expect: Vec<u32> = model.iter().copied().filter(|s| *s >= 2500).collect();
             prop_assert_eq!(fwd, expect);

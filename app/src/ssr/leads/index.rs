@@ -134,14 +134,34 @@ impl Arena {
     /// Finds `needle` everywhere; for each hit in a record calls
     /// `hit(owner offset, slot, offset in the record)`, which says whether the
     /// record is decided (the search then jumps to the next record).
-    fn find_all(&self, needle: &[u8], mut hit: impl FnMut(u32, u32, usize) -> bool) {
+    fn find_all(&self, needle: &[u8], hit: impl FnMut(u32, u32, usize) -> bool) {
         if needle.is_empty() {
             return;
         }
         let finder = memchr::memmem::Finder::new(needle);
+        self.scan(|at| finder.find(&self.bytes[at..]).map(|p| at + p), hit);
+    }
+
+    /// Like `find_all`, for any of several patterns (one pass).
+    fn find_each(&self, ac: &aho_corasick::AhoCorasick, hit: impl FnMut(u32, u32, usize) -> bool) {
+        let bytes = &self.bytes[..];
+        self.scan(
+            |at| {
+                ac.find(aho_corasick::Input::new(bytes).span(at..bytes.len()))
+                    .map(|m| m.start())
+            },
+            hit,
+        );
+    }
+
+    /// `next(at)`: the next hit at or after `at`.
+    fn scan(
+        &self,
+        mut next: impl FnMut(usize) -> Option<usize>,
+        mut hit: impl FnMut(u32, u32, usize) -> bool,
+    ) {
         let mut at = 0;
-        while let Some(found) = finder.find(&self.bytes[at..]) {
-            let pos = at + found;
+        while let Some(pos) = next(at) {
             let rec = self.owners.partition_point(|(off, _)| *off as usize <= pos) - 1;
             let (off, slot) = self.owners[rec];
             at = if hit(off, slot, pos - off as usize) {
@@ -500,6 +520,7 @@ impl Pred<'_> {
     }
 
     /// Everything but the date range.
+    #[inline]
     fn test(&self, slot: u32) -> bool {
         let h = &self.store.hot[slot as usize];
         if h.flags & ALIVE == 0 {
@@ -856,35 +877,51 @@ impl LeadIndex {
             // A hit in a dead record: its lead's live record lies elsewhere.
             true
         });
-        for d in digits {
-            // A form with a trunk `0` (`0812…`) is the national number: the
-            // rest must follow the country code. Other forms may stand
-            // anywhere in the digits.
-            let national = d.strip_prefix('0').filter(|_| !d.starts_with("00"));
-            let needle = national.unwrap_or(d);
-            let mut hit = |slot: u32| bits[slot as usize / 64] |= 1u64 << (slot % 64);
-            if needle.is_empty() {
-                // "0": every phone has a national form starting with 0.
-                for slot in 0..s.hot.len() as u32 {
-                    if live(slot) && !s.phone(slot).is_empty() {
-                        hit(slot);
-                    }
+        // A form with a trunk `0` (`0812…`) is the national number: the rest
+        // must follow the country code. Other forms may stand anywhere in the
+        // digits. All forms are found in one pass.
+        let forms: Vec<(&str, bool)> = digits
+            .iter()
+            .map(|d| match d.strip_prefix('0').filter(|_| !d.starts_with("00")) {
+                Some(rest) => (rest, true),
+                None => (d.as_str(), false),
+            })
+            .collect();
+        if forms.iter().any(|(f, _)| f.is_empty()) {
+            // "0": every phone has a national form starting with 0.
+            for slot in 0..s.hot.len() as u32 {
+                if live(slot) && !s.phone(slot).is_empty() {
+                    bits[slot as usize / 64] |= 1u64 << (slot % 64);
                 }
-                continue;
             }
-            s.data.find_all(needle.as_bytes(), |off, slot, rel| {
+        } else if !forms.is_empty() {
+            let Ok(ac) = aho_corasick::AhoCorasick::builder()
+                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+                .build(forms.iter().map(|(f, _)| f))
+            else {
+                return bits;
+            };
+            // Whether form `(f, national)` found at `rel` of the record of
+            // `slot` is a phone match.
+            let fits = |slot: u32, rel: usize, national: bool| {
+                let c = &s.cold[slot as usize];
+                rel < c.data_ends[0] as usize
+                    && (!national
+                        || phone::country_code_len(&s.phone(slot)[1..]).map(|n| n + 1) == Some(rel))
+            };
+            let bytes = &s.data.bytes[..];
+            s.data.find_each(&ac, |off, slot, rel| {
                 let c = &s.cold[slot as usize];
                 if c.data_off != off || !live(slot) {
                     return true;
                 }
-                // Only the phone field counts (after its `+`), not the key.
-                let ok = rel < c.data_ends[0] as usize
-                    && national.is_none_or(|_| {
-                        let digits = &s.phone(slot)[1..];
-                        phone::country_code_len(digits) == Some(rel - 1)
-                    });
+                // Every form that starts here, not only the one reported.
+                let at = off as usize + rel;
+                let ok = forms
+                    .iter()
+                    .any(|(f, nat)| bytes[at..].starts_with(f.as_bytes()) && fits(slot, rel, *nat));
                 if ok {
-                    hit(slot);
+                    bits[slot as usize / 64] |= 1u64 << (slot % 64);
                 }
                 ok
             });
@@ -921,11 +958,11 @@ impl LeadIndex {
         let total = if pred.is_trivial() {
             in_range
         } else {
-            self.by_date
-                .iter_from(lo)
-                .take(in_range)
-                .filter(|s| pred.test(*s))
-                .count()
+            let mut n = 0;
+            for block in self.by_date.slices_from(lo, in_range) {
+                n += block.iter().filter(|s| pred.test(**s)).count();
+            }
+            n
         };
         let want = f.limit + 1;
         let store = &self.store;
@@ -1021,7 +1058,7 @@ impl LeadIndex {
         let mut long_waits: Vec<i64> = Vec::new();
         let mut day = 0usize;
         let mut total = 0u64;
-        for slot in self.by_date.iter_from(lo).take(in_range) {
+        for slot in self.by_date.slices_from(lo, in_range).flatten().copied() {
             if !pred.test(slot) {
                 continue;
             }
