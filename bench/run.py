@@ -608,7 +608,7 @@ def main():
     ap.add_argument("--csv-runs", type=int, default=3)
     ap.add_argument("--start-timeout", type=float, default=600, help="seconds to wait for /healthz 200")
     ap.add_argument("--stop-timeout", type=float, default=60)
-    ap.add_argument("--bounded-mib", type=int, default=2048,
+    ap.add_argument("--bounded-mib", type=int, default=3072,
                     help="memory limit (cgroup) for the bounded-caches RSS figure")
     ap.add_argument("--request-timeout", type=float, default=600)
     ap.add_argument("--step-timeout", type=float, default=3600, help="for the floor command")

@@ -955,14 +955,32 @@ impl LeadIndex {
         let pred = self.pred(f);
         let (lo, hi) = self.date_bounds(pred.range);
         let in_range = self.by_date.rank(hi) - self.by_date.rank(lo);
-        let total = if pred.is_trivial() {
-            in_range
-        } else {
-            let mut n = 0;
-            for block in self.by_date.slices_from(lo, in_range) {
-                n += block.iter().filter(|s| pred.test(**s)).count();
+        // A search gives a bit set: its leads are found from the set, not by
+        // reading the whole range.
+        let searched: Option<Vec<u32>> = pred.matches.as_ref().map(|bits| {
+            let mut out = Vec::new();
+            for (w, word) in bits.iter().enumerate() {
+                let mut word = *word;
+                while word != 0 {
+                    let slot = (w * 64 + word.trailing_zeros() as usize) as u32;
+                    word &= word - 1;
+                    if pred.in_range(slot) && pred.test(slot) {
+                        out.push(slot);
+                    }
+                }
             }
-            n
+            out
+        });
+        let total = match &searched {
+            Some(found) => found.len(),
+            None if pred.is_trivial() => in_range,
+            None => {
+                let mut n = 0;
+                for block in self.by_date.slices_from(lo, in_range) {
+                    n += block.iter().filter(|s| pred.test(**s)).count();
+                }
+                n
+            }
         };
         let want = f.limit + 1;
         let store = &self.store;
@@ -975,7 +993,27 @@ impl LeadIndex {
             }
         };
         let desc = f.sort.desc;
-        let slots: Vec<u32> = if field == SortField::Date {
+        let slots: Vec<u32> = if total <= 2048 {
+            // Few matches: sort them.
+            let mut m: Vec<u32> = match searched {
+                Some(found) => found.into_iter().filter(|s| after(*s)).collect(),
+                None => self
+                    .by_date
+                    .slices_from(lo, in_range)
+                    .flatten()
+                    .copied()
+                    .filter(|s| pred.test(*s) && after(*s))
+                    .collect(),
+            };
+            let by = |a: &u32, b: &u32| store.cmp(field, *a, *b);
+            if desc {
+                m.sort_unstable_by(|a, b| by(b, a));
+            } else {
+                m.sort_unstable_by(by);
+            }
+            m.truncate(want);
+            m
+        } else if field == SortField::Date {
             let d = &self.by_date;
             let resume = f.after.as_ref().map(|c| self.resume(d, field, c, desc));
             // The cursor's place, kept inside the date range.
@@ -992,22 +1030,6 @@ impl LeadIndex {
                 Box::new(d.iter_from(start))
             };
             walk.take(n).filter(|s| pred.test(*s)).take(want).collect()
-        } else if total <= 2048 {
-            // Few matches: sort them.
-            let mut m: Vec<u32> = self
-                .by_date
-                .iter_from(lo)
-                .take(in_range)
-                .filter(|s| pred.test(*s) && after(*s))
-                .collect();
-            let by = |a: &u32, b: &u32| store.cmp(field, *a, *b);
-            if f.sort.desc {
-                m.sort_unstable_by(|a, b| by(b, a));
-            } else {
-                m.sort_unstable_by(by);
-            }
-            m.truncate(want);
-            m
         } else {
             // Many matches: walk the sort's own order from the cursor.
             let order = if field == SortField::Name {
