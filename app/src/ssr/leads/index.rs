@@ -142,18 +142,6 @@ impl Arena {
         self.scan(|at| finder.find(&self.bytes[at..]).map(|p| at + p), hit);
     }
 
-    /// Like `find_all`, for any of several patterns (one pass).
-    fn find_each(&self, ac: &aho_corasick::AhoCorasick, hit: impl FnMut(u32, u32, usize) -> bool) {
-        let bytes = &self.bytes[..];
-        self.scan(
-            |at| {
-                ac.find(aho_corasick::Input::new(bytes).span(at..bytes.len()))
-                    .map(|m| m.start())
-            },
-            hit,
-        );
-    }
-
     /// `next(at)`: the next hit at or after `at`.
     fn scan(
         &self,
@@ -879,47 +867,30 @@ impl LeadIndex {
         });
         // A form with a trunk `0` (`0812…`) is the national number: the rest
         // must follow the country code. Other forms may stand anywhere in the
-        // digits. All forms are found in one pass.
-        let forms: Vec<(&str, bool)> = digits
-            .iter()
-            .map(|d| match d.strip_prefix('0').filter(|_| !d.starts_with("00")) {
-                Some(rest) => (rest, true),
-                None => (d.as_str(), false),
-            })
-            .collect();
-        if forms.iter().any(|(f, _)| f.is_empty()) {
-            // "0": every phone has a national form starting with 0.
-            for slot in 0..s.hot.len() as u32 {
-                if live(slot) && !s.phone(slot).is_empty() {
-                    bits[slot as usize / 64] |= 1u64 << (slot % 64);
+        // digits. One SIMD pass per form: forms are few, and digits are too
+        // alike for a multi-pattern prefilter to skip much.
+        for d in digits {
+            let national = d.strip_prefix('0').filter(|_| !d.starts_with("00"));
+            let needle = national.unwrap_or(d);
+            if needle.is_empty() {
+                // "0": every phone has a national form starting with 0.
+                for slot in 0..s.hot.len() as u32 {
+                    if live(slot) && !s.phone(slot).is_empty() {
+                        bits[slot as usize / 64] |= 1u64 << (slot % 64);
+                    }
                 }
+                continue;
             }
-        } else if !forms.is_empty() {
-            let Ok(ac) = aho_corasick::AhoCorasick::builder()
-                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-                .build(forms.iter().map(|(f, _)| f))
-            else {
-                return bits;
-            };
-            // Whether form `(f, national)` found at `rel` of the record of
-            // `slot` is a phone match.
-            let fits = |slot: u32, rel: usize, national: bool| {
-                let c = &s.cold[slot as usize];
-                rel < c.data_ends[0] as usize
-                    && (!national
-                        || phone::country_code_len(&s.phone(slot)[1..]).map(|n| n + 1) == Some(rel))
-            };
-            let bytes = &s.data.bytes[..];
-            s.data.find_each(&ac, |off, slot, rel| {
+            s.data.find_all(needle.as_bytes(), |off, slot, rel| {
                 let c = &s.cold[slot as usize];
                 if c.data_off != off || !live(slot) {
                     return true;
                 }
-                // Every form that starts here, not only the one reported.
-                let at = off as usize + rel;
-                let ok = forms
-                    .iter()
-                    .any(|(f, nat)| bytes[at..].starts_with(f.as_bytes()) && fits(slot, rel, *nat));
+                // Only the phone field counts, not the key.
+                let ok = rel < c.data_ends[0] as usize
+                    && national.is_none_or(|_| {
+                        phone::country_code_len(&s.phone(slot)[1..]).map(|n| n + 1) == Some(rel)
+                    });
                 if ok {
                     bits[slot as usize / 64] |= 1u64 << (slot % 64);
                 }
