@@ -21,6 +21,8 @@ fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| EnvFilter::new("info,surrealdb=warn")),
         )
         .with_writer(std::io::stderr)
+        // Colours only on a terminal: log files and journald get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     // SurrealDB needs the multi-threaded runtime.
