@@ -637,10 +637,7 @@ impl LeadIndex {
     pub fn upsert(&mut self, lead: &LeadFacts) {
         let Some(slot) = self.slot_of(&lead.key) else {
             if let Some(slot) = self.push(lead) {
-                let store = &self.store;
-                self.by_date.insert(slot, |a, b| store.cmp_date(a, b));
-                self.by_name.insert(slot, |a, b| store.cmp_name(a, b));
-                self.by_touch.insert(slot, |a, b| store.cmp_touch(a, b));
+                self.relink(slot, [true; 3], true);
             }
             return;
         };
@@ -653,19 +650,10 @@ impl LeadIndex {
             && *s.email(slot) == *lead.email.as_deref().unwrap_or("")
             && s.phone(slot) == lead.phone.as_deref().unwrap_or("");
         let name_moved = date_moved || !same_text;
-        {
-            let store = &self.store;
-            if date_moved {
-                self.by_date.remove(slot, |a, b| store.cmp_date(a, b));
-            }
-            if name_moved {
-                self.by_name.remove(slot, |a, b| store.cmp_name(a, b));
-            }
-            if touch_moved {
-                self.by_touch.remove(slot, |a, b| store.cmp_touch(a, b));
-            }
-        }
+        let moved = [date_moved, name_moved, touch_moved];
+        self.relink(slot, moved, false);
         let placed = if same_text {
+            let s = &self.store;
             let (c, h) = (&s.cold[slot as usize], &s.hot[slot as usize]);
             Placed {
                 text_off: c.text_off,
@@ -679,7 +667,7 @@ impl LeadIndex {
             match self.store.append(slot, lead) {
                 Some(p) => p,
                 None => {
-                    self.unlink_rest(slot, date_moved, name_moved, touch_moved);
+                    self.relink(slot, moved.map(|m| !m), false);
                     self.kill(slot);
                     return;
                 }
@@ -688,40 +676,38 @@ impl LeadIndex {
         let (hot, cold) = self.entries(lead, &placed);
         self.store.hot[slot as usize] = hot;
         self.store.cold[slot as usize] = cold;
-        let store = &self.store;
-        if date_moved {
-            self.by_date.insert(slot, |a, b| store.cmp_date(a, b));
-        }
-        if name_moved {
-            self.by_name.insert(slot, |a, b| store.cmp_name(a, b));
-        }
-        if touch_moved {
-            self.by_touch.insert(slot, |a, b| store.cmp_touch(a, b));
-        }
+        self.relink(slot, moved, true);
         let (t, d) = (&self.store.text, &self.store.data);
         if t.dead + d.dead > 1 << 20 && t.dead + d.dead > (t.bytes.len() + d.bytes.len()) / 2 {
             self.rebuild();
         }
     }
 
-    /// Takes `slot` out of the orders it is still in.
-    fn unlink_rest(&mut self, slot: u32, date_out: bool, name_out: bool, touch_out: bool) {
+    /// Takes `slot` out of (`insert` false) or puts it into the orders marked
+    /// in `which`: Date, name, First Touched At.
+    fn relink(&mut self, slot: u32, which: [bool; 3], insert: bool) {
+        type Cmp = fn(&Store, u32, u32) -> Ordering;
         let store = &self.store;
-        if !date_out {
-            self.by_date.remove(slot, |a, b| store.cmp_date(a, b));
-        }
-        if !name_out {
-            self.by_name.remove(slot, |a, b| store.cmp_name(a, b));
-        }
-        if !touch_out {
-            self.by_touch.remove(slot, |a, b| store.cmp_touch(a, b));
+        let orders: [(&mut Blocks, Cmp); 3] = [
+            (&mut self.by_date, Store::cmp_date),
+            (&mut self.by_name, Store::cmp_name),
+            (&mut self.by_touch, Store::cmp_touch),
+        ];
+        for ((order, cmp), on) in orders.into_iter().zip(which) {
+            match (on, insert) {
+                (false, _) => {}
+                (true, true) => order.insert(slot, |a, b| cmp(store, a, b)),
+                (true, false) => {
+                    order.remove(slot, |a, b| cmp(store, a, b));
+                }
+            }
         }
     }
 
     /// Removes a lead (e.g. its contact became a known customer).
     pub fn remove(&mut self, key: &str) {
         if let Some(slot) = self.slot_of(key) {
-            self.unlink_rest(slot, false, false, false);
+            self.relink(slot, [true; 3], false);
             self.store.kill_records(slot);
             self.kill(slot);
         }
