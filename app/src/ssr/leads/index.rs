@@ -24,6 +24,7 @@ use chrono::{DateTime, Utc};
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 
 use super::blocks::{Blocks, Pos};
+use super::counts::{Counted, Counts, Hour};
 use crate::model::{DayCount, Source, SourceCount, SourceRef, Summary};
 use crate::ssr::event::CHANNELS;
 use crate::ssr::filter::{Cursor, Filter, SortField};
@@ -394,6 +395,8 @@ pub struct LeadIndex {
     by_name: Blocks,
     by_touch: Blocks,
     sources: Sources,
+    /// Leads per hour and dimension, for filtered totals.
+    counts: Counts,
     live: usize,
 }
 
@@ -407,6 +410,7 @@ impl Default for LeadIndex {
             by_name: Blocks::default(),
             by_touch: Blocks::default(),
             sources: Sources::new(),
+            counts: Counts::default(),
             live: 0,
         }
     }
@@ -632,15 +636,27 @@ impl LeadIndex {
         (hot, cold)
     }
 
+    fn counted(&self, slot: u32) -> Counted {
+        let h = &self.store.hot[slot as usize];
+        Counted {
+            date_s: h.date_s,
+            channel: h.channel,
+            touched: h.wait != UNTOUCHED,
+            src: h.src,
+        }
+    }
+
     /// Adds or replaces a committed lead. Only the orders whose sort values
     /// changed are touched, and text is written again only when it changed.
     pub fn upsert(&mut self, lead: &LeadFacts) {
         let Some(slot) = self.slot_of(&lead.key) else {
             if let Some(slot) = self.push(lead) {
                 self.relink(slot, [true; 3], true);
+                self.counts.change(self.counted(slot), true);
             }
             return;
         };
+        self.counts.change(self.counted(slot), false);
         let s = &self.store;
         let date = stamp(lead.date);
         let touch = lead.first_touched_at.map(stamp).unwrap_or(NONE_TOUCH);
@@ -677,6 +693,7 @@ impl LeadIndex {
         self.store.hot[slot as usize] = hot;
         self.store.cold[slot as usize] = cold;
         self.relink(slot, moved, true);
+        self.counts.change(self.counted(slot), true);
         let (t, d) = (&self.store.text, &self.store.data);
         if t.dead + d.dead > 1 << 20 && t.dead + d.dead > (t.bytes.len() + d.bytes.len()) / 2 {
             self.rebuild();
@@ -708,6 +725,7 @@ impl LeadIndex {
     pub fn remove(&mut self, key: &str) {
         if let Some(slot) = self.slot_of(key) {
             self.relink(slot, [true; 3], false);
+            self.counts.change(self.counted(slot), false);
             self.store.kill_records(slot);
             self.kill(slot);
         }
@@ -782,6 +800,10 @@ impl LeadIndex {
         self.by_key = by_key;
         self.store = store;
         self.live = n as usize;
+        self.counts = Counts::default();
+        for slot in 0..n {
+            self.counts.change(self.counted(slot), true);
+        }
     }
 
     fn facts(&self, slot: u32) -> LeadFacts {
@@ -895,6 +917,54 @@ impl LeadIndex {
         )
     }
 
+    /// How many leads of the range `[lo, lo + n)` of the Date order meet
+    /// `pred` (no search). One dimension alone (channel, answered, source)
+    /// adds up the hourly counts of the whole hours and reads only the leads
+    /// of the partial hours at both ends; otherwise every lead is read.
+    fn filtered_total(&self, pred: &Pred, lo: Pos, n: usize) -> usize {
+        let scan = |from: Stamp, to: Stamp| -> usize {
+            let h = &self.store.hot;
+            let a = self.by_date.partition_point(|s| h[s as usize].date() < from);
+            let b = self.by_date.partition_point(|s| h[s as usize].date() < to);
+            let n = self.by_date.rank(b) - self.by_date.rank(a);
+            let mut c = 0;
+            for block in self.by_date.slices_from(a, n) {
+                c += block.iter().filter(|s| pred.test(**s)).count();
+            }
+            c
+        };
+        let dims = [pred.channels.is_some(), pred.sources.is_some(), pred.touched.is_some()];
+        let (start, end) = pred.range;
+        // The first whole hour at or after the start, the last one's end.
+        let first = Counts::hour_of(start.0) + i64::from(start.0.rem_euclid(3600) != 0 || start.1 != 0);
+        let last = Counts::hour_of(end.0);
+        if dims.iter().filter(|d| **d).count() != 1 || first >= last {
+            let mut c = 0;
+            for block in self.by_date.slices_from(lo, n) {
+                c += block.iter().filter(|s| pred.test(**s)).count();
+            }
+            return c;
+        }
+        let per_hour = |h: &Hour| -> u64 {
+            if let Some(mask) = pred.channels {
+                (0..16).filter(|i| mask & (1u16 << i) != 0).map(|i| u64::from(h.channel[i])).sum()
+            } else if let Some(t) = pred.touched {
+                u64::from(if t { h.touched } else { h.total - h.touched })
+            } else if let Some(ok) = &pred.sources {
+                h.sources
+                    .iter()
+                    .filter(|(src, _)| ok.get(*src as usize).copied().unwrap_or(false))
+                    .map(|(_, n)| u64::from(*n))
+                    .sum()
+            } else {
+                0
+            }
+        };
+        self.counts.sum(first..last, per_hour) as usize
+            + scan(start, (first * 3600, 0))
+            + scan((last * 3600, 0), end)
+    }
+
     /// Where the page after cursor `c` starts in `order`: descending, the
     /// first position not before the cursor (read backwards from there);
     /// ascending, the first position after it.
@@ -931,13 +1001,7 @@ impl LeadIndex {
         let total = match &searched {
             Some(found) => found.len(),
             None if pred.is_trivial() => in_range,
-            None => {
-                let mut n = 0;
-                for block in self.by_date.slices_from(lo, in_range) {
-                    n += block.iter().filter(|s| pred.test(**s)).count();
-                }
-                n
-            }
+            None => self.filtered_total(&pred, lo, in_range),
         };
         let want = f.limit + 1;
         let store = &self.store;
@@ -1144,6 +1208,7 @@ impl LeadIndex {
             + self.by_date.heap_bytes()
             + self.by_name.heap_bytes()
             + self.by_touch.heap_bytes()
+            + self.counts.heap_bytes()
             + self
                 .sources
                 .list
@@ -1308,6 +1373,9 @@ mod tests {
         &[("from", "2026-11-03"), ("to", "2026-11-08")],
         &[("touched", "no")],
         &[("touched", "yes"), ("channel", "whatsapp,web")],
+        &[("channel", "instagram")],
+        &[("channel", "whatsapp,web"), ("tz", "Asia/Kolkata")],
+        &[("touched", "yes"), ("tz", "Asia/Kathmandu"), ("from", "2026-11-02"), ("to", "2026-11-03")],
         &[("source", "meta")],
         &[("source", "ad3")],
         &[("q", "budi")],

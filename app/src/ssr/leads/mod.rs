@@ -14,6 +14,7 @@
 //! `apply_committed` with the states other instances committed.
 
 pub mod blocks;
+pub mod counts;
 pub mod index;
 
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
