@@ -23,7 +23,9 @@ pub fn run(file: &Path, region: Region) -> Result<(), String> {
         let batch = event::parse_batch(line.as_bytes(), region).map_err(|e| e.to_string())?;
         events += batch.len();
         batches += 1;
-        scratch.write_all(line.as_bytes()).map_err(|e| e.to_string())?;
+        scratch
+            .write_all(line.as_bytes())
+            .map_err(|e| e.to_string())?;
         scratch.sync_data().map_err(|e| e.to_string())?;
     }
     let seconds = started.elapsed().as_secs_f64();

@@ -421,14 +421,21 @@ async fn summary_and_csv_use_the_same_filters() {
 async fn date_ranges_are_bounded_and_never_crash_the_server() {
     let s = Server::start("mem://").await;
     for (q, param) in [
-        ("/api/v1/leads/summary?from=-262143-01-01&to=9999-12-31", "from"),
+        (
+            "/api/v1/leads/summary?from=-262143-01-01&to=9999-12-31",
+            "from",
+        ),
         ("/api/v1/leads?to=-262143-01-03", "to"),
         ("/api/v1/leads?from=+262142-01-01", "from"),
         ("/api/v1/leads/summary?from=2000-01-01&to=2026-12-31", "to"),
         ("/api/v1/leads.csv?from=1970-01-01&to=9999-12-31", "to"),
     ] {
         let (status, body) = s.get(q).await;
-        assert_eq!((status, body["error"]["param"].as_str()), (400, Some(param)), "{q}");
+        assert_eq!(
+            (status, body["error"]["param"].as_str()),
+            (400, Some(param)),
+            "{q}"
+        );
     }
     // Ten years is allowed, and the summary has one entry per day.
     let (status, sum) = s
@@ -443,23 +450,38 @@ async fn date_ranges_are_bounded_and_never_crash_the_server() {
 async fn summary_and_csv_ignore_paging_parameters() {
     let s = Server::start("mem://").await;
     let batch: Vec<Value> = (0..7)
-        .map(|i| inbound(&format!("g{i}"), &format!("+62811200{i:05}"), "2026-11-20T09:00:00+07:00"))
+        .map(|i| {
+            inbound(
+                &format!("g{i}"),
+                &format!("+62811200{i:05}"),
+                "2026-11-20T09:00:00+07:00",
+            )
+        })
         .collect();
     s.post_events(&Value::Array(batch)).await;
     let range = "from=2026-11-20&to=2026-11-20";
     let (_, page) = s.get(&format!("/api/v1/leads?{range}&limit=2")).await;
-    let cursor = page["next_cursor"].as_str().expect("a second page").to_owned();
+    let cursor = page["next_cursor"]
+        .as_str()
+        .expect("a second page")
+        .to_owned();
     let (status, sum) = s
-        .get(&format!("/api/v1/leads/summary?{range}&limit=2&cursor={cursor}"))
+        .get(&format!(
+            "/api/v1/leads/summary?{range}&limit=2&cursor={cursor}"
+        ))
         .await;
     assert_eq!((status, sum["total"].as_u64()), (200, Some(7)));
     let (status, sum) = s
-        .get(&format!("/api/v1/leads/summary?{range}&cursor=not-a-cursor&limit=0"))
+        .get(&format!(
+            "/api/v1/leads/summary?{range}&cursor=not-a-cursor&limit=0"
+        ))
         .await;
     assert_eq!((status, sum["total"].as_u64()), (200, Some(7)));
     let r = s
         .http
-        .get(s.url(&format!("/api/v1/leads.csv?{range}&limit=2&cursor={cursor}")))
+        .get(s.url(&format!(
+            "/api/v1/leads.csv?{range}&limit=2&cursor={cursor}"
+        )))
         .bearer_auth(common::TOKEN)
         .send()
         .await
@@ -490,23 +512,47 @@ async fn rest_of_pages(s: &Server, path: &str, first: &Value) -> Vec<String> {
 async fn a_lead_whose_date_moves_between_pages_is_shown_where_it_now_belongs() {
     let s = Server::start("mem://").await;
     let batch: Vec<Value> = (0..6)
-        .map(|i| inbound(&format!("m{i}"), &format!("+62811300{i:05}"), &format!("2026-11-20T1{i}:00:00+07:00")))
+        .map(|i| {
+            inbound(
+                &format!("m{i}"),
+                &format!("+62811300{i:05}"),
+                &format!("2026-11-20T1{i}:00:00+07:00"),
+            )
+        })
         .collect();
     s.post_events(&Value::Array(batch)).await;
     let range = "from=2026-11-20&to=2026-11-20&limit=2";
     let (_, p1) = s.get(&format!("/api/v1/leads?{range}")).await;
     assert_eq!(names(&p1), ["Lead m5", "Lead m4"]);
     // m5 turns out to have written first, at 08:00.
-    s.post_events(&inbound("m5-early", "+6281130000005", "2026-11-20T08:00:00+07:00")).await;
+    s.post_events(&inbound(
+        "m5-early",
+        "+6281130000005",
+        "2026-11-20T08:00:00+07:00",
+    ))
+    .await;
     let seen = rest_of_pages(&s, &format!("/api/v1/leads?{range}"), &p1).await;
     // The name stays the latest one (15:00), the Date moved to 08:00.
-    assert_eq!(seen, ["Lead m5", "Lead m4", "Lead m3", "Lead m2", "Lead m1", "Lead m0", "Lead m5"]);
+    assert_eq!(
+        seen,
+        [
+            "Lead m5", "Lead m4", "Lead m3", "Lead m2", "Lead m1", "Lead m0", "Lead m5"
+        ]
+    );
 
     let (_, p1) = s.get(&format!("/api/v1/leads?{range}&sort=date")).await;
     assert_eq!(names(&p1), ["Lead m5", "Lead m0"]);
-    s.post_events(&inbound("m4-early", "+6281130000004", "2026-11-20T07:00:00+07:00")).await;
+    s.post_events(&inbound(
+        "m4-early",
+        "+6281130000004",
+        "2026-11-20T07:00:00+07:00",
+    ))
+    .await;
     let seen = rest_of_pages(&s, &format!("/api/v1/leads?{range}&sort=date"), &p1).await;
-    assert_eq!(seen, ["Lead m5", "Lead m0", "Lead m1", "Lead m2", "Lead m3"]);
+    assert_eq!(
+        seen,
+        ["Lead m5", "Lead m0", "Lead m1", "Lead m2", "Lead m3"]
+    );
 }
 
 fn big_batch(tag: &str, n: usize, contacts: usize) -> Value {
@@ -540,11 +586,16 @@ async fn a_client_that_disconnects_mid_batch_leaves_nothing_half_done() {
     assert_eq!(status, 200);
     let accepted = answer["accepted"].as_u64().unwrap_or(u64::MAX);
     assert_eq!(accepted + answer["duplicates"].as_u64().unwrap_or(0), 1000);
-    assert!(accepted == 0 || accepted == 1000, "half a batch: {accepted}");
+    assert!(
+        accepted == 0 || accepted == 1000,
+        "half a batch: {accepted}"
+    );
     // The same contacts are still writable at once.
     let (status, _) = s.post_events(&big_batch("e", 1000, 400)).await;
     assert_eq!(status, 200);
-    let (_, page) = s.get("/api/v1/leads?from=2026-11-20&to=2026-11-20&limit=1").await;
+    let (_, page) = s
+        .get("/api/v1/leads?from=2026-11-20&to=2026-11-20&limit=1")
+        .await;
     assert_eq!(page["total"], 400);
     drop(s);
     common::verify(&db);

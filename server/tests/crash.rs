@@ -173,7 +173,10 @@ async fn acknowledged_events_survive_sigkill() {
             v["events"],
             v["leads"]
         );
-        assert!(v["events"].as_u64().unwrap_or(0) >= l.1, "stored events < acknowledged");
+        assert!(
+            v["events"].as_u64().unwrap_or(0) >= l.1,
+            "stored events < acknowledged"
+        );
     }
 
     // Restart and check.

@@ -23,7 +23,11 @@ async fn post_events(
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     let events = event::parse_batch(&body, state.settings.region)?;
     let done = state.leads.ingest(events).await?;
-    tracing::debug!(accepted = done.accepted, duplicates = done.duplicates, "events stored");
+    tracing::debug!(
+        accepted = done.accepted,
+        duplicates = done.duplicates,
+        "events stored"
+    );
     Ok(axum::Json(serde_json::json!({
         "accepted": done.accepted,
         "duplicates": done.duplicates,

@@ -32,7 +32,11 @@ impl FromRequestParts<AppState> for LeadFilter {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let p = params(parts, state).await?;
-        Ok(LeadFilter(Filter::parse(&p, state.settings.tz, Utc::now())?))
+        Ok(LeadFilter(Filter::parse(
+            &p,
+            state.settings.tz,
+            Utc::now(),
+        )?))
     }
 }
 
@@ -41,6 +45,10 @@ impl FromRequestParts<AppState> for UnpagedFilter {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let p = params(parts, state).await?;
-        Ok(UnpagedFilter(Filter::parse_unpaged(&p, state.settings.tz, Utc::now())?))
+        Ok(UnpagedFilter(Filter::parse_unpaged(
+            &p,
+            state.settings.tz,
+            Utc::now(),
+        )?))
     }
 }

@@ -34,7 +34,10 @@ pub fn router(state: AppState) -> Router {
                 )),
             )
         })
-        .layer(middleware::from_fn_with_state(state.clone(), auth::require_token))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
         // 1000 events of a few KB each; larger bodies answer 413.
         .layer(DefaultBodyLimit::max(32 * 1024 * 1024));
     Router::new()

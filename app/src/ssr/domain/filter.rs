@@ -180,10 +180,18 @@ impl Filter {
         let (start, end) = day_range(from, to, tz);
 
         let q = get("q")
-            .map(|q| q.chars().filter(|c| !c.is_control()).collect::<String>().to_lowercase())
+            .map(|q| {
+                q.chars()
+                    .filter(|c| !c.is_control())
+                    .collect::<String>()
+                    .to_lowercase()
+            })
             .filter(|q| !q.trim().is_empty());
         let q_phone = match q.as_deref() {
-            Some(q) if q.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c)) => {
+            Some(q)
+                if q.chars()
+                    .all(|c| c.is_ascii_digit() || " +-().".contains(c)) =>
+            {
                 phone::query_forms(q)
             }
             _ => Vec::new(),
@@ -399,7 +407,10 @@ mod tests {
             "from"
         );
         assert_eq!(param_of(parse(&[("to", "-262143-01-03")])), "to");
-        assert_eq!(param_of(parse(&[("from", "1970-01-01"), ("to", "9999-12-31")])), "to");
+        assert_eq!(
+            param_of(parse(&[("from", "1970-01-01"), ("to", "9999-12-31")])),
+            "to"
+        );
         // A derived `from` just before 1970 is fine: no panic, no error.
         let f = parse(&[("to", "1970-01-03")]).expect("ok");
         assert_eq!(f.from.to_string(), "1969-12-28");

@@ -148,13 +148,16 @@ impl Blocks {
             .get(pos.block)
             .map(|b| &b[..pos.at.min(b.len())])
             .unwrap_or(&[]);
-        first.iter().rev().chain(
-            self.blocks[..pos.block.min(self.blocks.len())]
-                .iter()
-                .rev()
-                .flat_map(|b| b.iter().rev()),
-        )
-        .copied()
+        first
+            .iter()
+            .rev()
+            .chain(
+                self.blocks[..pos.block.min(self.blocks.len())]
+                    .iter()
+                    .rev()
+                    .flat_map(|b| b.iter().rev()),
+            )
+            .copied()
     }
 
     /// Memory held, in bytes.

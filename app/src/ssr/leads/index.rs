@@ -154,7 +154,9 @@ impl Arena {
             let rec = self.owners.partition_point(|(off, _)| *off as usize <= pos) - 1;
             let (off, slot) = self.owners[rec];
             at = if hit(off, slot, pos - off as usize) {
-                self.owners.get(rec + 1).map_or(self.bytes.len(), |(o, _)| *o as usize)
+                self.owners
+                    .get(rec + 1)
+                    .map_or(self.bytes.len(), |(o, _)| *o as usize)
             } else {
                 pos + 1
             };
@@ -277,7 +279,9 @@ impl Store {
             email
         };
         let (text_off, text_ends) = self.text.append(slot, [&name_lc, &email_lc])?;
-        let (data_off, data_ends) = self.data.append(slot, [phone, key, stored_name, stored_email])?;
+        let (data_off, data_ends) = self
+            .data
+            .append(slot, [phone, key, stored_name, stored_email])?;
         Some(Placed {
             text_off,
             text_ends,
@@ -774,8 +778,20 @@ impl LeadIndex {
         for (new, &s) in order.iter().enumerate() {
             let mut cold = old.cold[s as usize];
             let slot = new as u32;
-            cold.text_off = copy(&old.text, &mut store.text, cold.text_off, cold.text_ends[1] as usize + 1, slot);
-            cold.data_off = copy(&old.data, &mut store.data, cold.data_off, cold.data_ends[3] as usize + 1, slot);
+            cold.text_off = copy(
+                &old.text,
+                &mut store.text,
+                cold.text_off,
+                cold.text_ends[1] as usize + 1,
+                slot,
+            );
+            cold.data_off = copy(
+                &old.data,
+                &mut store.data,
+                cold.data_off,
+                cold.data_ends[3] as usize + 1,
+                slot,
+            );
             store.hot.push(old.hot[s as usize]);
             store.cold.push(cold);
         }
@@ -912,8 +928,10 @@ impl LeadIndex {
     fn date_bounds(&self, range: (Stamp, Stamp)) -> (Pos, Pos) {
         let h = &self.store.hot;
         (
-            self.by_date.partition_point(|s| h[s as usize].date() < range.0),
-            self.by_date.partition_point(|s| h[s as usize].date() < range.1),
+            self.by_date
+                .partition_point(|s| h[s as usize].date() < range.0),
+            self.by_date
+                .partition_point(|s| h[s as usize].date() < range.1),
         )
     }
 
@@ -924,7 +942,9 @@ impl LeadIndex {
     fn filtered_total(&self, pred: &Pred, lo: Pos, n: usize) -> usize {
         let scan = |from: Stamp, to: Stamp| -> usize {
             let h = &self.store.hot;
-            let a = self.by_date.partition_point(|s| h[s as usize].date() < from);
+            let a = self
+                .by_date
+                .partition_point(|s| h[s as usize].date() < from);
             let b = self.by_date.partition_point(|s| h[s as usize].date() < to);
             let n = self.by_date.rank(b) - self.by_date.rank(a);
             let mut c = 0;
@@ -933,10 +953,15 @@ impl LeadIndex {
             }
             c
         };
-        let dims = [pred.channels.is_some(), pred.sources.is_some(), pred.touched.is_some()];
+        let dims = [
+            pred.channels.is_some(),
+            pred.sources.is_some(),
+            pred.touched.is_some(),
+        ];
         let (start, end) = pred.range;
         // The first whole hour at or after the start, the last one's end.
-        let first = Counts::hour_of(start.0) + i64::from(start.0.rem_euclid(3600) != 0 || start.1 != 0);
+        let first =
+            Counts::hour_of(start.0) + i64::from(start.0.rem_euclid(3600) != 0 || start.1 != 0);
         let last = Counts::hour_of(end.0);
         if dims.iter().filter(|d| **d).count() != 1 || first >= last {
             let mut c = 0;
@@ -947,7 +972,10 @@ impl LeadIndex {
         }
         let per_hour = |h: &Hour| -> u64 {
             if let Some(mask) = pred.channels {
-                (0..16).filter(|i| mask & (1u16 << i) != 0).map(|i| u64::from(h.channel[i])).sum()
+                (0..16)
+                    .filter(|i| mask & (1u16 << i) != 0)
+                    .map(|i| u64::from(h.channel[i]))
+                    .sum()
             } else if let Some(t) = pred.touched {
                 u64::from(if t { h.touched } else { h.total - h.touched })
             } else if let Some(ok) = &pred.sources {
@@ -1010,7 +1038,11 @@ impl LeadIndex {
             None => true,
             Some(c) => {
                 let o = store.cmp_cursor(field, s, c);
-                if f.sort.desc { o == Ordering::Less } else { o == Ordering::Greater }
+                if f.sort.desc {
+                    o == Ordering::Less
+                } else {
+                    o == Ordering::Greater
+                }
             }
         };
         let desc = f.sort.desc;
@@ -1127,17 +1159,24 @@ impl LeadIndex {
             .enumerate()
             .filter(|(_, n)| **n > 0)
             .map(|(g, n)| SourceCount {
-                source: self.sources.get(self.sources.group_first[g]).map(|s| SourceRef {
-                    platform: s.platform,
-                    id: s.id,
-                    name: s.name,
-                }),
+                source: self
+                    .sources
+                    .get(self.sources.group_first[g])
+                    .map(|s| SourceRef {
+                        platform: s.platform,
+                        id: s.id,
+                        name: s.name,
+                    }),
                 count: *n,
             })
             .collect();
         sources.sort_by(|a, b| {
             b.count.cmp(&a.count).then_with(|| {
-                let label = |c: &SourceCount| c.source.as_ref().map(|s| (s.platform.clone(), s.id.clone(), s.name.clone()));
+                let label = |c: &SourceCount| {
+                    c.source
+                        .as_ref()
+                        .map(|s| (s.platform.clone(), s.id.clone(), s.name.clone()))
+                };
                 label(a).cmp(&label(b))
             })
         });
@@ -1170,15 +1209,32 @@ impl LeadIndex {
         let in_range = self.by_date.rank(hi) - self.by_date.rank(lo);
         let keep = |s: &u32| pred.test(*s);
         match (f.sort.field, f.sort.desc) {
-            (SortField::Date, false) => self.by_date.iter_from(lo).take(in_range).filter(keep).collect(),
-            (SortField::Date, true) => self.by_date.iter_before(hi).take(in_range).filter(keep).collect(),
+            (SortField::Date, false) => self
+                .by_date
+                .iter_from(lo)
+                .take(in_range)
+                .filter(keep)
+                .collect(),
+            (SortField::Date, true) => self
+                .by_date
+                .iter_before(hi)
+                .take(in_range)
+                .filter(keep)
+                .collect(),
             (field, desc) => {
-                let order = if field == SortField::Name { &self.by_name } else { &self.by_touch };
+                let order = if field == SortField::Name {
+                    &self.by_name
+                } else {
+                    &self.by_touch
+                };
                 let keep = |s: &u32| pred.in_range(*s) && pred.test(*s);
                 if desc {
                     order.iter_before(order.end()).filter(keep).collect()
                 } else {
-                    order.iter_from(order.partition_point(|_| false)).filter(keep).collect()
+                    order
+                        .iter_from(order.partition_point(|_| false))
+                        .filter(keep)
+                        .collect()
                 }
             }
         }
@@ -1213,7 +1269,12 @@ impl LeadIndex {
                 .sources
                 .list
                 .iter()
-                .map(|s| 200 + s.platform.len() + s.id.as_ref().map_or(0, String::len) + s.name.as_ref().map_or(0, String::len) + s.url.as_ref().map_or(0, String::len))
+                .map(|s| {
+                    200 + s.platform.len()
+                        + s.id.as_ref().map_or(0, String::len)
+                        + s.name.as_ref().map_or(0, String::len)
+                        + s.url.as_ref().map_or(0, String::len)
+                })
                 .sum::<usize>();
         Stats {
             leads: self.live,
@@ -1256,7 +1317,9 @@ mod tests {
     use std::collections::HashMap as StdMap;
 
     fn t0() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).single().expect("t")
+        Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0)
+            .single()
+            .expect("t")
     }
 
     fn ad(id: u8) -> Source {
@@ -1276,7 +1339,9 @@ mod tests {
             key: phone.clone().unwrap_or_else(|| format!("instagram:{i}")),
             date,
             channel: ["whatsapp", "instagram", "web"][chan as usize % 3].into(),
-            name: (name > 0).then(|| ["Budi Santoso", "budi", "Sari", "ÉLODIE", "Ani"][name as usize % 5].to_owned()),
+            name: (name > 0).then(|| {
+                ["Budi Santoso", "budi", "Sari", "ÉLODIE", "Ani"][name as usize % 5].to_owned()
+            }),
             phone,
             email: (name % 2 == 1).then(|| format!("p{i}@Contoh.id")),
             first_source: (src > 0).then(|| ad(src)),
@@ -1286,7 +1351,13 @@ mod tests {
     }
 
     fn arb_lead(i: u32) -> impl Strategy<Value = LeadFacts> {
-        (0..20_000i64, 0..6u8, prop::option::of(0..5000i64), 0..5u8, 0..3u8)
+        (
+            0..20_000i64,
+            0..6u8,
+            prop::option::of(0..5000i64),
+            0..5u8,
+            0..3u8,
+        )
             .prop_map(move |(m, n, t, s, c)| lead(i, m, n, t, s, c))
     }
 
@@ -1303,9 +1374,20 @@ mod tests {
         let q_ok = match &f.q {
             None => true,
             Some(q) => {
-                let text = |s: &Option<String>| s.as_deref().unwrap_or("").to_lowercase().contains(q.as_str());
-                let forms = l.phone.as_deref().map(phone::search_forms).unwrap_or_default();
-                text(&l.name) || text(&l.email) || f.q_phone.iter().any(|d| forms.contains(d.as_str()))
+                let text = |s: &Option<String>| {
+                    s.as_deref()
+                        .unwrap_or("")
+                        .to_lowercase()
+                        .contains(q.as_str())
+                };
+                let forms = l
+                    .phone
+                    .as_deref()
+                    .map(phone::search_forms)
+                    .unwrap_or_default();
+                text(&l.name)
+                    || text(&l.email)
+                    || f.q_phone.iter().any(|d| forms.contains(d.as_str()))
             }
         };
         l.date >= f.start
@@ -1313,7 +1395,9 @@ mod tests {
             && q_ok
             && (f.channels.is_empty() || f.channels.contains(&l.channel))
             && f.source.as_deref().is_none_or(|s| {
-                l.first_source.as_ref().is_some_and(|x| x.platform == s || x.id.as_deref() == Some(s))
+                l.first_source
+                    .as_ref()
+                    .is_some_and(|x| x.platform == s || x.id.as_deref() == Some(s))
             })
             && f.touched.is_none_or(|t| l.first_touched_at.is_some() == t)
     }
@@ -1375,7 +1459,12 @@ mod tests {
         &[("touched", "yes"), ("channel", "whatsapp,web")],
         &[("channel", "instagram")],
         &[("channel", "whatsapp,web"), ("tz", "Asia/Kolkata")],
-        &[("touched", "yes"), ("tz", "Asia/Kathmandu"), ("from", "2026-11-02"), ("to", "2026-11-03")],
+        &[
+            ("touched", "yes"),
+            ("tz", "Asia/Kathmandu"),
+            ("from", "2026-11-02"),
+            ("to", "2026-11-03"),
+        ],
         &[("source", "meta")],
         &[("source", "ad3")],
         &[("q", "budi")],
@@ -1439,8 +1528,16 @@ mod tests {
 
     #[test]
     fn pages_never_skip_or_repeat_while_leads_arrive() {
-        let mut index = LeadIndex::build((0..300).map(|i| lead(i, i64::from(i) * 7, 1, None, 1, 0)));
-        for sort in ["-date", "date", "name", "-name", "first_touched_at", "-first_touched_at"] {
+        let mut index =
+            LeadIndex::build((0..300).map(|i| lead(i, i64::from(i) * 7, 1, None, 1, 0)));
+        for sort in [
+            "-date",
+            "date",
+            "name",
+            "-name",
+            "first_touched_at",
+            "-first_touched_at",
+        ] {
             let mut f = filter(&[("from", "2026-10-25"), ("sort", sort), ("limit", "25")]);
             let mut seen = std::collections::HashSet::new();
             let mut next_new = 10_000;
@@ -1460,7 +1557,10 @@ mod tests {
                 }
             }
             for i in 0..300 {
-                assert!(seen.contains(&format!("+62812{i:07}")), "{sort}: lead {i} missed");
+                assert!(
+                    seen.contains(&format!("+62812{i:07}")),
+                    "{sort}: lead {i} missed"
+                );
             }
         }
     }
@@ -1468,7 +1568,15 @@ mod tests {
     #[test]
     fn phone_searches_in_any_format() {
         let index = LeadIndex::build([lead(1234567, 10, 5, None, 0, 0)]);
-        for q in ["0812123", "62812123", "+62 812-123", "+62 0812 123", "0062812123", "SANTOSO", "contoh.ID"] {
+        for q in [
+            "0812123",
+            "62812123",
+            "+62 812-123",
+            "+62 0812 123",
+            "0062812123",
+            "SANTOSO",
+            "contoh.ID",
+        ] {
             let f = filter(&[("from", "2026-10-25"), ("q", q)]);
             assert_eq!(index.page(&f).total, 1, "{q}");
         }
@@ -1496,7 +1604,16 @@ mod tests {
 
     #[test]
     fn compact_enough_when_built_and_when_grown() {
-        let make = |i: u32| lead(i, i64::from(i), 1 + (i % 5) as u8, Some(30), (i % 5) as u8, (i % 3) as u8);
+        let make = |i: u32| {
+            lead(
+                i,
+                i64::from(i),
+                1 + (i % 5) as u8,
+                Some(30),
+                (i % 5) as u8,
+                (i % 3) as u8,
+            )
+        };
         let mut index = LeadIndex::build((0..20_000).map(make));
         let s = index.stats();
         assert_eq!(s.leads, 20_000);

@@ -200,7 +200,8 @@ impl Leads {
             if index.get(key) != expected {
                 v.mismatches += 1;
                 if v.examples.len() < 5 {
-                    v.examples.push(key.chars().take(6).collect::<String>() + "…");
+                    v.examples
+                        .push(key.chars().take(6).collect::<String>() + "…");
                 }
             }
         }

@@ -17,9 +17,10 @@ pub const SCHEMA_VERSION: i64 = 3;
 
 /// Migrations in order: `(version reached, SurrealQL)`. Each runs in one
 /// transaction together with the version bump.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    r#"
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
     DEFINE TABLE IF NOT EXISTS meta SCHEMALESS;
     -- event:⟨event id⟩, idempotent by key. (Schema 1 and 2 also indexed it
     -- by contact; schema 3 lists a contact's event ids on the contact.)
@@ -28,17 +29,18 @@ const MIGRATIONS: &[(i64, &str)] = &[(
     -- columns here; schema 2 removes those indexes again.)
     DEFINE TABLE IF NOT EXISTS contact SCHEMALESS;
     "#,
-),
-(
-    2,
-    r#"
+    ),
+    (
+        2,
+        r#"
     -- Reads are served by the in-memory lead index: the contact table keeps
     -- only each contact's rules state, and every index on it only cost writes.
     REMOVE INDEX IF EXISTS contact_sort ON contact;
     REMOVE INDEX IF EXISTS contact_name ON contact;
     REMOVE INDEX IF EXISTS contact_touch ON contact;
     "#,
-)];
+    ),
+];
 
 pub fn db_error(e: surrealdb::Error) -> AppError {
     AppError::Unavailable(e.to_string())
@@ -126,7 +128,10 @@ async fn list_events_on_contacts(db: &Db) -> Result<(), AppError> {
     let mut lists: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for pair in pairs {
         if let (Some(contact), Some(eid)) = (pair[0].as_str(), pair[1].as_str()) {
-            lists.entry(contact.to_owned()).or_default().push(eid.to_owned());
+            lists
+                .entry(contact.to_owned())
+                .or_default()
+                .push(eid.to_owned());
         }
     }
     let rows: Vec<Value> = lists
@@ -214,14 +219,20 @@ mod tests {
         .expect("schema 1 data");
         migrate(&db).await.expect("migrated");
         assert_eq!(schema_version(&db).await.expect("version"), SCHEMA_VERSION);
-        let history = ingest::contact_events(&db, "web:v1").await.expect("history");
+        let history = ingest::contact_events(&db, "web:v1")
+            .await
+            .expect("history");
         assert_eq!(history.len(), 1);
         let (_, states) = ingest::load_states(&db, Some).await.expect("states");
         assert_eq!(states.len(), 1);
         assert!(states[0].lead().is_some());
         let mut res = db.query("INFO FOR TABLE event").await.expect("info");
         let info: Vec<serde_json::Value> = res.take(0).expect("info");
-        assert!(!serde_json::Value::Array(info).to_string().contains("event_contact"));
+        assert!(
+            !serde_json::Value::Array(info)
+                .to_string()
+                .contains("event_contact")
+        );
         // Migrating again changes nothing.
         migrate(&db).await.expect("again");
     }

@@ -181,8 +181,15 @@ async fn write(
             continue;
         }
         let text = serde_json::to_string(&state).map_err(|e| TxError::Corrupt(e.to_string()))?;
-        let r = row(record("contact", &key), json!({ "state": text, "events": ids }));
-        if existed { updates.push(r) } else { inserts.push(r) }
+        let r = row(
+            record("contact", &key),
+            json!({ "state": text, "events": ids }),
+        );
+        if existed {
+            updates.push(r)
+        } else {
+            inserts.push(r)
+        }
         changed.push(state);
     }
     tx.query(
@@ -289,7 +296,11 @@ pub async fn contact_events(db: &Db, key: &str) -> Result<Vec<Event>, AppError> 
 fn event_of(mut r: serde_json::Value) -> Result<Event, AppError> {
     match r.get_mut("ev").map(serde_json::Value::take) {
         Some(serde_json::Value::String(s)) => serde_json::from_str(&s),
-        _ => serde_json::from_value(r.get_mut("event").map(serde_json::Value::take).unwrap_or_default()),
+        _ => serde_json::from_value(
+            r.get_mut("event")
+                .map(serde_json::Value::take)
+                .unwrap_or_default(),
+        ),
     }
     .map_err(|e| AppError::Internal(format!("unreadable event: {e}")))
 }
@@ -354,7 +365,10 @@ mod tests {
         for s in states {
             let lead = s.lead().expect("lead");
             assert_eq!(lead.date.to_rfc3339(), "2026-11-20T10:00:00+00:00");
-            assert_eq!(lead.first_touched_at.map(|t| t.to_rfc3339()).as_deref(), Some("2026-11-20T10:30:00+00:00"));
+            assert_eq!(
+                lead.first_touched_at.map(|t| t.to_rfc3339()).as_deref(),
+                Some("2026-11-20T10:30:00+00:00")
+            );
         }
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -362,19 +376,34 @@ mod tests {
     #[tokio::test]
     async fn repeats_are_reported_per_event() {
         let db = db::connect("mem://", None, None).await.expect("db");
-        let ev = |id: &str| serde_json::json!({"id": id, "occurred_at": "2026-11-20T10:00:00Z", "channel": "web",
-            "direction": "inbound", "contact": {"external_id": "v1"}});
-        let stored = store(&db, &batch(serde_json::json!([ev("a"), ev("b"), ev("a")]))).await.expect("ok");
+        let ev = |id: &str| {
+            serde_json::json!({"id": id, "occurred_at": "2026-11-20T10:00:00Z", "channel": "web",
+            "direction": "inbound", "contact": {"external_id": "v1"}})
+        };
+        let stored = store(&db, &batch(serde_json::json!([ev("a"), ev("b"), ev("a")])))
+            .await
+            .expect("ok");
         assert_eq!(stored.new, vec![true, true, false]);
         assert_eq!(stored.changed_leads().len(), 1);
-        let stored = store(&db, &batch(serde_json::json!([ev("b"), ev("c")]))).await.expect("ok");
+        let stored = store(&db, &batch(serde_json::json!([ev("b"), ev("c")])))
+            .await
+            .expect("ok");
         assert_eq!(stored.new, vec![false, true]);
         let events = load_events(&db).await.expect("events");
         assert_eq!(events.values().map(Vec::len).sum::<usize>(), 3);
-        let mut mine: Vec<String> = contact_events(&db, "web:v1").await.expect("history")
-            .into_iter().map(|e| e.id).collect();
+        let mut mine: Vec<String> = contact_events(&db, "web:v1")
+            .await
+            .expect("history")
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
         mine.sort();
         assert_eq!(mine, ["a", "b", "c"]);
-        assert!(contact_events(&db, "web:nobody").await.expect("none").is_empty());
+        assert!(
+            contact_events(&db, "web:nobody")
+                .await
+                .expect("none")
+                .is_empty()
+        );
     }
 }
