@@ -202,6 +202,19 @@ async fn days_are_whole_days_in_the_chosen_time_zone() {
     assert_eq!(total("from=2026-11-19&to=2026-11-19").await, 0);
 }
 
+/// `path` answers 400 with the JSON error naming `param`.
+async fn assert_names_param(s: &Server, path: &str, param: &str) {
+    let (status, body) = s.get(path).await;
+    assert_eq!(status, 400, "{path}");
+    assert_eq!(body["error"]["param"], param, "{path}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(param)),
+        "{path}"
+    );
+}
+
 #[tokio::test]
 async fn malformed_parameters_answer_400_naming_them() {
     let s = Server::start("mem://").await;
@@ -214,14 +227,7 @@ async fn malformed_parameters_answer_400_naming_them() {
         ("touched=perhaps", "touched"),
         ("channel=fax", "channel"),
     ] {
-        let (status, body) = s.get(&format!("/api/v1/leads?{q}")).await;
-        assert_eq!(status, 400, "{q}");
-        assert_eq!(body["error"]["param"], param, "{q}");
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .is_some_and(|m| m.contains(param))
-        );
+        assert_names_param(&s, &format!("/api/v1/leads?{q}"), param).await;
     }
 }
 
@@ -430,12 +436,7 @@ async fn date_ranges_are_bounded_and_never_crash_the_server() {
         ("/api/v1/leads/summary?from=2000-01-01&to=2026-12-31", "to"),
         ("/api/v1/leads.csv?from=1970-01-01&to=9999-12-31", "to"),
     ] {
-        let (status, body) = s.get(q).await;
-        assert_eq!(
-            (status, body["error"]["param"].as_str()),
-            (400, Some(param)),
-            "{q}"
-        );
+        assert_names_param(&s, q, param).await;
     }
     // Ten years is allowed, and the summary has one entry per day.
     let (status, sum) = s

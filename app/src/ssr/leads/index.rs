@@ -924,6 +924,16 @@ impl LeadIndex {
         bits
     }
 
+    /// How many leads of the date range `range` meet `pred`, read one by one.
+    fn count(&self, range: (Stamp, Stamp), pred: &Pred) -> usize {
+        let (a, b) = self.date_bounds(range);
+        let n = self.by_date.rank(b) - self.by_date.rank(a);
+        self.by_date
+            .slices_from(a, n)
+            .map(|block| block.iter().filter(|s| pred.test(**s)).count())
+            .sum()
+    }
+
     /// Where the date range `[start, end)` lies in the Date order.
     fn date_bounds(&self, range: (Stamp, Stamp)) -> (Pos, Pos) {
         let h = &self.store.hot;
@@ -939,20 +949,7 @@ impl LeadIndex {
     /// `pred` (no search). One dimension alone (channel, answered, source)
     /// adds up the hourly counts of the whole hours and reads only the leads
     /// of the partial hours at both ends; otherwise every lead is read.
-    fn filtered_total(&self, pred: &Pred, lo: Pos, n: usize) -> usize {
-        let scan = |from: Stamp, to: Stamp| -> usize {
-            let h = &self.store.hot;
-            let a = self
-                .by_date
-                .partition_point(|s| h[s as usize].date() < from);
-            let b = self.by_date.partition_point(|s| h[s as usize].date() < to);
-            let n = self.by_date.rank(b) - self.by_date.rank(a);
-            let mut c = 0;
-            for block in self.by_date.slices_from(a, n) {
-                c += block.iter().filter(|s| pred.test(**s)).count();
-            }
-            c
-        };
+    fn filtered_total(&self, pred: &Pred) -> usize {
         let dims = [
             pred.channels.is_some(),
             pred.sources.is_some(),
@@ -964,11 +961,7 @@ impl LeadIndex {
             Counts::hour_of(start.0) + i64::from(start.0.rem_euclid(3600) != 0 || start.1 != 0);
         let last = Counts::hour_of(end.0);
         if dims.iter().filter(|d| **d).count() != 1 || first >= last {
-            let mut c = 0;
-            for block in self.by_date.slices_from(lo, n) {
-                c += block.iter().filter(|s| pred.test(**s)).count();
-            }
-            return c;
+            return self.count(pred.range, pred);
         }
         let per_hour = |h: &Hour| -> u64 {
             if let Some(mask) = pred.channels {
@@ -989,8 +982,8 @@ impl LeadIndex {
             }
         };
         self.counts.sum(first..last, per_hour) as usize
-            + scan(start, (first * 3600, 0))
-            + scan((last * 3600, 0), end)
+            + self.count((start, (first * 3600, 0)), pred)
+            + self.count(((last * 3600, 0), end), pred)
     }
 
     /// Where the page after cursor `c` starts in `order`: descending, the
@@ -1029,7 +1022,7 @@ impl LeadIndex {
         let total = match &searched {
             Some(found) => found.len(),
             None if pred.is_trivial() => in_range,
-            None => self.filtered_total(&pred, lo, in_range),
+            None => self.filtered_total(&pred),
         };
         let want = f.limit + 1;
         let store = &self.store;

@@ -166,11 +166,6 @@ impl Leads {
         }
     }
 
-    /// The lead of one contact.
-    pub fn get(&self, key: &str) -> Option<LeadFacts> {
-        self.read().get(key)
-    }
-
     pub fn stats(&self) -> Stats {
         self.read().stats()
     }
@@ -232,14 +227,6 @@ pub struct Export {
 }
 
 impl Export {
-    pub fn len(&self) -> usize {
-        self.slots.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
-    }
-
     /// The next chunk of leads, `None` after the last.
     pub fn next_chunk(&mut self) -> Option<Vec<LeadFacts>> {
         if self.next >= self.slots.len() {

@@ -26,7 +26,7 @@ use surrealdb::types::Value;
 use super::db::{Db, db_error, is_retryable, record, row};
 use crate::error::AppError;
 use crate::ssr::event::Event;
-use crate::ssr::rules::{ContactState, LeadFacts};
+use crate::ssr::rules::ContactState;
 
 /// How often a batch that lost a write conflict to another process is run again.
 const MAX_ATTEMPTS: u32 = 12;
@@ -44,11 +44,6 @@ pub struct Stored {
 impl Stored {
     pub fn accepted(&self) -> usize {
         self.new.iter().filter(|n| **n).count()
-    }
-
-    /// The leads among the changed contacts, as committed.
-    pub fn changed_leads(&self) -> Vec<LeadFacts> {
-        self.changed.iter().filter_map(ContactState::lead).collect()
     }
 }
 
@@ -384,7 +379,10 @@ mod tests {
             .await
             .expect("ok");
         assert_eq!(stored.new, vec![true, true, false]);
-        assert_eq!(stored.changed_leads().len(), 1);
+        assert_eq!(
+            stored.changed.iter().filter_map(ContactState::lead).count(),
+            1
+        );
         let stored = store(&db, &batch(serde_json::json!([ev("b"), ev("c")])))
             .await
             .expect("ok");
