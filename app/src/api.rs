@@ -3,12 +3,43 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{LeadsQuery, LeadsView};
+use crate::model::{DashboardView, Lang, LeadDetailView, LeadsQuery, LeadsView};
+
+/// Logs a server-side failure and keeps its cause out of the answer.
+#[cfg(feature = "ssr")]
+fn public<T>(r: Result<T, AppError>) -> Result<T, AppError> {
+    r.map_err(|e| {
+        if e.status() >= 500 {
+            tracing::error!(code = e.code(), "server function failed: {e}");
+        }
+        e.public()
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn state() -> Result<crate::ssr::state::AppState, AppError> {
+    use_context::<crate::ssr::state::AppState>()
+        .ok_or_else(|| AppError::Internal("no application state".into()))
+}
 
 /// One page of the Leads table for the page's filters.
 #[server(prefix = "/srv", endpoint = "leads")]
-pub async fn load_leads(query: LeadsQuery) -> Result<LeadsView, AppError> {
-    let state = use_context::<crate::ssr::state::AppState>()
-        .ok_or_else(|| AppError::Internal("no application state".into()))?;
-    crate::ssr::view::leads_view(&state, &query).await
+pub async fn load_leads(query: LeadsQuery, lang: Lang) -> Result<LeadsView, AppError> {
+    public(crate::ssr::view::leads_view(&state()?, &query, lang))
+}
+
+/// KPI cards, first-response distribution, chart and breakdown by source.
+#[server(prefix = "/srv", endpoint = "dashboard")]
+pub async fn load_dashboard(query: LeadsQuery) -> Result<DashboardView, AppError> {
+    public(crate::ssr::view::dashboard_view(&state()?, &query))
+}
+
+/// One lead with its sessions and events (`None`: no such lead).
+#[server(prefix = "/srv", endpoint = "lead")]
+pub async fn load_lead(
+    id: String,
+    tz: Option<String>,
+    lang: Lang,
+) -> Result<Option<LeadDetailView>, AppError> {
+    public(crate::ssr::view::lead_view(&state()?, &id, tz.as_deref(), lang).await)
 }

@@ -24,6 +24,9 @@ pub enum AppError {
     InvalidJson(String),
     #[error("a valid API token is required (Authorization: Bearer …)")]
     Unauthorized,
+    /// No such thing (a lead id, a route).
+    #[error("{0}")]
+    NotFound(String),
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -48,6 +51,7 @@ impl AppError {
             AppError::BatchTooLarge { .. } => "batch_too_large",
             AppError::InvalidJson(_) => "invalid_json",
             AppError::Unauthorized => "unauthorized",
+            AppError::NotFound(_) => "not_found",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
             AppError::ServerFn(_) => "server_fn",
@@ -62,8 +66,22 @@ impl AppError {
             | AppError::InvalidJson(_) => 400,
             AppError::BatchTooLarge { .. } => 413,
             AppError::Unauthorized => 401,
+            AppError::NotFound(_) => 404,
             AppError::Unavailable(_) => 503,
             AppError::Internal(_) | AppError::ServerFn(_) => 500,
+        }
+    }
+
+    /// What may leave the server: the cause of a server-side failure (a
+    /// database message, say) is for the log only, so it is replaced by a
+    /// fixed text. Log `self` before calling this.
+    pub fn public(self) -> Self {
+        match self {
+            AppError::Unavailable(_) => {
+                AppError::Unavailable("please try again in a moment".into())
+            }
+            AppError::Internal(_) => AppError::Internal("see the server log".into()),
+            other => other,
         }
     }
 

@@ -4,6 +4,19 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+/// The channels of `shared/spec/events.md`.
+pub const CHANNELS: &[&str] = &[
+    "whatsapp",
+    "instagram",
+    "messenger",
+    "tiktok",
+    "telegram",
+    "line",
+    "web",
+    "email",
+    "other",
+];
+
 /// Where a customer came from: an ad click referral, a campaign link, …
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Source {
@@ -71,6 +84,10 @@ pub struct LeadPage {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LeadRow {
     pub lead: Lead,
+    /// Seconds from Date to First Touched At.
+    pub wait_seconds: Option<i64>,
+    /// Unanswered leads: seconds waited so far, when the page was served.
+    pub waiting_seconds: Option<i64>,
     pub date_text: String,
     pub phone_text: Option<String>,
     pub first_touched_text: Option<String>,
@@ -90,18 +107,57 @@ pub struct LeadsView {
     pub to: String,
     pub tz: String,
     pub q: String,
+    /// Whether the database holds any lead at all (the empty state then
+    /// explains how to send the first events).
+    pub any_leads: bool,
+}
+
+/// The page's language.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Lang {
+    #[default]
+    Id,
+    En,
 }
 
 /// The query the Leads page sends; every field is the raw text of the URL
 /// parameter of the same name, so page, URL and HTTP API share one parser.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeadsQuery {
+    /// A preset: `today`, `yesterday`, `7d`, `30d`, `this_month`, `last_month`.
+    pub range: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
     pub tz: Option<String>,
     pub q: Option<String>,
+    pub channel: Option<String>,
+    pub source: Option<String>,
+    pub touched: Option<String>,
+    pub sort: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<String>,
+}
+
+impl LeadsQuery {
+    /// The parameters as `(name, value)` pairs, in the API's names.
+    pub fn pairs(&self) -> Vec<(&'static str, &String)> {
+        [
+            ("range", &self.range),
+            ("from", &self.from),
+            ("to", &self.to),
+            ("tz", &self.tz),
+            ("q", &self.q),
+            ("channel", &self.channel),
+            ("source", &self.source),
+            ("touched", &self.touched),
+            ("sort", &self.sort),
+            ("cursor", &self.cursor),
+            ("limit", &self.limit),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+        .collect()
+    }
 }
 
 /// A source as the summary groups it (`GET /api/v1/leads/summary`).
@@ -122,6 +178,72 @@ pub struct DayCount {
 pub struct SourceCount {
     pub source: Option<SourceRef>,
     pub count: u64,
+    /// Of `count`, the leads answered by an agent or the AI.
+    #[serde(default)]
+    pub touched: u64,
+    #[serde(default)]
+    pub median_first_touch_seconds: Option<i64>,
+}
+
+/// How long leads waited for their first answer (First Touched At − Date).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirstResponse {
+    pub under_1m: u64,
+    #[serde(rename = "1m_to_5m")]
+    pub m1_to_5m: u64,
+    #[serde(rename = "5m_to_30m")]
+    pub m5_to_30m: u64,
+    #[serde(rename = "30m_to_2h")]
+    pub m30_to_2h: u64,
+    #[serde(rename = "2h_to_24h")]
+    pub h2_to_24h: u64,
+    pub over_24h: u64,
+    pub never: u64,
+}
+
+impl FirstResponse {
+    /// Bucket upper bounds in seconds (exclusive); the last bucket is open.
+    pub const BOUNDS: [i64; 5] = [60, 300, 1_800, 7_200, 86_400];
+
+    /// Counts one lead: `wait` in seconds, `None` when never answered.
+    pub fn add(&mut self, wait: Option<i64>) {
+        let b = match wait {
+            None => &mut self.never,
+            Some(w) => match Self::BOUNDS.iter().position(|b| w < *b) {
+                Some(0) => &mut self.under_1m,
+                Some(1) => &mut self.m1_to_5m,
+                Some(2) => &mut self.m5_to_30m,
+                Some(3) => &mut self.m30_to_2h,
+                Some(_) => &mut self.h2_to_24h,
+                None => &mut self.over_24h,
+            },
+        };
+        *b += 1;
+    }
+
+    /// The buckets in order, `never` last.
+    pub fn buckets(&self) -> [u64; 7] {
+        [
+            self.under_1m,
+            self.m1_to_5m,
+            self.m5_to_30m,
+            self.m30_to_2h,
+            self.h2_to_24h,
+            self.over_24h,
+            self.never,
+        ]
+    }
+}
+
+/// The totals of the period of equal length just before the chosen one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeriodTotals {
+    pub from: String,
+    pub to: String,
+    pub total: u64,
+    pub touched: u64,
+    pub untouched: u64,
+    pub median_first_touch_seconds: Option<i64>,
 }
 
 /// Totals and breakdowns for a filter (`shared/spec/api.md`).
@@ -133,4 +255,83 @@ pub struct Summary {
     pub median_first_touch_seconds: Option<i64>,
     pub by_day: Vec<DayCount>,
     pub by_source: Vec<SourceCount>,
+    #[serde(default)]
+    pub first_response: FirstResponse,
+    /// The same filters over the previous period of equal length (`null`
+    /// when it would start before 1970).
+    #[serde(default)]
+    pub previous: Option<PeriodTotals>,
+}
+
+/// New leads per day stacked by first source, for the chart: `series` are
+/// the top sources (`None` = organic), then, when there are more, "other".
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chart {
+    pub series: Vec<Option<SourceRef>>,
+    /// Whether the last stack of every day is "other sources".
+    pub other: bool,
+    /// Per day of the range, the count of each series (and "other").
+    pub days: Vec<(String, Vec<u64>)>,
+}
+
+/// What the dashboard's KPI cards, chart and breakdown show.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DashboardView {
+    pub summary: Summary,
+    pub chart: Chart,
+    pub from: String,
+    pub to: String,
+    pub tz: String,
+}
+
+/// One event of a lead's timeline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimelineEvent {
+    pub id: String,
+    pub occurred_at: DateTime<Utc>,
+    /// `message` or `resolved`.
+    pub kind: String,
+    /// `inbound`, `outbound`, or `null` for `resolved`.
+    pub direction: Option<String>,
+    /// `customer`, `agent`, `ai` or `system`.
+    pub sender: String,
+    pub channel: String,
+    pub source: Option<Source>,
+    /// The number of the session it belongs to, `null` outside sessions
+    /// (an agent's message before the customer ever wrote).
+    pub session: Option<u32>,
+}
+
+/// A session (rule 8 of `shared/spec/leads.md`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub number: u32,
+    pub started_at: DateTime<Utc>,
+    pub last_activity: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// `open`, `timeout` or `resolved`.
+    pub end: String,
+}
+
+/// `GET /api/v1/leads/{id}`: the lead, its sessions and its events in time
+/// order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeadDetail {
+    pub lead: Lead,
+    pub sessions: Vec<SessionInfo>,
+    pub events: Vec<TimelineEvent>,
+}
+
+/// The lead detail panel: the detail plus texts formatted on the server.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeadDetailView {
+    pub detail: LeadDetail,
+    pub phone_text: Option<String>,
+    pub date_text: String,
+    pub first_touched_text: Option<String>,
+    /// Per event, its local time text (same order as `detail.events`).
+    pub event_times: Vec<String>,
+    /// Per session: start and end texts.
+    pub session_times: Vec<(String, Option<String>)>,
+    pub tz: String,
 }

@@ -1,51 +1,118 @@
-//! The seven-column Leads table.
+//! The seven-column Leads table. Date, Customer Name and First Touched At
+//! sort from their headers; a row opens the lead's detail (click or Enter).
 
 use leptos::prelude::*;
 
-use crate::model::{LeadRow, Source};
+use super::use_lang;
+use crate::model::{Lang, LeadRow, Source};
 
-/// Column titles, in the order of `shared/spec/leads.md`.
-pub const COLUMNS: [&str; 7] = [
-    "Date",
-    "Customer Name",
-    "Phone Number",
-    "Email",
-    "First Source",
-    "First Touched At",
-    "Last Source",
+/// Column text keys, in the order of `shared/spec/leads.md`, with the sort
+/// each header toggles (first click: its first sort).
+pub const COLUMNS: [(&str, Option<[&str; 2]>); 7] = [
+    ("col.date", Some(["-date", "date"])),
+    ("col.name", Some(["name", "-name"])),
+    ("col.phone", None),
+    ("col.email", None),
+    ("col.first_source", None),
+    (
+        "col.first_touched",
+        Some(["-first_touched_at", "first_touched_at"]),
+    ),
+    ("col.last_source", None),
 ];
 
 #[component]
-pub fn LeadTable(rows: Vec<LeadRow>) -> impl IntoView {
+pub fn LeadTable(
+    rows: Vec<LeadRow>,
+    /// The sort in force (`-date` …).
+    sort: String,
+    on_sort: Callback<String>,
+    on_open: Callback<String>,
+) -> impl IntoView {
+    let l = use_lang().get_untracked();
+    let headers = COLUMNS
+        .iter()
+        .map(|(key, sorts)| match sorts {
+            None => view! { <th scope="col">{l.t(key)}</th> }.into_any(),
+            Some([first, second]) => {
+                let (aria, next) = if sort == *first {
+                    (sort_word(first), *second)
+                } else if sort == *second {
+                    (sort_word(second), *first)
+                } else {
+                    ("none", *first)
+                };
+                let arrow = match aria {
+                    "ascending" => " ↑",
+                    "descending" => " ↓",
+                    _ => "",
+                };
+                view! {
+                    <th scope="col" aria-sort=aria>
+                        <button type="button" class="sort" data-sort=next
+                            title=format!("{} {}", l.t("sort.by"), l.t(key))
+                            on:click=move |_| on_sort.run(next.to_owned())>
+                            {l.t(key)}<span aria-hidden="true">{arrow}</span>
+                        </button>
+                    </th>
+                }
+                .into_any()
+            }
+        })
+        .collect_view();
     view! {
-        <table class="leads" data-testid="leads-table">
-            <thead>
-                <tr>{COLUMNS.iter().map(|c| view! { <th scope="col">{*c}</th> }).collect_view()}</tr>
-            </thead>
-            <tbody>
-                {rows.into_iter().map(|row| view! { <LeadRowView row/> }).collect_view()}
-            </tbody>
-        </table>
+        <div class="table-wrap">
+            <table class="leads" data-testid="leads-table">
+                <thead><tr>{headers}</tr></thead>
+                <tbody>
+                    {rows.into_iter().map(|row| view! { <LeadRowView row lang=l on_open/> }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+fn sort_word(sort: &str) -> &'static str {
+    if sort.starts_with('-') {
+        "descending"
+    } else {
+        "ascending"
     }
 }
 
 #[component]
-fn LeadRowView(row: LeadRow) -> impl IntoView {
+fn LeadRowView(row: LeadRow, lang: Lang, on_open: Callback<String>) -> impl IntoView {
+    let l = lang;
     let LeadRow {
         lead,
         date_text,
         phone_text,
         first_touched_text,
+        wait_seconds,
+        waiting_seconds,
         last_source_differs,
     } = row;
-    let dash = || view! { <span class="muted">"—"</span> }.into_any();
+    let dash = || view! { <span class="muted" aria-label="–">"—"</span> }.into_any();
     let last = if last_source_differs {
         lead.last_source.clone()
     } else {
         None
     };
+    let id = lead.id.clone();
+    let id_key = lead.id.clone();
+    let label = format!(
+        "{} {}",
+        l.t("detail.title"),
+        lead.name.clone().or(phone_text.clone()).unwrap_or_default()
+    );
     view! {
-        <tr data-lead=lead.id.clone()>
+        <tr data-lead=lead.id.clone() tabindex="0" aria-label=label
+            on:click=move |_| on_open.run(id.clone())
+            on:keydown=move |ev| {
+                if ev.key() == "Enter" {
+                    on_open.run(id_key.clone());
+                }
+            }>
             <td class="date" title=lead.date.to_rfc3339()>{date_text}</td>
             <td class="name">
                 {match lead.name {
@@ -68,14 +135,23 @@ fn LeadRowView(row: LeadRow) -> impl IntoView {
             <td class="first-source">
                 {match lead.first_source {
                     Some(s) => view! { <SourceBadge source=s/> }.into_any(),
-                    None => view! { <span class="badge organic">"Organic"</span> }.into_any(),
+                    None => view! { <span class="badge organic">{l.t("organic")}</span> }.into_any(),
                 }}
             </td>
             <td class="first-touched">
                 {match first_touched_text {
-                    Some(t) => t.into_any(),
-                    None => view! { <span class="badge awaiting">"Awaiting first response"</span> }
-                        .into_any(),
+                    Some(t) => view! {
+                        {t}
+                        {wait_seconds.map(|w| view! { <span class="wait">{l.duration(w)}</span> })}
+                    }
+                    .into_any(),
+                    None => view! {
+                        <span class="badge awaiting">{l.t("awaiting")}</span>
+                        {waiting_seconds.map(|w| view! {
+                            <span class="wait waiting">{format!("{} {}", l.t("waited"), l.duration(w))}</span>
+                        })}
+                    }
+                    .into_any(),
                 }}
             </td>
             <td class="last-source">
@@ -89,7 +165,7 @@ fn LeadRowView(row: LeadRow) -> impl IntoView {
 }
 
 #[component]
-fn SourceBadge(source: Source) -> impl IntoView {
+pub fn SourceBadge(source: Source) -> impl IntoView {
     let title = source
         .url
         .clone()

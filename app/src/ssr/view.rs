@@ -1,7 +1,8 @@
-//! The Leads page's data: the read path's page, formatted for people in the
-//! business time zone.
+//! The Leads page's data: what the server functions answer, read through the
+//! `Leads` service and formatted for people in the chosen time zone and
+//! language (the browser bundle carries no time-zone database).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use chrono_tz::Tz;
 
 use super::filter::{Filter, encode_cursor};
@@ -9,7 +10,10 @@ use super::phone;
 use super::rules::LeadFacts;
 use super::state::AppState;
 use crate::error::AppError;
-use crate::model::{Lead, LeadRow, LeadsQuery, LeadsView};
+use crate::model::{DashboardView, Lang, Lead, LeadDetailView, LeadRow, LeadsQuery, LeadsView};
+
+/// How many first sources the chart stacks before "other".
+pub const CHART_SERIES: usize = 5;
 
 impl From<LeadFacts> for Lead {
     fn from(f: LeadFacts) -> Self {
@@ -27,32 +31,120 @@ impl From<LeadFacts> for Lead {
     }
 }
 
-pub fn local_time(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz).format("%d %b %Y, %H:%M").to_string()
+/// `27 Nov 2026 09.15` in `tz`, in the language's style.
+pub fn local_time(t: DateTime<Utc>, tz: Tz, lang: Lang) -> String {
+    let l = t.with_timezone(&tz);
+    lang.date_time(l.year(), l.month(), l.day(), l.hour(), l.minute())
 }
 
-pub fn row(facts: LeadFacts, tz: Tz) -> LeadRow {
+pub fn row(facts: LeadFacts, tz: Tz, lang: Lang, now: DateTime<Utc>) -> LeadRow {
     let last_source_differs = facts.last_source_differs();
     let lead = Lead::from(facts);
     LeadRow {
-        date_text: local_time(lead.date, tz),
+        date_text: local_time(lead.date, tz, lang),
         phone_text: lead.phone.as_deref().map(phone::display),
-        first_touched_text: lead.first_touched_at.map(|t| local_time(t, tz)),
+        first_touched_text: lead.first_touched_at.map(|t| local_time(t, tz, lang)),
+        wait_seconds: lead.first_touched_at.map(|t| (t - lead.date).num_seconds()),
+        waiting_seconds: match lead.first_touched_at {
+            None => Some((now - lead.date).num_seconds().max(0)),
+            Some(_) => None,
+        },
         last_source_differs,
         lead,
     }
 }
 
-pub async fn leads_view(state: &AppState, query: &LeadsQuery) -> Result<LeadsView, AppError> {
-    let filter = Filter::from_query(query, state.settings.tz, Utc::now())?;
+fn filter(state: &AppState, query: &LeadsQuery) -> Result<Filter, AppError> {
+    Filter::from_query(query, state.settings.tz, Utc::now())
+}
+
+pub fn leads_view(state: &AppState, query: &LeadsQuery, lang: Lang) -> Result<LeadsView, AppError> {
+    let filter = filter(state, query)?;
     let page = state.leads.list(&filter);
+    let now = Utc::now();
     Ok(LeadsView {
-        rows: page.leads.into_iter().map(|f| row(f, filter.tz)).collect(),
+        rows: page
+            .leads
+            .into_iter()
+            .map(|f| row(f, filter.tz, lang, now))
+            .collect(),
         total: page.total,
         next_cursor: page.next.map(|c| encode_cursor(filter.sort, &c)),
         from: filter.from.to_string(),
         to: filter.to.to_string(),
         tz: filter.tz.name().to_owned(),
         q: query.q.clone().unwrap_or_default(),
+        any_leads: state.leads.stats().leads > 0,
     })
+}
+
+pub fn dashboard_view(state: &AppState, query: &LeadsQuery) -> Result<DashboardView, AppError> {
+    let mut query = query.clone();
+    // Totals and the chart cover every page.
+    query.cursor = None;
+    query.limit = None;
+    let filter = filter(state, &query)?;
+    let (summary, chart) = state.leads.dashboard(&filter, Some(CHART_SERIES));
+    Ok(DashboardView {
+        summary,
+        chart,
+        from: filter.from.to_string(),
+        to: filter.to.to_string(),
+        tz: filter.tz.name().to_owned(),
+    })
+}
+
+pub async fn lead_view(
+    state: &AppState,
+    id: &str,
+    tz: Option<&str>,
+    lang: Lang,
+) -> Result<Option<LeadDetailView>, AppError> {
+    let tz = match tz.map(str::trim).filter(|t| !t.is_empty()) {
+        None => state.settings.tz,
+        Some(t) => t
+            .parse::<Tz>()
+            .map_err(|_| AppError::param("tz", "must be an IANA time zone"))?,
+    };
+    let Some(detail) = state
+        .leads
+        .detail(id, state.settings.session_timeout)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let time = |t: DateTime<Utc>| local_time(t, tz, lang);
+    Ok(Some(LeadDetailView {
+        phone_text: detail.lead.phone.as_deref().map(phone::display),
+        date_text: time(detail.lead.date),
+        first_touched_text: detail.lead.first_touched_at.map(time),
+        event_times: detail.events.iter().map(|e| time(e.occurred_at)).collect(),
+        session_times: detail
+            .sessions
+            .iter()
+            .map(|s| (time(s.started_at), s.ended_at.map(time)))
+            .collect(),
+        tz: tz.name().to_owned(),
+        detail,
+    }))
+}
+
+/// The language of this request: the `lang` cookie, else the browser's
+/// `Accept-Language`, else Indonesian.
+pub fn request_lang(headers: &axum::http::HeaderMap) -> Lang {
+    let cookie = headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix("lang="))
+        .and_then(Lang::from_code);
+    cookie
+        .or_else(|| {
+            headers
+                .get(axum::http::header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::from_accept_language)
+        })
+        .unwrap_or_default()
 }

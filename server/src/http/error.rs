@@ -21,6 +21,6 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(code = self.0.code(), "request failed: {}", self.0);
         }
-        (status, axum::Json(self.0.to_json())).into_response()
+        (status, axum::Json(self.0.public().to_json())).into_response()
     }
 }

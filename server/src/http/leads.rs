@@ -1,17 +1,20 @@
-//! Reads of leads: a page, the summary, the CSV export and index figures.
+//! Reads of leads: a page, one lead, the summary, the CSV export and index
+//! figures.
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use app::model::{Lead, LeadPage, Summary};
+use app::error::AppError;
+use app::model::{Lead, LeadDetail, LeadPage, Summary};
 use app::ssr::csv;
 use app::ssr::filter::encode_cursor;
-use app::ssr::leads::Stats;
+use app::ssr::leads::{Export, Stats};
 use app::ssr::state::AppState;
 
+use super::ApiError;
 use super::extract::{LeadFilter, UnpagedFilter};
 
 pub fn router() -> Router<AppState> {
@@ -19,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/leads", get(get_leads))
         .route("/leads.csv", get(get_leads_csv))
         .route("/leads/summary", get(get_summary))
+        .route("/leads/{id}", get(get_lead))
         .route("/stats", get(get_stats))
 }
 
@@ -32,6 +36,21 @@ async fn get_leads(
         total: page.total,
         next_cursor: page.next.map(|c| encode_cursor(filter.sort, &c)),
     })
+}
+
+/// One lead with its sessions and events; `404` for an id that is not a lead.
+async fn get_lead(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<LeadDetail>, ApiError> {
+    match state
+        .leads
+        .detail(&id, state.settings.session_timeout)
+        .await?
+    {
+        Some(d) => Ok(axum::Json(d)),
+        None => Err(AppError::NotFound("no lead with this id".into()).into()),
+    }
 }
 
 async fn get_summary(
@@ -52,17 +71,31 @@ async fn get_leads_csv(
     State(state): State<AppState>,
     UnpagedFilter(filter): UnpagedFilter,
 ) -> Response {
-    let mut export = state.leads.export(&filter);
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(4);
     let tz = filter.tz;
-    // Formatting runs off the async threads' hot path, a chunk at a time.
+    csv_response(
+        state.leads.export(&filter),
+        csv::header(),
+        "leads.csv",
+        move |out, leads| csv::rows(out, leads, tz),
+    )
+}
+
+/// Streams an export as CSV: `head`, then each chunk of leads formatted by
+/// `rows` off the async threads.
+pub fn csv_response(
+    mut export: Export,
+    head: String,
+    file_name: &str,
+    rows: impl Fn(&mut String, &[app::ssr::rules::LeadFacts]) + Send + 'static,
+) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(4);
     tokio::task::spawn_blocking(move || {
-        if tx.blocking_send(Ok(csv::header())).is_err() {
+        if tx.blocking_send(Ok(head)).is_err() {
             return;
         }
         while let Some(leads) = export.next_chunk() {
             let mut chunk = String::with_capacity(leads.len() * 160);
-            csv::rows(&mut chunk, &leads, tz);
+            rows(&mut chunk, &leads);
             if tx.blocking_send(Ok(chunk)).is_err() {
                 return;
             }
@@ -72,10 +105,10 @@ async fn get_leads_csv(
         futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
     (
         [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (
                 header::CONTENT_DISPOSITION,
-                "attachment; filename=\"leads.csv\"",
+                format!("attachment; filename=\"{file_name}\""),
             ),
         ],
         axum::body::Body::from_stream(stream),

@@ -6,6 +6,7 @@ mod error;
 mod events;
 mod extract;
 mod leads;
+mod page;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(32 * 1024 * 1024));
     Router::new()
         .route("/healthz", get(healthz))
+        .merge(page::router())
         .nest("/api/v1", api)
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();
@@ -85,6 +87,7 @@ async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down");
+    page::shutdown().send_replace(true);
 }
 
 /// `200 ok` once the database answers. The server listens only after the

@@ -3,7 +3,7 @@
 use chrono_tz::Tz;
 
 use super::rules::LeadFacts;
-use crate::model::Source;
+use crate::model::{Lang, Source};
 
 const COLUMNS: &str = "id,date,name,phone,email,channel,first_source_platform,first_source_id,first_source_name,first_touched_at,last_source_platform,last_source_id,last_source_name\r\n";
 
@@ -45,6 +45,69 @@ pub fn rows(out: &mut String, leads: &[LeadFacts], tz: Tz) {
     }
 }
 
+/// The byte-order mark that makes Excel read the file as UTF-8 (Indonesian
+/// names with accents, Arabic or Chinese names).
+pub const BOM: &str = "\u{feff}";
+
+/// The header of the page's download: the seven columns of the Leads table
+/// in the page's language, then channel and lead id.
+pub fn page_header(lang: Lang) -> String {
+    let keys = [
+        "col.date",
+        "col.name",
+        "col.phone",
+        "col.email",
+        "col.first_source",
+        "col.first_touched",
+        "col.last_source",
+        "col.channel",
+        "col.id",
+    ];
+    let names: Vec<String> = keys.iter().map(|k| text(lang.t(k))).collect();
+    format!("{BOM}{}\r\n", names.join(","))
+}
+
+/// The page's download: what the table shows, for spreadsheets. Times are
+/// local (`2026-11-20 09:15:03`, which spreadsheets read as a date and
+/// time); phones are written as `="+6281…"` so Excel keeps them as text
+/// instead of turning them into a number; Last Source only when it differs.
+pub fn page_rows(out: &mut String, leads: &[LeadFacts], tz: Tz, lang: Lang) {
+    for l in leads {
+        let time = |t: chrono::DateTime<chrono::Utc>| {
+            t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string()
+        };
+        let source = |s: &Option<Source>| match s {
+            Some(s) => text(&format!("{} ({})", s.label(), s.platform)),
+            None => text(lang.t("organic")),
+        };
+        let last = if l.last_source_differs() {
+            source(&l.last_source)
+        } else {
+            String::new()
+        };
+        let fields = [
+            time(l.date),
+            text(l.name.as_deref().unwrap_or("")),
+            l.phone
+                .as_deref()
+                .map(|p| quote(format!("=\"{p}\"")))
+                .unwrap_or_default(),
+            text(l.email.as_deref().unwrap_or("")),
+            source(&l.first_source),
+            l.first_touched_at.map(time).unwrap_or_default(),
+            last,
+            l.channel.clone(),
+            if l.key.starts_with('+') {
+                quote(format!("=\"{}\"", l.key))
+            } else {
+                quote(l.key.clone())
+            },
+        ];
+        out.push_str(&fields.join(","));
+        out.push_str("\r\n");
+    }
+}
+
 /// Free text: defused, so a spreadsheet does not run it as a formula (`=`,
 /// `+`, `-`, `@` at the start), and quoted when needed.
 fn text(s: &str) -> String {
@@ -68,6 +131,40 @@ fn quote(s: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_page_download_is_for_spreadsheets() {
+        let lead = LeadFacts {
+            key: "+6281234567890".into(),
+            date: "2026-11-20T02:15:03Z".parse().expect("t"),
+            channel: "whatsapp".into(),
+            name: Some("Budi, \"Santoso\"".into()),
+            phone: Some("+6281234567890".into()),
+            email: None,
+            first_source: Some(Source {
+                platform: "meta".into(),
+                kind: "ad".into(),
+                id: Some("1202".into()),
+                name: Some("Promo 11.11".into()),
+                url: None,
+            }),
+            last_source: None,
+            first_touched_at: None,
+        };
+        let head = page_header(Lang::En);
+        assert!(head.starts_with('\u{feff}'));
+        assert_eq!(
+            head.trim_start_matches('\u{feff}'),
+            "Date,Customer Name,Phone Number,Email,First Source,First Touched At,Last Source,Channel,Lead ID\r\n"
+        );
+        assert!(page_header(Lang::Id).contains("Nama Pelanggan"));
+        let mut out = String::new();
+        page_rows(&mut out, &[lead], chrono_tz::Asia::Jakarta, Lang::En);
+        assert_eq!(
+            out,
+            "2026-11-20 09:15:03,\"Budi, \"\"Santoso\"\"\",\"=\"\"+6281234567890\"\"\",,Promo 11.11 (meta),,,whatsapp,\"=\"\"+6281234567890\"\"\"\r\n"
+        );
+    }
 
     #[test]
     fn fields_are_quoted_and_formulas_defused() {

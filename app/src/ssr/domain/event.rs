@@ -13,17 +13,7 @@ use crate::model::Source;
 
 pub const MAX_BATCH: usize = 1000;
 
-pub const CHANNELS: &[&str] = &[
-    "whatsapp",
-    "instagram",
-    "messenger",
-    "tiktok",
-    "telegram",
-    "line",
-    "web",
-    "email",
-    "other",
-];
+pub use crate::model::CHANNELS;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -162,11 +162,22 @@ impl Filter {
         let (from_day, to_day) = (in_years("from", day("from")?)?, in_years("to", day("to")?)?);
         let today = now.with_timezone(&tz).date_naive();
         let week_before = |d: NaiveDate| d.checked_sub_days(Days::new(6)).unwrap_or(d);
-        let (from, to) = match (from_day, to_day) {
-            (Some(f), Some(t)) => (f, t),
-            (Some(f), None) => (f, today.max(f)),
-            (None, Some(t)) => (week_before(t), t),
-            (None, None) => (week_before(today), today),
+        let preset = get("range")
+            .map(|r| {
+                preset_days(r, today).ok_or_else(|| {
+                    AppError::param(
+                        "range",
+                        "must be today, yesterday, 7d, 30d, this_month or last_month",
+                    )
+                })
+            })
+            .transpose()?;
+        let (from, to) = match (from_day, to_day, preset) {
+            (Some(f), Some(t), _) => (f, t),
+            (Some(f), None, _) => (f, today.max(f)),
+            (None, Some(t), _) => (week_before(t), t),
+            (None, None, Some(days)) => days,
+            (None, None, None) => (week_before(today), today),
         };
         if from > to {
             return Err(AppError::param("from", "must not be after to"));
@@ -283,22 +294,55 @@ impl Filter {
         default_tz: Tz,
         now: DateTime<Utc>,
     ) -> Result<Filter, AppError> {
-        let mut params = HashMap::new();
-        let fields = [
-            ("from", &query.from),
-            ("to", &query.to),
-            ("tz", &query.tz),
-            ("q", &query.q),
-            ("cursor", &query.cursor),
-            ("limit", &query.limit),
-        ];
-        for (k, v) in fields {
-            if let Some(v) = v {
-                params.insert(k.to_owned(), v.clone());
-            }
-        }
+        let params: HashMap<String, String> = query
+            .pairs()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.clone()))
+            .collect();
         Filter::parse(&params, default_tz, now)
     }
+}
+
+impl Filter {
+    /// The same filters over the days of equal number just before `from`
+    /// (`None` when they would start before 1970).
+    pub fn previous_period(&self) -> Option<Filter> {
+        let days = (self.to - self.from).num_days() + 1;
+        let to = self.from.checked_sub_days(Days::new(1))?;
+        let from = self.from.checked_sub_days(Days::new(days as u64))?;
+        if from.year() < FIRST_YEAR {
+            return None;
+        }
+        let (start, end) = day_range(from, to, self.tz);
+        Some(Filter {
+            from,
+            to,
+            start,
+            end,
+            after: None,
+            ..self.clone()
+        })
+    }
+}
+
+/// The days of a named range ending today (`range=`; explicit `from`/`to`
+/// win over it): what the page's presets link to, so a bookmarked "last 7
+/// days" stays the last 7 days.
+pub fn preset_days(name: &str, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+    let back = |n: u64| today.checked_sub_days(Days::new(n));
+    let month_start = today.with_day(1)?;
+    Some(match name {
+        "today" => (today, today),
+        "yesterday" => (back(1)?, back(1)?),
+        "7d" => (back(6)?, today),
+        "30d" => (back(29)?, today),
+        "this_month" => (month_start, today),
+        "last_month" => {
+            let end = month_start.pred_opt()?;
+            (end.with_day(1)?, end)
+        }
+        _ => return None,
+    })
 }
 
 /// An opaque cursor: the sort it belongs to and where the page ended.
@@ -325,6 +369,55 @@ fn decode_cursor(text: &str, sort: Sort) -> Result<Cursor, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn presets_are_whole_days_ending_today() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("day");
+        let today = d("2026-03-01");
+        let got = |n| preset_days(n, today).map(|(a, b)| (a.to_string(), b.to_string()));
+        let want = |a: &str, b: &str| Some((a.to_string(), b.to_string()));
+        assert_eq!(got("today"), want("2026-03-01", "2026-03-01"));
+        assert_eq!(got("yesterday"), want("2026-02-28", "2026-02-28"));
+        assert_eq!(got("7d"), want("2026-02-23", "2026-03-01"));
+        assert_eq!(got("30d"), want("2026-01-31", "2026-03-01"));
+        assert_eq!(got("this_month"), want("2026-03-01", "2026-03-01"));
+        assert_eq!(got("last_month"), want("2026-02-01", "2026-02-28"));
+        assert_eq!(got("week"), None);
+    }
+
+    #[test]
+    fn the_previous_period_has_as_many_days_just_before() {
+        let now = "2026-11-27T05:00:00Z".parse().expect("t");
+        let p = |pairs: &[(&str, &str)]| {
+            let m = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Filter::parse(&m, chrono_tz::Asia::Jakarta, now).expect("parses")
+        };
+        let f = p(&[
+            ("from", "2026-11-21"),
+            ("to", "2026-11-27"),
+            ("channel", "whatsapp"),
+        ]);
+        let prev = f.previous_period().expect("previous");
+        assert_eq!(
+            (prev.from.to_string(), prev.to.to_string()),
+            ("2026-11-14".into(), "2026-11-20".into())
+        );
+        assert_eq!(prev.channels, f.channels);
+        assert_eq!(prev.end, f.start);
+        let one = p(&[("from", "2026-11-01"), ("to", "2026-11-01")]);
+        assert_eq!(
+            one.previous_period().expect("p").from.to_string(),
+            "2026-10-31"
+        );
+        assert!(
+            p(&[("from", "1970-01-01"), ("to", "1970-01-05")])
+                .previous_period()
+                .is_none()
+        );
+    }
     use chrono::TimeZone;
 
     fn now() -> DateTime<Utc> {

@@ -4,7 +4,7 @@ use chrono::{Duration, NaiveDate};
 use chrono_tz::Tz;
 
 use super::rules::LeadFacts;
-use crate::model::{DayCount, Source, SourceCount, SourceRef, Summary};
+use crate::model::{DayCount, FirstResponse, Source, SourceCount, SourceRef, Summary};
 
 /// Summarises `leads` (the leads of the days `from..=to` in `tz`): one
 /// `by_day` entry per day, zeros included; sources by count, largest first,
@@ -12,8 +12,9 @@ use crate::model::{DayCount, Source, SourceCount, SourceRef, Summary};
 pub fn summarize(leads: &[LeadFacts], from: NaiveDate, to: NaiveDate, tz: Tz) -> Summary {
     let days = (to - from).num_days().max(0) as usize + 1;
     let mut by_day = vec![0u64; days];
-    let mut sources: Vec<(Option<Source>, u64)> = Vec::new();
+    let mut sources: Vec<(Option<Source>, u64, Vec<i64>)> = Vec::new();
     let mut waits: Vec<i64> = Vec::new();
+    let mut first_response = FirstResponse::default();
     for lead in leads {
         let day = lead.date.with_timezone(&tz).date_naive();
         if let Ok(i) = usize::try_from((day - from).num_days()) {
@@ -21,29 +22,34 @@ pub fn summarize(leads: &[LeadFacts], from: NaiveDate, to: NaiveDate, tz: Tz) ->
                 *slot += 1;
             }
         }
-        if let Some(t) = lead.first_touched_at {
-            waits.push((t - lead.date).num_seconds());
-        }
+        let wait = lead.first_touched_at.map(|t| (t - lead.date).num_seconds());
+        waits.extend(wait);
+        first_response.add(wait);
         // Rule 5's sameness: platform and id, or name without id.
         let same = |counted: &Option<Source>| match (counted, &lead.first_source) {
             (None, None) => true,
             (Some(a), Some(b)) => a.same_as(b),
             _ => false,
         };
-        match sources.iter_mut().find(|(s, _)| same(s)) {
-            Some((_, n)) => *n += 1,
-            None => sources.push((lead.first_source.clone(), 1)),
+        match sources.iter_mut().find(|(s, _, _)| same(s)) {
+            Some((_, n, w)) => {
+                *n += 1;
+                w.extend(wait);
+            }
+            None => sources.push((lead.first_source.clone(), 1, wait.into_iter().collect())),
         }
     }
     let mut sources: Vec<SourceCount> = sources
         .into_iter()
-        .map(|(source, count)| SourceCount {
+        .map(|(source, count, mut w)| SourceCount {
             source: source.map(|s| SourceRef {
                 platform: s.platform,
                 id: s.id,
                 name: s.name,
             }),
             count,
+            touched: w.len() as u64,
+            median_first_touch_seconds: median(&mut w),
         })
         .collect();
     sources.sort_by(|a, b| b.count.cmp(&a.count));
@@ -62,6 +68,8 @@ pub fn summarize(leads: &[LeadFacts], from: NaiveDate, to: NaiveDate, tz: Tz) ->
             })
             .collect(),
         by_source: sources,
+        first_response,
+        previous: None,
     }
 }
 

@@ -25,7 +25,7 @@ use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 
 use super::blocks::{Blocks, Pos};
 use super::counts::{Counted, Counts, Hour};
-use crate::model::{DayCount, Source, SourceCount, SourceRef, Summary};
+use crate::model::{Chart, DayCount, FirstResponse, Source, SourceCount, SourceRef, Summary};
 use crate::ssr::event::CHANNELS;
 use crate::ssr::filter::{Cursor, Filter, SortField};
 use crate::ssr::phone;
@@ -652,6 +652,11 @@ impl LeadIndex {
 
     /// Adds or replaces a committed lead. Only the orders whose sort values
     /// changed are touched, and text is written again only when it changed.
+    /// Whether `key` is a lead.
+    pub fn contains(&self, key: &str) -> bool {
+        self.slot_of(key).is_some()
+    }
+
     pub fn upsert(&mut self, lead: &LeadFacts) {
         let Some(slot) = self.slot_of(&lead.key) else {
             if let Some(slot) = self.push(lead) {
@@ -861,7 +866,14 @@ impl LeadIndex {
                 .list
                 .iter()
                 .enumerate()
-                .map(|(i, s)| i != 0 && (s.platform == want || s.id.as_deref() == Some(want)))
+                .map(|(i, s)| {
+                    // `none`: leads without a first source (organic).
+                    if want == "none" {
+                        i == 0
+                    } else {
+                        i != 0 && (s.platform == want || s.id.as_deref() == Some(want))
+                    }
+                })
                 .collect()
         });
         Pred {
@@ -1108,6 +1120,12 @@ impl LeadIndex {
 
     /// Totals and breakdowns of every lead matching `f` (paging ignored).
     pub fn summary(&self, f: &Filter) -> Summary {
+        self.summary_and_chart(f, None).0
+    }
+
+    /// The summary and, with `top = Some(n)`, the per-day chart stacked by
+    /// the `n` largest first sources (and "other"): one pass over the range.
+    pub fn summary_and_chart(&self, f: &Filter, top: Option<usize>) -> (Summary, Chart) {
         let pred = self.pred(f);
         let (lo, hi) = self.date_bounds(pred.range);
         let in_range = self.by_date.rank(hi) - self.by_date.rank(lo);
@@ -1121,9 +1139,13 @@ impl LeadIndex {
             })
             .collect();
         let mut by_day = vec![0u64; days];
-        let mut by_group = vec![0u64; self.sources.group_first.len()];
-        let mut waits: Vec<u32> = Vec::new();
-        let mut long_waits: Vec<i64> = Vec::new();
+        let groups = self.sources.group_first.len();
+        let mut by_group = vec![0u64; groups];
+        // Per group: the waits of its answered leads.
+        let mut group_waits: Vec<(u32, i64)> = Vec::new();
+        // With a chart: each counted lead's (day, group).
+        let mut day_group: Vec<(u32, u32)> = Vec::new();
+        let mut first_response = FirstResponse::default();
         let mut day = 0usize;
         let mut total = 0u64;
         for slot in self.by_date.slices_from(lo, in_range).flatten().copied() {
@@ -1136,62 +1158,115 @@ impl LeadIndex {
             }
             by_day[day] += 1;
             total += 1;
-            by_group[self.sources.group[h.src as usize] as usize] += 1;
-            match h.wait {
-                UNTOUCHED => {}
+            let group = self.sources.group[h.src as usize];
+            by_group[group as usize] += 1;
+            if top.is_some() {
+                day_group.push((day as u32, group));
+            }
+            let wait = match h.wait {
+                UNTOUCHED => None,
                 WAIT_SATURATED => {
                     let c = &self.store.cold[slot as usize];
-                    long_waits.push((time(c.touch()) - time(h.date())).num_seconds());
+                    Some((time(c.touch()) - time(h.date())).num_seconds())
                 }
-                w => waits.push(w),
+                w => Some(i64::from(w)),
+            };
+            first_response.add(wait);
+            if let Some(w) = wait {
+                group_waits.push((group, w));
             }
         }
-        let touched = (waits.len() + long_waits.len()) as u64;
-        let mut sources: Vec<SourceCount> = by_group
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| **n > 0)
-            .map(|(g, n)| SourceCount {
-                source: self
-                    .sources
-                    .get(self.sources.group_first[g])
-                    .map(|s| SourceRef {
-                        platform: s.platform,
-                        id: s.id,
-                        name: s.name,
-                    }),
-                count: *n,
-            })
+        let touched = group_waits.len() as u64;
+        // Medians per group, and overall.
+        let mut all: Vec<i64> = group_waits.iter().map(|(_, w)| *w).collect();
+        let median_all = median_of(&mut all);
+        group_waits.sort_unstable();
+        let mut group_stats = vec![(0u64, None); groups];
+        for run in group_waits.chunk_by(|a, b| a.0 == b.0) {
+            let mut w: Vec<i64> = run.iter().map(|(_, w)| *w).collect();
+            group_stats[run[0].0 as usize] = (run.len() as u64, median_of(&mut w));
+        }
+        let mut order: Vec<usize> = (0..groups).filter(|g| by_group[*g] > 0).collect();
+        let source_ref = |g: usize| {
+            self.sources
+                .get(self.sources.group_first[g])
+                .map(|s| SourceRef {
+                    platform: s.platform,
+                    id: s.id,
+                    name: s.name,
+                })
+        };
+        let refs: Vec<Option<SourceRef>> = (0..groups)
+            .map(|g| if by_group[g] > 0 { source_ref(g) } else { None })
             .collect();
-        sources.sort_by(|a, b| {
-            b.count.cmp(&a.count).then_with(|| {
-                let label = |c: &SourceCount| {
-                    c.source
+        order.sort_by(|a, b| {
+            by_group[*b].cmp(&by_group[*a]).then_with(|| {
+                let label = |g: usize| {
+                    refs[g]
                         .as_ref()
                         .map(|s| (s.platform.clone(), s.id.clone(), s.name.clone()))
                 };
-                label(a).cmp(&label(b))
+                label(*a).cmp(&label(*b))
             })
         });
-        Summary {
+        let by_source: Vec<SourceCount> = order
+            .iter()
+            .map(|g| SourceCount {
+                source: refs[*g].clone(),
+                count: by_group[*g],
+                touched: group_stats[*g].0,
+                median_first_touch_seconds: group_stats[*g].1,
+            })
+            .collect();
+        let day_name = |i: usize| {
+            f.from
+                .checked_add_days(chrono::Days::new(i as u64))
+                .map(|d| d.to_string())
+                .unwrap_or_default()
+        };
+        let chart = match top {
+            None => Chart::default(),
+            Some(n) => {
+                let shown = &order[..order.len().min(n)];
+                let other = order.len() > shown.len();
+                let width = shown.len() + usize::from(other);
+                let mut series_of = vec![width.saturating_sub(1); groups];
+                for (i, g) in shown.iter().enumerate() {
+                    series_of[*g] = i;
+                }
+                let mut counts = vec![vec![0u64; width]; days];
+                for (d, g) in day_group {
+                    counts[d as usize][series_of[g as usize]] += 1;
+                }
+                Chart {
+                    series: shown.iter().map(|g| refs[*g].clone()).collect(),
+                    other,
+                    days: counts
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, c)| (day_name(i), c))
+                        .collect(),
+                }
+            }
+        };
+        let summary = Summary {
             total,
             touched,
             untouched: total - touched,
-            median_first_touch_seconds: median(waits, long_waits),
+            median_first_touch_seconds: median_all,
             by_day: by_day
                 .into_iter()
                 .enumerate()
                 .map(|(i, count)| DayCount {
-                    day: f
-                        .from
-                        .checked_add_days(chrono::Days::new(i as u64))
-                        .map(|d| d.to_string())
-                        .unwrap_or_default(),
+                    day: day_name(i),
                     count,
                 })
                 .collect(),
-            by_source: sources,
-        }
+            by_source,
+            first_response,
+            previous: None,
+        };
+        (summary, chart)
     }
 
     /// The slots of every lead matching `f`, in its sort order: what an
@@ -1279,22 +1354,18 @@ impl LeadIndex {
 }
 
 /// The median, the mean of the two middle values for an even count, rounded.
-fn median(mut short: Vec<u32>, mut long: Vec<i64>) -> Option<i64> {
-    let n = short.len() + long.len();
+/// The median of `values` (the mean of the two middle ones, rounded, for
+/// an even count).
+fn median_of(values: &mut [i64]) -> Option<i64> {
+    let n = values.len();
     if n == 0 {
         return None;
     }
-    if !long.is_empty() {
-        long.extend(short.iter().map(|w| *w as i64));
-        long.sort_unstable();
-        let (a, b) = (long[(n - 1) / 2], long[n / 2]);
-        return Some(a + ((b - a) as f64 / 2.0).round() as i64);
-    }
     let mid = n / 2;
-    let b = *short.select_nth_unstable(mid).1 as i64;
+    let b = *values.select_nth_unstable(mid).1;
     let a = if n % 2 == 0 {
         // The largest value below the middle one.
-        short[..mid].iter().copied().max().unwrap_or(0) as i64
+        values[..mid].iter().copied().max().unwrap_or(b)
     } else {
         b
     };
@@ -1387,10 +1458,9 @@ mod tests {
             && l.date < f.end
             && q_ok
             && (f.channels.is_empty() || f.channels.contains(&l.channel))
-            && f.source.as_deref().is_none_or(|s| {
-                l.first_source
-                    .as_ref()
-                    .is_some_and(|x| x.platform == s || x.id.as_deref() == Some(s))
+            && f.source.as_deref().is_none_or(|s| match &l.first_source {
+                None => s == "none",
+                Some(x) => s != "none" && (x.platform == s || x.id.as_deref() == Some(s)),
             })
             && f.touched.is_none_or(|t| l.first_touched_at.is_some() == t)
     }
@@ -1460,6 +1530,7 @@ mod tests {
         ],
         &[("source", "meta")],
         &[("source", "ad3")],
+        &[("source", "none")],
         &[("q", "budi")],
         &[("q", "contoh")],
         &[("q", "0812000")],
@@ -1514,7 +1585,20 @@ mod tests {
                     s.by_source.sort_by_key(|c| (std::cmp::Reverse(c.count), c.source.as_ref().map(|s| (s.platform.clone(), s.id.clone()))));
                     s
                 };
-                prop_assert_eq!(norm(index.summary(&f)), norm(summarize(&want, f.from, f.to, f.tz)), "{:?}", pairs);
+                let (summary, chart) = index.summary_and_chart(&f, Some(3));
+                prop_assert_eq!(norm(summary.clone()), norm(summarize(&want, f.from, f.to, f.tz)), "{:?}", pairs);
+                // The chart's stacks add up to the days, its series to the sources.
+                prop_assert_eq!(chart.days.len(), summary.by_day.len());
+                for ((day, stack), d) in chart.days.iter().zip(&summary.by_day) {
+                    prop_assert_eq!(day, &d.day);
+                    prop_assert_eq!(stack.iter().sum::<u64>(), d.count);
+                }
+                for (i, series) in chart.series.iter().enumerate() {
+                    let n: u64 = chart.days.iter().map(|(_, c)| c[i]).sum();
+                    prop_assert_eq!(series, &summary.by_source[i].source);
+                    prop_assert_eq!(n, summary.by_source[i].count);
+                }
+                prop_assert_eq!(chart.other, summary.by_source.len() > 3);
             }
         }
     }

@@ -23,12 +23,13 @@ use std::time::Instant;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::error::AppError;
-use crate::model::Summary;
+use crate::model::{Chart, LeadDetail, PeriodTotals, SessionInfo, Summary, TimelineEvent};
 use crate::ssr::db::{self, Db};
 use crate::ssr::event::Event;
+use crate::ssr::event::{Direction, Kind, Sender};
 use crate::ssr::filter::Filter;
 use crate::ssr::ingest;
-use crate::ssr::rules::{ContactState, LeadFacts};
+use crate::ssr::rules::{self, ContactState, LeadFacts, SessionEnd};
 pub use index::{LeadIndex, Page, Stats};
 
 /// The most events one group commit stores together.
@@ -43,6 +44,15 @@ pub struct Ingested {
     pub duplicates: usize,
 }
 
+/// What one commit changed, for live updates.
+#[derive(Debug)]
+pub struct Committed {
+    /// The leads created or changed, as committed.
+    pub leads: Vec<LeadFacts>,
+    /// How many of them are new leads.
+    pub new: usize,
+}
+
 struct Job {
     events: Vec<Event>,
     reply: oneshot::Sender<Result<Ingested, AppError>>,
@@ -52,7 +62,7 @@ struct Inner {
     db: Db,
     index: RwLock<LeadIndex>,
     writer: mpsc::Sender<Job>,
-    changes: broadcast::Sender<Arc<Vec<LeadFacts>>>,
+    changes: broadcast::Sender<Arc<Committed>>,
 }
 
 #[derive(Clone)]
@@ -124,11 +134,13 @@ impl Leads {
     /// each commit, and by a change-feed follower for other processes' commits.
     pub fn apply_committed(&self, changed: &[ContactState]) {
         let mut leads = Vec::new();
+        let mut new = 0;
         {
             let mut index = self.write();
             for state in changed {
                 match state.lead() {
                     Some(lead) => {
+                        new += usize::from(!index.contains(&lead.key));
                         index.upsert(&lead);
                         leads.push(lead);
                     }
@@ -138,12 +150,12 @@ impl Leads {
         }
         if !leads.is_empty() {
             // Nobody listening is fine.
-            let _ = self.inner.changes.send(Arc::new(leads));
+            let _ = self.inner.changes.send(Arc::new(Committed { leads, new }));
         }
     }
 
     /// The leads each commit created or changed, as they were committed.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Vec<LeadFacts>>> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Committed>> {
         self.inner.changes.subscribe()
     }
 
@@ -152,9 +164,43 @@ impl Leads {
         self.read().page(f)
     }
 
-    /// Totals and breakdowns for `f`; paging parameters play no part.
+    /// Totals and breakdowns for `f`, with the previous period's totals;
+    /// paging parameters play no part.
     pub fn summary(&self, f: &Filter) -> Summary {
-        self.read().summary(f)
+        self.dashboard(f, None).0
+    }
+
+    /// The summary and the chart stacked by the `top` largest first sources
+    /// (one read of the index, so both show the same moment).
+    pub fn dashboard(&self, f: &Filter, top: Option<usize>) -> (Summary, Chart) {
+        let index = self.read();
+        let (mut summary, chart) = index.summary_and_chart(f, top);
+        summary.previous = f.previous_period().map(|p| {
+            let s = index.summary(&p);
+            PeriodTotals {
+                from: p.from.to_string(),
+                to: p.to.to_string(),
+                total: s.total,
+                touched: s.touched,
+                untouched: s.untouched,
+                median_first_touch_seconds: s.median_first_touch_seconds,
+            }
+        });
+        (summary, chart)
+    }
+
+    /// One lead with its sessions (rule 8, `timeout` of inactivity) and its
+    /// events in time order; `None` when `key` is not a lead.
+    pub async fn detail(
+        &self,
+        key: &str,
+        timeout: chrono::Duration,
+    ) -> Result<Option<LeadDetail>, AppError> {
+        let Some(facts) = self.read().get(key) else {
+            return Ok(None);
+        };
+        let events = ingest::contact_events(&self.inner.db, key).await?;
+        Ok(Some(timeline(facts, events, timeout)))
     }
 
     /// Every lead matching `f` as of now, to be read in chunks.
@@ -203,6 +249,71 @@ impl Leads {
         // Leads in the index without any stored event.
         v.mismatches += index.len().saturating_sub(v.leads);
         Ok(v)
+    }
+}
+
+/// A lead's sessions and events, each event with the session it falls in.
+fn timeline(facts: LeadFacts, mut events: Vec<Event>, timeout: chrono::Duration) -> LeadDetail {
+    events.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
+    events.dedup_by(|a, b| a.id == b.id);
+    let sessions = rules::sessions(&events, timeout);
+    let session_of = |e: &Event| {
+        let i = sessions.partition_point(|s| s.started_at <= e.occurred_at);
+        let s = sessions.get(i.checked_sub(1)?)?;
+        let inside = match (s.end, s.ended_at) {
+            (SessionEnd::Timeout, Some(end)) => e.occurred_at < end,
+            (SessionEnd::Resolved, Some(end)) => e.occurred_at <= end,
+            _ => true,
+        };
+        inside.then_some(s.number)
+    };
+    let timeline = events
+        .iter()
+        .map(|e| TimelineEvent {
+            id: e.id.clone(),
+            occurred_at: e.occurred_at,
+            kind: match e.kind {
+                Kind::Message => "message",
+                Kind::Resolved => "resolved",
+            }
+            .into(),
+            direction: e.direction.map(|d| {
+                match d {
+                    Direction::Inbound => "inbound",
+                    Direction::Outbound => "outbound",
+                }
+                .into()
+            }),
+            sender: match e.sender {
+                Sender::Customer => "customer",
+                Sender::Agent => "agent",
+                Sender::Ai => "ai",
+                Sender::System => "system",
+            }
+            .into(),
+            channel: e.channel.clone(),
+            source: e.source.clone(),
+            session: session_of(e),
+        })
+        .collect();
+    LeadDetail {
+        lead: facts.into(),
+        sessions: sessions
+            .into_iter()
+            .map(|s| SessionInfo {
+                number: s.number,
+                started_at: s.started_at,
+                last_activity: s.last_activity,
+                ended_at: s.ended_at,
+                end: match s.end {
+                    SessionEnd::Open => "open",
+                    SessionEnd::Timeout => "timeout",
+                    SessionEnd::Resolved => "resolved",
+                }
+                .into(),
+            })
+            .collect(),
+        events: timeline,
     }
 }
 

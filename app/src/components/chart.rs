@@ -1,0 +1,203 @@
+//! New leads per day, stacked by first source: plain SVG rendered on the
+//! server (fixed aspect ratio, so nothing jumps when it hydrates), and a
+//! breakdown table by first source. Hovering or focusing a day shows its
+//! numbers.
+
+use leptos::prelude::*;
+
+use super::{source_label, source_value, use_lang};
+use crate::model::{Chart, SourceCount};
+
+const W: f64 = 720.0;
+const H: f64 = 200.0;
+const COLORS: [&str; 5] = ["#0f766e", "#2563eb", "#d97706", "#7c3aed", "#db2777"];
+const ORGANIC: &str = "#94a3b8";
+const OTHER: &str = "#cbd5e1";
+
+#[component]
+pub fn ChartView(chart: Chart) -> impl IntoView {
+    let l = use_lang().get_untracked();
+    let mut names: Vec<String> = chart
+        .series
+        .iter()
+        .map(|s| source_label(s.as_ref(), l))
+        .collect();
+    let mut colors: Vec<&'static str> = chart
+        .series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if s.is_none() {
+                ORGANIC
+            } else {
+                COLORS[i % COLORS.len()]
+            }
+        })
+        .collect();
+    if chart.other {
+        names.push(l.t("chart.other").to_owned());
+        colors.push(OTHER);
+    }
+    let days = chart.days.len().max(1);
+    let max = chart
+        .days
+        .iter()
+        .map(|(_, c)| c.iter().sum::<u64>())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let step = W / days as f64;
+    let gap = if step > 4.0 { step * 0.2 } else { 0.0 };
+    let hover = RwSignal::new(None::<usize>);
+    let totals: Vec<u64> = chart.days.iter().map(|(_, c)| c.iter().sum()).collect();
+    let caption_days = chart.days.clone();
+    let caption_names = names.clone();
+    let caption = move || match hover.get() {
+        None => l.t("chart.hint").to_owned(),
+        Some(i) => {
+            let Some((day, counts)) = caption_days.get(i) else {
+                return String::new();
+            };
+            let total: u64 = counts.iter().sum();
+            let parts: Vec<String> = counts
+                .iter()
+                .zip(&caption_names)
+                .filter(|(n, _)| **n > 0)
+                .map(|(n, name)| format!("{name} {}", l.int(*n)))
+                .collect();
+            let word = if total == 1 {
+                l.t("lead")
+            } else {
+                l.t("leads")
+            };
+            let mut text = format!("{}: {} {word}", l.day(day, true), l.int(total));
+            if !parts.is_empty() {
+                text.push_str(" — ");
+                text.push_str(&parts.join(" · "));
+            }
+            text
+        }
+    };
+    let bars = chart
+        .days
+        .iter()
+        .enumerate()
+        .map(|(i, (day, counts))| {
+            let x = i as f64 * step + gap / 2.0;
+            let width = (step - gap).max(0.5);
+            let mut y = H;
+            let rects = counts
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n > 0)
+                .map(|(s, n)| {
+                    let h = *n as f64 / max as f64 * H;
+                    y -= h;
+                    view! {
+                        <rect x=format!("{x:.2}") y=format!("{y:.2}") width=format!("{width:.2}")
+                            height=format!("{h:.2}") fill=colors[s]></rect>
+                    }
+                })
+                .collect_view();
+            let label = format!("{}: {}", l.day(day, true), l.int(totals[i]));
+            let aria = label.clone();
+            view! {
+                <g class="day" tabindex="0" role="img" aria-label=aria
+                    data-day=day.clone() data-count=totals[i].to_string()
+                    on:mouseenter=move |_| hover.set(Some(i))
+                    on:focus=move |_| hover.set(Some(i))
+                    on:mouseleave=move |_| hover.set(None)
+                    on:blur=move |_| hover.set(None)>
+                    <title>{label}</title>
+                    // The whole column catches the pointer, even above short bars.
+                    <rect class="hit" x=format!("{:.2}", i as f64 * step) y="0"
+                        width=format!("{step:.2}") height=format!("{H}")></rect>
+                    {rects}
+                </g>
+            }
+        })
+        .collect_view();
+    let first = chart
+        .days
+        .first()
+        .map(|(d, _)| l.day(d, false))
+        .unwrap_or_default();
+    let last = chart
+        .days
+        .last()
+        .map(|(d, _)| l.day(d, false))
+        .unwrap_or_default();
+    view! {
+        <section class="card chart" data-testid="chart">
+            <h2>{l.t("chart.title")}</h2>
+            <p class="chart-caption" aria-live="polite" data-testid="chart-caption">{caption}</p>
+            <div class="chart-frame">
+                <span class="chart-max">{l.int(max)}</span>
+                <svg viewBox=format!("0 0 {W} {H}") preserveAspectRatio="none" role="group"
+                    aria-label=l.t("chart.title")>
+                    <line x1="0" y1="0.5" x2=format!("{W}") y2="0.5" class="grid"></line>
+                    {bars}
+                </svg>
+            </div>
+            <div class="chart-axis"><span>{first}</span><span>{last}</span></div>
+            <ul class="legend">
+                {names
+                    .into_iter()
+                    .zip(colors)
+                    .map(|(name, color)| view! {
+                        <li><span class="swatch" style=format!("background:{color}")></span>{name}</li>
+                    })
+                    .collect_view()}
+            </ul>
+        </section>
+    }
+}
+
+#[component]
+pub fn Breakdown(sources: Vec<SourceCount>, on_pick: Callback<String>) -> impl IntoView {
+    let l = use_lang().get_untracked();
+    view! {
+        <section class="card breakdown" data-testid="breakdown">
+            <h2>{l.t("breakdown.title")}</h2>
+            <p class="muted small">{l.t("breakdown.filter")}</p>
+            <div class="scroll">
+                <table>
+                    <thead>
+                        <tr>
+                            <th scope="col">{l.t("source")}</th>
+                            <th scope="col" class="num">{l.t("breakdown.leads")}</th>
+                            <th scope="col" class="num">{l.t("breakdown.answered")}</th>
+                            <th scope="col" class="num">{l.t("breakdown.median")}</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {sources
+                            .into_iter()
+                            .take(12)
+                            .map(|c| {
+                                let value = source_value(c.source.as_ref());
+                                let platform = c.source.as_ref().map(|s| s.platform.clone());
+                                view! {
+                                    <tr>
+                                        <td>
+                                            <button type="button" class="link" data-source=value.clone()
+                                                on:click=move |_| on_pick.run(value.clone())>
+                                                {source_label(c.source.as_ref(), l)}
+                                            </button>
+                                            {platform.map(|p| view! { <span class="platform">{p}</span> })}
+                                        </td>
+                                        <td class="num">{l.int(c.count)}</td>
+                                        <td class="num">{l.percent(c.touched, c.count)}</td>
+                                        <td class="num">
+                                            {c.median_first_touch_seconds.map(|s| l.duration(s)).unwrap_or_else(|| "–".into())}
+                                        </td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+}

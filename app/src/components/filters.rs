@@ -1,0 +1,251 @@
+//! The filter bar: date presets and custom days, time zone, channel, first
+//! source, answered or not, search, and the CSV download. Every control
+//! writes the URL; the page reads only the URL.
+
+use leptos::prelude::*;
+
+use super::{source_label, source_value, use_lang};
+use crate::model::{CHANNELS, SourceCount};
+use crate::url::{UrlState, query_string};
+
+pub const PRESETS: [&str; 6] = [
+    "today",
+    "yesterday",
+    "7d",
+    "30d",
+    "this_month",
+    "last_month",
+];
+
+/// Time zones offered (Indonesia's three first); the server's and the
+/// URL's are added when they are not among them.
+const ZONES: [&str; 8] = [
+    "Asia/Jakarta",
+    "Asia/Makassar",
+    "Asia/Jayapura",
+    "Asia/Singapore",
+    "Asia/Kuala_Lumpur",
+    "Asia/Bangkok",
+    "Asia/Manila",
+    "UTC",
+];
+
+#[component]
+pub fn Filters(
+    url: UrlState,
+    /// `(from, to, tz)` the server applied, once known.
+    #[prop(into)]
+    applied: Signal<Option<(String, String, String)>>,
+    /// The first sources of the current view, for the source picker.
+    #[prop(into)]
+    sources: Signal<Vec<SourceCount>>,
+) -> impl IntoView {
+    let lang = use_lang();
+    let t = move |k: &'static str| move || lang.get().t(k);
+    // The preset shown as chosen: the URL's, "7d" without any days, else custom.
+    let active = move || match (url.get("range"), url.get("from"), url.get("to")) {
+        (_, Some(_), _) | (_, _, Some(_)) => "custom".to_owned(),
+        (Some(r), None, None) if PRESETS.contains(&r.as_str()) => r,
+        _ => "7d".to_owned(),
+    };
+    let day = move |k: &'static str| {
+        move || {
+            url.get(k).unwrap_or_else(|| {
+                applied
+                    .get()
+                    .map(|(f, t, _)| if k == "from" { f } else { t })
+                    .unwrap_or_default()
+            })
+        }
+    };
+    let tz_now = move || {
+        url.get("tz")
+            .or_else(|| applied.get().map(|(_, _, tz)| tz))
+            .unwrap_or_else(|| ZONES[0].to_owned())
+    };
+    let zones = move || {
+        let mut z: Vec<String> = ZONES.iter().map(|s| (*s).to_owned()).collect();
+        let now = tz_now();
+        if !z.contains(&now) {
+            z.insert(0, now);
+        }
+        z
+    };
+    // Typing searches after a pause, replacing the history entry.
+    let typed = RwSignal::new(0u64);
+    let on_search = move |value: String| {
+        let ticket = typed.get_untracked() + 1;
+        typed.set(ticket);
+        set_timeout(
+            move || {
+                if typed.get_untracked() == ticket {
+                    url.set(&[("q", Some(value))], true);
+                }
+            },
+            std::time::Duration::from_millis(300),
+        );
+    };
+    // Changing a day makes the range custom: both days go into the URL.
+    let set_day = move |k: &'static str, value: String| {
+        let (from, to) = (day("from")(), day("to")());
+        let (from, to) = if k == "from" {
+            (value, to)
+        } else {
+            (from, value)
+        };
+        url.set(
+            &[("range", None), ("from", Some(from)), ("to", Some(to))],
+            false,
+        );
+    };
+    let csv_href = move || {
+        let q = url.leads_query();
+        format!(
+            "/export/leads.csv{}",
+            query_string(&q, &[("lang", lang.get().code())])
+        )
+    };
+    let has_filters = move || {
+        ["q", "channel", "source", "touched"]
+            .iter()
+            .any(|k| url.get(k).is_some())
+    };
+    view! {
+        <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
+            <fieldset class="presets">
+                <legend>{t("range")}</legend>
+                {PRESETS
+                    .into_iter()
+                    .map(|p| {
+                        view! {
+                            <button type="button" data-preset=p
+                                aria-pressed=move || (active() == p).to_string()
+                                on:click=move |_| url.set(
+                                    &[("range", Some(p.to_owned())), ("from", None), ("to", None)],
+                                    false,
+                                )>
+                                {move || lang.get().t(&format!("range.{p}"))}
+                            </button>
+                        }
+                    })
+                    .collect_view()}
+            </fieldset>
+            <div class="row">
+                // The applied days come from the server (presets, defaults in
+                // the chosen zone): read inside a Transition.
+                <label>
+                    {t("from")}
+                    <Transition fallback=move || view! { <input type="date" name="from" disabled=true/> }>
+                        <input type="date" name="from" data-testid="from" prop:value=day("from")
+                            on:change=move |ev| set_day("from", event_target_value(&ev))/>
+                    </Transition>
+                </label>
+                <label>
+                    {t("to")}
+                    <Transition fallback=move || view! { <input type="date" name="to" disabled=true/> }>
+                        <input type="date" name="to" data-testid="to" prop:value=day("to")
+                            on:change=move |ev| set_day("to", event_target_value(&ev))/>
+                    </Transition>
+                </label>
+                <label>
+                    {t("tz")}
+                    <select name="tz" data-testid="tz"
+                        on:change=move |ev| url.set(&[("tz", Some(event_target_value(&ev)))], false)>
+                        <Transition>
+                            {move || {
+                                let now = tz_now();
+                                zones()
+                                    .into_iter()
+                                    .map(|z| {
+                                        let selected = z == now;
+                                        view! { <option value=z.clone() selected=selected>{z.clone()}</option> }
+                                    })
+                                    .collect_view()
+                            }}
+                        </Transition>
+                    </select>
+                </label>
+                <label>
+                    {t("channel")}
+                    <select name="channel" data-testid="channel"
+                        on:change=move |ev| url.set(&[("channel", Some(event_target_value(&ev)))], false)>
+                        <option value="" selected=move || url.get("channel").is_none()>{t("channel.all")}</option>
+                        {CHANNELS
+                            .iter()
+                            .map(|c| view! {
+                                <option value=*c selected=move || url.get("channel").as_deref() == Some(*c)>{*c}</option>
+                            })
+                            .collect_view()}
+                    </select>
+                </label>
+                <label>
+                    {t("source")}
+                    <select name="source" data-testid="source"
+                        on:change=move |ev| url.set(&[("source", Some(event_target_value(&ev)))], false)>
+                        <option value="" selected=move || url.get("source").is_none()>{t("source.all")}</option>
+                        <Transition>
+                        {move || {
+                            let l = lang.get();
+                            let chosen = url.get("source");
+                            let mut seen: Vec<String> = Vec::new();
+                            let mut options: Vec<(String, String)> = Vec::new();
+                            for c in sources.get() {
+                                let value = source_value(c.source.as_ref());
+                                if let Some(s) = &c.source {
+                                    // The platform as a whole, once.
+                                    if s.id.is_some() && !seen.contains(&s.platform) {
+                                        seen.push(s.platform.clone());
+                                        options.push((s.platform.clone(), format!("{} ({})", s.platform, l.t("status.all").to_lowercase())));
+                                    }
+                                }
+                                if !seen.contains(&value) {
+                                    seen.push(value.clone());
+                                    options.push((value, source_label(c.source.as_ref(), l)));
+                                }
+                            }
+                            if let Some(c) = chosen.clone().filter(|c| !seen.contains(c)) {
+                                options.push((c.clone(), c));
+                            }
+                            options
+                                .into_iter()
+                                .map(|(value, label)| {
+                                    let selected = chosen.as_deref() == Some(value.as_str());
+                                    view! { <option value=value selected=selected>{label}</option> }
+                                })
+                                .collect_view()
+                        }}
+                        </Transition>
+                    </select>
+                </label>
+                <label>
+                    {t("status")}
+                    <select name="touched" data-testid="touched"
+                        on:change=move |ev| url.set(&[("touched", Some(event_target_value(&ev)))], false)>
+                        <option value="" selected=move || url.get("touched").is_none()>{t("status.all")}</option>
+                        <option value="yes" selected=move || url.get("touched").as_deref() == Some("yes")>{t("status.yes")}</option>
+                        <option value="no" selected=move || url.get("touched").as_deref() == Some("no")>{t("status.no")}</option>
+                    </select>
+                </label>
+                <label class="search">
+                    {t("search")}
+                    <input type="search" name="q" data-testid="search"
+                        placeholder=t("search.placeholder")
+                        prop:value=move || url.get("q").unwrap_or_default()
+                        on:input=move |ev| on_search(event_target_value(&ev))/>
+                </label>
+            </div>
+            <div class="actions">
+                <Show when=has_filters>
+                    <button type="button" class="secondary" data-testid="reset"
+                        on:click=move |_| url.set(
+                            &[("q", None), ("channel", None), ("source", None), ("touched", None)],
+                            false,
+                        )>
+                        {t("reset")}
+                    </button>
+                </Show>
+                <a class="button" data-testid="export" href=csv_href download="leads.csv">{t("export")}</a>
+            </div>
+        </form>
+    }
+}

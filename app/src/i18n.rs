@@ -1,0 +1,350 @@
+//! Indonesian and English: the page's texts, numbers, days and durations.
+//! Shared by the server render and the browser, so both write the same text
+//! (no flash of the other language, no hydration mismatch).
+
+use crate::model::Lang;
+
+/// `(key, Indonesian, English)`.
+const TEXTS: &[(&str, &str, &str)] = &[
+    ("title", "Leads", "Leads"),
+    (
+        "subtitle",
+        "Pelanggan baru yang memulai chat, menurut hari pesan pertama mereka.",
+        "New customers who started a chat, by the day of their first message.",
+    ),
+    ("lang.switch", "Bahasa", "Language"),
+    ("range", "Periode", "Period"),
+    ("range.today", "Hari ini", "Today"),
+    ("range.yesterday", "Kemarin", "Yesterday"),
+    ("range.7d", "7 hari terakhir", "Last 7 days"),
+    ("range.30d", "30 hari terakhir", "Last 30 days"),
+    ("range.this_month", "Bulan ini", "This month"),
+    ("range.last_month", "Bulan lalu", "Last month"),
+    ("range.custom", "Pilih tanggal", "Custom"),
+    ("from", "Dari", "From"),
+    ("to", "Sampai", "To"),
+    ("tz", "Zona waktu", "Time zone"),
+    ("channel", "Kanal", "Channel"),
+    ("channel.all", "Semua kanal", "All channels"),
+    ("source", "Sumber pertama", "First source"),
+    ("source.all", "Semua sumber", "All sources"),
+    ("status", "Status", "Status"),
+    ("status.all", "Semua", "All"),
+    ("status.yes", "Sudah dibalas", "Answered"),
+    (
+        "status.no",
+        "Menunggu balasan pertama",
+        "Awaiting first response",
+    ),
+    ("search", "Cari", "Search"),
+    (
+        "search.placeholder",
+        "Nama, e-mail atau nomor (0812…)",
+        "Name, e-mail or phone (0812…)",
+    ),
+    ("reset", "Hapus filter", "Clear filters"),
+    ("export", "Unduh CSV", "Download CSV"),
+    ("kpi.leads", "Lead baru", "New leads"),
+    ("kpi.answered", "Sudah dibalas", "Answered"),
+    (
+        "kpi.awaiting",
+        "Menunggu balasan",
+        "Awaiting first response",
+    ),
+    (
+        "kpi.median",
+        "Median waktu balas pertama",
+        "Median time to first touch",
+    ),
+    ("kpi.vs", "vs periode sebelumnya", "vs previous period"),
+    ("kpi.of", "dari lead", "of leads"),
+    (
+        "dist.title",
+        "Waktu balas pertama",
+        "Time to first response",
+    ),
+    ("dist.0", "< 1 mnt", "< 1 min"),
+    ("dist.1", "1–5 mnt", "1–5 min"),
+    ("dist.2", "5–30 mnt", "5–30 min"),
+    ("dist.3", "30 mnt–2 jam", "30 min–2 h"),
+    ("dist.4", "2–24 jam", "2–24 h"),
+    ("dist.5", "> 24 jam", "> 24 h"),
+    ("dist.6", "Belum dibalas", "Never"),
+    ("chart.title", "Lead baru per hari", "New leads per day"),
+    (
+        "chart.hint",
+        "Arahkan atau fokus ke batang untuk melihat angkanya.",
+        "Hover or focus a bar to see its numbers.",
+    ),
+    ("chart.other", "Lainnya", "Other"),
+    (
+        "breakdown.title",
+        "Menurut sumber pertama",
+        "By first source",
+    ),
+    ("breakdown.leads", "Lead", "Leads"),
+    ("breakdown.answered", "Dibalas", "Answered"),
+    ("breakdown.median", "Median balas", "Median first touch"),
+    (
+        "breakdown.filter",
+        "Klik sumber untuk memfilter.",
+        "Click a source to filter by it.",
+    ),
+    ("col.date", "Tanggal", "Date"),
+    ("col.name", "Nama Pelanggan", "Customer Name"),
+    ("col.phone", "Nomor Telepon", "Phone Number"),
+    ("col.email", "Email", "Email"),
+    ("col.first_source", "Sumber Pertama", "First Source"),
+    ("col.first_touched", "Pertama Dibalas", "First Touched At"),
+    ("col.last_source", "Sumber Terakhir", "Last Source"),
+    ("col.channel", "Kanal", "Channel"),
+    ("col.id", "ID Lead", "Lead ID"),
+    ("organic", "Organik", "Organic"),
+    ("awaiting", "Menunggu balasan", "Awaiting response"),
+    ("waited", "menunggu", "waiting"),
+    ("lead", "lead", "lead"),
+    ("leads", "lead", "leads"),
+    ("times_in", "waktu dalam", "times in"),
+    ("more", "Muat lagi", "Load more"),
+    ("shown_of", "dari", "of"),
+    ("shown", "ditampilkan", "shown"),
+    ("loading", "Memuat…", "Loading…"),
+    (
+        "empty.filtered",
+        "Tidak ada lead yang cocok dengan filter ini.",
+        "No leads match these filters.",
+    ),
+    ("empty.none", "Belum ada lead.", "No leads yet."),
+    (
+        "empty.how",
+        "Kirim event pertama ke API, misalnya:",
+        "Send your first events to the API, for example:",
+    ),
+    (
+        "error",
+        "Data tidak dapat dimuat.",
+        "The data could not be loaded.",
+    ),
+    ("error.param", "Periksa filter", "Check the filters"),
+    ("retry", "Coba lagi", "Try again"),
+    ("live.new_one", "lead baru", "new lead"),
+    ("live.new_many", "lead baru", "new leads"),
+    ("live.show", "Tampilkan", "Show"),
+    ("live.on", "Langsung", "Live"),
+    ("live.off", "Menyambung ulang…", "Reconnecting…"),
+    ("detail.title", "Detail lead", "Lead detail"),
+    ("detail.close", "Tutup", "Close"),
+    (
+        "detail.missing",
+        "Lead ini tidak ditemukan.",
+        "This lead was not found.",
+    ),
+    ("detail.sessions", "Sesi", "Sessions"),
+    ("detail.session", "Sesi", "Session"),
+    ("detail.outside", "Di luar sesi", "Outside sessions"),
+    ("detail.open", "masih terbuka", "still open"),
+    (
+        "detail.timeout",
+        "ditutup karena tidak aktif",
+        "closed after inactivity",
+    ),
+    ("detail.resolved", "diselesaikan", "resolved"),
+    ("detail.wait", "waktu balas", "time to answer"),
+    ("ev.inbound", "Pesan pelanggan", "Customer message"),
+    ("ev.agent", "Balasan agen", "Agent reply"),
+    ("ev.ai", "Balasan AI", "AI reply"),
+    ("ev.system", "Pesan sistem", "System message"),
+    ("ev.customer", "Pesan keluar", "Outbound message"),
+    ("ev.resolved", "Diselesaikan", "Resolved"),
+    ("ev.source", "dari", "from"),
+    ("sort.by", "Urutkan menurut", "Sort by"),
+    ("notfound", "Halaman tidak ditemukan.", "Page not found."),
+];
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::Id, Lang::En];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Id => "id",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Lang> {
+        match code.trim().to_ascii_lowercase().get(..2)? {
+            "id" | "in" => Some(Lang::Id),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The first language of an `Accept-Language` header we speak.
+    pub fn from_accept_language(header: &str) -> Option<Lang> {
+        let mut langs: Vec<(f32, Lang)> = header
+            .split(',')
+            .filter_map(|part| {
+                let mut it = part.split(';');
+                let lang = Lang::from_code(it.next()?)?;
+                let q = it
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .unwrap_or(1.0);
+                Some((q, lang))
+            })
+            .collect();
+        // Stable: among equal weights the first listed wins.
+        langs.sort_by(|a, b| b.0.total_cmp(&a.0));
+        langs.first().map(|(_, l)| *l)
+    }
+
+    /// The text for `key`; the key itself if it has none (a bug, visible).
+    pub fn t(self, key: &str) -> &'static str {
+        TEXTS
+            .iter()
+            .find(|(k, _, _)| *k == key)
+            .map(|(_, id, en)| match self {
+                Lang::Id => *id,
+                Lang::En => *en,
+            })
+            .unwrap_or("?")
+    }
+
+    /// `1.234.567` (Indonesian) or `1,234,567` (English).
+    pub fn int(self, n: u64) -> String {
+        let sep = match self {
+            Lang::Id => '.',
+            Lang::En => ',',
+        };
+        let digits = n.to_string();
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(sep);
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    /// A share as a whole percent: `42%`.
+    pub fn percent(self, part: u64, whole: u64) -> String {
+        if whole == 0 {
+            return "–".into();
+        }
+        format!("{}%", (part as f64 * 100.0 / whole as f64).round() as u64)
+    }
+
+    /// A duration for people: `45 dtk`, `2 mnt`, `3 jam 5 mnt`, `2 hari 3 jam`.
+    pub fn duration(self, seconds: i64) -> String {
+        let s = seconds.max(0);
+        let (sec, min, hour, day) = match self {
+            Lang::Id => ("dtk", "mnt", "jam", "hari"),
+            Lang::En => ("s", "min", "h", "d"),
+        };
+        match s {
+            0..60 => format!("{s} {sec}"),
+            60..3_600 => format!("{} {min}", s / 60),
+            3_600..86_400 => match (s / 3_600, (s % 3_600) / 60) {
+                (h, 0) => format!("{h} {hour}"),
+                (h, m) => format!("{h} {hour} {m} {min}"),
+            },
+            _ => match (s / 86_400, (s % 86_400) / 3_600) {
+                (d, 0) => format!("{d} {day}"),
+                (d, h) => format!("{d} {day} {h} {hour}"),
+            },
+        }
+    }
+
+    pub fn month(self, month: u32) -> &'static str {
+        const ID: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des",
+        ];
+        const EN: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
+        let i = (month.clamp(1, 12) - 1) as usize;
+        match self {
+            Lang::Id => ID[i],
+            Lang::En => EN[i],
+        }
+    }
+
+    /// A calendar day `YYYY-MM-DD` as `20 Nov` (with the year: `20 Nov 2026`).
+    pub fn day(self, iso: &str, with_year: bool) -> String {
+        let mut parts = iso.split('-');
+        let (Some(y), Some(m), Some(d)) = (parts.next(), parts.next(), parts.next()) else {
+            return iso.to_owned();
+        };
+        let (Ok(m), Ok(d)) = (m.parse::<u32>(), d.parse::<u32>()) else {
+            return iso.to_owned();
+        };
+        if with_year {
+            format!("{d} {} {y}", self.month(m))
+        } else {
+            format!("{d} {}", self.month(m))
+        }
+    }
+
+    /// A local date and time: `27 Nov 2026 09.15` (Indonesian uses a dot
+    /// between hours and minutes) or `27 Nov 2026 09:15`.
+    pub fn date_time(self, year: i32, month: u32, day: u32, hour: u32, minute: u32) -> String {
+        let sep = match self {
+            Lang::Id => '.',
+            Lang::En => ':',
+        };
+        format!(
+            "{day} {} {year} {hour:02}{sep}{minute:02}",
+            self.month(month)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_has_both_languages() {
+        for (k, id, en) in TEXTS {
+            assert!(!id.is_empty() && !en.is_empty(), "{k}");
+        }
+        let mut keys: Vec<&str> = TEXTS.iter().map(|(k, _, _)| *k).collect();
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), TEXTS.len(), "a key is listed twice");
+    }
+
+    #[test]
+    fn numbers_days_and_durations_follow_the_language() {
+        assert_eq!(Lang::Id.int(1234567), "1.234.567");
+        assert_eq!(Lang::En.int(1234), "1,234");
+        assert_eq!(Lang::En.int(999), "999");
+        assert_eq!(Lang::Id.date_time(2026, 11, 27, 9, 15), "27 Nov 2026 09.15");
+        assert_eq!(Lang::En.date_time(2026, 8, 7, 19, 5), "7 Aug 2026 19:05");
+        assert_eq!(Lang::Id.day("2026-08-17", false), "17 Agu");
+        assert_eq!(Lang::Id.duration(40), "40 dtk");
+        assert_eq!(Lang::En.duration(150), "2 min");
+        assert_eq!(Lang::Id.duration(3 * 3600 + 300), "3 jam 5 mnt");
+        assert_eq!(Lang::En.duration(2 * 86_400 + 3 * 3600), "2 d 3 h");
+        assert_eq!(Lang::En.percent(1, 3), "33%");
+    }
+
+    #[test]
+    fn accept_language_picks_the_first_we_speak() {
+        assert_eq!(Lang::from_accept_language("en-US,en;q=0.9"), Some(Lang::En));
+        assert_eq!(
+            Lang::from_accept_language("id-ID,id;q=0.9,en;q=0.8"),
+            Some(Lang::Id)
+        );
+        assert_eq!(
+            Lang::from_accept_language("fr-FR;q=0.9,en;q=0.5"),
+            Some(Lang::En)
+        );
+        assert_eq!(
+            Lang::from_accept_language("en;q=0.4,id;q=0.8"),
+            Some(Lang::Id)
+        );
+        assert_eq!(Lang::from_accept_language("de"), None);
+    }
+}

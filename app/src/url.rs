@@ -1,0 +1,107 @@
+//! The page's state lives in the URL: every filter, the sort, the range and
+//! the open lead. Changing it navigates within the app (no page load), so a
+//! link reproduces the view and back and forward work.
+
+use leptos::prelude::*;
+use leptos_router::NavigateOptions;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::params::ParamsMap;
+
+use crate::model::LeadsQuery;
+
+/// The filter parameters the page keeps (the API's names).
+pub const FILTER_KEYS: [&str; 9] = [
+    "range", "from", "to", "tz", "q", "channel", "source", "touched", "sort",
+];
+
+#[derive(Clone, Copy)]
+pub struct UrlState {
+    pub query: Memo<ParamsMap>,
+    nav: StoredValue<Box<dyn Fn(&str, NavigateOptions) + Send + Sync>>,
+}
+
+impl UrlState {
+    pub fn new() -> Self {
+        let navigate = use_navigate();
+        UrlState {
+            query: use_query_map(),
+            nav: StoredValue::new(Box::new(move |url: &str, o: NavigateOptions| {
+                navigate(url, o)
+            })),
+        }
+    }
+
+    /// One parameter (tracked).
+    pub fn get(&self, key: &str) -> Option<String> {
+        self.query
+            .with(|q| q.get(key))
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    /// Sets (`Some`) or removes (`None`) parameters, keeping the others.
+    /// `replace` rewrites the current history entry (typing in the search
+    /// box) instead of adding one.
+    pub fn set(&self, changes: &[(&str, Option<String>)], replace: bool) {
+        let mut params = self.query.get_untracked();
+        for (key, value) in changes {
+            let key = (*key).to_owned();
+            match value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                Some(v) => {
+                    params.replace(key, v.to_owned());
+                }
+                None => {
+                    params.remove(&key);
+                }
+            }
+        }
+        let url = format!("/{}", params.to_query_string());
+        self.nav.with_value(|n| {
+            n(
+                &url,
+                NavigateOptions {
+                    replace,
+                    scroll: false,
+                    ..Default::default()
+                },
+            )
+        });
+    }
+
+    /// The filters as the server functions take them (tracked).
+    pub fn leads_query(&self) -> LeadsQuery {
+        let get = |k: &str| self.get(k);
+        LeadsQuery {
+            range: get("range"),
+            from: get("from"),
+            to: get("to"),
+            tz: get("tz"),
+            q: get("q"),
+            channel: get("channel"),
+            source: get("source"),
+            touched: get("touched"),
+            sort: get("sort"),
+            cursor: None,
+            limit: None,
+        }
+    }
+}
+
+impl Default for UrlState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// `?a=b&…` of a query's filters, for links (the CSV download).
+pub fn query_string(q: &LeadsQuery, extra: &[(&str, &str)]) -> String {
+    let mut params = ParamsMap::new();
+    for (k, v) in q.pairs() {
+        if k != "cursor" && k != "limit" {
+            params.replace(k, v.clone());
+        }
+    }
+    for (k, v) in extra {
+        params.replace((*k).to_owned(), (*v).to_owned());
+    }
+    params.to_query_string()
+}

@@ -1,0 +1,327 @@
+//! What the dashboard reads besides a page: the summary's previous period
+//! and first-response buckets, one lead with its sessions, the page's CSV
+//! download, presets and live updates. The real server on `mem://`.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Server, enc};
+use serde_json::{Value, json};
+
+fn msg(id: &str, at: &str, dir: &str, sender: Option<&str>, phone: &str) -> Value {
+    let mut e = json!({"id": id, "occurred_at": at, "channel": "whatsapp",
+                       "direction": dir, "contact": {"phone": phone}});
+    if let Some(s) = sender {
+        e["sender"] = json!(s);
+    }
+    e
+}
+
+/// Leads answered after 30 s, 3 min, 10 min, 1 h, 5 h, 2 days and never,
+/// on 2026-11-20, and two leads the week before.
+fn waits() -> Value {
+    let mut events = Vec::new();
+    let waits = [
+        Some(30),
+        Some(180),
+        Some(600),
+        Some(3600),
+        Some(5 * 3600),
+        Some(2 * 86_400),
+        None,
+    ];
+    for (i, w) in waits.iter().enumerate() {
+        let phone = format!("+62812000000{i:02}");
+        let at = "2026-11-20T01:00:00Z"
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .expect("t");
+        events.push(msg(
+            &format!("in-{i}"),
+            &at.to_rfc3339(),
+            "inbound",
+            None,
+            &phone,
+        ));
+        if let Some(w) = w {
+            let t = at + chrono::Duration::seconds(*w);
+            events.push(msg(
+                &format!("out-{i}"),
+                &t.to_rfc3339(),
+                "outbound",
+                Some("agent"),
+                &phone,
+            ));
+        }
+    }
+    for i in 0..2 {
+        let phone = format!("+62813000000{i:02}");
+        events.push(msg(
+            &format!("old-{i}"),
+            "2026-11-12T03:00:00Z",
+            "inbound",
+            None,
+            &phone,
+        ));
+    }
+    events.push(msg(
+        "old-reply",
+        "2026-11-12T03:01:00Z",
+        "outbound",
+        Some("ai"),
+        "+6281300000000",
+    ));
+    Value::Array(events)
+}
+
+#[tokio::test]
+async fn the_summary_has_the_previous_period_and_first_response_buckets() {
+    let s = Server::start("mem://").await;
+    assert_eq!(s.post_events(&waits()).await.0, 200);
+    let (status, sum) = s
+        .get("/api/v1/leads/summary?from=2026-11-14&to=2026-11-20")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(sum["total"], 7);
+    assert_eq!(
+        sum["first_response"],
+        json!({"under_1m": 1, "1m_to_5m": 1, "5m_to_30m": 1, "30m_to_2h": 1,
+               "2h_to_24h": 1, "over_24h": 1, "never": 1})
+    );
+    assert_eq!(
+        sum["previous"],
+        json!({"from": "2026-11-07", "to": "2026-11-13", "total": 2, "touched": 1,
+               "untouched": 1, "median_first_touch_seconds": 60})
+    );
+    // Filters apply to the previous period too.
+    let (_, sum) = s
+        .get("/api/v1/leads/summary?from=2026-11-14&to=2026-11-20&touched=no")
+        .await;
+    assert_eq!(
+        (sum["total"].clone(), sum["previous"]["total"].clone()),
+        (json!(1), json!(1))
+    );
+    assert_eq!(sum["first_response"]["never"], 1);
+}
+
+#[tokio::test]
+async fn leads_summary_and_csv_agree_for_every_filter() {
+    let s = Server::start("mem://").await;
+    assert_eq!(s.post_events(&waits()).await.0, 200);
+    for q in [
+        "",
+        "&touched=yes",
+        "&touched=no",
+        "&channel=whatsapp",
+        "&channel=instagram",
+        "&source=none",
+        "&q=0812000",
+        "&range=7d",
+    ] {
+        let range = "from=2026-11-01&to=2026-11-30";
+        let (_, page) = s.get(&format!("/api/v1/leads?{range}{q}&limit=500")).await;
+        let (_, sum) = s.get(&format!("/api/v1/leads/summary?{range}{q}")).await;
+        let csv = s
+            .http
+            .get(s.url(&format!("/api/v1/leads.csv?{range}{q}")))
+            .bearer_auth(common::TOKEN)
+            .send()
+            .await
+            .expect("csv")
+            .text()
+            .await
+            .expect("body");
+        let rows = csv.lines().count() - 1;
+        assert_eq!(page["total"], sum["total"], "{q}");
+        assert_eq!(page["leads"].as_array().map(Vec::len), Some(rows), "{q}");
+        assert_eq!(sum["total"], rows as u64, "{q}");
+        let by_day: u64 = sum["by_day"]
+            .as_array()
+            .expect("by_day")
+            .iter()
+            .map(|d| d["count"].as_u64().unwrap_or(0))
+            .sum();
+        assert_eq!(by_day, rows as u64, "{q}");
+    }
+}
+
+#[tokio::test]
+async fn a_lead_has_numbered_sessions_with_their_events() {
+    let s = Server::start("mem://").await;
+    let p = "+6281234567890";
+    let events = json!([
+        // An agent writes first: outside any session.
+        msg("a0", "2026-11-19T23:00:00Z", "outbound", Some("agent"), p),
+        msg("a1", "2026-11-20T01:00:00Z", "inbound", None, p),
+        msg("a2", "2026-11-20T01:00:40Z", "outbound", Some("ai"), p),
+        {"id": "a3", "kind": "resolved", "occurred_at": "2026-11-20T02:00:00Z",
+         "channel": "whatsapp", "contact": {"phone": p}},
+        // Session 2, closed by 24 h without a message.
+        msg("a4", "2026-11-21T01:00:00Z", "inbound", None, p),
+        msg("a5", "2026-11-21T01:05:00Z", "outbound", Some("agent"), p),
+        // Session 3, still open.
+        msg("a6", "2026-11-23T08:00:00Z", "inbound", None, p),
+    ]);
+    assert_eq!(s.post_events(&events).await.0, 200);
+    let (status, d) = s.get(&format!("/api/v1/leads/{}", enc(p))).await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(d["lead"]["id"], p);
+    assert_eq!(d["lead"]["first_touched_at"], "2026-11-20T01:00:40Z");
+    let sessions: Vec<(u64, String, Value)> = d["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .map(|s| {
+            (
+                s["number"].as_u64().unwrap_or(0),
+                s["end"].as_str().unwrap_or("").to_owned(),
+                s["ended_at"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sessions,
+        vec![
+            (1, "resolved".into(), json!("2026-11-20T02:00:00Z")),
+            (2, "timeout".into(), json!("2026-11-22T01:05:00Z")),
+            (3, "open".into(), Value::Null),
+        ]
+    );
+    let events: Vec<(String, Value)> = d["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| {
+            (
+                e["id"].as_str().unwrap_or("").to_owned(),
+                e["session"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        vec![
+            ("a0".into(), Value::Null),
+            ("a1".into(), json!(1)),
+            ("a2".into(), json!(1)),
+            ("a3".into(), json!(1)),
+            ("a4".into(), json!(2)),
+            ("a5".into(), json!(2)),
+            ("a6".into(), json!(3)),
+        ]
+    );
+    assert_eq!(d["events"][2]["sender"], "ai");
+    assert_eq!(d["events"][3]["kind"], "resolved");
+
+    let (status, body) = s.get("/api/v1/leads/%2B6289999999999").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("not_found"))
+    );
+    let r = s
+        .http
+        .get(s.url(&format!("/api/v1/leads/{}", enc(p))))
+        .send()
+        .await
+        .expect("r");
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
+async fn the_page_download_is_a_spreadsheet_csv_of_exactly_the_filtered_leads() {
+    let s = Server::start("mem://").await;
+    assert_eq!(s.post_events(&waits()).await.0, 200);
+    let get = |q: &str| {
+        let url = s.url(&format!(
+            "/export/leads.csv?from=2026-11-01&to=2026-11-30{q}"
+        ));
+        let http = s.http.clone();
+        async move {
+            let r = http.get(url).send().await.expect("download");
+            assert_eq!(r.status(), 200);
+            assert!(
+                r.headers()["content-disposition"]
+                    .to_str()
+                    .is_ok_and(|d| d.contains("attachment"))
+            );
+            r.text().await.expect("body")
+        }
+    };
+    let all = get("&lang=en").await;
+    assert!(all.starts_with('\u{feff}'), "byte-order mark first");
+    let lines: Vec<&str> = all.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(
+        lines[0],
+        "Date,Customer Name,Phone Number,Email,First Source,First Touched At,Last Source,Channel,Lead ID"
+    );
+    assert_eq!(lines.len(), 1 + 9);
+    let awaiting = get("&touched=no&lang=id").await;
+    let lines: Vec<&str> = awaiting.lines().collect();
+    assert!(lines[0].contains("Nama Pelanggan"));
+    assert_eq!(lines.len(), 1 + 2, "{awaiting}");
+    assert!(
+        lines[1..].iter().all(|l| l.contains("=\"\"+62")),
+        "phones kept as text: {awaiting}"
+    );
+}
+
+#[tokio::test]
+async fn presets_name_whole_days_and_bad_ones_are_refused() {
+    let s = Server::start("mem://").await;
+    let (status, page) = s.get("/api/v1/leads?range=7d").await;
+    assert_eq!(status, 200);
+    let (_, default) = s.get("/api/v1/leads").await;
+    assert_eq!(page["total"], default["total"]);
+    let (status, body) = s.get("/api/v1/leads?range=fortnight").await;
+    assert_eq!(
+        (status, body["error"]["param"].as_str()),
+        (400, Some("range"))
+    );
+    // Explicit days win over a preset.
+    let (status, sum) = s
+        .get("/api/v1/leads/summary?range=today&from=2026-11-01&to=2026-11-03")
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(sum["by_day"].as_array().map(Vec::len), Some(3));
+}
+
+#[tokio::test]
+async fn live_updates_announce_each_commit_without_customer_data() {
+    let s = Server::start("mem://").await;
+    let mut stream = s.http.get(s.url("/srv/live")).send().await.expect("live");
+    assert_eq!(stream.status(), 200);
+    assert!(
+        stream.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|t| t.starts_with("text/event-stream"))
+    );
+    let p = "+6281299999999";
+    assert_eq!(
+        s.post_events(&json!([msg(
+            "live-1",
+            "2026-11-20T01:00:00Z",
+            "inbound",
+            None,
+            p
+        )]))
+        .await
+        .0,
+        200
+    );
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !seen.contains("\"new\":1") {
+        let chunk = tokio::time::timeout_at(deadline, stream.chunk())
+            .await
+            .expect("an event within 10 s")
+            .expect("stream")
+            .expect("open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(
+        seen.contains("data: {\"changed\":1,\"new\":1}")
+            || seen.contains("data: {\"new\":1,\"changed\":1}"),
+        "{seen}"
+    );
+    assert!(!seen.contains("6281299999999"), "no phone in the stream");
+}
