@@ -60,13 +60,13 @@ test('leads appear with their seven columns and filters reload the table in plac
 
   const budi = row(page, 'Budi Santoso').locator('td');
   await expect(budi).toHaveText([
-    '20 Nov 2026, 09:15', 'Budi Santoso', '+62 812-3456-7890', '—',
-    /Promo 11\.11 Carousel/, '20 Nov 2026, 09:15', '—',
+    '20 Nov 2026 09:15', 'Budi Santoso', '+62 812-3456-7890', '—',
+    /Promo 11\.11 Carousel/, /^20 Nov 2026 09:15\s*40 s$/, '—',
   ]);
   const sari = row(page, 'sari.shop').locator('td');
   // 10:00 UTC is 17:00 in Jakarta.
   await expect(sari).toHaveText([
-    '18 Nov 2026, 17:00', 'sari.shop', '—', 'Sari@Example.com', 'Organic', 'Awaiting first response', '—',
+    '18 Nov 2026 17:00', 'sari.shop', '—', 'Sari@Example.com', 'Organic', /^Awaiting response\s*waiting \d+ d/, '—',
   ]);
   const andi = row(page, 'Andi').locator('td');
   await expect(andi.nth(4)).toContainText('Ramadan Sale');
@@ -110,7 +110,7 @@ test('a late, earlier message shows up after a reload of the data', async ({ pag
   await page.goto('/?from=2026-10-01&to=2026-10-31');
   await hydrated(page);
   const citra = row(page, 'Citra').locator('td');
-  await expect(citra.nth(5)).toHaveText('Awaiting first response');
+  await expect(citra.nth(5)).toContainText('Awaiting response');
 
   // The customer's real first message arrives late: the Date moves back and
   // the agent's 09:30 answer becomes the first touch.
@@ -118,8 +118,8 @@ test('a late, earlier message shows up after a reload of the data', async ({ pag
     direction: 'inbound', contact: { phone: '+6285700001111' } };
   expect((await request.post('/api/v1/events', { headers: auth, data: earlier })).status()).toBe(200);
   await page.getByTestId('search').fill('citra');
-  await expect(citra.nth(0)).toHaveText('10 Oct 2026, 09:00');
-  await expect(citra.nth(5)).toHaveText('10 Oct 2026, 09:30');
+  await expect(citra.nth(0)).toHaveText('10 Oct 2026 09:00');
+  await expect(citra.nth(5)).toContainText('10 Oct 2026 09:30');
   await page.screenshot({ path: `${shots}/05-late-event.png`, fullPage: true });
 });
 

@@ -325,3 +325,30 @@ async fn live_updates_announce_each_commit_without_customer_data() {
     );
     assert!(!seen.contains("6281299999999"), "no phone in the stream");
 }
+
+#[tokio::test]
+async fn compressed_csv_downloads_are_complete() {
+    let s = Server::start("mem://").await;
+    assert_eq!(s.post_events(&waits()).await.0, 200);
+    for (path, auth) in [
+        ("/api/v1/leads.csv?from=2026-11-01&to=2026-11-30", true),
+        ("/export/leads.csv?from=2026-11-01&to=2026-11-30", false),
+    ] {
+        let mut req = s.http.get(s.url(path)).header("Accept-Encoding", "gzip");
+        if auth {
+            req = req.bearer_auth(common::TOKEN);
+        }
+        let r = req.send().await.expect("request");
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            r.headers().get("content-encoding").map(|v| v.as_bytes()),
+            Some(&b"gzip"[..])
+        );
+        // A body cut short (the server failing mid-stream) is an error here.
+        let body = r.bytes().await.expect("the whole body");
+        // gzip's trailer: the length of the CSV, which has 10 lines.
+        assert!(body.len() > 20, "{path}");
+    }
+    // And the server is still fine.
+    assert_eq!(s.get("/api/v1/leads/summary").await.0, 200);
+}

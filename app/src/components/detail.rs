@@ -16,18 +16,27 @@ pub fn DetailPanel(view_data: Option<LeadDetailView>, on_close: Callback<()>) ->
             .into_any(),
         Some(v) => detail_body(v, l).into_any(),
     };
+    // Escape closes from anywhere on the page; focus moves into the panel
+    // when it opens, so keyboard users land on it.
+    let listener = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" {
+            on_close.run(());
+        }
+    });
+    on_cleanup(move || listener.remove());
+    let close_button = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |_| {
+        if let Some(b) = close_button.get() {
+            let _ = b.focus();
+        }
+    });
     view! {
         <div class="backdrop" on:click=move |_| on_close.run(())></div>
         <aside class="detail" role="dialog" aria-modal="true" aria-labelledby="detail-title"
-            data-testid="detail"
-            on:keydown=move |ev| {
-                if ev.key() == "Escape" {
-                    on_close.run(());
-                }
-            }>
+            data-testid="detail">
             <header>
                 <h2 id="detail-title">{l.t("detail.title")}</h2>
-                <button type="button" class="close" data-testid="detail-close" autofocus=true
+                <button type="button" class="close" data-testid="detail-close" node_ref=close_button
                     on:click=move |_| on_close.run(())>
                     {l.t("detail.close")}
                 </button>

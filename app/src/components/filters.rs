@@ -168,6 +168,7 @@ pub fn Filters(
                 <label>
                     {t("channel")}
                     <select name="channel" data-testid="channel"
+                        prop:value=move || url.get("channel").unwrap_or_default()
                         on:change=move |ev| url.set(&[("channel", Some(event_target_value(&ev)))], false)>
                         <option value="" selected=move || url.get("channel").is_none()>{t("channel.all")}</option>
                         {CHANNELS
@@ -181,6 +182,7 @@ pub fn Filters(
                 <label>
                     {t("source")}
                     <select name="source" data-testid="source"
+                        prop:value=move || url.get("source").unwrap_or_default()
                         on:change=move |ev| url.set(&[("source", Some(event_target_value(&ev)))], false)>
                         <option value="" selected=move || url.get("source").is_none()>{t("source.all")}</option>
                         <Transition>
@@ -220,6 +222,7 @@ pub fn Filters(
                 <label>
                     {t("status")}
                     <select name="touched" data-testid="touched"
+                        prop:value=move || url.get("touched").unwrap_or_default()
                         on:change=move |ev| url.set(&[("touched", Some(event_target_value(&ev)))], false)>
                         <option value="" selected=move || url.get("touched").is_none()>{t("status.all")}</option>
                         <option value="yes" selected=move || url.get("touched").as_deref() == Some("yes")>{t("status.yes")}</option>
@@ -244,7 +247,7 @@ pub fn Filters(
                         {t("reset")}
                     </button>
                 </Show>
-                <a class="button" data-testid="export" href=csv_href download="leads.csv">{t("export")}</a>
+                <a class="button" data-testid="export" href=csv_href download="leads.csv" rel="external">{t("export")}</a>
             </div>
         </form>
     }

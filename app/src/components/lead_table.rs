@@ -42,17 +42,12 @@ pub fn LeadTable(
                 } else {
                     ("none", *first)
                 };
-                let arrow = match aria {
-                    "ascending" => " ↑",
-                    "descending" => " ↓",
-                    _ => "",
-                };
                 view! {
                     <th scope="col" aria-sort=aria>
                         <button type="button" class="sort" data-sort=next
                             title=format!("{} {}", l.t("sort.by"), l.t(key))
                             on:click=move |_| on_sort.run(next.to_owned())>
-                            {l.t(key)}<span aria-hidden="true">{arrow}</span>
+                            {l.t(key)}
                         </button>
                     </th>
                 }

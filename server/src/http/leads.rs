@@ -101,8 +101,11 @@ pub fn csv_response(
             }
         }
     });
-    let stream =
-        futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    // Fused: the compression layer polls once more after the end, which an
+    // unfused `unfold` answers with a panic (a truncated download).
+    let stream = futures::StreamExt::fuse(futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|c| (c, rx))
+    }));
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

@@ -53,7 +53,7 @@ async fn live(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Ev
         };
         Some((Ok(Event::default().data(data.to_string())), (changes, stop)))
     });
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    Sse::new(futures::StreamExt::fuse(stream)).keep_alive(KeepAlive::default())
 }
 
 /// The page's "Download CSV": exactly the filtered leads, for spreadsheets
