@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{DashboardView, Lang, LeadDetailView, LeadsQuery, LeadsView};
+use crate::model::{DashboardView, Lang, LeadsQuery, LeadsView};
 
 /// Logs a server-side failure and keeps its cause out of the answer.
 #[cfg(feature = "ssr")]
@@ -30,16 +30,17 @@ pub async fn load_leads(query: LeadsQuery, lang: Lang) -> Result<LeadsView, AppE
 
 /// KPI cards, first-response distribution, chart and breakdown by source.
 #[server(prefix = "/srv", endpoint = "dashboard")]
-pub async fn load_dashboard(query: LeadsQuery) -> Result<DashboardView, AppError> {
-    public(crate::ssr::view::dashboard_view(&state()?, &query))
+pub async fn load_dashboard(query: LeadsQuery, lang: Lang) -> Result<DashboardView, AppError> {
+    public(crate::ssr::view::dashboard_view(&state()?, &query, lang))
 }
 
-/// One lead with its sessions and events (`None`: no such lead).
+/// One lead with its sessions and events, as the detail panel's HTML
+/// (`None`: no such lead).
 #[server(prefix = "/srv", endpoint = "lead")]
 pub async fn load_lead(
     id: String,
     tz: Option<String>,
     lang: Lang,
-) -> Result<Option<LeadDetailView>, AppError> {
+) -> Result<Option<String>, AppError> {
     public(crate::ssr::view::lead_view(&state()?, &id, tz.as_deref(), lang).await)
 }

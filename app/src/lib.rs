@@ -1,6 +1,10 @@
 //! Leads Dashboard: the Leptos app (pages, components, server functions) and,
 //! behind the `ssr` feature, everything that runs only on the server.
 
+// Leptos views are deeply nested types; release builds (without
+// `erase_components`) need more than the default 128 levels.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod components;
 pub mod error;
@@ -62,29 +66,31 @@ fn initial_lang() -> Lang {
     }
 }
 
-/// Switches the language for this page and remembers it for a year.
-fn set_lang(signal: RwSignal<Lang>, lang: Lang) {
-    signal.set(lang);
+/// Remembers the language for a year and reloads the page in it: the server
+/// renders every text in the new language (the page keeps no code to
+/// re-render its texts, which keeps the browser bundle small).
+fn set_lang(lang: Lang) {
     #[cfg(feature = "hydrate")]
     {
         use leptos::wasm_bindgen::JsCast;
-        let doc = document();
-        if let Some(root) = doc.document_element() {
-            let _ = root.set_attribute("lang", lang.code());
-        }
-        if let Ok(html) = doc.dyn_into::<web_sys::HtmlDocument>() {
+        if let Ok(html) = document().dyn_into::<web_sys::HtmlDocument>() {
             let _ = html.set_cookie(&format!(
                 "lang={}; path=/; max-age=31536000; SameSite=Lax",
                 lang.code()
             ));
         }
+        let _ = window().location().reload();
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = lang;
     }
 }
 
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let lang = RwSignal::new(initial_lang());
+    let lang = initial_lang();
     provide_context(lang);
     // Effects run only in the browser: this marks the page as hydrated, for
     // people debugging and for the browser tests.
@@ -95,19 +101,19 @@ pub fn App() -> impl IntoView {
     });
     view! {
         <Stylesheet id="leptos" href="/pkg/leads-dashboard.css"/>
-        <Title text=move || format!("{} · Leads Dashboard", lang.get().t("title"))/>
+        <Title text=format!("{} · Leads Dashboard", lang.t("title"))/>
         <Router>
             <header class="topbar">
                 <a class="brand" href="/">"Leads Dashboard"</a>
-                <div class="lang" role="group" aria-label=move || lang.get().t("lang.switch")>
+                <div class="lang" role="group" aria-label=lang.t("lang.switch")>
                     {Lang::ALL
                         .into_iter()
                         .map(|l| {
                             view! {
                                 <button type="button" data-testid=format!("lang-{}", l.code())
-                                    aria-pressed=move || (lang.get() == l).to_string()
-                                    on:click=move |_| set_lang(lang, l)>
-                                    {l.code().to_uppercase()}
+                                    aria-pressed=(lang == l).to_string()
+                                    on:click=move |_| set_lang(l)>
+                                    {match l { Lang::Id => "ID", Lang::En => "EN" }}
                                 </button>
                             }
                         })
@@ -115,7 +121,7 @@ pub fn App() -> impl IntoView {
                 </div>
             </header>
             <main>
-                <Routes fallback=move || view! { <p class="empty">{move || lang.get().t("notfound")}</p> }>
+                <Routes fallback=move || view! { <p class="empty">{lang.t("notfound")}</p> }>
                     <Route path=StaticSegment("") view=LeadsPage/>
                     <Route path=StaticSegment("leads") view=LeadsPage/>
                 </Routes>

@@ -96,11 +96,17 @@ pub struct LeadRow {
     pub last_source_differs: bool,
 }
 
-/// What the Leads page receives from its server function: one page of rows
-/// plus the filter the server actually applied (defaults resolved).
+/// What the Leads page receives for its table: one page of rows as HTML
+/// rendered on the server, plus the filter the server actually applied
+/// (defaults resolved).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LeadsView {
-    pub rows: Vec<LeadRow>,
+    /// The header row (`<tr>` of `<th>`).
+    pub head_html: String,
+    /// The page's rows (`<tr data-lead=…>` each).
+    pub rows_html: String,
+    /// How many rows `rows_html` holds.
+    pub rows: usize,
     pub total: u64,
     pub next_cursor: Option<String>,
     pub from: String,
@@ -274,14 +280,14 @@ pub struct Chart {
     pub days: Vec<(String, Vec<u64>)>,
 }
 
-/// What the dashboard's KPI cards, chart and breakdown show.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// What the page receives for its KPI cards, first-response distribution,
+/// chart and breakdown: HTML rendered on the server (the browser bundle
+/// carries no code for them), plus the first sources for the filter.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DashboardView {
-    pub summary: Summary,
-    pub chart: Chart,
-    pub from: String,
-    pub to: String,
-    pub tz: String,
+    pub html: String,
+    /// `(source= value, label)` of the first sources in view, largest first.
+    pub sources: Vec<(String, String)>,
 }
 
 /// One event of a lead's timeline.
@@ -320,18 +326,4 @@ pub struct LeadDetail {
     pub lead: Lead,
     pub sessions: Vec<SessionInfo>,
     pub events: Vec<TimelineEvent>,
-}
-
-/// The lead detail panel: the detail plus texts formatted on the server.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct LeadDetailView {
-    pub detail: LeadDetail,
-    pub phone_text: Option<String>,
-    pub date_text: String,
-    pub first_touched_text: Option<String>,
-    /// Per event, its local time text (same order as `detail.events`).
-    pub event_times: Vec<String>,
-    /// Per session: start and end texts.
-    pub session_times: Vec<(String, Option<String>)>,
-    pub tz: String,
 }

@@ -92,16 +92,39 @@ impl Default for UrlState {
     }
 }
 
-/// `?a=b&…` of a query's filters, for links (the CSV download).
+/// `?a=b&…` of a query's filters (paging left out) with `extra` set on top:
+/// for links the server writes (the breakdown's sources) and the CSV
+/// download. Encodes only what must be (`2026-08-01` stays readable).
 pub fn query_string(q: &LeadsQuery, extra: &[(&str, &str)]) -> String {
-    let mut params = ParamsMap::new();
-    for (k, v) in q.pairs() {
-        if k != "cursor" && k != "limit" {
-            params.replace(k, v.clone());
+    let mut pairs: Vec<(&str, String)> = q
+        .pairs()
+        .into_iter()
+        .filter(|(k, _)| *k != "cursor" && *k != "limit")
+        .map(|(k, v)| (k, v.clone()))
+        .collect();
+    for (k, v) in extra {
+        match pairs.iter_mut().find(|(key, _)| key == k) {
+            Some(p) => p.1 = (*v).to_owned(),
+            None => pairs.push((k, (*v).to_owned())),
         }
     }
-    for (k, v) in extra {
-        params.replace((*k).to_owned(), (*v).to_owned());
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    let body: Vec<String> = pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect();
+    if body.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", body.join("&"))
     }
-    params.to_query_string()
 }

@@ -64,7 +64,7 @@ test('filters and presets live in the URL; back and forward restore them', async
   await expect(summary(page)).toContainText('3 leads');
 
   // A source from the breakdown narrows further.
-  await page.locator('[data-testid=breakdown] button[data-source="ad-aug-2"]').click();
+  await page.locator('[data-testid=breakdown] a[data-source="ad-aug-2"]').click();
   await expect(page).toHaveURL(/source=ad-aug-2/);
   await expect(summary(page)).toContainText('1 lead');
   await expect(page.getByTestId('source')).toHaveValue('ad-aug-2');
@@ -181,4 +181,19 @@ test('the language switch is remembered and rendered by the server', async ({ pa
   await expect(page.locator('[data-preset="7d"]')).toHaveText('7 hari terakhir');
   await expect(row(page, 'Agustus 0').locator('td.date')).toHaveText('10 Agu 2026 09.00');
   await page.screenshot({ path: `${shots}/13-indonesian.png` });
+});
+
+test('column headers sort the table and say how', async ({ page }) => {
+  await page.goto(AUG);
+  await hydrated(page);
+  const names = page.locator('table[data-testid=leads-table] tbody td.name');
+  await expect(names.first()).toHaveText('Agustus 11');
+  await page.locator('thead a[data-sort="name"]').click();
+  await expect(page).toHaveURL(/sort=name/);
+  await expect(names.first()).toHaveText('Agustus 0');
+  await expect(page.locator('table[data-testid=leads-table] thead th').nth(1)).toHaveAttribute('aria-sort', 'ascending');
+  await page.locator('thead a[data-sort="-name"]').click();
+  await expect(names.first()).toHaveText('Agustus 9');
+  await page.goBack();
+  await expect(names.first()).toHaveText('Agustus 0');
 });

@@ -1,5 +1,9 @@
 //! `leads-dashboard`: the whole product in one binary (`shared/spec/api.md`).
 
+// Leptos views are deeply nested types; release builds (without
+// `erase_components`) need more than the default 128 levels.
+#![recursion_limit = "256"]
+
 mod cli;
 mod floor;
 mod http;

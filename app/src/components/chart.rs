@@ -1,12 +1,14 @@
 //! New leads per day, stacked by first source: plain SVG rendered on the
-//! server (fixed aspect ratio, so nothing jumps when it hydrates), and a
-//! breakdown table by first source. Hovering or focusing a day shows its
-//! numbers.
+//! server (fixed aspect ratio, so nothing jumps), and a breakdown table by
+//! first source whose sources link to the page filtered by them. Each day
+//! carries its numbers (`aria-label`, `<title>`, `data-caption`); the page
+//! shows the caption of the day under the pointer or the focus.
 
 use leptos::prelude::*;
 
-use super::{source_label, source_value, use_lang};
-use crate::model::{Chart, SourceCount};
+use super::{source_label, source_value};
+use crate::model::{Chart, Lang, LeadsQuery, SourceCount};
+use crate::url::query_string;
 
 const W: f64 = 720.0;
 const H: f64 = 200.0;
@@ -15,8 +17,8 @@ const ORGANIC: &str = "#94a3b8";
 const OTHER: &str = "#cbd5e1";
 
 #[component]
-pub fn ChartView(chart: Chart) -> impl IntoView {
-    let l = use_lang().get_untracked();
+pub fn ChartView(chart: Chart, lang: Lang) -> impl IntoView {
+    let l = lang;
     let mut names: Vec<String> = chart
         .series
         .iter()
@@ -48,36 +50,30 @@ pub fn ChartView(chart: Chart) -> impl IntoView {
         .max(1);
     let step = W / days as f64;
     let gap = if step > 4.0 { step * 0.2 } else { 0.0 };
-    let hover = RwSignal::new(None::<usize>);
-    let totals: Vec<u64> = chart.days.iter().map(|(_, c)| c.iter().sum()).collect();
-    let caption_days = chart.days.clone();
-    let caption_names = names.clone();
-    let caption = move || match hover.get() {
-        None => l.t("chart.hint").to_owned(),
-        Some(i) => {
-            let Some((day, counts)) = caption_days.get(i) else {
-                return String::new();
-            };
-            let total: u64 = counts.iter().sum();
-            let parts: Vec<String> = counts
-                .iter()
-                .zip(&caption_names)
-                .filter(|(n, _)| **n > 0)
-                .map(|(n, name)| format!("{name} {}", l.int(*n)))
-                .collect();
-            let word = if total == 1 {
-                l.t("lead")
-            } else {
-                l.t("leads")
-            };
-            let mut text = format!("{}: {} {word}", l.day(day, true), l.int(total));
-            if !parts.is_empty() {
-                text.push_str(" — ");
-                text.push_str(&parts.join(" · "));
-            }
-            text
+    let caption = |i: usize| {
+        let Some((day, counts)) = chart.days.get(i) else {
+            return String::new();
+        };
+        let total: u64 = counts.iter().sum();
+        let parts: Vec<String> = counts
+            .iter()
+            .zip(&names)
+            .filter(|(n, _)| **n > 0)
+            .map(|(n, name)| format!("{name} {}", l.int(*n)))
+            .collect();
+        let word = if total == 1 {
+            l.t("lead")
+        } else {
+            l.t("leads")
+        };
+        let mut text = format!("{}: {} {word}", l.day(day, true), l.int(total));
+        if !parts.is_empty() {
+            text.push_str(" — ");
+            text.push_str(&parts.join(" · "));
         }
+        text
     };
+    let totals: Vec<u64> = chart.days.iter().map(|(_, c)| c.iter().sum()).collect();
     let bars = chart
         .days
         .iter()
@@ -99,15 +95,12 @@ pub fn ChartView(chart: Chart) -> impl IntoView {
                     }
                 })
                 .collect_view();
-            let label = format!("{}: {}", l.day(day, true), l.int(totals[i]));
+            let label = caption(i);
             let aria = label.clone();
+            let data = label.clone();
             view! {
                 <g class="day" tabindex="0" role="img" aria-label=aria
-                    data-day=day.clone() data-count=totals[i].to_string()
-                    on:mouseenter=move |_| hover.set(Some(i))
-                    on:focus=move |_| hover.set(Some(i))
-                    on:mouseleave=move |_| hover.set(None)
-                    on:blur=move |_| hover.set(None)>
+                    data-day=day.clone() data-count=totals[i].to_string() data-caption=data>
                     <title>{label}</title>
                     // The whole column catches the pointer, even above short bars.
                     <rect class="hit" x=format!("{:.2}", i as f64 * step) y="0"
@@ -130,7 +123,8 @@ pub fn ChartView(chart: Chart) -> impl IntoView {
     view! {
         <section class="card chart" data-testid="chart">
             <h2>{l.t("chart.title")}</h2>
-            <p class="chart-caption" aria-live="polite" data-testid="chart-caption">{caption}</p>
+            <p class="chart-caption" aria-live="polite" data-testid="chart-caption"
+                data-hint=l.t("chart.hint")>{l.t("chart.hint")}</p>
             <div class="chart-frame">
                 <span class="chart-max">{l.int(max)}</span>
                 <svg viewBox=format!("0 0 {W} {H}") preserveAspectRatio="none" role="group"
@@ -154,8 +148,8 @@ pub fn ChartView(chart: Chart) -> impl IntoView {
 }
 
 #[component]
-pub fn Breakdown(sources: Vec<SourceCount>, on_pick: Callback<String>) -> impl IntoView {
-    let l = use_lang().get_untracked();
+pub fn Breakdown(sources: Vec<SourceCount>, lang: Lang, query: LeadsQuery) -> impl IntoView {
+    let l = lang;
     view! {
         <section class="card breakdown" data-testid="breakdown">
             <h2>{l.t("breakdown.title")}</h2>
@@ -180,10 +174,10 @@ pub fn Breakdown(sources: Vec<SourceCount>, on_pick: Callback<String>) -> impl I
                                 view! {
                                     <tr>
                                         <td>
-                                            <button type="button" class="link" data-source=value.clone()
-                                                on:click=move |_| on_pick.run(value.clone())>
+                                            <a class="link" data-source=value.clone()
+                                                href=format!("/{}", query_string(&query, &[("source", &value)]))>
                                                 {source_label(c.source.as_ref(), l)}
-                                            </button>
+                                            </a>
                                             {platform.map(|p| view! { <span class="platform">{p}</span> })}
                                         </td>
                                         <td class="num">{l.int(c.count)}</td>

@@ -4,8 +4,8 @@
 
 use leptos::prelude::*;
 
-use super::{source_label, source_value, use_lang};
-use crate::model::{CHANNELS, SourceCount};
+use super::use_lang;
+use crate::model::CHANNELS;
 use crate::url::{UrlState, query_string};
 
 pub const PRESETS: [&str; 6] = [
@@ -36,12 +36,19 @@ pub fn Filters(
     /// `(from, to, tz)` the server applied, once known.
     #[prop(into)]
     applied: Signal<Option<(String, String, String)>>,
-    /// The first sources of the current view, for the source picker.
+    /// The first sources of the current view (`source=` value, label), for
+    /// the source picker.
     #[prop(into)]
-    sources: Signal<Vec<SourceCount>>,
+    sources: Signal<Vec<(String, String)>>,
 ) -> impl IntoView {
     let lang = use_lang();
-    let t = move |k: &'static str| move || lang.get().t(k);
+    let t = move |k: &'static str| lang.t(k);
+    // A parameter as the page was first rendered.
+    let first = move |k: &str| {
+        url.query
+            .with_untracked(|q| q.get(k))
+            .filter(|v| !v.is_empty())
+    };
     // The preset shown as chosen: the URL's, "7d" without any days, else custom.
     let active = move || match (url.get("range"), url.get("from"), url.get("to")) {
         (_, Some(_), _) | (_, _, Some(_)) => "custom".to_owned(),
@@ -102,7 +109,7 @@ pub fn Filters(
         let q = url.leads_query();
         format!(
             "/export/leads.csv{}",
-            query_string(&q, &[("lang", lang.get().code())])
+            query_string(&q, &[("lang", lang.code())])
         )
     };
     let has_filters = move || {
@@ -124,7 +131,7 @@ pub fn Filters(
                                     &[("range", Some(p.to_owned())), ("from", None), ("to", None)],
                                     false,
                                 )>
-                                {move || lang.get().t(&format!("range.{p}"))}
+                                {lang.t(&format!("range.{p}"))}
                             </button>
                         }
                     })
@@ -170,11 +177,12 @@ pub fn Filters(
                     <select name="channel" data-testid="channel"
                         prop:value=move || url.get("channel").unwrap_or_default()
                         on:change=move |ev| url.set(&[("channel", Some(event_target_value(&ev)))], false)>
-                        <option value="" selected=move || url.get("channel").is_none()>{t("channel.all")}</option>
+                        // `selected` for the first render; `prop:value` above follows the URL.
+                        <option value="" selected=first("channel").is_none()>{t("channel.all")}</option>
                         {CHANNELS
                             .iter()
                             .map(|c| view! {
-                                <option value=*c selected=move || url.get("channel").as_deref() == Some(*c)>{*c}</option>
+                                <option value=*c selected=first("channel").as_deref() == Some(*c)>{*c}</option>
                             })
                             .collect_view()}
                     </select>
@@ -184,25 +192,16 @@ pub fn Filters(
                     <select name="source" data-testid="source"
                         prop:value=move || url.get("source").unwrap_or_default()
                         on:change=move |ev| url.set(&[("source", Some(event_target_value(&ev)))], false)>
-                        <option value="" selected=move || url.get("source").is_none()>{t("source.all")}</option>
+                        <option value="" selected=first("source").is_none()>{t("source.all")}</option>
                         <Transition>
                         {move || {
-                            let l = lang.get();
                             let chosen = url.get("source");
                             let mut seen: Vec<String> = Vec::new();
                             let mut options: Vec<(String, String)> = Vec::new();
-                            for c in sources.get() {
-                                let value = source_value(c.source.as_ref());
-                                if let Some(s) = &c.source {
-                                    // The platform as a whole, once.
-                                    if s.id.is_some() && !seen.contains(&s.platform) {
-                                        seen.push(s.platform.clone());
-                                        options.push((s.platform.clone(), format!("{} ({})", s.platform, l.t("status.all").to_lowercase())));
-                                    }
-                                }
+                            for (value, label) in sources.get() {
                                 if !seen.contains(&value) {
                                     seen.push(value.clone());
-                                    options.push((value, source_label(c.source.as_ref(), l)));
+                                    options.push((value, label));
                                 }
                             }
                             if let Some(c) = chosen.clone().filter(|c| !seen.contains(c)) {
@@ -224,9 +223,9 @@ pub fn Filters(
                     <select name="touched" data-testid="touched"
                         prop:value=move || url.get("touched").unwrap_or_default()
                         on:change=move |ev| url.set(&[("touched", Some(event_target_value(&ev)))], false)>
-                        <option value="" selected=move || url.get("touched").is_none()>{t("status.all")}</option>
-                        <option value="yes" selected=move || url.get("touched").as_deref() == Some("yes")>{t("status.yes")}</option>
-                        <option value="no" selected=move || url.get("touched").as_deref() == Some("no")>{t("status.no")}</option>
+                        <option value="" selected=first("touched").is_none()>{t("status.all")}</option>
+                        <option value="yes" selected=first("touched").as_deref() == Some("yes")>{t("status.yes")}</option>
+                        <option value="no" selected=first("touched").as_deref() == Some("no")>{t("status.no")}</option>
                     </select>
                 </label>
                 <label class="search">

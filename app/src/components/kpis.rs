@@ -3,14 +3,13 @@
 
 use leptos::prelude::*;
 
-use super::{delta, use_lang};
-use crate::model::Summary;
+use super::delta;
+use crate::model::{Lang, Summary};
 
 #[component]
-pub fn Kpis(summary: Summary) -> impl IntoView {
-    let lang = use_lang();
+pub fn Kpis(summary: Summary, lang: Lang) -> impl IntoView {
     let prev = summary.previous.clone();
-    let l = lang.get_untracked();
+    let l = lang;
     let median = |m: Option<i64>| m.map(|s| l.duration(s)).unwrap_or_else(|| "–".into());
     let cards = [
         (
@@ -86,13 +85,13 @@ pub fn Kpis(summary: Summary) -> impl IntoView {
                 })
                 .collect_view()}
         </section>
-        <Distribution summary/>
+        <Distribution summary lang/>
     }
 }
 
 #[component]
-fn Distribution(summary: Summary) -> impl IntoView {
-    let l = use_lang().get_untracked();
+fn Distribution(summary: Summary, lang: Lang) -> impl IntoView {
+    let l = lang;
     let buckets = summary.first_response.buckets();
     let max = buckets.iter().copied().max().unwrap_or(0).max(1);
     view! {

@@ -1,10 +1,11 @@
-//! The seven-column Leads table. Date, Customer Name and First Touched At
-//! sort from their headers; a row opens the lead's detail (click or Enter).
+//! The seven-column Leads table, rendered to HTML on the server: the header
+//! (Date, Customer Name and First Touched At link to their sorts) and the
+//! rows. The page opens a row's lead on click or Enter (`data-lead`).
 
 use leptos::prelude::*;
 
-use super::use_lang;
-use crate::model::{Lang, LeadRow, Source};
+use crate::model::{Lang, LeadRow, LeadsQuery, Source};
+use crate::url::query_string;
 
 /// Column text keys, in the order of `shared/spec/leads.md`, with the sort
 /// each header toggles (first click: its first sort).
@@ -21,15 +22,10 @@ pub const COLUMNS: [(&str, Option<[&str; 2]>); 7] = [
     ("col.last_source", None),
 ];
 
-#[component]
-pub fn LeadTable(
-    rows: Vec<LeadRow>,
-    /// The sort in force (`-date` …).
-    sort: String,
-    on_sort: Callback<String>,
-    on_open: Callback<String>,
-) -> impl IntoView {
-    let l = use_lang().get_untracked();
+/// The header row: sortable columns link to the same view sorted by them
+/// (first click: the column's first sort; again: the other direction).
+pub fn head(sort: &str, lang: Lang, query: &LeadsQuery) -> impl IntoView + use<> {
+    let l = lang;
     let headers = COLUMNS
         .iter()
         .map(|(key, sorts)| match sorts {
@@ -42,29 +38,31 @@ pub fn LeadTable(
                 } else {
                     ("none", *first)
                 };
+                // The default sort is the URL without `sort`.
+                let href = format!("/{}", query_string(query, &[("sort", next)]))
+                    .replace("&sort=-date", "")
+                    .replace("?sort=-date&", "?")
+                    .replace("?sort=-date", "");
                 view! {
                     <th scope="col" aria-sort=aria>
-                        <button type="button" class="sort" data-sort=next
-                            title=format!("{} {}", l.t("sort.by"), l.t(key))
-                            on:click=move |_| on_sort.run(next.to_owned())>
+                        <a class="sort" data-sort=next href=href
+                            title=format!("{} {}", l.t("sort.by"), l.t(key))>
                             {l.t(key)}
-                        </button>
+                        </a>
                     </th>
                 }
                 .into_any()
             }
         })
         .collect_view();
-    view! {
-        <div class="table-wrap">
-            <table class="leads" data-testid="leads-table">
-                <thead><tr>{headers}</tr></thead>
-                <tbody>
-                    {rows.into_iter().map(|row| view! { <LeadRowView row lang=l on_open/> }).collect_view()}
-                </tbody>
-            </table>
-        </div>
-    }
+    view! { <tr>{headers}</tr> }
+}
+
+/// The rows of one page of leads.
+pub fn rows(rows: Vec<LeadRow>, lang: Lang) -> impl IntoView {
+    rows.into_iter()
+        .map(|row| view! { <LeadRowView row lang/> })
+        .collect_view()
 }
 
 fn sort_word(sort: &str) -> &'static str {
@@ -76,7 +74,7 @@ fn sort_word(sort: &str) -> &'static str {
 }
 
 #[component]
-fn LeadRowView(row: LeadRow, lang: Lang, on_open: Callback<String>) -> impl IntoView {
+fn LeadRowView(row: LeadRow, lang: Lang) -> impl IntoView {
     let l = lang;
     let LeadRow {
         lead,
@@ -93,21 +91,13 @@ fn LeadRowView(row: LeadRow, lang: Lang, on_open: Callback<String>) -> impl Into
     } else {
         None
     };
-    let id = lead.id.clone();
-    let id_key = lead.id.clone();
     let label = format!(
         "{} {}",
         l.t("detail.title"),
         lead.name.clone().or(phone_text.clone()).unwrap_or_default()
     );
     view! {
-        <tr data-lead=lead.id.clone() tabindex="0" aria-label=label
-            on:click=move |_| on_open.run(id.clone())
-            on:keydown=move |ev| {
-                if ev.key() == "Enter" {
-                    on_open.run(id_key.clone());
-                }
-            }>
+        <tr data-lead=lead.id.clone() tabindex="0" aria-label=label>
             <td class="date" title=lead.date.to_rfc3339()>{date_text}</td>
             <td class="name">
                 {match lead.name {

@@ -1,18 +1,28 @@
-//! The Leads page's parts.
+//! The Leads page's parts. The KPI cards, chart, breakdown, the table's
+//! header and rows and the lead detail's body are rendered to HTML on the
+//! server only (`ssr`): they have no state of their own, and leaving them
+//! out of the browser bundle keeps it small (it would otherwise carry the
+//! code to build and decode every one of them). The filters, the page
+//! around them and the panel around the detail run in the browser too.
 
+#[cfg(feature = "ssr")]
 pub mod chart;
 pub mod detail;
+#[cfg(feature = "ssr")]
+pub mod detail_body;
 pub mod filters;
+#[cfg(feature = "ssr")]
 pub mod kpis;
+#[cfg(feature = "ssr")]
 pub mod lead_table;
 
 use leptos::prelude::*;
 
 use crate::model::{Lang, SourceRef};
 
-/// The page's language (provided by `App`).
-pub fn use_lang() -> RwSignal<Lang> {
-    use_context::<RwSignal<Lang>>().unwrap_or_else(|| RwSignal::new(Lang::default()))
+/// The page's language (provided by `App`; switching reloads the page).
+pub fn use_lang() -> Lang {
+    use_context::<Lang>().unwrap_or_default()
 }
 
 /// What the page shows for a first source; `None` is organic.

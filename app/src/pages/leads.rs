@@ -2,25 +2,25 @@
 //! table with keyset paging, the lead detail panel and live updates. All
 //! state is in the URL; data comes from three server functions.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::{load_dashboard, load_lead, load_leads};
-use crate::components::chart::{Breakdown, ChartView};
 use crate::components::detail::DetailPanel;
 use crate::components::filters::Filters;
-use crate::components::kpis::Kpis;
-use crate::components::lead_table::LeadTable;
 use crate::components::use_lang;
 use crate::error::AppError;
-use crate::model::{Lang, LeadRow, LeadsQuery};
+use crate::model::{Lang, LeadsQuery};
 use crate::url::UrlState;
 
 /// Rows fetched with "Load more", kept only for the query they belong to.
 #[derive(Clone, Default)]
 struct More {
     query: LeadsQuery,
-    rows: Vec<LeadRow>,
+    /// Each further page's rows (HTML), in order.
+    pages: Vec<String>,
+    rows: usize,
     next: Option<String>,
 }
 
@@ -38,7 +38,7 @@ fn ErrorBox(message: String, on_retry: Callback<()>) -> impl IntoView {
     view! {
         <div class="error" role="alert">
             <p>{message}</p>
-            <button type="button" on:click=move |_| on_retry.run(())>{move || lang.get().t("retry")}</button>
+            <button type="button" on:click=move |_| on_retry.run(())>{lang.t("retry")}</button>
         </div>
     }
 }
@@ -67,11 +67,11 @@ pub fn LeadsPage() -> impl IntoView {
     let lang = use_lang();
     let url = UrlState::new();
     let query = Memo::new(move |_| url.leads_query());
-    let page = Resource::new(move || (query.get(), lang.get()), |(q, l)| load_leads(q, l));
-    let dash = Resource::new(move || query.get(), load_dashboard);
+    let page = Resource::new(move || (query.get(), lang), |(q, l)| load_leads(q, l));
+    let dash = Resource::new(move || (query.get(), lang), |(q, l)| load_dashboard(q, l));
     let lead_id = Memo::new(move |_| url.get("lead"));
     let detail = Resource::new(
-        move || (lead_id.get(), query.get().tz, lang.get()),
+        move || (lead_id.get(), query.get().tz, lang),
         |(id, tz, l)| async move {
             match id {
                 Some(id) => load_lead(id, tz, l).await,
@@ -83,7 +83,8 @@ pub fn LeadsPage() -> impl IntoView {
     let loading_more = RwSignal::new(false);
     // Live: new leads not yet in the table, and whether the stream is up.
     let pending = RwSignal::new(0usize);
-    let connected = RwSignal::new(false);
+    // `None` until the stream first opens or fails.
+    let connected = RwSignal::new(None::<bool>);
 
     let applied = Signal::derive(move || {
         page.get()
@@ -93,7 +94,7 @@ pub fn LeadsPage() -> impl IntoView {
     let sources = Signal::derive(move || {
         dash.get()
             .and_then(Result::ok)
-            .map(|d| d.summary.by_source)
+            .map(|d| d.sources)
             .unwrap_or_default()
     });
 
@@ -108,7 +109,7 @@ pub fn LeadsPage() -> impl IntoView {
         };
         let Some(cursor) = cursor else { return };
         loading_more.set(true);
-        let l = lang.get_untracked();
+        let l = lang;
         spawn_local(async move {
             let result = load_leads(
                 LeadsQuery {
@@ -120,14 +121,14 @@ pub fn LeadsPage() -> impl IntoView {
             .await;
             if let Ok(view) = result {
                 more.update(|m| {
-                    let current = m.take().filter(|m| m.query == q);
-                    let mut rows = current.map(|m| m.rows).unwrap_or_default();
-                    rows.extend(view.rows);
-                    *m = Some(More {
+                    let mut current = m.take().filter(|m| m.query == q).unwrap_or(More {
                         query: q,
-                        rows,
-                        next: view.next_cursor,
+                        ..Default::default()
                     });
+                    current.pages.push(view.rows_html);
+                    current.rows += view.rows;
+                    current.next = view.next_cursor;
+                    *m = Some(current);
                 });
             }
             loading_more.set(false);
@@ -161,70 +162,77 @@ pub fn LeadsPage() -> impl IntoView {
     };
     live_updates(on_live, connected);
 
-    let on_sort =
-        Callback::new(move |s: String| url.set(&[("sort", (s != "-date").then_some(s))], false));
-    let on_open = Callback::new(move |id: String| url.set(&[("lead", Some(id))], false));
+    // Rows come as HTML: a click or Enter on one opens its lead.
+    let open_row = move |target: Option<leptos::web_sys::EventTarget>| {
+        if let Some(id) = lead_of(target) {
+            url.set(&[("lead", Some(id))], false);
+        }
+    };
     let on_close = Callback::new(move |_| url.set(&[("lead", None)], false));
-    let on_pick = Callback::new(move |s: String| url.set(&[("source", Some(s))], false));
 
     view! {
         <section class="leads-page">
             <div class="page-head">
                 <div>
-                    <h1>{move || lang.get().t("title")}</h1>
-                    <p class="subtitle">{move || lang.get().t("subtitle")}</p>
+                    <h1>{lang.t("title")}</h1>
+                    <p class="subtitle">{lang.t("subtitle")}</p>
                 </div>
-                <span class=move || if connected.get() { "live on" } else { "live" } data-testid="live">
-                    {move || if connected.get() { lang.get().t("live.on") } else { lang.get().t("live.off") }}
+                <span class=move || if connected.get() == Some(true) { "live on" } else { "live" } data-testid="live">
+                    {move || match connected.get() {
+                        Some(false) => lang.t("live.off"),
+                        _ => lang.t("live.on"),
+                    }}
                 </span>
             </div>
             <Filters url applied sources/>
             <Transition fallback=|| view! { <DashSkeleton/> }>
                 {move || {
-                    let l = lang.get();
+                    let l = lang;
                     dash.get().map(|result| match result {
-                        Err(e) => view! {
+                        Err(e) => Either::Left(view! {
                             <ErrorBox message=error_text(&e, l) on_retry=Callback::new(move |_| dash.refetch())/>
-                        }.into_any(),
-                        Ok(d) => view! {
-                            <Kpis summary=d.summary.clone()/>
-                            <div class="charts">
-                                <ChartView chart=d.chart/>
-                                <Breakdown sources=d.summary.by_source on_pick/>
-                            </div>
-                        }.into_any(),
+                        }),
+                        // Rendered on the server; the chart's caption follows the
+                        // pointer and the focus through these two listeners.
+                        Ok(d) => Either::Right(view! {
+                            <div class="dash" inner_html=d.html
+                                on:mouseover=move |ev| chart_caption(ev.target(), false)
+                                on:focusin=move |ev| chart_caption(ev.target(), false)
+                                on:mouseout=move |ev| chart_caption(ev.target(), true)
+                                on:focusout=move |ev| chart_caption(ev.target(), true)></div>
+                        }),
                     })
                 }}
             </Transition>
             <Show when=move || { pending.get() > 0 }>
                 <div class="banner" role="status" data-testid="live-banner">
                     {move || {
-                        let l = lang.get();
+                        let l = lang;
                         let n = pending.get();
                         let word = if n == 1 { l.t("live.new_one") } else { l.t("live.new_many") };
                         format!("{} {word}", l.int(n as u64))
                     }}
-                    <button type="button" on:click=move |_| show_new()>{move || lang.get().t("live.show")}</button>
+                    <button type="button" on:click=move |_| show_new()>{lang.t("live.show")}</button>
                 </div>
             </Show>
             <Transition fallback=|| view! { <TableSkeleton/> }>
                 {move || {
-                    let l = lang.get();
+                    let l = lang;
                     page.get().map(|result| match result {
-                        Err(e) => view! {
+                        Err(e) => Either::Left(view! {
                             <ErrorBox message=error_text(&e, l) on_retry=Callback::new(move |_| page.refetch())/>
-                        }.into_any(),
-                        Ok(view) => {
+                        }),
+                        Ok(view) => Either::Right({
                             let extra = more.get().filter(|m| m.query == query.get());
                             let next = match &extra {
                                 Some(m) => m.next.clone(),
                                 None => view.next_cursor.clone(),
                             };
-                            let mut rows = view.rows;
-                            rows.extend(extra.map(|m| m.rows).unwrap_or_default());
-                            let shown = rows.len();
+                            let (more_pages, more_rows) = extra
+                                .map(|m| (m.pages, m.rows))
+                                .unwrap_or_default();
+                            let shown = view.rows + more_rows;
                             let total = view.total;
-                            let sort = query.get().sort.unwrap_or_else(|| "-date".into());
                             let word = if total == 1 { l.t("lead") } else { l.t("leads") };
                             view! {
                                 <p class="summary" data-testid="summary">
@@ -232,10 +240,24 @@ pub fn LeadsPage() -> impl IntoView {
                                     {format!(" {word} · {} – {} · {} {}",
                                         l.day(&view.from, true), l.day(&view.to, true), l.t("times_in"), view.tz)}
                                 </p>
-                                {if rows.is_empty() {
-                                    empty_state(view.any_leads, l).into_any()
+                                {if shown == 0 {
+                                    Either::Left(empty_state(view.any_leads, l))
                                 } else {
-                                    view! { <LeadTable rows sort on_sort on_open/> }.into_any()
+                                    Either::Right(
+                                    view! {
+                                        <div class="table-wrap">
+                                            <table class="leads" data-testid="leads-table"
+                                                on:click=move |ev| open_row(ev.target())
+                                                on:keydown=move |ev| if ev.key() == "Enter" { open_row(ev.target()) }>
+                                                <thead inner_html=view.head_html></thead>
+                                                <tbody inner_html=view.rows_html></tbody>
+                                                {more_pages
+                                                    .into_iter()
+                                                    .map(|h| view! { <tbody inner_html=h></tbody> })
+                                                    .collect_view()}
+                                            </table>
+                                        </div>
+                                    })
                                 }}
                                 {next.map(|_| view! {
                                     <button class="more" data-testid="more" on:click=load_more
@@ -244,23 +266,23 @@ pub fn LeadsPage() -> impl IntoView {
                                             l.t("shown_of"), l.int(total), l.t("shown"))}
                                     </button>
                                 })}
-                            }.into_any()
-                        }
+                            }
+                        }),
                     })
                 }}
             </Transition>
             <Suspense>
                 {move || {
-                    let l = lang.get();
+                    let l = lang;
                     lead_id.get()?;
                     detail.get().map(|result| match result {
-                        Err(e) => view! {
+                        Err(e) => Either::Left(view! {
                             <div class="backdrop" on:click=move |_| on_close.run(())></div>
                             <aside class="detail" role="dialog" aria-modal="true" data-testid="detail">
                                 <ErrorBox message=error_text(&e, l) on_retry=Callback::new(move |_| detail.refetch())/>
                             </aside>
-                        }.into_any(),
-                        Ok(v) => view! { <DetailPanel view_data=v on_close/> }.into_any(),
+                        }),
+                        Ok(html) => Either::Right(view! { <DetailPanel html on_close/> }),
                     })
                 }}
             </Suspense>
@@ -272,26 +294,70 @@ pub fn LeadsPage() -> impl IntoView {
 /// that the filters hide them.
 fn empty_state(any_leads: bool, l: Lang) -> impl IntoView {
     if any_leads {
-        view! { <p class="empty" data-testid="empty">{l.t("empty.filtered")}</p> }.into_any()
+        Either::Left(view! { <p class="empty" data-testid="empty">{l.t("empty.filtered")}</p> })
     } else {
         let curl = r#"curl -X POST http://127.0.0.1:3000/api/v1/events \
   -H "Authorization: Bearer $LEADS_API_TOKEN" -H "Content-Type: application/json" \
   -d '{"id":"msg-1","occurred_at":"2026-11-27T09:15:00+07:00","channel":"whatsapp",
        "direction":"inbound","contact":{"phone":"0812-3456-7890","name":"Budi"}}'"#;
-        view! {
+        Either::Right(view! {
             <div class="empty" data-testid="empty">
                 <p><strong>{l.t("empty.none")}</strong></p>
                 <p>{l.t("empty.how")}</p>
                 <pre><code>{curl}</code></pre>
             </div>
-        }
-        .into_any()
+        })
+    }
+}
+
+/// The lead id of the table row an event happened in.
+fn lead_of(target: Option<leptos::web_sys::EventTarget>) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        let el = target?.dyn_into::<leptos::web_sys::Element>().ok()?;
+        el.closest("tr[data-lead]")
+            .ok()??
+            .get_attribute("data-lead")
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = target;
+        None
+    }
+}
+
+/// Shows the numbers of the chart's day under the pointer or focus (its
+/// `data-caption`) in the caption line; `reset` puts the hint back.
+fn chart_caption(target: Option<leptos::web_sys::EventTarget>, reset: bool) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        let Some(el) = target.and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok()) else {
+            return;
+        };
+        let Ok(Some(day)) = el.closest("[data-caption]") else {
+            return;
+        };
+        let Ok(Some(caption)) = document().query_selector("[data-testid=chart-caption]") else {
+            return;
+        };
+        let text = if reset {
+            caption.get_attribute("data-hint")
+        } else {
+            day.get_attribute("data-caption")
+        };
+        caption.set_text_content(text.as_deref());
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = (target, reset);
     }
 }
 
 /// Listens to `/srv/live` (server-sent events; the browser reconnects by
 /// itself) and calls `on_change(new leads)` at most once a second.
-fn live_updates(on_change: impl Fn(usize) + Clone + 'static, connected: RwSignal<bool>) {
+fn live_updates(on_change: impl Fn(usize) + Clone + 'static, connected: RwSignal<Option<bool>>) {
     #[cfg(feature = "hydrate")]
     {
         use leptos::wasm_bindgen::JsCast;
@@ -306,11 +372,18 @@ fn live_updates(on_change: impl Fn(usize) + Clone + 'static, connected: RwSignal
         let scheduled = Rc::new(Cell::new(false));
         let on_message =
             Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+                // `{"new":N,"changed":M}`: N read without a JSON parser.
                 let n = ev
                     .data()
                     .as_string()
-                    .and_then(|d| serde_json::from_str::<serde_json::Value>(&d).ok())
-                    .and_then(|v| v.get("new").and_then(serde_json::Value::as_u64))
+                    .and_then(|d| {
+                        let rest = d.split("\"new\":").nth(1)?;
+                        rest.trim_start()
+                            .split(|c: char| !c.is_ascii_digit())
+                            .next()?
+                            .parse::<u64>()
+                            .ok()
+                    })
                     .unwrap_or(0);
                 new.set(new.get() + n as usize);
                 if !scheduled.replace(true) {
@@ -325,9 +398,9 @@ fn live_updates(on_change: impl Fn(usize) + Clone + 'static, connected: RwSignal
                 }
             });
         source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        let on_open = Closure::<dyn Fn()>::new(move || connected.set(true));
+        let on_open = Closure::<dyn Fn()>::new(move || connected.set(Some(true)));
         source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        let on_error = Closure::<dyn Fn()>::new(move || connected.set(false));
+        let on_error = Closure::<dyn Fn()>::new(move || connected.set(Some(false)));
         source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         // The closures live as long as the page's listener.
         let keep = send_wrapper::SendWrapper::new((source, on_message, on_open, on_error));

@@ -9,8 +9,14 @@ use super::filter::{Filter, encode_cursor};
 use super::phone;
 use super::rules::LeadFacts;
 use super::state::AppState;
+use crate::components::chart::{Breakdown, ChartView};
+use crate::components::detail_body::{DetailTexts, detail_body};
+use crate::components::kpis::Kpis;
+use crate::components::lead_table;
+use crate::components::{source_label, source_value};
 use crate::error::AppError;
-use crate::model::{DashboardView, Lang, Lead, LeadDetailView, LeadRow, LeadsQuery, LeadsView};
+use crate::model::{DashboardView, Lang, Lead, LeadRow, LeadsQuery, LeadsView};
+use leptos::prelude::*;
 
 /// How many first sources the chart stacks before "other".
 pub const CHART_SERIES: usize = 5;
@@ -62,12 +68,22 @@ pub fn leads_view(state: &AppState, query: &LeadsQuery, lang: Lang) -> Result<Le
     let filter = filter(state, query)?;
     let page = state.leads.list(&filter);
     let now = Utc::now();
+    let rows: Vec<LeadRow> = page
+        .leads
+        .into_iter()
+        .map(|f| row(f, filter.tz, lang, now))
+        .collect();
+    let count = rows.len();
+    let head_query = LeadsQuery {
+        cursor: None,
+        limit: None,
+        ..query.clone()
+    };
+    let sort = filter.sort.name();
     Ok(LeadsView {
-        rows: page
-            .leads
-            .into_iter()
-            .map(|f| row(f, filter.tz, lang, now))
-            .collect(),
+        head_html: html(move || lead_table::head(sort, lang, &head_query)),
+        rows_html: html(move || lead_table::rows(rows, lang)),
+        rows: count,
         total: page.total,
         next_cursor: page.next.map(|c| encode_cursor(filter.sort, &c)),
         from: filter.from.to_string(),
@@ -78,19 +94,49 @@ pub fn leads_view(state: &AppState, query: &LeadsQuery, lang: Lang) -> Result<Le
     })
 }
 
-pub fn dashboard_view(state: &AppState, query: &LeadsQuery) -> Result<DashboardView, AppError> {
+/// Renders a view to HTML in an owner of its own (the page inserts it).
+fn html<V: IntoView + 'static>(f: impl FnOnce() -> V) -> String {
+    let owner = Owner::new();
+    owner.with(|| f().to_html())
+}
+
+pub fn dashboard_view(
+    state: &AppState,
+    query: &LeadsQuery,
+    lang: Lang,
+) -> Result<DashboardView, AppError> {
     let mut query = query.clone();
     // Totals and the chart cover every page.
     query.cursor = None;
     query.limit = None;
     let filter = filter(state, &query)?;
     let (summary, chart) = state.leads.dashboard(&filter, Some(CHART_SERIES));
+    // Each source, and before a platform's first ad the platform as a whole.
+    let mut sources: Vec<(String, String)> = Vec::new();
+    for c in &summary.by_source {
+        if let Some(s) = c.source.as_ref().filter(|s| s.id.is_some()) {
+            if !sources.iter().any(|(v, _)| *v == s.platform) {
+                let all = lang.t("status.all").to_lowercase();
+                sources.push((s.platform.clone(), format!("{} ({all})", s.platform)));
+            }
+        }
+        sources.push((
+            source_value(c.source.as_ref()),
+            source_label(c.source.as_ref(), lang),
+        ));
+    }
+    let by_source = summary.by_source.clone();
     Ok(DashboardView {
-        summary,
-        chart,
-        from: filter.from.to_string(),
-        to: filter.to.to_string(),
-        tz: filter.tz.name().to_owned(),
+        html: html(move || {
+            view! {
+                <Kpis summary lang/>
+                <div class="charts">
+                    <ChartView chart lang/>
+                    <Breakdown sources=by_source lang query/>
+                </div>
+            }
+        }),
+        sources,
     })
 }
 
@@ -99,7 +145,7 @@ pub async fn lead_view(
     id: &str,
     tz: Option<&str>,
     lang: Lang,
-) -> Result<Option<LeadDetailView>, AppError> {
+) -> Result<Option<String>, AppError> {
     let tz = match tz.map(str::trim).filter(|t| !t.is_empty()) {
         None => state.settings.tz,
         Some(t) => t
@@ -114,19 +160,18 @@ pub async fn lead_view(
         return Ok(None);
     };
     let time = |t: DateTime<Utc>| local_time(t, tz, lang);
-    Ok(Some(LeadDetailView {
-        phone_text: detail.lead.phone.as_deref().map(phone::display),
-        date_text: time(detail.lead.date),
-        first_touched_text: detail.lead.first_touched_at.map(time),
+    let texts = DetailTexts {
+        phone: detail.lead.phone.as_deref().map(phone::display),
+        date: time(detail.lead.date),
+        first_touched: detail.lead.first_touched_at.map(time),
         event_times: detail.events.iter().map(|e| time(e.occurred_at)).collect(),
         session_times: detail
             .sessions
             .iter()
             .map(|s| (time(s.started_at), s.ended_at.map(time)))
             .collect(),
-        tz: tz.name().to_owned(),
-        detail,
-    }))
+    };
+    Ok(Some(html(move || detail_body(detail, texts, lang))))
 }
 
 /// The language of this request: the `lang` cookie, else the browser's

@@ -1141,8 +1141,9 @@ impl LeadIndex {
         let mut by_day = vec![0u64; days];
         let groups = self.sources.group_first.len();
         let mut by_group = vec![0u64; groups];
-        // Per group: the waits of its answered leads.
-        let mut group_waits: Vec<(u32, i64)> = Vec::new();
+        // The waits of answered leads, and each one's source group.
+        let mut waits: Vec<i64> = Vec::new();
+        let mut wait_groups: Vec<u32> = Vec::new();
         // With a chart: each counted lead's (day, group).
         let mut day_group: Vec<(u32, u32)> = Vec::new();
         let mut first_response = FirstResponse::default();
@@ -1163,29 +1164,36 @@ impl LeadIndex {
             if top.is_some() {
                 day_group.push((day as u32, group));
             }
-            let wait = match h.wait {
-                UNTOUCHED => None,
-                WAIT_SATURATED => {
-                    let c = &self.store.cold[slot as usize];
-                    Some((time(c.touch()) - time(h.date())).num_seconds())
-                }
-                w => Some(i64::from(w)),
-            };
+            let wait = self.wait(slot);
             first_response.add(wait);
             if let Some(w) = wait {
-                group_waits.push((group, w));
+                waits.push(w);
+                wait_groups.push(group);
             }
         }
-        let touched = group_waits.len() as u64;
-        // Medians per group, and overall.
-        let mut all: Vec<i64> = group_waits.iter().map(|(_, w)| *w).collect();
-        let median_all = median_of(&mut all);
-        group_waits.sort_unstable();
-        let mut group_stats = vec![(0u64, None); groups];
-        for run in group_waits.chunk_by(|a, b| a.0 == b.0) {
-            let mut w: Vec<i64> = run.iter().map(|(_, w)| *w).collect();
-            group_stats[run[0].0 as usize] = (run.len() as u64, median_of(&mut w));
+        let touched = waits.len() as u64;
+        // Medians per group: the waits laid out group by group (a counting
+        // sort, linear), then a selection in each group's slice.
+        let mut start = vec![0usize; groups + 1];
+        for g in &wait_groups {
+            start[*g as usize + 1] += 1;
         }
+        for i in 0..groups {
+            start[i + 1] += start[i];
+        }
+        let mut by_group_waits = vec![0i64; waits.len()];
+        let mut next = start.clone();
+        for (w, g) in waits.iter().zip(&wait_groups) {
+            by_group_waits[next[*g as usize]] = *w;
+            next[*g as usize] += 1;
+        }
+        let group_stats: Vec<(u64, Option<i64>)> = (0..groups)
+            .map(|g| {
+                let slice = &mut by_group_waits[start[g]..start[g + 1]];
+                (slice.len() as u64, median_of(slice))
+            })
+            .collect();
+        let median_all = median_of(&mut waits);
         let mut order: Vec<usize> = (0..groups).filter(|g| by_group[*g] > 0).collect();
         let source_ref = |g: usize| {
             self.sources
@@ -1267,6 +1275,36 @@ impl LeadIndex {
             previous: None,
         };
         (summary, chart)
+    }
+
+    /// Seconds from a lead's Date to its First Touched At, if answered.
+    fn wait(&self, slot: u32) -> Option<i64> {
+        let h = &self.store.hot[slot as usize];
+        match h.wait {
+            UNTOUCHED => None,
+            WAIT_SATURATED => {
+                let c = &self.store.cold[slot as usize];
+                Some((time(c.touch()) - time(h.date())).num_seconds())
+            }
+            w => Some(i64::from(w)),
+        }
+    }
+
+    /// Total, answered and the median wait of the leads matching `f`: the
+    /// previous period's figures, without days, sources or a chart.
+    pub fn totals(&self, f: &Filter) -> (u64, u64, Option<i64>) {
+        let pred = self.pred(f);
+        let (lo, hi) = self.date_bounds(pred.range);
+        let in_range = self.by_date.rank(hi) - self.by_date.rank(lo);
+        let mut total = 0u64;
+        let mut waits: Vec<i64> = Vec::new();
+        for slot in self.by_date.slices_from(lo, in_range).flatten().copied() {
+            if pred.test(slot) {
+                total += 1;
+                waits.extend(self.wait(slot));
+            }
+        }
+        (total, waits.len() as u64, median_of(&mut waits))
     }
 
     /// The slots of every lead matching `f`, in its sort order: what an
@@ -1599,6 +1637,10 @@ mod tests {
                     prop_assert_eq!(n, summary.by_source[i].count);
                 }
                 prop_assert_eq!(chart.other, summary.by_source.len() > 3);
+                prop_assert_eq!(
+                    index.totals(&f),
+                    (summary.total, summary.touched, summary.median_first_touch_seconds)
+                );
             }
         }
     }

@@ -176,14 +176,14 @@ impl Leads {
         let index = self.read();
         let (mut summary, chart) = index.summary_and_chart(f, top);
         summary.previous = f.previous_period().map(|p| {
-            let s = index.summary(&p);
+            let (total, touched, median) = index.totals(&p);
             PeriodTotals {
                 from: p.from.to_string(),
                 to: p.to.to_string(),
-                total: s.total,
-                touched: s.touched,
-                untouched: s.untouched,
-                median_first_touch_seconds: s.median_first_touch_seconds,
+                total,
+                touched,
+                untouched: total - touched,
+                median_first_touch_seconds: median,
             }
         });
         (summary, chart)
