@@ -1,5 +1,7 @@
 //! `leads-dashboard import FILE`: NDJSON events, one per line, with the same
-//! format and rules as the API, stored in batches of 1000.
+//! format and rules as the API, stored in batches of 1000. A line may also
+//! hold a JSON array of events (what the API takes, and what the benchmark's
+//! generator writes).
 
 use std::io::BufRead;
 use std::path::Path;
@@ -39,15 +41,26 @@ pub async fn run(db: &Leads, settings: &Settings, file: &Path) -> Result<(), Str
         }
         let value: serde_json::Value =
             serde_json::from_str(&line).map_err(|e| format!("line {}: not JSON: {e}", i + 1))?;
-        let ev = event::validate(&value, settings.region)
-            .map_err(|(field, why)| format!("line {}: {field}: {why}", i + 1))?;
-        batch.push(ev);
-        if batch.len() == MAX_BATCH {
-            let o = store(db, std::mem::take(&mut batch), first_line).await?;
-            accepted += o.0;
-            duplicates += o.1;
-            first_line = i + 2;
-            bar.set_message(format!("{accepted} new, {duplicates} already known"));
+        let items = match &value {
+            serde_json::Value::Array(items) => items.as_slice(),
+            one => std::slice::from_ref(one),
+        };
+        for (k, item) in items.iter().enumerate() {
+            let ev = event::validate(item, settings.region).map_err(|(field, why)| {
+                if items.len() > 1 {
+                    format!("line {}, event {k}: {field}: {why}", i + 1)
+                } else {
+                    format!("line {}: {field}: {why}", i + 1)
+                }
+            })?;
+            batch.push(ev);
+            if batch.len() == MAX_BATCH {
+                let o = store(db, std::mem::take(&mut batch), first_line).await?;
+                accepted += o.0;
+                duplicates += o.1;
+                first_line = i + 1;
+                bar.set_message(format!("{accepted} new, {duplicates} already known"));
+            }
         }
     }
     if !batch.is_empty() {

@@ -24,6 +24,10 @@ async fn import_ndjson_then_serve_the_leads() {
             "\n\n",
             r#"{"id":"n2","occurred_at":"2026-11-20T09:16:00+07:00","channel":"whatsapp","direction":"outbound","sender":"agent","contact":{"phone":"+6281234567890"}}"#,
             "\n",
+            // A line may hold a batch, as the API takes it.
+            r#"[{"id":"n3","occurred_at":"2026-11-19T08:00:00+07:00","channel":"whatsapp","direction":"inbound","contact":{"phone":"0813-1111-2222","name":"Sari"}},"#,
+            r#"{"id":"n4","occurred_at":"2026-11-19T08:01:00+07:00","channel":"whatsapp","direction":"outbound","sender":"ai","contact":{"phone":"0813-1111-2222"}}]"#,
+            "\n",
         ),
     )
     .expect("write");
@@ -52,9 +56,11 @@ async fn import_ndjson_then_serve_the_leads() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 1: occurred_at"));
 
     let s = Server::start(&db).await;
-    let (_, page) = s.get("/api/v1/leads?from=2026-11-20&to=2026-11-20").await;
-    assert_eq!(page["total"], 1);
+    let (_, page) = s.get("/api/v1/leads?from=2026-11-19&to=2026-11-20").await;
+    assert_eq!(page["total"], 2);
     assert_eq!(page["leads"][0]["first_touched_at"], "2026-11-20T02:16:00Z");
+    assert_eq!(page["leads"][1]["name"], "Sari");
+    assert_eq!(page["leads"][1]["first_touched_at"], "2026-11-19T01:01:00Z");
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }

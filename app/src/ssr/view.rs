@@ -90,7 +90,7 @@ pub fn leads_view(state: &AppState, query: &LeadsQuery, lang: Lang) -> Result<Le
         to: filter.to.to_string(),
         tz: filter.tz.name().to_owned(),
         q: query.q.clone().unwrap_or_default(),
-        any_leads: state.leads.stats().leads > 0,
+        any_leads: !state.leads.is_empty(),
     })
 }
 

@@ -216,6 +216,11 @@ impl Leads {
         self.read().stats()
     }
 
+    /// Whether there is no lead at all.
+    pub fn is_empty(&self) -> bool {
+        self.read().is_empty()
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), AppError> {
         db::ping(&self.inner.db).await
