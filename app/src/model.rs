@@ -184,10 +184,12 @@ pub struct DayCount {
 pub struct SourceCount {
     pub source: Option<SourceRef>,
     pub count: u64,
-    /// Of `count`, the leads answered by an agent or the AI.
-    #[serde(default)]
+    /// Of `count`, the leads answered by an agent or the AI (for the page's
+    /// breakdown; not in the API's `by_source`, whose entries keep the
+    /// spec's `{"source", "count"}` shape).
+    #[serde(default, skip_serializing)]
     pub touched: u64,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub median_first_touch_seconds: Option<i64>,
 }
 

@@ -389,13 +389,12 @@ async fn summary_and_csv_use_the_same_filters() {
         json!([{"day": "2026-11-19", "count": 0}, {"day": "2026-11-20", "count": 2}])
     );
     let by_source = sum["by_source"].as_array().expect("by_source");
+    // Exactly the spec's shape.
     assert!(by_source.contains(&json!({
         "source": {"platform": "meta", "id": "120210000000000001", "name": "Promo 11.11 Carousel"},
-        "count": 1, "touched": 1, "median_first_touch_seconds": 40
+        "count": 1
     })));
-    assert!(by_source.contains(
-        &json!({"source": null, "count": 1, "touched": 0, "median_first_touch_seconds": null})
-    ));
+    assert!(by_source.contains(&json!({"source": null, "count": 1})));
 
     let r = s
         .http
