@@ -1,8 +1,8 @@
 //! New leads per day, stacked by first source: plain SVG rendered on the
 //! server (fixed aspect ratio, so nothing jumps), and a breakdown table by
 //! first source whose sources link to the page filtered by them. Each day
-//! carries its numbers (`aria-label`, `<title>`, `data-caption`); the page
-//! shows the caption of the day under the pointer or the focus.
+//! carries its numbers in `aria-label`; the page shows them in the caption
+//! line for the day under the pointer or the focus.
 
 use leptos::prelude::*;
 
@@ -95,13 +95,11 @@ pub fn ChartView(chart: Chart, lang: Lang) -> impl IntoView {
                     }
                 })
                 .collect_view();
-            let label = caption(i);
-            let aria = label.clone();
-            let data = label.clone();
+            // The numbers once, in `aria-label`: screen readers read it, and
+            // the page copies it into the caption line on hover or focus.
             view! {
-                <g class="day" tabindex="0" role="img" aria-label=aria
-                    data-day=day.clone() data-count=totals[i].to_string() data-caption=data>
-                    <title>{label}</title>
+                <g class="day" tabindex="0" role="img" aria-label=caption(i)
+                    data-day=day.clone() data-count=totals[i].to_string()>
                     // The whole column catches the pointer, even above short bars.
                     <rect class="hit" x=format!("{:.2}", i as f64 * step) y="0"
                         width=format!("{step:.2}") height=format!("{H}")></rect>

@@ -328,7 +328,7 @@ fn lead_of(target: Option<leptos::web_sys::EventTarget>) -> Option<String> {
 }
 
 /// Shows the numbers of the chart's day under the pointer or focus (its
-/// `data-caption`) in the caption line; `reset` puts the hint back.
+/// `aria-label`) in the caption line; `reset` puts the hint back.
 fn chart_caption(target: Option<leptos::web_sys::EventTarget>, reset: bool) {
     #[cfg(feature = "hydrate")]
     {
@@ -336,7 +336,7 @@ fn chart_caption(target: Option<leptos::web_sys::EventTarget>, reset: bool) {
         let Some(el) = target.and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok()) else {
             return;
         };
-        let Ok(Some(day)) = el.closest("[data-caption]") else {
+        let Ok(Some(day)) = el.closest("g.day") else {
             return;
         };
         let Ok(Some(caption)) = document().query_selector("[data-testid=chart-caption]") else {
@@ -345,7 +345,7 @@ fn chart_caption(target: Option<leptos::web_sys::EventTarget>, reset: bool) {
         let text = if reset {
             caption.get_attribute("data-hint")
         } else {
-            day.get_attribute("data-caption")
+            day.get_attribute("aria-label")
         };
         caption.set_text_content(text.as_deref());
     }
