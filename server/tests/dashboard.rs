@@ -352,3 +352,35 @@ async fn compressed_csv_downloads_are_complete() {
     // And the server is still fine.
     assert_eq!(s.get("/api/v1/leads/summary").await.0, 200);
 }
+
+#[tokio::test]
+async fn the_page_renders_on_the_server_with_its_empty_state_and_language() {
+    let s = Server::start("mem://").await;
+    let page = |lang: &'static str, path: &'static str| {
+        let http = s.http.clone();
+        let url = s.url(path);
+        async move {
+            let r = http
+                .get(url)
+                .header("Accept-Language", lang)
+                .send()
+                .await
+                .expect("page");
+            assert_eq!(r.status(), 200);
+            r.text().await.expect("html")
+        }
+    };
+    // No lead at all: the page says how to send the first events.
+    let html = page("id-ID,id;q=0.9", "/").await;
+    assert!(html.contains("<html lang=\"id\""), "Indonesian first");
+    assert!(html.contains("Belum ada lead"));
+    assert!(html.contains("curl -X POST"));
+    let html = page("en-US,en;q=0.9", "/?range=30d").await;
+    assert!(html.contains("<html lang=\"en\""));
+    assert!(html.contains("No leads yet"));
+    // A malformed filter is named on the page, with a retry; nothing internal.
+    let html = page("en", "/?from=nope").await;
+    assert!(html.contains("Check the filters"), "{html}");
+    assert!(html.contains("from: must be a day"));
+    assert!(html.contains("Try again"));
+}
