@@ -27,6 +27,15 @@ pub enum AppError {
     /// No such thing (a lead id, a route).
     #[error("{0}")]
     NotFound(String),
+    /// A webhook body whose `X-Hub-Signature-256` is missing or wrong.
+    #[error("the X-Hub-Signature-256 signature is missing or does not match")]
+    BadSignature,
+    /// A refused webhook verification handshake.
+    #[error("the verification token does not match")]
+    Forbidden,
+    /// A feature that needs a setting nobody made (e.g. a webhook's secret).
+    #[error("{0}")]
+    NotConfigured(String),
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]
@@ -52,6 +61,9 @@ impl AppError {
             AppError::InvalidJson(_) => "invalid_json",
             AppError::Unauthorized => "unauthorized",
             AppError::NotFound(_) => "not_found",
+            AppError::BadSignature => "invalid_signature",
+            AppError::Forbidden => "forbidden",
+            AppError::NotConfigured(_) => "not_configured",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
             AppError::ServerFn(_) => "server_fn",
@@ -67,6 +79,9 @@ impl AppError {
             AppError::BatchTooLarge { .. } => 413,
             AppError::Unauthorized => 401,
             AppError::NotFound(_) => 404,
+            AppError::BadSignature => 401,
+            AppError::Forbidden => 403,
+            AppError::NotConfigured(_) => 503,
             AppError::Unavailable(_) => 503,
             AppError::Internal(_) | AppError::ServerFn(_) => 500,
         }

@@ -114,14 +114,16 @@ impl SettingsArgs {
             .ok()
             .filter(|d| *d > chrono::Duration::zero())
             .ok_or("--session-timeout must be positive")?;
-        let api_token = std::env::var("LEADS_API_TOKEN")
-            .ok()
-            .filter(|t| !t.is_empty());
+        // Secrets come from the environment only (not flags: a process
+        // list would show them).
+        let secret = |name: &str| std::env::var(name).ok().filter(|t| !t.is_empty());
         Ok(Settings {
             tz,
             region,
             session_timeout,
-            api_token,
+            api_token: secret("LEADS_API_TOKEN"),
+            whatsapp_app_secret: secret("LEADS_WHATSAPP_APP_SECRET"),
+            whatsapp_verify_token: secret("LEADS_WHATSAPP_VERIFY_TOKEN"),
         })
     }
 

@@ -4,6 +4,7 @@
 //! - `store`: SurrealDB, the system of record. Only stores and loads.
 //! - `leads`: the one `Leads` service every caller goes through (ingest,
 //!   list, summary, export, live changes), with its in-memory lead index.
+//! - `webhooks`: channel webhook bodies (WhatsApp) turned into events. Pure.
 //! - `view`, `state`: what pages and handlers share.
 
 pub mod domain;
@@ -11,6 +12,7 @@ pub mod leads;
 pub mod state;
 pub mod store;
 pub mod view;
+pub mod webhooks;
 
 // Short paths for the pure modules and the store (`ssr::event`, `ssr::db`, …).
 pub use domain::{csv, event, filter, phone, rules};

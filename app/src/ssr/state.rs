@@ -16,6 +16,10 @@ pub struct Settings {
     pub region: Region,
     pub session_timeout: chrono::Duration,
     pub api_token: Option<String>,
+    /// `LEADS_WHATSAPP_APP_SECRET`: checks WhatsApp webhook signatures.
+    pub whatsapp_app_secret: Option<String>,
+    /// `LEADS_WHATSAPP_VERIFY_TOKEN`: the webhook verification handshake.
+    pub whatsapp_verify_token: Option<String>,
 }
 
 #[derive(Clone)]

@@ -7,6 +7,7 @@ mod events;
 mod extract;
 mod leads;
 mod page;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(page::router())
+        .merge(webhooks::router())
         .nest("/api/v1", api)
         .leptos_routes(&state, routes, {
             let options = state.leptos_options.clone();

@@ -25,9 +25,15 @@ fn free_port() -> u16 {
 impl Server {
     /// Starts the server on `db` and waits until `/healthz` answers.
     pub async fn start(db: &str) -> Server {
+        Server::start_with_env(db, &[]).await
+    }
+
+    /// The same, with extra environment variables (webhook secrets).
+    pub async fn start_with_env(db: &str, env: &[(&str, &str)]) -> Server {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_leads-dashboard"))
             .args(["serve", "--db", db, "--addr", &format!("127.0.0.1:{port}")])
+            .envs(env.iter().copied())
             .env("LEADS_API_TOKEN", TOKEN)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())

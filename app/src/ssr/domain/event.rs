@@ -55,6 +55,10 @@ pub struct Event {
     pub email: Option<String>,
     /// Only inbound messages carry a source.
     pub source: Option<Source>,
+    /// Meta's click id of a Click-to-WhatsApp ad (`ctwa_clid`), kept with the
+    /// event so conversions can be reported to Meta later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ctwa_clid: Option<String>,
 }
 
 impl Event {
@@ -307,6 +311,7 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
         name,
         email,
         source,
+        ctwa_clid: opt_text(obj, "ctwa_clid", "ctwa_clid")?,
     })
 }
 

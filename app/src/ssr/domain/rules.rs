@@ -361,6 +361,7 @@ mod tests {
             name: None,
             email: None,
             source: None,
+            ctwa_clid: None,
         }
     }
 
@@ -621,6 +622,7 @@ mod tests {
                         name: (name > 0).then(|| format!("Name {name}")),
                         email: email.then(|| format!("n{minute}@example.com")),
                         source: (inbound && source > 0).then(|| src(&source.to_string())),
+                        ctwa_clid: None,
                     }
                 })
         }
