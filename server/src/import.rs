@@ -1,70 +1,85 @@
-//! `leads-dashboard import FILE`: NDJSON events, one per line, with the same
-//! format and rules as the API, stored in batches of 1000. A line may also
-//! hold a JSON array of events (what the API takes, and what the benchmark's
-//! generator writes).
+//! `leads-dashboard import FILE`: NDJSON events (one per line, or an array
+//! of events per line as the API takes them) with the API's format and
+//! rules, or a CSV of existing customers (`phone,name,email,known_since`,
+//! header required), who are never listed as new leads (rule 4).
+//!
+//! The whole file is checked first: if any line is invalid nothing is
+//! imported, and up to 20 errors are listed by line and field. Then it is
+//! stored in batches of 1000 through `Leads`; importing the same file again
+//! changes nothing (event ids, `known:<phone>` for customers).
 
 use std::io::BufRead;
 use std::path::Path;
 
+use chrono::{DateTime, NaiveDate, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use app::error::AppError;
-use app::ssr::event::{self, MAX_BATCH};
+use app::ssr::event::{self, Event, MAX_BATCH};
 use app::ssr::leads::Leads;
 use app::ssr::state::Settings;
 
+/// Errors listed before giving up.
+const MAX_ERRORS: usize = 20;
+
+#[derive(Clone, Copy, PartialEq)]
+enum Format {
+    Events,
+    Customers,
+}
+
 pub async fn run(db: &Leads, settings: &Settings, file: &Path) -> Result<(), String> {
-    let f = std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let size = f.metadata().map(|m| m.len()).unwrap_or(0);
-    if file
+    let format = if file
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
     {
-        return Err(
-            "importing known customers from CSV is not built yet; import NDJSON events".into(),
-        );
+        Format::Customers
+    } else {
+        Format::Events
+    };
+    // Pass 1: check every line, keep nothing.
+    let mut errors = Vec::new();
+    for line in lines(file, format, settings)? {
+        if let Err(e) = line {
+            if errors.len() < MAX_ERRORS {
+                errors.push(e);
+            }
+        }
     }
+    if !errors.is_empty() {
+        return Err(format!(
+            "nothing imported: {} has invalid lines (the first {} shown)\n{}",
+            file.display(),
+            errors.len(),
+            errors.join("\n")
+        ));
+    }
+    // Pass 2: store, a batch at a time (memory stays bounded).
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     let bar = ProgressBar::new(size);
     bar.set_style(
-        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg}")
-            .map_err(|e| e.to_string())?,
+        ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta} {msg}",
+        )
+        .map_err(|e| e.to_string())?,
     );
-    let reader = std::io::BufReader::new(f);
     let (mut accepted, mut duplicates) = (0usize, 0usize);
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    let mut first_line = 1usize;
-    for (i, line) in reader.lines().enumerate() {
-        let line = line.map_err(|e| format!("line {}: {e}", i + 1))?;
-        bar.inc(line.len() as u64 + 1);
-        if line.trim().is_empty() {
-            continue;
-        }
-        let value: serde_json::Value =
-            serde_json::from_str(&line).map_err(|e| format!("line {}: not JSON: {e}", i + 1))?;
-        let items = match &value {
-            serde_json::Value::Array(items) => items.as_slice(),
-            one => std::slice::from_ref(one),
-        };
-        for (k, item) in items.iter().enumerate() {
-            let ev = event::validate(item, settings.region).map_err(|(field, why)| {
-                if items.len() > 1 {
-                    format!("line {}, event {k}: {field}: {why}", i + 1)
-                } else {
-                    format!("line {}: {field}: {why}", i + 1)
-                }
-            })?;
+    let mut batch: Vec<Event> = Vec::with_capacity(MAX_BATCH);
+    for line in lines(file, format, settings)? {
+        let (events, bytes) = line?;
+        bar.inc(bytes);
+        for ev in events {
             batch.push(ev);
             if batch.len() == MAX_BATCH {
-                let o = store(db, std::mem::take(&mut batch), first_line).await?;
+                let o = store(db, std::mem::take(&mut batch)).await?;
                 accepted += o.0;
                 duplicates += o.1;
-                first_line = i + 1;
                 bar.set_message(format!("{accepted} new, {duplicates} already known"));
             }
         }
     }
     if !batch.is_empty() {
-        let o = store(db, batch, first_line).await?;
+        let o = store(db, batch).await?;
         accepted += o.0;
         duplicates += o.1;
     }
@@ -72,14 +87,167 @@ pub async fn run(db: &Leads, settings: &Settings, file: &Path) -> Result<(), Str
     Ok(())
 }
 
-async fn store(
-    leads: &Leads,
-    batch: Vec<event::Event>,
-    first_line: usize,
-) -> Result<(usize, usize), String> {
+type LineResult = Result<(Vec<Event>, u64), String>;
+
+/// The lines of `file`, each as its events (and its size in bytes) or its
+/// error; blank lines are left out.
+fn lines<'a>(
+    file: &Path,
+    format: Format,
+    settings: &'a Settings,
+) -> Result<impl Iterator<Item = LineResult> + 'a, String> {
+    let f = std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut reader = std::io::BufReader::new(f).lines().enumerate();
+    let mut columns: Option<Columns> = None;
+    if format == Format::Customers {
+        let Some((_, header)) = reader.next() else {
+            return Err(
+                "the CSV is empty: it needs the header phone,name,email,known_since".into(),
+            );
+        };
+        let header = header.map_err(|e| format!("line 1: {e}"))?;
+        columns = Some(Columns::of(&header)?);
+    }
+    Ok(reader.filter_map(move |(i, line)| {
+        let n = i + 1;
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => return Some(Err(format!("line {n}: {e}"))),
+        };
+        let bytes = line.len() as u64 + 1;
+        if line.trim().is_empty() {
+            return None;
+        }
+        Some(match &columns {
+            Some(c) => customer(&line, c, settings)
+                .map(|e| (vec![e], bytes))
+                .map_err(|e| format!("line {n}: {e}")),
+            None => events(&line, settings)
+                .map(|e| (e, bytes))
+                .map_err(|e| format!("line {n}{e}")),
+        })
+    }))
+}
+
+/// One NDJSON line: an event or an array of events. Errors start with
+/// `: …` or `, event k: …` (after the line number).
+fn events(line: &str, settings: &Settings) -> Result<Vec<Event>, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| format!(": not JSON: {e}"))?;
+    let items = match &value {
+        serde_json::Value::Array(items) => items.as_slice(),
+        one => std::slice::from_ref(one),
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(k, item)| {
+            event::validate(item, settings.region).map_err(|(field, why)| {
+                if items.len() > 1 {
+                    format!(", event {k}: {field}: {why}")
+                } else {
+                    format!(": {field}: {why}")
+                }
+            })
+        })
+        .collect()
+}
+
+/// Where the CSV's columns are.
+struct Columns {
+    phone: usize,
+    name: Option<usize>,
+    email: Option<usize>,
+    known_since: Option<usize>,
+}
+
+impl Columns {
+    fn of(header: &str) -> Result<Columns, String> {
+        let names: Vec<String> = fields(header.trim_start_matches('\u{feff}'))
+            .into_iter()
+            .map(|f| f.trim().to_lowercase())
+            .collect();
+        let find = |n: &str| names.iter().position(|h| h == n);
+        Ok(Columns {
+            phone: find("phone").ok_or(
+                "line 1: the CSV header must name the columns phone,name,email,known_since",
+            )?,
+            name: find("name"),
+            email: find("email"),
+            known_since: find("known_since"),
+        })
+    }
+}
+
+fn customer(line: &str, c: &Columns, settings: &Settings) -> Result<Event, String> {
+    let f = fields(line);
+    let get = |i: Option<usize>| {
+        i.and_then(|i| f.get(i))
+            .map(|s| s.trim())
+            .filter(|s| !s.is_empty())
+    };
+    let phone = get(Some(c.phone)).ok_or("phone: is required")?;
+    let since = match get(c.known_since) {
+        None => DateTime::<Utc>::UNIX_EPOCH,
+        Some(s) => {
+            parse_since(s).ok_or("known_since: must be a day YYYY-MM-DD or an RFC 3339 time")?
+        }
+    };
+    event::known_customer(phone, get(c.name), get(c.email), since, settings.region)
+        .map_err(|(field, why)| format!("{}: {why}", field.trim_start_matches("contact.")))
+}
+
+fn parse_since(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc())
+        })
+}
+
+/// The fields of one CSV line (RFC 4180 quoting: `"a, b"`, `""` inside).
+fn fields(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut chars = line.trim_end_matches('\r').chars().peekable();
+    while let Some(ch) = chars.next() {
+        match (ch, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cur.push('"');
+                chars.next();
+            }
+            ('"', true) => quoted = false,
+            ('"', false) if cur.is_empty() => quoted = true,
+            (',', false) => out.push(std::mem::take(&mut cur)),
+            (c, _) => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+async fn store(leads: &Leads, batch: Vec<Event>) -> Result<(usize, usize), String> {
     leads
         .ingest(batch)
         .await
         .map(|o| (o.accepted, o.duplicates))
-        .map_err(|e: AppError| format!("batch from line {first_line}: {e}"))
+        .map_err(|e: AppError| format!("storing a batch failed: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fields;
+
+    #[test]
+    fn csv_fields_follow_rfc_4180() {
+        assert_eq!(fields("a,b,,c"), vec!["a", "b", "", "c"]);
+        assert_eq!(
+            fields("\"Santoso, Budi\",\"say \"\"hi\"\"\"\r"),
+            vec!["Santoso, Budi", "say \"hi\""]
+        );
+    }
 }

@@ -84,3 +84,76 @@ fn help_names_the_commands_and_settings() {
         assert!(text.contains(word), "--help lacks {word}");
     }
 }
+
+#[tokio::test]
+async fn imported_customers_are_never_new_leads_and_bad_files_import_nothing() {
+    let dir = temp_dir("customers");
+    let db = format!("rocksdb://{}", dir.join("db").display());
+    let bin = env!("CARGO_BIN_EXE_leads-dashboard");
+    let import = |file: &std::path::Path| {
+        Command::new(bin)
+            .args(["import", "--db", &db])
+            .arg(file)
+            .output()
+            .expect("run")
+    };
+    let csv = dir.join("customers.csv");
+    std::fs::write(
+        &csv,
+        "phone,name,email,known_since\r\n0812-3456-7890,\"Santoso, Budi\",budi@example.com,2025-01-01\r\n",
+    )
+    .expect("write");
+    let out = import(&csv);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Again: nothing changes.
+    assert!(import(&csv).status.success());
+
+    // One bad line: nothing of the file is imported, the line is named.
+    let events = dir.join("events.ndjson");
+    std::fs::write(
+        &events,
+        concat!(
+            r#"{"id":"c1","occurred_at":"2026-11-20T09:00:00+07:00","channel":"whatsapp","direction":"inbound","contact":{"phone":"+6281234567890"}}"#,
+            "\n",
+            r#"{"id":"c2","occurred_at":"2026-11-20T10:00:00+07:00","channel":"whatsapp","direction":"inbound","contact":{"phone":"0813-5555-6666","name":"Dewi"}}"#,
+            "\n",
+            r#"{"id":"c3","channel":"whatsapp","direction":"inbound","contact":{"phone":"0813-5555-6666"}}"#,
+            "\n",
+        ),
+    )
+    .expect("write");
+    let out = import(&events);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("nothing imported") && err.contains("line 3: occurred_at"),
+        "{err}"
+    );
+    {
+        let s = Server::start(&db).await;
+        let (_, page) = s.get("/api/v1/leads?from=2026-11-20&to=2026-11-20").await;
+        assert_eq!(page["total"], 0, "{page}");
+    }
+
+    // Without the bad line: the known customer who writes is no new lead.
+    let text = std::fs::read_to_string(&events).expect("read");
+    let good: Vec<&str> = text.lines().take(2).collect();
+    std::fs::write(&events, good.join("\n")).expect("write");
+    let out = import(&events);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = Server::start(&db).await;
+    let (_, page) = s.get("/api/v1/leads?from=2026-11-20&to=2026-11-20").await;
+    assert_eq!(page["total"], 1, "{page}");
+    assert_eq!(page["leads"][0]["name"], "Dewi");
+    drop(s);
+    assert_eq!(common::verify(&db)["mismatches"], 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}

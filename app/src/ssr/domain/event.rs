@@ -20,6 +20,9 @@ pub use crate::model::CHANNELS;
 pub enum Kind {
     Message,
     Resolved,
+    /// An existing customer, from an import of known customers (rule 4):
+    /// never sent through the API, only made by `known_customer`.
+    Known,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -234,7 +237,7 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
         ],
     )?;
     let (direction, sender) = match (kind, direction) {
-        (Kind::Resolved, _) => (None, sender.unwrap_or(Sender::Agent)),
+        (Kind::Resolved | Kind::Known, _) => (None, sender.unwrap_or(Sender::Agent)),
         (Kind::Message, None) => {
             return Err(bad(
                 "direction",
@@ -313,6 +316,38 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
         source,
         ctwa_clid: opt_text(obj, "ctwa_clid", "ctwa_clid")?,
     })
+}
+
+/// An existing customer as an event (rule 4: never a new lead): id
+/// `known:<contact key>` so importing the same customer again changes
+/// nothing; its name and e-mail count as of `known_since`.
+pub fn known_customer(
+    phone: &str,
+    name: Option<&str>,
+    email: Option<&str>,
+    known_since: DateTime<Utc>,
+    region: Region,
+) -> Result<Event, Invalid> {
+    let mut contact = Map::new();
+    contact.insert("phone".into(), Value::String(phone.to_owned()));
+    if let Some(n) = name.filter(|n| !n.trim().is_empty()) {
+        contact.insert("name".into(), Value::String(n.to_owned()));
+    }
+    if let Some(e) = email.filter(|e| !e.trim().is_empty()) {
+        contact.insert("email".into(), Value::String(e.to_owned()));
+    }
+    let item = serde_json::json!({
+        "id": "known",
+        "kind": "resolved",
+        "occurred_at": known_since.to_rfc3339(),
+        "channel": "other",
+        "contact": contact,
+    });
+    let mut ev = validate(&item, region)?;
+    ev.id = format!("known:{}", ev.contact_key);
+    ev.kind = Kind::Known;
+    ev.sender = Sender::System;
+    Ok(ev)
 }
 
 fn validate_source(s: &Map<String, Value>) -> Result<Source, Invalid> {

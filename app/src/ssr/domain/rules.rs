@@ -104,6 +104,9 @@ impl ContactState {
         if let Some(email) = &ev.email {
             merge(&mut self.email, &stamp, email, false);
         }
+        if ev.kind == Kind::Known {
+            self.mark_known_customer();
+        }
         if ev.kind != Kind::Message {
             return;
         }
@@ -222,6 +225,8 @@ pub fn sessions(events: &[Event], timeout: Duration) -> Vec<Session> {
     let mut evs: Vec<&Event> = events.iter().collect();
     evs.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
     evs.dedup_by(|a, b| a.id == b.id);
+    // Being a known customer is no message.
+    evs.retain(|e| e.kind != Kind::Known);
 
     let mut out: Vec<Session> = Vec::new();
     let mut open: Option<Session> = None;
@@ -258,7 +263,7 @@ pub fn sessions(events: &[Event], timeout: Duration) -> Vec<Session> {
                     end: SessionEnd::Open,
                 });
             }
-            (Kind::Message, None) => {}
+            (Kind::Message, None) | (Kind::Known, _) => {}
         }
     }
     out.extend(open);

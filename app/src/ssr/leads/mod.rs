@@ -280,6 +280,7 @@ fn timeline(facts: LeadFacts, mut events: Vec<Event>, timeout: chrono::Duration)
             kind: match e.kind {
                 Kind::Message => "message",
                 Kind::Resolved => "resolved",
+                Kind::Known => "known",
             }
             .into(),
             direction: e.direction.map(|d| {
