@@ -124,6 +124,8 @@ impl SettingsArgs {
             api_token: secret("LEADS_API_TOKEN"),
             whatsapp_app_secret: secret("LEADS_WHATSAPP_APP_SECRET"),
             whatsapp_verify_token: secret("LEADS_WHATSAPP_VERIFY_TOKEN"),
+            meta_app_secret: secret("LEADS_META_APP_SECRET"),
+            meta_verify_token: secret("LEADS_META_VERIFY_TOKEN"),
         })
     }
 

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 const SECRET: &str = "app-secret-for-tests";
 const VERIFY: &str = "verify-me";
+const META_SECRET: &str = "meta-secret-for-tests";
 
 async fn server() -> Server {
     Server::start_with_env(
@@ -16,23 +17,33 @@ async fn server() -> Server {
         &[
             ("LEADS_WHATSAPP_APP_SECRET", SECRET),
             ("LEADS_WHATSAPP_VERIFY_TOKEN", VERIFY),
+            ("LEADS_META_APP_SECRET", META_SECRET),
+            ("LEADS_META_VERIFY_TOKEN", "meta-verify"),
         ],
     )
     .await
 }
 
-fn fixture(name: &str) -> Vec<u8> {
+fn fixture_in(dir: &str, name: &str) -> Vec<u8> {
     let path = format!(
-        "{}/../app/tests/fixtures/meta-webhooks/whatsapp/{name}",
+        "{}/../app/tests/fixtures/meta-webhooks/{dir}/{name}",
         env!("CARGO_MANIFEST_DIR")
     );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
+fn fixture(name: &str) -> Vec<u8> {
+    fixture_in("whatsapp", name)
+}
+
 async fn post(s: &Server, body: &[u8], signature: Option<String>) -> (u16, Value) {
+    post_to(s, "/webhooks/whatsapp", body, signature).await
+}
+
+async fn post_to(s: &Server, path: &str, body: &[u8], signature: Option<String>) -> (u16, Value) {
     let mut req = s
         .http
-        .post(s.url("/webhooks/whatsapp"))
+        .post(s.url(path))
         .header("Content-Type", "application/json")
         .body(body.to_vec());
     if let Some(sig) = signature {
@@ -157,4 +168,78 @@ async fn without_a_secret_the_webhook_is_unavailable() {
         .await
         .expect("request");
     assert_eq!(r.status(), 403);
+}
+
+#[tokio::test]
+async fn messenger_and_instagram_bodies_make_leads_with_referrals_as_sources() {
+    let s = server().await;
+    let r =
+        s.http
+            .get(s.url(
+                "/webhooks/meta?hub.mode=subscribe&hub.verify_token=meta-verify&hub.challenge=42",
+            ))
+            .send()
+            .await
+            .expect("request");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap_or_default(), "42");
+    // Every real body: acknowledged, never a 5xx.
+    for dir in ["messenger", "instagram"] {
+        let path = format!(
+            "{}/../app/tests/fixtures/meta-webhooks/{dir}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        for f in std::fs::read_dir(&path).expect("fixtures") {
+            let name = f
+                .expect("entry")
+                .file_name()
+                .into_string()
+                .unwrap_or_default();
+            let body = fixture_in(dir, &name);
+            let (status, answer) =
+                post_to(&s, "/webhooks/meta", &body, Some(sign(META_SECRET, &body))).await;
+            assert_eq!(status, 200, "{dir}/{name}: {answer}");
+        }
+    }
+    // The WhatsApp secret does not sign Meta's webhook.
+    let body = fixture_in("messenger", "text.json");
+    assert_eq!(
+        post_to(&s, "/webhooks/meta", &body, Some(sign(SECRET, &body)))
+            .await
+            .0,
+        401
+    );
+
+    // An ad referral alone, then the customer's first message a minute later.
+    let referral = json!({"object": "page", "entry": [{"id": "PAGE", "time": 1_700_000_000_000_i64, "messaging": [
+        {"sender": {"id": "USER-77"}, "recipient": {"id": "PAGE"}, "timestamp": 1_700_000_000_000_i64,
+         "referral": {"ref": "promo", "ad_id": "6045246247433", "source": "ADS", "type": "OPEN_THREAD",
+                      "ads_context_data": {"ad_title": "Diskon Akhir Tahun"}}}]}]});
+    let message = json!({"object": "page", "entry": [{"id": "PAGE", "time": 1_700_000_060_000_i64, "messaging": [
+        {"sender": {"id": "USER-77"}, "recipient": {"id": "PAGE"}, "timestamp": 1_700_000_060_000_i64,
+         "message": {"mid": "m_77", "text": "halo kak"}}]}]});
+    let b1 = serde_json::to_vec(&referral).expect("json");
+    let (_, a) = post_to(&s, "/webhooks/meta", &b1, Some(sign(META_SECRET, &b1))).await;
+    assert_eq!(a["accepted"], 1);
+    // No message yet: no lead (rule 3).
+    let (_, page) = s
+        .get("/api/v1/leads?from=2023-11-14&to=2023-11-15&channel=messenger")
+        .await;
+    assert_eq!(page["total"], 0);
+    let b2 = serde_json::to_vec(&message).expect("json");
+    assert_eq!(
+        post_to(&s, "/webhooks/meta", &b2, Some(sign(META_SECRET, &b2)))
+            .await
+            .0,
+        200
+    );
+    let (_, page) = s
+        .get("/api/v1/leads?from=2023-11-14&to=2023-11-15&channel=messenger")
+        .await;
+    assert_eq!(page["total"], 1, "{page}");
+    let lead = &page["leads"][0];
+    assert_eq!(lead["id"], "messenger:USER-77");
+    assert_eq!(lead["date"], "2023-11-14T22:14:20Z");
+    assert_eq!(lead["first_source"]["id"], "6045246247433");
+    assert_eq!(lead["first_source"]["name"], "Diskon Akhir Tahun");
 }

@@ -20,6 +20,10 @@ pub struct Settings {
     pub whatsapp_app_secret: Option<String>,
     /// `LEADS_WHATSAPP_VERIFY_TOKEN`: the webhook verification handshake.
     pub whatsapp_verify_token: Option<String>,
+    /// `LEADS_META_APP_SECRET`: checks Messenger/Instagram webhook signatures.
+    pub meta_app_secret: Option<String>,
+    /// `LEADS_META_VERIFY_TOKEN`: their verification handshake.
+    pub meta_verify_token: Option<String>,
 }
 
 #[derive(Clone)]

@@ -1,9 +1,11 @@
-//! Channel webhooks: `GET`/`POST /webhooks/whatsapp` (WhatsApp Cloud API).
-//! The signature is checked on the raw body before anything is parsed; the
-//! answer comes only after the events are durable (`Leads::ingest`).
+//! Channel webhooks: `GET`/`POST /webhooks/whatsapp` (WhatsApp Cloud API)
+//! and `/webhooks/meta` (Messenger and Instagram). The signature is checked
+//! on the raw body before anything is parsed; the answer comes only after
+//! the events are durable (`Leads::ingest`).
 
 use std::collections::HashMap;
 
+use app::ssr::phone::Region;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -13,25 +15,57 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use app::error::AppError;
-use app::ssr::state::AppState;
-use app::ssr::webhooks::{signature, whatsapp};
+use app::ssr::state::{AppState, Settings};
+use app::ssr::webhooks::whatsapp::Parsed;
+use app::ssr::webhooks::{meta, signature, whatsapp};
 
 use super::ApiError;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/webhooks/whatsapp",
-        get(whatsapp_verify).post(whatsapp_receive),
-    )
+    Router::new()
+        .route(
+            "/webhooks/whatsapp",
+            get(|s, q| verify(s, q, &WHATSAPP)).post(|s, h, b| receive(s, h, b, &WHATSAPP)),
+        )
+        .route(
+            "/webhooks/meta",
+            get(|s, q| verify(s, q, &META)).post(|s, h, b| receive(s, h, b, &META)),
+        )
 }
+
+/// What differs between the two webhooks.
+struct Hook {
+    name: &'static str,
+    secret_var: &'static str,
+    secret: fn(&Settings) -> Option<&str>,
+    verify_token: fn(&Settings) -> Option<&str>,
+    parse: fn(&Value, Region) -> Parsed,
+}
+
+const WHATSAPP: Hook = Hook {
+    name: "whatsapp",
+    secret_var: "LEADS_WHATSAPP_APP_SECRET",
+    secret: |s| s.whatsapp_app_secret.as_deref(),
+    verify_token: |s| s.whatsapp_verify_token.as_deref(),
+    parse: whatsapp::parse,
+};
+
+const META: Hook = Hook {
+    name: "meta",
+    secret_var: "LEADS_META_APP_SECRET",
+    secret: |s| s.meta_app_secret.as_deref(),
+    verify_token: |s| s.meta_verify_token.as_deref(),
+    parse: meta::parse,
+};
 
 /// Meta's verification handshake: `hub.mode=subscribe` with the configured
 /// `hub.verify_token` answers `hub.challenge` as plain text; anything else 403.
-async fn whatsapp_verify(
+async fn verify(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
+    hook: &Hook,
 ) -> Response {
-    let want = state.settings.whatsapp_verify_token.as_deref();
+    let want = (hook.verify_token)(&state.settings);
     match (
         q.get("hub.mode").map(String::as_str),
         q.get("hub.verify_token"),
@@ -56,15 +90,17 @@ async fn whatsapp_verify(
 /// bad or missing signature (nothing written), `400` for a body that is not
 /// JSON; otherwise every message becomes an event and the answer is `200`
 /// once they are stored. What carries nothing useful is acknowledged.
-async fn whatsapp_receive(
+async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
+    hook: &Hook,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let Some(secret) = state.settings.whatsapp_app_secret.as_deref() else {
-        return Err(AppError::NotConfigured(
-            "the WhatsApp webhook needs LEADS_WHATSAPP_APP_SECRET".into(),
-        )
+    let Some(secret) = (hook.secret)(&state.settings) else {
+        return Err(AppError::NotConfigured(format!(
+            "the {} webhook needs {}",
+            hook.name, hook.secret_var
+        ))
         .into());
     };
     let given = headers
@@ -75,13 +111,14 @@ async fn whatsapp_receive(
     }
     let value: Value = serde_json::from_slice(&body)
         .map_err(|_| AppError::InvalidJson("the webhook body is not JSON".into()))?;
-    let parsed = whatsapp::parse(&value, state.settings.region);
+    let parsed = (hook.parse)(&value, state.settings.region);
     if !parsed.skipped.is_empty() {
         // Reasons only (field and rule), never a phone number or a name.
         tracing::info!(
+            webhook = hook.name,
             skipped = parsed.skipped.len(),
             first = parsed.skipped.first().map(String::as_str).unwrap_or(""),
-            "whatsapp webhook: messages skipped"
+            "webhook: messages skipped"
         );
     }
     let skipped = parsed.skipped.len();

@@ -23,6 +23,10 @@ pub enum Kind {
     /// An existing customer, from an import of known customers (rule 4):
     /// never sent through the API, only made by `known_customer`.
     Known,
+    /// A referral that arrives alone, before the customer writes (Messenger's
+    /// `messaging_referrals`): it gives the lead its source but is no
+    /// message, so it makes no lead by itself (rule 3). Only from webhooks.
+    Referral,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -237,7 +241,9 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
         ],
     )?;
     let (direction, sender) = match (kind, direction) {
-        (Kind::Resolved | Kind::Known, _) => (None, sender.unwrap_or(Sender::Agent)),
+        (Kind::Resolved | Kind::Known | Kind::Referral, _) => {
+            (None, sender.unwrap_or(Sender::Agent))
+        }
         (Kind::Message, None) => {
             return Err(bad(
                 "direction",

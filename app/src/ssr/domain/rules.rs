@@ -107,6 +107,15 @@ impl ContactState {
         if ev.kind == Kind::Known {
             self.mark_known_customer();
         }
+        if ev.kind == Kind::Referral {
+            // A source seen before (or between) messages counts like one on
+            // an inbound message (rule 5), without being a message.
+            if let Some(src) = &ev.source {
+                merge(&mut self.first_source, &stamp, src, true);
+                merge(&mut self.last_source, &stamp, src, false);
+            }
+            return;
+        }
         if ev.kind != Kind::Message {
             return;
         }
@@ -226,7 +235,7 @@ pub fn sessions(events: &[Event], timeout: Duration) -> Vec<Session> {
     evs.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
     evs.dedup_by(|a, b| a.id == b.id);
     // Being a known customer is no message.
-    evs.retain(|e| e.kind != Kind::Known);
+    evs.retain(|e| !matches!(e.kind, Kind::Known | Kind::Referral));
 
     let mut out: Vec<Session> = Vec::new();
     let mut open: Option<Session> = None;
@@ -263,7 +272,7 @@ pub fn sessions(events: &[Event], timeout: Duration) -> Vec<Session> {
                     end: SessionEnd::Open,
                 });
             }
-            (Kind::Message, None) | (Kind::Known, _) => {}
+            (Kind::Message, None) | (Kind::Known | Kind::Referral, _) => {}
         }
     }
     out.extend(open);

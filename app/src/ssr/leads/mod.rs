@@ -281,6 +281,7 @@ fn timeline(facts: LeadFacts, mut events: Vec<Event>, timeout: chrono::Duration)
                 Kind::Message => "message",
                 Kind::Resolved => "resolved",
                 Kind::Known => "known",
+                Kind::Referral => "referral",
             }
             .into(),
             direction: e.direction.map(|d| {
