@@ -126,6 +126,22 @@ fn bad(field: &'static str, message: impl Into<String>) -> Invalid {
     (field, message.into())
 }
 
+/// The longest text each field may hold, in characters (README, "Input
+/// limits"): generous for real data, small enough that one event cannot
+/// bloat the store and the lead index.
+pub fn max_chars(field: &str) -> usize {
+    match field {
+        "id" => 256,
+        "contact.phone" => 64,
+        "contact.external_id" => 128,
+        "contact.name" => 256,
+        "contact.email" => 254,
+        "source.url" => 2048,
+        "ctwa_clid" => 512,
+        _ => 256,
+    }
+}
+
 /// Optional text field: absent, `null` and blank all mean "not given".
 fn opt_text(
     obj: &Map<String, Value>,
@@ -136,6 +152,10 @@ fn opt_text(
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => {
             let s = s.trim();
+            let max = max_chars(field);
+            if s.chars().count() > max {
+                return Err(bad(field, format!("is longer than {max} characters")));
+            }
             Ok((!s.is_empty()).then(|| s.to_owned()))
         }
         Some(_) => Err(bad(field, "must be a string")),
@@ -150,7 +170,9 @@ fn opt_digits_or_text(
     field: &'static str,
 ) -> Result<Option<String>, Invalid> {
     match obj.get(key) {
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        // A float (`6.28123456789e12`) would read as other digits.
+        Some(Value::Number(n)) if n.is_u64() => Ok(Some(n.to_string())),
+        Some(Value::Number(_)) => Err(bad(field, "must be a whole number or a string")),
         _ => opt_text(obj, key, field),
     }
 }
@@ -439,6 +461,29 @@ mod tests {
         )
         .expect("two");
         assert_eq!(two.len(), 2);
+    }
+
+    #[test]
+    fn fields_are_bounded_and_float_phones_refused() {
+        let mut ev = inbound();
+        ev["contact"]["name"] = json!("x".repeat(257));
+        assert_eq!(error_of(ev).0, "contact.name");
+        let mut ev = inbound();
+        ev["contact"]["name"] = json!("é".repeat(256));
+        assert!(parse_batch(ev.to_string().as_bytes(), region()).is_ok());
+        let mut ev = inbound();
+        ev["source"]["url"] = json!(format!("https://x/{}", "a".repeat(2048)));
+        assert_eq!(error_of(ev).0, "source.url");
+        let mut ev = inbound();
+        ev["contact"]["phone"] = json!(6.28123456789e12);
+        let (field, message) = error_of(ev);
+        assert_eq!(
+            (field.as_str(), message.as_str()),
+            ("contact.phone", "must be a whole number or a string")
+        );
+        let mut ev = inbound();
+        ev["contact"]["phone"] = json!(6281234567890_u64);
+        assert!(parse_batch(ev.to_string().as_bytes(), region()).is_ok());
     }
 
     #[test]
