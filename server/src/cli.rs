@@ -26,10 +26,16 @@ pub struct Cli {
 pub enum Command {
     /// Serve the dashboard, the API and the webhooks (the default).
     Serve,
-    /// Load NDJSON events (one event per line, the API's format and rules).
+    /// Load NDJSON events (one event, or an array of events, per line; the
+    /// API's format and rules) or a CSV of existing customers
+    /// (phone,name,email,known_since). The whole file is checked first.
     Import {
-        /// The file to load.
+        /// The file to load (`.csv`: existing customers).
         file: PathBuf,
+        /// Import the valid lines and write the rejected ones, each with its
+        /// reason, to this file (instead of importing nothing).
+        #[arg(long, value_name = "REJECTED_FILE")]
+        skip_invalid: Option<PathBuf>,
     },
     /// Recompute every lead from the stored events and compare with the lead
     /// index built at start; prints one JSON line, exits 1 on a difference.

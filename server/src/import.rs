@@ -4,7 +4,9 @@
 //! header required), who are never listed as new leads (rule 4).
 //!
 //! The whole file is checked first: if any line is invalid nothing is
-//! imported, and up to 20 errors are listed by line and field. Then it is
+//! imported, and up to 20 errors are listed by line and field; with
+//! `--skip-invalid FILE` the valid lines are imported and the rejected ones
+//! written to FILE with their reasons. Then it is
 //! stored in batches of 1000 through `Leads`; importing the same file again
 //! changes nothing (event ids, `known:<phone>` for customers).
 
@@ -28,7 +30,12 @@ enum Format {
     Customers,
 }
 
-pub async fn run(db: &Leads, settings: &Settings, file: &Path) -> Result<(), String> {
+pub async fn run(
+    db: &Leads,
+    settings: &Settings,
+    file: &Path,
+    skip_invalid: Option<&Path>,
+) -> Result<(), String> {
     let format = if file
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
@@ -39,13 +46,22 @@ pub async fn run(db: &Leads, settings: &Settings, file: &Path) -> Result<(), Str
     };
     // Pass 1: check every line, keep nothing.
     let mut errors = Vec::new();
-    for line in lines(file, format, settings)? {
-        if let Err(e) = line {
-            if errors.len() < MAX_ERRORS {
-                errors.push(e);
+    let mut rejected = 0usize;
+    if skip_invalid.is_none() {
+        for line in lines(file, format, settings)? {
+            if let Err(e) = line {
+                if errors.len() < MAX_ERRORS {
+                    errors.push(e);
+                }
             }
         }
     }
+    let mut rejects = match skip_invalid {
+        Some(path) => Some(std::io::BufWriter::new(
+            std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        )),
+        None => None,
+    };
     if !errors.is_empty() {
         return Err(format!(
             "nothing imported: {} has invalid lines (the first {} shown)\n{}",
@@ -66,7 +82,17 @@ pub async fn run(db: &Leads, settings: &Settings, file: &Path) -> Result<(), Str
     let (mut accepted, mut duplicates) = (0usize, 0usize);
     let mut batch: Vec<Event> = Vec::with_capacity(MAX_BATCH);
     for line in lines(file, format, settings)? {
-        let (events, bytes) = line?;
+        let (events, bytes) = match (line, rejects.as_mut()) {
+            (Ok(line), _) => line,
+            // With --skip-invalid: the line's number and reason, then on.
+            (Err(e), Some(out)) => {
+                use std::io::Write;
+                rejected += 1;
+                writeln!(out, "{e}").map_err(|e| format!("writing rejected lines: {e}"))?;
+                continue;
+            }
+            (Err(e), None) => return Err(e),
+        };
         bar.inc(bytes);
         for ev in events {
             batch.push(ev);
@@ -84,6 +110,17 @@ pub async fn run(db: &Leads, settings: &Settings, file: &Path) -> Result<(), Str
         duplicates += o.1;
     }
     bar.finish_with_message(format!("{accepted} new, {duplicates} already known"));
+    if let (Some(mut out), Some(path)) = (rejects, skip_invalid) {
+        use std::io::Write;
+        out.flush()
+            .map_err(|e| format!("writing rejected lines: {e}"))?;
+        if rejected > 0 {
+            eprintln!(
+                "{rejected} invalid lines skipped; they and their reasons are in {}",
+                path.display()
+            );
+        }
+    }
     Ok(())
 }
 

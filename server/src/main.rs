@@ -72,7 +72,9 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
             };
             http::serve(state).await?;
         }
-        Command::Import { file } => import::run(&leads, &settings, &file).await?,
+        Command::Import { file, skip_invalid } => {
+            import::run(&leads, &settings, &file, skip_invalid.as_deref()).await?
+        }
         Command::Verify => {
             let v = leads.verify().await.map_err(|e| e.to_string())?;
             println!("{}", serde_json::to_string(&v).map_err(|e| e.to_string())?);
