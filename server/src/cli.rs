@@ -36,6 +36,11 @@ pub enum Command {
         /// reason, to this file (instead of importing nothing).
         #[arg(long, value_name = "REJECTED_FILE")]
         skip_invalid: Option<PathBuf>,
+        /// Import through a running server's API (e.g. http://127.0.0.1:3000,
+        /// with LEADS_API_TOKEN) instead of opening the database, which a
+        /// running server holds. Events only (not the customers' CSV).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
     },
     /// Recompute every lead from the stored events and compare with the lead
     /// index built at start; prints one JSON line, exits 1 on a difference.

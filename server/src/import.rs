@@ -81,6 +81,8 @@ pub async fn run(
     );
     let (mut accepted, mut duplicates) = (0usize, 0usize);
     let mut batch: Vec<Event> = Vec::with_capacity(MAX_BATCH);
+    let on_terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut stored_batches = 0u64;
     for line in lines(file, format, settings)? {
         let (events, bytes) = match (line, rejects.as_mut()) {
             (Ok(line), _) => line,
@@ -101,6 +103,14 @@ pub async fn run(
                 accepted += o.0;
                 duplicates += o.1;
                 bar.set_message(format!("{accepted} new, {duplicates} already known"));
+                stored_batches += 1;
+                // No terminal (a log, a pipe): a plain line now and then.
+                if !on_terminal && stored_batches % 100 == 0 {
+                    eprintln!(
+                        "imported {accepted} new, {duplicates} already known ({}%)",
+                        bar.position() * 100 / size.max(1)
+                    );
+                }
             }
         }
     }
@@ -110,6 +120,9 @@ pub async fn run(
         duplicates += o.1;
     }
     bar.finish_with_message(format!("{accepted} new, {duplicates} already known"));
+    if !on_terminal {
+        eprintln!("imported {accepted} new, {duplicates} already known");
+    }
     if let (Some(mut out), Some(path)) = (rejects, skip_invalid) {
         use std::io::Write;
         out.flush()
@@ -286,5 +299,134 @@ mod tests {
             fields("\"Santoso, Budi\",\"say \"\"hi\"\"\"\r"),
             vec!["Santoso, Budi", "say \"hi\""]
         );
+    }
+}
+
+/// `import FILE --url URL`: the same check, then the events go to a running
+/// server's `POST /api/v1/events` in batches of 1000 (each answered only
+/// once durable there).
+pub async fn run_remote(
+    settings: &Settings,
+    file: &Path,
+    skip_invalid: Option<&Path>,
+    url: &str,
+) -> Result<(), String> {
+    if file
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    {
+        return Err("existing customers (CSV) cannot be imported through the API: stop the server and import without --url".into());
+    }
+    let token = settings
+        .api_token
+        .as_deref()
+        .ok_or("--url needs the server's API token in LEADS_API_TOKEN")?;
+    let target = Target::parse(url)?;
+    // Check first, as without --url.
+    if skip_invalid.is_none() {
+        let errors: Vec<String> = lines(file, Format::Events, settings)?
+            .filter_map(Result::err)
+            .take(MAX_ERRORS)
+            .collect();
+        if !errors.is_empty() {
+            return Err(format!(
+                "nothing imported: {} has invalid lines (the first {} shown)\n{}",
+                file.display(),
+                errors.len(),
+                errors.join("\n")
+            ));
+        }
+    }
+    let f = std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut batch: Vec<serde_json::Value> = Vec::with_capacity(MAX_BATCH);
+    let (mut accepted, mut duplicates) = (0u64, 0u64);
+    for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
+        let line = line.map_err(|e| format!("line {}: {e}", i + 1))?;
+        if line.trim().is_empty() || events(&line, settings).is_err() {
+            // Invalid lines only get here with --skip-invalid.
+            continue;
+        }
+        let value: serde_json::Value = serde_json::from_str(&line).map_err(|e| e.to_string())?;
+        match value {
+            serde_json::Value::Array(items) => batch.extend(items),
+            one => batch.push(one),
+        }
+        while batch.len() >= MAX_BATCH {
+            let rest = batch.split_off(MAX_BATCH);
+            let (a, d) = target.post_events(token, &batch).await?;
+            (accepted, duplicates) = (accepted + a, duplicates + d);
+            batch = rest;
+        }
+    }
+    if !batch.is_empty() {
+        let (a, d) = target.post_events(token, &batch).await?;
+        (accepted, duplicates) = (accepted + a, duplicates + d);
+    }
+    eprintln!("{accepted} new, {duplicates} already known (through {url})");
+    Ok(())
+}
+
+/// A server to import through: `http://host:port` (plain HTTP; for a
+/// server on this machine or a private network).
+struct Target {
+    addr: String,
+}
+
+impl Target {
+    fn parse(url: &str) -> Result<Target, String> {
+        let rest = url
+            .strip_prefix("http://")
+            .ok_or("--url must be http://HOST:PORT (the running server's address)")?;
+        let addr = rest.trim_end_matches('/');
+        if addr.is_empty() || addr.contains('/') {
+            return Err("--url must be http://HOST:PORT".into());
+        }
+        Ok(Target {
+            addr: addr.to_owned(),
+        })
+    }
+
+    /// One `POST /api/v1/events`: `(accepted, duplicates)`, or the server's
+    /// error.
+    async fn post_events(
+        &self,
+        token: &str,
+        batch: &[serde_json::Value],
+    ) -> Result<(u64, u64), String> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let body = serde_json::to_vec(batch).map_err(|e| e.to_string())?;
+        let mut conn = tokio::net::TcpStream::connect(&self.addr)
+            .await
+            .map_err(|e| format!("cannot reach {}: {e}", self.addr))?;
+        let head = format!(
+            "POST /api/v1/events HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            self.addr,
+            body.len()
+        );
+        conn.write_all(head.as_bytes())
+            .await
+            .map_err(|e| e.to_string())?;
+        conn.write_all(&body).await.map_err(|e| e.to_string())?;
+        let mut answer = Vec::new();
+        conn.read_to_end(&mut answer)
+            .await
+            .map_err(|e| e.to_string())?;
+        let text = String::from_utf8_lossy(&answer);
+        let status = text
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse::<u16>().ok())
+            .unwrap_or(0);
+        let json = text.split("\r\n\r\n").nth(1).unwrap_or("");
+        if status != 200 {
+            return Err(format!("the server answered {status}: {json}"));
+        }
+        let v: serde_json::Value = serde_json::from_str(json.trim())
+            .map_err(|_| format!("unexpected answer from the server: {json}"))?;
+        Ok((
+            v["accepted"].as_u64().unwrap_or(0),
+            v["duplicates"].as_u64().unwrap_or(0),
+        ))
     }
 }

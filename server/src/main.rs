@@ -55,13 +55,41 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
     if let Command::Floor { file } = &command {
         return floor::run(file, settings.region).map(|()| std::process::ExitCode::SUCCESS);
     }
+    if let Command::Import {
+        file,
+        skip_invalid,
+        url: Some(url),
+    } = &command
+    {
+        return import::run_remote(&settings, file, skip_invalid.as_deref(), url)
+            .await
+            .map(|()| std::process::ExitCode::SUCCESS);
+    }
     let db = db::connect(
         &cli.settings.db,
         cli.settings.db_user.as_deref(),
         cli.settings.db_pass.as_deref(),
     )
     .await
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| {
+        let text = e.to_string();
+        // RocksDB allows one process: say what to do instead of its message.
+        if text.to_lowercase().contains("lock") {
+            let what = match &command {
+                Command::Import { .. } => {
+                    "stop the server, or import through it: leads-dashboard import FILE \
+                     --url http://ADDRESS (with LEADS_API_TOKEN set)"
+                }
+                _ => "stop the other leads-dashboard using it, or use another --db",
+            };
+            format!(
+                "the database {} is in use by another process: {what}",
+                cli.settings.db
+            )
+        } else {
+            text
+        }
+    })?;
     let leads = Leads::open(db).await.map_err(|e| e.to_string())?;
     match command {
         Command::Serve => {
@@ -72,9 +100,9 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
             };
             http::serve(state).await?;
         }
-        Command::Import { file, skip_invalid } => {
-            import::run(&leads, &settings, &file, skip_invalid.as_deref()).await?
-        }
+        Command::Import {
+            file, skip_invalid, ..
+        } => import::run(&leads, &settings, &file, skip_invalid.as_deref()).await?,
         Command::Verify => {
             let v = leads.verify().await.map_err(|e| e.to_string())?;
             println!("{}", serde_json::to_string(&v).map_err(|e| e.to_string())?);

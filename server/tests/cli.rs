@@ -157,3 +157,51 @@ async fn imported_customers_are_never_new_leads_and_bad_files_import_nothing() {
     assert_eq!(common::verify(&db)["mismatches"], 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn import_goes_through_a_running_server_and_a_locked_database_says_what_to_do() {
+    let dir = temp_dir("remote");
+    let db = format!("rocksdb://{}", dir.join("db").display());
+    let bin = env!("CARGO_BIN_EXE_leads-dashboard");
+    let file = dir.join("events.ndjson");
+    std::fs::write(
+        &file,
+        concat!(
+            r#"[{"id":"r1","occurred_at":"2026-11-20T09:00:00+07:00","channel":"whatsapp","direction":"inbound","contact":{"phone":"0813-7777-8888","name":"Rina"}},"#,
+            r#"{"id":"r2","occurred_at":"2026-11-20T09:01:00+07:00","channel":"whatsapp","direction":"outbound","sender":"agent","contact":{"phone":"0813-7777-8888"}}]"#,
+            "\n",
+        ),
+    )
+    .expect("write");
+    let s = Server::start(&db).await;
+    // The server holds the database: importing directly explains itself.
+    let out = Command::new(bin)
+        .args(["import", "--db", &db])
+        .arg(&file)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("in use by another process") && err.contains("--url"),
+        "{err}"
+    );
+    // Through the running server.
+    let out = Command::new(bin)
+        .args(["import", "--url", &s.base])
+        .arg(&file)
+        .env("LEADS_API_TOKEN", common::TOKEN)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 new"));
+    let (_, page) = s.get("/api/v1/leads?from=2026-11-20&to=2026-11-20").await;
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["leads"][0]["first_touched_at"], "2026-11-20T02:01:00Z");
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
