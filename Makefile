@@ -18,7 +18,7 @@ LEADS_API_TOKEN ?= local-dev-token
 export LEADS_API_TOKEN
 
 .PHONY: run test setup setup-test build build-release unit integration e2e \
-        bench-smoke bench bench-crash crash-test-long fmt clean-data
+        bench-smoke bench bench-crash crash-test-long import-test-long fmt clean-data
 
 ## run: set up, build (release) and serve on http://127.0.0.1:3000
 run: setup build-release
@@ -88,3 +88,7 @@ fmt:
 
 clean-data:
 	rm -rf data
+
+## import-test-long: the import test with a 100,000-line file (about a minute, debug build)
+import-test-long: setup-test
+	LEADS_IMPORT_TEST_LINES=100000 $(DEBUG_ENV) cargo test -p server --test cli a_big_file -- --nocapture

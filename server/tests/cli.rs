@@ -205,3 +205,62 @@ async fn import_goes_through_a_running_server_and_a_locked_database_says_what_to
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// 10,000 lines in `make test` (a debug import of 100,000 takes a minute);
+/// `make import-test-long` runs it with 100,000 (`LEADS_IMPORT_TEST_LINES`).
+#[test]
+fn a_big_file_with_one_bad_line_imports_nothing_or_all_the_rest() {
+    let n: u32 = std::env::var("LEADS_IMPORT_TEST_LINES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    let bad_at = n / 2 + 21;
+    let dir = temp_dir("big");
+    let db = format!("rocksdb://{}", dir.join("db").display());
+    let bin = env!("CARGO_BIN_EXE_leads-dashboard");
+    let file = dir.join("big.ndjson");
+    let mut text = String::with_capacity(n as usize * 160);
+    for i in 0..n {
+        if i == bad_at {
+            text.push_str("{\"id\":\"bad\",\"channel\":\"whatsapp\"}\n");
+            continue;
+        }
+        text.push_str(&format!(
+            "{{\"id\":\"b{i}\",\"occurred_at\":\"2026-10-{:02}T09:00:00+07:00\",\"channel\":\"whatsapp\",\"direction\":\"inbound\",\"contact\":{{\"phone\":\"+62812{:08}\"}}}}\n",
+            1 + i % 28,
+            i
+        ));
+    }
+    std::fs::write(&file, text).expect("write");
+    let import = |extra: &[&str]| {
+        Command::new(bin)
+            .args(["import", "--db", &db])
+            .args(extra)
+            .arg(&file)
+            .output()
+            .expect("run")
+    };
+    let out = import(&[]);
+    assert!(!out.status.success());
+    let named = format!("line {}: occurred_at", bad_at + 1);
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&named));
+    let rejected = dir.join("rejected.txt");
+    let rejected_arg = rejected.display().to_string();
+    let out = import(&["--skip-invalid", &rejected_arg]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let imported = format!("{} new", n - 1);
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&imported));
+    assert_eq!(
+        std::fs::read_to_string(&rejected)
+            .expect("rejected")
+            .lines()
+            .count(),
+        1
+    );
+    assert_eq!(common::verify(&db)["leads"], n - 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}

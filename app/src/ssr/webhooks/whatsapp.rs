@@ -255,6 +255,22 @@ mod tests {
     }
 
     #[test]
+    fn a_post_referral_is_a_post_source() {
+        let body = json!({"entry": [{"changes": [{"field": "messages", "value": {
+            "contacts": [{"profile": {"name": "Sari"}, "wa_id": "6281234567890"}],
+            "messages": [{"id": "wamid.P", "from": "6281234567890", "timestamp": "1764300000", "type": "text",
+                "referral": {"source_url": "https://fb.me/post1", "source_id": "987", "source_type": "post",
+                             "headline": "Koleksi Baru"}}]}}]}]});
+        let p = parse(&body, Region::ID);
+        let s = p.events[0].source.as_ref().expect("source");
+        assert_eq!(
+            (s.kind.as_str(), s.id.as_deref(), s.url.as_deref()),
+            ("post", Some("987"), Some("https://fb.me/post1"))
+        );
+        assert_eq!(p.events[0].ctwa_clid, None);
+    }
+
+    #[test]
     fn empty_and_odd_bodies_give_nothing() {
         for body in [
             json!({}),
