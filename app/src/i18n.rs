@@ -156,6 +156,16 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("ev.system", "Pesan sistem", "System message"),
     ("ev.customer", "Pesan keluar", "Outbound message"),
     ("ev.resolved", "Diselesaikan", "Resolved"),
+    (
+        "ev.referral",
+        "Membuka chat dari iklan atau tautan",
+        "Opened the chat from an ad or link",
+    ),
+    (
+        "ev.known",
+        "Pelanggan lama (impor)",
+        "Existing customer (imported)",
+    ),
     ("ev.source", "dari", "from"),
     ("sort.by", "Urutkan menurut", "Sort by"),
     ("notfound", "Halaman tidak ditemukan.", "Page not found."),

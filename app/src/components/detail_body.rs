@@ -111,6 +111,8 @@ pub fn detail_body(d: LeadDetail, v: DetailTexts, l: Lang) -> impl IntoView {
 fn event_item(e: TimelineEvent, time: String, l: Lang) -> impl IntoView {
     let key = match (e.kind.as_str(), e.direction.as_deref(), e.sender.as_str()) {
         ("resolved", _, _) => "ev.resolved",
+        ("referral", _, _) => "ev.referral",
+        ("known", _, _) => "ev.known",
         (_, Some("inbound"), _) => "ev.inbound",
         (_, _, "agent") => "ev.agent",
         (_, _, "ai") => "ev.ai",
