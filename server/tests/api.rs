@@ -651,3 +651,46 @@ async fn concurrent_batches_on_rocksdb_all_succeed() {
     common::verify(&db);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn every_api_error_is_json_and_answers_carry_security_headers() {
+    let s = Server::start("mem://").await;
+    // Larger than the 32 MiB limit.
+    let big = vec![b' '; 33 * 1024 * 1024];
+    let r = s
+        .http
+        .post(s.url("/api/v1/events"))
+        .bearer_auth(common::TOKEN)
+        .header("Content-Type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 413);
+    let body: Value = r.json().await.expect("JSON");
+    assert_eq!(body["error"]["code"], "payload_too_large");
+    // A method the route does not take.
+    let r = s
+        .http
+        .delete(s.url("/api/v1/leads"))
+        .bearer_auth(common::TOKEN)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 405);
+    let body: Value = r.json().await.expect("JSON");
+    assert_eq!(body["error"]["code"], "method_not_allowed");
+    // Headers on the page and on the API.
+    for path in ["/", "/api/v1/leads"] {
+        let r = s
+            .http
+            .get(s.url(path))
+            .bearer_auth(common::TOKEN)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(r.headers()["x-frame-options"], "DENY", "{path}");
+        assert_eq!(r.headers()["referrer-policy"], "same-origin", "{path}");
+    }
+}

@@ -41,7 +41,9 @@ pub fn router(state: AppState) -> Router {
             auth::require_token,
         ))
         // 1000 events of a few KB each; larger bodies answer 413.
-        .layer(DefaultBodyLimit::max(32 * 1024 * 1024));
+        .layer(DefaultBodyLimit::max(32 * 1024 * 1024))
+        // Outermost: every API error in the JSON shape, also axum's own.
+        .layer(middleware::map_response(error::json_errors));
     Router::new()
         .route("/healthz", get(healthz))
         .merge(page::router())
@@ -52,6 +54,7 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::map_response(security_headers))
         .layer(CompressionLayer::new())
         // Paths only: query strings can hold a customer's phone or name.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
@@ -90,6 +93,24 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down");
     page::shutdown().send_replace(true);
+}
+
+/// Headers every answer carries: no MIME sniffing, no framing by other
+/// sites (clickjacking), no full URLs (with filters, i.e. customer names or
+/// phones) sent to other sites as referrer.
+async fn security_headers(mut res: Response) -> Response {
+    use axum::http::{HeaderValue, header};
+    let h = res.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    res
 }
 
 /// `200 ok` once the database answers. The server listens only after the
