@@ -33,6 +33,9 @@ pub enum AppError {
     /// A refused webhook verification handshake.
     #[error("the verification token does not match")]
     Forbidden,
+    /// A browser's state-changing request from another site.
+    #[error("requests from other sites are refused")]
+    CrossSite,
     /// A feature that needs a setting nobody made (e.g. a webhook's secret).
     #[error("{0}")]
     NotConfigured(String),
@@ -63,6 +66,7 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::BadSignature => "invalid_signature",
             AppError::Forbidden => "forbidden",
+            AppError::CrossSite => "cross_site",
             AppError::NotConfigured(_) => "not_configured",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
@@ -80,7 +84,7 @@ impl AppError {
             AppError::Unauthorized => 401,
             AppError::NotFound(_) => 404,
             AppError::BadSignature => 401,
-            AppError::Forbidden => 403,
+            AppError::Forbidden | AppError::CrossSite => 403,
             AppError::NotConfigured(_) => 503,
             AppError::Unavailable(_) => 503,
             AppError::Internal(_) | AppError::ServerFn(_) => 500,

@@ -694,3 +694,27 @@ async fn every_api_error_is_json_and_answers_carry_security_headers() {
         assert_eq!(r.headers()["referrer-policy"], "same-origin", "{path}");
     }
 }
+
+#[tokio::test]
+async fn browsers_cannot_write_from_other_sites() {
+    let s = Server::start("mem://").await;
+    let post = |headers: Vec<(&'static str, String)>, id: &'static str| {
+        let mut req = s
+            .http
+            .post(s.url("/api/v1/events"))
+            .bearer_auth(common::TOKEN)
+            .json(&inbound(id, "+6281298765432", "2026-11-20T09:00:00+07:00"));
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        async move { req.send().await.expect("request").status().as_u16() }
+    };
+    let h = |k: &'static str, v: &str| vec![(k, v.to_owned())];
+    assert_eq!(post(h("Sec-Fetch-Site", "cross-site"), "x1").await, 403);
+    assert_eq!(post(h("Origin", "http://evil.example"), "x2").await, 403);
+    assert_eq!(post(h("Origin", "null"), "x3").await, 403);
+    // Same site, and API clients that send neither header, pass.
+    assert_eq!(post(h("Sec-Fetch-Site", "same-origin"), "x4").await, 200);
+    assert_eq!(post(vec![], "x5").await, 200);
+    assert_eq!(post(h("Origin", &s.base), "x6").await, 200);
+}

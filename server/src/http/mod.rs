@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(same_origin))
         .layer(middleware::map_response(security_headers))
         .layer(CompressionLayer::new())
         // Paths only: query strings can hold a customer's phone or name.
@@ -93,6 +94,45 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down");
     page::shutdown().send_replace(true);
+}
+
+/// Cross-site request forgery: a browser's state-changing request (any
+/// method but GET, HEAD, OPTIONS) must come from this site. Browsers send
+/// `Sec-Fetch-Site` and `Origin`; API clients (curl, scripts) send neither
+/// and pass, as do the webhooks, which their signature protects.
+async fn same_origin(req: Request, next: middleware::Next) -> Response {
+    use axum::http::{Method, header};
+    let m = req.method();
+    if *m == Method::GET
+        || *m == Method::HEAD
+        || *m == Method::OPTIONS
+        || req.uri().path().starts_with("/webhooks/")
+    {
+        return next.run(req).await;
+    }
+    let h = req.headers();
+    let text = |name| {
+        h.get(name)
+            .and_then(|v: &axum::http::HeaderValue| v.to_str().ok())
+    };
+    // Modern browsers say where a request comes from; trust that alone (a
+    // reverse proxy may rewrite `Host`). Older ones: compare `Origin` with
+    // the host asked for (or the one a proxy forwarded).
+    let refused = match text("sec-fetch-site") {
+        Some(site) => site == "cross-site",
+        None => match text(header::ORIGIN.as_str()) {
+            None => false,
+            Some(origin) => {
+                let origin_host = origin.split_once("://").map(|(_, rest)| rest);
+                let asked = [text("x-forwarded-host"), text(header::HOST.as_str())];
+                !asked.iter().flatten().any(|h| Some(*h) == origin_host)
+            }
+        },
+    };
+    if refused {
+        return ApiError(app::error::AppError::CrossSite).into_response();
+    }
+    next.run(req).await
 }
 
 /// Headers every answer carries: no MIME sniffing, no framing by other
