@@ -56,6 +56,10 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct SettingsArgs {
+    /// Log lines as text (default) or as JSON objects, one per line (for log
+    /// collectors).
+    #[arg(long, env = "LEADS_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"], global = true)]
+    pub log_format: String,
     /// Address to listen on.
     #[arg(
         long,

@@ -19,16 +19,20 @@ use app::ssr::{db, state::AppState};
 use cli::{Cli, Command};
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
+    let cli = Cli::parse();
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new("info,surrealdb=warn")),
         )
-        .with_writer(std::io::stderr)
+        .with_writer(std::io::stderr);
+    if cli.settings.log_format == "json" {
+        logs.json().init();
+    } else {
         // Colours only on a terminal: log files and journald get plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
-    let cli = Cli::parse();
+        logs.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
     // SurrealDB needs the multi-threaded runtime.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -264,3 +264,24 @@ fn a_big_file_with_one_bad_line_imports_nothing_or_all_the_rest() {
     assert_eq!(common::verify(&db)["leads"], n - 1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn logs_can_be_json_lines() {
+    let out = Command::new(env!("CARGO_BIN_EXE_leads-dashboard"))
+        .args(["verify", "--db", "mem://", "--log-format", "json"])
+        .env("RUST_LOG", "info")
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let logs = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = logs.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty());
+    for line in lines {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            v.get("level").is_some() && v.get("fields").is_some(),
+            "{line}"
+        );
+    }
+}
