@@ -66,3 +66,68 @@ pub async fn json_errors(res: Response) -> Response {
     }
     out
 }
+
+/// Adds the request id to an answer: the `X-Request-Id` header, and in a
+/// JSON server error also `error.request_id` and a mention in the message.
+pub async fn with_request_id(res: Response, id: &str) -> Response {
+    let (mut parts, body) = res.into_parts();
+    if let Ok(v) = axum::http::HeaderValue::from_str(id) {
+        parts.headers.insert("x-request-id", v);
+    }
+    let is_json = parts
+        .headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"));
+    if !parts.status.is_server_error() || !is_json {
+        return Response::from_parts(parts, body);
+    }
+    // Error bodies are small: read, amend, write back.
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return Response::from_parts(parts, axum::body::Body::empty());
+    };
+    let out = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(mut v) if v.get("error").is_some_and(|e| e.is_object()) => {
+            let message = v["error"]["message"].as_str().unwrap_or("").to_owned();
+            v["error"]["request_id"] = id.into();
+            v["error"]["message"] = format!("{message} (request id {id})").into();
+            serde_json::to_vec(&v).unwrap_or_else(|_| bytes.to_vec())
+        }
+        _ => bytes.to_vec(),
+    };
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, axum::body::Body::from(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn server_errors_carry_the_request_id_and_no_internal_text() {
+        let res =
+            ApiError(AppError::Unavailable("rocksdb: IO error: LOCK held".into())).into_response();
+        let res = with_request_id(res, "abc-1").await;
+        assert_eq!(res.status(), 503);
+        assert_eq!(res.headers()["x-request-id"], "abc-1");
+        let body = axum::body::to_bytes(res.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(v["error"]["request_id"], "abc-1");
+        let message = v["error"]["message"].as_str().unwrap_or("");
+        assert!(message.ends_with("(request id abc-1)"), "{message}");
+        assert!(
+            !message.contains("rocksdb") && !message.contains("LOCK"),
+            "{message}"
+        );
+        // Client errors keep their body; the header is added.
+        let res = with_request_id(
+            ApiError(AppError::param("from", "bad")).into_response(),
+            "abc-2",
+        )
+        .await;
+        assert_eq!(res.status(), 400);
+        assert_eq!(res.headers()["x-request-id"], "abc-2");
+    }
+}

@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             tracing::debug_span!("http", method = %req.method(), path = %req.uri().path())
         }))
+        .layer(middleware::from_fn(request_id))
         .with_state(state)
 }
 
@@ -94,6 +95,26 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down");
     page::shutdown().send_replace(true);
+}
+
+/// Every request gets an id: in the span of everything logged for it, in
+/// the `X-Request-Id` answer header, and in the body of a server-side
+/// failure, so a user can quote it and the log says what went wrong.
+async fn request_id(req: Request, next: middleware::Next) -> Response {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use tracing::Instrument;
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    static START: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    });
+    let id = format!("{start:x}-{:x}", NEXT.fetch_add(1, Ordering::Relaxed));
+    let span = tracing::info_span!("request", request_id = %id);
+    let res = next.run(req).instrument(span).await;
+    error::with_request_id(res, &id).await
 }
 
 /// Cross-site request forgery: a browser's state-changing request (any
