@@ -16,8 +16,7 @@ use serde_json::{Value, json};
 
 use app::error::AppError;
 use app::ssr::state::{AppState, Settings};
-use app::ssr::webhooks::whatsapp::Parsed;
-use app::ssr::webhooks::{meta, signature, whatsapp};
+use app::ssr::webhooks::{Parsed, meta, signature, whatsapp};
 
 use super::ApiError;
 

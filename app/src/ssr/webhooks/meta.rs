@@ -13,29 +13,11 @@
 //! (which Meta may send as numbers, beyond 2^53) are read as text. Times are
 //! milliseconds. Event ids are prefixed per channel (`fb:`, `ig:`).
 
-use chrono::{DateTime, Utc};
 use phonenumber::country::Id as Region;
 use serde_json::{Map, Value, json};
 
-use super::whatsapp::Parsed;
+use super::{Parsed, id_text, unix_time};
 use crate::ssr::event::{Event, Kind, validate};
-
-fn id_text(v: &Value, key: &str) -> Option<String> {
-    match v.get(key)? {
-        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-fn millis(v: Option<&Value>) -> Option<DateTime<Utc>> {
-    let ms = match v? {
-        Value::Number(n) => n.as_i64()?,
-        Value::String(s) => s.trim().parse::<i64>().ok()?,
-        _ => return None,
-    };
-    DateTime::from_timestamp_millis(ms)
-}
 
 pub fn parse(body: &Value, region: Region) -> Parsed {
     let mut out = Parsed::default();
@@ -101,7 +83,7 @@ fn event(e: &Value, channel: &str, prefix: &str, region: Region) -> Result<Optio
         // Delivery, read, reaction, …: no message.
         return Ok(None);
     }
-    let at = millis(e.get("timestamp")).ok_or("an event without a valid timestamp")?;
+    let at = unix_time(e.get("timestamp"), true).ok_or("an event without a valid timestamp")?;
     let echo = message
         .and_then(|m| m.get("is_echo"))
         .and_then(Value::as_bool)

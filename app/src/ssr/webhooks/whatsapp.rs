@@ -5,33 +5,15 @@
 //! from the WhatsApp Business app (`smb_message_echoes`) are outbound and
 //! count as an agent's answer: a person typed them.
 
-use chrono::{DateTime, Utc};
 use phonenumber::country::Id as Region;
 use serde_json::{Map, Value, json};
 
+use super::{Parsed, id_text, unix_time};
 use crate::ssr::event::{Event, validate};
-
-/// What a body gave: the events, and what was skipped and why (for the log;
-/// never customer data).
-#[derive(Debug, Default)]
-pub struct Parsed {
-    pub events: Vec<Event>,
-    pub skipped: Vec<String>,
-}
 
 /// Ids of Meta's channels are unique per channel only: ours carry a prefix.
 pub fn event_id(message_id: &str) -> String {
     format!("wa:{message_id}")
-}
-
-/// Seconds since 1970 as a string (as Meta sends them) or a number.
-fn seconds(v: Option<&Value>) -> Option<DateTime<Utc>> {
-    let s = match v? {
-        Value::String(s) => s.trim().parse::<i64>().ok()?,
-        Value::Number(n) => n.as_i64()?,
-        _ => return None,
-    };
-    DateTime::from_timestamp(s, 0)
 }
 
 fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -39,15 +21,6 @@ fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|s| !s.is_empty())
-}
-
-/// An id that may come as text or as a number (read as its digits).
-fn id_text(v: &Value, key: &str) -> Option<String> {
-    match v.get(key)? {
-        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 pub fn parse(body: &Value, region: Region) -> Parsed {
@@ -102,7 +75,7 @@ fn message(
     region: Region,
 ) -> Result<Event, String> {
     let id = id_text(m, "id").ok_or("a message without id")?;
-    let at = seconds(m.get("timestamp")).ok_or("a message without a valid timestamp")?;
+    let at = unix_time(m.get("timestamp"), false).ok_or("a message without a valid timestamp")?;
     // The customer: the sender of an inbound message, the recipient of an
     // echo. Phones come as international digits without `+`.
     let who = if outbound {
