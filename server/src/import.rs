@@ -30,46 +30,101 @@ enum Format {
     Customers,
 }
 
+impl Format {
+    /// A `.csv` holds existing customers; anything else NDJSON events.
+    fn of(file: &Path) -> Format {
+        if file
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+        {
+            Format::Customers
+        } else {
+            Format::Events
+        }
+    }
+}
+
+/// Checks every line of `file`: `Err` lists up to 20 invalid lines.
+fn check(file: &Path, format: Format, settings: &Settings) -> Result<(), String> {
+    let errors: Vec<String> = lines(file, format, settings)?
+        .filter_map(Result::err)
+        .take(MAX_ERRORS)
+        .collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "nothing imported: {} has invalid lines (the first {} shown)\n{}",
+        file.display(),
+        errors.len(),
+        errors.join("\n")
+    ))
+}
+
+/// Where `--skip-invalid` writes the lines it leaves out, with their reasons.
+struct Rejects<'a> {
+    out: Option<(std::io::BufWriter<std::fs::File>, &'a Path)>,
+    count: usize,
+}
+
+impl<'a> Rejects<'a> {
+    fn open(path: Option<&'a Path>) -> Result<Rejects<'a>, String> {
+        let out = match path {
+            Some(p) => Some((
+                std::io::BufWriter::new(
+                    std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?,
+                ),
+                p,
+            )),
+            None => None,
+        };
+        Ok(Rejects { out, count: 0 })
+    }
+
+    /// A valid line's content; an invalid one is written out (`None`) with
+    /// --skip-invalid, and stops the import without.
+    fn keep<T>(&mut self, line: Result<T, String>) -> Result<Option<T>, String> {
+        use std::io::Write;
+        match (line, self.out.as_mut()) {
+            (Ok(v), _) => Ok(Some(v)),
+            (Err(e), Some((out, _))) => {
+                self.count += 1;
+                writeln!(out, "{e}").map_err(|e| format!("writing rejected lines: {e}"))?;
+                Ok(None)
+            }
+            (Err(e), None) => Err(e),
+        }
+    }
+
+    fn finish(self) -> Result<(), String> {
+        use std::io::Write;
+        if let Some((mut out, path)) = self.out {
+            out.flush()
+                .map_err(|e| format!("writing rejected lines: {e}"))?;
+            if self.count > 0 {
+                eprintln!(
+                    "{} invalid lines skipped; they and their reasons are in {}",
+                    self.count,
+                    path.display()
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
 pub async fn run(
     db: &Leads,
     settings: &Settings,
     file: &Path,
     skip_invalid: Option<&Path>,
 ) -> Result<(), String> {
-    let format = if file
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-    {
-        Format::Customers
-    } else {
-        Format::Events
-    };
-    // Pass 1: check every line, keep nothing.
-    let mut errors = Vec::new();
-    let mut rejected = 0usize;
+    let format = Format::of(file);
+    // Pass 1 (unless --skip-invalid): check every line, keep nothing.
     if skip_invalid.is_none() {
-        for line in lines(file, format, settings)? {
-            if let Err(e) = line {
-                if errors.len() < MAX_ERRORS {
-                    errors.push(e);
-                }
-            }
-        }
+        check(file, format, settings)?;
     }
-    let mut rejects = match skip_invalid {
-        Some(path) => Some(std::io::BufWriter::new(
-            std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?,
-        )),
-        None => None,
-    };
-    if !errors.is_empty() {
-        return Err(format!(
-            "nothing imported: {} has invalid lines (the first {} shown)\n{}",
-            file.display(),
-            errors.len(),
-            errors.join("\n")
-        ));
-    }
+    let mut rejects = Rejects::open(skip_invalid)?;
     // Pass 2: store, a batch at a time (memory stays bounded).
     let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     let bar = ProgressBar::new(size);
@@ -84,16 +139,8 @@ pub async fn run(
     let on_terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut stored_batches = 0u64;
     for line in lines(file, format, settings)? {
-        let (events, bytes) = match (line, rejects.as_mut()) {
-            (Ok(line), _) => line,
-            // With --skip-invalid: the line's number and reason, then on.
-            (Err(e), Some(out)) => {
-                use std::io::Write;
-                rejected += 1;
-                writeln!(out, "{e}").map_err(|e| format!("writing rejected lines: {e}"))?;
-                continue;
-            }
-            (Err(e), None) => return Err(e),
+        let Some((events, bytes)) = rejects.keep(line)? else {
+            continue;
         };
         bar.inc(bytes);
         for ev in events {
@@ -123,17 +170,7 @@ pub async fn run(
     if !on_terminal {
         eprintln!("imported {accepted} new, {duplicates} already known");
     }
-    if let (Some(mut out), Some(path)) = (rejects, skip_invalid) {
-        use std::io::Write;
-        out.flush()
-            .map_err(|e| format!("writing rejected lines: {e}"))?;
-        if rejected > 0 {
-            eprintln!(
-                "{rejected} invalid lines skipped; they and their reasons are in {}",
-                path.display()
-            );
-        }
-    }
+    rejects.finish()?;
     Ok(())
 }
 
@@ -182,12 +219,23 @@ fn lines<'a>(
 /// One NDJSON line: an event or an array of events. Errors start with
 /// `: …` or `, event k: …` (after the line number).
 fn events(line: &str, settings: &Settings) -> Result<Vec<Event>, String> {
-    let value: serde_json::Value =
-        serde_json::from_str(line).map_err(|e| format!(": not JSON: {e}"))?;
-    let items = match &value {
+    events_of(&json_line(line)?, settings)
+}
+
+fn json_line(line: &str) -> Result<serde_json::Value, String> {
+    serde_json::from_str(line).map_err(|e| format!(": not JSON: {e}"))
+}
+
+/// The items of a line: the array's, or the one event.
+fn items(value: &serde_json::Value) -> &[serde_json::Value] {
+    match value {
         serde_json::Value::Array(items) => items.as_slice(),
         one => std::slice::from_ref(one),
-    };
+    }
+}
+
+fn events_of(value: &serde_json::Value, settings: &Settings) -> Result<Vec<Event>, String> {
+    let items = items(value);
     items
         .iter()
         .enumerate()
@@ -311,10 +359,7 @@ pub async fn run_remote(
     skip_invalid: Option<&Path>,
     url: &str,
 ) -> Result<(), String> {
-    if file
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
-    {
+    if Format::of(file) == Format::Customers {
         return Err("existing customers (CSV) cannot be imported through the API: stop the server and import without --url".into());
     }
     let token = settings
@@ -324,33 +369,26 @@ pub async fn run_remote(
     let target = Target::parse(url)?;
     // Check first, as without --url.
     if skip_invalid.is_none() {
-        let errors: Vec<String> = lines(file, Format::Events, settings)?
-            .filter_map(Result::err)
-            .take(MAX_ERRORS)
-            .collect();
-        if !errors.is_empty() {
-            return Err(format!(
-                "nothing imported: {} has invalid lines (the first {} shown)\n{}",
-                file.display(),
-                errors.len(),
-                errors.join("\n")
-            ));
-        }
+        check(file, Format::Events, settings)?;
     }
+    let mut rejects = Rejects::open(skip_invalid)?;
     let f = std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
     let mut batch: Vec<serde_json::Value> = Vec::with_capacity(MAX_BATCH);
     let (mut accepted, mut duplicates) = (0u64, 0u64);
     for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
         let line = line.map_err(|e| format!("line {}: {e}", i + 1))?;
-        if line.trim().is_empty() || events(&line, settings).is_err() {
-            // Invalid lines only get here with --skip-invalid.
+        if line.trim().is_empty() {
             continue;
         }
-        let value: serde_json::Value = serde_json::from_str(&line).map_err(|e| e.to_string())?;
-        match value {
-            serde_json::Value::Array(items) => batch.extend(items),
-            one => batch.push(one),
-        }
+        // The server gets the lines as written; each is checked here too, so
+        // a bad one is named before anything is sent (or written out).
+        let checked = json_line(&line)
+            .and_then(|v| events_of(&v, settings).map(|_| v))
+            .map_err(|e| format!("line {}{e}", i + 1));
+        let Some(value) = rejects.keep(checked)? else {
+            continue;
+        };
+        batch.extend_from_slice(items(&value));
         while batch.len() >= MAX_BATCH {
             let rest = batch.split_off(MAX_BATCH);
             let (a, d) = target.post_events(token, &batch).await?;
@@ -362,6 +400,7 @@ pub async fn run_remote(
         let (a, d) = target.post_events(token, &batch).await?;
         (accepted, duplicates) = (accepted + a, duplicates + d);
     }
+    rejects.finish()?;
     eprintln!("{accepted} new, {duplicates} already known (through {url})");
     Ok(())
 }

@@ -202,6 +202,35 @@ async fn import_goes_through_a_running_server_and_a_locked_database_says_what_to
     let (_, page) = s.get("/api/v1/leads?from=2026-11-20&to=2026-11-20").await;
     assert_eq!(page["total"], 1);
     assert_eq!(page["leads"][0]["first_touched_at"], "2026-11-20T02:01:00Z");
+    // --skip-invalid through the server: the bad line is written out too.
+    let mixed = dir.join("mixed.ndjson");
+    std::fs::write(
+        &mixed,
+        concat!(
+            r#"{"id":"r3","channel":"whatsapp"}"#,
+            "\n",
+            r#"{"id":"r4","occurred_at":"2026-11-20T10:00:00+07:00","channel":"whatsapp","direction":"inbound","contact":{"phone":"0813-7777-9999"}}"#,
+            "\n",
+        ),
+    )
+    .expect("write");
+    let rejected = dir.join("rejected.txt");
+    let out = Command::new(bin)
+        .args(["import", "--url", &s.base, "--skip-invalid"])
+        .arg(&rejected)
+        .arg(&mixed)
+        .env("LEADS_API_TOKEN", common::TOKEN)
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reasons = std::fs::read_to_string(&rejected).expect("rejected file");
+    assert!(reasons.starts_with("line 1: occurred_at"), "{reasons}");
+    let (_, page) = s.get("/api/v1/leads?from=2026-11-20&to=2026-11-20").await;
+    assert_eq!(page["total"], 2);
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }
