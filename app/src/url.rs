@@ -108,23 +108,26 @@ pub fn query_string(q: &LeadsQuery, extra: &[(&str, &str)]) -> String {
             None => pairs.push((k, (*v).to_owned())),
         }
     }
-    let enc = |s: &str| -> String {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    };
     let body: Vec<String> = pairs
         .iter()
-        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
         .collect();
     if body.is_empty() {
         String::new()
     } else {
         format!("?{}", body.join("&"))
     }
+}
+
+/// Percent-encodes a query name or value, leaving the unreserved characters
+/// of RFC 3986 as they are.
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

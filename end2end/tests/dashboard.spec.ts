@@ -1,7 +1,7 @@
-import { test, expect, Page } from '@playwright/test';
+import { test, expect } from '@playwright/test';
+import { auth, hydrated, row, summary } from './helpers';
 import * as fs from 'fs';
 
-const auth = { Authorization: 'Bearer e2e-token' };
 const shots = process.env.E2E_SCREENSHOTS ?? 'screenshots';
 const AUG = '/?from=2026-08-01&to=2026-08-31';
 
@@ -36,18 +36,6 @@ function august() {
     direction: 'inbound', contact: { phone: '+6287700000000' } });
   return events;
 }
-
-async function hydrated(page: Page) {
-  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
-}
-
-function row(page: Page, name: string) {
-  return page.locator('table[data-testid=leads-table] tbody tr', {
-    has: page.locator('td.name', { hasText: new RegExp(`^${name}$`) }),
-  });
-}
-
-const summary = (page: Page) => page.getByTestId('summary');
 
 test.beforeAll(async ({ request }) => {
   const r = await request.post('/api/v1/events', { headers: auth, data: august() });

@@ -1,6 +1,6 @@
 import { test, expect, Page } from '@playwright/test';
+import { auth, hydrated } from './helpers';
 
-const auth = { Authorization: 'Bearer e2e-token' };
 const shots = process.env.E2E_SCREENSHOTS ?? 'screenshots';
 
 const events = [
@@ -30,10 +30,6 @@ const events = [
     source: { platform: 'tiktok', id: 'tt-9', name: 'TikTok Live' },
   },
 ];
-
-async function hydrated(page: Page) {
-  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
-}
 
 function row(page: Page, name: string) {
   return page.locator('table[data-testid=leads-table] tbody tr', { hasText: name });

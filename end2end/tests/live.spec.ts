@@ -1,19 +1,7 @@
-import { test, expect, Page } from '@playwright/test';
+import { test, expect } from '@playwright/test';
+import { auth, hydrated, row, summary } from './helpers';
 
 // Runs last (file order): its leads are dated today, inside other tests' ranges.
-const auth = { Authorization: 'Bearer e2e-token' };
-
-async function hydrated(page: Page) {
-  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
-}
-
-function row(page: Page, name: string) {
-  return page.locator('table[data-testid=leads-table] tbody tr', {
-    has: page.locator('td.name', { hasText: new RegExp(`^${name}$`) }),
-  });
-}
-
-const summary = (page: Page) => page.getByTestId('summary');
 
 test('a lead posted through the API appears live', async ({ page, request }) => {
   await page.goto('/?range=today');

@@ -64,15 +64,16 @@ fn DashSkeleton() -> impl IntoView {
 
 #[component]
 pub fn LeadsPage() -> impl IntoView {
-    let lang = use_lang();
+    let l = use_lang();
     let url = UrlState::new();
     let query = Memo::new(move |_| url.leads_query());
-    let page = Resource::new(move || (query.get(), lang), |(q, l)| load_leads(q, l));
-    let dash = Resource::new(move || (query.get(), lang), |(q, l)| load_dashboard(q, l));
+    // The language is fixed for the page's life (switching reloads it).
+    let page = Resource::new(move || query.get(), move |q| load_leads(q, l));
+    let dash = Resource::new(move || query.get(), move |q| load_dashboard(q, l));
     let lead_id = Memo::new(move |_| url.get("lead"));
     let detail = Resource::new(
-        move || (lead_id.get(), query.get().tz, lang),
-        |(id, tz, l)| async move {
+        move || (lead_id.get(), query.get().tz),
+        move |(id, tz)| async move {
             match id {
                 Some(id) => load_lead(id, tz, l).await,
                 None => Ok(None),
@@ -109,7 +110,6 @@ pub fn LeadsPage() -> impl IntoView {
         };
         let Some(cursor) = cursor else { return };
         loading_more.set(true);
-        let l = lang;
         spawn_local(async move {
             let result = load_leads(
                 LeadsQuery {
@@ -174,20 +174,19 @@ pub fn LeadsPage() -> impl IntoView {
         <section class="leads-page">
             <div class="page-head">
                 <div>
-                    <h1>{lang.t("title")}</h1>
-                    <p class="subtitle">{lang.t("subtitle")}</p>
+                    <h1>{l.t("title")}</h1>
+                    <p class="subtitle">{l.t("subtitle")}</p>
                 </div>
                 <span class=move || if connected.get() == Some(true) { "live on" } else { "live" } data-testid="live">
                     {move || match connected.get() {
-                        Some(false) => lang.t("live.off"),
-                        _ => lang.t("live.on"),
+                        Some(false) => l.t("live.off"),
+                        _ => l.t("live.on"),
                     }}
                 </span>
             </div>
             <Filters url applied sources/>
             <Transition fallback=|| view! { <DashSkeleton/> }>
                 {move || {
-                    let l = lang;
                     dash.get().map(|result| match result {
                         Err(e) => Either::Left(view! {
                             <ErrorBox message=error_text(&e, l) on_retry=Callback::new(move |_| dash.refetch())/>
@@ -207,17 +206,15 @@ pub fn LeadsPage() -> impl IntoView {
             <Show when=move || { pending.get() > 0 }>
                 <div class="banner" role="status" data-testid="live-banner">
                     {move || {
-                        let l = lang;
                         let n = pending.get();
                         let word = if n == 1 { l.t("live.new_one") } else { l.t("live.new_many") };
                         format!("{} {word}", l.int(n as u64))
                     }}
-                    <button type="button" on:click=move |_| show_new()>{lang.t("live.show")}</button>
+                    <button type="button" on:click=move |_| show_new()>{l.t("live.show")}</button>
                 </div>
             </Show>
             <Transition fallback=|| view! { <TableSkeleton/> }>
                 {move || {
-                    let l = lang;
                     page.get().map(|result| match result {
                         Err(e) => Either::Left(view! {
                             <ErrorBox message=error_text(&e, l) on_retry=Callback::new(move |_| page.refetch())/>
@@ -273,7 +270,6 @@ pub fn LeadsPage() -> impl IntoView {
             </Transition>
             <Suspense>
                 {move || {
-                    let l = lang;
                     lead_id.get()?;
                     detail.get().map(|result| match result {
                         Err(e) => Either::Left(view! {

@@ -25,16 +25,19 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Whether an answer's body is JSON.
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"))
+}
+
 /// Answers of the API that are errors but not yet in the JSON shape (axum's
 /// own 405, 413, 415, 422 texts) get it, with a code from the status.
 pub async fn json_errors(res: Response) -> Response {
     let status = res.status();
-    let is_json = res
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+    if !(status.is_client_error() || status.is_server_error()) || is_json(res.headers()) {
         return res;
     }
     let (code, message) = match status {
@@ -74,12 +77,7 @@ pub async fn with_request_id(res: Response, id: &str) -> Response {
     if let Ok(v) = axum::http::HeaderValue::from_str(id) {
         parts.headers.insert("x-request-id", v);
     }
-    let is_json = parts
-        .headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.starts_with("application/json"));
-    if !parts.status.is_server_error() || !is_json {
+    if !parts.status.is_server_error() || !is_json(&parts.headers) {
         return Response::from_parts(parts, body);
     }
     // Error bodies are small: read, amend, write back.

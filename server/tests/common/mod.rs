@@ -120,17 +120,8 @@ impl Drop for Server {
     }
 }
 
-/// Percent-encodes a query value.
-pub fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+/// Percent-encodes a query value (the app's own encoder).
+pub use app::url::encode as enc;
 
 /// `leads-dashboard verify` on a database no server holds: recomputes every
 /// lead from the stored events and compares with the index built at start.
