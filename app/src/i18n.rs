@@ -108,7 +108,6 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("more", "Muat lagi", "Load more"),
     ("shown_of", "dari", "of"),
     ("shown", "ditampilkan", "shown"),
-    ("loading", "Memuat…", "Loading…"),
     (
         "empty.filtered",
         "Tidak ada lead yang cocok dengan filter ini.",
