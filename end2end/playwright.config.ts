@@ -29,11 +29,19 @@ export default defineConfig({
       ],
     },
   },
+  projects: [
+    { name: 'setup', testMatch: /auth\.setup\.ts/ },
+    {
+      name: 'chromium',
+      dependencies: ['setup'],
+      use: { storageState: 'test-results/.signed-in.json' },
+    },
+  ],
   webServer: {
     command: `${bin} serve --db mem:// --addr 127.0.0.1:${port} --site-root ${siteRoot}`,
     url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,
-    env: { LEADS_API_TOKEN: 'e2e-token', RUST_LOG: 'warn' },
+    env: { LEADS_API_TOKEN: 'e2e-token', LEADS_ADMIN_PASSWORD: 'e2e-admin-password', RUST_LOG: 'warn' },
   },
 });

@@ -13,6 +13,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "New customers who started a chat, by the day of their first message.",
     ),
     ("lang.switch", "Bahasa", "Language"),
+    ("settings", "Pengaturan", "Settings"),
+    ("signout", "Keluar", "Sign out"),
     ("range", "Periode", "Period"),
     ("range.today", "Hari ini", "Today"),
     ("range.yesterday", "Kemarin", "Yesterday"),

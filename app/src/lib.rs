@@ -29,9 +29,21 @@ use crate::pages::leads::LeadsPage;
 /// tells the browser bundle which language the server rendered.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let lang = initial_lang();
+    let (user, admin) = initial_user();
+    // The content security policy names this answer's nonce, which Leptos
+    // puts on its own inline scripts.
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(res)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&ssr::view::csp(Some(&nonce))) {
+            res.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
     view! {
         <!DOCTYPE html>
-        <html lang=lang.code()>
+        <html lang=lang.code() data-user=user data-admin=admin.then_some("true")>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -66,6 +78,26 @@ fn initial_lang() -> Lang {
     }
 }
 
+/// Who is signed in (name, admin?): on the server from the session the
+/// request carries; in the browser from what the server wrote on `<html>`.
+fn initial_user() -> (Option<String>, bool) {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<axum::http::request::Parts>()
+            .and_then(|p| p.extensions.get::<ssr::auth::Caller>().cloned())
+            .map_or((None, false), |c| {
+                let admin = c.is_admin();
+                (Some(c.name), admin)
+            })
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let html = document().document_element();
+        let attr = |name| html.as_ref().and_then(|e| e.get_attribute(name));
+        (attr("data-user"), attr("data-admin").is_some())
+    }
+}
+
 /// Remembers the language for a year and reloads the page in it: the server
 /// renders every text in the new language (the page keeps no code to
 /// re-render its texts, which keeps the browser bundle small).
@@ -91,6 +123,7 @@ fn set_lang(lang: Lang) {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let lang = initial_lang();
+    let (user, admin) = initial_user();
     provide_context(lang);
     // Effects run only in the browser: this marks the page as hydrated, for
     // people debugging and for the browser tests.
@@ -119,6 +152,15 @@ pub fn App() -> impl IntoView {
                         })
                         .collect_view()}
                 </div>
+                {user.map(|name| view! {
+                    <div class="account-links">
+                        <span class="who" data-testid="user">{name}</span>
+                        {admin.then(|| view! { <a href="/settings">{lang.t("settings")}</a> })}
+                        <form method="post" action="/signout">
+                            <button type="submit" data-testid="signout">{lang.t("signout")}</button>
+                        </form>
+                    </div>
+                })}
             </header>
             <main>
                 <Routes fallback=move || view! { <p class="empty">{lang.t("notfound")}</p> }>

@@ -2,6 +2,10 @@ import { expect, Page } from '@playwright/test';
 
 // Shared by the browser tests.
 export const auth = { Authorization: 'Bearer e2e-token' };
+// The first admin (LEADS_ADMIN_PASSWORD of the server under test) and where
+// the signed-in browser state is kept between tests.
+export const ADMIN_PASSWORD = 'e2e-admin-password';
+export const STATE = 'test-results/.signed-in.json';
 
 export async function hydrated(page: Page) {
   await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);

@@ -45,6 +45,20 @@ pub enum Command {
     /// Recompute every lead from the stored events and compare with the lead
     /// index built at start; prints one JSON line, exits 1 on a difference.
     Verify,
+    /// Dashboard users (`user add NAME --role admin|viewer`, `user list`,
+    /// `user remove NAME`). Opens the database: stop an embedded server
+    /// first, or use the settings page.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// API tokens (`token create --name NAME`, `token list`, `token revoke
+    /// NAME`). Opens the database: stop an embedded server first, or use
+    /// the settings page.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Benchmark floor: parse each line (one JSON batch) of FILE with the
     /// API's parser and fsync a scratch file once per batch; prints JSON.
     #[command(hide = true)]
@@ -52,6 +66,37 @@ pub enum Command {
         /// NDJSON, one batch (array of events) per line.
         file: PathBuf,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create a user; the password comes from a prompt, or from standard
+    /// input with --password-stdin.
+    Add {
+        name: String,
+        #[arg(long, value_parser = ["admin", "viewer"])]
+        role: String,
+        /// Read the password from standard input (one line) instead of a prompt.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List the users and their roles.
+    List,
+    /// Remove a user and end their sessions (never the last admin).
+    Remove { name: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Print a new API token once; only its hash is stored.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// List the tokens: name, creation and last use.
+    List,
+    /// Revoke a token: it stops working at once.
+    Revoke { name: String },
 }
 
 #[derive(Args, Debug)]
@@ -101,6 +146,23 @@ pub struct SettingsArgs {
         global = true
     )]
     pub session_timeout: String,
+    /// Host names the dashboard is reached by, comma-separated (e.g.
+    /// leads.example.com); IP addresses and localhost always work. Requests
+    /// for any other name are refused (DNS rebinding).
+    #[arg(long, env = "LEADS_PUBLIC_NAMES", global = true, value_delimiter = ',')]
+    pub public_names: Vec<String>,
+    /// Mark the sign-in cookie Secure: set it when the dashboard is served
+    /// over HTTPS (behind a reverse proxy).
+    #[arg(long, env = "LEADS_SECURE_COOKIES", global = true)]
+    pub secure_cookies: bool,
+    /// Inactivity after which a sign-in ends (e.g. 7d, 12h).
+    #[arg(
+        long,
+        env = "LEADS_SIGNIN_TIMEOUT",
+        default_value = "7d",
+        global = true
+    )]
+    pub signin_timeout: String,
     /// Folder with the built site (pkg/ with the WASM, JS and CSS).
     #[arg(
         long,
@@ -129,6 +191,18 @@ impl SettingsArgs {
             .ok()
             .filter(|d| *d > chrono::Duration::zero())
             .ok_or("--session-timeout must be positive")?;
+        let signin = humantime::parse_duration(&self.signin_timeout)
+            .map_err(|e| format!("--signin-timeout: {e}"))?;
+        let signin_timeout = chrono::Duration::from_std(signin)
+            .ok()
+            .filter(|d| *d >= chrono::Duration::minutes(1))
+            .ok_or("--signin-timeout must be at least 1m")?;
+        let public_names = self
+            .public_names
+            .iter()
+            .map(|n| n.trim().to_lowercase())
+            .filter(|n| !n.is_empty())
+            .collect();
         // Secrets come from the environment only (not flags: a process
         // list would show them).
         let secret = |name: &str| std::env::var(name).ok().filter(|t| !t.is_empty());
@@ -141,6 +215,9 @@ impl SettingsArgs {
             whatsapp_verify_token: secret("LEADS_WHATSAPP_VERIFY_TOKEN"),
             meta_app_secret: secret("LEADS_META_APP_SECRET"),
             meta_verify_token: secret("LEADS_META_VERIFY_TOKEN"),
+            public_names,
+            secure_cookies: self.secure_cookies,
+            signin_timeout,
         })
     }
 

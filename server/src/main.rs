@@ -4,6 +4,7 @@
 // `erase_components`) need more than the default 128 levels.
 #![recursion_limit = "256"]
 
+mod accounts;
 mod cli;
 mod floor;
 mod http;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+use app::ssr::auth::Auth;
 use app::ssr::leads::Leads;
 use app::ssr::{db, state::AppState};
 use cli::{Cli, Command};
@@ -84,6 +86,9 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
                     "stop the server, or import through it: leads-dashboard import FILE \
                      --url http://ADDRESS (with LEADS_API_TOKEN set)"
                 }
+                Command::User { .. } | Command::Token { .. } => {
+                    "stop the server first, or do this on its settings page (signed in as an admin)"
+                }
                 _ => "stop the other leads-dashboard using it, or use another --db",
             };
             format!(
@@ -94,16 +99,49 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
             text
         }
     })?;
+    let auth = Auth::new(
+        db.clone(),
+        settings.signin_timeout,
+        settings.api_token.clone(),
+    );
+    match command {
+        Command::User { command } => {
+            return accounts::user(&auth, command)
+                .await
+                .map(|()| std::process::ExitCode::SUCCESS);
+        }
+        Command::Token { command } => {
+            return accounts::token(&auth, command)
+                .await
+                .map(|()| std::process::ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
     let leads = Leads::open(db).await.map_err(|e| e.to_string())?;
     match command {
         Command::Serve => {
+            let admin_password = std::env::var("LEADS_ADMIN_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty());
+            let users = auth
+                .first_run(admin_password.as_deref())
+                .await
+                .map_err(|e| format!("LEADS_ADMIN_PASSWORD: {e}"))?;
+            if users == 0 {
+                tracing::warn!(
+                    "no dashboard user exists yet: create one with `leads-dashboard user add NAME --role admin` \
+                     (server stopped), or start with LEADS_ADMIN_PASSWORD set to create `admin`"
+                );
+            }
             let state = AppState {
                 leptos_options: cli.settings.leptos_options()?,
                 leads,
+                auth,
                 settings: Arc::new(settings),
             };
             http::serve(state).await?;
         }
+        Command::User { .. } | Command::Token { .. } => {}
         Command::Import {
             file, skip_invalid, ..
         } => import::run(&leads, &settings, &file, skip_invalid.as_deref()).await?,

@@ -314,3 +314,105 @@ fn logs_can_be_json_lines() {
         );
     }
 }
+
+/// `user add` (password from standard input), `token create/list/revoke`,
+/// then a server on that database: the user signs in, the token works.
+#[tokio::test]
+async fn users_and_tokens_from_the_command_line() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let dir = temp_dir("accounts");
+    let db = format!("rocksdb://{}", dir.join("db").display());
+    let bin = env!("CARGO_BIN_EXE_leads-dashboard");
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut child = Command::new(bin)
+            .args(args)
+            .args(["--db", &db])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run");
+        if let Some(text) = stdin {
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(text.as_bytes())
+                .expect("write");
+        }
+        let out = child.wait_with_output().expect("wait");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, _, err) = run(
+        &[
+            "user",
+            "add",
+            "Sari",
+            "--role",
+            "viewer",
+            "--password-stdin",
+        ],
+        Some("sari-password\n"),
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = run(
+        &["user", "add", "sari", "--role", "admin", "--password-stdin"],
+        Some("another-password\n"),
+    );
+    assert!(!ok && err.contains("taken"), "{err}");
+    let (ok, _, err) = run(
+        &[
+            "user",
+            "add",
+            "joko",
+            "--role",
+            "viewer",
+            "--password-stdin",
+        ],
+        Some("short\n"),
+    );
+    assert!(!ok && err.contains("at least 8"), "{err}");
+    let (ok, out, _) = run(&["user", "list"], None);
+    assert!(ok && out.starts_with("sari\tviewer\t"), "{out}");
+
+    let (ok, token, err) = run(&["token", "create", "--name", "crm"], None);
+    assert!(ok, "{err}");
+    let token = token.trim().to_owned();
+    assert!(token.starts_with("ld_") && err.contains("shown once"));
+    let (ok, out, _) = run(&["token", "list"], None);
+    assert!(
+        ok && out.contains("crm\tcreated ") && out.contains("last used never"),
+        "{out}"
+    );
+    assert!(!out.contains(&token), "the token itself is never listed");
+
+    {
+        let s = Server::start_as(&db, &[], false).await;
+        // The viewer from the command line signs in (LEADS_ADMIN_PASSWORD
+        // made no `admin`: a user existed already).
+        let c = common::client();
+        s.sign_in(&c, "sari", "sari-password").await;
+        let r = reqwest::Client::new()
+            .get(s.url("/api/v1/leads"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("api");
+        assert_eq!(r.status(), 200);
+    }
+    let (ok, out, _) = run(&["token", "list"], None);
+    assert!(ok && !out.contains("last used never"), "{out}");
+    let (ok, _, _) = run(&["token", "revoke", "crm"], None);
+    assert!(ok);
+    let (ok, _, err) = run(&["token", "revoke", "crm"], None);
+    assert!(!ok && err.contains("no such"), "{err}");
+    let (ok, out, _) = run(&["token", "list"], None);
+    assert!(ok && out.trim().is_empty(), "{out}");
+    let _ = std::fs::remove_dir_all(dir);
+}

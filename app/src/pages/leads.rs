@@ -28,6 +28,12 @@ struct More {
 fn error_text(e: &AppError, l: Lang) -> String {
     match e {
         AppError::InvalidParam { .. } => format!("{}: {e}", l.t("error.param")),
+        AppError::Unauthorized => {
+            // The sign-in ended: reloading leads to sign-in, and back here.
+            #[cfg(feature = "hydrate")]
+            let _ = window().location().reload();
+            l.t("error").to_owned()
+        }
         _ => l.t("error").to_owned(),
     }
 }

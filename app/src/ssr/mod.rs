@@ -4,9 +4,11 @@
 //! - `store`: SurrealDB, the system of record. Only stores and loads.
 //! - `leads`: the one `Leads` service every caller goes through (ingest,
 //!   list, summary, export, live changes), with its in-memory lead index.
+//! - `auth`: users, roles, sign-in sessions and API tokens (`Auth`).
 //! - `webhooks`: channel webhook bodies (WhatsApp) turned into events. Pure.
 //! - `view`, `state`: what pages and handlers share.
 
+pub mod auth;
 pub mod domain;
 pub mod leads;
 pub mod state;

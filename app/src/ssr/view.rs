@@ -95,7 +95,7 @@ pub fn leads_view(state: &AppState, query: &LeadsQuery, lang: Lang) -> Result<Le
 }
 
 /// Renders a view to HTML in an owner of its own (the page inserts it).
-fn html<V: IntoView + 'static>(f: impl FnOnce() -> V) -> String {
+pub fn html<V: IntoView + 'static>(f: impl FnOnce() -> V) -> String {
     let owner = Owner::new();
     owner.with(|| f().to_html())
 }
@@ -176,6 +176,22 @@ pub async fn lead_view(
 
 /// The language of this request: the `lang` cookie, else the browser's
 /// `Accept-Language`, else Indonesian.
+/// The content security policy: scripts only from this site (and, on the
+/// Leptos pages, its inline scripts carrying this answer's nonce), WASM
+/// compilation, no plugins, no framing, forms only to this site. Inline
+/// `style` attributes stay allowed (the chart's bars use them).
+pub fn csp(nonce: Option<&str>) -> String {
+    let scripts = match nonce {
+        Some(n) => format!("'self' 'wasm-unsafe-eval' 'nonce-{n}'"),
+        None => "'self' 'wasm-unsafe-eval'".to_owned(),
+    };
+    format!(
+        "default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+         frame-ancestors 'none'; form-action 'self'"
+    )
+}
+
 pub fn request_lang(headers: &axum::http::HeaderMap) -> Lang {
     let cookie = headers
         .get_all(axum::http::header::COOKIE)

@@ -1,29 +1,33 @@
-//! Every `/api/v1/*` route needs `Authorization: Bearer TOKEN`.
+//! Every `/api/v1/*` route needs `Authorization: Bearer TOKEN`: a token made
+//! with `token create` (or on the settings page), or `LEADS_API_TOKEN`.
 
 use axum::extract::{Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use sha2::{Digest, Sha256};
 
 use app::error::AppError;
 use app::ssr::state::AppState;
 
 use super::ApiError;
 
+/// The token of an `Authorization: Bearer …` header (the scheme's name in
+/// any case, as HTTP says).
+fn bearer(req: &Request) -> Option<&str> {
+    let v = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
 pub async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let given = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let ok = match (&state.settings.api_token, given) {
-        // Compare digests so the time taken says nothing about the token.
-        (Some(expected), Some(given)) => {
-            Sha256::digest(expected.as_bytes()) == Sha256::digest(given.as_bytes())
-        }
-        _ => false,
+    let ok = match bearer(&req) {
+        Some(token) => match state.auth.api_token(token).await {
+            Ok(ok) => ok,
+            Err(e) => return ApiError(e).into_response(),
+        },
+        None => false,
     };
     if ok {
         next.run(req).await

@@ -33,6 +33,16 @@ fn is_json(headers: &axum::http::HeaderMap) -> bool {
         .is_some_and(|t| t.starts_with("application/json"))
 }
 
+/// An error answer in the API's shape, for errors that are not an
+/// [`AppError`] (HTTP-level refusals).
+pub fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(serde_json::json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
+}
+
 /// Answers of the API that are errors but not yet in the JSON shape (axum's
 /// own 405, 413, 415, 422 texts) get it, with a code from the status.
 pub async fn json_errors(res: Response) -> Response {
@@ -56,11 +66,7 @@ pub async fn json_errors(res: Response) -> Response {
         s if s.is_server_error() => ("internal", "the request failed; see the server log"),
         _ => ("bad_request", "the request is malformed"),
     };
-    let mut out = (
-        status,
-        axum::Json(serde_json::json!({"error": {"code": code, "message": message}})),
-    )
-        .into_response();
+    let mut out = json_error(status, code, message);
     // Keep headers such as `Allow` on a 405.
     for (k, v) in res.headers() {
         if k != axum::http::header::CONTENT_TYPE && k != axum::http::header::CONTENT_LENGTH {

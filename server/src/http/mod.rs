@@ -1,6 +1,8 @@
 //! HTTP: one router per area (`events`, `leads`), health, and the Leptos
 //! app. Handlers parse, call the one `Leads` service, and shape the answer.
 
+mod access;
+mod account;
 mod auth;
 mod error;
 mod events;
@@ -47,6 +49,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .merge(page::router())
+        .merge(account::router())
         .merge(webhooks::router())
         .nest("/api/v1", api)
         .leptos_routes(&state, routes, {
@@ -54,7 +57,12 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            access::require_session,
+        ))
         .layer(middleware::from_fn(same_origin))
+        .layer(middleware::from_fn_with_state(state.clone(), access::check_host))
         .layer(middleware::map_response(security_headers))
         .layer(CompressionLayer::new())
         // Paths only: query strings can hold a customer's phone or name.
@@ -71,10 +79,13 @@ pub async fn serve(state: AppState) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!("serving on http://{addr}");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| e.to_string())
 }
 
 async fn shutdown_signal() {
@@ -156,8 +167,8 @@ async fn same_origin(req: Request, next: middleware::Next) -> Response {
     next.run(req).await
 }
 
-/// Headers every answer carries: no MIME sniffing, no framing by other
-/// sites (clickjacking), no full URLs (with filters, i.e. customer names or
+/// Headers every answer carries: a content security policy, no MIME
+/// sniffing, no framing by other sites (clickjacking), no full URLs (with filters, i.e. customer names or
 /// phones) sent to other sites as referrer.
 async fn security_headers(mut res: Response) -> Response {
     use axum::http::{HeaderValue, header};
@@ -171,6 +182,12 @@ async fn security_headers(mut res: Response) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("same-origin"),
     );
+    // Leptos pages set their own, with the nonce of their inline scripts.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        if let Ok(v) = HeaderValue::from_str(&app::ssr::view::csp(None)) {
+            h.insert(header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
     res
 }
 

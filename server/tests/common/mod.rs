@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 pub const TOKEN: &str = "test-token";
+/// The first admin's password (`LEADS_ADMIN_PASSWORD`); `http` is signed in
+/// as `admin` once the server is up.
+pub const ADMIN_PASSWORD: &str = "test-admin-password";
 
 pub struct Server {
     child: Child,
@@ -30,11 +33,17 @@ impl Server {
 
     /// The same, with extra environment variables (webhook secrets).
     pub async fn start_with_env(db: &str, env: &[(&str, &str)]) -> Server {
+        Server::start_as(db, env, true).await
+    }
+
+    /// `signed_in`: whether `http` signs in as the first admin.
+    pub async fn start_as(db: &str, env: &[(&str, &str)], signed_in: bool) -> Server {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_leads-dashboard"))
             .args(["serve", "--db", db, "--addr", &format!("127.0.0.1:{port}")])
             .envs(env.iter().copied())
             .env("LEADS_API_TOKEN", TOKEN)
+            .env("LEADS_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .spawn()
@@ -42,21 +51,35 @@ impl Server {
         let server = Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()
-                .expect("client"),
+            http: client(),
         };
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             if let Ok(r) = server.http.get(server.url("/healthz")).send().await {
                 if r.status() == 200 {
+                    if signed_in {
+                        server.sign_in(&server.http, "admin", ADMIN_PASSWORD).await;
+                    }
                     return server;
                 }
             }
             assert!(Instant::now() < deadline, "server did not become healthy");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Signs `client` (one with a cookie store) in through the form.
+    pub async fn sign_in(&self, client: &reqwest::Client, name: &str, password: &str) {
+        let r = client
+            .post(self.url("/signin"))
+            .form(&[("name", name), ("password", password), ("next", "/")])
+            .send()
+            .await
+            .expect("sign-in request");
+        assert_eq!(r.status(), 200, "signed in as {name} (after the redirect)");
+        assert!(r.url().path() == "/", "sign-in went back to the page");
+        // Read the page to its end (a dropped stream only adds log noise).
+        let _ = r.bytes().await;
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -118,6 +141,15 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A client that keeps cookies (a browser's session), signed in nowhere yet.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .cookie_store(true)
+        .build()
+        .expect("client")
 }
 
 /// Percent-encodes a query value (the app's own encoder).

@@ -2,5 +2,6 @@
 //! and loading what the lead index is built from. Only this module talks
 //! SurrealQL.
 
+pub mod accounts;
 pub mod db;
 pub mod ingest;

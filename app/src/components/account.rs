@@ -1,0 +1,315 @@
+//! The sign-in page and the admins' settings page (users and API tokens).
+//! Plain HTML forms rendered on the server only: they work without the
+//! browser bundle and add nothing to it.
+
+use leptos::prelude::*;
+
+use crate::model::Lang;
+
+/// `(key, Indonesian, English)`: the texts of these two pages only.
+const TEXTS: &[(&str, &str, &str)] = &[
+    ("signin", "Masuk", "Sign in"),
+    (
+        "signin.title",
+        "Masuk ke Leads Dashboard",
+        "Sign in to Leads Dashboard",
+    ),
+    ("name", "Nama pengguna", "User name"),
+    ("password", "Kata sandi", "Password"),
+    (
+        "wrong",
+        "Nama atau kata sandi salah.",
+        "Wrong name or password.",
+    ),
+    (
+        "throttled",
+        "Terlalu banyak percobaan. Coba lagi dalam {} detik.",
+        "Too many attempts. Try again in {} seconds.",
+    ),
+    (
+        "expired",
+        "Silakan masuk untuk melanjutkan.",
+        "Please sign in to continue.",
+    ),
+    (
+        "no_user",
+        "Belum ada pengguna. Buat admin pertama di server: leads-dashboard user add admin --role admin (saat server berhenti), atau jalankan dengan LEADS_ADMIN_PASSWORD.",
+        "No user exists yet. Create the first admin on the server: leads-dashboard user add admin --role admin (with the server stopped), or start it with LEADS_ADMIN_PASSWORD set.",
+    ),
+    (
+        "failed",
+        "Gagal, coba lagi sebentar lagi.",
+        "That failed; please try again in a moment.",
+    ),
+    ("settings", "Pengaturan", "Settings"),
+    ("back", "← Kembali ke Leads", "← Back to Leads"),
+    ("users", "Pengguna", "Users"),
+    ("role", "Peran", "Role"),
+    (
+        "role.admin",
+        "Admin (pengguna, token, pengaturan)",
+        "Admin (users, tokens, settings)",
+    ),
+    (
+        "role.viewer",
+        "Viewer (melihat dan mengunduh lead)",
+        "Viewer (reads and exports leads)",
+    ),
+    ("created", "Dibuat", "Created"),
+    ("add_user", "Tambah pengguna", "Add user"),
+    ("remove", "Hapus", "Remove"),
+    ("tokens", "Token API", "API tokens"),
+    (
+        "tokens.help",
+        "Untuk integrasi: kirim sebagai Authorization: Bearer TOKEN ke /api/v1. Token hanya ditampilkan sekali.",
+        "For integrations: send as Authorization: Bearer TOKEN to /api/v1. A token is shown once only.",
+    ),
+    ("token.name", "Nama token", "Token name"),
+    ("create_token", "Buat token", "Create token"),
+    ("last_used", "Terakhir dipakai", "Last used"),
+    ("never", "belum pernah", "never"),
+    ("revoke", "Cabut", "Revoke"),
+    ("none", "Belum ada.", "None yet."),
+    (
+        "new_token",
+        "Token baru — salin sekarang, tidak akan ditampilkan lagi:",
+        "New token — copy it now, it will not be shown again:",
+    ),
+    ("done", "Selesai.", "Done."),
+    (
+        "admins_only",
+        "Halaman ini hanya untuk admin.",
+        "This page is for admins only.",
+    ),
+];
+
+pub fn t(lang: Lang, key: &str) -> &'static str {
+    TEXTS
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, id, en)| match lang {
+            Lang::Id => *id,
+            Lang::En => *en,
+        })
+        .unwrap_or("?")
+}
+
+/// A whole document around `body`, with the site's stylesheet.
+pub fn document(lang: Lang, title: &str, body: String) -> String {
+    let head = crate::ssr::view::html(move || {
+        view! {
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="stylesheet" href="/pkg/leads-dashboard.css"/>
+                <title>{format!("{title} · Leads Dashboard")}</title>
+            </head>
+        }
+    });
+    // Nothing here hydrates: drop the hydration markers.
+    format!(
+        "<!DOCTYPE html><html lang=\"{}\">{head}<body>{body}</body></html>",
+        lang.code()
+    )
+    .replace("<!>", "")
+}
+
+fn topbar(lang: Lang) -> impl IntoView {
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">"Leads Dashboard"</a>
+            <div class="lang" role="group" aria-label=lang.t("lang.switch")>
+                {Lang::ALL
+                    .into_iter()
+                    .map(|l| {
+                        view! {
+                            <a class="lang-link" href=format!("?lang={}", l.code())
+                                aria-current=(lang == l).then_some("true")>
+                                {match l { Lang::Id => "ID", Lang::En => "EN" }}
+                            </a>
+                        }
+                    })
+                    .collect_view()}
+            </div>
+        </header>
+    }
+}
+
+pub struct SignIn<'a> {
+    pub lang: Lang,
+    /// Where to go after signing in (a local path).
+    pub next: &'a str,
+    pub name: &'a str,
+    pub error: Option<String>,
+    /// No user exists yet: say how to create the first.
+    pub no_user: bool,
+}
+
+pub fn signin_page(p: SignIn) -> String {
+    let lang = p.lang;
+    let body = crate::ssr::view::html(move || {
+        view! {
+            {topbar(lang)}
+            <main class="account">
+                <form class="card signin" method="post" action="/signin">
+                    <h1>{t(lang, "signin.title")}</h1>
+                    {p.no_user.then(|| view! { <p class="notice" role="status">{t(lang, "no_user")}</p> })}
+                    {p.error.map(|e| view! { <p class="error" role="alert" data-testid="signin-error">{e}</p> })}
+                    <input type="hidden" name="next" value=p.next.to_owned()/>
+                    <label>
+                        <span>{t(lang, "name")}</span>
+                        <input name="name" autocomplete="username" required value=p.name.to_owned()
+                            autofocus=p.name.is_empty()/>
+                    </label>
+                    <label>
+                        <span>{t(lang, "password")}</span>
+                        <input name="password" type="password" autocomplete="current-password" required
+                            autofocus=!p.name.is_empty()/>
+                    </label>
+                    <button type="submit" class="primary">{t(lang, "signin")}</button>
+                </form>
+            </main>
+        }
+    });
+    document(lang, t(lang, "signin"), body)
+}
+
+pub struct UserLine {
+    pub name: String,
+    pub role: &'static str,
+    pub created: String,
+}
+
+pub struct TokenLine {
+    pub name: String,
+    pub created: String,
+    pub last_used: Option<String>,
+}
+
+pub struct Settings {
+    pub lang: Lang,
+    /// The signed-in admin.
+    pub me: String,
+    pub users: Vec<UserLine>,
+    pub tokens: Vec<TokenLine>,
+    /// A token just created: shown this once.
+    pub new_token: Option<(String, String)>,
+    pub message: Option<String>,
+    pub error: Option<String>,
+}
+
+pub fn settings_page(p: Settings) -> String {
+    let lang = p.lang;
+    let me = p.me.clone();
+    let users = p
+        .users
+        .into_iter()
+        .map(|u| {
+            let removable = u.name != me;
+            view! {
+                <tr>
+                    <td>{u.name.clone()}</td>
+                    <td>{u.role}</td>
+                    <td>{u.created}</td>
+                    <td>
+                        {removable.then(|| view! {
+                            <form method="post" action="/settings/users/remove">
+                                <input type="hidden" name="name" value=u.name.clone()/>
+                                <button type="submit" class="link danger">{t(lang, "remove")}</button>
+                            </form>
+                        })}
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let no_tokens = p.tokens.is_empty();
+    let tokens = p
+        .tokens
+        .into_iter()
+        .map(|tk| {
+            view! {
+                <tr>
+                    <td>{tk.name.clone()}</td>
+                    <td>{tk.created}</td>
+                    <td>{tk.last_used.unwrap_or_else(|| t(lang, "never").to_owned())}</td>
+                    <td>
+                        <form method="post" action="/settings/tokens/revoke">
+                            <input type="hidden" name="name" value=tk.name.clone()/>
+                            <button type="submit" class="link danger">{t(lang, "revoke")}</button>
+                        </form>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let body = crate::ssr::view::html(move || {
+        view! {
+            {topbar(lang)}
+            <main class="account">
+                <p><a href="/">{t(lang, "back")}</a></p>
+                <h1>{t(lang, "settings")}</h1>
+                {p.message.map(|m| view! { <p class="notice" role="status">{m}</p> })}
+                {p.error.map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                {p.new_token.map(|(name, token)| view! {
+                    <div class="card new-token" role="status">
+                        <p>{t(lang, "new_token")}" "<strong>{name}</strong></p>
+                        <code data-testid="new-token">{token}</code>
+                    </div>
+                })}
+                <section class="card">
+                    <h2>{t(lang, "users")}</h2>
+                    <table class="plain">
+                        <thead><tr>
+                            <th>{t(lang, "name")}</th><th>{t(lang, "role")}</th><th>{t(lang, "created")}</th><th></th>
+                        </tr></thead>
+                        <tbody>{users}</tbody>
+                    </table>
+                    <form class="inline" method="post" action="/settings/users">
+                        <label><span>{t(lang, "name")}</span><input name="name" required autocomplete="off"/></label>
+                        <label><span>{t(lang, "password")}</span>
+                            <input name="password" type="password" required minlength="8" autocomplete="new-password"/></label>
+                        <label><span>{t(lang, "role")}</span>
+                            <select name="role">
+                                <option value="viewer">{t(lang, "role.viewer")}</option>
+                                <option value="admin">{t(lang, "role.admin")}</option>
+                            </select>
+                        </label>
+                        <button type="submit" class="primary">{t(lang, "add_user")}</button>
+                    </form>
+                </section>
+                <section class="card">
+                    <h2>{t(lang, "tokens")}</h2>
+                    <p class="muted">{t(lang, "tokens.help")}</p>
+                    {no_tokens.then(|| view! { <p class="muted">{t(lang, "none")}</p> })}
+                    <table class="plain">
+                        <thead><tr>
+                            <th>{t(lang, "token.name")}</th><th>{t(lang, "created")}</th><th>{t(lang, "last_used")}</th><th></th>
+                        </tr></thead>
+                        <tbody>{tokens}</tbody>
+                    </table>
+                    <form class="inline" method="post" action="/settings/tokens">
+                        <label><span>{t(lang, "token.name")}</span><input name="name" required autocomplete="off"/></label>
+                        <button type="submit" class="primary">{t(lang, "create_token")}</button>
+                    </form>
+                </section>
+            </main>
+        }
+    });
+    document(lang, t(lang, "settings"), body)
+}
+
+/// What a viewer sees on an admin page (with status 403).
+pub fn admins_only_page(lang: Lang) -> String {
+    let body = crate::ssr::view::html(move || {
+        view! {
+            {topbar(lang)}
+            <main class="account">
+                <p class="error" role="alert">{t(lang, "admins_only")}</p>
+                <p><a href="/">{t(lang, "back")}</a></p>
+            </main>
+        }
+    });
+    document(lang, t(lang, "settings"), body)
+}

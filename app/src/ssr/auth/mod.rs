@@ -1,0 +1,528 @@
+//! Who may do what: users with roles, sign-in sessions and API tokens. The
+//! one `Auth` service in `AppState`; handlers and the command line call it,
+//! never the tables behind it.
+
+pub mod password;
+pub mod throttle;
+
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::error::AppError;
+use crate::ssr::db::Db;
+use crate::ssr::store::accounts::{self, SessionRow, TokenRow, UserRow};
+use throttle::{FREE_PER_ACCOUNT, FREE_PER_ADDRESS, Throttle};
+
+/// The cookie that carries a sign-in session.
+pub const SESSION_COOKIE: &str = "leads_session";
+/// A session ends this long after it began, however active.
+pub const SESSION_MAX_AGE: i64 = 30 * 86_400;
+/// How often a session's or token's last use is written (not on every request).
+const TOUCH_EVERY: i64 = 60;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Users, tokens, settings; and everything a viewer does.
+    Admin,
+    /// Reads leads and exports them.
+    Viewer,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "viewer" => Some(Role::Viewer),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Viewer => "viewer",
+        }
+    }
+}
+
+/// A signed-in person, as the request extensions carry them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub name: String,
+    pub role: Role,
+}
+
+impl Caller {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("a name is 1–64 letters, digits, '.', '_', '-' or '@'")]
+    InvalidName,
+    #[error("a password needs at least 8 characters (and at most 1024)")]
+    WeakPassword,
+    #[error("that name is taken")]
+    Taken,
+    #[error("no such name")]
+    Unknown,
+    #[error("the last admin cannot be removed")]
+    LastAdmin,
+    /// Wrong name or password: the same answer for both.
+    #[error("wrong name or password")]
+    Wrong,
+    /// Too many wrong passwords: try again after this many seconds.
+    #[error("too many attempts; try again in {0} s")]
+    Throttled(i64),
+    #[error(transparent)]
+    Store(#[from] AppError),
+}
+
+pub struct UserInfo {
+    pub name: String,
+    pub role: Role,
+    pub created: i64,
+}
+
+pub use accounts::TokenRow as TokenInfo;
+
+#[derive(Clone)]
+pub struct Auth {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: Db,
+    /// Inactivity after which a session ends, in seconds.
+    idle: i64,
+    /// `LEADS_API_TOKEN`, accepted as an API token.
+    env_token: Option<String>,
+    throttle: Mutex<Throttle>,
+}
+
+pub fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Lower-cased and checked: names compare case-insensitively.
+pub fn normalize_name(name: &str) -> Result<String, AuthError> {
+    let n = name.trim().to_lowercase();
+    let ok = !n.is_empty()
+        && n.chars().count() <= 64
+        && n.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if ok {
+        Ok(n)
+    } else {
+        Err(AuthError::InvalidName)
+    }
+}
+
+fn check_password(p: &str) -> Result<(), AuthError> {
+    let n = p.chars().count();
+    if (8..=1024).contains(&n) {
+        Ok(())
+    } else {
+        Err(AuthError::WeakPassword)
+    }
+}
+
+/// A new random secret (256 bits), URL-safe.
+fn secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn digest(secret: &str) -> String {
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Equal in constant time (digests first, so lengths say nothing either).
+pub fn same_secret(a: &str, b: &str) -> bool {
+    let (a, b) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
+impl Auth {
+    pub fn new(db: Db, idle: chrono::Duration, env_token: Option<String>) -> Auth {
+        Auth {
+            inner: Arc::new(Inner {
+                db,
+                idle: idle.num_seconds().max(60),
+                env_token,
+                throttle: Mutex::new(Throttle::default()),
+            }),
+        }
+    }
+
+    fn db(&self) -> &Db {
+        &self.inner.db
+    }
+
+    /// First run: with `LEADS_ADMIN_PASSWORD` and no user yet, creates
+    /// `admin`. Answers how many users exist afterwards.
+    pub async fn first_run(&self, admin_password: Option<&str>) -> Result<usize, AuthError> {
+        let n = accounts::user_count(self.db()).await?;
+        if n > 0 {
+            return Ok(n);
+        }
+        match admin_password {
+            Some(p) => {
+                self.add_user("admin", Role::Admin, p).await?;
+                tracing::info!("created the user admin from LEADS_ADMIN_PASSWORD");
+                Ok(1)
+            }
+            None => Ok(0),
+        }
+    }
+
+    pub async fn add_user(&self, name: &str, role: Role, password: &str) -> Result<(), AuthError> {
+        let name = normalize_name(name)?;
+        check_password(password)?;
+        let hash = password::hash(password).await?;
+        let row = UserRow {
+            name,
+            role: role.as_str().to_owned(),
+            hash,
+            created: now(),
+        };
+        if accounts::insert_user(self.db(), &row).await? {
+            Ok(())
+        } else {
+            Err(AuthError::Taken)
+        }
+    }
+
+    pub async fn users(&self) -> Result<Vec<UserInfo>, AuthError> {
+        Ok(accounts::users(self.db())
+            .await?
+            .into_iter()
+            .map(|u| UserInfo {
+                role: Role::parse(&u.role).unwrap_or(Role::Viewer),
+                name: u.name,
+                created: u.created,
+            })
+            .collect())
+    }
+
+    /// Removes a user and ends their sessions; never the last admin.
+    pub async fn remove_user(&self, name: &str) -> Result<(), AuthError> {
+        let name = normalize_name(name)?;
+        let users = self.users().await?;
+        let Some(user) = users.iter().find(|u| u.name == name) else {
+            return Err(AuthError::Unknown);
+        };
+        let admins = users.iter().filter(|u| u.role == Role::Admin).count();
+        if user.role == Role::Admin && admins <= 1 {
+            return Err(AuthError::LastAdmin);
+        }
+        if accounts::delete_user(self.db(), &name).await? {
+            Ok(())
+        } else {
+            Err(AuthError::Unknown)
+        }
+    }
+
+    /// Checks a name and password; on success starts a session and answers
+    /// its cookie value. Wrong names and wrong passwords answer alike, in
+    /// about the same time; repeated failures are slowed.
+    pub async fn sign_in(
+        &self,
+        name: &str,
+        password: &str,
+        addr: Option<IpAddr>,
+    ) -> Result<(String, Caller), AuthError> {
+        let t = now();
+        let name = name.trim().to_lowercase();
+        let account = format!("u:{name}");
+        let address = addr.map(|a| format!("a:{a}"));
+        {
+            let th = self.inner.throttle.lock().map_err(|_| AuthError::Wrong)?;
+            let wait = th.wait(&account, FREE_PER_ACCOUNT, t).max(
+                address
+                    .as_deref()
+                    .map_or(0, |a| th.wait(a, FREE_PER_ADDRESS, t)),
+            );
+            if wait > 0 {
+                return Err(AuthError::Throttled(wait));
+            }
+        }
+        let user = match normalize_name(&name) {
+            Ok(n) if password.len() <= 4096 => accounts::user(self.db(), &n).await?,
+            _ => None,
+        };
+        let ok = match &user {
+            Some(u) => password::verify(password, &u.hash).await?,
+            None => {
+                let _ = password::verify(password, password::dummy().await).await;
+                false
+            }
+        };
+        let role = user.as_ref().and_then(|u| Role::parse(&u.role));
+        let (Some(user), Some(role), true) = (user, role, ok) else {
+            if let Ok(mut th) = self.inner.throttle.lock() {
+                th.failed(&account, t);
+                if let Some(a) = &address {
+                    th.failed(a, t);
+                }
+            }
+            return Err(AuthError::Wrong);
+        };
+        if let Ok(mut th) = self.inner.throttle.lock() {
+            th.succeeded(&account);
+        }
+        let cookie = secret();
+        accounts::insert_session(
+            self.db(),
+            &digest(&cookie),
+            &SessionRow {
+                user: user.name.clone(),
+                created: t,
+                seen: t,
+            },
+        )
+        .await?;
+        // Now and then, drop sessions long expired.
+        if rand::random_range(0..100) == 0 {
+            let _ = accounts::delete_sessions_seen_before(self.db(), t - self.inner.idle).await;
+        }
+        Ok((
+            cookie,
+            Caller {
+                name: user.name,
+                role,
+            },
+        ))
+    }
+
+    /// The person a session cookie belongs to, if it is still valid.
+    pub async fn session(&self, cookie: &str) -> Result<Option<Caller>, AppError> {
+        if cookie.is_empty() || cookie.len() > 128 {
+            return Ok(None);
+        }
+        let hash = digest(cookie);
+        let Some((s, role)) = accounts::session(self.db(), &hash).await? else {
+            return Ok(None);
+        };
+        let t = now();
+        if t - s.seen > self.inner.idle || t - s.created > SESSION_MAX_AGE {
+            accounts::delete_session(self.db(), &hash).await?;
+            return Ok(None);
+        }
+        let Some(role) = Role::parse(&role) else {
+            return Ok(None);
+        };
+        if t - s.seen >= TOUCH_EVERY {
+            accounts::touch_session(self.db(), &hash, t).await?;
+        }
+        Ok(Some(Caller { name: s.user, role }))
+    }
+
+    pub async fn sign_out(&self, cookie: &str) -> Result<(), AppError> {
+        if cookie.is_empty() || cookie.len() > 128 {
+            return Ok(());
+        }
+        accounts::delete_session(self.db(), &digest(cookie)).await
+    }
+
+    /// Whether a bearer token may use the API: `LEADS_API_TOKEN`, or a
+    /// token made with `token create` and not revoked.
+    pub async fn api_token(&self, token: &str) -> Result<bool, AppError> {
+        if token.is_empty() || token.len() > 512 {
+            return Ok(false);
+        }
+        if let Some(expected) = &self.inner.env_token {
+            if same_secret(expected, token) {
+                return Ok(true);
+            }
+        }
+        let hash = digest(token);
+        match accounts::token(self.db(), &hash).await? {
+            Some(row) => {
+                let t = now();
+                if row.last_used.is_none_or(|u| t - u >= TOUCH_EVERY) {
+                    accounts::touch_token(self.db(), &hash, t).await?;
+                }
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// A new API token named `name`; the token itself is shown once and
+    /// only its hash is kept.
+    pub async fn create_token(&self, name: &str) -> Result<String, AuthError> {
+        let name = normalize_name(name)?;
+        let token = format!("ld_{}", secret());
+        let row = TokenRow {
+            name,
+            created: now(),
+            last_used: None,
+        };
+        if accounts::insert_token(self.db(), &digest(&token), &row).await? {
+            Ok(token)
+        } else {
+            Err(AuthError::Taken)
+        }
+    }
+
+    pub async fn tokens(&self) -> Result<Vec<TokenInfo>, AuthError> {
+        Ok(accounts::tokens(self.db()).await?)
+    }
+
+    pub async fn revoke_token(&self, name: &str) -> Result<(), AuthError> {
+        let name = normalize_name(name)?;
+        if accounts::delete_token(self.db(), &name).await? {
+            Ok(())
+        } else {
+            Err(AuthError::Unknown)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn auth() -> Auth {
+        let db = crate::ssr::db::connect("mem://", None, None)
+            .await
+            .expect("db");
+        Auth::new(db, chrono::Duration::hours(1), Some("env-token".into()))
+    }
+
+    #[tokio::test]
+    async fn users_sessions_and_tokens() {
+        let a = auth().await;
+        assert_eq!(a.first_run(None).await.expect("first"), 0);
+        assert_eq!(a.first_run(Some("correct horse")).await.expect("first"), 1);
+        assert!(matches!(
+            a.add_user("Admin", Role::Viewer, "another one").await,
+            Err(AuthError::Taken)
+        ));
+        assert!(matches!(
+            a.add_user("ani", Role::Viewer, "short").await,
+            Err(AuthError::WeakPassword)
+        ));
+        assert!(matches!(
+            a.add_user("a b", Role::Viewer, "long enough").await,
+            Err(AuthError::InvalidName)
+        ));
+        a.add_user("Ani", Role::Viewer, "long enough")
+            .await
+            .expect("ani");
+
+        assert!(matches!(
+            a.sign_in("ani", "wrong password", None).await,
+            Err(AuthError::Wrong)
+        ));
+        assert!(matches!(
+            a.sign_in("nobody", "long enough", None).await,
+            Err(AuthError::Wrong)
+        ));
+        let (cookie, who) = a.sign_in(" ANI ", "long enough", None).await.expect("in");
+        assert_eq!(
+            who,
+            Caller {
+                name: "ani".into(),
+                role: Role::Viewer
+            }
+        );
+        assert_eq!(a.session(&cookie).await.expect("s"), Some(who));
+        assert_eq!(a.session("made-up").await.expect("s"), None);
+        a.sign_out(&cookie).await.expect("out");
+        assert_eq!(a.session(&cookie).await.expect("s"), None);
+
+        // Removing a user ends their sessions; the last admin stays.
+        let (cookie, _) = a.sign_in("ani", "long enough", None).await.expect("in");
+        a.remove_user("ani").await.expect("removed");
+        assert_eq!(a.session(&cookie).await.expect("s"), None);
+        assert!(matches!(
+            a.remove_user("admin").await,
+            Err(AuthError::LastAdmin)
+        ));
+
+        assert!(a.api_token("env-token").await.expect("t"));
+        let t = a.create_token("zapier").await.expect("token");
+        assert!(t.starts_with("ld_") && t.len() > 40);
+        assert!(matches!(
+            a.create_token("zapier").await,
+            Err(AuthError::Taken)
+        ));
+        assert!(a.api_token(&t).await.expect("t"));
+        let list = a.tokens().await.expect("list");
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].name, "zapier");
+        assert!(list[0].last_used.is_some());
+        a.revoke_token("zapier").await.expect("revoked");
+        assert!(!a.api_token(&t).await.expect("t"));
+        assert!(matches!(
+            a.revoke_token("zapier").await,
+            Err(AuthError::Unknown)
+        ));
+    }
+
+    #[tokio::test]
+    async fn wrong_passwords_are_slowed_for_known_and_unknown_names_alike() {
+        let a = auth().await;
+        a.add_user("budi", Role::Admin, "long enough")
+            .await
+            .expect("budi");
+        for name in ["budi", "nobody"] {
+            for _ in 0..FREE_PER_ACCOUNT {
+                assert!(matches!(
+                    a.sign_in(name, "nope nope", None).await,
+                    Err(AuthError::Wrong)
+                ));
+            }
+            assert!(matches!(
+                a.sign_in(name, "nope nope", None).await,
+                Err(AuthError::Throttled(_))
+            ));
+        }
+        // Even the right password waits its turn (more failures: a long wait,
+        // so that this test does not race the clock).
+        for _ in 0..10 {
+            a.inner
+                .throttle
+                .lock()
+                .expect("lock")
+                .failed("u:budi", now());
+        }
+        assert!(matches!(
+            a.sign_in("budi", "long enough", None).await,
+            Err(AuthError::Throttled(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn sessions_end_after_inactivity() {
+        let db = crate::ssr::db::connect("mem://", None, None)
+            .await
+            .expect("db");
+        let a = Auth::new(db.clone(), chrono::Duration::minutes(1), None);
+        a.add_user("budi", Role::Admin, "long enough")
+            .await
+            .expect("budi");
+        let (cookie, _) = a.sign_in("budi", "long enough", None).await.expect("in");
+        assert!(a.session(&cookie).await.expect("s").is_some());
+        // Last seen two minutes ago.
+        accounts::touch_session(&db, &digest(&cookie), now() - 120)
+            .await
+            .expect("touch");
+        assert_eq!(a.session(&cookie).await.expect("s"), None);
+    }
+}

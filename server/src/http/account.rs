@@ -1,0 +1,375 @@
+//! Sign-in, sign-out and the admins' settings page (users, API tokens):
+//! plain HTML forms, each handler one call to the `Auth` service.
+
+use axum::Form;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use app::components::account::{
+    self, SignIn, TokenLine, UserLine, admins_only_page, settings_page, signin_page,
+};
+use app::model::Lang;
+use app::ssr::auth::{AuthError, SESSION_COOKIE, SESSION_MAX_AGE};
+use app::ssr::state::AppState;
+use app::ssr::view::request_lang;
+
+use super::access::{Peer, SignedIn, cookie};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/signin", get(signin_form).post(signin))
+        .route("/signout", post(signout))
+        .route("/settings", get(settings))
+        .route("/settings/users", post(add_user))
+        .route("/settings/users/remove", post(remove_user))
+        .route("/settings/tokens", post(create_token))
+        .route("/settings/tokens/revoke", post(revoke_token))
+}
+
+#[derive(Deserialize, Default)]
+struct PageQuery {
+    next: Option<String>,
+    lang: Option<String>,
+}
+
+/// The page's language: `?lang=` (remembered in the cookie), else the
+/// request's.
+fn lang_of(headers: &HeaderMap, asked: Option<&str>) -> (Lang, Option<HeaderValue>) {
+    match asked.and_then(Lang::from_code) {
+        Some(l) => (
+            l,
+            HeaderValue::from_str(&format!(
+                "lang={}; Path=/; Max-Age=31536000; SameSite=Lax",
+                l.code()
+            ))
+            .ok(),
+        ),
+        None => (request_lang(headers), None),
+    }
+}
+
+/// Only a path on this site is a place to go back to (never `//other.site`).
+fn local_path(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+fn html(status: StatusCode, body: String, set_cookie: Option<HeaderValue>) -> Response {
+    let mut res = (status, Html(body)).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(c) = set_cookie {
+        res.headers_mut().append(header::SET_COOKIE, c);
+    }
+    res
+}
+
+async fn no_user(state: &AppState) -> bool {
+    state
+        .auth
+        .users()
+        .await
+        .map(|u| u.is_empty())
+        .unwrap_or(false)
+}
+
+async fn signin_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let (lang, lang_cookie) = lang_of(&headers, q.lang.as_deref());
+    let next = local_path(q.next.as_deref());
+    if let Some(c) = cookie(&headers, SESSION_COOKIE) {
+        if let Ok(Some(_)) = state.auth.session(c).await {
+            return Redirect::to(&next).into_response();
+        }
+    }
+    let page = signin_page(SignIn {
+        lang,
+        next: &next,
+        name: "",
+        error: (next != "/").then(|| account::t(lang, "expired").to_owned()),
+        no_user: no_user(&state).await,
+    });
+    html(StatusCode::OK, page, lang_cookie)
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    name: String,
+    password: String,
+    next: Option<String>,
+}
+
+fn session_cookie(value: &str, max_age: i64, secure: bool) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
+        if secure { "; Secure" } else { "" }
+    ))
+    .ok()
+}
+
+/// `Secure` when configured, or when a proxy says the browser used HTTPS.
+fn secure(state: &AppState, headers: &HeaderMap) -> bool {
+    state.settings.secure_cookies
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|p| p.eq_ignore_ascii_case("https"))
+}
+
+async fn signin(
+    State(state): State<AppState>,
+    Peer(addr): Peer,
+    headers: HeaderMap,
+    Form(f): Form<SignInForm>,
+) -> Response {
+    let lang = request_lang(&headers);
+    let next = local_path(f.next.as_deref());
+    match state.auth.sign_in(&f.name, &f.password, addr).await {
+        Ok((value, caller)) => {
+            tracing::info!(user = %caller.name, "signed in");
+            let mut res = Redirect::to(&next).into_response();
+            if let Some(c) = session_cookie(&value, SESSION_MAX_AGE, secure(&state, &headers)) {
+                res.headers_mut().insert(header::SET_COOKIE, c);
+            }
+            res
+        }
+        Err(e) => {
+            let (status, text, wait) = match e {
+                AuthError::Throttled(s) => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    account::t(lang, "throttled").replace("{}", &s.to_string()),
+                    Some(s),
+                ),
+                AuthError::Store(e) => {
+                    tracing::error!("sign-in failed: {e}");
+                    (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        account::t(lang, "failed").to_owned(),
+                        None,
+                    )
+                }
+                _ => (
+                    StatusCode::UNAUTHORIZED,
+                    account::t(lang, "wrong").to_owned(),
+                    None,
+                ),
+            };
+            let page = signin_page(SignIn {
+                lang,
+                next: &next,
+                name: &f.name,
+                error: Some(text),
+                no_user: no_user(&state).await,
+            });
+            let mut res = html(status, page, None);
+            if let Some(s) = wait.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+                res.headers_mut().insert(header::RETRY_AFTER, s);
+            }
+            res
+        }
+    }
+}
+
+async fn signout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(c) = cookie(&headers, SESSION_COOKIE) {
+        if let Err(e) = state.auth.sign_out(c).await {
+            tracing::error!("sign-out failed: {e}");
+        }
+    }
+    let mut res = Redirect::to("/signin").into_response();
+    if let Some(c) = session_cookie("", 0, secure(&state, &headers)) {
+        res.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    res
+}
+
+/// What one settings action did, shown above the page.
+#[derive(Default)]
+struct Outcome {
+    message: Option<String>,
+    error: Option<String>,
+    new_token: Option<(String, String)>,
+}
+
+fn outcome(lang: Lang, r: Result<(), AuthError>) -> Outcome {
+    match r {
+        Ok(()) => Outcome {
+            message: Some(account::t(lang, "done").to_owned()),
+            ..Outcome::default()
+        },
+        Err(AuthError::Store(e)) => {
+            tracing::error!("settings change failed: {e}");
+            Outcome {
+                error: Some(account::t(lang, "failed").to_owned()),
+                ..Outcome::default()
+            }
+        }
+        // Our own messages (name rules, taken, last admin): English only.
+        Err(e) => Outcome {
+            error: Some(e.to_string()),
+            ..Outcome::default()
+        },
+    }
+}
+
+/// The settings page for an admin; `403` for anyone else.
+async fn render_settings(
+    state: &AppState,
+    SignedIn(me): SignedIn,
+    headers: &HeaderMap,
+    asked_lang: Option<&str>,
+    out: Outcome,
+) -> Response {
+    let (lang, lang_cookie) = lang_of(headers, asked_lang);
+    if !me.is_admin() {
+        return html(StatusCode::FORBIDDEN, admins_only_page(lang), lang_cookie);
+    }
+    let tz = state.settings.tz;
+    let when = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .map(|d| d.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
+            .unwrap_or_default()
+    };
+    let (users, tokens) = match (state.auth.users().await, state.auth.tokens().await) {
+        (Ok(u), Ok(t)) => (u, t),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::error!("settings page failed: {e}");
+            return html(
+                StatusCode::SERVICE_UNAVAILABLE,
+                admins_only_page(lang)
+                    .replace(account::t(lang, "admins_only"), account::t(lang, "failed")),
+                None,
+            );
+        }
+    };
+    let page = settings_page(account::Settings {
+        lang,
+        me: me.name,
+        users: users
+            .into_iter()
+            .map(|u| UserLine {
+                name: u.name,
+                role: u.role.as_str(),
+                created: when(u.created),
+            })
+            .collect(),
+        tokens: tokens
+            .into_iter()
+            .map(|t| TokenLine {
+                name: t.name,
+                created: when(t.created),
+                last_used: t.last_used.map(when),
+            })
+            .collect(),
+        new_token: out.new_token,
+        message: out.message,
+        error: out.error,
+    });
+    html(StatusCode::OK, page, lang_cookie)
+}
+
+async fn settings(
+    State(state): State<AppState>,
+    me: SignedIn,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    render_settings(&state, me, &headers, q.lang.as_deref(), Outcome::default()).await
+}
+
+#[derive(Deserialize)]
+struct UserForm {
+    name: String,
+    password: String,
+    role: String,
+}
+
+#[derive(Deserialize)]
+struct NameForm {
+    name: String,
+}
+
+/// Admin actions refuse everyone else before doing anything.
+fn forbidden(me: &SignedIn, headers: &HeaderMap) -> Option<Response> {
+    (!me.0.is_admin()).then(|| {
+        html(
+            StatusCode::FORBIDDEN,
+            admins_only_page(request_lang(headers)),
+            None,
+        )
+    })
+}
+
+async fn add_user(
+    State(state): State<AppState>,
+    me: SignedIn,
+    headers: HeaderMap,
+    Form(f): Form<UserForm>,
+) -> Response {
+    if let Some(r) = forbidden(&me, &headers) {
+        return r;
+    }
+    let lang = request_lang(&headers);
+    let r = match app::ssr::auth::Role::parse(&f.role) {
+        Some(role) => state.auth.add_user(&f.name, role, &f.password).await,
+        None => Err(AuthError::Unknown),
+    };
+    render_settings(&state, me, &headers, None, outcome(lang, r)).await
+}
+
+async fn remove_user(
+    State(state): State<AppState>,
+    me: SignedIn,
+    headers: HeaderMap,
+    Form(f): Form<NameForm>,
+) -> Response {
+    if let Some(r) = forbidden(&me, &headers) {
+        return r;
+    }
+    let lang = request_lang(&headers);
+    let r = state.auth.remove_user(&f.name).await;
+    render_settings(&state, me, &headers, None, outcome(lang, r)).await
+}
+
+async fn create_token(
+    State(state): State<AppState>,
+    me: SignedIn,
+    headers: HeaderMap,
+    Form(f): Form<NameForm>,
+) -> Response {
+    if let Some(r) = forbidden(&me, &headers) {
+        return r;
+    }
+    let lang = request_lang(&headers);
+    let out = match state.auth.create_token(&f.name).await {
+        Ok(token) => Outcome {
+            new_token: Some((f.name.trim().to_lowercase(), token)),
+            ..Outcome::default()
+        },
+        Err(e) => outcome(lang, Err(e)),
+    };
+    render_settings(&state, me, &headers, None, out).await
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    me: SignedIn,
+    headers: HeaderMap,
+    Form(f): Form<NameForm>,
+) -> Response {
+    if let Some(r) = forbidden(&me, &headers) {
+        return r;
+    }
+    let lang = request_lang(&headers);
+    let r = state.auth.revoke_token(&f.name).await;
+    render_settings(&state, me, &headers, None, outcome(lang, r)).await
+}

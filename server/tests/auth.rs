@@ -1,0 +1,369 @@
+//! Sign-in, roles, API tokens and the request checks around them, on the
+//! real server (`mem://`).
+
+mod common;
+
+use common::{ADMIN_PASSWORD, Server, TOKEN, client};
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn pages_server_functions_and_live_updates_need_a_sign_in() {
+    let s = Server::start("mem://").await;
+    let anon = no_redirects();
+    let r = anon
+        .get(s.url("/?range=30d&q=budi"))
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        "/signin?next=%2F%3Frange%3D30d%26q%3Dbudi"
+    );
+    let r = anon
+        .get(s.url("/export/leads.csv"))
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(r.status(), 303);
+    let r = anon.get(s.url("/srv/live")).send().await.expect("live");
+    assert_eq!(r.status(), 401);
+    let r = anon
+        .post(s.url("/srv/leads"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .expect("server fn");
+    assert_eq!(r.status(), 401);
+    // A made-up session is no session.
+    let r = anon
+        .get(s.url("/"))
+        .header("cookie", "leads_session=made-up")
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(r.status(), 303);
+    // Open: health, the sign-in page, the site's files.
+    for path in ["/healthz", "/signin"] {
+        let r = anon.get(s.url(path)).send().await.expect("open");
+        assert_eq!(r.status(), 200, "{path}");
+    }
+    // The site's files (none in this test's folder: 404, not sign-in).
+    let r = anon
+        .get(s.url("/pkg/leads-dashboard.css"))
+        .send()
+        .await
+        .expect("pkg");
+    assert_eq!(r.status(), 404);
+
+    // Signed in (the harness's client), the same requests work.
+    let r = s.http.get(s.url("/")).send().await.expect("page");
+    assert_eq!(r.status(), 200);
+    // The content security policy names the nonce of the page's scripts.
+    let csp = r.headers()["content-security-policy"]
+        .to_str()
+        .expect("csp")
+        .to_owned();
+    let html = r.text().await.expect("html");
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|n| n.split('\'').next())
+        .expect("a nonce in the policy");
+    assert!(
+        html.contains(&format!("nonce=\"{nonce}\"")),
+        "scripts carry it"
+    );
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("'wasm-unsafe-eval'"));
+    assert!(html.contains("data-testid=\"user\""));
+    let r = s.http.get(s.url("/srv/live")).send().await.expect("live");
+    assert_eq!(r.status(), 200);
+    let r = s
+        .http
+        .get(s.url("/export/leads.csv"))
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(r.status(), 200);
+
+    // Signing out ends the session.
+    let r = s.http.post(s.url("/signout")).send().await.expect("out");
+    assert_eq!(r.url().path(), "/signin");
+    let r = no_redirects().get(s.url("/")).send().await.expect("page");
+    assert_eq!(r.status(), 303);
+    let r = s.http.get(s.url("/srv/live")).send().await.expect("live");
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
+async fn wrong_names_and_passwords_answer_alike_and_sign_in_goes_back() {
+    let s = Server::start("mem://").await;
+    let c = client();
+    let mut bodies = Vec::new();
+    for (name, pw) in [
+        ("admin", "not the password"),
+        ("nobody", "not the password"),
+    ] {
+        let r = c
+            .post(s.url("/signin"))
+            .form(&[("name", name), ("password", pw), ("next", "/")])
+            .header("accept-language", "en")
+            .send()
+            .await
+            .expect("sign-in");
+        assert_eq!(r.status(), 401);
+        assert!(r.headers().get("set-cookie").is_none());
+        let text = r.text().await.expect("page");
+        assert!(text.contains("Wrong name or password."));
+        bodies.push(text.replace(name, "NAME"));
+    }
+    assert_eq!(bodies[0], bodies[1], "nothing tells the two apart");
+    // An address of another site is never where sign-in leads.
+    let r = no_redirects()
+        .post(s.url("/signin"))
+        .form(&[
+            ("name", "admin"),
+            ("password", ADMIN_PASSWORD),
+            ("next", "//evil.example/x"),
+        ])
+        .send()
+        .await
+        .expect("sign-in");
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/");
+    let cookie = r.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .to_owned();
+    assert!(cookie.starts_with("leads_session="));
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+    assert!(!cookie.contains("Secure"), "plain HTTP on loopback");
+    let r = no_redirects()
+        .post(s.url("/signin"))
+        .form(&[
+            ("name", "admin"),
+            ("password", ADMIN_PASSWORD),
+            ("next", "/?range=30d"),
+        ])
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .expect("sign-in");
+    assert_eq!(r.headers()["location"], "/?range=30d");
+    assert!(
+        r.headers()["set-cookie"]
+            .to_str()
+            .expect("c")
+            .contains("Secure")
+    );
+}
+
+#[tokio::test]
+async fn viewers_read_leads_but_cannot_reach_admin_pages() {
+    let s = Server::start("mem://").await;
+    // The admin adds a viewer on the settings page.
+    let r = s
+        .http
+        .get(s.url("/settings"))
+        .send()
+        .await
+        .expect("settings");
+    assert_eq!(r.status(), 200);
+    let r = s
+        .http
+        .post(s.url("/settings/users"))
+        .form(&[
+            ("name", "Ani"),
+            ("password", "ani-password"),
+            ("role", "viewer"),
+        ])
+        .send()
+        .await
+        .expect("add");
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.expect("page");
+    assert!(text.contains("<td>ani</td>"), "listed");
+
+    let viewer = client();
+    s.sign_in(&viewer, "ani", "ani-password").await;
+    let page = viewer.get(s.url("/")).send().await.expect("page");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    assert!(
+        !html.contains("href=\"/settings\""),
+        "no settings link for viewers"
+    );
+    let csv = viewer
+        .get(s.url("/export/leads.csv"))
+        .send()
+        .await
+        .expect("csv");
+    assert_eq!(csv.status(), 200);
+    for (path, form) in [
+        ("/settings/tokens", vec![("name", "sneaky")]),
+        (
+            "/settings/users",
+            vec![
+                ("name", "eve"),
+                ("password", "eve-password"),
+                ("role", "admin"),
+            ],
+        ),
+        ("/settings/users/remove", vec![("name", "admin")]),
+        ("/settings/tokens/revoke", vec![("name", "x")]),
+    ] {
+        let r = viewer
+            .post(s.url(path))
+            .form(&form)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(r.status(), 403, "{path}");
+    }
+    let r = viewer
+        .get(s.url("/settings"))
+        .send()
+        .await
+        .expect("settings");
+    assert_eq!(r.status(), 403);
+    // Nothing was made.
+    let text = s
+        .http
+        .get(s.url("/settings"))
+        .send()
+        .await
+        .expect("settings")
+        .text()
+        .await
+        .expect("page");
+    assert!(!text.contains("sneaky") && !text.contains("eve"));
+
+    // Removing the viewer ends their session at once.
+    let r = s
+        .http
+        .post(s.url("/settings/users/remove"))
+        .form(&[("name", "ani")])
+        .send()
+        .await
+        .expect("remove");
+    assert_eq!(r.status(), 200);
+    let r = viewer.get(s.url("/srv/live")).send().await.expect("live");
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
+async fn api_tokens_are_shown_once_used_and_revoked() {
+    let s = Server::start("mem://").await;
+    let r = s
+        .http
+        .post(s.url("/settings/tokens"))
+        .form(&[("name", "Zapier")])
+        .send()
+        .await
+        .expect("create");
+    let page = r.text().await.expect("page");
+    let token = page
+        .split("data-testid=\"new-token\">")
+        .nth(1)
+        .and_then(|t| t.split('<').next())
+        .expect("the token, shown once")
+        .to_owned();
+    assert!(token.starts_with("ld_"));
+    let api = reqwest::Client::new();
+    // The scheme's name in any case.
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let r = api
+            .get(s.url("/api/v1/leads"))
+            .header("authorization", format!("{scheme} {token}"))
+            .send()
+            .await
+            .expect("api");
+        assert_eq!(r.status(), 200, "{scheme}");
+    }
+    // LEADS_API_TOKEN keeps working beside it.
+    let r = api
+        .get(s.url("/api/v1/leads"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("api");
+    assert_eq!(r.status(), 200);
+    let page = s
+        .http
+        .get(s.url("/settings?lang=en"))
+        .send()
+        .await
+        .expect("settings")
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("<td>zapier</td>"));
+    assert!(!page.contains(&token), "never shown again");
+    assert!(!page.contains(">never<"), "its last use is listed");
+    let r = s
+        .http
+        .post(s.url("/settings/tokens/revoke"))
+        .form(&[("name", "zapier")])
+        .send()
+        .await
+        .expect("revoke");
+    assert_eq!(r.status(), 200);
+    let r = api
+        .get(s.url("/api/v1/leads"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("api");
+    assert_eq!(r.status(), 401);
+    let v: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(v["error"]["code"], "unauthorized");
+}
+
+#[tokio::test]
+async fn other_host_names_and_cross_site_sign_ins_are_refused() {
+    let s = Server::start_with_env("mem://", &[("LEADS_PUBLIC_NAMES", "leads.example.com")]).await;
+    let anon = no_redirects();
+    let r = anon
+        .get(s.url("/healthz"))
+        .header("host", "rebind.attacker.example")
+        .send()
+        .await
+        .expect("rebinding");
+    assert_eq!(r.status(), 403);
+    let v: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(v["error"]["code"], "unknown_host");
+    let r = anon
+        .get(s.url("/api/v1/leads"))
+        .bearer_auth(TOKEN)
+        .header("host", "rebind.attacker.example:3000")
+        .send()
+        .await
+        .expect("rebinding");
+    assert_eq!(r.status(), 403);
+    for host in ["leads.example.com", "localhost:1234", "127.0.0.1"] {
+        let r = anon
+            .get(s.url("/healthz"))
+            .header("host", host)
+            .send()
+            .await
+            .expect("ok");
+        assert_eq!(r.status(), 200, "{host}");
+    }
+    // A sign-in form posted from another site.
+    let r = anon
+        .post(s.url("/signin"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[("name", "admin"), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .expect("csrf");
+    assert_eq!(r.status(), 403);
+    assert!(r.headers().get("set-cookie").is_none());
+}
