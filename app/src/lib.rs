@@ -29,7 +29,6 @@ use crate::pages::leads::LeadsPage;
 /// tells the browser bundle which language the server rendered.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let lang = initial_lang();
-    let (user, admin) = initial_user();
     // The content security policy names this answer's nonce, which Leptos
     // puts on its own inline scripts.
     #[cfg(feature = "ssr")]
@@ -43,7 +42,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
     view! {
         <!DOCTYPE html>
-        <html lang=lang.code() data-user=user data-admin=admin.then_some("true")>
+        <html lang=lang.code()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -53,9 +52,24 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </head>
             <body>
                 <App/>
+                {top_right()}
             </body>
         </html>
     }
+}
+
+/// The language switch and who is signed in, at the top bar's right: plain
+/// links and a form rendered on the server, outside the hydrated app, so
+/// the browser bundle carries none of it (switching language reloads).
+fn top_right() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        let caller = use_context::<axum::http::request::Parts>()
+            .and_then(|p| p.extensions.get::<ssr::auth::Caller>().cloned());
+        components::account::top_right(initial_lang(), caller)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {}
 }
 
 /// The language of the first render: on the server from the request (the
@@ -78,52 +92,10 @@ fn initial_lang() -> Lang {
     }
 }
 
-/// Who is signed in (name, admin?): on the server from the session the
-/// request carries; in the browser from what the server wrote on `<html>`.
-fn initial_user() -> (Option<String>, bool) {
-    #[cfg(feature = "ssr")]
-    {
-        use_context::<axum::http::request::Parts>()
-            .and_then(|p| p.extensions.get::<ssr::auth::Caller>().cloned())
-            .map_or((None, false), |c| {
-                let admin = c.is_admin();
-                (Some(c.name), admin)
-            })
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        let html = document().document_element();
-        let attr = |name| html.as_ref().and_then(|e| e.get_attribute(name));
-        (attr("data-user"), attr("data-admin").is_some())
-    }
-}
-
-/// Remembers the language for a year and reloads the page in it: the server
-/// renders every text in the new language (the page keeps no code to
-/// re-render its texts, which keeps the browser bundle small).
-fn set_lang(lang: Lang) {
-    #[cfg(feature = "hydrate")]
-    {
-        use leptos::wasm_bindgen::JsCast;
-        if let Ok(html) = document().dyn_into::<web_sys::HtmlDocument>() {
-            let _ = html.set_cookie(&format!(
-                "lang={}; path=/; max-age=31536000; SameSite=Lax",
-                lang.code()
-            ));
-        }
-        let _ = window().location().reload();
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = lang;
-    }
-}
-
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let lang = initial_lang();
-    let (user, admin) = initial_user();
     provide_context(lang);
     // Effects run only in the browser: this marks the page as hydrated, for
     // people debugging and for the browser tests.
@@ -138,29 +110,6 @@ pub fn App() -> impl IntoView {
         <Router>
             <header class="topbar">
                 <a class="brand" href="/">"Leads Dashboard"</a>
-                <div class="lang" role="group" aria-label=lang.t("lang.switch")>
-                    {Lang::ALL
-                        .into_iter()
-                        .map(|l| {
-                            view! {
-                                <button type="button" data-testid=format!("lang-{}", l.code())
-                                    aria-pressed=(lang == l).to_string()
-                                    on:click=move |_| set_lang(l)>
-                                    {match l { Lang::Id => "ID", Lang::En => "EN" }}
-                                </button>
-                            }
-                        })
-                        .collect_view()}
-                </div>
-                {user.map(|name| view! {
-                    <div class="account-links">
-                        <span class="who" data-testid="user">{name}</span>
-                        {admin.then(|| view! { <a href="/settings">{lang.t("settings")}</a> })}
-                        <form method="post" action="/signout">
-                            <button type="submit" data-testid="signout">{lang.t("signout")}</button>
-                        </form>
-                    </div>
-                })}
             </header>
             <main>
                 <Routes fallback=move || view! { <p class="empty">{lang.t("notfound")}</p> }>

@@ -159,6 +159,8 @@ test('the language switch is remembered and rendered by the server', async ({ pa
   await expect(page.locator('table[data-testid=leads-table] thead th').nth(1)).toHaveText('Customer Name');
   await page.getByTestId('lang-id').click();
   await expect(page.locator('table[data-testid=leads-table] thead th').nth(1)).toHaveText('Nama Pelanggan');
+  // Back on the same view, filters and all.
+  expect(page.url()).toContain(AUG);
   await expect(page.getByTestId('kpi-leads')).toContainText('Lead baru');
   const reloaded = await page.reload();
   // The first HTML is already Indonesian: no flash of English.

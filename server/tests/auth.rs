@@ -297,7 +297,7 @@ async fn api_tokens_are_shown_once_used_and_revoked() {
     assert_eq!(r.status(), 200);
     let page = s
         .http
-        .get(s.url("/settings?lang=en"))
+        .get(s.url("/settings"))
         .send()
         .await
         .expect("settings")

@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use crate::model::Lang;
+use crate::ssr::auth::Caller;
 
 /// `(key, Indonesian, English)`: the texts of these two pages only.
 const TEXTS: &[(&str, &str, &str)] = &[
@@ -115,24 +116,48 @@ pub fn document(lang: Lang, title: &str, body: String) -> String {
     .replace("<!>", "")
 }
 
-fn topbar(lang: Lang) -> impl IntoView {
+fn topbar(lang: Lang, caller: Option<Caller>) -> impl IntoView {
     view! {
         <header class="topbar">
             <a class="brand" href="/">"Leads Dashboard"</a>
-            <div class="lang" role="group" aria-label=lang.t("lang.switch")>
+        </header>
+        {top_right(lang, caller)}
+    }
+}
+
+/// The language switch (links to `/lang/CODE`, which sets the cookie and
+/// goes back to the page, filters and all)
+/// and, when signed in, who it is, the settings link for admins and
+/// sign-out. Drawn over the top bar's right end.
+pub fn top_right(lang: Lang, caller: Option<Caller>) -> impl IntoView {
+    view! {
+        <nav class="top-right" aria-label=lang.t("lang.switch")>
+            <span class="lang">
                 {Lang::ALL
                     .into_iter()
                     .map(|l| {
                         view! {
-                            <a class="lang-link" href=format!("?lang={}", l.code())
+                            // `external`: not the client-side router's to handle.
+                            <a class="lang-link" href=format!("/lang/{}", l.code()) rel="external"
+                                data-testid=format!("lang-{}", l.code())
                                 aria-current=(lang == l).then_some("true")>
                                 {match l { Lang::Id => "ID", Lang::En => "EN" }}
                             </a>
                         }
                     })
                     .collect_view()}
-            </div>
-        </header>
+            </span>
+            {caller.map(|c| {
+                let admin = c.is_admin();
+                view! {
+                    <span class="who" data-testid="user">{c.name}</span>
+                    {admin.then(|| view! { <a href="/settings" rel="external">{lang.t("settings")}</a> })}
+                    <form method="post" action="/signout">
+                        <button type="submit" data-testid="signout">{lang.t("signout")}</button>
+                    </form>
+                }
+            })}
+        </nav>
     }
 }
 
@@ -150,7 +175,7 @@ pub fn signin_page(p: SignIn) -> String {
     let lang = p.lang;
     let body = crate::ssr::view::html(move || {
         view! {
-            {topbar(lang)}
+            {topbar(lang, None)}
             <main class="account">
                 <form class="card signin" method="post" action="/signin">
                     <h1>{t(lang, "signin.title")}</h1>
@@ -190,7 +215,7 @@ pub struct TokenLine {
 pub struct Settings {
     pub lang: Lang,
     /// The signed-in admin.
-    pub me: String,
+    pub me: Caller,
     pub users: Vec<UserLine>,
     pub tokens: Vec<TokenLine>,
     /// A token just created: shown this once.
@@ -201,7 +226,7 @@ pub struct Settings {
 
 pub fn settings_page(p: Settings) -> String {
     let lang = p.lang;
-    let me = p.me.clone();
+    let me = p.me.name.clone();
     let users = p
         .users
         .into_iter()
@@ -246,7 +271,7 @@ pub fn settings_page(p: Settings) -> String {
         .collect_view();
     let body = crate::ssr::view::html(move || {
         view! {
-            {topbar(lang)}
+            {topbar(lang, Some(p.me))}
             <main class="account">
                 <p><a href="/">{t(lang, "back")}</a></p>
                 <h1>{t(lang, "settings")}</h1>
@@ -301,10 +326,10 @@ pub fn settings_page(p: Settings) -> String {
 }
 
 /// What a viewer sees on an admin page (with status 403).
-pub fn admins_only_page(lang: Lang) -> String {
+pub fn admins_only_page(lang: Lang, caller: Caller) -> String {
     let body = crate::ssr::view::html(move || {
         view! {
-            {topbar(lang)}
+            {topbar(lang, Some(caller))}
             <main class="account">
                 <p class="error" role="alert">{t(lang, "admins_only")}</p>
                 <p><a href="/">{t(lang, "back")}</a></p>

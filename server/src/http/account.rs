@@ -22,6 +22,7 @@ use super::access::{Peer, SignedIn, cookie};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/signin", get(signin_form).post(signin))
+        .route("/lang/{code}", get(set_lang))
         .route("/signout", post(signout))
         .route("/settings", get(settings))
         .route("/settings/users", post(add_user))
@@ -33,23 +34,32 @@ pub fn router() -> Router<AppState> {
 #[derive(Deserialize, Default)]
 struct PageQuery {
     next: Option<String>,
-    lang: Option<String>,
 }
 
-/// The page's language: `?lang=` (remembered in the cookie), else the
-/// request's.
-fn lang_of(headers: &HeaderMap, asked: Option<&str>) -> (Lang, Option<HeaderValue>) {
-    match asked.and_then(Lang::from_code) {
-        Some(l) => (
-            l,
-            HeaderValue::from_str(&format!(
-                "lang={}; Path=/; Max-Age=31536000; SameSite=Lax",
-                l.code()
-            ))
-            .ok(),
-        ),
-        None => (request_lang(headers), None),
+/// `/lang/CODE`: remembers the language for a year and goes back to the
+/// page the link was on (its `Referer`, when it is this site's).
+async fn set_lang(
+    axum::extract::Path(code): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let back = headers
+        .get(header::REFERER)
+        .and_then(|r| r.to_str().ok())
+        .and_then(|r| {
+            let host = headers.get(header::HOST)?.to_str().ok()?;
+            let rest = r.split_once("://")?.1.strip_prefix(host)?;
+            rest.starts_with('/').then(|| rest.to_owned())
+        });
+    let mut res = Redirect::to(&local_path(back.as_deref())).into_response();
+    if let Some(l) = Lang::from_code(&code) {
+        if let Ok(c) = HeaderValue::from_str(&format!(
+            "lang={}; Path=/; Max-Age=31536000; SameSite=Lax",
+            l.code()
+        )) {
+            res.headers_mut().insert(header::SET_COOKIE, c);
+        }
     }
+    res
 }
 
 /// Only a path on this site is a place to go back to (never `//other.site`).
@@ -60,13 +70,10 @@ fn local_path(next: Option<&str>) -> String {
     }
 }
 
-fn html(status: StatusCode, body: String, set_cookie: Option<HeaderValue>) -> Response {
+fn html(status: StatusCode, body: String) -> Response {
     let mut res = (status, Html(body)).into_response();
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Some(c) = set_cookie {
-        res.headers_mut().append(header::SET_COOKIE, c);
-    }
     res
 }
 
@@ -84,7 +91,7 @@ async fn signin_form(
     headers: HeaderMap,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    let (lang, lang_cookie) = lang_of(&headers, q.lang.as_deref());
+    let lang = request_lang(&headers);
     let next = local_path(q.next.as_deref());
     if let Some(c) = cookie(&headers, SESSION_COOKIE) {
         if let Ok(Some(_)) = state.auth.session(c).await {
@@ -98,7 +105,7 @@ async fn signin_form(
         error: (next != "/").then(|| account::t(lang, "expired").to_owned()),
         no_user: no_user(&state).await,
     });
-    html(StatusCode::OK, page, lang_cookie)
+    html(StatusCode::OK, page)
 }
 
 #[derive(Deserialize)]
@@ -170,7 +177,7 @@ async fn signin(
                 error: Some(text),
                 no_user: no_user(&state).await,
             });
-            let mut res = html(status, page, None);
+            let mut res = html(status, page);
             if let Some(s) = wait.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
                 res.headers_mut().insert(header::RETRY_AFTER, s);
             }
@@ -226,12 +233,11 @@ async fn render_settings(
     state: &AppState,
     SignedIn(me): SignedIn,
     headers: &HeaderMap,
-    asked_lang: Option<&str>,
     out: Outcome,
 ) -> Response {
-    let (lang, lang_cookie) = lang_of(headers, asked_lang);
+    let lang = request_lang(headers);
     if !me.is_admin() {
-        return html(StatusCode::FORBIDDEN, admins_only_page(lang), lang_cookie);
+        return html(StatusCode::FORBIDDEN, admins_only_page(lang, me));
     }
     let tz = state.settings.tz;
     let when = |t: i64| {
@@ -245,15 +251,14 @@ async fn render_settings(
             tracing::error!("settings page failed: {e}");
             return html(
                 StatusCode::SERVICE_UNAVAILABLE,
-                admins_only_page(lang)
+                admins_only_page(lang, me)
                     .replace(account::t(lang, "admins_only"), account::t(lang, "failed")),
-                None,
             );
         }
     };
     let page = settings_page(account::Settings {
         lang,
-        me: me.name,
+        me,
         users: users
             .into_iter()
             .map(|u| UserLine {
@@ -274,16 +279,11 @@ async fn render_settings(
         message: out.message,
         error: out.error,
     });
-    html(StatusCode::OK, page, lang_cookie)
+    html(StatusCode::OK, page)
 }
 
-async fn settings(
-    State(state): State<AppState>,
-    me: SignedIn,
-    headers: HeaderMap,
-    Query(q): Query<PageQuery>,
-) -> Response {
-    render_settings(&state, me, &headers, q.lang.as_deref(), Outcome::default()).await
+async fn settings(State(state): State<AppState>, me: SignedIn, headers: HeaderMap) -> Response {
+    render_settings(&state, me, &headers, Outcome::default()).await
 }
 
 #[derive(Deserialize)]
@@ -303,8 +303,7 @@ fn forbidden(me: &SignedIn, headers: &HeaderMap) -> Option<Response> {
     (!me.0.is_admin()).then(|| {
         html(
             StatusCode::FORBIDDEN,
-            admins_only_page(request_lang(headers)),
-            None,
+            admins_only_page(request_lang(headers), me.0.clone()),
         )
     })
 }
@@ -323,7 +322,7 @@ async fn add_user(
         Some(role) => state.auth.add_user(&f.name, role, &f.password).await,
         None => Err(AuthError::Unknown),
     };
-    render_settings(&state, me, &headers, None, outcome(lang, r)).await
+    render_settings(&state, me, &headers, outcome(lang, r)).await
 }
 
 async fn remove_user(
@@ -337,7 +336,7 @@ async fn remove_user(
     }
     let lang = request_lang(&headers);
     let r = state.auth.remove_user(&f.name).await;
-    render_settings(&state, me, &headers, None, outcome(lang, r)).await
+    render_settings(&state, me, &headers, outcome(lang, r)).await
 }
 
 async fn create_token(
@@ -357,7 +356,7 @@ async fn create_token(
         },
         Err(e) => outcome(lang, Err(e)),
     };
-    render_settings(&state, me, &headers, None, out).await
+    render_settings(&state, me, &headers, out).await
 }
 
 async fn revoke_token(
@@ -371,5 +370,5 @@ async fn revoke_token(
     }
     let lang = request_lang(&headers);
     let r = state.auth.revoke_token(&f.name).await;
-    render_settings(&state, me, &headers, None, outcome(lang, r)).await
+    render_settings(&state, me, &headers, outcome(lang, r)).await
 }
