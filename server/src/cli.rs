@@ -59,6 +59,11 @@ pub enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Write the whole database (events, leads' state, users, tokens) to
+    /// FILE (SurrealQL). Opens the database: stop an embedded server first.
+    Backup { file: PathBuf },
+    /// Load a backup made with `backup` into a new, empty --db.
+    Restore { file: PathBuf },
     /// Benchmark floor: parse each line (one JSON batch) of FILE with the
     /// API's parser and fsync a scratch file once per batch; prints JSON.
     #[command(hide = true)]

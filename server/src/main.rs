@@ -71,13 +71,18 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
             .await
             .map(|()| std::process::ExitCode::SUCCESS);
     }
-    let db = db::connect(
-        &cli.settings.db,
+    // A restore loads into the database as it is (empty), then migrates.
+    let (address, user, pass) = (
+        cli.settings.db.as_str(),
         cli.settings.db_user.as_deref(),
         cli.settings.db_pass.as_deref(),
-    )
-    .await
-    .map_err(|e| {
+    );
+    let opened = if matches!(command, Command::Restore { .. }) {
+        db::open(address, user, pass).await
+    } else {
+        db::connect(address, user, pass).await
+    };
+    let db = opened.map_err(|e| {
         let text = e.to_string();
         // RocksDB allows one process: say what to do instead of its message.
         if text.to_lowercase().contains("lock") {
@@ -88,6 +93,9 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
                 }
                 Command::User { .. } | Command::Token { .. } => {
                     "stop the server first, or do this on its settings page (signed in as an admin)"
+                }
+                Command::Backup { .. } => {
+                    "stop the server first (an embedded database has one user)"
                 }
                 _ => "stop the other leads-dashboard using it, or use another --db",
             };
@@ -104,6 +112,19 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
         settings.signin_timeout,
         settings.api_token.clone(),
     );
+    match &command {
+        Command::Backup { file } => {
+            db::backup(&db, file).await.map_err(|e| e.to_string())?;
+            eprintln!("backup written to {}", file.display());
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
+        Command::Restore { file } => {
+            db::restore(&db, file).await.map_err(|e| e.to_string())?;
+            eprintln!("restored {} into {}", file.display(), cli.settings.db);
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
     match command {
         Command::User { command } => {
             return accounts::user(&auth, command)
@@ -141,7 +162,10 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
             };
             http::serve(state).await?;
         }
-        Command::User { .. } | Command::Token { .. } => {}
+        Command::User { .. }
+        | Command::Token { .. }
+        | Command::Backup { .. }
+        | Command::Restore { .. } => {}
         Command::Import {
             file, skip_invalid, ..
         } => import::run(&leads, &settings, &file, skip_invalid.as_deref()).await?,

@@ -655,8 +655,25 @@ async fn concurrent_batches_on_rocksdb_all_succeed() {
 #[tokio::test]
 async fn every_api_error_is_json_and_answers_carry_security_headers() {
     let s = Server::start("mem://").await;
-    // Larger than the 32 MiB limit.
-    let big = vec![b' '; 33 * 1024 * 1024];
+    // A full batch with every text field at its limit fits the body limit.
+    let long = |c: char, n: usize| std::iter::repeat_n(c, n).collect::<String>();
+    let full: Vec<Value> = (0..1000)
+        .map(|i| {
+            json!({"id": format!("{i:04}{}", long('i', 252)),
+               "occurred_at": "2026-11-20T10:00:00Z", "channel": "web", "direction": "inbound",
+               "contact": {"external_id": format!("{i:04}{}", long('x', 124)), "name": long('n', 256),
+                           "email": format!("{}@{}.com", long('e', 64), long('d', 185))},
+               "source": {"platform": long('p', 256), "type": "ad", "id": long('a', 256),
+                          "name": long('s', 256), "url": format!("https://{}", long('u', 2040))}})
+        })
+        .collect();
+    let full = Value::Array(full);
+    assert!(full.to_string().len() > 3_500_000);
+    let (status, body) = s.post_events(&full).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["accepted"], 1000);
+    // Larger than the 8 MiB limit.
+    let big = vec![b' '; 8 * 1024 * 1024 + 1];
     let r = s
         .http
         .post(s.url("/api/v1/events"))

@@ -142,7 +142,8 @@ async fn signin(
     let next = local_path(f.next.as_deref());
     match state.auth.sign_in(&f.name, &f.password, addr).await {
         Ok((value, caller)) => {
-            tracing::info!(user = %caller.name, "signed in");
+            // No name in the log: a user name may be an e-mail address.
+            tracing::info!(role = caller.role.as_str(), "signed in");
             let mut res = Redirect::to(&next).into_response();
             if let Some(c) = session_cookie(&value, SESSION_MAX_AGE, secure(&state, &headers)) {
                 res.headers_mut().insert(header::SET_COOKIE, c);

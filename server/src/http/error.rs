@@ -53,8 +53,9 @@ pub async fn json_errors(res: Response) -> Response {
     let (code, message) = match status {
         StatusCode::PAYLOAD_TOO_LARGE => (
             "payload_too_large",
-            "the body is too large (at most 32 MiB)",
+            "the body is too large (at most 8 MiB: a batch of 1000 events)",
         ),
+        StatusCode::REQUEST_TIMEOUT => ("timeout", "the request took too long; try again"),
         StatusCode::METHOD_NOT_ALLOWED => {
             ("method_not_allowed", "this route does not take this method")
         }

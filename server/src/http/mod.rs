@@ -25,6 +25,18 @@ use app::ssr::state::AppState;
 use app::{App, shell};
 pub use error::ApiError;
 
+/// The largest API body: a full batch (1000 events) with every text field
+/// at its limit in plain text is about 6 MB; larger bodies answer 413.
+pub const MAX_BODY: usize = 8 * 1024 * 1024;
+
+/// How long a request may take to be answered (its body may stream on:
+/// the CSV download and live updates are not cut), and to send its body.
+const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Requests handled at once; more wait their turn (memory stays bounded
+/// under a flood, and the writer's queue cannot grow without end).
+const MAX_CONCURRENT: usize = 512;
+
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let api = Router::new()
@@ -42,8 +54,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::require_token,
         ))
-        // 1000 events of a few KB each; larger bodies answer 413.
-        .layer(DefaultBodyLimit::max(32 * 1024 * 1024))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
         // Outermost: every API error in the JSON shape, also axum's own.
         .layer(middleware::map_response(error::json_errors));
     Router::new()
@@ -65,6 +76,12 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), access::check_host))
         .layer(middleware::map_response(security_headers))
         .layer(CompressionLayer::new())
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            ANSWER_TIMEOUT,
+        ))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(ANSWER_TIMEOUT))
+        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(MAX_CONCURRENT))
         // Paths only: query strings can hold a customer's phone or name.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             tracing::debug_span!("http", method = %req.method(), path = %req.uri().path())

@@ -153,6 +153,7 @@ pub fn client() -> reqwest::Client {
 }
 
 /// Percent-encodes a query value (the app's own encoder).
+#[allow(unused_imports)]
 pub use app::url::encode as enc;
 
 /// `leads-dashboard verify` on a database no server holds: recomputes every

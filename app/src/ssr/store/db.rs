@@ -74,13 +74,50 @@ pub fn is_retryable(e: &surrealdb::Error) -> bool {
     m.contains("can be retried") || m.contains("onflict") || m.contains("already exists")
 }
 
-/// Opens the database named by `--db`. An embedded RocksDB path gets its
-/// folder created first.
+/// Opens the database named by `--db` and brings its schema up to date.
 pub async fn connect(
     address: &str,
     user: Option<&str>,
     pass: Option<&str>,
 ) -> Result<Db, AppError> {
+    let db = open(address, user, pass).await?;
+    migrate(&db).await?;
+    Ok(db)
+}
+
+/// Writes the whole database (schema and data, as SurrealQL) to `path`.
+pub async fn backup(db: &Db, path: &std::path::Path) -> Result<(), AppError> {
+    db.export(path).await.map_err(db_error)
+}
+
+/// Loads a backup into an empty database, then brings its schema up to
+/// date (a backup of an older version is migrated like a database).
+pub async fn restore(db: &Db, path: &std::path::Path) -> Result<(), AppError> {
+    if !path.is_file() {
+        return Err(AppError::Unavailable(format!(
+            "no backup file {}",
+            path.display()
+        )));
+    }
+    let mut res = db.query("INFO FOR DB").await.map_err(db_error)?;
+    let info: Option<serde_json::Value> = res.take(0).map_err(db_error)?;
+    let tables = info
+        .as_ref()
+        .and_then(|i| i.get("tables"))
+        .and_then(|t| t.as_object())
+        .map_or(0, |t| t.len());
+    if tables > 0 {
+        return Err(AppError::Unavailable(
+            "the database is not empty: restore into a new --db (an empty folder)".into(),
+        ));
+    }
+    db.import(path).await.map_err(db_error)?;
+    migrate(db).await
+}
+
+/// Opens the database named by `--db` as it is. An embedded RocksDB path
+/// gets its folder created first.
+pub async fn open(address: &str, user: Option<&str>, pass: Option<&str>) -> Result<Db, AppError> {
     if let Some(path) = address.strip_prefix("rocksdb://") {
         std::fs::create_dir_all(path)
             .map_err(|e| AppError::Unavailable(format!("cannot create {path}: {e}")))?;
@@ -100,7 +137,6 @@ pub async fn connect(
         .use_db(DATABASE)
         .await
         .map_err(db_error)?;
-    migrate(&db).await?;
     Ok(db)
 }
 
