@@ -77,6 +77,33 @@ pub async fn json_errors(res: Response) -> Response {
     out
 }
 
+/// Server functions answer every error with `500` (Leptos does); the body
+/// is our [`AppError`], so give the answer that error's own status: a bad
+/// argument is the caller's mistake (`400`), not a server failure.
+pub async fn server_fn_status(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let is_fn = req.uri().path().starts_with("/srv/");
+    let res = next.run(req).await;
+    if !is_fn || res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return Response::from_parts(parts, axum::body::Body::empty());
+    };
+    if let Ok(e) = serde_json::from_slice::<AppError>(&bytes) {
+        let status = match e {
+            // Arguments that do not decode, or a request of the wrong form.
+            AppError::ServerFn(_) => StatusCode::BAD_REQUEST,
+            e => StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        };
+        parts.status = status;
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
 /// Adds the request id to an answer: the `X-Request-Id` header, and in a
 /// JSON server error also `error.request_id` and a mention in the message.
 pub async fn with_request_id(res: Response, id: &str) -> Response {

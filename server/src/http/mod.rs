@@ -68,6 +68,7 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(error::server_fn_status))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             access::require_session,

@@ -30,6 +30,9 @@ pub fn router() -> Router<AppState> {
             "/webhooks/meta",
             get(|s, q| verify(s, q, &META)).post(|s, h, b| receive(s, h, b, &META)),
         )
+        .layer(axum::extract::DefaultBodyLimit::max(super::MAX_BODY))
+        // Errors in the API's JSON shape, also axum's own (413, 405).
+        .layer(axum::middleware::map_response(super::error::json_errors))
 }
 
 /// What differs between the two webhooks.
