@@ -18,7 +18,7 @@ LEADS_API_TOKEN ?= local-dev-token
 export LEADS_API_TOKEN
 
 .PHONY: run test setup setup-test build build-release unit integration e2e \
-        bench-smoke bench bench-crash crash-test-long import-test-long fmt clean-data
+        bench-smoke bench bench-crash load crash-test-long import-test-long fmt clean-data
 
 ## run: set up, build (release) and serve on http://127.0.0.1:3000
 run: setup build-release
@@ -73,6 +73,14 @@ bench-smoke:
 BENCH_ARGS ?=
 bench: setup build-release
 	python3 bench/run.py --bin $(BIN_RELEASE) --out-md docs/benchmarks.md --out-json bench/results.json $(BENCH_ARGS)
+
+## load: 50 clients mixing ingest and dashboard reads for 60 s on the release build;
+##       0 failures allowed; prints throughput and p50/p99 (LOAD_SECONDS, LOAD_CLIENTS)
+LOAD_SECONDS ?= 60
+LOAD_CLIENTS ?= 50
+load: setup build-release
+	LEADS_TEST_BIN=$(BIN_RELEASE) LOAD_SECONDS=$(LOAD_SECONDS) LOAD_CLIENTS=$(LOAD_CLIENTS) \
+	  $(DEBUG_ENV) cargo test -p server --test load -- --nocapture
 
 ## bench-crash: SIGKILL the release server 20+ times under concurrent ingest at scale
 bench-crash: setup build-release

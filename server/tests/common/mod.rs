@@ -39,7 +39,10 @@ impl Server {
     /// `signed_in`: whether `http` signs in as the first admin.
     pub async fn start_as(db: &str, env: &[(&str, &str)], signed_in: bool) -> Server {
         let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_leads-dashboard"))
+        // LEADS_TEST_BIN: another build of the binary (the load test on release).
+        let bin = std::env::var("LEADS_TEST_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_leads-dashboard").to_owned());
+        let child = Command::new(bin)
             .args(["serve", "--db", db, "--addr", &format!("127.0.0.1:{port}")])
             .envs(env.iter().copied())
             .env("LEADS_API_TOKEN", TOKEN)
