@@ -16,13 +16,16 @@ DEBUG_ENV := RUSTFLAGS="--cfg erase_components" LEPTOS_OUTPUT_NAME=leads-dashboa
 # A token for local use; set your own in production.
 LEADS_API_TOKEN ?= local-dev-token
 export LEADS_API_TOKEN
+# The first user of `make run` (created only while no user exists).
+LEADS_ADMIN_PASSWORD ?= local-dev-password
+export LEADS_ADMIN_PASSWORD
 
 .PHONY: run test setup setup-test build build-release unit integration e2e \
         bench-smoke bench bench-crash load crash-test-long import-test-long fmt clean-data
 
 ## run: set up, build (release) and serve on http://127.0.0.1:3000
 run: setup build-release
-	@echo "Leads Dashboard on http://$${LEADS_ADDR:-127.0.0.1:3000}  (API token: $$LEADS_API_TOKEN)"
+	@echo "Leads Dashboard on http://$${LEADS_ADDR:-127.0.0.1:3000}  (sign in as admin / $$LEADS_ADMIN_PASSWORD; API token: $$LEADS_API_TOKEN)"
 	$(BIN_RELEASE) serve --site-root $(SITE_ROOT)
 
 ## test: set up, build (debug) and run unit, integration, crash and browser tests
