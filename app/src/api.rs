@@ -18,6 +18,13 @@ fn public<T>(r: Result<T, AppError>) -> Result<T, AppError> {
 
 #[cfg(feature = "ssr")]
 fn state() -> Result<crate::ssr::state::AppState, AppError> {
+    // Only for someone signed in (the session gate puts them into the
+    // request), also when the page's render calls these in-process.
+    let signed_in = use_context::<axum::http::request::Parts>()
+        .is_some_and(|p| p.extensions.get::<crate::ssr::auth::Caller>().is_some());
+    if !signed_in {
+        return Err(AppError::Unauthorized);
+    }
     use_context::<crate::ssr::state::AppState>()
         .ok_or_else(|| AppError::Internal("no application state".into()))
 }

@@ -12,6 +12,18 @@ fn no_redirects() -> reqwest::Client {
         .expect("client")
 }
 
+/// A GET with the path exactly as given; the whole answer as text.
+async fn raw_get(s: &Server, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = s.base.trim_start_matches("http://");
+    let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    conn.write_all(req.as_bytes()).await.expect("write");
+    let mut out = Vec::new();
+    conn.read_to_end(&mut out).await.expect("read");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[tokio::test]
 async fn pages_server_functions_and_live_updates_need_a_sign_in() {
     let s = Server::start("mem://").await;
@@ -42,6 +54,19 @@ async fn pages_server_functions_and_live_updates_need_a_sign_in() {
         .await
         .expect("server fn");
     assert_eq!(r.status(), 401);
+    // Dot segments under an open prefix do not reach the page (a review
+    // found `/pkg/%2e%2e/` rendered it, leads and all, without a session).
+    // (Sent raw: an HTTP client would normalise the path itself.)
+    for path in [
+        "/pkg/%2e%2e/",
+        "/webhooks/%2E%2e/?lead=x",
+        "/api/x/../",
+        "/lang/x/%2e%2e/",
+    ] {
+        let answer = raw_get(&s, path).await;
+        assert!(answer.starts_with("HTTP/1.1 400"), "{path}: {answer:.200}");
+        assert!(!answer.contains("leads-table"), "{path}");
+    }
     // A made-up session is no session.
     let r = anon
         .get(s.url("/"))
@@ -137,6 +162,18 @@ async fn wrong_names_and_passwords_answer_alike_and_sign_in_goes_back() {
         .await
         .expect("sign-in");
     assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/");
+    // A tab (dropped by browsers: `//evil.example`) is no way out either.
+    let r = no_redirects()
+        .post(s.url("/signin"))
+        .form(&[
+            ("name", "admin"),
+            ("password", ADMIN_PASSWORD),
+            ("next", "/\t/evil.example"),
+        ])
+        .send()
+        .await
+        .expect("sign-in");
     assert_eq!(r.headers()["location"], "/");
     let cookie = r.headers()["set-cookie"]
         .to_str()
@@ -356,14 +393,17 @@ async fn other_host_names_and_cross_site_sign_ins_are_refused() {
             .expect("ok");
         assert_eq!(r.status(), 200, "{host}");
     }
-    // A sign-in form posted from another site.
-    let r = anon
-        .post(s.url("/signin"))
-        .header("sec-fetch-site", "cross-site")
-        .form(&[("name", "admin"), ("password", ADMIN_PASSWORD)])
-        .send()
-        .await
-        .expect("csrf");
-    assert_eq!(r.status(), 403);
-    assert!(r.headers().get("set-cookie").is_none());
+    // A sign-in form posted from another site, or from another port or
+    // subdomain of this one (same-site, not same-origin).
+    for site in ["cross-site", "same-site"] {
+        let r = anon
+            .post(s.url("/signin"))
+            .header("sec-fetch-site", site)
+            .form(&[("name", "admin"), ("password", ADMIN_PASSWORD)])
+            .send()
+            .await
+            .expect("csrf");
+        assert_eq!(r.status(), 403, "{site}");
+        assert!(r.headers().get("set-cookie").is_none());
+    }
 }

@@ -319,36 +319,9 @@ fn logs_can_be_json_lines() {
 /// then a server on that database: the user signs in, the token works.
 #[tokio::test]
 async fn users_and_tokens_from_the_command_line() {
-    use std::io::Write;
-    use std::process::Stdio;
     let dir = temp_dir("accounts");
     let db = format!("rocksdb://{}", dir.join("db").display());
-    let bin = env!("CARGO_BIN_EXE_leads-dashboard");
-    let run = |args: &[&str], stdin: Option<&str>| {
-        let mut child = Command::new(bin)
-            .args(args)
-            .args(["--db", &db])
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run");
-        if let Some(text) = stdin {
-            child
-                .stdin
-                .take()
-                .expect("stdin")
-                .write_all(text.as_bytes())
-                .expect("write");
-        }
-        let out = child.wait_with_output().expect("wait");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str], stdin: Option<&str>| common::run_cli(args, &db, stdin);
     let (ok, _, err) = run(
         &[
             "user",
@@ -421,34 +394,11 @@ async fn users_and_tokens_from_the_command_line() {
 /// tokens; a restore into a database that holds data is refused.
 #[tokio::test]
 async fn backup_and_restore_round_trip() {
-    use std::io::Write;
-    use std::process::Stdio;
     let dir = temp_dir("backup");
     let a = format!("rocksdb://{}", dir.join("a").display());
     let b = format!("rocksdb://{}", dir.join("b").display());
     let file = dir.join("leads.surql");
-    let bin = env!("CARGO_BIN_EXE_leads-dashboard");
-    let run = |args: &[&str], db: &str, stdin: Option<&str>| {
-        let mut child = Command::new(bin)
-            .args(args)
-            .args(["--db", db])
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run");
-        if let Some(text) = stdin {
-            let mut input = child.stdin.take().expect("stdin");
-            input.write_all(text.as_bytes()).expect("write");
-        }
-        let out = child.wait_with_output().expect("wait");
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = common::run_cli;
     let events = dir.join("events.ndjson");
     std::fs::write(
         &events,

@@ -7,25 +7,10 @@
 mod common;
 
 use app::ssr::webhooks::signature::sign;
-use common::{Server, TOKEN};
+use common::{Rng, Server, TOKEN};
 use serde_json::{Value, json};
 
 const SECRET: &str = "fuzz-secret";
-
-/// A small deterministic generator (xorshift): the same cases every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 fn valid_event(i: usize) -> Value {
     json!({"id": format!("ok-{i}"), "occurred_at": "2026-11-20T10:00:00Z", "channel": "whatsapp",
@@ -146,14 +131,14 @@ fn mutations(rng: &mut Rng, n: usize) -> Vec<Vec<u8>> {
     (0..n)
         .map(|_| {
             let mut b = base.clone();
-            for _ in 0..1 + rng.below(4) {
-                let at = rng.below(b.len());
+            for _ in 0..1 + rng.below(4) as usize {
+                let at = rng.below(b.len() as u64) as usize;
                 match rng.below(3) {
-                    0 => b[at] = alphabet[rng.below(alphabet.len())],
+                    0 => b[at] = alphabet[rng.below(alphabet.len() as u64) as usize],
                     1 => {
                         b.remove(at);
                     }
-                    _ => b.insert(at, alphabet[rng.below(alphabet.len())]),
+                    _ => b.insert(at, alphabet[rng.below(alphabet.len() as u64) as usize]),
                 }
             }
             b
@@ -238,9 +223,9 @@ async fn hostile_input_never_gets_a_server_error_and_writes_nothing() {
         let base = shape.to_string().into_bytes();
         for _ in 0..200 {
             let mut b = base.clone();
-            let at = rng.below(b.len());
+            let at = rng.below(b.len() as u64) as usize;
             let alphabet = b"{}[]\":,0a\xff";
-            b[at] = alphabet[rng.below(alphabet.len())];
+            b[at] = alphabet[rng.below(alphabet.len() as u64) as usize];
             bodies.push(b);
         }
         for (i, body) in bodies.into_iter().enumerate() {

@@ -27,6 +27,18 @@ fn is_open(path: &str) -> bool {
         || path.starts_with("/lang/")
 }
 
+/// A path without `.` or `..` segments (plain or percent-encoded) and
+/// without `\\` (which the page's router would read as `/`).
+fn plain_path(path: &str) -> bool {
+    !path.contains('\\')
+        && path.split('/').all(|seg| {
+            !matches!(
+                seg.to_ascii_lowercase().replace("%2e", ".").as_str(),
+                "." | ".."
+            )
+        })
+}
+
 /// The value of cookie `name`, if the request has it.
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -49,6 +61,15 @@ pub async fn require_session(
     next: Next,
 ) -> Response {
     let path = req.uri().path();
+    // `.`/`..` segments: a path like `/pkg/%2e%2e/`
+    // would pass as open and then be read as `/` by the page's router.
+    if !plain_path(path) {
+        return super::error::json_error(
+            StatusCode::BAD_REQUEST,
+            "bad_path",
+            "the path has dot segments",
+        );
+    }
     if is_open(path) {
         return next.run(req).await;
     }
@@ -194,6 +215,28 @@ mod tests {
             "",
         ] {
             assert!(!host_allowed(bad, &names), "{bad}");
+        }
+    }
+
+    #[test]
+    fn dot_segments_are_not_plain() {
+        for ok in [
+            "/",
+            "/pkg/leads-dashboard.wasm",
+            "/api/v1/leads/web%3Aa%2Fb",
+            "/a.b/c..d",
+        ] {
+            assert!(plain_path(ok), "{ok}");
+        }
+        for bad in [
+            "/pkg/../",
+            "/pkg/%2e%2e/",
+            "/pkg/%2E./x",
+            "/webhooks/./x",
+            "/a\\b",
+            "/lang/x/..",
+        ] {
+            assert!(!plain_path(bad), "{bad}");
         }
     }
 

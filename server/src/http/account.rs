@@ -13,7 +13,7 @@ use app::components::account::{
     self, SignIn, TokenLine, UserLine, admins_only_page, settings_page, signin_page,
 };
 use app::model::Lang;
-use app::ssr::auth::{AuthError, SESSION_COOKIE, SESSION_MAX_AGE};
+use app::ssr::auth::{AuthError, Caller, Role, SESSION_COOKIE, SESSION_MAX_AGE};
 use app::ssr::state::AppState;
 use app::ssr::view::request_lang;
 
@@ -65,7 +65,16 @@ async fn set_lang(
 /// Only a path on this site is a place to go back to (never `//other.site`).
 fn local_path(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        // Printable ASCII only: browsers drop tabs and newlines, which would
+        // turn `/\t/evil.example` into `//evil.example`.
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && n.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            n.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }
@@ -229,17 +238,14 @@ fn outcome(lang: Lang, r: Result<(), AuthError>) -> Outcome {
     }
 }
 
-/// The settings page for an admin; `403` for anyone else.
+/// The settings page (for an admin), with what the last action did.
 async fn render_settings(
     state: &AppState,
-    SignedIn(me): SignedIn,
+    me: Caller,
     headers: &HeaderMap,
     out: Outcome,
 ) -> Response {
     let lang = request_lang(headers);
-    if !me.is_admin() {
-        return html(StatusCode::FORBIDDEN, admins_only_page(lang, me));
-    }
     let tz = state.settings.tz;
     let when = |t: i64| {
         chrono::DateTime::from_timestamp(t, 0)
@@ -283,7 +289,7 @@ async fn render_settings(
     html(StatusCode::OK, page)
 }
 
-async fn settings(State(state): State<AppState>, me: SignedIn, headers: HeaderMap) -> Response {
+async fn settings(State(state): State<AppState>, Admin(me): Admin, headers: HeaderMap) -> Response {
     render_settings(&state, me, &headers, Outcome::default()).await
 }
 
@@ -299,77 +305,74 @@ struct NameForm {
     name: String,
 }
 
-/// Admin actions refuse everyone else before doing anything.
-fn forbidden(me: &SignedIn, headers: &HeaderMap) -> Option<Response> {
-    (!me.0.is_admin()).then(|| {
-        html(
-            StatusCode::FORBIDDEN,
-            admins_only_page(request_lang(headers), me.0.clone()),
-        )
-    })
+/// An admin, for the settings page and its forms: anyone else is refused
+/// (`403`) before the request's form is read.
+struct Admin(Caller);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let SignedIn(me) = SignedIn::from_request_parts(parts, state).await?;
+        if me.is_admin() {
+            Ok(Admin(me))
+        } else {
+            Err(html(
+                StatusCode::FORBIDDEN,
+                admins_only_page(request_lang(&parts.headers), me),
+            ))
+        }
+    }
 }
 
 async fn add_user(
     State(state): State<AppState>,
-    me: SignedIn,
+    Admin(me): Admin,
     headers: HeaderMap,
     Form(f): Form<UserForm>,
 ) -> Response {
-    if let Some(r) = forbidden(&me, &headers) {
-        return r;
-    }
-    let lang = request_lang(&headers);
-    let r = match app::ssr::auth::Role::parse(&f.role) {
+    let r = match Role::parse(&f.role) {
         Some(role) => state.auth.add_user(&f.name, role, &f.password).await,
         None => Err(AuthError::Unknown),
     };
-    render_settings(&state, me, &headers, outcome(lang, r)).await
+    render_settings(&state, me, &headers, outcome(request_lang(&headers), r)).await
 }
 
 async fn remove_user(
     State(state): State<AppState>,
-    me: SignedIn,
+    Admin(me): Admin,
     headers: HeaderMap,
     Form(f): Form<NameForm>,
 ) -> Response {
-    if let Some(r) = forbidden(&me, &headers) {
-        return r;
-    }
-    let lang = request_lang(&headers);
     let r = state.auth.remove_user(&f.name).await;
-    render_settings(&state, me, &headers, outcome(lang, r)).await
+    render_settings(&state, me, &headers, outcome(request_lang(&headers), r)).await
 }
 
 async fn create_token(
     State(state): State<AppState>,
-    me: SignedIn,
+    Admin(me): Admin,
     headers: HeaderMap,
     Form(f): Form<NameForm>,
 ) -> Response {
-    if let Some(r) = forbidden(&me, &headers) {
-        return r;
-    }
-    let lang = request_lang(&headers);
     let out = match state.auth.create_token(&f.name).await {
         Ok(token) => Outcome {
             new_token: Some((f.name.trim().to_lowercase(), token)),
             ..Outcome::default()
         },
-        Err(e) => outcome(lang, Err(e)),
+        Err(e) => outcome(request_lang(&headers), Err(e)),
     };
     render_settings(&state, me, &headers, out).await
 }
 
 async fn revoke_token(
     State(state): State<AppState>,
-    me: SignedIn,
+    Admin(me): Admin,
     headers: HeaderMap,
     Form(f): Form<NameForm>,
 ) -> Response {
-    if let Some(r) = forbidden(&me, &headers) {
-        return r;
-    }
-    let lang = request_lang(&headers);
     let r = state.auth.revoke_token(&f.name).await;
-    render_settings(&state, me, &headers, outcome(lang, r)).await
+    render_settings(&state, me, &headers, outcome(request_lang(&headers), r)).await
 }

@@ -169,7 +169,9 @@ async fn same_origin(req: Request, next: middleware::Next) -> Response {
     // reverse proxy may rewrite `Host`). Older ones: compare `Origin` with
     // the host asked for (or the one a proxy forwarded).
     let refused = match text("sec-fetch-site") {
-        Some(site) => site == "cross-site",
+        // `same-site` is refused too: another port of this host or a sibling
+        // subdomain is another application.
+        Some(site) => site != "same-origin" && site != "none",
         None => match text(header::ORIGIN.as_str()) {
             None => false,
             Some(origin) => {

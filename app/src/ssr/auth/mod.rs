@@ -103,6 +103,9 @@ struct Inner {
     /// `LEADS_API_TOKEN`, accepted as an API token.
     env_token: Option<String>,
     throttle: Mutex<Throttle>,
+    /// Removals one at a time, so two admins removing each other at once
+    /// cannot both pass the last-admin check (in one process).
+    removals: tokio::sync::Mutex<()>,
 }
 
 pub fn now() -> i64 {
@@ -164,12 +167,21 @@ impl Auth {
                 idle: idle.num_seconds().max(60),
                 env_token,
                 throttle: Mutex::new(Throttle::default()),
+                removals: tokio::sync::Mutex::new(()),
             }),
         }
     }
 
     fn db(&self) -> &Db {
         &self.inner.db
+    }
+
+    /// The throttle (a panic elsewhere while holding it leaves valid data).
+    fn throttle(&self) -> std::sync::MutexGuard<'_, Throttle> {
+        self.inner
+            .throttle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// First run: with `LEADS_ADMIN_PASSWORD` and no user yet, creates
@@ -221,6 +233,7 @@ impl Auth {
     /// Removes a user and ends their sessions; never the last admin.
     pub async fn remove_user(&self, name: &str) -> Result<(), AuthError> {
         let name = normalize_name(name)?;
+        let _one_at_a_time = self.inner.removals.lock().await;
         let users = self.users().await?;
         let Some(user) = users.iter().find(|u| u.name == name) else {
             return Err(AuthError::Unknown);
@@ -246,11 +259,17 @@ impl Auth {
         addr: Option<IpAddr>,
     ) -> Result<(String, Caller), AuthError> {
         let t = now();
-        let name = name.trim().to_lowercase();
+        // A name no user can have (too long, odd characters) is wrong
+        // without a lookup, and never becomes a throttle key.
+        let Ok(name) = normalize_name(name) else {
+            return Err(AuthError::Wrong);
+        };
         let account = format!("u:{name}");
         let address = addr.map(|a| format!("a:{a}"));
         {
-            let th = self.inner.throttle.lock().map_err(|_| AuthError::Wrong)?;
+            // Counted as a failure before the (slow) check, so that many
+            // attempts at once cannot all pass the wait; forgiven on success.
+            let mut th = self.throttle();
             let wait = th.wait(&account, FREE_PER_ACCOUNT, t).max(
                 address
                     .as_deref()
@@ -259,10 +278,14 @@ impl Auth {
             if wait > 0 {
                 return Err(AuthError::Throttled(wait));
             }
+            th.failed(&account, t);
+            if let Some(a) = &address {
+                th.failed(a, t);
+            }
         }
-        let user = match normalize_name(&name) {
-            Ok(n) if password.len() <= 4096 => accounts::user(self.db(), &n).await?,
-            _ => None,
+        let user = match password.len() <= 4096 {
+            true => accounts::user(self.db(), &name).await?,
+            false => None,
         };
         let ok = match &user {
             Some(u) => password::verify(password, &u.hash).await?,
@@ -273,16 +296,14 @@ impl Auth {
         };
         let role = user.as_ref().and_then(|u| Role::parse(&u.role));
         let (Some(user), Some(role), true) = (user, role, ok) else {
-            if let Ok(mut th) = self.inner.throttle.lock() {
-                th.failed(&account, t);
-                if let Some(a) = &address {
-                    th.failed(a, t);
-                }
-            }
             return Err(AuthError::Wrong);
         };
-        if let Ok(mut th) = self.inner.throttle.lock() {
+        {
+            let mut th = self.throttle();
             th.succeeded(&account);
+            if let Some(a) = &address {
+                th.forgive(a);
+            }
         }
         let cookie = secret();
         accounts::insert_session(

@@ -48,6 +48,13 @@ impl Throttle {
         e.1 = now;
     }
 
+    /// Takes back one failure (an attempt counted ahead that succeeded).
+    pub fn forgive(&mut self, key: &str) {
+        if let Some(e) = self.entries.get_mut(key) {
+            e.0 = e.0.saturating_sub(1);
+        }
+    }
+
     pub fn succeeded(&mut self, key: &str) {
         self.entries.remove(key);
     }

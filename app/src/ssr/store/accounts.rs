@@ -57,40 +57,73 @@ pub async fn user_count(db: &Db) -> Result<usize, AppError> {
     Ok(n.len())
 }
 
-/// `false` when the name is taken.
-pub async fn insert_user(db: &Db, u: &UserRow) -> Result<bool, AppError> {
-    let r = row(
-        record("user", &u.name),
-        json!({"name": u.name, "role": u.role, "hash": u.hash, "created": u.created}),
-    );
-    match db
-        .query("CREATE ONLY $u.id CONTENT $u RETURN NONE")
-        .bind(("u", r))
+/// Creates a record; `false` when its id exists.
+async fn create(db: &Db, r: surrealdb::types::Value) -> Result<bool, AppError> {
+    let res = db
+        .query("CREATE ONLY $r.id CONTENT $r RETURN NONE")
+        .bind(("r", r))
         .await
-    {
-        Ok(res) => match res.check() {
-            Ok(_) => Ok(true),
-            Err(e) if e.is_already_exists() || e.message().contains("already exists") => Ok(false),
-            Err(e) => Err(db_error(e)),
-        },
+        .map_err(db_error)?;
+    match res.check() {
+        Ok(_) => Ok(true),
+        // A duplicate id, or a unique index (token names): "already contains".
+        Err(e) if e.is_already_exists() || e.message().contains("already") => Ok(false),
         Err(e) => Err(db_error(e)),
     }
 }
 
-pub async fn user(db: &Db, name: &str) -> Result<Option<UserRow>, AppError> {
-    let mut res = db
-        .query("SELECT name, role, hash, created FROM $id")
-        .bind(("id", record("user", name)))
-        .await
-        .map_err(db_error)?;
+/// One record read by id, or `None`.
+async fn one<T: for<'de> Deserialize<'de>>(
+    db: &Db,
+    sql: &'static str,
+    id: surrealdb::types::RecordId,
+) -> Result<Option<T>, AppError> {
+    let mut res = db.query(sql).bind(("id", id)).await.map_err(db_error)?;
     let v: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
     v.into_iter()
         .next()
         .map(|v| {
             serde_json::from_value(v)
-                .map_err(|e| AppError::Internal(format!("unreadable user: {e}")))
+                .map_err(|e| AppError::Internal(format!("unreadable row: {e}")))
         })
         .transpose()
+}
+
+/// A statement on one record (`$id`), with `$now` when given.
+async fn exec(
+    db: &Db,
+    sql: &'static str,
+    id: surrealdb::types::RecordId,
+    now: Option<i64>,
+) -> Result<(), AppError> {
+    db.query(sql)
+        .bind(("id", id))
+        .bind(("now", now))
+        .await
+        .and_then(|r| r.check())
+        .map(|_| ())
+        .map_err(db_error)
+}
+
+/// `false` when the name is taken.
+pub async fn insert_user(db: &Db, u: &UserRow) -> Result<bool, AppError> {
+    create(
+        db,
+        row(
+            record("user", &u.name),
+            json!({"name": u.name, "role": u.role, "hash": u.hash, "created": u.created}),
+        ),
+    )
+    .await
+}
+
+pub async fn user(db: &Db, name: &str) -> Result<Option<UserRow>, AppError> {
+    one(
+        db,
+        "SELECT name, role, hash, created FROM $id",
+        record("user", name),
+    )
+    .await
 }
 
 pub async fn users(db: &Db) -> Result<Vec<UserRow>, AppError> {
@@ -124,12 +157,12 @@ pub async fn insert_session(db: &Db, hash: &str, s: &SessionRow) -> Result<(), A
         record("session", hash),
         json!({"user": s.user, "created": s.created, "seen": s.seen}),
     );
-    db.query("CREATE ONLY $s.id CONTENT $s RETURN NONE")
-        .bind(("s", r))
-        .await
-        .and_then(|r| r.check())
-        .map(|_| ())
-        .map_err(db_error)
+    // 256 random bits: an existing id would be a broken random source.
+    if create(db, r).await? {
+        Ok(())
+    } else {
+        Err(AppError::Internal("session id collision".into()))
+    }
 }
 
 /// A session with its user's current role (`None`: no session, or its user
@@ -151,22 +184,17 @@ pub async fn session(db: &Db, hash: &str) -> Result<Option<(SessionRow, String)>
 }
 
 pub async fn touch_session(db: &Db, hash: &str, now: i64) -> Result<(), AppError> {
-    db.query("UPDATE $id SET seen = $now RETURN NONE")
-        .bind(("id", record("session", hash)))
-        .bind(("now", now))
-        .await
-        .and_then(|r| r.check())
-        .map(|_| ())
-        .map_err(db_error)
+    exec(
+        db,
+        "UPDATE $id SET seen = $now RETURN NONE",
+        record("session", hash),
+        Some(now),
+    )
+    .await
 }
 
 pub async fn delete_session(db: &Db, hash: &str) -> Result<(), AppError> {
-    db.query("DELETE $id")
-        .bind(("id", record("session", hash)))
-        .await
-        .and_then(|r| r.check())
-        .map(|_| ())
-        .map_err(db_error)
+    exec(db, "DELETE $id", record("session", hash), None).await
 }
 
 /// Drops sessions not seen since `before` (expired ones stay unusable
@@ -180,40 +208,25 @@ pub async fn delete_sessions_seen_before(db: &Db, before: i64) -> Result<(), App
         .map_err(db_error)
 }
 
-/// `false` when a token of that name exists.
+/// `false` when a token of that name exists (the unique index on names).
 pub async fn insert_token(db: &Db, hash: &str, t: &TokenRow) -> Result<bool, AppError> {
-    let r = row(
-        record("api_token", hash),
-        json!({"name": t.name, "created": t.created, "last_used": null}),
-    );
-    match db
-        .query("CREATE ONLY $t.id CONTENT $t RETURN NONE")
-        .bind(("t", r))
-        .await
-    {
-        Ok(res) => match res.check() {
-            Ok(_) => Ok(true),
-            Err(e) if e.is_already_exists() || e.message().contains("already") => Ok(false),
-            Err(e) => Err(db_error(e)),
-        },
-        Err(e) => Err(db_error(e)),
-    }
+    create(
+        db,
+        row(
+            record("api_token", hash),
+            json!({"name": t.name, "created": t.created, "last_used": null}),
+        ),
+    )
+    .await
 }
 
 pub async fn token(db: &Db, hash: &str) -> Result<Option<TokenRow>, AppError> {
-    let mut res = db
-        .query("SELECT name, created, last_used FROM $id")
-        .bind(("id", record("api_token", hash)))
-        .await
-        .map_err(db_error)?;
-    let v: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
-    v.into_iter()
-        .next()
-        .map(|v| {
-            serde_json::from_value(v)
-                .map_err(|e| AppError::Internal(format!("unreadable token: {e}")))
-        })
-        .transpose()
+    one(
+        db,
+        "SELECT name, created, last_used FROM $id",
+        record("api_token", hash),
+    )
+    .await
 }
 
 pub async fn tokens(db: &Db) -> Result<Vec<TokenRow>, AppError> {
@@ -226,13 +239,13 @@ pub async fn tokens(db: &Db) -> Result<Vec<TokenRow>, AppError> {
 }
 
 pub async fn touch_token(db: &Db, hash: &str, now: i64) -> Result<(), AppError> {
-    db.query("UPDATE $id SET last_used = $now RETURN NONE")
-        .bind(("id", record("api_token", hash)))
-        .bind(("now", now))
-        .await
-        .and_then(|r| r.check())
-        .map(|_| ())
-        .map_err(db_error)
+    exec(
+        db,
+        "UPDATE $id SET last_used = $now RETURN NONE",
+        record("api_token", hash),
+        Some(now),
+    )
+    .await
 }
 
 /// `false`: no token of that name.

@@ -87,7 +87,15 @@ pub async fn connect(
 
 /// Writes the whole database (schema and data, as SurrealQL) to `path`.
 pub async fn backup(db: &Db, path: &std::path::Path) -> Result<(), AppError> {
-    db.export(path).await.map_err(db_error)
+    db.export(path).await.map_err(db_error)?;
+    // It holds password and token hashes: the owner's eyes only.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| AppError::Unavailable(format!("{}: {e}", path.display())))?;
+    }
+    Ok(())
 }
 
 /// Loads a backup into an empty database, then brings its schema up to
