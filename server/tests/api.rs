@@ -739,3 +739,28 @@ async fn browsers_cannot_write_from_other_sites() {
     assert_eq!(post(vec![], "x5").await, 200);
     assert_eq!(post(h("Origin", &s.base), "x6").await, 200);
 }
+
+/// The API description is served without a token and names every route of
+/// the API and the webhooks (a unit test checks the routers' source).
+#[tokio::test]
+async fn the_openapi_document_is_served() {
+    let s = Server::start("mem://").await;
+    let r = reqwest::get(s.url("/api/v1/openapi.json"))
+        .await
+        .expect("doc");
+    assert_eq!(r.status(), 200);
+    let doc: Value = r.json().await.expect("json");
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in [
+        "/api/v1/events",
+        "/api/v1/leads",
+        "/api/v1/leads/summary",
+        "/webhooks/whatsapp",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path}");
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+}

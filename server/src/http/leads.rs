@@ -24,6 +24,8 @@ pub fn router() -> Router<AppState> {
         .route("/leads/summary", get(get_summary))
         .route("/leads/{id}", get(get_lead))
         .route("/stats", get(get_stats))
+        // Without a token (see `auth`): it describes the API, it holds no data.
+        .route("/openapi.json", get(super::openapi::serve))
 }
 
 async fn get_leads(

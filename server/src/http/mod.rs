@@ -8,6 +8,7 @@ mod error;
 mod events;
 mod extract;
 mod leads;
+mod openapi;
 mod page;
 mod webhooks;
 

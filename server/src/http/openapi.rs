@@ -1,0 +1,258 @@
+//! `GET /api/v1/openapi.json`: the API for integrators (OpenAPI 3.1). Written
+//! by hand beside the routers; a test reads the routers' and the filter
+//! parser's source and fails when a routed API or webhook path, or a query
+//! parameter the code parses, is not described.
+
+use axum::Json;
+use serde_json::{Value, json};
+
+/// The filter parameters of `shared/spec/api.md` (and `range`).
+const FILTERS: &[(&str, &str)] = &[
+    (
+        "from",
+        "first day, YYYY-MM-DD, inclusive, in `tz` (default: 7 days ago)",
+    ),
+    (
+        "to",
+        "last day, YYYY-MM-DD, inclusive (default: today); at most 10 years after `from`",
+    ),
+    ("tz", "IANA time zone (default: the server's --tz)"),
+    (
+        "q",
+        "part of a name or e-mail, or phone digits in any format",
+    ),
+    ("channel", "one channel or a comma-separated list"),
+    (
+        "source",
+        "first source: a platform (meta), a source id, or `none`",
+    ),
+    (
+        "touched",
+        "`yes` (answered) or `no` (awaiting first response)",
+    ),
+    (
+        "range",
+        "today, yesterday, 7d, 30d, this_month, last_month (from/to win)",
+    ),
+];
+const PAGING: &[(&str, &str)] = &[
+    (
+        "sort",
+        "-date (default), date, -first_touched_at, first_touched_at, name, -name",
+    ),
+    ("limit", "page size, 1–500 (default 50)"),
+    ("cursor", "opaque, from the previous page's next_cursor"),
+];
+
+fn params(list: &[&[(&str, &str)]]) -> Value {
+    Value::Array(
+        list.iter()
+            .flat_map(|l| l.iter())
+            .map(|(name, what)| {
+                json!({"name": name, "in": "query", "required": false, "description": what,
+                       "schema": {"type": "string"}})
+            })
+            .collect(),
+    )
+}
+
+fn errors(codes: &[&str]) -> Value {
+    let mut out = serde_json::Map::new();
+    for code in codes {
+        let what = match *code {
+            "400" => "a malformed parameter or body (names it)",
+            "401" => "missing or wrong token or signature",
+            "403" => "refused (verification token, host name, cross-site)",
+            "404" => "no such lead or route",
+            "413" => "body over 8 MiB or batch over 1000 events",
+            _ => "the database is unavailable",
+        };
+        out.insert(
+            (*code).into(),
+            json!({"description": what, "content": {"application/json":
+                {"schema": {"$ref": "#/components/schemas/Error"}}}}),
+        );
+    }
+    Value::Object(out)
+}
+
+fn ok_json(schema: Value) -> Value {
+    json!({"description": "OK", "content": {"application/json": {"schema": schema}}})
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let source = json!({"type": ["object", "null"], "properties": {
+        "platform": {"type": "string"}, "type": {"type": "string"}, "id": {"type": ["string", "null"]},
+        "name": {"type": ["string", "null"]}, "url": {"type": ["string", "null"]}}});
+    let webhook = |name: &str| {
+        json!({
+            "get": {"summary": format!("{name} verification handshake"), "security": [],
+                "parameters": [
+                    {"name": "hub.mode", "in": "query", "schema": {"type": "string"}},
+                    {"name": "hub.verify_token", "in": "query", "schema": {"type": "string"}},
+                    {"name": "hub.challenge", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "the challenge, as text/plain",
+                    "content": {"text/plain": {"schema": {"type": "string"}}}},
+                    "403": {"description": "wrong verify token"}}},
+            "post": {"summary": format!("{name} webhook (signed by Meta)"), "security": [],
+                "parameters": [{"name": "X-Hub-Signature-256", "in": "header", "required": true,
+                    "description": "sha256=HEX, HMAC-SHA256 of the raw body with the app secret",
+                    "schema": {"type": "string"}}],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object"}}}},
+                "responses": {"200": ok_json(json!({"type": "object", "properties": {
+                    "accepted": {"type": "integer"}, "duplicates": {"type": "integer"},
+                    "skipped": {"type": "integer"}}})), "400": errors(&["400"])["400"],
+                    "401": errors(&["401"])["401"], "413": errors(&["413"])["413"],
+                    "503": {"description": "no app secret configured"}}}
+        })
+    };
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Leads Dashboard API", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "New customers who started a chat (leads), which ad brought them, and when they were first answered."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/healthz": {"get": {"summary": "200 ok once the database answers", "security": [],
+                "responses": {"200": {"description": "ok", "content": {"text/plain": {"schema": {"type": "string"}}}},
+                              "503": errors(&["503"])["503"]}}},
+            "/api/v1/events": {"post": {"summary": "Ingest one event or a batch of at most 1000",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"oneOf": [
+                    {"$ref": "#/components/schemas/Event"},
+                    {"type": "array", "maxItems": 1000, "items": {"$ref": "#/components/schemas/Event"}}]}}}},
+                "responses": {"200": ok_json(json!({"type": "object", "properties": {
+                    "accepted": {"type": "integer"}, "duplicates": {"type": "integer"}}})),
+                    "400": errors(&["400"])["400"], "401": errors(&["401"])["401"],
+                    "413": errors(&["413"])["413"], "503": errors(&["503"])["503"]}}},
+            "/api/v1/leads": {"get": {"summary": "One page of leads", "parameters": params(&[FILTERS, PAGING]),
+                "responses": {"200": ok_json(json!({"type": "object", "properties": {
+                    "leads": {"type": "array", "items": {"$ref": "#/components/schemas/Lead"}},
+                    "total": {"type": "integer"}, "next_cursor": {"type": ["string", "null"]}}})),
+                    "400": errors(&["400"])["400"], "401": errors(&["401"])["401"]}}},
+            "/api/v1/leads.csv": {"get": {"summary": "Every matching lead as CSV, streamed",
+                "parameters": params(&[FILTERS, &PAGING[..1]]),
+                "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                    "400": errors(&["400"])["400"], "401": errors(&["401"])["401"]}}},
+            "/api/v1/leads/summary": {"get": {"summary": "Totals and breakdowns for the filters",
+                "parameters": params(&[FILTERS]),
+                "responses": {"200": ok_json(json!({"$ref": "#/components/schemas/Summary"})),
+                    "400": errors(&["400"])["400"], "401": errors(&["401"])["401"]}}},
+            "/api/v1/leads/{id}": {"get": {"summary": "One lead with its sessions and events",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"},
+                    "description": "the lead id, percent-encoded (%2B6281…)"},
+                    {"name": "tz", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"200": ok_json(json!({"type": "object", "properties": {
+                    "lead": {"$ref": "#/components/schemas/Lead"},
+                    "sessions": {"type": "array", "items": {"type": "object"}},
+                    "events": {"type": "array", "items": {"type": "object"}}}})),
+                    "401": errors(&["401"])["401"], "404": errors(&["404"])["404"]}}},
+            "/api/v1/stats": {"get": {"summary": "Size of the in-memory lead index",
+                "responses": {"200": ok_json(json!({"type": "object", "properties": {
+                    "leads": {"type": "integer"}, "index_bytes": {"type": "integer"},
+                    "bytes_per_lead": {"type": "integer"}, "sources": {"type": "integer"}}})),
+                    "401": errors(&["401"])["401"]}}},
+            "/api/v1/openapi.json": {"get": {"summary": "This document", "security": [],
+                "responses": {"200": ok_json(json!({"type": "object"}))}}},
+            "/webhooks/whatsapp": webhook("WhatsApp Cloud API"),
+            "/webhooks/meta": webhook("Messenger and Instagram"),
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                "description": "a token from `leads-dashboard token create`, the settings page, or LEADS_API_TOKEN"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                    "type": "object", "required": ["code", "message"], "properties": {
+                        "code": {"type": "string"}, "message": {"type": "string"},
+                        "param": {"type": "string"}, "index": {"type": "integer"},
+                        "field": {"type": "string"}, "request_id": {"type": "string"}}}}},
+                "Event": {"type": "object", "required": ["id", "occurred_at", "channel", "contact"],
+                    "properties": {
+                        "id": {"type": "string", "minLength": 1, "maxLength": 256},
+                        "occurred_at": {"type": "string", "format": "date-time"},
+                        "channel": {"type": "string"},
+                        "direction": {"type": "string", "enum": ["inbound", "outbound"]},
+                        "sender": {"type": "string", "enum": ["customer", "agent", "ai", "system"]},
+                        "kind": {"type": "string", "enum": ["message", "resolved"]},
+                        "contact": {"type": "object", "properties": {
+                            "phone": {"type": "string"}, "external_id": {"type": "string"},
+                            "name": {"type": "string"}, "email": {"type": "string"}}},
+                        "source": source.clone()}},
+                "Lead": {"type": "object", "properties": {
+                    "id": {"type": "string"}, "date": {"type": "string", "format": "date-time"},
+                    "name": {"type": ["string", "null"]}, "phone": {"type": ["string", "null"]},
+                    "email": {"type": ["string", "null"]}, "channel": {"type": "string"},
+                    "first_source": source.clone(),
+                    "first_touched_at": {"type": ["string", "null"], "format": "date-time"},
+                    "last_source": source}},
+                "Summary": {"type": "object", "properties": {
+                    "total": {"type": "integer"}, "touched": {"type": "integer"},
+                    "untouched": {"type": "integer"},
+                    "median_first_touch_seconds": {"type": ["integer", "null"]},
+                    "by_day": {"type": "array", "items": {"type": "object", "properties": {
+                        "day": {"type": "string", "format": "date"}, "count": {"type": "integer"}}}},
+                    "by_source": {"type": "array", "items": {"type": "object", "properties": {
+                        "source": {"type": ["object", "null"]}, "count": {"type": "integer"}}}},
+                    "first_response": {"type": "object"}, "previous": {"type": ["object", "null"]}}}
+            }
+        }
+    })
+}
+
+pub async fn serve() -> Json<Value> {
+    Json(document())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The paths the routers route, read from their source.
+    fn routed() -> Vec<String> {
+        let mut out = Vec::new();
+        for (prefix, src) in [
+            ("/api/v1", include_str!("events.rs")),
+            ("/api/v1", include_str!("leads.rs")),
+            ("", include_str!("webhooks.rs")),
+            ("", include_str!("mod.rs")),
+        ] {
+            for part in src.split(".route(").skip(1) {
+                let path = part.trim_start().trim_start_matches('"');
+                if let Some(end) = path.find('"') {
+                    out.push(format!("{prefix}{}", &path[..end]));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_routed_api_and_webhook_path_is_described() {
+        let doc = document();
+        let routes = routed();
+        assert!(routes.len() >= 9, "{routes:?}");
+        for path in routes {
+            assert!(
+                doc["paths"].get(&path).is_some(),
+                "{path} is not in the OpenAPI document"
+            );
+        }
+        // Every filter the code parses is a described parameter.
+        let described: Vec<&str> = doc["paths"]["/api/v1/leads"]["get"]["parameters"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p["name"].as_str())
+            .collect();
+        let filter = include_str!("../../../app/src/ssr/domain/filter.rs");
+        let parsed: Vec<&str> = ["get(\"", "day(\""]
+            .iter()
+            .flat_map(|call| filter.split(call).skip(1))
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        assert!(parsed.len() >= 10, "{parsed:?}");
+        for name in parsed {
+            assert!(described.contains(&name), "{name} is not described");
+        }
+    }
+}
