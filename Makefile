@@ -21,7 +21,7 @@ LEADS_ADMIN_PASSWORD ?= local-dev-password
 export LEADS_ADMIN_PASSWORD
 
 .PHONY: run test setup setup-test build build-release unit integration e2e \
-        bench-smoke bench bench-crash load crash-test-long import-test-long fmt clean-data
+        bench-smoke bench bench-crash load dist dist-check crash-test-long import-test-long fmt clean-data
 
 ## run: set up, build (release) and serve on http://127.0.0.1:3000
 run: setup build-release
@@ -29,7 +29,7 @@ run: setup build-release
 	$(BIN_RELEASE) serve --site-root $(SITE_ROOT)
 
 ## test: set up, build (debug) and run unit, integration, crash and browser tests
-test: setup-test build unit integration e2e bench-smoke
+test: setup-test build unit integration e2e bench-smoke dist-check
 	@echo "all tests passed"
 
 setup:
@@ -84,6 +84,22 @@ LOAD_CLIENTS ?= 50
 load: setup build-release
 	LEADS_TEST_BIN=$(BIN_RELEASE) LOAD_SECONDS=$(LOAD_SECONDS) LOAD_CLIENTS=$(LOAD_CLIENTS) \
 	  $(DEBUG_ENV) cargo test -p server --test load -- --nocapture
+
+## dist: one self-contained release binary, the site inside it, at target/dist/leads-dashboard
+##       (built after the site: cargo-leptos would build both at once)
+dist: setup build-release
+	LEADS_SITE_DIR=$(SITE_ROOT) LEPTOS_OUTPUT_NAME=leads-dashboard \
+	  cargo build --release -p server --bin leads-dashboard --no-default-features --features embed-site
+	mkdir -p target/dist && cp $(BIN_RELEASE) target/dist/leads-dashboard
+	-strip target/dist/leads-dashboard
+	rm -f $(RELEASE_STAMP)
+	@ls -l target/dist/leads-dashboard
+
+# The same on the debug build, run from an empty folder (part of `make test`).
+dist-check:
+	LEADS_SITE_DIR=$(SITE_ROOT) $(DEBUG_ENV) \
+	  cargo build -p server --bin leads-dashboard --no-default-features --features embed-site
+	python3 scripts/dist_check.py $(BIN_DEBUG)
 
 ## bench-crash: SIGKILL the release server 20+ times under concurrent ingest at scale
 bench-crash: setup build-release

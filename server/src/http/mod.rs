@@ -3,6 +3,7 @@
 
 mod access;
 mod account;
+mod assets;
 mod auth;
 mod error;
 mod events;
@@ -69,6 +70,8 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Inside the gates (Host, session: /pkg and the favicon are open).
+        .layer(middleware::from_fn(assets::serve))
         .layer(middleware::from_fn(error::server_fn_status))
         .layer(middleware::from_fn_with_state(
             state.clone(),
