@@ -21,7 +21,7 @@ LEADS_ADMIN_PASSWORD ?= local-dev-password
 export LEADS_ADMIN_PASSWORD
 
 .PHONY: run test setup setup-test build build-release unit integration e2e \
-        bench-smoke bench bench-crash load dist dist-check crash-test-long import-test-long fmt clean-data
+        bench-smoke bench bench-crash load dist dist-check two-instances crash-test-long import-test-long fmt clean-data
 
 ## run: set up, build (release) and serve on http://127.0.0.1:3000
 run: setup build-release
@@ -100,6 +100,14 @@ dist-check:
 	LEADS_SITE_DIR=$(SITE_ROOT) $(DEBUG_ENV) \
 	  cargo build -p server --bin leads-dashboard --no-default-features --features embed-site
 	python3 scripts/dist_check.py $(BIN_DEBUG)
+
+## two-instances: two dashboards on one real SurrealDB server (built once into
+##       ~/.cache/leads-dashboard/surreal-target: long the first time), concurrent
+##       batches for the same contacts to both; checks both pages' APIs agree
+SURREAL_TARGET := $(HOME)/.cache/leads-dashboard/surreal-target
+two-instances: setup build
+	cd scripts/surreal-server && CARGO_TARGET_DIR=$(SURREAL_TARGET) cargo build --release
+	python3 scripts/two_instances.py $(SURREAL_TARGET)/release/surreal $(BIN_DEBUG)
 
 ## bench-crash: SIGKILL the release server 20+ times under concurrent ingest at scale
 bench-crash: setup build-release

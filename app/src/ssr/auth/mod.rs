@@ -192,11 +192,15 @@ impl Auth {
             return Ok(n);
         }
         match admin_password {
-            Some(p) => {
-                self.add_user("admin", Role::Admin, p).await?;
-                tracing::info!("created the user admin from LEADS_ADMIN_PASSWORD");
-                Ok(1)
-            }
+            Some(p) => match self.add_user("admin", Role::Admin, p).await {
+                Ok(()) => {
+                    tracing::info!("created the user admin from LEADS_ADMIN_PASSWORD");
+                    Ok(1)
+                }
+                // Another instance on the same database server was first.
+                Err(AuthError::Taken) => Ok(1),
+                Err(e) => Err(e),
+            },
             None => Ok(0),
         }
     }

@@ -73,6 +73,27 @@ pub struct Leads {
 impl Leads {
     /// Builds the lead index from the database and starts the writer.
     pub async fn open(db: Db) -> Result<Leads, AppError> {
+        Leads::open_with(db, false).await
+    }
+
+    /// The same; with `follow`, the index also follows what other processes
+    /// commit to the database (several instances on one SurrealDB server):
+    /// the subscription starts before the index is loaded, so nothing
+    /// committed in between is missed.
+    pub async fn open_with(db: Db, follow: bool) -> Result<Leads, AppError> {
+        let changes = if follow {
+            Some(ingest::watch_contacts(&db).await?)
+        } else {
+            None
+        };
+        let leads = Leads::load(db).await?;
+        if let Some(changes) = changes {
+            tokio::spawn(follow_loop(leads.clone(), changes));
+        }
+        Ok(leads)
+    }
+
+    async fn load(db: Db) -> Result<Leads, AppError> {
         let started = Instant::now();
         tracing::info!("building the lead index from the database");
         let (contacts, leads) = ingest::load_states(&db, |s| s.lead()).await?;
@@ -357,6 +378,65 @@ impl Export {
     }
 }
 
+/// Applies other processes' commits as they arrive (whatever is ready is
+/// applied together). When the subscription ends (the connection to the
+/// database server dropped), it subscribes again and reloads every contact,
+/// since what was committed meanwhile is not replayed.
+async fn follow_loop(leads: Leads, mut changes: ingest::ContactChanges) {
+    use futures::StreamExt;
+    loop {
+        while let Some(first) = changes.next().await {
+            let mut ready = vec![first];
+            while ready.len() < 1000 {
+                match futures::FutureExt::now_or_never(changes.next()) {
+                    Some(Some(c)) => ready.push(c),
+                    _ => break,
+                }
+            }
+            let batch: Vec<ContactState> = ready
+                .into_iter()
+                .filter_map(|c| {
+                    c.map_err(|e| tracing::warn!("a followed change was unreadable: {e}"))
+                        .ok()
+                })
+                .collect();
+            // Our own commits come back too: only what differs is applied.
+            let fresh: Vec<ContactState> = {
+                let index = leads.read();
+                batch
+                    .into_iter()
+                    .filter(|s| match s.lead() {
+                        Some(l) => index.get(&l.key).as_ref() != Some(&l),
+                        None => index.contains(&s.key),
+                    })
+                    .collect()
+            };
+            if !fresh.is_empty() {
+                leads.apply_committed(&fresh);
+            }
+        }
+        tracing::warn!("lost the database's change stream; subscribing again");
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            match ingest::watch_contacts(&leads.inner.db).await {
+                Ok(c) => {
+                    changes = c;
+                    break;
+                }
+                Err(e) => tracing::warn!("cannot follow the database yet: {e}"),
+            }
+        }
+        match ingest::load_states(&leads.inner.db, Some).await {
+            Ok((_, all)) => {
+                for chunk in all.chunks(10_000) {
+                    leads.apply_committed(chunk);
+                }
+            }
+            Err(e) => tracing::warn!("reloading after a lost change stream failed: {e}"),
+        }
+    }
+}
+
 /// The writer: one group commit at a time, each in its own task so that a
 /// panic fails only that group's requests.
 async fn write_loop(leads: Leads, mut jobs: mpsc::Receiver<Job>) {
@@ -405,5 +485,80 @@ async fn write_loop(leads: Leads, mut jobs: mpsc::Receiver<Job>) {
             // stored all the same.
             let _ = reply.send(answer);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ssr::{event, phone};
+
+    fn batch(json: serde_json::Value) -> Vec<Event> {
+        let region = phone::parse_region("ID").expect("region");
+        event::parse_batch(json.to_string().as_bytes(), region).expect("valid")
+    }
+
+    /// Two services on one database, as two instances on one SurrealDB
+    /// server: what one commits appears in the other's index (and live
+    /// updates) by following the database.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_following_instance_sees_the_other_instances_commits() {
+        let db = crate::ssr::db::connect("mem://", None, None)
+            .await
+            .expect("db");
+        let a = Leads::open(db.clone()).await.expect("a");
+        let b = Leads::open_with(db, true).await.expect("b");
+        let mut live = b.subscribe();
+        let f = Filter::parse(
+            &[("from", "2026-11-20"), ("to", "2026-11-20")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            chrono_tz::Asia::Jakarta,
+            chrono::Utc::now(),
+        )
+        .expect("filter");
+        let msg = |id: &str, at: &str, dir: &str| {
+            serde_json::json!({"id": id, "occurred_at": at, "channel": "whatsapp",
+                "direction": dir, "sender": if dir == "inbound" { "customer" } else { "agent" },
+                "contact": {"phone": "+6281234567890", "name": "Budi"}})
+        };
+        a.ingest(batch(serde_json::json!([msg(
+            "m1",
+            "2026-11-20T03:00:00Z",
+            "inbound"
+        )])))
+        .await
+        .expect("ingest");
+        let seen = tokio::time::timeout(std::time::Duration::from_secs(5), live.recv())
+            .await
+            .expect("a live update on b")
+            .expect("update");
+        assert_eq!(seen.new, 1);
+        assert_eq!(b.list(&f).total, 1);
+        // A later answer through A changes the lead on B too.
+        a.ingest(batch(serde_json::json!([msg(
+            "m2",
+            "2026-11-20T03:02:00Z",
+            "outbound"
+        )])))
+        .await
+        .expect("ingest");
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let page = b.list(&f);
+            if page
+                .leads
+                .first()
+                .and_then(|l| l.first_touched_at)
+                .is_some()
+            {
+                break;
+            }
+            assert!(Instant::now() < deadline, "b never saw the answer");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+
+        assert_eq!(b.list(&f).total, 1);
     }
 }

@@ -266,6 +266,39 @@ pub async fn load_states<T: Send>(
     Ok((n, out))
 }
 
+/// Every contact state committed from now on, by any process on the
+/// database (a live query; on a SurrealDB server, also other instances'
+/// commits). The stream ends when the connection does; what was committed
+/// meanwhile is not replayed (the caller loads everything again).
+pub async fn watch_contacts(db: &Db) -> Result<ContactChanges, AppError> {
+    use futures::StreamExt;
+    use surrealdb::types::{Action, SurrealValue};
+    let mut res = db
+        .query("LIVE SELECT state FROM contact")
+        .await
+        .map_err(db_error)?;
+    let stream = res
+        .stream::<surrealdb::Notification<Value>>(0)
+        .map_err(db_error)?;
+    Ok(stream
+        .filter_map(|n| async move {
+            let n = match n {
+                Ok(n) => n,
+                Err(e) => return Some(Err(db_error(e))),
+            };
+            // Contacts are never deleted; a killed query ends with the stream.
+            if !matches!(n.action, Action::Create | Action::Update) {
+                return None;
+            }
+            let json = serde_json::Value::from_value(n.data).ok()?;
+            Some(parse_state(&json["state"]).map_err(AppError::Internal))
+        })
+        .boxed())
+}
+
+/// Committed contact states as they arrive ([`watch_contacts`]).
+pub type ContactChanges = futures::stream::BoxStream<'static, Result<ContactState, AppError>>;
+
 /// The stored events of one contact (its history, for the lead detail).
 pub async fn contact_events(db: &Db, key: &str) -> Result<Vec<Event>, AppError> {
     let mut res = db
