@@ -564,3 +564,10 @@ mod tests {
         assert!(!ev.is_inbound() && !ev.is_touch());
     }
 }
+
+/// A valid batch from JSON (Indonesian numbers), for other modules' tests.
+#[cfg(test)]
+pub fn test_batch(json: serde_json::Value) -> Vec<Event> {
+    let region = super::phone::parse_region("ID").expect("region");
+    parse_batch(json.to_string().as_bytes(), region).expect("valid")
+}

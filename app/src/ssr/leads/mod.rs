@@ -491,12 +491,8 @@ async fn write_loop(leads: Leads, mut jobs: mpsc::Receiver<Job>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ssr::{event, phone};
 
-    fn batch(json: serde_json::Value) -> Vec<Event> {
-        let region = phone::parse_region("ID").expect("region");
-        event::parse_batch(json.to_string().as_bytes(), region).expect("valid")
-    }
+    use crate::ssr::event::test_batch as batch;
 
     /// Two services on one database, as two instances on one SurrealDB
     /// server: what one commits appears in the other's index (and live

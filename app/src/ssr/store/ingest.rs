@@ -351,12 +351,9 @@ pub async fn load_events(db: &Db) -> Result<HashMap<String, Vec<Event>>, AppErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ssr::{db, event, phone};
+    use crate::ssr::db;
 
-    fn batch(json: serde_json::Value) -> Vec<Event> {
-        let region = phone::parse_region("ID").expect("region");
-        event::parse_batch(json.to_string().as_bytes(), region).expect("valid")
-    }
+    use crate::ssr::event::test_batch as batch;
 
     /// Without the in-process writer, concurrent stores of the same contacts
     /// conflict at commit on the on-disk engine (as two processes on one
