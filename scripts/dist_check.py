@@ -53,12 +53,29 @@ def main(binary):
                 assert len(zbody) < len(body), path
             again = get(path, {"If-None-Match": etag})
             assert again.status == 304, (path, again.status)
-            print(f"ok {path}: {len(body)} bytes, {len(zbody)} sent with gzip, 304 on revalidation")
+            b = get(path, {"Accept-Encoding": "br, gzip"})
+            bbody = b.read()
+            if path.endswith((".wasm", ".js", ".css")):
+                assert b.headers["Content-Encoding"] == "br", path
+                assert len(bbody) < len(zbody), path
+            print(f"ok {path}: {len(body)} bytes, {len(zbody)} with gzip, {len(bbody)} with brotli, 304 on revalidation")
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         data = urllib.parse.urlencode({"name": "admin", "password": "dist-check-password", "next": "/"}).encode()
         html = opener.open(base + "/signin", data).read().decode()
-        assert "/pkg/leads-dashboard.js" in html and "/pkg/leads-dashboard.css" in html
+        # The page asks for versioned URLs, which may be kept for a year.
+        import re
+        m = re.search(r'href="(/v/[0-9a-f]+)/pkg/leads-dashboard\.css"', html)
+        assert m, "the page links the versioned stylesheet"
+        root = m.group(1)
+        assert f"{root}/pkg/leads-dashboard.js" in html or f'"{root}"' in html
+        for f in ["leads-dashboard.js", "leads-dashboard.wasm", "leads-dashboard.css"]:
+            r = get(f"{root}/pkg/{f}")
+            assert r.status == 200, f
+            assert "immutable" in r.headers["Cache-Control"], r.headers["Cache-Control"]
+        old = get(f"/v/000000000000/pkg/leads-dashboard.js")
+        assert old.status == 200 and old.headers["Cache-Control"] == "no-cache"
+        print(f"ok versioned {root}/pkg/…: cached for a year")
         print("dist check: the binary serves its whole site from an empty folder")
     finally:
         proc.terminate()

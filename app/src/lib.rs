@@ -16,7 +16,7 @@ pub mod ssr;
 pub mod url;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::{
     StaticSegment,
     components::{Route, Router, Routes},
@@ -29,6 +29,7 @@ use crate::pages::leads::LeadsPage;
 /// tells the browser bundle which language the server rendered.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let lang = initial_lang();
+    let root = asset_root();
     // The content security policy names this answer's nonce, which Leptos
     // puts on its own inline scripts.
     #[cfg(feature = "ssr")]
@@ -47,7 +48,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <HydrationScripts options/>
+                <link rel="stylesheet" id="leptos" href=format!("{root}/pkg/leads-dashboard.css")/>
+                <HydrationScripts options root=root/>
                 <MetaTags/>
             </head>
             <body>
@@ -70,6 +72,20 @@ fn top_right() -> impl IntoView {
     }
     #[cfg(not(feature = "ssr"))]
     {}
+}
+
+/// The prefix of the site's files (see `ssr::view::AssetRoot`).
+fn asset_root() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<ssr::view::AssetRoot>()
+            .map(|r| r.0)
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        String::new()
+    }
 }
 
 /// The language of the first render: on the server from the request (the
@@ -105,7 +121,6 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="leptos" href="/pkg/leads-dashboard.css"/>
         <Title text=format!("{} · Leads Dashboard", lang.t("title"))/>
         <Router>
             <header class="topbar">

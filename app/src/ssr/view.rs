@@ -176,6 +176,12 @@ pub async fn lead_view(
 
 /// The language of this request: the `lang` cookie, else the browser's
 /// `Accept-Language`, else Indonesian.
+/// Where the page loads its WASM, JS and CSS from: `""` (the site root's
+/// `/pkg/…`), or `/v/VERSION` when the binary carries its site, so that
+/// browsers may keep those files for a year.
+#[derive(Clone, Debug, Default)]
+pub struct AssetRoot(pub String);
+
 /// The content security policy: scripts only from this site (and, on the
 /// Leptos pages, its inline scripts carrying this answer's nonce), WASM
 /// compilation, no plugins, no framing, forms only to this site. Inline

@@ -24,6 +24,7 @@ fn is_open(path: &str) -> bool {
     ) || path.starts_with("/api/")
         || path.starts_with("/webhooks/")
         || path.starts_with("/pkg/")
+        || path.starts_with("/v/")
         || path.starts_with("/lang/")
 }
 

@@ -1,8 +1,10 @@
 //! The site's files (WASM, JS, CSS, favicon) carried inside the binary when
 //! it is built with `embed-site` (`make dist`): served from memory with
-//! their content type, gzip-compressed ahead of time, and an ETag so a
-//! browser revalidates instead of downloading again. Without the feature
-//! the list is empty and `--site-root` is served as before.
+//! their content type, brotli- or gzip-compressed ahead of time. The page
+//! asks for them under `/v/VERSION/…` (a hash of the whole site): those
+//! answers may be cached for a year, since another build has another
+//! version. Plain `/pkg/…` answers carry an ETag and are revalidated.
+//! Without the feature the list is empty and `--site-root` is served.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -11,6 +13,7 @@ pub struct Asset {
     pub path: &'static str,
     pub body: &'static [u8],
     pub gzip: &'static [u8],
+    pub brotli: &'static [u8],
     pub etag: &'static str,
 }
 
@@ -18,6 +21,15 @@ include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
 pub fn embedded() -> bool {
     !ASSETS.is_empty()
+}
+
+/// The prefix the page loads the site's files with.
+pub fn root() -> String {
+    if embedded() {
+        format!("/v/{SITE_VERSION}")
+    } else {
+        String::new()
+    }
 }
 
 fn content_type(path: &str) -> &'static str {
@@ -37,11 +49,28 @@ fn content_type(path: &str) -> &'static str {
 
 /// An embedded file, or `None` (then the request goes on as usual).
 pub fn answer(uri: &Uri, headers: &HeaderMap) -> Option<Response> {
-    let asset = ASSETS.iter().find(|a| a.path == uri.path())?;
-    // Names are not hashed: always revalidate, which costs a 304.
+    // `/v/VERSION/pkg/x` is `/pkg/x`; only this build's version is immutable.
+    let (path, immutable) = match uri.path().strip_prefix("/v/") {
+        Some(rest) => {
+            let (version, path) = rest.split_once('/')?;
+            (
+                &rest[version.len()..],
+                version == SITE_VERSION && !path.is_empty(),
+            )
+        }
+        None => (uri.path(), false),
+    };
+    let asset = ASSETS.iter().find(|a| a.path == path)?;
     let mut h = HeaderMap::new();
     h.insert(header::ETAG, HeaderValue::from_static(asset.etag));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if immutable {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        }),
+    );
     h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     let fresh = headers
         .get(header::IF_NONE_MATCH)
@@ -54,11 +83,16 @@ pub fn answer(uri: &Uri, headers: &HeaderMap) -> Option<Response> {
         header::CONTENT_TYPE,
         HeaderValue::from_static(content_type(asset.path)),
     );
-    let gzip = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("gzip"));
-    let body = if gzip && asset.gzip.len() < asset.body.len() {
+    let accepts = |enc: &str| {
+        headers
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with(enc)))
+    };
+    let body = if accepts("br") && asset.brotli.len() < asset.body.len() {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
+        asset.brotli
+    } else if accepts("gzip") && asset.gzip.len() < asset.body.len() {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         asset.gzip
     } else {

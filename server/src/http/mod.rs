@@ -65,10 +65,18 @@ pub fn router(state: AppState) -> Router {
         .merge(account::router())
         .merge(webhooks::router())
         .nest("/api/v1", api)
-        .leptos_routes(&state, routes, {
-            let options = state.leptos_options.clone();
-            move || shell(options.clone())
-        })
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                let root = app::ssr::view::AssetRoot(assets::root());
+                move || leptos::prelude::provide_context(root.clone())
+            },
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         // Inside the gates (Host, session: /pkg and the favicon are open).
         .layer(middleware::from_fn(assets::serve))
