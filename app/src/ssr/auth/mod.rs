@@ -197,9 +197,13 @@ impl Auth {
                     tracing::info!("created the user admin from LEADS_ADMIN_PASSWORD");
                     Ok(1)
                 }
-                // Another instance on the same database server was first.
+                // Another instance on the same database server was first
+                // (a taken name, or a write conflict with its creation).
                 Err(AuthError::Taken) => Ok(1),
-                Err(e) => Err(e),
+                Err(e) => match accounts::user_count(self.db()).await? {
+                    0 => Err(e),
+                    n => Ok(n),
+                },
             },
             None => Ok(0),
         }

@@ -81,8 +81,21 @@ pub async fn connect(
     pass: Option<&str>,
 ) -> Result<Db, AppError> {
     let db = open(address, user, pass).await?;
-    migrate(&db).await?;
-    Ok(db)
+    // Instances starting together on one database server migrate together:
+    // the loser of a write conflict tries again (and finds it done).
+    let mut attempt = 0;
+    loop {
+        match migrate(&db).await {
+            Ok(()) => return Ok(db),
+            Err(AppError::Unavailable(m))
+                if attempt < 5 && (m.contains("onflict") || m.contains("retried")) =>
+            {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(100 << attempt)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// Writes the whole database (schema and data, as SurrealQL) to `path`.
