@@ -407,3 +407,87 @@ async fn other_host_names_and_cross_site_sign_ins_are_refused() {
         assert!(r.headers().get("set-cookie").is_none());
     }
 }
+
+/// Even at debug level the log holds no phone number, e-mail address or
+/// user name, whatever passes through: events, searches, webhooks, sign-in.
+#[tokio::test]
+async fn logs_hold_no_phone_email_or_user_name() {
+    let log = std::env::temp_dir().join(format!("leads-log-{}.txt", std::process::id()));
+    let log_path = log.display().to_string();
+    let s = Server::start_with_env(
+        "mem://",
+        &[
+            ("RUST_LOG", "debug,surrealdb=warn,hyper=warn,h2=warn"),
+            ("TEST_STDERR_FILE", &log_path),
+            ("LEADS_WHATSAPP_APP_SECRET", "log-secret"),
+        ],
+    )
+    .await;
+    let ev = serde_json::json!([{"id": "log-1", "occurred_at": "2026-11-20T10:00:00Z",
+        "channel": "whatsapp", "direction": "inbound",
+        "contact": {"phone": "0812-9876-5432", "name": "Rahasia Sekali", "email": "rahasia@contoh.id"}}]);
+    assert_eq!(s.post_events(&ev).await.0, 200);
+    // A bad event naming the same data.
+    let mut bad = ev.clone();
+    bad[0]["occurred_at"] = serde_json::json!("nope");
+    assert_eq!(s.post_events(&bad).await.0, 400);
+    s.get("/api/v1/leads?q=0812-9876-5432&from=2026-11-20&to=2026-11-20")
+        .await;
+    s.get("/api/v1/leads?q=rahasia%40contoh.id&from=2026-11-20&to=2026-11-20")
+        .await;
+    s.get("/api/v1/leads/%2B6281298765432").await;
+    // A webhook with a sender too short to be a phone (skipped and logged).
+    let body = serde_json::json!({"object": "whatsapp_business_account", "entry": [{"id": "1",
+        "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp",
+        "messages": [{"from": "6281", "id": "wamid.L", "timestamp": "1764300000", "type": "text",
+                      "text": {"body": "halo"}}]}}]}]})
+    .to_string();
+    let r = reqwest::Client::new()
+        .post(s.url("/webhooks/whatsapp"))
+        .header(
+            "x-hub-signature-256",
+            app::ssr::webhooks::signature::sign("log-secret", body.as_bytes()),
+        )
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("webhook");
+    assert_eq!(r.status(), 200);
+    // A sign-in with an e-mail address as the name (right and wrong).
+    s.http
+        .post(s.url("/settings/users"))
+        .form(&[
+            ("name", "pemilik@contoh.id"),
+            ("password", "owner-password"),
+            ("role", "viewer"),
+        ])
+        .send()
+        .await
+        .expect("add");
+    let c = common::client();
+    s.sign_in(&c, "pemilik@contoh.id", "owner-password").await;
+    c.post(s.url("/signin"))
+        .form(&[
+            ("name", "pemilik@contoh.id"),
+            ("password", "wrong-password"),
+        ])
+        .send()
+        .await
+        .expect("wrong");
+    drop(s);
+    let text = std::fs::read_to_string(&log).expect("log");
+    assert!(text.lines().count() > 5, "the log was written: {text}");
+    for secret in [
+        "9876",
+        "6281",
+        "rahasia",
+        "Rahasia",
+        "pemilik",
+        "contoh.id",
+        "owner-password",
+    ] {
+        assert!(!text.contains(secret), "{secret} is in the log:\n{text}");
+    }
+    let _ = std::fs::remove_file(log);
+}

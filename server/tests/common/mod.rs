@@ -42,15 +42,21 @@ impl Server {
         // LEADS_TEST_BIN: another build of the binary (the load test on release).
         let bin = std::env::var("LEADS_TEST_BIN")
             .unwrap_or_else(|_| env!("CARGO_BIN_EXE_leads-dashboard").to_owned());
-        let child = Command::new(bin)
-            .args(["serve", "--db", db, "--addr", &format!("127.0.0.1:{port}")])
-            .envs(env.iter().copied())
+        let mut cmd = Command::new(bin);
+        cmd.args(["serve", "--db", db, "--addr", &format!("127.0.0.1:{port}")])
             .env("LEADS_API_TOKEN", TOKEN)
             .env("LEADS_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("the server binary starts");
+            .stdin(Stdio::null());
+        for (k, v) in env {
+            // Not a setting: where the server's log goes (the log test).
+            if *k == "TEST_STDERR_FILE" {
+                cmd.stderr(std::fs::File::create(v).expect("log file"));
+            } else {
+                cmd.env(k, v);
+            }
+        }
+        let child = cmd.spawn().expect("the server binary starts");
         let server = Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
