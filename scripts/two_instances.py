@@ -121,6 +121,17 @@ def main(surreal, binary):
             assert got == expected, (name, {k: (got.get(k), v) for k, v in expected.items() if got.get(k) != v})
             print(f"instance {name}: {page['total']} leads, each with the right Date and First Touched At")
 
+        # Both instances' pages (signed in) list every contact.
+        for base, name in zip(bases, "ab"):
+            jar = http.cookiejar.CookieJar()
+            opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+            data = urllib.parse.urlencode({"name": "admin", "password": "two-instances-pw",
+                                           "next": "/?from=2026-11-20&to=2026-11-21&tz=UTC"}).encode()
+            html = opener.open(base + "/signin", data).read().decode()
+            missing = [c for c in range(40) if f"Kontak {c}<" not in html]
+            assert not missing, (name, missing[:5])
+            print(f"instance {name}: the Leads page lists all 40")
+
         # One more lead through A: how soon does B show it?
         started = time.time()
         status, _ = call(bases[0], "/api/v1/events", [{"id": "late-1", "occurred_at": iso(500), "channel": "web",
