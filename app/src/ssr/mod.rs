@@ -17,5 +17,5 @@ pub mod view;
 pub mod webhooks;
 
 // Short paths for the pure modules and the store (`ssr::event`, `ssr::db`, …).
-pub use domain::{csv, event, filter, phone, rules};
+pub use domain::{csv, event, filter, phone, rules, secret};
 pub use store::{db, ingest};

@@ -87,12 +87,7 @@ fn html(status: StatusCode, body: String) -> Response {
 }
 
 async fn no_user(state: &AppState) -> bool {
-    state
-        .auth
-        .users()
-        .await
-        .map(|u| u.is_empty())
-        .unwrap_or(false)
+    state.auth.user_count().await.is_ok_and(|n| n == 0)
 }
 
 async fn signin_form(

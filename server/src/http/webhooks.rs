@@ -75,7 +75,7 @@ async fn verify(
         want,
     ) {
         (Some("subscribe"), Some(given), Some(challenge), Some(want))
-            if signature::same_secret(given, want) =>
+            if app::ssr::secret::same_secret(given, want) =>
         {
             (
                 StatusCode::OK,

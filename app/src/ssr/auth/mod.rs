@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
 use crate::ssr::db::Db;
+use crate::ssr::secret::{hex, same_secret};
 use crate::ssr::store::accounts::{self, SessionRow, TokenRow, UserRow};
 use throttle::{FREE_PER_ACCOUNT, FREE_PER_ADDRESS, Throttle};
 
@@ -146,19 +147,6 @@ fn digest(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Equal in constant time (digests first, so lengths say nothing either).
-pub fn same_secret(a: &str, b: &str) -> bool {
-    let (a, b) = (Sha256::digest(a.as_bytes()), Sha256::digest(b.as_bytes()));
-    a.iter()
-        .zip(b.iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
-}
-
 impl Auth {
     pub fn new(db: Db, idle: chrono::Duration, env_token: Option<String>) -> Auth {
         Auth {
@@ -187,7 +175,7 @@ impl Auth {
     /// First run: with `LEADS_ADMIN_PASSWORD` and no user yet, creates
     /// `admin`. Answers how many users exist afterwards.
     pub async fn first_run(&self, admin_password: Option<&str>) -> Result<usize, AuthError> {
-        let n = accounts::user_count(self.db()).await?;
+        let n = self.user_count().await?;
         if n > 0 {
             return Ok(n);
         }
@@ -200,7 +188,7 @@ impl Auth {
                 // Another instance on the same database server was first
                 // (a taken name, or a write conflict with its creation).
                 Err(AuthError::Taken) => Ok(1),
-                Err(e) => match accounts::user_count(self.db()).await? {
+                Err(e) => match self.user_count().await? {
                     0 => Err(e),
                     n => Ok(n),
                 },
@@ -224,6 +212,10 @@ impl Auth {
         } else {
             Err(AuthError::Taken)
         }
+    }
+
+    pub async fn user_count(&self) -> Result<usize, AuthError> {
+        Ok(accounts::user_count(self.db()).await?)
     }
 
     pub async fn users(&self) -> Result<Vec<UserInfo>, AuthError> {

@@ -5,6 +5,7 @@ pub mod event;
 pub mod filter;
 pub mod phone;
 pub mod rules;
+pub mod secret;
 /// The summary written straight from the spec's wording: the reference the
 /// lead index's summaries are tested against.
 #[cfg(test)]
