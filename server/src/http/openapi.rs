@@ -56,24 +56,18 @@ fn params(list: &[&[(&str, &str)]]) -> Value {
     )
 }
 
-fn errors(codes: &[&str]) -> Value {
-    let mut out = serde_json::Map::new();
-    for code in codes {
-        let what = match *code {
-            "400" => "a malformed parameter or body (names it)",
-            "401" => "missing or wrong token or signature",
-            "403" => "refused (verification token, host name, cross-site)",
-            "404" => "no such lead or route",
-            "413" => "body over 8 MiB or batch over 1000 events",
-            _ => "the database is unavailable",
-        };
-        out.insert(
-            (*code).into(),
-            json!({"description": what, "content": {"application/json":
-                {"schema": {"$ref": "#/components/schemas/Error"}}}}),
-        );
-    }
-    Value::Object(out)
+/// The answer for an error status, in the API's error shape.
+fn error(code: &str) -> Value {
+    let what = match code {
+        "400" => "a malformed parameter or body (names it)",
+        "401" => "missing or wrong token or signature",
+        "403" => "refused (verification token, host name, cross-site)",
+        "404" => "no such lead or route",
+        "413" => "body over 8 MiB or batch over 1000 events",
+        _ => "the database is unavailable",
+    };
+    json!({"description": what, "content": {"application/json":
+        {"schema": {"$ref": "#/components/schemas/Error"}}}})
 }
 
 fn ok_json(schema: Value) -> Value {
@@ -102,8 +96,8 @@ pub fn document() -> Value {
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object"}}}},
                 "responses": {"200": ok_json(json!({"type": "object", "properties": {
                     "accepted": {"type": "integer"}, "duplicates": {"type": "integer"},
-                    "skipped": {"type": "integer"}}})), "400": errors(&["400"])["400"],
-                    "401": errors(&["401"])["401"], "413": errors(&["413"])["413"],
+                    "skipped": {"type": "integer"}}})), "400": error("400"),
+                    "401": error("401"), "413": error("413"),
                     "503": {"description": "no app secret configured"}}}
         })
     };
@@ -116,28 +110,28 @@ pub fn document() -> Value {
         "paths": {
             "/healthz": {"get": {"summary": "200 ok once the database answers", "security": [],
                 "responses": {"200": {"description": "ok", "content": {"text/plain": {"schema": {"type": "string"}}}},
-                              "503": errors(&["503"])["503"]}}},
+                              "503": error("503")}}},
             "/api/v1/events": {"post": {"summary": "Ingest one event or a batch of at most 1000",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"oneOf": [
                     {"$ref": "#/components/schemas/Event"},
                     {"type": "array", "maxItems": 1000, "items": {"$ref": "#/components/schemas/Event"}}]}}}},
                 "responses": {"200": ok_json(json!({"type": "object", "properties": {
                     "accepted": {"type": "integer"}, "duplicates": {"type": "integer"}}})),
-                    "400": errors(&["400"])["400"], "401": errors(&["401"])["401"],
-                    "413": errors(&["413"])["413"], "503": errors(&["503"])["503"]}}},
+                    "400": error("400"), "401": error("401"),
+                    "413": error("413"), "503": error("503")}}},
             "/api/v1/leads": {"get": {"summary": "One page of leads", "parameters": params(&[FILTERS, PAGING]),
                 "responses": {"200": ok_json(json!({"type": "object", "properties": {
                     "leads": {"type": "array", "items": {"$ref": "#/components/schemas/Lead"}},
                     "total": {"type": "integer"}, "next_cursor": {"type": ["string", "null"]}}})),
-                    "400": errors(&["400"])["400"], "401": errors(&["401"])["401"]}}},
+                    "400": error("400"), "401": error("401")}}},
             "/api/v1/leads.csv": {"get": {"summary": "Every matching lead as CSV, streamed",
                 "parameters": params(&[FILTERS, &PAGING[..1]]),
                 "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
-                    "400": errors(&["400"])["400"], "401": errors(&["401"])["401"]}}},
+                    "400": error("400"), "401": error("401")}}},
             "/api/v1/leads/summary": {"get": {"summary": "Totals and breakdowns for the filters",
                 "parameters": params(&[FILTERS]),
                 "responses": {"200": ok_json(json!({"$ref": "#/components/schemas/Summary"})),
-                    "400": errors(&["400"])["400"], "401": errors(&["401"])["401"]}}},
+                    "400": error("400"), "401": error("401")}}},
             "/api/v1/leads/{id}": {"get": {"summary": "One lead with its sessions and events",
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"},
                     "description": "the lead id, percent-encoded (%2B6281…)"},
@@ -146,12 +140,12 @@ pub fn document() -> Value {
                     "lead": {"$ref": "#/components/schemas/Lead"},
                     "sessions": {"type": "array", "items": {"type": "object"}},
                     "events": {"type": "array", "items": {"type": "object"}}}})),
-                    "401": errors(&["401"])["401"], "404": errors(&["404"])["404"]}}},
+                    "401": error("401"), "404": error("404")}}},
             "/api/v1/stats": {"get": {"summary": "Size of the in-memory lead index",
                 "responses": {"200": ok_json(json!({"type": "object", "properties": {
                     "leads": {"type": "integer"}, "index_bytes": {"type": "integer"},
                     "bytes_per_lead": {"type": "integer"}, "sources": {"type": "integer"}}})),
-                    "401": errors(&["401"])["401"]}}},
+                    "401": error("401")}}},
             "/api/v1/openapi.json": {"get": {"summary": "This document", "security": [],
                 "responses": {"200": ok_json(json!({"type": "object"}))}}},
             "/webhooks/whatsapp": webhook("WhatsApp Cloud API"),
