@@ -478,6 +478,10 @@ async fn logs_hold_no_phone_email_or_user_name() {
     drop(s);
     let text = std::fs::read_to_string(&log).expect("log");
     assert!(text.lines().count() > 5, "the log was written: {text}");
+    assert!(
+        text.contains("/api/v1/leads/{id}"),
+        "requests are logged by route"
+    );
     for secret in [
         "9876",
         "6281",

@@ -97,19 +97,19 @@ pub fn router(state: AppState) -> Router {
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(MAX_CONCURRENT))
         // Paths only: query strings can hold a customer's phone or name.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
-            tracing::debug_span!("http", method = %req.method(), path = %loggable(req.uri().path()))
+            tracing::debug_span!("http", method = %req.method(), path = %loggable(req))
         }))
         .layer(middleware::from_fn(request_id))
         .with_state(state)
 }
 
-/// A path as the log may show it: a lead's id is a phone number or a
-/// channel's user id, so it is left out.
-fn loggable(path: &str) -> &str {
-    match path.strip_prefix("/api/v1/leads/") {
-        Some("summary") | None => path,
-        Some(_) => "/api/v1/leads/{id}",
-    }
+/// A path as the log may show it: the route's pattern where a route
+/// matched (`/api/v1/leads/{id}`: a lead's id is a phone number), else the
+/// path (the site's files, unknown paths).
+fn loggable(req: &Request) -> &str {
+    req.extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or(req.uri().path(), |m| m.as_str())
 }
 
 pub async fn serve(state: AppState) -> Result<(), String> {
