@@ -195,7 +195,7 @@ class Server:
         return self.proc is not None and self.proc.poll() is None
 
     def start(self):
-        env = dict(os.environ, LEADS_API_TOKEN=TOKEN, RUST_LOG="info")
+        env = dict(os.environ, LEADS_API_TOKEN=TOKEN, RUST_LOG=os.environ.get("BENCH_RUST_LOG", "info"))
         cmd = [self.bin, "serve", "--db", self.db_url, "--addr", f"127.0.0.1:{self.port}"] + self.extra
         logf = open(self.log_path, "ab")
         logf.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(cmd)}\n".encode())

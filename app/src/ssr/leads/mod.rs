@@ -3,20 +3,25 @@
 //! (later) the webhooks. SurrealDB is the system of record; the in-memory
 //! [`LeadIndex`] answers every read.
 //!
-//! Writes go through one writer task per process. It takes the batches
-//! queued by concurrent requests, stores them together in one transaction
-//! (group commit), applies exactly the committed contact states to the index
-//! through [`Leads::apply_committed`], and only then answers each request.
-//! So two requests in one process never conflict with each other, a request
-//! that is dropped (client gone) cannot leave a transaction open, and the
-//! index only ever holds committed data. A follower of the database's change
-//! feed (several instances on one SurrealDB server) calls the same
-//! `apply_committed` with the states other instances committed.
+//! Writes go through writer tasks, one per core; each contact belongs to
+//! one of them (a hash of its key). A request's batch is split between the
+//! writers by contact. Each writer takes the parts queued by concurrent
+//! requests, stores them together in one transaction (group commit),
+//! applies exactly the committed contact states to the index through
+//! [`Leads::apply_committed`], and only then answers; a request is answered
+//! when all its parts are. So two requests in one process never conflict
+//! with each other (no contact is written by two writers), the writers use
+//! every core, a request that is dropped (client gone) cannot leave a
+//! transaction open, and the index only ever holds committed data. A
+//! follower of the database's change feed (several instances on one
+//! SurrealDB server) calls the same `apply_committed` with the states other
+//! instances committed.
 
 pub mod blocks;
 pub mod counts;
 pub mod index;
 
+use std::collections::HashSet;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
@@ -61,7 +66,8 @@ struct Job {
 struct Inner {
     db: Db,
     index: RwLock<LeadIndex>,
-    writer: mpsc::Sender<Job>,
+    /// One queue per writer task; a contact always goes to the same one.
+    writers: Vec<mpsc::Sender<Job>>,
     changes: broadcast::Sender<Arc<Committed>>,
 }
 
@@ -108,17 +114,20 @@ impl Leads {
             total_ms = started.elapsed().as_millis() as u64,
             "lead index ready"
         );
-        let (writer, jobs) = mpsc::channel(256);
+        let (writers, queues): (Vec<_>, Vec<_>) =
+            (0..writer_count()).map(|_| mpsc::channel(256)).unzip();
         let (changes, _) = broadcast::channel(1024);
         let leads = Leads {
             inner: Arc::new(Inner {
                 db,
                 index: RwLock::new(index),
-                writer,
+                writers,
                 changes,
             }),
         };
-        tokio::spawn(write_loop(leads.clone(), jobs));
+        for jobs in queues {
+            tokio::spawn(write_loop(leads.clone(), jobs));
+        }
         Ok(leads)
     }
 
@@ -134,20 +143,57 @@ impl Leads {
     }
 
     /// Stores a validated batch; answers after its commit is durable and the
-    /// index shows it.
+    /// index shows it. The batch is split between the writers by contact;
+    /// the answer waits for every part.
     pub async fn ingest(&self, events: Vec<Event>) -> Result<Ingested, AppError> {
-        if events.is_empty() {
+        let total = events.len();
+        if total == 0 {
             return Ok(Ingested::default());
         }
-        let (reply, answer) = oneshot::channel();
-        self.inner
-            .writer
-            .send(Job { events, reply })
+        let writers = &self.inner.writers;
+        // Repeats inside one batch are duplicates of their first occurrence,
+        // whatever their contact (so they cannot reach two writers).
+        let first: Vec<bool> = {
+            let mut seen = HashSet::with_capacity(total);
+            events.iter().map(|e| seen.insert(e.id.as_str())).collect()
+        };
+        let mut parts: Vec<Vec<Event>> = (0..writers.len()).map(|_| Vec::new()).collect();
+        for (e, first) in events.into_iter().zip(first) {
+            if first {
+                parts[writer_of(&e.contact_key, writers.len())].push(e);
+            }
+        }
+        // Queued from a task of its own: a request dropped halfway (client
+        // gone) still hands every part to its writer, so the batch is
+        // stored whole (barring a crash).
+        let writers = writers.clone();
+        let queued = tokio::spawn(async move {
+            let stopped = || AppError::Unavailable("the writer has stopped".into());
+            let mut answers = Vec::with_capacity(parts.len());
+            for (writer, events) in writers.iter().zip(parts) {
+                if events.is_empty() {
+                    continue;
+                }
+                let (reply, answer) = oneshot::channel();
+                writer
+                    .send(Job { events, reply })
+                    .await
+                    .map_err(|_| stopped())?;
+                answers.push(answer);
+            }
+            let mut accepted = 0;
+            for answer in answers {
+                accepted += answer.await.map_err(|_| stopped())??.accepted;
+            }
+            Ok(accepted)
+        });
+        let accepted = queued
             .await
-            .map_err(|_| AppError::Unavailable("the writer has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| AppError::Unavailable("the writer has stopped".into()))?
+            .map_err(|e| AppError::Internal(format!("ingest failed: {e}")))??;
+        Ok(Ingested {
+            accepted,
+            duplicates: total - accepted,
+        })
     }
 
     /// Applies committed contact states to the index and tells subscribers.
@@ -437,10 +483,30 @@ async fn follow_loop(leads: Leads, mut changes: ingest::ContactChanges) {
     }
 }
 
-/// The writer: one group commit at a time, each in its own task so that a
+/// How many writer tasks: each stores its own contacts' events, one group
+/// commit at a time, so together they use every core and never write the
+/// same contact (no write conflict inside the process).
+fn writer_count() -> usize {
+    std::env::var("LEADS_WRITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .clamp(1, 16)
+}
+
+/// The writer a contact belongs to (a fixed hash: the same for the life of
+/// the process).
+fn writer_of(contact_key: &str, writers: usize) -> usize {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    (BuildHasherDefault::<DefaultHasher>::default().hash_one(contact_key) % writers as u64) as usize
+}
+
+/// A writer: one group commit at a time, each in its own task so that a
 /// panic fails only that group's requests.
 async fn write_loop(leads: Leads, mut jobs: mpsc::Receiver<Job>) {
+    let mut idle_from = Instant::now();
     while let Some(first) = jobs.recv().await {
+        let idle = idle_from.elapsed();
         let mut group = vec![first];
         let mut n = group[0].events.len();
         while n < GROUP_MAX_EVENTS {
@@ -461,12 +527,23 @@ async fn write_loop(leads: Leads, mut jobs: mpsc::Receiver<Job>) {
         }
         let db = leads.inner.db.clone();
         let l = leads.clone();
+        let busy = Instant::now();
         let done = tokio::spawn(async move {
             let stored = ingest::store(&db, &events).await?;
             l.apply_committed(&stored.changed);
             Ok::<_, AppError>(stored.new)
         })
         .await;
+        // `RUST_LOG=leads::writer=debug` shows where a writer's time goes.
+        tracing::debug!(
+            target: "leads::writer",
+            jobs = sizes.len(),
+            events = n,
+            idle_ms = idle.as_secs_f64() * 1e3,
+            busy_ms = busy.elapsed().as_secs_f64() * 1e3,
+            "group stored"
+        );
+        idle_from = Instant::now();
         let result = match done {
             Ok(r) => r,
             Err(e) => Err(AppError::Internal(format!("the writer failed: {e}"))),

@@ -66,12 +66,17 @@ pub fn db_error(e: surrealdb::Error) -> AppError {
 /// engines that only say so in words.
 pub fn is_retryable(e: &surrealdb::Error) -> bool {
     if e.query_details() == Some(&surrealdb::types::QueryError::TransactionConflict)
-        || e.is_already_exists()
+        || is_duplicate(e)
     {
         return true;
     }
     let m = e.message();
-    m.contains("can be retried") || m.contains("onflict") || m.contains("already exists")
+    m.contains("can be retried") || m.contains("onflict")
+}
+
+/// An insert met a record that exists already.
+pub fn is_duplicate(e: &surrealdb::Error) -> bool {
+    e.is_already_exists() || e.message().contains("already exists")
 }
 
 /// Opens the database named by `--db` and brings its schema up to date.
