@@ -34,6 +34,26 @@ use crate::ssr::rules::{LeadFacts, day_range};
 /// A time as (seconds, nanoseconds) since 1970 UTC: orders like the time.
 pub type Stamp = (i64, u32);
 
+/// The day (index into `bounds`, where day d runs from `bounds[d]` to
+/// `bounds[d + 1]`) of a time inside the range. Days of exactly 24 hours
+/// (zones without daylight saving, such as Indonesia's) are found by
+/// division; a binary search was most of a year's summary.
+fn day_finder(bounds: &[Stamp]) -> impl Fn(Stamp) -> usize + '_ {
+    let days = bounds.len().saturating_sub(1).max(1);
+    let uniform = bounds
+        .windows(2)
+        .all(|w| w[1].0 - w[0].0 == 86_400 && w[0].1 == 0 && w[1].1 == 0);
+    let start = bounds.first().map_or(0, |b| b.0);
+    move |t: Stamp| {
+        let day = if uniform {
+            usize::try_from((t.0 - start).div_euclid(86_400)).unwrap_or(0)
+        } else {
+            bounds[1..days].partition_point(|b| *b <= t)
+        };
+        day.min(days - 1)
+    }
+}
+
 fn stamp(t: DateTime<Utc>) -> Stamp {
     (t.timestamp(), t.timestamp_subsec_nanos())
 }
@@ -938,12 +958,35 @@ impl LeadIndex {
 
     /// How many leads of the date range `range` meet `pred`, read one by one.
     fn count(&self, range: (Stamp, Stamp), pred: &Pred) -> usize {
+        let mut n = 0;
+        self.scan(range, pred, |_| n += 1);
+        n
+    }
+
+    /// Calls `f` with every lead of the date range `range` that meets
+    /// `pred`, in no particular order. A range holding a good share of all
+    /// leads is read in slot order, memory in sequence (the Date order
+    /// jumps around memory when leads arrived out of Date order: three
+    /// times slower over a year of leads); a smaller one through the Date
+    /// order.
+    fn scan(&self, range: (Stamp, Stamp), pred: &Pred, mut f: impl FnMut(u32)) {
         let (a, b) = self.date_bounds(range);
         let n = self.by_date.rank(b) - self.by_date.rank(a);
-        self.by_date
-            .slices_from(a, n)
-            .map(|block| block.iter().filter(|s| pred.test(**s)).count())
-            .sum()
+        let hot = &self.store.hot;
+        if n * 4 >= hot.len() {
+            for (slot, h) in hot.iter().enumerate() {
+                let d = h.date();
+                if d >= range.0 && d < range.1 && pred.test(slot as u32) {
+                    f(slot as u32);
+                }
+            }
+        } else {
+            for slot in self.by_date.slices_from(a, n).flatten().copied() {
+                if pred.test(slot) {
+                    f(slot);
+                }
+            }
+        }
     }
 
     /// Where the date range `[start, end)` lies in the Date order.
@@ -1127,8 +1170,6 @@ impl LeadIndex {
     /// the `n` largest first sources (and "other"): one pass over the range.
     pub fn summary_and_chart(&self, f: &Filter, top: Option<usize>) -> (Summary, Chart) {
         let pred = self.pred(f);
-        let (lo, hi) = self.date_bounds(pred.range);
-        let in_range = self.by_date.rank(hi) - self.by_date.rank(lo);
         let days = (f.to - f.from).num_days().max(0) as usize + 1;
         // Day d runs from bounds[d] to bounds[d + 1].
         let bounds: Vec<Stamp> = (0..=days)
@@ -1147,16 +1188,11 @@ impl LeadIndex {
         // With a chart: each counted lead's (day, group).
         let mut day_group: Vec<(u32, u32)> = Vec::new();
         let mut first_response = FirstResponse::default();
-        let mut day = 0usize;
         let mut total = 0u64;
-        for slot in self.by_date.slices_from(lo, in_range).flatten().copied() {
-            if !pred.test(slot) {
-                continue;
-            }
+        let day_of = day_finder(&bounds);
+        self.scan(pred.range, &pred, |slot| {
             let h = &self.store.hot[slot as usize];
-            while day + 1 < days && h.date() >= bounds[day + 1] {
-                day += 1;
-            }
+            let day = day_of(h.date());
             by_day[day] += 1;
             total += 1;
             let group = self.sources.group[h.src as usize];
@@ -1170,7 +1206,7 @@ impl LeadIndex {
                 waits.push(w);
                 wait_groups.push(group);
             }
-        }
+        });
         let touched = waits.len() as u64;
         // Medians per group: the waits laid out group by group (a counting
         // sort, linear), then a selection in each group's slice.
@@ -1294,16 +1330,12 @@ impl LeadIndex {
     /// previous period's figures, without days, sources or a chart.
     pub fn totals(&self, f: &Filter) -> (u64, u64, Option<i64>) {
         let pred = self.pred(f);
-        let (lo, hi) = self.date_bounds(pred.range);
-        let in_range = self.by_date.rank(hi) - self.by_date.rank(lo);
         let mut total = 0u64;
         let mut waits: Vec<i64> = Vec::new();
-        for slot in self.by_date.slices_from(lo, in_range).flatten().copied() {
-            if pred.test(slot) {
-                total += 1;
-                waits.extend(self.wait(slot));
-            }
-        }
+        self.scan(pred.range, &pred, |slot| {
+            total += 1;
+            waits.extend(self.wait(slot));
+        });
         (total, waits.len() as u64, median_of(&mut waits))
     }
 
@@ -1565,6 +1597,12 @@ mod tests {
             ("tz", "Asia/Kathmandu"),
             ("from", "2026-11-02"),
             ("to", "2026-11-03"),
+        ],
+        // New York's clocks go back on 2026-11-01: a day of 25 hours.
+        &[
+            ("tz", "America/New_York"),
+            ("from", "2026-10-31"),
+            ("to", "2026-11-05"),
         ],
         &[("source", "meta")],
         &[("source", "ad3")],
