@@ -22,12 +22,15 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use serde_json::json;
-use surrealdb::types::{SurrealValue, Value};
+use surrealdb::types::{RecordId, SurrealValue, Value};
 
 use super::db::{Db, db_error, is_duplicate, is_retryable, record, row};
 use crate::error::AppError;
 use crate::ssr::event::Event;
 use crate::ssr::rules::ContactState;
+
+/// Existing contacts written by one `UPDATE` statement.
+const UPDATE_CHUNK: usize = 64;
 
 /// How often a batch that lost a write conflict to another process is run again.
 const MAX_ATTEMPTS: u32 = 12;
@@ -218,8 +221,8 @@ async fn write(
         event_rows.push(event_row(e).map_err(TxError::Corrupt)?);
     }
     let mut inserts = Vec::new();
-    let mut update_ids = Vec::new();
-    let mut updates = serde_json::Map::new();
+    // Existing contacts, in chunks: (ids, their new fields by key).
+    let mut updates: Vec<(Vec<RecordId>, serde_json::Map<String, serde_json::Value>)> = Vec::new();
     let mut changed = Vec::new();
     // Only contacts this batch added events to are written.
     let touched: HashSet<&str> = new_events.iter().map(|e| e.contact_key.as_str()).collect();
@@ -228,28 +231,45 @@ async fn write(
             continue;
         }
         let text = serde_json::to_string(&state).map_err(|e| TxError::Corrupt(e.to_string()))?;
+        let fields = json!({ "state": text, "events": ids });
         if existed {
-            update_ids.push(record("contact", &key));
-            updates.insert(key, json!({ "state": text, "events": ids }));
+            if updates
+                .last()
+                .is_none_or(|(ids, _)| ids.len() >= UPDATE_CHUNK)
+            {
+                updates.push(Default::default());
+            }
+            if let Some((ids, by_key)) = updates.last_mut() {
+                ids.push(record("contact", &key));
+                by_key.insert(key, fields);
+            }
         } else {
-            inserts.push(row(
-                record("contact", &key),
-                json!({ "state": text, "events": ids }),
-            ));
+            inserts.push(row(record("contact", &key), fields));
         }
         changed.push(state);
     }
-    tx.query(
-        "INSERT INTO event $events RETURN NONE;
-         INSERT INTO contact $inserts RETURN NONE;
-         UPDATE $uids SET state = $updates[record::id(id)].state, events = $updates[record::id(id)].events RETURN NONE;",
-    )
-    .bind(("events", event_rows))
-    .bind(("inserts", inserts))
-    .bind(("uids", update_ids))
-    .bind(("updates", serde_json::Value::Object(updates).into_value()))
-    .await?
-    .check()?;
+    // One UPDATE per chunk: `$fields[key]` copies the whole object for each
+    // record, so one object for every contact would cost the square of
+    // their number (a FOR loop of single UPDATEs costs 3x more per record).
+    let mut sql = String::from(
+        "INSERT INTO event $events RETURN NONE; INSERT INTO contact $inserts RETURN NONE;",
+    );
+    for i in 0..updates.len() {
+        sql.push_str(&format!(
+            " UPDATE $ids{i} MERGE $fields{i}[record::id(id)] RETURN NONE;"
+        ));
+    }
+    let mut query = tx
+        .query(sql)
+        .bind(("events", event_rows))
+        .bind(("inserts", inserts));
+    for (i, (ids, by_key)) in updates.into_iter().enumerate() {
+        query = query.bind((format!("ids{i}"), ids)).bind((
+            format!("fields{i}"),
+            serde_json::Value::Object(by_key).into_value(),
+        ));
+    }
+    query.await?.check()?;
     let ids = new_events.iter().map(|e| e.id.clone()).collect();
     Ok(Some((ids, changed)))
 }
@@ -490,6 +510,50 @@ mod tests {
                 .await
                 .expect("none")
                 .is_empty()
+        );
+    }
+
+    /// More existing contacts than one UPDATE statement writes: every one
+    /// gets its new state and event list.
+    #[tokio::test]
+    async fn many_existing_contacts_are_all_updated() {
+        let db = db::connect("mem://", None, None).await.expect("db");
+        let n = UPDATE_CHUNK * 2 + 7;
+        let msg = |id: String, who: usize, at: &str, dir: &str| {
+            serde_json::json!({"id": id, "occurred_at": at, "channel": "web", "direction": dir,
+                "sender": if dir == "inbound" { "customer" } else { "agent" },
+                "contact": {"external_id": format!("v{who}")}})
+        };
+        let first: Vec<_> = (0..n)
+            .map(|c| msg(format!("in{c}"), c, "2026-11-20T10:00:00Z", "inbound"))
+            .collect();
+        store(&db, &batch(serde_json::Value::Array(first)))
+            .await
+            .expect("first");
+        let answers: Vec<_> = (0..n)
+            .map(|c| msg(format!("out{c}"), c, "2026-11-20T10:05:00Z", "outbound"))
+            .collect();
+        let stored = store(&db, &batch(serde_json::Value::Array(answers)))
+            .await
+            .expect("answers");
+        assert_eq!(stored.accepted(), n);
+        let (_, states) = load_states(&db, Some).await.expect("load");
+        assert_eq!(states.len(), n);
+        for s in &states {
+            let lead = s.lead().expect("lead");
+            assert_eq!(
+                lead.first_touched_at.map(|t| t.to_rfc3339()).as_deref(),
+                Some("2026-11-20T10:05:00+00:00"),
+                "{}",
+                s.key
+            );
+        }
+        assert_eq!(
+            contact_events(&db, "web:v130")
+                .await
+                .expect("history")
+                .len(),
+            2
         );
     }
 
