@@ -258,7 +258,7 @@ async fn write(
     );
     for i in 0..updates.len() {
         sql.push_str(&format!(
-            " UPDATE $ids{i} MERGE $fields{i}[record::id(id)] RETURN NONE;"
+            " UPDATE $ids{i} SET state = $fields{i}[record::id(id)].state, events = $fields{i}[record::id(id)].events RETURN NONE;"
         ));
     }
     let mut query = tx
