@@ -1,7 +1,8 @@
-// One-off: sign in and screenshot the Leads page (used on the 1M-lead database).
+// Signs in and screenshots the Leads page, timing three views (used on the
+// 1M-lead database of `make bench --keep`; see docs/benchmarks.md).
 import { chromium } from 'playwright';
 const base = process.argv[2], out = process.argv[3];
-const browser = await chromium.launch();
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium' });
 const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
 await page.goto(base + '/?range=7d');
 await page.getByLabel(/User name|Nama pengguna/).fill('admin');
