@@ -160,6 +160,11 @@ pub struct SettingsArgs {
     /// over HTTPS (behind a reverse proxy).
     #[arg(long, env = "LEADS_SECURE_COOKIES", global = true)]
     pub secure_cookies: bool,
+    /// Writer tasks that store events side by side (each contact belongs
+    /// to one); default: one per core.
+    #[arg(long, env = "LEADS_WRITERS", global = true,
+          value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub writers: Option<u16>,
     /// Inactivity after which a sign-in ends (e.g. 7d, 12h).
     #[arg(
         long,

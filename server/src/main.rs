@@ -145,9 +145,13 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
     }
     // On a SurrealDB server other instances may write too: follow them.
     let shared = cli.settings.db.starts_with("ws://") || cli.settings.db.starts_with("wss://");
-    let leads = Leads::open_with(db, shared && matches!(command, Command::Serve))
-        .await
-        .map_err(|e| e.to_string())?;
+    let leads = Leads::open_with(
+        db,
+        shared && matches!(command, Command::Serve),
+        cli.settings.writers.map(usize::from),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     match command {
         Command::Serve => {
             let admin_password = std::env::var("LEADS_ADMIN_PASSWORD")

@@ -37,6 +37,10 @@ use crate::ssr::ingest;
 use crate::ssr::rules::{self, ContactState, LeadFacts, SessionEnd};
 pub use index::{LeadIndex, Page, Stats};
 
+/// The most writer tasks. Each stores its own contacts' events, one group
+/// commit at a time, so together they use every core and never write the
+/// same contact (no write conflict inside the process).
+pub const MAX_WRITERS: usize = 16;
 /// The most events one group commit stores together.
 const GROUP_MAX_EVENTS: usize = 8_000;
 /// Rows an export reads from the index per lock.
@@ -79,27 +83,35 @@ pub struct Leads {
 impl Leads {
     /// Builds the lead index from the database and starts the writer.
     pub async fn open(db: Db) -> Result<Leads, AppError> {
-        Leads::open_with(db, false).await
+        Leads::open_with(db, false, None).await
     }
 
     /// The same; with `follow`, the index also follows what other processes
     /// commit to the database (several instances on one SurrealDB server):
     /// the subscription starts before the index is loaded, so nothing
-    /// committed in between is missed.
-    pub async fn open_with(db: Db, follow: bool) -> Result<Leads, AppError> {
+    /// committed in between is missed. `writers`: how many writer tasks
+    /// (default: one per core).
+    pub async fn open_with(
+        db: Db,
+        follow: bool,
+        writers: Option<usize>,
+    ) -> Result<Leads, AppError> {
         let changes = if follow {
             Some(ingest::watch_contacts(&db).await?)
         } else {
             None
         };
-        let leads = Leads::load(db).await?;
+        let writers = writers.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+        });
+        let leads = Leads::load(db, writers.clamp(1, MAX_WRITERS)).await?;
         if let Some(changes) = changes {
             tokio::spawn(follow_loop(leads.clone(), changes));
         }
         Ok(leads)
     }
 
-    async fn load(db: Db) -> Result<Leads, AppError> {
+    async fn load(db: Db, writers: usize) -> Result<Leads, AppError> {
         let started = Instant::now();
         tracing::info!("building the lead index from the database");
         let (contacts, leads) = ingest::load_states(&db, |s| s.lead()).await?;
@@ -114,8 +126,7 @@ impl Leads {
             total_ms = started.elapsed().as_millis() as u64,
             "lead index ready"
         );
-        let (writers, queues): (Vec<_>, Vec<_>) =
-            (0..writer_count()).map(|_| mpsc::channel(256)).unzip();
+        let (writers, queues): (Vec<_>, Vec<_>) = (0..writers).map(|_| mpsc::channel(256)).unzip();
         let (changes, _) = broadcast::channel(1024);
         let leads = Leads {
             inner: Arc::new(Inner {
@@ -483,17 +494,6 @@ async fn follow_loop(leads: Leads, mut changes: ingest::ContactChanges) {
     }
 }
 
-/// How many writer tasks: each stores its own contacts' events, one group
-/// commit at a time, so together they use every core and never write the
-/// same contact (no write conflict inside the process).
-fn writer_count() -> usize {
-    std::env::var("LEADS_WRITERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()))
-        .clamp(1, 16)
-}
-
 /// The writer a contact belongs to (a fixed hash: the same for the life of
 /// the process).
 fn writer_of(contact_key: &str, writers: usize) -> usize {
@@ -580,7 +580,7 @@ mod tests {
             .await
             .expect("db");
         let a = Leads::open(db.clone()).await.expect("a");
-        let b = Leads::open_with(db, true).await.expect("b");
+        let b = Leads::open_with(db, true, None).await.expect("b");
         let mut live = b.subscribe();
         let f = Filter::parse(
             &[("from", "2026-11-20"), ("to", "2026-11-20")]

@@ -169,7 +169,7 @@ async fn write(
         .bind(("cids", contact_ids))
         .await?;
     let stored: Vec<serde_json::Value> = res.take(0)?;
-    let mut stored: Vec<(ContactState, Vec<String>)> = stored
+    let stored: Vec<(ContactState, Vec<String>)> = stored
         .into_iter()
         .map(|mut s| {
             let ids: Vec<String> = serde_json::from_value(s["events"].take()).unwrap_or_default();
@@ -207,7 +207,7 @@ async fn write(
 
     // Each contact's state, the ids of its events, and whether it is stored.
     let mut states: BTreeMap<String, (ContactState, Vec<String>, bool)> = BTreeMap::new();
-    for (state, ids) in stored.drain(..) {
+    for (state, ids) in stored {
         states.insert(state.key.clone(), (state, ids, true));
     }
     for e in &new_events {
