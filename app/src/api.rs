@@ -31,13 +31,21 @@ fn state() -> Result<crate::ssr::state::AppState, AppError> {
 
 /// One page of the Leads table for the page's filters.
 #[server(prefix = "/srv", endpoint = "leads")]
-pub async fn load_leads(query: LeadsQuery, lang: Lang) -> Result<LeadsView, AppError> {
+pub async fn load_leads(
+    // The default view (a bare `/`) has no parameter at all: the encoded
+    // arguments then have no `query` field.
+    #[server(default)] query: LeadsQuery,
+    lang: Lang,
+) -> Result<LeadsView, AppError> {
     public(crate::ssr::view::leads_view(&state()?, &query, lang))
 }
 
 /// KPI cards, first-response distribution, chart and breakdown by source.
 #[server(prefix = "/srv", endpoint = "dashboard")]
-pub async fn load_dashboard(query: LeadsQuery, lang: Lang) -> Result<DashboardView, AppError> {
+pub async fn load_dashboard(
+    #[server(default)] query: LeadsQuery,
+    lang: Lang,
+) -> Result<DashboardView, AppError> {
     public(crate::ssr::view::dashboard_view(&state()?, &query, lang))
 }
 
