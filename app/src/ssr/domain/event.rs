@@ -27,6 +27,10 @@ pub enum Kind {
     /// `messaging_referrals`): it gives the lead its source but is no
     /// message, so it makes no lead by itself (rule 3). Only from webhooks.
     Referral,
+    /// Identifiers of one person tied together (a number change, a phone
+    /// and a WhatsApp user id): the event's contact and its `aliases` are
+    /// one contact. No message. Only from webhooks.
+    Link,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,6 +70,11 @@ pub struct Event {
     /// event so conversions can be reported to Meta later.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ctwa_clid: Option<String>,
+    /// Other contact keys of the same person that this event ties to
+    /// `contact_key` (`shared/spec/channels.md`, "One person, several
+    /// identifiers"). Only from webhooks; empty for API events.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
 }
 
 impl Event {
@@ -263,7 +272,7 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
         ],
     )?;
     let (direction, sender) = match (kind, direction) {
-        (Kind::Resolved | Kind::Known | Kind::Referral, _) => {
+        (Kind::Resolved | Kind::Known | Kind::Referral | Kind::Link, _) => {
             (None, sender.unwrap_or(Sender::Agent))
         }
         (Kind::Message, None) => {
@@ -343,6 +352,7 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
         email,
         source,
         ctwa_clid: opt_text(obj, "ctwa_clid", "ctwa_clid")?,
+        aliases: Vec::new(),
     })
 }
 

@@ -53,8 +53,20 @@ fn merge<T: Clone>(slot: &mut Option<Stamped<T>>, stamp: &Stamp, value: &T, keep
 /// Everything the lead rules need to know about one contact.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ContactState {
+    /// The contact's key: the smallest key of all its identifiers.
     pub key: String,
+    /// The most recent phone of the contact (the one of the latest event
+    /// that names a phone: after a number change, the new number).
     pub phone: Option<String>,
+    /// The stamp of the event that gave `phone` (absent in states stored
+    /// before aliases: then any stamped phone wins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone_at: Option<Stamp>,
+    /// The other keys of the same person (`shared/spec/channels.md`: one
+    /// person, several identifiers), sorted. Their events are this
+    /// contact's events.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     /// The latest channel id of the person seen on any event.
     pub external_id: Option<Stamped<String>>,
     /// Rule 2: the earliest inbound message (its value is its channel).
@@ -88,12 +100,12 @@ impl ContactState {
         self.first_inbound.as_ref().map(|s| s.stamp.at)
     }
 
-    /// Folds one event in. Commutative and idempotent over events.
+    /// Folds one event in (an event of this contact or of one of its
+    /// aliases). Commutative and idempotent over events.
     pub fn apply(&mut self, ev: &Event) {
-        debug_assert_eq!(ev.contact_key, self.key);
         let stamp = Stamp::of(ev);
         if let Some(p) = &ev.phone {
-            self.phone = Some(p.clone());
+            self.set_phone(p, Some(&stamp));
         }
         if let Some(x) = &ev.external_id {
             merge(&mut self.external_id, &stamp, x, false);
@@ -106,6 +118,11 @@ impl ContactState {
         }
         if ev.kind == Kind::Known {
             self.mark_known_customer();
+        }
+        if ev.kind == Kind::Link {
+            // Ties identifiers (the store groups them); gives the phone,
+            // name and e-mail it names, nothing else.
+            return;
         }
         if ev.kind == Kind::Referral {
             // A source seen before (or between) messages counts like one on
@@ -129,6 +146,87 @@ impl ContactState {
         } else if ev.is_touch() {
             self.add_touch(ev.occurred_at);
         }
+    }
+
+    /// The phone of the latest event that names one (rule 7's order).
+    fn set_phone(&mut self, phone: &str, stamp: Option<&Stamp>) {
+        let newer = match (&self.phone_at, stamp, &self.phone) {
+            (_, _, None) => true,
+            (Some(cur), Some(s), _) => s > cur,
+            (None, Some(_), _) => true,
+            (Some(_), None, _) => false,
+            // Two unstamped phones (states from before aliases): the
+            // smaller one, so that the outcome does not depend on order.
+            (None, None, Some(cur)) => phone < cur.as_str(),
+        };
+        if newer {
+            self.phone = Some(phone.to_owned());
+            self.phone_at = stamp.cloned();
+        }
+    }
+
+    /// Takes in another contact's state: afterwards this state is what
+    /// folding the events of both would give (the rules' fields are each a
+    /// minimum or maximum, and answers are kept so that a moved Date finds
+    /// its First Touched At). Used when a tie makes two contacts one.
+    pub fn absorb(&mut self, other: &ContactState) {
+        if let Some(p) = &other.phone {
+            self.set_phone(p, other.phone_at.as_ref());
+        }
+        let keep = |slot: &mut Option<Stamped<_>>, o: &Option<Stamped<_>>, min: bool| {
+            if let Some(o) = o {
+                merge(slot, &o.stamp, &o.value, min);
+            }
+        };
+        keep(&mut self.external_id, &other.external_id, false);
+        keep(&mut self.name, &other.name, false);
+        keep(&mut self.email, &other.email, false);
+        if let Some(o) = &other.first_inbound {
+            merge(&mut self.first_inbound, &o.stamp, &o.value, true);
+        }
+        if let Some(o) = &other.first_source {
+            merge(&mut self.first_source, &o.stamp, &o.value, true);
+        }
+        if let Some(o) = &other.last_source {
+            merge(&mut self.last_source, &o.stamp, &o.value, false);
+        }
+        self.known_customer |= other.known_customer;
+        // Every answer either side kept: before its own Date all of them,
+        // at or after it the first (later ones cannot be first any more).
+        let mut touches: Vec<DateTime<Utc>> = std::mem::take(&mut self.early_touches);
+        touches.extend(other.early_touches.iter().copied());
+        touches.extend(self.first_touch.take());
+        touches.extend(other.first_touch);
+        touches.sort_unstable();
+        touches.dedup();
+        for t in touches {
+            self.add_touch(t);
+        }
+        for k in std::iter::once(&other.key).chain(&other.aliases) {
+            if *k != self.key {
+                self.aliases.push(k.clone());
+            }
+        }
+        self.aliases.sort_unstable();
+        self.aliases.dedup();
+    }
+
+    /// The same state under another key (the group's new smallest key):
+    /// the old key becomes one of its aliases.
+    pub fn rekey(&mut self, key: &str) {
+        if self.key == key {
+            return;
+        }
+        let old = std::mem::replace(&mut self.key, key.to_owned());
+        self.aliases.push(old);
+        self.aliases.retain(|a| a != key);
+        self.aliases.sort_unstable();
+        self.aliases.dedup();
+    }
+
+    /// Every key of the contact: its own and its aliases'.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.key.as_str()).chain(self.aliases.iter().map(String::as_str))
     }
 
     fn add_touch(&mut self, at: DateTime<Utc>) {
@@ -235,7 +333,7 @@ pub fn sessions(events: &[Event], timeout: Duration) -> Vec<Session> {
     evs.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
     evs.dedup_by(|a, b| a.id == b.id);
     // Being a known customer is no message.
-    evs.retain(|e| !matches!(e.kind, Kind::Known | Kind::Referral));
+    evs.retain(|e| !matches!(e.kind, Kind::Known | Kind::Referral | Kind::Link));
 
     let mut out: Vec<Session> = Vec::new();
     let mut open: Option<Session> = None;
@@ -272,7 +370,7 @@ pub fn sessions(events: &[Event], timeout: Duration) -> Vec<Session> {
                     end: SessionEnd::Open,
                 });
             }
-            (Kind::Message, None) | (Kind::Known | Kind::Referral, _) => {}
+            (Kind::Message, None) | (Kind::Known | Kind::Referral | Kind::Link, _) => {}
         }
     }
     out.extend(open);
@@ -313,7 +411,20 @@ fn start_of_day(day: chrono::NaiveDate, tz: chrono_tz::Tz) -> DateTime<Utc> {
 /// incremental [`ContactState`] against it.
 #[cfg(test)]
 pub fn reference_lead(key: &str, events: &[Event]) -> Option<LeadFacts> {
-    let mut evs: Vec<&Event> = events.iter().filter(|e| e.contact_key == key).collect();
+    reference_group_lead(key, &[key], events)
+}
+
+/// The same for a contact with several identifiers: every event of any
+/// of `keys` is the contact's (`key` is its smallest).
+#[cfg(test)]
+pub fn reference_group_lead(key: &str, keys: &[&str], events: &[Event]) -> Option<LeadFacts> {
+    let mut evs: Vec<&Event> = events
+        .iter()
+        .filter(|e| keys.contains(&e.contact_key.as_str()))
+        .collect();
+    if evs.iter().any(|e| e.kind == Kind::Known) {
+        return None;
+    }
     evs.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
     evs.dedup_by(|a, b| a.id == b.id);
     let inbound: Vec<&&Event> = evs.iter().filter(|e| e.is_inbound()).collect();
@@ -376,6 +487,7 @@ mod tests {
             email: None,
             source: None,
             ctwa_clid: None,
+            aliases: Vec::new(),
         }
     }
 
@@ -637,6 +749,7 @@ mod tests {
                         email: email.then(|| format!("n{minute}@example.com")),
                         source: (inbound && source > 0).then(|| src(&source.to_string())),
                         ctwa_clid: None,
+                        aliases: Vec::new(),
                     }
                 })
         }
@@ -665,6 +778,134 @@ mod tests {
                 }
             }
             states
+        }
+
+        /// Events of three keys, some of them ties (`Kind::Link`) between two.
+        fn arb_tied_history() -> impl Strategy<Value = Vec<Event>> {
+            let tie = (0..3usize, 0..3usize, 0..40u32).prop_map(|(a, b, minute)| {
+                let mut e = Event {
+                    id: String::new(),
+                    kind: Kind::Link,
+                    occurred_at: t(9, 0) + Duration::minutes(minute as i64),
+                    channel: "whatsapp".into(),
+                    direction: None,
+                    sender: Sender::Customer,
+                    contact_key: KEYS[a].into(),
+                    phone: (a < 2).then(|| KEYS[a].into()),
+                    external_id: None,
+                    name: None,
+                    email: None,
+                    source: None,
+                    ctwa_clid: None,
+                    aliases: vec![KEYS[b].into()],
+                };
+                e.aliases.retain(|k| *k != e.contact_key);
+                e
+            });
+            prop::collection::vec(prop_oneof![3 => arb_event(), 1 => tie], 1..30).prop_map(
+                |mut evs| {
+                    for (i, e) in evs.iter_mut().enumerate() {
+                        e.id = format!("e{i:02}");
+                    }
+                    evs
+                },
+            )
+        }
+
+        /// Folds as the store does: per batch, the stored contacts and the
+        /// batch's ties make the groups; a group's stored states are
+        /// absorbed into one under its smallest key, then its new events
+        /// applied.
+        fn fold_tied(batches: &[Vec<Event>]) -> std::collections::BTreeMap<String, ContactState> {
+            use crate::ssr::identity::Groups;
+            let mut states: std::collections::BTreeMap<String, ContactState> = Default::default();
+            for batch in batches {
+                let mut g = Groups::default();
+                for (k, st) in &states {
+                    g.add(k);
+                    for a in &st.aliases {
+                        g.tie(k, a);
+                    }
+                }
+                for e in batch {
+                    g.add(&e.contact_key);
+                    for a in &e.aliases {
+                        g.tie(&e.contact_key, a);
+                    }
+                }
+                let groups = g.all();
+                let mut next = std::collections::BTreeMap::new();
+                for (root, members) in groups {
+                    let mut st = ContactState::new(&root);
+                    for m in &members {
+                        if let Some(old) = states.get(m) {
+                            st.absorb(old);
+                        }
+                    }
+                    st.rekey(&root);
+                    st.aliases = members.iter().filter(|m| **m != root).cloned().collect();
+                    for e in batch.iter().filter(|e| members.contains(&e.contact_key)) {
+                        st.apply(e);
+                    }
+                    next.insert(root, st);
+                }
+                states = next;
+            }
+            states
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(400))]
+
+            /// One person, several identifiers: whatever the order of the
+            /// events and the ties, in any batches, with repeats, each group
+            /// of tied keys is one lead equal to the reference model's over
+            /// the union of their events.
+            #[test]
+            fn tied_identifiers_are_one_lead_in_any_order(
+                history in arb_tied_history(),
+                seed in any::<u64>(),
+                cuts in prop::collection::vec(any::<proptest::sample::Index>(), 0..5),
+                repeats in prop::collection::vec(any::<proptest::sample::Index>(), 0..6),
+            ) {
+                let mut arrival = history.clone();
+                for r in &repeats {
+                    arrival.push(r.get(&history).clone());
+                }
+                let n = arrival.len();
+                let mut x = seed | 1;
+                for i in (1..n).rev() {
+                    x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                    arrival.swap(i, (x as usize) % (i + 1));
+                }
+                let mut cut_points: Vec<usize> = cuts.iter().map(|c| c.index(n + 1)).collect();
+                cut_points.sort_unstable();
+                let mut batches = Vec::new();
+                let mut last = 0;
+                for c in cut_points.into_iter().chain([n]) {
+                    // A repeat is ignored by the store: leave out ids seen before.
+                    let seen: std::collections::HashSet<&str> =
+                        arrival[..last].iter().map(|e| e.id.as_str()).collect();
+                    let mut b: Vec<Event> = arrival[last..c].iter().filter(|e| !seen.contains(e.id.as_str())).cloned().collect();
+                    let mut inside = std::collections::HashSet::new();
+                    b.retain(|e| inside.insert(e.id.clone()));
+                    batches.push(b);
+                    last = c;
+                }
+                let states = fold_tied(&batches);
+                let grouped = crate::ssr::identity::by_contact(history.clone());
+                prop_assert_eq!(states.len(), grouped.len());
+                for (root, evs) in &grouped {
+                    let keys: Vec<&str> = {
+                        let mut k: Vec<&str> = evs.iter().flat_map(|e| std::iter::once(e.contact_key.as_str()).chain(e.aliases.iter().map(String::as_str))).collect();
+                        k.sort_unstable();
+                        k.dedup();
+                        k
+                    };
+                    let got = states.get(root).and_then(ContactState::lead);
+                    prop_assert_eq!(&got, &reference_group_lead(root, &keys, &history), "contact {}", root);
+                }
+            }
         }
 
         proptest! {

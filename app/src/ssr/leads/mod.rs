@@ -210,11 +210,15 @@ impl Leads {
     /// Applies committed contact states to the index and tells subscribers.
     /// The only way the index changes: called by this process's writer after
     /// each commit, and by a change-feed follower for other processes' commits.
-    pub fn apply_committed(&self, changed: &[ContactState]) {
+    /// `gone`: contact keys merged into another contact by a tie.
+    pub fn apply_committed(&self, changed: &[ContactState], gone: &[String]) {
         let mut leads = Vec::new();
         let mut new = 0;
         {
             let mut index = self.write();
+            for key in gone {
+                index.remove(key);
+            }
             for state in changed {
                 match state.lead() {
                     Some(lead) => {
@@ -274,10 +278,19 @@ impl Leads {
         key: &str,
         timeout: chrono::Duration,
     ) -> Result<Option<LeadDetail>, AppError> {
-        let Some(facts) = self.read().get(key) else {
-            return Ok(None);
+        let facts = self.read().get(key);
+        // Another identifier of the lead (an old number, a user id) finds it too.
+        let facts = match facts {
+            Some(f) => f,
+            None => match ingest::contact_of(&self.inner.db, key).await? {
+                Some(root) => match self.read().get(&root) {
+                    Some(f) => f,
+                    None => return Ok(None),
+                },
+                None => return Ok(None),
+            },
         };
-        let events = ingest::contact_events(&self.inner.db, key).await?;
+        let events = ingest::contact_events(&self.inner.db, &facts.key).await?;
         Ok(Some(timeline(facts, events, timeout)))
     }
 
@@ -360,6 +373,7 @@ fn timeline(facts: LeadFacts, mut events: Vec<Event>, timeout: chrono::Duration)
                 Kind::Resolved => "resolved",
                 Kind::Known => "known",
                 Kind::Referral => "referral",
+                Kind::Link => "link",
             }
             .into(),
             direction: e.direction.map(|d| {
@@ -450,26 +464,31 @@ async fn follow_loop(leads: Leads, mut changes: ingest::ContactChanges) {
                     _ => break,
                 }
             }
-            let batch: Vec<ContactState> = ready
-                .into_iter()
-                .filter_map(|c| {
-                    c.map_err(|e| tracing::warn!("a followed change was unreadable: {e}"))
-                        .ok()
-                })
-                .collect();
+            let mut batch: Vec<ContactState> = Vec::new();
+            let mut gone: Vec<String> = Vec::new();
+            for c in ready {
+                match c {
+                    Ok(ingest::ContactChange::State(s)) => batch.push(s),
+                    Ok(ingest::ContactChange::Gone(k)) => gone.push(k),
+                    Err(e) => tracing::warn!("a followed change was unreadable: {e}"),
+                }
+            }
             // Our own commits come back too: only what differs is applied.
-            let fresh: Vec<ContactState> = {
+            let (fresh, gone): (Vec<ContactState>, Vec<String>) = {
                 let index = leads.read();
-                batch
-                    .into_iter()
-                    .filter(|s| match s.lead() {
-                        Some(l) => index.get(&l.key).as_ref() != Some(&l),
-                        None => index.contains(&s.key),
-                    })
-                    .collect()
+                (
+                    batch
+                        .into_iter()
+                        .filter(|s| match s.lead() {
+                            Some(l) => index.get(&l.key).as_ref() != Some(&l),
+                            None => index.contains(&s.key),
+                        })
+                        .collect(),
+                    gone.into_iter().filter(|k| index.contains(k)).collect(),
+                )
             };
-            if !fresh.is_empty() {
-                leads.apply_committed(&fresh);
+            if !fresh.is_empty() || !gone.is_empty() {
+                leads.apply_committed(&fresh, &gone);
             }
         }
         tracing::warn!("lost the database's change stream; subscribing again");
@@ -483,11 +502,10 @@ async fn follow_loop(leads: Leads, mut changes: ingest::ContactChanges) {
                 Err(e) => tracing::warn!("cannot follow the database yet: {e}"),
             }
         }
-        match ingest::load_states(&leads.inner.db, Some).await {
+        match ingest::load_states(&leads.inner.db, |s| s.lead()).await {
             Ok((_, all)) => {
-                for chunk in all.chunks(10_000) {
-                    leads.apply_committed(chunk);
-                }
+                // A fresh index: contacts merged meanwhile leave no stale lead.
+                *leads.write() = LeadIndex::build(all);
             }
             Err(e) => tracing::warn!("reloading after a lost change stream failed: {e}"),
         }
@@ -530,7 +548,7 @@ async fn write_loop(leads: Leads, mut jobs: mpsc::Receiver<Job>) {
         let busy = Instant::now();
         let done = tokio::spawn(async move {
             let stored = ingest::store(&db, &events).await?;
-            l.apply_committed(&stored.changed);
+            l.apply_committed(&stored.changed, &stored.gone);
             Ok::<_, AppError>(stored.new)
         })
         .await;

@@ -27,6 +27,7 @@ use surrealdb::types::{RecordId, SurrealValue, Value};
 use super::db::{Db, db_error, is_duplicate, is_retryable, record, row};
 use crate::error::AppError;
 use crate::ssr::event::Event;
+use crate::ssr::identity::Groups;
 use crate::ssr::rules::ContactState;
 
 /// Existing contacts written by one `UPDATE` statement (measured: 64 cost a
@@ -45,6 +46,8 @@ pub struct Stored {
     pub new: Vec<bool>,
     /// The committed states of the contacts this batch changed.
     pub changed: Vec<ContactState>,
+    /// Contact keys merged into another contact by a tie: no longer leads.
+    pub gone: Vec<String>,
 }
 
 impl Stored {
@@ -80,13 +83,13 @@ pub async fn store(db: &Db, events: &[Event]) -> Result<Stored, AppError> {
     loop {
         attempt += 1;
         match try_store(db, &unique, check).await {
-            Ok((stored_ids, changed)) => {
+            Ok((stored_ids, changed, gone)) => {
                 let new = events
                     .iter()
                     .zip(&first)
                     .map(|(e, f)| *f && stored_ids.contains(e.id.as_str()))
                     .collect();
-                return Ok(Stored { new, changed });
+                return Ok(Stored { new, changed, gone });
             }
             // An event id stored under another contact: the insert met it.
             Err(TxError::Db(e)) if matches!(check, Check::Contacts) && is_duplicate(&e) => {
@@ -122,11 +125,7 @@ fn backoff(attempt: u32) -> Duration {
 
 type Tx = surrealdb::method::Transaction<surrealdb::engine::any::Any>;
 
-async fn try_store(
-    db: &Db,
-    events: &[&Event],
-    check: Check,
-) -> Result<(HashSet<String>, Vec<ContactState>), TxError> {
+async fn try_store(db: &Db, events: &[&Event], check: Check) -> Result<Written, TxError> {
     let t0 = std::time::Instant::now();
     let tx = db.clone().begin().await?;
     match write(&tx, events, check).await {
@@ -145,7 +144,7 @@ async fn try_store(
         }
         Ok(None) => {
             let _ = tx.cancel().await;
-            Ok((HashSet::new(), Vec::new()))
+            Ok((HashSet::new(), Vec::new(), Vec::new()))
         }
         Err(e) => {
             let _ = tx.cancel().await;
@@ -154,35 +153,81 @@ async fn try_store(
     }
 }
 
-/// Everything inside the transaction. `None`: nothing new, nothing written.
-async fn write(
-    tx: &Tx,
-    events: &[&Event],
-    check: Check,
-) -> Result<Option<(HashSet<String>, Vec<ContactState>)>, TxError> {
-    let mut contact_keys: Vec<&str> = events.iter().map(|e| e.contact_key.as_str()).collect();
-    contact_keys.sort_unstable();
-    contact_keys.dedup();
-    let contact_ids: Vec<_> = contact_keys.iter().map(|k| record("contact", k)).collect();
+/// What a batch's transaction wrote: the ids of the events it stored, the
+/// committed states of the contacts it changed, and the contact keys that
+/// stopped being contacts of their own (merged into another by a tie).
+type Written = (HashSet<String>, Vec<ContactState>, Vec<String>);
+
+/// A stored contact row: a contact's state with its events' ids, or a
+/// redirect of an alias key to its contact's key.
+enum Row {
+    State(ContactState, Vec<String>),
+    Into(String),
+}
+
+/// Reads the rows of `keys` (absent keys are left out).
+async fn read_rows(tx: &Tx, keys: &[&str]) -> Result<Vec<(String, Row)>, TxError> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let contact_ids: Vec<_> = keys.iter().map(|k| record("contact", k)).collect();
     let mut res = tx
-        .query("SELECT state, events FROM $cids;")
+        .query("SELECT state, events, into, key FROM $cids;")
         .bind(("cids", contact_ids))
         .await?;
     let stored: Vec<serde_json::Value> = res.take(0)?;
-    let stored: Vec<(ContactState, Vec<String>)> = stored
+    stored
         .into_iter()
         .map(|mut s| {
+            if let (Some(into), Some(key)) = (s["into"].as_str(), s["key"].as_str()) {
+                return Ok((key.to_owned(), Row::Into(into.to_owned())));
+            }
             let ids: Vec<String> = serde_json::from_value(s["events"].take()).unwrap_or_default();
-            Ok((parse_state(&s["state"]).map_err(TxError::Corrupt)?, ids))
+            let state = parse_state(&s["state"]).map_err(TxError::Corrupt)?;
+            Ok((state.key.clone(), Row::State(state, ids)))
         })
-        .collect::<Result<_, TxError>>()?;
+        .collect()
+}
+
+/// Everything inside the transaction. `None`: nothing new, nothing written.
+///
+/// Identifiers that events tie together are one contact (the smallest key
+/// of the group, `identity::Groups`): its row holds the state folded over
+/// the events of every alias, each alias's row redirects to it. A tie that
+/// meets two contacts merges their states (`ContactState::absorb`) and
+/// lists the merged-away keys as gone. Every row of a group that changes
+/// is written, so a concurrent batch touching any of its keys conflicts
+/// and runs again (in this process or another).
+async fn write(tx: &Tx, events: &[&Event], check: Check) -> Result<Option<Written>, TxError> {
+    let mut named: Vec<&str> = events
+        .iter()
+        .flat_map(|e| {
+            std::iter::once(e.contact_key.as_str()).chain(e.aliases.iter().map(String::as_str))
+        })
+        .collect();
+    named.sort_unstable();
+    named.dedup();
+    let mut rows: BTreeMap<String, Row> = read_rows(tx, &named).await?.into_iter().collect();
+    // Redirects point at their contact's row: read those too (one hop: a
+    // redirect is rewritten whenever its contact's key changes).
+    let roots: Vec<String> = rows
+        .values()
+        .filter_map(|r| match r {
+            Row::Into(k) if !rows.contains_key(k) => Some(k.clone()),
+            _ => None,
+        })
+        .collect();
+    let roots: Vec<&str> = roots.iter().map(String::as_str).collect();
+    rows.extend(read_rows(tx, &roots).await?);
 
     let existing: HashSet<String> = match check {
         Check::Contacts => {
             let batch: HashSet<&str> = events.iter().map(|e| e.id.as_str()).collect();
-            stored
-                .iter()
-                .flat_map(|(_, ids)| ids)
+            rows.values()
+                .flat_map(|r| match r {
+                    Row::State(_, ids) => ids.as_slice(),
+                    Row::Into(_) => &[],
+                })
                 .filter(|id| batch.contains(id.as_str()))
                 .cloned()
                 .collect()
@@ -205,18 +250,33 @@ async fn write(
         return Ok(None);
     }
 
-    // Each contact's state, the ids of its events, and whether it is stored.
-    let mut states: BTreeMap<String, (ContactState, Vec<String>, bool)> = BTreeMap::new();
-    for (state, ids) in stored {
-        states.insert(state.key.clone(), (state, ids, true));
+    // The groups: what is stored, and what the new events tie.
+    let mut groups = Groups::default();
+    for (key, row) in &rows {
+        groups.add(key);
+        match row {
+            Row::State(state, _) => {
+                for a in &state.aliases {
+                    groups.tie(key, a);
+                }
+            }
+            Row::Into(root) => groups.tie(key, root),
+        }
     }
     for e in &new_events {
-        let entry = states
-            .entry(e.contact_key.clone())
-            .or_insert_with(|| (ContactState::new(&e.contact_key), Vec::new(), false));
-        entry.0.apply(e);
-        entry.1.push(e.id.clone());
+        groups.add(&e.contact_key);
+        for a in &e.aliases {
+            groups.tie(&e.contact_key, a);
+        }
     }
+    let mut by_root: BTreeMap<String, Vec<&Event>> = BTreeMap::new();
+    for e in &new_events {
+        by_root
+            .entry(groups.root(&e.contact_key))
+            .or_default()
+            .push(e);
+    }
+    let members = groups.all();
 
     let mut event_rows = Vec::with_capacity(new_events.len());
     for e in &new_events {
@@ -225,16 +285,55 @@ async fn write(
     let mut inserts = Vec::new();
     // Existing contacts, in chunks: (ids, their new fields by key).
     let mut updates: Vec<(Vec<RecordId>, serde_json::Map<String, serde_json::Value>)> = Vec::new();
+    // Rows written whole (merges, redirects): rare.
+    let mut replaced: Vec<(RecordId, serde_json::Value)> = Vec::new();
     let mut changed = Vec::new();
-    // Only contacts this batch added events to are written.
-    let touched: HashSet<&str> = new_events.iter().map(|e| e.contact_key.as_str()).collect();
-    for (key, (state, ids, existed)) in states {
-        if !touched.contains(key.as_str()) {
-            continue;
+    let mut gone = Vec::new();
+    // Only groups this batch added events to are written.
+    for (root, group_events) in by_root {
+        let group: Vec<&String> = members
+            .get(&root)
+            .map(|m| m.iter().collect())
+            .unwrap_or_default();
+        // A group whose stored contact already lists every member changes
+        // only that contact's row (the common case for a phone that comes
+        // with its user id on every message).
+        let settled = matches!(rows.get(&root), Some(Row::State(st, _))
+            if group.iter().all(|m| **m == root || st.aliases.contains(m)));
+        let simple = group.len() <= 1 || settled;
+        let (mut state, mut ids, existed) = if simple {
+            match rows.remove(&root) {
+                Some(Row::State(state, ids)) => (state, ids, true),
+                _ => (ContactState::new(&root), Vec::new(), false),
+            }
+        } else {
+            // Fold every stored contact of the group into one.
+            let mut state = ContactState::new(&root);
+            let mut ids = Vec::new();
+            for m in &group {
+                if let Some(Row::State(old, old_ids)) = rows.get(*m) {
+                    state.absorb(old);
+                    ids.extend(old_ids.iter().cloned());
+                    if **m != root {
+                        gone.push((*m).clone());
+                    }
+                }
+            }
+            state.rekey(&root);
+            state.aliases = group
+                .iter()
+                .filter(|m| ***m != root)
+                .map(|m| (*m).clone())
+                .collect();
+            (state, ids, false)
+        };
+        for e in &group_events {
+            state.apply(e);
+            ids.push(e.id.clone());
         }
         let text = serde_json::to_string(&state).map_err(|e| TxError::Corrupt(e.to_string()))?;
         let fields = json!({ "state": text, "events": ids });
-        if existed {
+        if simple && existed {
             if updates
                 .last()
                 .is_none_or(|(ids, _)| ids.len() >= UPDATE_CHUNK)
@@ -242,11 +341,19 @@ async fn write(
                 updates.push(Default::default());
             }
             if let Some((ids, by_key)) = updates.last_mut() {
-                ids.push(record("contact", &key));
-                by_key.insert(key, fields);
+                ids.push(record("contact", &root));
+                by_key.insert(root.clone(), fields);
             }
+        } else if simple {
+            inserts.push(row(record("contact", &root), fields));
         } else {
-            inserts.push(row(record("contact", &key), fields));
+            replaced.push((record("contact", &root), fields));
+            for m in &group {
+                let already = matches!(rows.get(*m), Some(Row::Into(r)) if *r == root);
+                if **m != root && !already {
+                    replaced.push((record("contact", m), json!({ "into": root, "key": m })));
+                }
+            }
         }
         changed.push(state);
     }
@@ -261,6 +368,9 @@ async fn write(
             " UPDATE $ids{i} SET state = $fields{i}[record::id(id)].state, events = $fields{i}[record::id(id)].events RETURN NONE;"
         ));
     }
+    for i in 0..replaced.len() {
+        sql.push_str(&format!(" UPSERT $rid{i} CONTENT $row{i} RETURN NONE;"));
+    }
     let mut query = tx
         .query(sql)
         .bind(("events", event_rows))
@@ -271,9 +381,14 @@ async fn write(
             serde_json::Value::Object(by_key).into_value(),
         ));
     }
+    for (i, (rid, content)) in replaced.into_iter().enumerate() {
+        query = query
+            .bind((format!("rid{i}"), rid))
+            .bind((format!("row{i}"), content.into_value()));
+    }
     query.await?.check()?;
     let ids = new_events.iter().map(|e| e.id.clone()).collect();
-    Ok(Some((ids, changed)))
+    Ok(Some((ids, changed, gone)))
 }
 
 /// The stored event: its id (for the existence check), its contact, and the
@@ -305,7 +420,7 @@ pub async fn load_states<T: Send>(
     // One query: SurrealDB reads a record-id range whole before a LIMIT
     // applies, so paging by id would read the table once per page.
     let mut res = db
-        .query("SELECT VALUE state FROM contact")
+        .query("SELECT VALUE state FROM contact WHERE state != NONE")
         .await
         .map_err(db_error)?;
     let states: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
@@ -315,6 +430,10 @@ pub async fn load_states<T: Send>(
     let parse = |part: &[serde_json::Value]| -> Result<Vec<T>, AppError> {
         let mut out = Vec::with_capacity(part.len());
         for s in part {
+            // An alias's row redirects to its contact and has no state.
+            if s.is_null() {
+                continue;
+            }
             out.extend(map(parse_state(s).map_err(AppError::Internal)?));
         }
         Ok(out)
@@ -341,7 +460,16 @@ pub async fn load_states<T: Send>(
     Ok((n, out))
 }
 
-/// Every contact state committed from now on, by any process on the
+/// A committed change of one contact row.
+#[derive(Debug)]
+pub enum ContactChange {
+    /// A contact's new state.
+    State(ContactState),
+    /// The key became an alias of another contact (merged by a tie).
+    Gone(String),
+}
+
+/// Every contact change committed from now on, by any process on the
 /// database (a live query; on a SurrealDB server, also other instances'
 /// commits). The stream ends when the connection does; what was committed
 /// meanwhile is not replayed (the caller loads everything again).
@@ -349,7 +477,7 @@ pub async fn watch_contacts(db: &Db) -> Result<ContactChanges, AppError> {
     use futures::StreamExt;
     use surrealdb::types::{Action, SurrealValue};
     let mut res = db
-        .query("LIVE SELECT state FROM contact")
+        .query("LIVE SELECT state, into, key FROM contact")
         .await
         .map_err(db_error)?;
     let stream = res
@@ -366,19 +494,27 @@ pub async fn watch_contacts(db: &Db) -> Result<ContactChanges, AppError> {
                 return None;
             }
             let json = serde_json::Value::from_value(n.data).ok()?;
-            Some(parse_state(&json["state"]).map_err(AppError::Internal))
+            if let (Some(_), Some(key)) = (json["into"].as_str(), json["key"].as_str()) {
+                return Some(Ok(ContactChange::Gone(key.to_owned())));
+            }
+            Some(
+                parse_state(&json["state"])
+                    .map(ContactChange::State)
+                    .map_err(AppError::Internal),
+            )
         })
         .boxed())
 }
 
-/// Committed contact states as they arrive ([`watch_contacts`]).
-pub type ContactChanges = futures::stream::BoxStream<'static, Result<ContactState, AppError>>;
+/// Committed contact changes as they arrive ([`watch_contacts`]).
+pub type ContactChanges = futures::stream::BoxStream<'static, Result<ContactChange, AppError>>;
 
 /// The stored events of one contact (its history, for the lead detail).
 pub async fn contact_events(db: &Db, key: &str) -> Result<Vec<Event>, AppError> {
+    let key = contact_of(db, key).await?.unwrap_or_else(|| key.to_owned());
     let mut res = db
         .query("SELECT VALUE events FROM $cid")
-        .bind(("cid", record("contact", key)))
+        .bind(("cid", record("contact", &key)))
         .await
         .map_err(db_error)?;
     let lists: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
@@ -396,6 +532,17 @@ pub async fn contact_events(db: &Db, key: &str) -> Result<Vec<Event>, AppError> 
     rows.into_iter().map(event_of).collect()
 }
 
+/// The contact key an alias key redirects to (`None`: not an alias).
+pub async fn contact_of(db: &Db, key: &str) -> Result<Option<String>, AppError> {
+    let mut res = db
+        .query("SELECT VALUE into FROM $cid")
+        .bind(("cid", record("contact", key)))
+        .await
+        .map_err(db_error)?;
+    let into: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
+    Ok(into.into_iter().find_map(|v| v.as_str().map(str::to_owned)))
+}
+
 fn event_of(mut r: serde_json::Value) -> Result<Event, AppError> {
     match r.get_mut("ev").map(serde_json::Value::take) {
         Some(serde_json::Value::String(s)) => serde_json::from_str(&s),
@@ -408,19 +555,19 @@ fn event_of(mut r: serde_json::Value) -> Result<Event, AppError> {
     .map_err(|e| AppError::Internal(format!("unreadable event: {e}")))
 }
 
-/// Every stored event, grouped by contact key (recomputation checks).
+/// Every stored event, grouped by contact: the events of tied identifiers
+/// together, under the group's key (recomputation checks).
 pub async fn load_events(db: &Db) -> Result<HashMap<String, Vec<Event>>, AppError> {
     let mut res = db
         .query("SELECT ev, event FROM event")
         .await
         .map_err(db_error)?;
     let rows: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
-    let mut out: HashMap<String, Vec<Event>> = HashMap::new();
-    for r in rows {
-        let ev = event_of(r)?;
-        out.entry(ev.contact_key.clone()).or_default().push(ev);
-    }
-    Ok(out)
+    let events = rows
+        .into_iter()
+        .map(event_of)
+        .collect::<Result<Vec<Event>, AppError>>()?;
+    Ok(crate::ssr::identity::by_contact(events))
 }
 
 #[cfg(test)]
