@@ -173,6 +173,24 @@ pub struct SettingsArgs {
         global = true
     )]
     pub signin_timeout: String,
+    /// Who sent a WhatsApp reply that its software did not tag with
+    /// biz_opaque_callback_data "leads:sender=…": agent or ai.
+    #[arg(long, env = "LEADS_WHATSAPP_REPLY_SENDER", default_value = "agent",
+          value_parser = ["agent", "ai"], global = true)]
+    pub whatsapp_reply_sender: String,
+    /// Apps whose Messenger/Instagram echoes are agents' replies,
+    /// comma-separated (default: Meta's Page inbox / Business Suite).
+    #[arg(long, env = "LEADS_META_AGENT_APP_IDS", global = true, value_delimiter = ',',
+          default_value = app::ssr::state::META_INBOX_APP_ID)]
+    pub meta_agent_app_ids: Vec<String>,
+    /// Apps whose Messenger/Instagram echoes are the AI's replies, comma-separated.
+    #[arg(
+        long,
+        env = "LEADS_META_AI_APP_IDS",
+        global = true,
+        value_delimiter = ','
+    )]
+    pub meta_ai_app_ids: Vec<String>,
     /// Folder with the built site (pkg/ with the WASM, JS and CSS).
     #[arg(
         long,
@@ -181,6 +199,14 @@ pub struct SettingsArgs {
         global = true
     )]
     pub site_root: String,
+}
+
+/// App ids as given: trimmed, blanks left out.
+fn ids(list: &[String]) -> Vec<String> {
+    list.iter()
+        .map(|i| i.trim().to_owned())
+        .filter(|i| !i.is_empty())
+        .collect()
 }
 
 impl SettingsArgs {
@@ -225,6 +251,14 @@ impl SettingsArgs {
             whatsapp_verify_token: secret("LEADS_WHATSAPP_VERIFY_TOKEN"),
             meta_app_secret: secret("LEADS_META_APP_SECRET"),
             meta_verify_token: secret("LEADS_META_VERIFY_TOKEN"),
+            whatsapp_reply_sender: if self.whatsapp_reply_sender == "ai" {
+                app::ssr::event::Sender::Ai
+            } else {
+                app::ssr::event::Sender::Agent
+            },
+            meta_agent_app_ids: ids(&self.meta_agent_app_ids),
+            meta_ai_app_ids: ids(&self.meta_ai_app_ids),
+            chatwoot_secret: secret("LEADS_CHATWOOT_SECRET"),
             public_names,
             secure_cookies: self.secure_cookies,
             signin_timeout,

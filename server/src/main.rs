@@ -171,6 +171,7 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
                 leptos_options: cli.settings.leptos_options()?,
                 leads,
                 auth,
+                intake: Arc::default(),
                 settings: Arc::new(settings),
             };
             http::serve(state).await?;

@@ -6,7 +6,7 @@
 
 mod common;
 
-use app::ssr::webhooks::signature::sign;
+use app::ssr::intake::signature::sign;
 use common::{Rng, Server, TOKEN};
 use serde_json::{Value, json};
 

@@ -3,13 +3,14 @@
 
 mod common;
 
-use app::ssr::webhooks::signature::sign;
+use app::ssr::intake::signature::{sign, sign_chatwoot};
 use common::Server;
 use serde_json::{Value, json};
 
 const SECRET: &str = "app-secret-for-tests";
 const VERIFY: &str = "verify-me";
 const META_SECRET: &str = "meta-secret-for-tests";
+const CHATWOOT_SECRET: &str = "chatwoot-secret-for-tests";
 
 async fn server() -> Server {
     Server::start_with_env(
@@ -19,6 +20,7 @@ async fn server() -> Server {
             ("LEADS_WHATSAPP_VERIFY_TOKEN", VERIFY),
             ("LEADS_META_APP_SECRET", META_SECRET),
             ("LEADS_META_VERIFY_TOKEN", "meta-verify"),
+            ("LEADS_CHATWOOT_SECRET", CHATWOOT_SECRET),
         ],
     )
     .await
@@ -242,4 +244,471 @@ async fn messenger_and_instagram_bodies_make_leads_with_referrals_as_sources() {
     assert_eq!(lead["date"], "2023-11-14T22:14:20Z");
     assert_eq!(lead["first_source"]["id"], "6045246247433");
     assert_eq!(lead["first_source"]["name"], "Diskon Akhir Tahun");
+}
+
+// ---- Real-channel sequences (shared/spec/channels.md) ----
+
+/// A WhatsApp delivery of one `messages`-field value.
+fn wa(value: Value) -> Vec<u8> {
+    serde_json::to_vec(
+        &json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA-1",
+        "changes": [{"field": "messages", "value": value}]}]}),
+    )
+    .expect("json")
+}
+
+/// A customer's text at Unix time `at`.
+fn wa_text(id: &str, from: Option<&str>, user: Option<&str>, at: i64) -> Vec<u8> {
+    let mut m = json!({"id": id, "timestamp": at.to_string(), "type": "text", "text": {"body": "Halo kak, ready?"}});
+    let mut contact = json!({"profile": {"name": "Sari"}});
+    if let Some(f) = from {
+        m["from"] = json!(f);
+        contact["wa_id"] = json!(f);
+    }
+    if let Some(u) = user {
+        m["from_user_id"] = json!(u);
+        contact["user_id"] = json!(u);
+    }
+    wa(
+        json!({"metadata": {"display_phone_number": "15550001111", "phone_number_id": "1"},
+        "contacts": [contact], "messages": [m]}),
+    )
+}
+
+/// The business's message as WhatsApp reports it: a `sent` status.
+fn wa_sent(id: &str, to: &str, at: i64, category: &str, tag: Option<&str>) -> Vec<u8> {
+    let mut st = json!({"id": id, "status": "sent", "timestamp": at.to_string(), "recipient_id": to,
+        "conversation": {"id": "c1", "origin": {"type": category}},
+        "pricing": {"billable": true, "pricing_model": "PMP", "category": category}});
+    if let Some(t) = tag {
+        st["biz_opaque_callback_data"] = json!(t);
+    }
+    wa(
+        json!({"metadata": {"display_phone_number": "15550001111", "phone_number_id": "1"}, "statuses": [st]}),
+    )
+}
+
+async fn deliver(s: &Server, body: &[u8]) -> Value {
+    let (status, answer) = post(s, body, Some(sign(SECRET, body))).await;
+    assert_eq!(status, 200, "{answer}");
+    answer
+}
+
+/// The leads of 2025-06-01 (UTC).
+async fn june_first(s: &Server) -> Value {
+    s.get("/api/v1/leads?from=2025-06-01&to=2025-06-01&tz=UTC")
+        .await
+        .1
+}
+
+const T0: i64 = 1_748_772_000; // 2025-06-01T10:00:00Z
+
+#[tokio::test]
+async fn a_reply_seen_only_as_a_sent_status_answers_the_lead_in_either_order() {
+    let s = server().await;
+    // Reply after the message.
+    deliver(&s, &wa_text("wamid.A1", Some("6281111111111"), None, T0)).await;
+    let page = june_first(&s).await;
+    assert_eq!(page["total"], 1);
+    assert!(page["leads"][0]["first_touched_at"].is_null());
+    deliver(
+        &s,
+        &wa_sent("wamid.R1", "6281111111111", T0 + 90, "service", None),
+    )
+    .await;
+    // Its receipts change nothing.
+    let mut read = wa_sent("wamid.R1", "6281111111111", T0 + 95, "service", None);
+    read = String::from_utf8(read)
+        .expect("utf8")
+        .replace("\"sent\"", "\"read\"")
+        .into_bytes();
+    let a = deliver(&s, &read).await;
+    assert_eq!(
+        (a["accepted"].clone(), a["ignored"].clone()),
+        (json!(0), json!(1))
+    );
+    // The status arrives before the message it answers.
+    deliver(
+        &s,
+        &wa_sent("wamid.R2", "6282222222222", T0 + 300, "service", None),
+    )
+    .await;
+    deliver(
+        &s,
+        &wa_text("wamid.B1", Some("6282222222222"), None, T0 + 200),
+    )
+    .await;
+    // A template is no answer; a bot's tagged template is.
+    deliver(&s, &wa_text("wamid.C1", Some("6283333333333"), None, T0)).await;
+    deliver(
+        &s,
+        &wa_sent("wamid.T1", "6283333333333", T0 + 10, "marketing", None),
+    )
+    .await;
+    deliver(&s, &wa_text("wamid.D1", Some("6284444444444"), None, T0)).await;
+    deliver(
+        &s,
+        &wa_sent(
+            "wamid.T2",
+            "6284444444444",
+            T0 + 20,
+            "utility",
+            Some("flow=7;leads:sender=ai"),
+        ),
+    )
+    .await;
+
+    let page = june_first(&s).await;
+    assert_eq!(page["total"], 4, "{page}");
+    let touched = |phone: &str| {
+        page["leads"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|l| l["phone"] == phone)
+            .map(|l| l["first_touched_at"].clone())
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(touched("+6281111111111"), json!("2025-06-01T10:01:30Z"));
+    assert_eq!(touched("+6282222222222"), json!("2025-06-01T10:05:00Z"));
+    assert_eq!(touched("+6283333333333"), Value::Null);
+    assert_eq!(touched("+6284444444444"), json!("2025-06-01T10:00:20Z"));
+    // The detail names who answered.
+    let (_, d) = s.get("/api/v1/leads/%2B6284444444444").await;
+    let senders: Vec<&str> = d["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["sender"].as_str())
+        .collect();
+    assert_eq!(senders, ["customer", "ai"], "{d}");
+}
+
+#[tokio::test]
+async fn reactions_groups_notices_and_chat_opens_make_no_lead() {
+    let s = server().await;
+    for name in [
+        "reaction.json",
+        "reaction_removed.json",
+        "bsuid_group_text_no_from.json",
+        "system_identity_change.json",
+    ] {
+        let body = fixture(name);
+        let a = deliver(&s, &body).await;
+        assert_eq!(a["accepted"], 0, "{name}: {a}");
+    }
+    // The chat opened from an ad, nothing typed: no lead, but the ad is
+    // the First Source of the message that comes later.
+    let open = wa(
+        json!({"messages": [{"from": "6285555555555", "id": "wamid.W1", "timestamp": T0.to_string(),
+        "type": "request_welcome", "referral": {"source_id": "120210000000000009", "source_type": "ad", "headline": "Promo Juni"}}]}),
+    );
+    deliver(&s, &open).await;
+    assert_eq!(june_first(&s).await["total"], 0);
+    deliver(
+        &s,
+        &wa_text("wamid.W2", Some("6285555555555"), None, T0 + 600),
+    )
+    .await;
+    let page = june_first(&s).await;
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["leads"][0]["first_source"]["id"], "120210000000000009");
+    assert_eq!(page["leads"][0]["date"], "2025-06-01T10:10:00Z");
+    // What was left out is counted for admins.
+    let (_, stats) = s.get("/api/v1/stats").await;
+    let dropped = &stats["intake"]["whatsapp"]["dropped"];
+    assert_eq!(dropped["reaction"], 2, "{stats}");
+    assert_eq!(dropped["group"], 1);
+    assert_eq!(dropped["notice"], 1);
+    assert_eq!(stats["intake"]["whatsapp"]["events"]["referral"], 1);
+}
+
+#[tokio::test]
+async fn one_person_is_one_lead_across_username_phone_and_number_changes() {
+    let s = server().await;
+    // A user who hides the phone writes first: a lead under the user id.
+    deliver(&s, &wa_text("wamid.U1", None, Some("US.900"), T0)).await;
+    let page = june_first(&s).await;
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["leads"][0]["id"], "whatsapp:US.900");
+    // A second person writes with a phone only, later.
+    deliver(
+        &s,
+        &wa_text("wamid.P1", Some("6286666666666"), None, T0 + 60),
+    )
+    .await;
+    assert_eq!(june_first(&s).await["total"], 2);
+    // Then a message ties that phone to the user id: one lead, dated by
+    // the earliest message of either, shown with the phone.
+    deliver(
+        &s,
+        &wa_text("wamid.P2", Some("6286666666666"), Some("US.900"), T0 + 120),
+    )
+    .await;
+    let page = june_first(&s).await;
+    assert_eq!(page["total"], 1, "{page}");
+    let lead = &page["leads"][0];
+    assert_eq!(lead["phone"], "+6286666666666");
+    assert_eq!(lead["date"], "2025-06-01T10:00:00Z");
+    // A reply to the user id answers the one lead.
+    let reply = wa(
+        json!({"statuses": [{"id": "wamid.R9", "status": "sent", "timestamp": (T0 + 180).to_string(),
+        "recipient_user_id": "US.900", "pricing": {"category": "service"}}]}),
+    );
+    deliver(&s, &reply).await;
+    let page = june_first(&s).await;
+    assert_eq!(page["leads"][0]["first_touched_at"], "2025-06-01T10:03:00Z");
+    // The number changes; the new number writes: still one lead, now
+    // shown with the new number, found by the old one and by the new one.
+    let change = wa(
+        json!({"messages": [{"from": "6286666666666", "id": "wamid.S1", "timestamp": (T0 + 240).to_string(),
+        "type": "system", "system": {"body": "changed", "wa_id": "6287777777777", "type": "user_changed_number"}}]}),
+    );
+    deliver(&s, &change).await;
+    deliver(
+        &s,
+        &wa_text("wamid.N1", Some("6287777777777"), None, T0 + 300),
+    )
+    .await;
+    let page = june_first(&s).await;
+    assert_eq!(page["total"], 1, "{page}");
+    assert_eq!(page["leads"][0]["phone"], "+6287777777777");
+    let id = page["leads"][0]["id"]
+        .as_str()
+        .unwrap_or("")
+        .replace('+', "%2B");
+    let (status, detail) = s.get(&format!("/api/v1/leads/{id}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        detail["events"].as_array().map(Vec::len),
+        Some(6),
+        "{detail}"
+    );
+    for alias in ["%2B6286666666666", "%2B6287777777777", "whatsapp:US.900"] {
+        let (status, _) = s.get(&format!("/api/v1/leads/{alias}")).await;
+        assert_eq!(status, 200, "{alias}");
+    }
+}
+
+#[tokio::test]
+async fn page_echoes_count_by_their_app_and_unknown_apps_are_listed() {
+    let s = server().await;
+    let msg = |user: &str, mid: &str, at: i64| {
+        json!({"object": "page", "entry": [{"id": "PAGE-1", "time": at, "messaging": [
+            {"sender": {"id": user}, "recipient": {"id": "PAGE-1"}, "timestamp": at, "message": {"mid": mid, "text": "halo"}}]}]})
+    };
+    let echo = |user: &str, mid: &str, at: i64, app: u64| {
+        json!({"object": "page", "entry": [{"id": "PAGE-1", "time": at, "messaging": [
+            {"sender": {"id": "PAGE-1"}, "recipient": {"id": user}, "timestamp": at,
+             "message": {"mid": mid, "is_echo": true, "app_id": app, "text": "Halo kak"}}]}]})
+    };
+    let ms = T0 * 1000;
+    for body in [
+        msg("U-1", "m1", ms),
+        echo("U-1", "m2", ms + 30_000, 263902037430900),
+        msg("U-2", "m3", ms),
+        echo("U-2", "m4", ms + 30_000, 1517776481860111),
+    ] {
+        let b = serde_json::to_vec(&body).expect("json");
+        let (status, a) = post_to(&s, "/webhooks/meta", &b, Some(sign(META_SECRET, &b))).await;
+        assert_eq!(status, 200, "{a}");
+    }
+    let page = s
+        .get("/api/v1/leads?from=2025-06-01&to=2025-06-01&tz=UTC&channel=messenger")
+        .await
+        .1;
+    assert_eq!(page["total"], 2, "{page}");
+    let touched = |id: &str| {
+        page["leads"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|l| l["id"] == id)
+            .map(|l| l["first_touched_at"].clone())
+    };
+    assert_eq!(
+        touched("messenger:U-1"),
+        Some(json!("2025-06-01T10:00:30Z"))
+    );
+    assert_eq!(touched("messenger:U-2"), Some(Value::Null));
+    let (_, stats) = s.get("/api/v1/stats").await;
+    assert_eq!(
+        stats["intake"]["meta"]["unknown_echo_apps"]["1517776481860111"], 1,
+        "{stats}"
+    );
+    assert_eq!(stats["intake"]["meta"]["events"]["reply_agent"], 1);
+}
+
+/// A Chatwoot delivery signed as Chatwoot signs it, `age` seconds old.
+async fn chatwoot(s: &Server, body: &Value, secret: &str, age: i64) -> (u16, Value) {
+    let raw = serde_json::to_vec(body).expect("json");
+    let ts = chrono::Utc::now().timestamp() - age;
+    let r = s
+        .http
+        .post(s.url("/webhooks/chatwoot"))
+        .header("Content-Type", "application/json")
+        .header("X-Chatwoot-Timestamp", ts.to_string())
+        .header("X-Chatwoot-Signature", sign_chatwoot(secret, ts, &raw))
+        .body(raw)
+        .send()
+        .await
+        .expect("request");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+fn cw_message(id: u64, message_type: &str, sender: Value, at: &str, phone: &str) -> Value {
+    let contact = json!({"id": 11, "name": "Budi", "phone_number": phone, "type": "contact"});
+    json!({"event": "message_created", "id": id, "content": "Halo", "content_type": "text",
+        "content_attributes": {}, "created_at": at, "message_type": message_type, "private": false,
+        "source_id": null, "sender": if message_type == "incoming" { contact.clone() } else { sender },
+        "account": {"id": 7, "name": "Toko"}, "inbox": {"id": 3, "name": "WA"},
+        "conversation": {"id": 42, "channel": "Channel::Whatsapp",
+            "contact_inbox": {"source_id": phone.trim_start_matches('+')}, "meta": {"sender": contact}}})
+}
+
+#[tokio::test]
+async fn chatwoot_replies_count_by_who_sent_them_and_forgeries_are_refused() {
+    let s = server().await;
+    let first = cw_message(
+        1,
+        "incoming",
+        Value::Null,
+        "2025-06-01T10:00:00Z",
+        "+6281000000001",
+    );
+    // Forged, stale or unsigned: 401, nothing written.
+    assert_eq!(chatwoot(&s, &first, "not-the-secret", 0).await.0, 401);
+    assert_eq!(chatwoot(&s, &first, CHATWOOT_SECRET, 301).await.0, 401);
+    assert_eq!(chatwoot(&s, &first, CHATWOOT_SECRET, -301).await.0, 401);
+    let r = s
+        .http
+        .post(s.url("/webhooks/chatwoot"))
+        .header("Content-Type", "application/json")
+        .body(serde_json::to_vec(&first).expect("json"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 401);
+    assert_eq!(june_first(&s).await["total"], 0);
+
+    let agent = json!({"id": 1, "name": "Rina", "type": "user"});
+    let bot = json!({"id": 2, "name": "Bot", "type": "agent_bot"});
+    let mut note = cw_message(
+        3,
+        "outgoing",
+        agent.clone(),
+        "2025-06-01T10:00:30Z",
+        "+6281000000001",
+    );
+    note["private"] = json!(true);
+    let deliveries = [
+        first,
+        // A private note and a template are no answers; the agent's reply is.
+        note,
+        cw_message(
+            4,
+            "template",
+            Value::Null,
+            "2025-06-01T10:00:40Z",
+            "+6281000000001",
+        ),
+        cw_message(
+            5,
+            "outgoing",
+            agent,
+            "2025-06-01T10:02:00Z",
+            "+6281000000001",
+        ),
+        // The second customer is answered by the bot.
+        cw_message(
+            6,
+            "incoming",
+            Value::Null,
+            "2025-06-01T11:00:00Z",
+            "+6281000000002",
+        ),
+        cw_message(7, "outgoing", bot, "2025-06-01T11:00:05Z", "+6281000000002"),
+        // The third only gets an automation message.
+        cw_message(
+            8,
+            "incoming",
+            Value::Null,
+            "2025-06-01T12:00:00Z",
+            "+6281000000003",
+        ),
+        cw_message(
+            9,
+            "outgoing",
+            Value::Null,
+            "2025-06-01T12:00:01Z",
+            "+6281000000003",
+        ),
+    ];
+    for d in &deliveries {
+        let (status, a) = chatwoot(&s, d, CHATWOOT_SECRET, 0).await;
+        assert_eq!(status, 200, "{a}");
+    }
+    // A retry of the same delivery is a duplicate.
+    let (_, again) = chatwoot(&s, &deliveries[0], CHATWOOT_SECRET, 0).await;
+    assert_eq!(again["duplicates"], 1);
+    let page = june_first(&s).await;
+    assert_eq!(page["total"], 3, "{page}");
+    let touched = |phone: &str| {
+        page["leads"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|l| l["phone"] == phone)
+            .map(|l| l["first_touched_at"].clone())
+    };
+    assert_eq!(
+        touched("+6281000000001"),
+        Some(json!("2025-06-01T10:02:00Z"))
+    );
+    assert_eq!(
+        touched("+6281000000002"),
+        Some(json!("2025-06-01T11:00:05Z"))
+    );
+    assert_eq!(touched("+6281000000003"), Some(Value::Null));
+    let (_, stats) = s.get("/api/v1/stats").await;
+    assert_eq!(stats["intake"]["chatwoot"]["refused"], 4, "{stats}");
+    assert_eq!(stats["intake"]["chatwoot"]["dropped"]["private_note"], 1);
+}
+
+#[tokio::test]
+async fn a_message_seen_by_metas_webhook_and_chatwoot_is_one_event() {
+    let s = server().await;
+    deliver(&s, &wa_text("wamid.SAME1", Some("6289000000001"), None, T0)).await;
+    let mut m = cw_message(
+        20,
+        "incoming",
+        Value::Null,
+        "2025-06-01T10:00:00Z",
+        "+6289000000001",
+    );
+    m["source_id"] = json!("wamid.SAME1");
+    let (status, a) = chatwoot(&s, &m, CHATWOOT_SECRET, 0).await;
+    assert_eq!((status, a["duplicates"].clone()), (200, json!(1)), "{a}");
+}
+
+/// The default view, as the page calls it with no query string at all
+/// (the live update of a bare `/`): the server functions answer.
+#[tokio::test]
+async fn the_pages_server_functions_answer_without_any_filter() {
+    let s = server().await;
+    for f in ["/srv/leads", "/srv/dashboard"] {
+        let r = s
+            .http
+            .post(s.url(f))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .header("Origin", s.base.clone())
+            .body("lang=Id")
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap_or_default();
+        assert_eq!(status, 200, "{f}: {text}");
+    }
 }

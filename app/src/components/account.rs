@@ -71,6 +71,30 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("never", "belum pernah", "never"),
     ("revoke", "Cabut", "Revoke"),
     ("none", "Belum ada.", "None yet."),
+    ("intake", "Saluran masuk", "Channel intake"),
+    (
+        "intake.help",
+        "Sejak server dimulai: kiriman webhook yang diterima, peristiwa yang dibuat, dan yang sengaja diabaikan (tanda terima, reaksi, grup, pemberitahuan).",
+        "Since the server started: webhook deliveries received, the events they made, and what was left out on purpose (receipts, reactions, groups, notices).",
+    ),
+    ("intake.name", "Saluran", "Intake"),
+    ("intake.configured", "Terpasang", "Set up"),
+    ("intake.deliveries", "Kiriman", "Deliveries"),
+    ("intake.events", "Peristiwa", "Events"),
+    ("intake.dropped", "Diabaikan", "Left out"),
+    ("intake.refused", "Ditolak", "Refused"),
+    ("yes", "ya", "yes"),
+    ("no", "tidak", "no"),
+    (
+        "intake.unknown_apps",
+        "Balasan dari aplikasi yang belum dikenal (dihitung sebagai sistem, bukan balasan):",
+        "Replies from apps no setting names (counted as system, not as answers):",
+    ),
+    (
+        "intake.unknown_help",
+        "Tambahkan id aplikasi ke LEADS_META_AGENT_APP_IDS (agen) atau LEADS_META_AI_APP_IDS (AI).",
+        "Add the app id to LEADS_META_AGENT_APP_IDS (agents) or LEADS_META_AI_APP_IDS (AI).",
+    ),
     (
         "new_token",
         "Token baru — salin sekarang, tidak akan ditampilkan lagi:",
@@ -222,6 +246,21 @@ pub struct Settings {
     pub new_token: Option<(String, String)>,
     pub message: Option<String>,
     pub error: Option<String>,
+    pub intake: Vec<IntakeLine>,
+}
+
+/// One webhook intake's counts on the settings page.
+pub struct IntakeLine {
+    pub name: String,
+    /// Its secret is set.
+    pub configured: bool,
+    pub deliveries: u64,
+    pub refused: u64,
+    /// `kind count, …`
+    pub events: String,
+    pub dropped: String,
+    /// Echo app ids no setting names, with their replies.
+    pub unknown_apps: Vec<(String, u64)>,
 }
 
 pub fn settings_page(p: Settings) -> String {
@@ -268,6 +307,36 @@ pub fn settings_page(p: Settings) -> String {
                 </tr>
             }
         })
+        .collect_view();
+    let unknown: Vec<(String, String, u64)> = p
+        .intake
+        .iter()
+        .flat_map(|i| {
+            i.unknown_apps
+                .iter()
+                .map(|(a, n)| (i.name.clone(), a.clone(), *n))
+        })
+        .collect();
+    let any_unknown = !unknown.is_empty();
+    let intake = p
+        .intake
+        .into_iter()
+        .map(|i| {
+            view! {
+                <tr>
+                    <td>{i.name}</td>
+                    <td>{t(lang, if i.configured { "yes" } else { "no" })}</td>
+                    <td>{i.deliveries}</td>
+                    <td>{i.events}</td>
+                    <td>{i.dropped}</td>
+                    <td>{i.refused}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let unknown = unknown
+        .into_iter()
+        .map(|(intake, app, n)| view! { <li>{intake}": app "<code>{app}</code>" × "{n}</li> })
         .collect_view();
     let body = crate::ssr::view::html(move || {
         view! {
@@ -318,6 +387,23 @@ pub fn settings_page(p: Settings) -> String {
                         <label><span>{t(lang, "token.name")}</span><input name="name" required autocomplete="off"/></label>
                         <button type="submit" class="primary">{t(lang, "create_token")}</button>
                     </form>
+                </section>
+                <section class="card" data-testid="intake">
+                    <h2>{t(lang, "intake")}</h2>
+                    <p class="muted">{t(lang, "intake.help")}</p>
+                    <table class="plain">
+                        <thead><tr>
+                            <th>{t(lang, "intake.name")}</th><th>{t(lang, "intake.configured")}</th>
+                            <th>{t(lang, "intake.deliveries")}</th><th>{t(lang, "intake.events")}</th>
+                            <th>{t(lang, "intake.dropped")}</th><th>{t(lang, "intake.refused")}</th>
+                        </tr></thead>
+                        <tbody>{intake}</tbody>
+                    </table>
+                    {any_unknown.then(|| view! {
+                        <p>{t(lang, "intake.unknown_apps")}</p>
+                        <ul>{unknown}</ul>
+                        <p class="muted">{t(lang, "intake.unknown_help")}</p>
+                    })}
                 </section>
             </main>
         }

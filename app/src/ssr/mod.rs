@@ -5,17 +5,19 @@
 //! - `leads`: the one `Leads` service every caller goes through (ingest,
 //!   list, summary, export, live changes), with its in-memory lead index.
 //! - `auth`: users, roles, sign-in sessions and API tokens (`Auth`).
-//! - `webhooks`: channel webhook bodies (WhatsApp) turned into events. Pure.
+//! - `intake`: every outside format (WhatsApp, Messenger/Instagram, Chatwoot
+//!   webhooks) turned into events, with the table the webhook routes are
+//!   built from. Pure.
 //! - `view`, `state`: what pages and handlers share.
 
 pub mod auth;
 pub mod domain;
+pub mod intake;
 pub mod leads;
 pub mod state;
 pub mod store;
 pub mod view;
-pub mod webhooks;
 
 // Short paths for the pure modules and the store (`ssr::event`, `ssr::db`, …).
-pub use domain::{csv, event, filter, phone, rules, secret};
+pub use domain::{csv, event, filter, identity, phone, rules, secret};
 pub use store::{db, ingest};

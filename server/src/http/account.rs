@@ -280,8 +280,35 @@ async fn render_settings(
         new_token: out.new_token,
         message: out.message,
         error: out.error,
+        intake: intake_lines(state),
     });
     html(StatusCode::OK, page)
+}
+
+/// Each webhook intake's counts, as the settings page lists them.
+fn intake_lines(state: &AppState) -> Vec<account::IntakeLine> {
+    let counts = state.intake.snapshot();
+    let list = |m: &std::collections::BTreeMap<String, u64>| {
+        m.iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    app::ssr::intake::CHANNELS
+        .iter()
+        .map(|c| {
+            let t = counts.get(c.name).cloned().unwrap_or_default();
+            account::IntakeLine {
+                name: c.name.to_owned(),
+                configured: (c.secret)(&state.settings).is_some(),
+                deliveries: t.deliveries,
+                refused: t.refused,
+                events: list(&t.events),
+                dropped: list(&t.dropped),
+                unknown_apps: t.unknown_echo_apps.into_iter().collect(),
+            }
+        })
+        .collect()
 }
 
 async fn settings(State(state): State<AppState>, Admin(me): Admin, headers: HeaderMap) -> Response {

@@ -62,9 +62,13 @@ async fn get_summary(
     axum::Json(state.leads.summary(&filter))
 }
 
-/// Sizes of the lead index (leads, bytes, bytes per lead).
-async fn get_stats(State(state): State<AppState>) -> axum::Json<Stats> {
-    axum::Json(state.leads.stats())
+/// Sizes of the lead index (leads, bytes, bytes per lead) and what each
+/// webhook intake received and left out since the process started.
+async fn get_stats(State(state): State<AppState>) -> axum::Json<serde_json::Value> {
+    let stats: Stats = state.leads.stats();
+    let mut v = serde_json::to_value(stats).unwrap_or_default();
+    v["intake"] = serde_json::to_value(state.intake.snapshot()).unwrap_or_default();
+    axum::Json(v)
 }
 
 /// Every matching lead as CSV: the set is fixed when the request starts and

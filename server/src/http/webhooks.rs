@@ -1,73 +1,50 @@
-//! Channel webhooks: `GET`/`POST /webhooks/whatsapp` (WhatsApp Cloud API)
-//! and `/webhooks/meta` (Messenger and Instagram). The signature is checked
-//! on the raw body before anything is parsed; the answer comes only after
-//! the events are durable (`Leads::ingest`).
+//! Channel webhooks, one route per entry of intake's `CHANNELS` table
+//! (`/webhooks/whatsapp`, `/webhooks/meta`, `/webhooks/chatwoot`). The
+//! signature is checked on the raw body before anything is parsed; the
+//! answer comes only after the events are durable (`Leads::ingest`).
 
 use std::collections::HashMap;
 
-use app::ssr::phone::Region;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use app::error::AppError;
-use app::ssr::state::{AppState, Settings};
-use app::ssr::webhooks::{Parsed, meta, signature, whatsapp};
+use app::ssr::intake::{CHANNELS, Channel, signature};
+use app::ssr::state::AppState;
 
 use super::ApiError;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/webhooks/whatsapp",
-            get(|s, q| verify(s, q, &WHATSAPP)).post(|s, h, b| receive(s, h, b, &WHATSAPP)),
-        )
-        .route(
-            "/webhooks/meta",
-            get(|s, q| verify(s, q, &META)).post(|s, h, b| receive(s, h, b, &META)),
-        )
+    let mut router = Router::new();
+    for c in CHANNELS.iter() {
+        let receive = post(move |s, h, b| receive(s, h, b, c));
+        router = router.route(
+            c.path,
+            match c.handshake {
+                Some(_) => get(move |s, q| verify(s, q, c)).merge(receive),
+                None => receive,
+            },
+        );
+    }
+    router
         .layer(axum::extract::DefaultBodyLimit::max(super::MAX_BODY))
         // Errors in the API's JSON shape, also axum's own (413, 405).
         .layer(axum::middleware::map_response(super::error::json_errors))
 }
-
-/// What differs between the two webhooks.
-struct Hook {
-    name: &'static str,
-    secret_var: &'static str,
-    secret: fn(&Settings) -> Option<&str>,
-    verify_token: fn(&Settings) -> Option<&str>,
-    parse: fn(&Value, Region) -> Parsed,
-}
-
-const WHATSAPP: Hook = Hook {
-    name: "whatsapp",
-    secret_var: "LEADS_WHATSAPP_APP_SECRET",
-    secret: |s| s.whatsapp_app_secret.as_deref(),
-    verify_token: |s| s.whatsapp_verify_token.as_deref(),
-    parse: whatsapp::parse,
-};
-
-const META: Hook = Hook {
-    name: "meta",
-    secret_var: "LEADS_META_APP_SECRET",
-    secret: |s| s.meta_app_secret.as_deref(),
-    verify_token: |s| s.meta_verify_token.as_deref(),
-    parse: meta::parse,
-};
 
 /// Meta's verification handshake: `hub.mode=subscribe` with the configured
 /// `hub.verify_token` answers `hub.challenge` as plain text; anything else 403.
 async fn verify(
     State(state): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
-    hook: &Hook,
+    c: &'static Channel,
 ) -> Response {
-    let want = (hook.verify_token)(&state.settings);
+    let want = c.handshake.and_then(|token| token(&state.settings));
     match (
         q.get("hub.mode").map(String::as_str),
         q.get("hub.verify_token"),
@@ -88,46 +65,51 @@ async fn verify(
     }
 }
 
-/// A webhook delivery: `503` without a configured app secret, `401` for a
-/// bad or missing signature (nothing written), `400` for a body that is not
-/// JSON; otherwise every message becomes an event and the answer is `200`
-/// once they are stored. What carries nothing useful is acknowledged.
+/// A webhook delivery: `503` without a configured secret, `401` for a bad
+/// or missing signature (or a stale Chatwoot timestamp; nothing written),
+/// `400` for a body that is not JSON; otherwise every message becomes an
+/// event and the answer is `200` once they are stored. What carries
+/// nothing useful is acknowledged and counted.
 async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-    hook: &Hook,
+    c: &'static Channel,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let Some(secret) = (hook.secret)(&state.settings) else {
+    let Some(secret) = (c.secret)(&state.settings) else {
         return Err(AppError::NotConfigured(format!(
             "the {} webhook needs {}",
-            hook.name, hook.secret_var
+            c.name, c.secret_var
         ))
         .into());
     };
-    let given = headers
-        .get("x-hub-signature-256")
-        .and_then(|v| v.to_str().ok());
-    if !signature::valid(secret, &body, given) {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let now = chrono::Utc::now().timestamp();
+    if !signature::check(c.scheme, secret, &body, header, now) {
+        state.intake.refused(c.name);
         return Err(AppError::BadSignature.into());
     }
     let value: Value = serde_json::from_slice(&body)
         .map_err(|_| AppError::InvalidJson("the webhook body is not JSON".into()))?;
-    let parsed = (hook.parse)(&value, state.settings.region);
+    let parsed = (c.parse)(&value, &state.settings);
     if !parsed.skipped.is_empty() {
         // Reasons only (field and rule), never a phone number or a name.
         tracing::info!(
-            webhook = hook.name,
+            webhook = c.name,
             skipped = parsed.skipped.len(),
             first = parsed.skipped.first().map(String::as_str).unwrap_or(""),
-            "webhook: messages skipped"
+            "webhook: items skipped"
         );
     }
     let skipped = parsed.skipped.len();
-    let done = state.leads.ingest(parsed.events).await?;
+    let dropped = parsed.dropped.len();
+    // Counted only once stored (the events are kept for their kinds).
+    let done = state.leads.ingest(parsed.events.clone()).await?;
+    state.intake.delivered(c.name, &parsed);
     Ok(axum::Json(json!({
         "accepted": done.accepted,
         "duplicates": done.duplicates,
         "skipped": skipped,
+        "ignored": dropped,
     })))
 }

@@ -1,0 +1,457 @@
+//! Chatwoot account webhooks to events (`shared/spec/channels.md`,
+//! "Chatwoot"). The body is what Chatwoot's `Message#webhook_data` and
+//! `Conversation#webhook_data` give, with `event` naming it:
+//! - `message_created`: `incoming` (or `0`) is the customer's message;
+//!   `outgoing` (`1`) a reply whose sender is the message's `sender.type`
+//!   (`user` an agent, `agent_bot` / `captain_assistant` the AI; no sender
+//!   but an `external_echo` from the channel: an agent typing in the
+//!   channel's own app; else automation, `system`); `template` (`3`) is
+//!   `system`; `activity` (`2`) and private notes are no events.
+//! - `conversation_status_changed` to `resolved`: `resolved`.
+//! - everything else: acknowledged, nothing stored.
+//!
+//! The contact: the sender's (or for replies the conversation's contact)
+//! phone, else `contact_inbox.source_id` with the inbox's channel. A
+//! WhatsApp message's `source_id` (its wamid) gives the id `wa:` + it, so
+//! a message that also came through `/webhooks/whatsapp` is one event.
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+
+use super::{Parsed, id_text, text, unix_time};
+use crate::ssr::event::{Sender, validate};
+use crate::ssr::state::Settings;
+
+/// Chatwoot's inbox channel classes and our channel names.
+const CHANNELS: &[(&str, &str)] = &[
+    ("Channel::Whatsapp", "whatsapp"),
+    ("Channel::FacebookPage", "messenger"),
+    ("Channel::Instagram", "instagram"),
+    ("Channel::WebWidget", "web"),
+    ("Channel::Telegram", "telegram"),
+    ("Channel::Line", "line"),
+    ("Channel::Email", "email"),
+];
+
+pub fn parse(body: &Value, settings: &Settings) -> Parsed {
+    let mut out = Parsed::default();
+    match body.get("event").and_then(Value::as_str) {
+        Some("message_created") => message(body, settings, &mut out),
+        Some("conversation_status_changed") => status_changed(body, settings, &mut out),
+        Some(_) | None => out.no_event("other_event"),
+    }
+    out
+}
+
+/// Our channel name for a conversation's inbox.
+fn channel(body: &Value, conversation: Option<&Value>) -> &'static str {
+    let class = conversation
+        .and_then(|c| text(c, "channel"))
+        .or_else(|| body.get("inbox").and_then(|i| text(i, "channel_type")))
+        .or_else(|| {
+            conversation
+                .and_then(|c| c.get("inbox"))
+                .and_then(|i| text(i, "channel_type"))
+        });
+    class
+        .and_then(|c| CHANNELS.iter().find(|(k, _)| *k == c))
+        .map(|(_, v)| *v)
+        .unwrap_or("other")
+}
+
+/// A time as Chatwoot writes it: Unix seconds (a number, or digits) or an
+/// RFC 3339 text.
+fn time(v: Option<&Value>) -> Option<DateTime<Utc>> {
+    match v? {
+        Value::Number(n) => {
+            let secs = n.as_f64()?;
+            DateTime::from_timestamp(secs.trunc() as i64, 0)
+        }
+        Value::String(s) => DateTime::parse_from_rfc3339(s.trim())
+            .map(|t| t.with_timezone(&Utc))
+            .ok()
+            .or_else(|| unix_time(v, false)),
+        _ => None,
+    }
+}
+
+/// `message_type` as a name: Chatwoot sends the enum's name, some
+/// versions and relays its number.
+fn message_type(body: &Value) -> &str {
+    match body.get("message_type") {
+        Some(Value::String(s)) => s.as_str(),
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(0) => "incoming",
+            Some(1) => "outgoing",
+            Some(2) => "activity",
+            Some(3) => "template",
+            _ => "",
+        },
+        _ => "",
+    }
+}
+
+/// The customer of a conversation: the contact object Chatwoot attaches
+/// (the sender of an incoming message, else `conversation.meta.sender`).
+fn contact(
+    body: &Value,
+    conversation: Option<&Value>,
+    customer: Option<&Value>,
+) -> Option<Map<String, Value>> {
+    let mut c = Map::new();
+    if let Some(p) = customer.and_then(|s| text(s, "phone_number")) {
+        c.insert("phone".into(), json!(p));
+    } else {
+        let source = conversation
+            .and_then(|c| c.get("contact_inbox"))
+            .and_then(|ci| id_text(ci, "source_id"))
+            .or_else(|| customer.and_then(|s| id_text(s, "identifier")))
+            .or_else(|| {
+                // The contact's own id in Chatwoot, as a last resort.
+                let account = body.get("account").and_then(|a| id_text(a, "id"))?;
+                let id = customer.and_then(|s| id_text(s, "id"))?;
+                Some(format!("cw:{account}:contact:{id}"))
+            })?;
+        c.insert("external_id".into(), json!(source));
+    }
+    if let Some(n) = customer.and_then(|s| text(s, "name")) {
+        c.insert("name".into(), json!(n));
+    }
+    if let Some(e) = customer.and_then(|s| text(s, "email")) {
+        c.insert("email".into(), json!(e));
+    }
+    Some(c)
+}
+
+/// The conversation's contact, wherever this payload puts it.
+fn conversation_contact(conversation: Option<&Value>) -> Option<&Value> {
+    let c = conversation?;
+    c.get("meta")
+        .and_then(|m| m.get("sender"))
+        .or_else(|| c.get("contact"))
+}
+
+/// Who sent an outgoing message.
+fn reply_sender(body: &Value) -> Sender {
+    let kind = body
+        .get("sender")
+        .and_then(|s| text(s, "type"))
+        .or_else(|| text(body, "sender_type"))
+        .map(|t| t.to_ascii_lowercase().replace("::", "_"));
+    match kind.as_deref() {
+        Some("user") => Sender::Agent,
+        Some("agent_bot" | "agentbot" | "captain_assistant" | "captain") => Sender::Ai,
+        Some(_) => Sender::System,
+        None => {
+            let echo = body
+                .get("content_attributes")
+                .and_then(|a| a.get("external_echo"))
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+            if echo { Sender::Agent } else { Sender::System }
+        }
+    }
+}
+
+/// The event id: a WhatsApp wamid as `wa:` + it (the same message through
+/// Meta's webhook is one event), else account and message id.
+fn event_id(body: &Value) -> Option<String> {
+    if let Some(src) = text(body, "source_id").filter(|s| s.starts_with("wamid.")) {
+        return Some(super::whatsapp::event_id(src));
+    }
+    let account = body
+        .get("account")
+        .and_then(|a| id_text(a, "id"))
+        .unwrap_or_else(|| "0".into());
+    Some(format!("cw:{account}:{}", id_text(body, "id")?))
+}
+
+fn message(body: &Value, settings: &Settings, out: &mut Parsed) {
+    if body.get("private").and_then(Value::as_bool) == Some(true) {
+        out.no_event("private_note");
+        return;
+    }
+    let kind = message_type(body);
+    let conversation = body.get("conversation");
+    let channel = channel(body, conversation);
+    let (direction, sender) = match kind {
+        "incoming" => ("inbound", Sender::Customer),
+        "outgoing" => ("outbound", reply_sender(body)),
+        "template" => ("outbound", Sender::System),
+        "activity" => {
+            out.no_event("activity");
+            return;
+        }
+        _ => {
+            out.skipped.push("message_type: unknown".into());
+            return;
+        }
+    };
+    let customer = if direction == "inbound" {
+        body.get("sender")
+            .filter(|s| s.is_object())
+            .or_else(|| conversation_contact(conversation))
+    } else {
+        conversation_contact(conversation)
+    };
+    let Some(id) = event_id(body) else {
+        out.skipped.push("id: missing".into());
+        return;
+    };
+    let Some(at) = time(body.get("created_at")) else {
+        out.skipped.push("created_at: missing or not a time".into());
+        return;
+    };
+    let Some(contact) = contact(body, conversation, customer) else {
+        out.skipped
+            .push("contact: no phone and no source id".into());
+        return;
+    };
+    let mut ev = json!({
+        "id": id,
+        "occurred_at": at.to_rfc3339(),
+        "channel": channel,
+        "direction": direction,
+        "sender": match sender {
+            Sender::Customer => "customer",
+            Sender::Agent => "agent",
+            Sender::Ai => "ai",
+            Sender::System => "system",
+        },
+        "contact": contact,
+    });
+    if direction == "inbound" {
+        if let Some(r) = body
+            .get("content_attributes")
+            .and_then(|a| a.get("referral"))
+            .filter(|r| r.is_object())
+        {
+            ev["source"] = referral(r);
+        }
+    }
+    match validate(&ev, settings.region) {
+        Ok(e) => out.events.push(e),
+        Err((field, why)) => out.skipped.push(format!("{field}: {why}")),
+    }
+}
+
+/// A referral Chatwoot kept from the channel (Meta's fields).
+fn referral(r: &Value) -> Value {
+    let mut s = json!({"platform": "meta", "type": text(r, "source_type")
+        .map(|t| if t.eq_ignore_ascii_case("post") { "post" } else { "ad" })
+        .unwrap_or("ad")});
+    if let Some(v) = id_text(r, "source_id").or_else(|| id_text(r, "ad_id")) {
+        s["id"] = json!(v);
+    }
+    if let Some(v) = text(r, "headline").or_else(|| text(r, "ref")) {
+        s["name"] = json!(v);
+    }
+    if let Some(v) = text(r, "source_url") {
+        s["url"] = json!(v);
+    }
+    s
+}
+
+fn status_changed(body: &Value, settings: &Settings, out: &mut Parsed) {
+    if text(body, "status") != Some("resolved") {
+        out.no_event("status");
+        return;
+    }
+    // The payload is the conversation itself.
+    let channel = channel(body, Some(body));
+    let customer = conversation_contact(Some(body));
+    let at = time(body.get("updated_at"))
+        .or_else(|| time(body.get("timestamp")))
+        .or_else(|| time(body.get("last_activity_at")));
+    let (Some(at), Some(conv)) = (at, id_text(body, "id")) else {
+        out.skipped
+            .push("a resolved conversation without id or time".into());
+        return;
+    };
+    let account = body
+        .get("account")
+        .and_then(|a| id_text(a, "id"))
+        .or_else(|| id_text(body, "account_id"))
+        .unwrap_or_else(|| "0".into());
+    let Some(contact) = contact(body, Some(body), customer) else {
+        out.skipped
+            .push("contact: no phone and no source id".into());
+        return;
+    };
+    let ev = json!({
+        "id": format!("cw:{account}:conversation:{conv}:resolved:{}", at.timestamp()),
+        "kind": "resolved",
+        "occurred_at": at.to_rfc3339(),
+        "channel": channel,
+        "contact": contact,
+    });
+    match validate(&ev, settings.region) {
+        Ok(e) => out.events.push(e),
+        Err((field, why)) => out.skipped.push(format!("{field}: {why}")),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::ssr::event::{Direction, Kind};
+
+    /// A `message_created` body as `Message#webhook_data` builds it: the
+    /// message's fields, `sender` (the contact, a user or a bot, each with
+    /// its `type`), `conversation` (with `channel`, `contact_inbox` and
+    /// `meta.sender`, the contact), `inbox` and `account`.
+    pub fn message_body(id: u64, message_type: &str, sender: Value, created_at: &str) -> Value {
+        json!({
+            "event": "message_created",
+            "id": id,
+            "content": "Halo kak",
+            "content_type": "text",
+            "content_attributes": {},
+            "created_at": created_at,
+            "message_type": message_type,
+            "private": false,
+            "source_id": null,
+            "additional_attributes": {},
+            "sender": sender,
+            "account": {"id": 7, "name": "Toko Sari"},
+            "inbox": {"id": 3, "name": "WhatsApp Toko"},
+            "conversation": {
+                "id": 42, "inbox_id": 3, "status": "open",
+                "channel": "Channel::Whatsapp",
+                "contact_inbox": {"id": 5, "contact_id": 11, "inbox_id": 3, "source_id": "6281234567890"},
+                "meta": {"sender": contact()},
+                "created_at": 1_764_300_000, "timestamp": 1_764_300_000
+            }
+        })
+    }
+
+    pub fn contact() -> Value {
+        json!({"id": 11, "name": "Budi", "phone_number": "+6281234567890",
+               "email": "budi@example.com", "identifier": null, "type": "contact"})
+    }
+
+    fn p(body: &Value) -> Parsed {
+        parse(body, &Settings::for_tests())
+    }
+
+    #[test]
+    fn an_incoming_message_is_the_customers_with_its_contact() {
+        let parsed = p(&message_body(
+            100,
+            "incoming",
+            contact(),
+            "2025-06-01T10:00:00.000Z",
+        ));
+        assert_eq!(parsed.events.len(), 1, "{:?}", parsed.skipped);
+        let e = &parsed.events[0];
+        assert_eq!(e.id, "cw:7:100");
+        assert_eq!(e.direction, Some(Direction::Inbound));
+        assert_eq!(e.contact_key, "+6281234567890");
+        assert_eq!(e.name.as_deref(), Some("Budi"));
+        assert_eq!(e.email.as_deref(), Some("budi@example.com"));
+        assert_eq!(e.channel, "whatsapp");
+        assert_eq!(e.occurred_at.timestamp(), 1_748_772_000);
+        // The enum's number, and a Unix time, read the same.
+        let mut b = message_body(100, "incoming", contact(), "");
+        b["message_type"] = json!(0);
+        b["created_at"] = json!(1_748_772_000);
+        assert_eq!(p(&b).events[0].occurred_at.timestamp(), 1_748_772_000);
+    }
+
+    #[test]
+    fn replies_by_agent_bot_captain_automation_and_echo() {
+        let agent = json!({"id": 1, "name": "Rina", "type": "user"});
+        let bot = json!({"id": 2, "name": "Bot", "type": "agent_bot"});
+        let captain = json!({"id": 3, "name": "Captain", "type": "captain_assistant"});
+        let at = "2025-06-01T10:01:00Z";
+        for (sender, want) in [
+            (agent, Sender::Agent),
+            (bot, Sender::Ai),
+            (captain, Sender::Ai),
+            (Value::Null, Sender::System),
+        ] {
+            let parsed = p(&message_body(101, "outgoing", sender.clone(), at));
+            let e = &parsed.events[0];
+            assert_eq!(e.sender, want, "{sender}");
+            assert_eq!(e.direction, Some(Direction::Outbound));
+            // The customer is the conversation's contact, not the sender.
+            assert_eq!(e.contact_key, "+6281234567890");
+        }
+        // Typed in the channel's own app (echoed back): a person.
+        let mut b = message_body(102, "outgoing", Value::Null, at);
+        b["content_attributes"] = json!({"external_echo": true});
+        assert_eq!(p(&b).events[0].sender, Sender::Agent);
+        // A template is the business's automation: no touch.
+        let t = p(&message_body(103, "template", json!({"type": "user"}), at));
+        assert_eq!(t.events[0].sender, Sender::System);
+        assert!(!t.events[0].is_touch());
+    }
+
+    #[test]
+    fn private_notes_activities_and_other_events_are_no_events() {
+        let at = "2025-06-01T10:01:00Z";
+        let mut note = message_body(104, "outgoing", json!({"type": "user"}), at);
+        note["private"] = json!(true);
+        assert_eq!(p(&note).dropped, vec!["private_note"]);
+        assert!(p(&note).events.is_empty());
+        let act = p(&message_body(105, "activity", Value::Null, at));
+        assert_eq!(
+            (act.events.len(), act.dropped.clone()),
+            (0, vec!["activity"])
+        );
+        for event in [
+            "conversation_created",
+            "contact_updated",
+            "webwidget_triggered",
+            "message_updated",
+        ] {
+            let parsed = p(&json!({"event": event, "id": 1}));
+            assert!(parsed.events.is_empty(), "{event}");
+        }
+        assert!(p(&json!([])).events.is_empty());
+    }
+
+    #[test]
+    fn a_whatsapp_message_has_the_id_of_metas_webhook() {
+        let mut b = message_body(106, "incoming", contact(), "2025-06-01T10:00:00Z");
+        b["source_id"] = json!("wamid.HBgLNjI4MTIzNDU2Nzg5MBUCABIYFDNBMEE=");
+        let e = &p(&b).events[0];
+        assert_eq!(e.id, "wa:wamid.HBgLNjI4MTIzNDU2Nzg5MBUCABIYFDNBMEE=");
+    }
+
+    #[test]
+    fn a_contact_without_phone_is_its_channel_id() {
+        let mut b = message_body(
+            107,
+            "incoming",
+            json!({"id": 12, "name": "sari.shop", "type": "contact"}),
+            "2025-06-01T10:00:00Z",
+        );
+        b["conversation"]["channel"] = json!("Channel::Instagram");
+        b["conversation"]["contact_inbox"]["source_id"] = json!("17841400000000077");
+        let e = &p(&b).events[0];
+        assert_eq!(e.channel, "instagram");
+        assert_eq!(e.contact_key, "instagram:17841400000000077");
+        b["conversation"]["channel"] = json!("Channel::Api");
+        assert_eq!(p(&b).events[0].channel, "other");
+    }
+
+    #[test]
+    fn a_resolved_conversation_ends_the_session() {
+        let body = json!({"event": "conversation_status_changed", "id": 42, "status": "resolved",
+            "channel": "Channel::Whatsapp", "account_id": 7, "inbox_id": 3,
+            "contact_inbox": {"source_id": "6281234567890"},
+            "meta": {"sender": contact()},
+            "created_at": 1_748_772_000, "timestamp": 1_748_775_600, "updated_at": 1_748_775_600.25,
+            "changed_attributes": [{"status": {"previous_value": "open", "current_value": "resolved"}}]});
+        let parsed = p(&body);
+        assert_eq!(parsed.events.len(), 1, "{:?}", parsed.skipped);
+        let e = &parsed.events[0];
+        assert_eq!(e.kind, Kind::Resolved);
+        assert_eq!(e.contact_key, "+6281234567890");
+        assert_eq!(e.occurred_at.timestamp(), 1_748_775_600);
+        let mut open = body.clone();
+        open["status"] = json!("open");
+        assert!(p(&open).events.is_empty());
+    }
+}

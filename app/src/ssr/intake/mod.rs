@@ -1,0 +1,273 @@
+//! Intake: every outside format turned into validated events
+//! (`shared/spec/channels.md`). Pure: no I/O, no clock; the HTTP side checks
+//! signatures with [`signature`], hands the events to `Leads` and counts
+//! what arrived with [`IntakeCounts`].
+//!
+//! [`CHANNELS`] is the one table of webhook intakes: the server builds its
+//! `/webhooks/*` routes from it.
+
+pub mod chatwoot;
+pub mod meta;
+pub mod signature;
+pub mod whatsapp;
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::ssr::event::{Event, Kind, Sender};
+use crate::ssr::state::Settings;
+
+/// What a body gave: the events, what was invalid (for the log; never
+/// customer data), and what was left out on purpose, by kind.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub events: Vec<Event>,
+    pub skipped: Vec<String>,
+    /// Kinds of payload that are no event by the spec (`receipt`,
+    /// `reaction`, `group`, `notice`, `edit`, `unsend`, …), one per item.
+    pub dropped: Vec<&'static str>,
+    /// App ids of Messenger/Instagram echoes that no setting names (their
+    /// echoes were counted as `system`).
+    pub unknown_apps: Vec<String>,
+}
+
+impl Parsed {
+    fn no_event(&mut self, kind: &'static str) {
+        self.dropped.push(kind);
+    }
+}
+
+/// How a channel signs its deliveries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    /// Meta: `X-Hub-Signature-256: sha256=<hex HMAC-SHA256(body)>`.
+    Hub,
+    /// Chatwoot: `X-Chatwoot-Signature: sha256=<hex HMAC-SHA256("ts.body")>`
+    /// with `X-Chatwoot-Timestamp` within five minutes of now.
+    Chatwoot,
+}
+
+/// One webhook intake: where it is served, how it is checked, what it reads.
+pub struct Channel {
+    /// The name in logs, counts and `/api/v1/stats`.
+    pub name: &'static str,
+    pub path: &'static str,
+    /// The setting holding the signing secret (for the 503's message).
+    pub secret_var: &'static str,
+    pub secret: fn(&Settings) -> Option<&str>,
+    /// Meta's `hub.challenge` handshake on `GET`, with this verify token.
+    pub handshake: Option<fn(&Settings) -> Option<&str>>,
+    pub scheme: Scheme,
+    pub parse: fn(&Value, &Settings) -> Parsed,
+}
+
+/// Every webhook intake.
+pub static CHANNELS: [Channel; 3] = [
+    Channel {
+        name: "whatsapp",
+        path: "/webhooks/whatsapp",
+        secret_var: "LEADS_WHATSAPP_APP_SECRET",
+        secret: |s| s.whatsapp_app_secret.as_deref(),
+        handshake: Some(|s| s.whatsapp_verify_token.as_deref()),
+        scheme: Scheme::Hub,
+        parse: whatsapp::parse,
+    },
+    Channel {
+        name: "meta",
+        path: "/webhooks/meta",
+        secret_var: "LEADS_META_APP_SECRET",
+        secret: |s| s.meta_app_secret.as_deref(),
+        handshake: Some(|s| s.meta_verify_token.as_deref()),
+        scheme: Scheme::Hub,
+        parse: meta::parse,
+    },
+    Channel {
+        name: "chatwoot",
+        path: "/webhooks/chatwoot",
+        secret_var: "LEADS_CHATWOOT_SECRET",
+        secret: |s| s.chatwoot_secret.as_deref(),
+        handshake: None,
+        scheme: Scheme::Chatwoot,
+        parse: chatwoot::parse,
+    },
+];
+
+/// A sender named by the sending software in a free-text field
+/// (`biz_opaque_callback_data`, Messenger's `metadata`): `leads:sender=agent`,
+/// `=ai` or `=system`, other text around it allowed.
+pub fn tagged_sender(text: &str) -> Option<Sender> {
+    let mut rest = text;
+    while let Some(at) = rest.find("leads:sender=") {
+        let tail = &rest[at + "leads:sender=".len()..];
+        let word: String = tail
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        match word.to_ascii_lowercase().as_str() {
+            "agent" => return Some(Sender::Agent),
+            "ai" => return Some(Sender::Ai),
+            "system" => return Some(Sender::System),
+            _ => rest = tail,
+        }
+    }
+    None
+}
+
+/// An id that may come as text or as a number (read as its digits: Meta's
+/// ids can be beyond 2^53).
+fn id_text(v: &Value, key: &str) -> Option<String> {
+    match v.get(key)? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// A trimmed, non-empty string field.
+fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// A Unix time as a string or a number: seconds (WhatsApp, Chatwoot) or
+/// milliseconds (Messenger, Instagram).
+fn unix_time(v: Option<&Value>, millis: bool) -> Option<chrono::DateTime<chrono::Utc>> {
+    let n = match v? {
+        Value::String(s) => s.trim().parse::<i64>().ok()?,
+        Value::Number(n) => n.as_i64()?,
+        _ => return None,
+    };
+    if millis {
+        chrono::DateTime::from_timestamp_millis(n)
+    } else {
+        chrono::DateTime::from_timestamp(n, 0)
+    }
+}
+
+/// What one intake received since the process started, by kind.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct IntakeTally {
+    /// Deliveries answered 2xx.
+    pub deliveries: u64,
+    /// Deliveries refused: wrong or missing signature, stale timestamp.
+    pub refused: u64,
+    /// Events made, by what they are (`inbound`, `reply_agent`, `reply_ai`,
+    /// `outbound_system`, `referral`, `link`, `known`, `resolved`).
+    pub events: BTreeMap<String, u64>,
+    /// Payloads that are no event by the spec, by kind.
+    pub dropped: BTreeMap<String, u64>,
+    /// Items that could not be read (e.g. a sender that is no phone number).
+    pub invalid: u64,
+    /// Echo app ids no setting names, with how many replies each sent
+    /// (counted as `system`: set `LEADS_META_AGENT_APP_IDS` or
+    /// `LEADS_META_AI_APP_IDS`).
+    pub unknown_echo_apps: BTreeMap<String, u64>,
+}
+
+/// The counts of every intake, for admins (`/api/v1/stats`, the settings
+/// page): a business sees its subscription works and which setting is
+/// missing. Kept in memory, per process, since it started.
+#[derive(Debug, Default)]
+pub struct IntakeCounts {
+    by_intake: Mutex<BTreeMap<&'static str, IntakeTally>>,
+}
+
+impl IntakeCounts {
+    fn with(&self, intake: &'static str, f: impl FnOnce(&mut IntakeTally)) {
+        let mut map = self.by_intake.lock().unwrap_or_else(|e| e.into_inner());
+        f(map.entry(intake).or_default());
+    }
+
+    /// A delivery refused before it was read.
+    pub fn refused(&self, intake: &'static str) {
+        self.with(intake, |t| t.refused += 1);
+    }
+
+    /// A delivery stored (called after the commit).
+    pub fn delivered(&self, intake: &'static str, parsed: &Parsed) {
+        self.with(intake, |t| {
+            t.deliveries += 1;
+            t.invalid += parsed.skipped.len() as u64;
+            for e in &parsed.events {
+                *t.events.entry(event_kind(e).to_owned()).or_default() += 1;
+            }
+            for d in &parsed.dropped {
+                *t.dropped.entry((*d).to_owned()).or_default() += 1;
+            }
+            for a in &parsed.unknown_apps {
+                *t.unknown_echo_apps.entry(a.clone()).or_default() += 1;
+            }
+        });
+    }
+
+    /// Every intake's counts (the three webhook intakes always listed).
+    pub fn snapshot(&self) -> BTreeMap<String, IntakeTally> {
+        let map = self.by_intake.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out: BTreeMap<String, IntakeTally> = CHANNELS
+            .iter()
+            .map(|c| (c.name.to_owned(), IntakeTally::default()))
+            .collect();
+        for (k, v) in map.iter() {
+            out.insert((*k).to_owned(), v.clone());
+        }
+        out
+    }
+}
+
+/// The label an event is counted under.
+fn event_kind(e: &Event) -> &'static str {
+    match e.kind {
+        Kind::Message if e.is_inbound() => "inbound",
+        Kind::Message => match e.sender {
+            Sender::Agent => "reply_agent",
+            Sender::Ai => "reply_ai",
+            _ => "outbound_system",
+        },
+        Kind::Resolved => "resolved",
+        Kind::Known => "known",
+        Kind::Referral => "referral",
+        Kind::Link => "link",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sender_tags_are_found_inside_other_text() {
+        assert_eq!(tagged_sender("leads:sender=ai"), Some(Sender::Ai));
+        assert_eq!(
+            tagged_sender("order=77;leads:sender=agent;x=1"),
+            Some(Sender::Agent)
+        );
+        assert_eq!(
+            tagged_sender("leads:sender=bogus leads:sender=system"),
+            Some(Sender::System)
+        );
+        assert_eq!(tagged_sender("LEADS:SENDER=ai"), None);
+        assert_eq!(tagged_sender("sender=ai"), None);
+        assert_eq!(tagged_sender(""), None);
+    }
+
+    #[test]
+    fn counts_are_kept_per_intake_and_kind() {
+        let c = IntakeCounts::default();
+        let mut p = Parsed::default();
+        p.no_event("receipt");
+        p.no_event("receipt");
+        p.unknown_apps.push("42".into());
+        c.delivered("meta", &p);
+        c.refused("chatwoot");
+        let s = c.snapshot();
+        assert_eq!(s["meta"].dropped["receipt"], 2);
+        assert_eq!(s["meta"].unknown_echo_apps["42"], 1);
+        assert_eq!(s["chatwoot"].refused, 1);
+        assert_eq!(s["whatsapp"], IntakeTally::default());
+    }
+}

@@ -1,0 +1,896 @@
+//! WhatsApp Cloud API webhook bodies to events (`shared/spec/channels.md`,
+//! "WhatsApp Cloud API"). Per change field:
+//! - `messages`: a customer's message is inbound (its `referral` the
+//!   source); reactions, groups and `system` notices are no messages (a
+//!   number or user-id change ties the identifiers instead);
+//!   `request_welcome` is a source-only referral. `statuses[]` with
+//!   `status: sent` are the business's own messages — the Cloud API sends
+//!   nothing else for them — with a sender from `biz_opaque_callback_data`,
+//!   else the pricing category; other statuses are receipts.
+//! - `smb_message_echoes`: typed by a person in the Business app: `agent`.
+//! - `history`: earlier chats of a coexistence number, as the events they were.
+//! - `smb_app_state_sync`: the app's contacts are known customers.
+//! - `user_id_update`: the previous and current user id are one person.
+//!
+//! Contacts: `+` + the phone digits; a user who hides the phone is
+//! `whatsapp:` + the business-scoped user id (`US.…`). A payload that names
+//! both ties them (`Event::aliases`).
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+
+use super::{Parsed, id_text, tagged_sender, text, unix_time};
+use crate::ssr::event::{Kind, Sender, external_key, known_customer, validate};
+use crate::ssr::phone;
+use crate::ssr::state::Settings;
+
+/// Ids of Meta's channels are unique per channel only: ours carry a prefix.
+pub fn event_id(message_id: &str) -> String {
+    format!("wa:{message_id}")
+}
+
+/// Message types that are no chat (the spec's table).
+const NOT_A_MESSAGE: &[(&str, &str)] = &[("reaction", "reaction"), ("ephemeral", "notice")];
+
+/// Templates' pricing categories: sent by the business's automation.
+const TEMPLATE_CATEGORIES: &[&str] = &[
+    "marketing",
+    "marketing_lite",
+    "utility",
+    "authentication",
+    "authentication_international",
+];
+
+/// Categories of messages sent inside a customer-opened window: replies.
+const REPLY_CATEGORIES: &[&str] = &["service", "referral_conversion"];
+
+pub fn parse(body: &Value, settings: &Settings) -> Parsed {
+    let mut out = Parsed::default();
+    let entries = body.get("entry").and_then(Value::as_array);
+    for entry in entries.into_iter().flatten() {
+        let changes = entry.get("changes").and_then(Value::as_array);
+        for change in changes.into_iter().flatten() {
+            let Some(value) = change.get("value") else {
+                continue;
+            };
+            let field = change.get("field").and_then(Value::as_str).unwrap_or("");
+            let mut cx = Cx {
+                settings,
+                names: contact_names(value),
+                business: value
+                    .get("metadata")
+                    .and_then(|m| id_text(m, "display_phone_number"))
+                    .map(|d| digits(&d)),
+                out: &mut out,
+            };
+            match field {
+                "smb_message_echoes" => {
+                    let list = value
+                        .get("message_echoes")
+                        .or_else(|| value.get("messages"));
+                    for m in list.and_then(Value::as_array).into_iter().flatten() {
+                        cx.echo(m);
+                    }
+                }
+                "history" => cx.history(value),
+                "smb_app_state_sync" => cx.state_sync(value),
+                _ => {
+                    // `messages` and anything shaped like it. A `contacts[]`
+                    // entry with a phone and a user id ties them on every
+                    // event of the value (`Cx::contact`).
+                    let msgs = value.get("messages").and_then(Value::as_array);
+                    for m in msgs.into_iter().flatten() {
+                        cx.message(m);
+                    }
+                    let statuses = value.get("statuses").and_then(Value::as_array);
+                    for s in statuses.into_iter().flatten() {
+                        cx.status(s);
+                    }
+                    let updates = value.get("user_id_update").and_then(Value::as_array);
+                    for u in updates.into_iter().flatten() {
+                        cx.user_id_update(u);
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Only the digits of a phone as WhatsApp writes it.
+fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// One person as a payload names them: phone digits and/or a user id.
+#[derive(Default)]
+struct Who {
+    phone: Option<String>,
+    user: Option<String>,
+}
+
+struct Cx<'a> {
+    settings: &'a Settings,
+    /// `contacts[]`: (wa_id or user_id, profile name, the other id).
+    names: Vec<(Option<String>, Option<String>, Option<String>)>,
+    /// The business's own number (history: which side sent a message).
+    business: Option<String>,
+    out: &'a mut Parsed,
+}
+
+/// `contacts[]`: each entry's phone, user id and profile name.
+fn contact_names(value: &Value) -> Vec<(Option<String>, Option<String>, Option<String>)> {
+    value
+        .get("contacts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                id_text(c, "wa_id"),
+                id_text(c, "user_id"),
+                c.get("profile")
+                    .and_then(|p| text(p, "name"))
+                    .map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+impl Cx<'_> {
+    fn region(&self) -> phone::Region {
+        self.settings.region
+    }
+
+    /// The contact key of a user id.
+    fn user_key(user: &str) -> String {
+        external_key("whatsapp", user)
+    }
+
+    /// The contact key of phone digits, if they are a phone number.
+    fn phone_key(&self, digits: &str) -> Option<String> {
+        phone::normalize(&format!("+{digits}"), self.region()).ok()
+    }
+
+    /// The `contacts[]` entry of a person, completing what the item left out.
+    fn complete(&self, mut who: Who) -> (Who, Option<String>) {
+        let entry = self.names.iter().find(|(wa, user, _)| {
+            (who.phone.is_some() && *wa == who.phone) || (who.user.is_some() && *user == who.user)
+        });
+        let Some((wa, user, name)) = entry else {
+            return (who, None);
+        };
+        if who.phone.is_none() {
+            who.phone = wa.clone();
+        }
+        if who.user.is_none() {
+            who.user = user.clone();
+        }
+        (who, name.clone())
+    }
+
+    /// The event's `contact` object and its aliases: the phone when there
+    /// is one, the user id tied to it.
+    fn contact(&self, who: Who) -> Option<(Map<String, Value>, Vec<String>)> {
+        let (who, name) = self.complete(who);
+        let mut contact = Map::new();
+        let mut aliases = Vec::new();
+        match (&who.phone, &who.user) {
+            (Some(p), user) => {
+                contact.insert("phone".into(), json!(format!("+{p}")));
+                if let Some(u) = user {
+                    aliases.push(Self::user_key(u));
+                }
+            }
+            (None, Some(u)) => {
+                contact.insert("external_id".into(), json!(u));
+            }
+            (None, None) => return None,
+        }
+        if let Some(n) = name {
+            contact.insert("name".into(), json!(n));
+        }
+        Some((contact, aliases))
+    }
+
+    fn push(&mut self, ev: Value, aliases: Vec<String>, kind: Option<Kind>) {
+        match validate(&ev, self.region()) {
+            Ok(mut e) => {
+                if let Some(k) = kind {
+                    e.kind = k;
+                    if k == Kind::Link {
+                        e.direction = None;
+                    }
+                }
+                e.aliases = aliases;
+                e.aliases.retain(|a| *a != e.contact_key);
+                self.out.events.push(e);
+            }
+            Err((field, why)) => self.out.skipped.push(format!("{field}: {why}")),
+        }
+    }
+
+    fn base(
+        &self,
+        id: &str,
+        at: DateTime<Utc>,
+        direction: &str,
+        sender: Sender,
+        contact: Map<String, Value>,
+    ) -> Value {
+        json!({
+            "id": event_id(id),
+            "occurred_at": at.to_rfc3339(),
+            "channel": "whatsapp",
+            "direction": direction,
+            "sender": match sender {
+                Sender::Customer => "customer",
+                Sender::Agent => "agent",
+                Sender::Ai => "ai",
+                Sender::System => "system",
+            },
+            "contact": contact,
+        })
+    }
+
+    fn message(&mut self, m: &Value) {
+        let Some(id) = id_text(m, "id") else {
+            self.out.skipped.push("a message without id".into());
+            return;
+        };
+        let Some(at) = unix_time(m.get("timestamp"), false) else {
+            self.out
+                .skipped
+                .push("a message without a valid timestamp".into());
+            return;
+        };
+        if m.get("group_id").is_some() {
+            self.out.no_event("group");
+            return;
+        }
+        let kind = m.get("type").and_then(Value::as_str).unwrap_or("");
+        if let Some((_, why)) = NOT_A_MESSAGE.iter().find(|(t, _)| *t == kind) {
+            self.out.no_event(why);
+            return;
+        }
+        let who = Who {
+            phone: id_text(m, "from").map(|d| digits(&d)),
+            user: id_text(m, "from_user_id"),
+        };
+        if kind == "system" {
+            self.system(m, &id, at, who);
+            return;
+        }
+        let Some((contact, aliases)) = self.contact(who) else {
+            self.out.skipped.push("a message without a sender".into());
+            return;
+        };
+        let mut ev = self.base(&id, at, "inbound", Sender::Customer, contact);
+        if let Some(r) = m.get("referral").filter(|r| r.is_object()) {
+            ev["source"] = source(r);
+            if let Some(v) = text(r, "ctwa_clid") {
+                ev["ctwa_clid"] = json!(v);
+            }
+        }
+        if kind == "request_welcome" {
+            // The chat was opened and nothing typed: no lead, no session;
+            // its referral can still be the later lead's First Source.
+            if ev.get("source").is_none() {
+                self.out.no_event("chat_opened");
+                return;
+            }
+            self.push(ev, aliases, Some(Kind::Referral));
+            return;
+        }
+        self.push(ev, aliases, None);
+    }
+
+    /// `type: system`: a number change or a user-id change ties the old and
+    /// new identifiers; anything else is a notice.
+    fn system(&mut self, m: &Value, id: &str, at: DateTime<Utc>, who: Who) {
+        let sys = m.get("system").cloned().unwrap_or(Value::Null);
+        let what = sys.get("type").and_then(Value::as_str).unwrap_or("");
+        let (current, mut old): (Who, Vec<String>) = match what {
+            "user_changed_number" => {
+                let new = id_text(&sys, "wa_id")
+                    .or_else(|| id_text(&sys, "new_wa_id"))
+                    .map(|d| digits(&d));
+                let Some(new) = new else {
+                    self.out.no_event("notice");
+                    return;
+                };
+                let old: Vec<String> = who
+                    .phone
+                    .iter()
+                    .filter_map(|p| self.phone_key(p))
+                    .chain(who.user.iter().map(|u| Self::user_key(u)))
+                    .collect();
+                (
+                    Who {
+                        phone: Some(new),
+                        user: id_text(&sys, "user_id").or_else(|| id_text(&sys, "new_user_id")),
+                    },
+                    old,
+                )
+            }
+            "user_changed_user_id" => {
+                let new = id_text(&sys, "user_id")
+                    .or_else(|| id_text(&sys, "new_user_id"))
+                    .or_else(|| id_text(&sys, "current_user_id"));
+                let previous = id_text(&sys, "previous_user_id")
+                    .or_else(|| id_text(&sys, "old_user_id"))
+                    .or_else(|| who.user.clone());
+                let Some(new) = new else {
+                    self.out.no_event("notice");
+                    return;
+                };
+                let old = previous
+                    .filter(|p| *p != new)
+                    .map(|p| vec![Self::user_key(&p)])
+                    .unwrap_or_default();
+                (
+                    Who {
+                        phone: who.phone.clone(),
+                        user: Some(new),
+                    },
+                    old,
+                )
+            }
+            _ => {
+                self.out.no_event("notice");
+                return;
+            }
+        };
+        let Some((contact, aliases)) = self.contact(current) else {
+            self.out.no_event("notice");
+            return;
+        };
+        old.extend(aliases);
+        let ev = self.base(id, at, "inbound", Sender::Customer, contact);
+        self.push(ev, old, Some(Kind::Link));
+    }
+
+    /// `user_id_update`: the previous and current user id (and the phone,
+    /// when given) are one person.
+    fn user_id_update(&mut self, u: &Value) {
+        let Some(at) = unix_time(u.get("timestamp"), false) else {
+            self.out
+                .skipped
+                .push("a user id update without a valid timestamp".into());
+            return;
+        };
+        let ids = u.get("user_id");
+        let previous = ids.and_then(|i| id_text(i, "previous"));
+        let current = ids.and_then(|i| id_text(i, "current"));
+        let phone = id_text(u, "wa_id").map(|d| digits(&d));
+        let mut keys: Vec<String> = previous.iter().map(|p| Self::user_key(p)).collect();
+        let Some((contact, aliases)) = self.contact(Who {
+            phone,
+            user: current.clone(),
+        }) else {
+            self.out.no_event("notice");
+            return;
+        };
+        keys.extend(aliases);
+        if keys.is_empty() {
+            self.out.no_event("notice");
+            return;
+        }
+        let id = format!(
+            "uid:{}:{}",
+            previous.as_deref().unwrap_or(""),
+            current.as_deref().unwrap_or("")
+        );
+        let ev = self.base(&id, at, "inbound", Sender::Customer, contact);
+        self.push(ev, keys, Some(Kind::Link));
+    }
+
+    /// `statuses[]`: `sent` is the business's message; the rest receipts.
+    fn status(&mut self, s: &Value) {
+        if s.get("recipient_type").and_then(Value::as_str) == Some("group") {
+            self.out.no_event("group");
+            return;
+        }
+        if s.get("status").and_then(Value::as_str) != Some("sent") {
+            self.out.no_event("receipt");
+            return;
+        }
+        let (Some(id), Some(at)) = (id_text(s, "id"), unix_time(s.get("timestamp"), false)) else {
+            self.out
+                .skipped
+                .push("a status without id or valid timestamp".into());
+            return;
+        };
+        let who = Who {
+            phone: id_text(s, "recipient_id").map(|d| digits(&d)),
+            user: id_text(s, "recipient_user_id"),
+        };
+        let Some((contact, aliases)) = self.contact(who) else {
+            self.out.skipped.push("a status without a recipient".into());
+            return;
+        };
+        let sender = self.status_sender(s);
+        let ev = self.base(&id, at, "outbound", sender, contact);
+        self.push(ev, aliases, None);
+    }
+
+    /// Who sent a `sent` message: the sending software's tag, else its
+    /// category (replies vs templates), else `system`.
+    fn status_sender(&self, s: &Value) -> Sender {
+        if let Some(tag) = s
+            .get("biz_opaque_callback_data")
+            .and_then(Value::as_str)
+            .and_then(tagged_sender)
+        {
+            return tag;
+        }
+        let category = s
+            .get("pricing")
+            .and_then(|p| text(p, "category"))
+            .or_else(|| {
+                s.get("conversation")
+                    .and_then(|c| c.get("origin"))
+                    .and_then(|o| text(o, "type"))
+            })
+            .map(str::to_ascii_lowercase);
+        match category.as_deref() {
+            Some(c) if REPLY_CATEGORIES.contains(&c) => self.settings.whatsapp_reply_sender,
+            Some(c) if TEMPLATE_CATEGORIES.contains(&c) => Sender::System,
+            _ => Sender::System,
+        }
+    }
+
+    /// `smb_message_echoes`: a person typed it in the Business app.
+    fn echo(&mut self, m: &Value) {
+        let kind = m.get("type").and_then(Value::as_str).unwrap_or("");
+        if matches!(kind, "edit" | "revoke") {
+            self.out.no_event("edit");
+            return;
+        }
+        if let Some((_, why)) = NOT_A_MESSAGE.iter().find(|(t, _)| *t == kind) {
+            self.out.no_event(why);
+            return;
+        }
+        if m.get("group_id").is_some() {
+            self.out.no_event("group");
+            return;
+        }
+        let (Some(id), Some(at)) = (id_text(m, "id"), unix_time(m.get("timestamp"), false)) else {
+            self.out
+                .skipped
+                .push("an echo without id or valid timestamp".into());
+            return;
+        };
+        let who = Who {
+            phone: id_text(m, "to").map(|d| digits(&d)),
+            user: id_text(m, "to_user_id"),
+        };
+        let Some((contact, aliases)) = self.contact(who) else {
+            self.out.skipped.push("an echo without a recipient".into());
+            return;
+        };
+        let ev = self.base(&id, at, "outbound", Sender::Agent, contact);
+        self.push(ev, aliases, None);
+    }
+
+    /// `history`: each thread's messages as the events they were: the
+    /// business's own as an agent's, the customer's as inbound.
+    fn history(&mut self, value: &Value) {
+        let parts = value.get("history").and_then(Value::as_array);
+        for part in parts.into_iter().flatten() {
+            let threads = part.get("threads").and_then(Value::as_array);
+            for thread in threads.into_iter().flatten() {
+                let customer = id_text(thread, "id").map(|d| digits(&d));
+                let msgs = thread.get("messages").and_then(Value::as_array);
+                for m in msgs.into_iter().flatten() {
+                    let from = id_text(m, "from").map(|d| digits(&d));
+                    let by_business = match (&from, &self.business, &customer) {
+                        (Some(f), Some(b), _) if f == b => true,
+                        (Some(f), _, Some(c)) => f != c,
+                        _ => false,
+                    };
+                    if by_business {
+                        let mut echo = m.clone();
+                        if echo.get("to").is_none() {
+                            if let Some(c) = &customer {
+                                echo["to"] = json!(c);
+                            }
+                        }
+                        self.echo(&echo);
+                    } else {
+                        let mut msg = m.clone();
+                        if msg.get("from").is_none() {
+                            if let Some(c) = &customer {
+                                msg["from"] = json!(c);
+                            }
+                        }
+                        self.message(&msg);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `smb_app_state_sync`: the Business app's contacts are customers the
+    /// business already had (rule 4).
+    fn state_sync(&mut self, value: &Value) {
+        let items = value.get("state_sync").and_then(Value::as_array);
+        for item in items.into_iter().flatten() {
+            if item.get("type").and_then(Value::as_str) != Some("contact") {
+                continue;
+            }
+            if item.get("action").and_then(Value::as_str) == Some("remove") {
+                self.out.no_event("contact_removed");
+                continue;
+            }
+            let Some(c) = item.get("contact") else {
+                continue;
+            };
+            let Some(number) = id_text(c, "phone_number").or_else(|| id_text(c, "wa_id")) else {
+                self.out
+                    .skipped
+                    .push("a synced contact without phone".into());
+                continue;
+            };
+            let at = item
+                .get("metadata")
+                .and_then(|m| unix_time(m.get("timestamp"), false))
+                .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+            let name = text(c, "full_name").or_else(|| text(c, "first_name"));
+            let phone = format!("+{}", digits(&number));
+            match known_customer(&phone, name, None, at, self.region()) {
+                Ok(e) => self.out.events.push(e),
+                Err((field, why)) => self.out.skipped.push(format!("{field}: {why}")),
+            }
+        }
+    }
+}
+
+/// A Click-to-WhatsApp referral as a source.
+fn source(r: &Value) -> Value {
+    let mut source = json!({
+        "platform": "meta",
+        "type": text(r, "source_type").map(|t| if t == "post" { "post" } else { "ad" }).unwrap_or("ad"),
+    });
+    if let Some(v) = id_text(r, "source_id") {
+        source["id"] = json!(v);
+    }
+    if let Some(v) = text(r, "headline") {
+        source["name"] = json!(v);
+    }
+    if let Some(v) = text(r, "source_url") {
+        source["url"] = json!(v);
+    }
+    source
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ssr::event::Direction;
+
+    fn settings() -> Settings {
+        Settings::for_tests()
+    }
+
+    fn fixture(name: &str) -> Value {
+        let path = format!(
+            "{}/tests/fixtures/meta-webhooks/whatsapp/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn parse_fixture(name: &str) -> Parsed {
+        parse(&fixture(name), &settings())
+    }
+
+    fn value(field: &str, value: Value) -> Value {
+        json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA1", "changes": [{"field": field, "value": value}]}]})
+    }
+
+    #[test]
+    fn every_fixture_parses_without_panic_and_receipts_are_no_events() {
+        let dir = format!(
+            "{}/tests/fixtures/meta-webhooks/whatsapp",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let mut seen = 0;
+        for f in std::fs::read_dir(&dir).expect("fixtures") {
+            let path = f.expect("entry").path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("")
+                .to_owned();
+            let parsed = parse_fixture(&name);
+            if (name.starts_with("status") && name != "status_sent.json")
+                || name.starts_with("bsuid_")
+                || name.starts_with("reaction")
+            {
+                assert!(parsed.events.is_empty(), "{name}");
+                assert!(!parsed.dropped.is_empty(), "{name}");
+            }
+            for e in &parsed.events {
+                assert!(e.id.starts_with("wa:"), "{name}");
+                assert_eq!(e.channel, "whatsapp");
+            }
+            seen += 1;
+        }
+        assert!(seen >= 30);
+    }
+
+    #[test]
+    fn a_ctwa_referral_is_the_source_and_the_name_comes_from_contacts() {
+        let p = parse_fixture("referral_ctwa_ad_text.json");
+        assert_eq!(p.events.len(), 1, "{:?}", p.skipped);
+        let e = &p.events[0];
+        assert_eq!(e.id, "wa:wamid.ID");
+        assert_eq!(e.phone.as_deref(), Some("+972987654321"));
+        assert_eq!(e.name.as_deref(), Some("Test Name"));
+        assert_eq!(e.direction, Some(Direction::Inbound));
+        assert_eq!(e.sender, Sender::Customer);
+        assert_eq!(e.occurred_at.timestamp(), 1_697_045_000);
+        let s = e.source.as_ref().expect("source");
+        assert_eq!(
+            (s.platform.as_str(), s.id.as_deref(), s.name.as_deref()),
+            ("meta", Some("ADID"), Some("AD_TITLE"))
+        );
+        assert_eq!(e.ctwa_clid.as_deref(), Some("CTWA_CLID"));
+    }
+
+    #[test]
+    fn a_sent_status_is_a_reply_by_its_category() {
+        // `service`: a reply inside the customer's window, by the setting's sender.
+        let p = parse_fixture("status_sent.json");
+        assert_eq!(p.events.len(), 1, "{:?}", p.skipped);
+        let e = &p.events[0];
+        assert_eq!(e.id, "wa:wamid.xyzxyz");
+        assert_eq!(e.direction, Some(Direction::Outbound));
+        assert_eq!(e.sender, Sender::Agent);
+        assert!(e.is_touch());
+        assert_eq!(e.contact_key, "+972987654321");
+        assert_eq!(e.occurred_at.timestamp(), 1_698_266_945);
+        // The contacts[] entry ties the phone to its user id.
+        assert_eq!(e.aliases, vec!["whatsapp:US.13491208655302741918"]);
+        let mut s = settings();
+        s.whatsapp_reply_sender = Sender::Ai;
+        assert_eq!(
+            parse(&fixture("status_sent.json"), &s).events[0].sender,
+            Sender::Ai
+        );
+        // Templates are the business's automation, not a touch.
+        for category in ["marketing", "utility", "authentication", "marketing_lite"] {
+            let mut body = fixture("status_sent.json");
+            body["entry"][0]["changes"][0]["value"]["statuses"][0]["pricing"]["category"] =
+                json!(category);
+            let e = &parse(&body, &settings()).events[0];
+            assert_eq!(e.sender, Sender::System, "{category}");
+        }
+        // Without pricing, the conversation's origin; without both, system.
+        let mut body = fixture("status_sent.json");
+        let st = &mut body["entry"][0]["changes"][0]["value"]["statuses"][0];
+        st.as_object_mut().expect("status").remove("pricing");
+        assert_eq!(parse(&body, &settings()).events[0].sender, Sender::Agent);
+        let st = &mut body["entry"][0]["changes"][0]["value"]["statuses"][0];
+        st.as_object_mut().expect("status").remove("conversation");
+        assert_eq!(parse(&body, &settings()).events[0].sender, Sender::System);
+    }
+
+    #[test]
+    fn the_senders_tag_wins_over_the_category() {
+        let mut body = fixture("status_sent.json");
+        let st = &mut body["entry"][0]["changes"][0]["value"]["statuses"][0];
+        st["biz_opaque_callback_data"] = json!("crm=1;leads:sender=ai");
+        st["pricing"]["category"] = json!("marketing");
+        assert_eq!(parse(&body, &settings()).events[0].sender, Sender::Ai);
+        let st = &mut body["entry"][0]["changes"][0]["value"]["statuses"][0];
+        st["biz_opaque_callback_data"] = json!("leads:sender=system");
+        st["pricing"]["category"] = json!("service");
+        assert_eq!(parse(&body, &settings()).events[0].sender, Sender::System);
+    }
+
+    #[test]
+    fn receipts_reactions_groups_and_notices_are_no_events() {
+        for (name, why) in [
+            ("status_delivered.json", "receipt"),
+            ("status_read.json", "receipt"),
+            ("status_failed.json", "receipt"),
+            ("bsuid_status_delivered_pmp.json", "receipt"),
+            ("reaction.json", "reaction"),
+            ("reaction_removed.json", "reaction"),
+            ("bsuid_group_text_no_from.json", "group"),
+            ("system_identity_change.json", "notice"),
+        ] {
+            let p = parse_fixture(name);
+            assert!(p.events.is_empty(), "{name}: {:?}", p.events);
+            assert_eq!(p.dropped, vec![why], "{name}");
+        }
+        let group_status = value(
+            "messages",
+            json!({"statuses": [{"id": "wamid.G", "status": "sent", "timestamp": "1700000000",
+                "recipient_id": "120363418770915618", "recipient_type": "group",
+                "pricing": {"category": "service"}}]}),
+        );
+        assert_eq!(parse(&group_status, &settings()).dropped, vec!["group"]);
+    }
+
+    #[test]
+    fn a_number_change_ties_the_old_and_new_number() {
+        let p = parse_fixture("system_number_change.json");
+        assert_eq!(p.events.len(), 1, "{:?}", p.skipped);
+        let e = &p.events[0];
+        assert_eq!(e.kind, Kind::Link);
+        assert_eq!(e.contact_key, "+972912345678");
+        assert_eq!(e.phone.as_deref(), Some("+972912345678"));
+        assert_eq!(e.aliases, vec!["+972987654321"]);
+        assert!(!e.is_inbound());
+        // Placeholders instead of numbers: nothing tied, nothing made.
+        let p = parse_fixture("system_user_changed_number_placeholders.json");
+        assert!(p.events.iter().all(|e| e.kind == Kind::Link));
+    }
+
+    #[test]
+    fn a_user_id_update_and_a_hidden_phone_tie_identifiers() {
+        let p = parse_fixture("user_id_update.json");
+        assert_eq!(p.events.len(), 1, "{:?}", p.skipped);
+        let e = &p.events[0];
+        assert_eq!(e.kind, Kind::Link);
+        assert_eq!(e.contact_key, "+16505551234");
+        let mut a = e.aliases.clone();
+        a.sort();
+        assert_eq!(
+            a,
+            vec![
+                "whatsapp:US.10101010101010101010",
+                "whatsapp:US.13491208655302741918"
+            ]
+        );
+        // A message from a user who hides the phone: the user id is the contact.
+        let body = value(
+            "messages",
+            json!({"contacts": [{"profile": {"name": "Pablo"}, "user_id": "US.777"}],
+                   "messages": [{"from_user_id": "US.777", "id": "wamid.U", "timestamp": "1750000000", "type": "text", "text": {"body": "hi"}}]}),
+        );
+        let p = parse(&body, &settings());
+        assert_eq!(p.events[0].contact_key, "whatsapp:US.777");
+        assert_eq!(p.events[0].name.as_deref(), Some("Pablo"));
+        assert!(p.events[0].aliases.is_empty());
+        // With both: the phone is the contact, the user id its alias.
+        let body = value(
+            "messages",
+            json!({"messages": [{"from": "6281234567890", "from_user_id": "US.777", "id": "wamid.V", "timestamp": "1750000001", "type": "text"}]}),
+        );
+        let e = &parse(&body, &settings()).events[0];
+        assert_eq!(e.contact_key, "+6281234567890");
+        assert_eq!(e.aliases, vec!["whatsapp:US.777"]);
+    }
+
+    #[test]
+    fn a_chat_opened_without_typing_is_a_referral_only() {
+        let body = value(
+            "messages",
+            json!({"messages": [{"from": "6281234567890", "id": "wamid.W", "timestamp": "1750000000",
+                "type": "request_welcome",
+                "referral": {"source_id": "120210000000000001", "source_type": "ad", "headline": "Promo", "ctwa_clid": "CL"}}]}),
+        );
+        let p = parse(&body, &settings());
+        assert_eq!(p.events.len(), 1);
+        assert_eq!(p.events[0].kind, Kind::Referral);
+        assert!(!p.events[0].is_inbound());
+        assert_eq!(
+            p.events[0].source.as_ref().and_then(|s| s.id.as_deref()),
+            Some("120210000000000001")
+        );
+        assert_eq!(p.events[0].ctwa_clid.as_deref(), Some("CL"));
+        // Without a referral it gives nothing at all.
+        let body = value(
+            "messages",
+            json!({"messages": [{"from": "6281234567890", "id": "wamid.X", "timestamp": "1750000000", "type": "request_welcome"}]}),
+        );
+        let p = parse(&body, &settings());
+        assert!(p.events.is_empty());
+        assert_eq!(p.dropped, vec!["chat_opened"]);
+    }
+
+    #[test]
+    fn business_app_echoes_history_and_synced_contacts() {
+        let body = value(
+            "smb_message_echoes",
+            json!({"message_echoes": [
+                {"from": "15550783881", "to": "6281234567890", "id": "wamid.E1", "timestamp": "1750000100", "type": "text", "text": {"body": "Halo"}},
+                {"from": "15550783881", "to": "6281234567890", "id": "wamid.E2", "timestamp": "1750000200", "type": "edit"},
+                {"from": "15550783881", "to": "6281234567890", "id": "wamid.E3", "timestamp": "1750000300", "type": "revoke"}]}),
+        );
+        let p = parse(&body, &settings());
+        assert_eq!(p.events.len(), 1);
+        assert_eq!(p.events[0].sender, Sender::Agent);
+        assert_eq!(p.events[0].contact_key, "+6281234567890");
+        assert_eq!(p.dropped, vec!["edit", "edit"]);
+
+        let body = value(
+            "history",
+            json!({"metadata": {"display_phone_number": "15550783881"},
+                "history": [{"metadata": {"phase": 0}, "threads": [{"id": "6281234567890", "messages": [
+                {"from": "6281234567890", "id": "wamid.H1", "timestamp": "1600000000", "type": "text", "history_context": {"status": "READ"}},
+                {"from": "15550783881", "to": "6281234567890", "id": "wamid.H2", "timestamp": "1600000060", "type": "text", "history_context": {"status": "READ"}}]}]}]}),
+        );
+        let p = parse(&body, &settings());
+        assert_eq!(p.events.len(), 2, "{:?}", p.skipped);
+        assert!(p.events[0].is_inbound());
+        assert_eq!(p.events[0].occurred_at.timestamp(), 1_600_000_000);
+        assert!(p.events[1].is_touch());
+
+        let body = value(
+            "smb_app_state_sync",
+            json!({"state_sync": [
+                {"type": "contact", "contact": {"full_name": "Sari", "phone_number": "6281234567890"}, "action": "add", "metadata": {"timestamp": "1700000000"}},
+                {"type": "contact", "contact": {"phone_number": "6281200000000"}, "action": "remove", "metadata": {"timestamp": "1700000000"}}]}),
+        );
+        let p = parse(&body, &settings());
+        assert_eq!(p.events.len(), 1);
+        assert_eq!(p.events[0].kind, Kind::Known);
+        assert_eq!(p.events[0].name.as_deref(), Some("Sari"));
+    }
+
+    #[test]
+    fn several_changes_and_message_types_are_all_inbound_messages() {
+        // Two changes in one entry, each a message, from a placeholder
+        // "PHONE_NUMBER" sender: both read, both skipped as not a phone.
+        let p = parse_fixture("multiple_changes_one_entry.json");
+        assert_eq!((p.events.len(), p.skipped.len()), (0, 2), "{:?}", p.skipped);
+        assert!(p.skipped.iter().all(|s| s.starts_with("contact.phone")));
+        for name in [
+            "image.json",
+            "location.json",
+            "interactive_button_reply.json",
+            "order.json",
+            "unsupported_errors.json",
+        ] {
+            let p = parse_fixture(name);
+            assert_eq!(p.events.len(), 1, "{name}: {:?}", p.skipped);
+            assert!(p.events[0].is_inbound(), "{name}");
+        }
+        // An integer timestamp (a test author's quirk) is read too.
+        let p = parse_fixture("button_context_referred_product_and_referral.json");
+        assert_eq!(p.events.len(), 1, "{:?}", p.skipped);
+        assert!(p.events[0].source.is_some());
+    }
+
+    #[test]
+    fn a_post_referral_is_a_post_source() {
+        let body = json!({"entry": [{"changes": [{"field": "messages", "value": {
+            "contacts": [{"profile": {"name": "Sari"}, "wa_id": "6281234567890"}],
+            "messages": [{"id": "wamid.P", "from": "6281234567890", "timestamp": "1764300000", "type": "text",
+                "referral": {"source_url": "https://fb.me/post1", "source_id": "987", "source_type": "post",
+                             "headline": "Koleksi Baru"}}]}}]}]});
+        let p = parse(&body, &settings());
+        let s = p.events[0].source.as_ref().expect("source");
+        assert_eq!(
+            (s.kind.as_str(), s.id.as_deref(), s.url.as_deref()),
+            ("post", Some("987"), Some("https://fb.me/post1"))
+        );
+        assert_eq!(p.events[0].ctwa_clid, None);
+    }
+
+    #[test]
+    fn empty_and_odd_bodies_give_nothing() {
+        for body in [
+            json!({}),
+            json!({"entry": []}),
+            json!({"entry": [{"changes": [{"value": {}}]}]}),
+            json!([1, 2]),
+            json!({"entry": [{"changes": [{"field": "history", "value": {"history": [{"threads": [{"messages": [{}]}]}]}}]}]}),
+            json!({"entry": [{"changes": [{"field": "messages", "value": {"statuses": [{"status": "sent"}], "user_id_update": [{}]}}]}]}),
+        ] {
+            assert!(parse(&body, &settings()).events.is_empty());
+        }
+        // A sender that is not a possible phone number is skipped, not an error.
+        let body = json!({"entry": [{"changes": [{"field": "messages", "value": {"messages": [
+            {"id": "x", "from": "12", "timestamp": "1697045000", "type": "text"}]}}]}]});
+        let p = parse(&body, &settings());
+        assert!(p.events.is_empty());
+        assert_eq!(p.skipped.len(), 1);
+    }
+}
