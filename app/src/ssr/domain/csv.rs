@@ -150,6 +150,7 @@ mod tests {
             }),
             last_source: None,
             first_touched_at: None,
+            other_phones: Vec::new(),
         };
         let head = page_header(Lang::En);
         assert!(head.starts_with('\u{feff}'));

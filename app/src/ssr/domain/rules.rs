@@ -275,8 +275,21 @@ impl ContactState {
             first_source,
             last_source,
             first_touched_at: self.first_touch,
+            other_phones: other_phones(self.keys(), self.phone.as_deref()),
         })
     }
+}
+
+/// The numbers among a contact's keys other than its phone, sorted: a lead
+/// is found by any number it has had (a number change, a hidden phone).
+fn other_phones<'a>(keys: impl Iterator<Item = &'a str>, phone: Option<&str>) -> Vec<String> {
+    let mut out: Vec<String> = keys
+        .filter(|k| k.starts_with('+') && Some(*k) != phone)
+        .map(str::to_owned)
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// The derived columns of one lead.
@@ -291,6 +304,9 @@ pub struct LeadFacts {
     pub first_source: Option<Source>,
     pub last_source: Option<Source>,
     pub first_touched_at: Option<DateTime<Utc>>,
+    /// Earlier or tied numbers of the same person (searched, not listed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_phones: Vec<String>,
 }
 
 impl LeadFacts {
@@ -431,12 +447,14 @@ pub fn reference_group_lead(key: &str, keys: &[&str], events: &[Event]) -> Optio
     let first = inbound.first()?;
     let date = first.occurred_at;
     let with_source: Vec<&&&Event> = inbound.iter().filter(|e| e.source.is_some()).collect();
+    let phone = evs.iter().rev().find_map(|e| e.phone.clone());
     Some(LeadFacts {
+        other_phones: other_phones(keys.iter().copied(), phone.as_deref()),
         key: key.to_owned(),
         date,
         channel: first.channel.clone(),
         name: evs.iter().rev().find_map(|e| e.name.clone()),
-        phone: evs.iter().rev().find_map(|e| e.phone.clone()),
+        phone,
         email: evs.iter().rev().find_map(|e| e.email.clone()),
         first_source: with_source.first().and_then(|e| e.source.clone()),
         last_source: with_source.last().and_then(|e| e.source.clone()),

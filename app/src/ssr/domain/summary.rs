@@ -114,6 +114,7 @@ mod tests {
             }),
             last_source: None,
             first_touched_at: wait.map(|w| date + Duration::seconds(w)),
+            other_phones: Vec::new(),
         }
     }
 

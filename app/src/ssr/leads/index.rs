@@ -422,6 +422,9 @@ pub struct LeadIndex {
     /// Leads per hour and dimension, for filtered totals.
     counts: Counts,
     live: usize,
+    /// Other numbers of the few leads that have them (a number change, a
+    /// hidden phone tied later), by contact key: searched, not listed.
+    other_phones: HashMap<String, Box<[String]>>,
 }
 
 impl Default for LeadIndex {
@@ -436,6 +439,7 @@ impl Default for LeadIndex {
             sources: Sources::new(),
             counts: Counts::default(),
             live: 0,
+            other_phones: HashMap::new(),
         }
     }
 }
@@ -577,7 +581,9 @@ impl LeadIndex {
     pub fn build(leads: impl IntoIterator<Item = LeadFacts>) -> Self {
         let mut index = LeadIndex::default();
         for lead in leads {
-            index.push(&lead);
+            if index.push(&lead).is_some() {
+                index.note_phones(&lead);
+            }
         }
         index.rebuild();
         index
@@ -678,6 +684,7 @@ impl LeadIndex {
     }
 
     pub fn upsert(&mut self, lead: &LeadFacts) {
+        self.note_phones(lead);
         let Some(slot) = self.slot_of(&lead.key) else {
             if let Some(slot) = self.push(lead) {
                 self.relink(slot, [true; 3], true);
@@ -760,8 +767,18 @@ impl LeadIndex {
         }
     }
 
+    fn note_phones(&mut self, lead: &LeadFacts) {
+        if lead.other_phones.is_empty() {
+            self.other_phones.remove(&lead.key);
+        } else {
+            self.other_phones
+                .insert(lead.key.clone(), lead.other_phones.clone().into());
+        }
+    }
+
     /// Marks a slot dead (its records are already counted dead).
     fn kill(&mut self, slot: u32) {
+        self.other_phones.remove(self.store.key(slot));
         let hash = self.hash(self.store.key(slot));
         if let Ok(entry) = self.by_key.find_entry(hash, |s| *s == slot) {
             entry.remove();
@@ -866,6 +883,11 @@ impl LeadIndex {
             first_source: self.sources.get(h.src),
             last_source: self.sources.get(c.last_src),
             first_touched_at: (h.wait != UNTOUCHED).then(|| time(c.touch())),
+            other_phones: self
+                .other_phones
+                .get(s.key(slot))
+                .map(|p| p.to_vec())
+                .unwrap_or_default(),
         }
     }
 
@@ -952,6 +974,17 @@ impl LeadIndex {
                 }
                 ok
             });
+            // The few leads with other numbers, one by one.
+            for (key, phones) in &self.other_phones {
+                let hit = phones.iter().any(|p| match national {
+                    Some(n) => phone::country_code_len(&p[1..])
+                        .is_some_and(|cc| p[1 + cc..].starts_with(n)),
+                    None => p.contains(needle),
+                });
+                if let Some(slot) = hit.then(|| self.slot_of(key)).flatten() {
+                    bits[slot as usize / 64] |= 1u64 << (slot % 64);
+                }
+            }
         }
         bits
     }
@@ -1481,6 +1514,7 @@ mod tests {
             first_source: (src > 0).then(|| ad(src)),
             last_source: (src > 1).then(|| ad(src - 1)),
             first_touched_at: touch.map(|w| date + Duration::seconds(w)),
+            other_phones: Vec::new(),
         }
     }
 
@@ -1741,6 +1775,25 @@ mod tests {
             let f = filter(&[("from", "2026-10-25"), ("q", q)]);
             assert_eq!(index.page(&f).total, 0, "{q}");
         }
+    }
+
+    #[test]
+    fn a_lead_is_found_by_any_of_its_numbers() {
+        let mut moved = lead(1, 10, 1, None, 0, 0);
+        moved.other_phones = vec!["+6285711112222".into()];
+        let mut index = LeadIndex::build([moved.clone(), lead(2, 20, 2, None, 0, 0)]);
+        for q in ["+62 857-1111-2222", "085711112222", "11112222"] {
+            let f = filter(&[("from", "2026-10-25"), ("q", q)]);
+            assert_eq!(index.page(&f).leads, vec![moved.clone()], "{q}");
+        }
+        // A national form must follow the country code there too.
+        let f = filter(&[("from", "2026-10-25"), ("q", "062857")]);
+        assert_eq!(index.page(&f).total, 0);
+        // The numbers go with the lead.
+        moved.other_phones.clear();
+        index.upsert(&moved);
+        let f = filter(&[("from", "2026-10-25"), ("q", "085711112222")]);
+        assert_eq!(index.page(&f).total, 0);
     }
 
     #[test]
