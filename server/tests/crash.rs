@@ -4,6 +4,11 @@
 //! events are all there or none (a batch is split between the writers by
 //! contact, so it may be partly stored).
 //!
+//! One more client sends WhatsApp webhook deliveries for the same people,
+//! some by phone, some by user id only (a hidden phone), some tying the
+//! two: merges of contacts happen under the kills too, and in the end each
+//! person (whatever identifiers they wrote under, once tied) is one lead.
+//!
 //! `CRASH_KILLS` (default 5) and `CRASH_MIN_MB` (default 0: no minimum) make
 //! the long run of `make crash-test-long`.
 
@@ -57,10 +62,82 @@ fn batch(client: u64, seq: u64, n: u64, rng: &mut Rng) -> Value {
     Value::Array(events)
 }
 
+const WA_SECRET: &str = "crash-secret";
+
+/// The person's phone as the API events carry it.
+fn phone_of(contact: u64) -> String {
+    format!("+62812{contact:08}")
+}
+
+/// A WhatsApp delivery of `n` messages: each from a phone, from a user id
+/// (hidden phone), or from both (which ties the two).
+fn wa_batch(client: u64, seq: u64, n: u64, rng: &mut Rng) -> Value {
+    let base = 1_793_466_000; // 2026-11-01T00:00:00+07:00
+    let changes: Vec<Value> = (0..n)
+        .map(|i| {
+            // Few people: the same person writes by phone, by user id and
+            // by both across deliveries, so ties merge existing leads.
+            let c = rng.below(5_000);
+            let at = base + rng.below(28 * 86_400);
+            let mut m = json!({"id": format!("wamid.crash-{client}-{seq}-{i}"), "timestamp": at.to_string(),
+                "type": "text", "text": {"body": "Halo kak"}});
+            let mut contact = json!({"profile": {"name": format!("Customer {c}")}});
+            let how = rng.below(3);
+            if how != 1 {
+                m["from"] = json!(phone_of(c)[1..]);
+                contact["wa_id"] = m["from"].clone();
+            }
+            if how != 0 {
+                m["from_user_id"] = json!(format!("US.{c}"));
+                contact["user_id"] = m["from_user_id"].clone();
+            }
+            json!({"field": "messages", "value": {"messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550001111", "phone_number_id": "1"},
+                "contacts": [contact], "messages": [m]}})
+        })
+        .collect();
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": changes}]})
+}
+
+/// Union-find over identifiers, for the expected number of people.
+#[derive(Default)]
+struct People(std::collections::HashMap<String, String>);
+
+impl People {
+    fn root(&mut self, k: &str) -> String {
+        let mut k = k.to_owned();
+        while let Some(p) = self.0.get(&k).filter(|p| **p != k).cloned() {
+            k = p;
+        }
+        k
+    }
+
+    fn add(&mut self, a: &str, b: Option<&str>) {
+        let ra = self.root(a);
+        self.0.entry(ra.clone()).or_insert_with(|| ra.clone());
+        if let Some(b) = b {
+            let rb = self.root(b);
+            self.0.entry(rb.clone()).or_insert_with(|| rb.clone());
+            if ra != rb {
+                let (hi, lo) = if ra > rb { (ra, rb) } else { (rb, ra) };
+                self.0.insert(hi, lo);
+            }
+        }
+    }
+
+    fn count(&mut self) -> usize {
+        let keys: Vec<String> = self.0.keys().cloned().collect();
+        let roots: std::collections::HashSet<String> = keys.iter().map(|k| self.root(k)).collect();
+        roots.len()
+    }
+}
+
 #[derive(Default)]
 struct Ledger {
     acked: Vec<Value>,
     unanswered: Vec<Value>,
+    wa_acked: Vec<Value>,
+    wa_unanswered: Vec<Value>,
     acked_events: u64,
     acked_bytes: u64,
 }
@@ -89,7 +166,8 @@ async fn acknowledged_events_survive_sigkill() {
         if done_kills && done_bytes {
             break;
         }
-        let mut server = Server::start(&db).await;
+        let mut server =
+            Server::start_with_env(&db, &[("LEADS_WHATSAPP_APP_SECRET", WA_SECRET)]).await;
         let load_started = Instant::now();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let mut tasks = Vec::new();
@@ -134,6 +212,50 @@ async fn acknowledged_events_survive_sigkill() {
                 }
             }));
         }
+        // The WhatsApp client: merges under load.
+        {
+            let http = server.http.clone();
+            let url = server.url("/webhooks/whatsapp");
+            let ledger = ledger.clone();
+            let stop = stop.clone();
+            let mut rng = Rng(rng.next() | 1);
+            tasks.push(tokio::spawn(async move {
+                let mut seq = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    seq += 1;
+                    let body = wa_batch(cycle, seq, 40, &mut rng);
+                    let text = body.to_string();
+                    let result = http
+                        .post(&url)
+                        .header(
+                            "x-hub-signature-256",
+                            app::ssr::intake::signature::sign(WA_SECRET, text.as_bytes()),
+                        )
+                        .header("content-type", "application/json")
+                        .body(text)
+                        .send()
+                        .await;
+                    let ok = match result {
+                        Ok(r) if r.status().is_success() => {
+                            let answer: Value = r.json().await.unwrap_or(Value::Null);
+                            answer["accepted"].as_u64() == Some(40)
+                        }
+                        _ => false,
+                    };
+                    if let Ok(mut l) = ledger.lock() {
+                        if ok {
+                            l.acked_events += 40;
+                            l.wa_acked.push(body);
+                        } else {
+                            l.wa_unanswered.push(body);
+                        }
+                    }
+                    if !ok {
+                        break;
+                    }
+                }
+            }));
+        }
         // Kill at a random moment under load.
         let wait = 1000 + rng.below(3000);
         tokio::time::sleep(Duration::from_millis(wait)).await;
@@ -167,16 +289,42 @@ async fn acknowledged_events_survive_sigkill() {
     }
 
     // Restart and check.
-    let server = Server::start(&db).await;
-    let (acked, unanswered, events, bytes) = {
+    let server = Server::start_with_env(&db, &[("LEADS_WHATSAPP_APP_SECRET", WA_SECRET)]).await;
+    let (acked, unanswered, wa_acked, wa_unanswered, events, bytes) = {
         let l = ledger.lock().expect("ledger");
         (
             l.acked.clone(),
             l.unanswered.clone(),
+            l.wa_acked.clone(),
+            l.wa_unanswered.clone(),
             l.acked_events,
             l.acked_bytes,
         )
     };
+    assert!(!wa_acked.is_empty(), "some deliveries were acknowledged");
+    let deliver = |body: &Value| {
+        let text = body.to_string();
+        server
+            .http
+            .post(server.url("/webhooks/whatsapp"))
+            .header(
+                "x-hub-signature-256",
+                app::ssr::intake::signature::sign(WA_SECRET, text.as_bytes()),
+            )
+            .header("content-type", "application/json")
+            .body(text)
+            .send()
+    };
+    for body in &wa_acked {
+        let r = deliver(body).await.expect("delivery");
+        assert_eq!(r.status(), 200);
+        let answer: Value = r.json().await.unwrap_or(Value::Null);
+        assert_eq!(answer["accepted"], 0, "acknowledged deliveries were lost");
+    }
+    for body in &wa_unanswered {
+        let r = deliver(body).await.expect("delivery");
+        assert_eq!(r.status(), 200);
+    }
     assert!(!acked.is_empty(), "some batches were acknowledged");
     let mut lost = 0;
     for body in &acked {
@@ -205,20 +353,38 @@ async fn acknowledged_events_survive_sigkill() {
         }
     }
 
-    // Every contact that wrote is exactly one lead.
-    let mut contacts = std::collections::BTreeSet::new();
+    // Every person that wrote is exactly one lead, whichever identifiers
+    // they wrote under once those are tied.
+    let mut people = People::default();
     for body in acked.iter().chain(&unanswered) {
         for e in body.as_array().into_iter().flatten() {
             if e["direction"] == "inbound" {
-                contacts.insert(e["contact"]["phone"].as_str().unwrap_or("").to_owned());
+                people.add(e["contact"]["phone"].as_str().unwrap_or(""), None);
+            }
+        }
+    }
+    let mut merged = 0;
+    for body in wa_acked.iter().chain(&wa_unanswered) {
+        for c in body["entry"][0]["changes"].as_array().into_iter().flatten() {
+            let m = &c["value"]["messages"][0];
+            let phone = m["from"].as_str().map(|p| format!("+{p}"));
+            let user = m["from_user_id"].as_str().map(|u| format!("whatsapp:{u}"));
+            match (phone, user) {
+                (Some(p), Some(u)) => {
+                    merged += 1;
+                    people.add(&p, Some(&u));
+                }
+                (Some(k), None) | (None, Some(k)) => people.add(&k, None),
+                (None, None) => {}
             }
         }
     }
     let (_, page) = server
         .get("/api/v1/leads?from=2026-10-01&to=2026-12-31&limit=1")
         .await;
-    assert_eq!(page["total"].as_u64(), Some(contacts.len() as u64));
+    assert_eq!(page["total"].as_u64(), Some(people.count() as u64));
 
+    eprintln!("crash test: {merged} messages tied a phone to a user id");
     eprintln!(
         "crash test: {cycle} kills survived, {events} acknowledged events ({} MB) in {} batches, 0 lost; \
          ingest {:.0} events/s under load; whole test {:.0} s",

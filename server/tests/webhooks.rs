@@ -489,9 +489,15 @@ async fn one_person_is_one_lead_across_username_phone_and_number_changes() {
         assert_eq!(status, 200, "{alias}");
     }
     // The search finds it by either number, in any form.
-    for q in ["0866-6666-6666", "6287777777777", "%2B62%20866%206666%206666"] {
+    for q in [
+        "0866-6666-6666",
+        "6287777777777",
+        "%2B62%20866%206666%206666",
+    ] {
         let (_, page) = s
-            .get(&format!("/api/v1/leads?from=2025-06-01&to=2025-06-01&tz=UTC&q={q}"))
+            .get(&format!(
+                "/api/v1/leads?from=2025-06-01&to=2025-06-01&tz=UTC&q={q}"
+            ))
             .await;
         assert_eq!(page["total"], 1, "{q}: {page}");
     }
