@@ -42,6 +42,11 @@ export default defineConfig({
     url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,
     timeout: 60_000,
-    env: { LEADS_API_TOKEN: 'e2e-token', LEADS_ADMIN_PASSWORD: 'e2e-admin-password', RUST_LOG: 'warn' },
+    env: {
+      LEADS_API_TOKEN: 'e2e-token',
+      LEADS_ADMIN_PASSWORD: 'e2e-admin-password',
+      LEADS_WHATSAPP_APP_SECRET: 'e2e-whatsapp-secret',
+      RUST_LOG: 'warn',
+    },
   },
 });

@@ -58,7 +58,7 @@ pub fn delta(now: f64, before: f64, higher_is_better: bool) -> Option<(String, b
     let arrow = match pct.signum() {
         1 => "▲",
         -1 => "▼",
-        _ => "＝",
+        _ => "=",
     };
     let sign = if pct > 0 { "+" } else { "" };
     let good = if pct == 0 {
