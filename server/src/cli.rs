@@ -160,6 +160,17 @@ pub struct SettingsArgs {
     /// over HTTPS (behind a reverse proxy).
     #[arg(long, env = "LEADS_SECURE_COOKIES", global = true)]
     pub secure_cookies: bool,
+    /// Reverse proxies whose X-Forwarded-For is believed, comma-separated
+    /// addresses or CIDRs (e.g. 127.0.0.1,10.0.0.0/8). The right-most
+    /// address in it that is not one of these is the client; from anyone
+    /// else the header is ignored.
+    #[arg(
+        long,
+        env = "LEADS_TRUSTED_PROXIES",
+        global = true,
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<String>,
     /// Writer tasks that store events side by side (each contact belongs
     /// to one); default: one per core.
     #[arg(long, env = "LEADS_WRITERS", global = true,
@@ -239,6 +250,16 @@ impl SettingsArgs {
             .map(|n| n.trim().to_lowercase())
             .filter(|n| !n.is_empty())
             .collect();
+        let trusted_proxies = self
+            .trusted_proxies
+            .iter()
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| {
+                app::ssr::net::Cidr::parse(p).ok_or_else(|| {
+                    format!("--trusted-proxies: {p:?} is not an address or CIDR (10.0.0.0/8)")
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         // Secrets come from the environment only (not flags: a process
         // list would show them).
         let secret = |name: &str| std::env::var(name).ok().filter(|t| !t.is_empty());
@@ -261,6 +282,7 @@ impl SettingsArgs {
             chatwoot_secret: secret("LEADS_CHATWOOT_SECRET"),
             public_names,
             secure_cookies: self.secure_cookies,
+            trusted_proxies,
             signin_timeout,
         })
     }

@@ -505,3 +505,78 @@ async fn logs_hold_no_phone_email_or_user_name() {
     }
     let _ = std::fs::remove_file(log);
 }
+
+/// Signs in as `admin` with `password`, as forwarded for `client`: the status.
+async fn sign_in_from(c: &reqwest::Client, s: &Server, client: &str, password: &str) -> u16 {
+    c.post(s.url("/signin"))
+        .header("x-forwarded-for", client)
+        .form(&[("name", "admin"), ("password", password), ("next", "/")])
+        .send()
+        .await
+        .expect("sign-in")
+        .status()
+        .as_u16()
+}
+
+/// Wrong passwords as `client` until 7 have counted (the waits after the
+/// 5th and 6th are sat out): the next try must then wait 4 s, ample for
+/// the checks that follow.
+async fn fail_seven_times(c: &reqwest::Client, s: &Server, client: impl Fn(usize) -> String) {
+    let mut counted = 0;
+    for i in 0..200 {
+        match sign_in_from(c, s, &client(i), "not the password").await {
+            401 => counted += 1,
+            429 => tokio::time::sleep(std::time::Duration::from_millis(250)).await,
+            other => panic!("a wrong password answered {other}"),
+        }
+        if counted == 7 {
+            return;
+        }
+    }
+    panic!("the waits never ended");
+}
+
+/// Behind a trusted proxy each client is counted on its own: one client's
+/// wrong passwords neither slow another's sign-in nor keep `admin` out.
+#[tokio::test]
+async fn behind_a_trusted_proxy_one_clients_failures_lock_out_nobody_else() {
+    let s = Server::start_with_env(
+        "mem://",
+        &[("LEADS_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8")],
+    )
+    .await;
+    let c = no_redirects();
+    fail_seven_times(&c, &s, |_| "203.0.113.5".into()).await;
+    assert_eq!(
+        sign_in_from(&c, &s, "203.0.113.5", "not the password").await,
+        429
+    );
+    // The attacker's own right guess waits too...
+    assert_eq!(
+        sign_in_from(&c, &s, "203.0.113.5", ADMIN_PASSWORD).await,
+        429
+    );
+    // ...but the owner, elsewhere, signs in (a forged entry to the left of
+    // what the proxy added is not read).
+    assert_eq!(
+        sign_in_from(&c, &s, "203.0.113.5, 198.51.100.7", ADMIN_PASSWORD).await,
+        303
+    );
+    assert_eq!(
+        sign_in_from(&c, &s, "198.51.100.8, 10.1.2.3", ADMIN_PASSWORD).await,
+        303
+    );
+}
+
+/// Without trusted proxies the header is the client's own text: changing
+/// it buys no fresh attempts.
+#[tokio::test]
+async fn a_forwarded_header_from_an_untrusted_peer_is_not_believed() {
+    let s = Server::start("mem://").await;
+    let c = no_redirects();
+    fail_seven_times(&c, &s, |i| format!("203.0.113.{}", i % 250)).await;
+    assert_eq!(
+        sign_in_from(&c, &s, "198.51.100.7", ADMIN_PASSWORD).await,
+        429
+    );
+}

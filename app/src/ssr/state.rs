@@ -46,6 +46,8 @@ pub struct Settings {
     pub public_names: Vec<String>,
     /// `LEADS_SECURE_COOKIES`: mark the session cookie `Secure` (behind HTTPS).
     pub secure_cookies: bool,
+    /// `LEADS_TRUSTED_PROXIES`: proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<crate::ssr::net::Cidr>,
     /// `LEADS_SIGNIN_TIMEOUT`: inactivity after which a sign-in ends.
     pub signin_timeout: chrono::Duration,
 }
@@ -68,6 +70,7 @@ impl Settings {
             chatwoot_secret: None,
             public_names: Vec::new(),
             secure_cookies: false,
+            trusted_proxies: Vec::new(),
             signin_timeout: chrono::Duration::days(7),
         }
     }

@@ -15,7 +15,7 @@ use crate::error::AppError;
 use crate::ssr::db::Db;
 use crate::ssr::secret::{hex, same_secret};
 use crate::ssr::store::accounts::{self, SessionRow, TokenRow, UserRow};
-use throttle::{FREE_PER_ACCOUNT, FREE_PER_ADDRESS, Throttle};
+use throttle::{FREE_PER_ACCOUNT, FREE_PER_ACCOUNT_ANYWHERE, FREE_PER_ADDRESS, Throttle};
 
 /// The cookie that carries a sign-in session.
 pub const SESSION_COOKIE: &str = "leads_session";
@@ -274,24 +274,34 @@ impl Auth {
         let Ok(name) = normalize_name(name) else {
             return Err(AuthError::Wrong);
         };
+        // Three counts (OWASP's lockout guidance): the strict one per
+        // (account, address), one per address (one address trying many
+        // accounts), and one per account (many addresses trying one). The
+        // last never stops an address that has not been failing: someone
+        // hammering `admin` from elsewhere cannot keep its owner out.
+        let address = format!(
+            "a:{}",
+            addr.map_or_else(|| "-".to_owned(), crate::ssr::net::throttle_key)
+        );
+        let pair = format!("p:{name}|{address}");
         let account = format!("u:{name}");
-        let address = addr.map(|a| format!("a:{a}"));
         {
-            // Counted as a failure before the (slow) check, so that many
-            // attempts at once cannot all pass the wait; forgiven on success.
+            // Counted as failures before the (slow) check, so that many
+            // attempts at once cannot all pass the wait; taken back on success.
             let mut th = self.throttle();
-            let wait = th.wait(&account, FREE_PER_ACCOUNT, t).max(
-                address
-                    .as_deref()
-                    .map_or(0, |a| th.wait(a, FREE_PER_ADDRESS, t)),
-            );
+            let clean = th.failures(&pair, t) == 0 && th.wait(&address, FREE_PER_ADDRESS, t) == 0;
+            let mut wait =
+                th.wait(&pair, FREE_PER_ACCOUNT, t)
+                    .max(th.wait(&address, FREE_PER_ADDRESS, t));
+            if !clean {
+                wait = wait.max(th.wait(&account, FREE_PER_ACCOUNT_ANYWHERE, t));
+            }
             if wait > 0 {
                 return Err(AuthError::Throttled(wait));
             }
+            th.failed(&pair, t);
+            th.failed(&address, t);
             th.failed(&account, t);
-            if let Some(a) = &address {
-                th.failed(a, t);
-            }
         }
         let user = match password.len() <= 4096 {
             true => accounts::user(self.db(), &name).await?,
@@ -310,10 +320,10 @@ impl Auth {
         };
         {
             let mut th = self.throttle();
-            th.succeeded(&account);
-            if let Some(a) = &address {
-                th.forgive(a);
-            }
+            th.succeeded(&pair);
+            th.forgive(&address);
+            // Only this attempt: the account's count from elsewhere stays.
+            th.forgive(&account);
         }
         let cookie = secret();
         accounts::insert_session(
@@ -524,17 +534,40 @@ mod tests {
                 Err(AuthError::Throttled(_))
             ));
         }
-        // Even the right password waits its turn (more failures: a long wait,
-        // so that this test does not race the clock).
+        // The right password from an address that has been failing waits
+        // its turn too (more failures: a long wait, so that this test does
+        // not race the clock)...
+        let here: IpAddr = "203.0.113.5".parse().expect("ip");
+        for _ in 0..FREE_PER_ACCOUNT {
+            let _ = a.sign_in("budi", "nope nope", Some(here)).await;
+        }
         for _ in 0..10 {
-            a.inner
-                .throttle
-                .lock()
-                .expect("lock")
-                .failed("u:budi", now());
+            a.throttle().failed("p:budi|a:203.0.113.5", now());
         }
         assert!(matches!(
-            a.sign_in("budi", "long enough", None).await,
+            a.sign_in("budi", "long enough", Some(here)).await,
+            Err(AuthError::Throttled(_))
+        ));
+        // ...but not from one that has not: failures elsewhere cannot keep
+        // the owner out, even when they come from many addresses.
+        for _ in 0..3 {
+            let there: IpAddr = "198.51.100.1".parse().expect("ip");
+            let _ = a.sign_in("budi", "nope nope", Some(there)).await;
+        }
+        for _ in 0..100 {
+            a.throttle().failed("u:budi", now());
+        }
+        let home: IpAddr = "192.0.2.7".parse().expect("ip");
+        assert!(a.sign_in("budi", "long enough", Some(home)).await.is_ok());
+        // A wrong password from a fresh address, while the account is under
+        // attack, makes that address a failing one.
+        let fresh: IpAddr = "192.0.2.99".parse().expect("ip");
+        assert!(matches!(
+            a.sign_in("budi", "nope nope", Some(fresh)).await,
+            Err(AuthError::Wrong)
+        ));
+        assert!(matches!(
+            a.sign_in("budi", "long enough", Some(fresh)).await,
             Err(AuthError::Throttled(_))
         ));
     }

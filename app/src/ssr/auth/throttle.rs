@@ -10,6 +10,9 @@ use std::collections::HashMap;
 pub const FREE_PER_ACCOUNT: u32 = 5;
 /// Free failures from one address (an office behind one NAT address).
 pub const FREE_PER_ADDRESS: u32 = 20;
+/// Free failures for one account from anywhere (many addresses guessing
+/// one password); never applied to an address that has not been failing.
+pub const FREE_PER_ACCOUNT_ANYWHERE: u32 = 20;
 const MAX_WAIT: i64 = 15 * 60;
 const FORGET_AFTER: i64 = 15 * 60;
 /// Entries kept at most (old ones are dropped first).
@@ -35,13 +38,21 @@ impl Throttle {
         }
     }
 
+    /// Failures counted for `key` and not yet forgotten at `now`.
+    pub fn failures(&self, key: &str, now: i64) -> u32 {
+        match self.entries.get(key) {
+            Some(&(n, last)) if now - last < FORGET_AFTER => n,
+            _ => 0,
+        }
+    }
+
     pub fn failed(&mut self, key: &str, now: i64) {
         if self.entries.len() >= MAX_ENTRIES {
             self.entries
-                .retain(|_, (_, last)| now - *last < FORGET_AFTER + MAX_WAIT);
+                .retain(|_, (_, last)| now - *last < FORGET_AFTER);
         }
         let e = self.entries.entry(key.to_owned()).or_insert((0, now));
-        if now - e.1 > FORGET_AFTER + MAX_WAIT {
+        if now - e.1 >= FORGET_AFTER {
             *e = (0, now);
         }
         e.0 = e.0.saturating_add(1);

@@ -4,6 +4,7 @@ pub mod csv;
 pub mod event;
 pub mod filter;
 pub mod identity;
+pub mod net;
 pub mod phone;
 pub mod rules;
 pub mod secret;
