@@ -580,3 +580,69 @@ async fn a_forwarded_header_from_an_untrusted_peer_is_not_believed() {
         429
     );
 }
+
+/// A flood of sign-ins (from many addresses, as a botnet would, through
+/// the trusted proxy) beyond the sign-in queue is answered 503 at once,
+/// and ingest and webhooks are answered meanwhile.
+#[tokio::test]
+async fn a_sign_in_flood_is_bounded_and_ingest_goes_on() {
+    let s = Server::start_with_env(
+        "mem://",
+        &[
+            ("LEADS_TRUSTED_PROXIES", "127.0.0.1"),
+            ("LEADS_WHATSAPP_APP_SECRET", "flood-secret"),
+        ],
+    )
+    .await;
+    let c = no_redirects();
+    let flood: Vec<_> = (0..120u32)
+        .map(|i| {
+            let (c, url) = (c.clone(), s.url("/signin"));
+            tokio::spawn(async move {
+                let r = c
+                    .post(url)
+                    .header("x-forwarded-for", format!("198.18.{}.{}", i / 200, i % 200))
+                    .form(&[
+                        ("name", format!("user{i}")),
+                        ("password", "guess guess".into()),
+                    ])
+                    .send()
+                    .await
+                    .expect("sign-in");
+                (r.status().as_u16(), r.headers().contains_key("retry-after"))
+            })
+        })
+        .collect();
+    // Meanwhile: events and a webhook, each answered.
+    for i in 0..5 {
+        let ev = serde_json::json!([{"id": format!("flood-{i}"), "occurred_at": "2026-11-20T10:00:00Z",
+            "channel": "whatsapp", "direction": "inbound", "contact": {"phone": format!("+6281200000{i:03}")}}]);
+        assert_eq!(s.post_events(&ev).await.0, 200);
+        let body = r#"{"object":"whatsapp_business_account","entry":[]}"#;
+        let r = c
+            .post(s.url("/webhooks/whatsapp"))
+            .header(
+                "x-hub-signature-256",
+                app::ssr::intake::signature::sign("flood-secret", body.as_bytes()),
+            )
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("webhook");
+        assert_eq!(r.status(), 200);
+    }
+    let mut refused = 0;
+    for t in flood {
+        let (status, retry) = t.await.expect("task");
+        match status {
+            401 => {}
+            503 => {
+                assert!(retry, "503 says when to retry");
+                refused += 1;
+            }
+            other => panic!("a sign-in answered {other}"),
+        }
+    }
+    assert!(refused > 0, "the queue is bounded");
+}

@@ -9,6 +9,7 @@ mod error;
 mod events;
 mod extract;
 mod leads;
+mod limits;
 mod openapi;
 mod page;
 mod webhooks;
@@ -34,10 +35,6 @@ pub const MAX_BODY: usize = 8 * 1024 * 1024;
 /// How long a request may take to be answered (its body may stream on:
 /// the CSV download and live updates are not cut), and to send its body.
 const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// Requests handled at once; more wait their turn (memory stays bounded
-/// under a flood, and the writer's queue cannot grow without end).
-const MAX_CONCURRENT: usize = 512;
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
@@ -94,7 +91,11 @@ pub fn router(state: AppState) -> Router {
             ANSWER_TIMEOUT,
         ))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(ANSWER_TIMEOUT))
-        .layer(tower::limit::GlobalConcurrencyLimitLayer::new(MAX_CONCURRENT))
+        // Sign-in, ingest and everything else each in its own lane.
+        .layer(middleware::from_fn_with_state(
+            limits::Limits::default(),
+            limits::limit,
+        ))
         // Paths only: query strings can hold a customer's phone or name.
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
             tracing::debug_span!("http", method = %req.method(), path = %loggable(req))
