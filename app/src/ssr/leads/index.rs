@@ -425,6 +425,39 @@ pub struct LeadIndex {
     /// Other numbers of the few leads that have them (a number change, a
     /// hidden phone tied later), by contact key: searched, not listed.
     other_phones: HashMap<String, Box<[String]>>,
+    /// Counts the layouts: a rebuild moves slots and starts the next epoch.
+    epoch: u64,
+    /// Exports in progress, and how slots moved since the oldest began.
+    pins: std::sync::Mutex<Pins>,
+}
+
+/// Exports hold slots; a rebuild renumbers slots. So while any export is
+/// open, each rebuild records where every slot went, and an export brings
+/// its slots up to date before it reads (no lead twice, none missing, none
+/// of another lead).
+#[derive(Default)]
+struct Pins {
+    /// Open exports by the epoch their slots are in.
+    open: std::collections::BTreeMap<u64, usize>,
+    /// (epoch before a rebuild, the new slot of each old slot or
+    /// [`GONE`]), for the epochs open exports still need.
+    moves: Vec<(u64, std::sync::Arc<[u32]>)>,
+}
+
+/// A slot that no longer holds its lead.
+const GONE: u32 = u32::MAX;
+
+impl Pins {
+    fn close(&mut self, epoch: u64) {
+        if let Some(n) = self.open.get_mut(&epoch) {
+            *n -= 1;
+            if *n == 0 {
+                self.open.remove(&epoch);
+            }
+        }
+        let oldest = self.open.keys().next().copied();
+        self.moves.retain(|(e, _)| oldest.is_some_and(|o| *e >= o));
+    }
 }
 
 impl Default for LeadIndex {
@@ -440,6 +473,8 @@ impl Default for LeadIndex {
             counts: Counts::default(),
             live: 0,
             other_phones: HashMap::new(),
+            epoch: 0,
+            pins: std::sync::Mutex::default(),
         }
     }
 }
@@ -796,6 +831,15 @@ impl LeadIndex {
             .filter(|s| old.hot[*s as usize].flags & ALIVE != 0)
             .collect();
         order.sort_unstable_by(|a, b| old.cmp_date(*a, *b));
+        let pinned = !self.pins().open.is_empty();
+        let moves = pinned.then(|| {
+            let mut to = vec![GONE; old.hot.len()];
+            for (new, &s) in order.iter().enumerate() {
+                to[s as usize] = new as u32;
+            }
+            to
+        });
+        self.moved(moves);
         let copy = |from: &Arena, into: &mut Arena, off: u32, len: usize, slot: u32| -> u32 {
             let new = into.bytes.len() as u32;
             into.owners.push((new, slot));
@@ -1411,6 +1455,70 @@ impl LeadIndex {
         }
     }
 
+    fn pins(&self) -> std::sync::MutexGuard<'_, Pins> {
+        // A panic elsewhere while holding it leaves valid data.
+        self.pins.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts the next epoch; `moves` (when exports are open) says where
+    /// each slot of the last one went.
+    fn moved(&mut self, moves: Option<Vec<u32>>) {
+        let epoch = self.epoch;
+        if let Some(m) = moves {
+            self.pins().moves.push((epoch, m.into()));
+        }
+        self.epoch += 1;
+    }
+
+    /// Replaces the whole index with `new` (a reload), keeping open
+    /// exports right: their slots are carried over by contact key.
+    pub fn replace_with(&mut self, mut new: LeadIndex) {
+        let pins = std::mem::take(&mut *self.pins());
+        let moves = (!pins.open.is_empty()).then(|| {
+            (0..self.store.hot.len() as u32)
+                .map(|s| {
+                    let alive = self.store.hot[s as usize].flags & ALIVE != 0;
+                    alive
+                        .then(|| new.slot_of(self.store.key(s)))
+                        .flatten()
+                        .unwrap_or(GONE)
+                })
+                .collect()
+        });
+        new.epoch = self.epoch;
+        *new.pins() = pins;
+        new.moved(moves);
+        *self = new;
+    }
+
+    /// An export begins: its snapshot's slots are of the epoch answered.
+    pub fn pin(&self) -> u64 {
+        *self.pins().open.entry(self.epoch).or_default() += 1;
+        self.epoch
+    }
+
+    /// An export of `epoch` ended.
+    pub fn unpin(&self, epoch: u64) {
+        self.pins().close(epoch);
+    }
+
+    /// Brings `slots` of an export at `epoch` to the current layout and
+    /// answers the current epoch (the export's from now on).
+    pub fn follow(&self, epoch: u64, slots: &mut [u32]) -> u64 {
+        if epoch == self.epoch {
+            return epoch;
+        }
+        let mut pins = self.pins();
+        for (_, to) in pins.moves.iter().filter(|(e, _)| *e >= epoch) {
+            for s in slots.iter_mut() {
+                *s = to.get(*s as usize).copied().unwrap_or(GONE);
+            }
+        }
+        *pins.open.entry(self.epoch).or_default() += 1;
+        pins.close(epoch);
+        self.epoch
+    }
+
     /// The leads of snapshot slots that are still leads.
     pub fn rows(&self, slots: &[u32]) -> Vec<LeadFacts> {
         slots
@@ -1775,6 +1883,49 @@ mod tests {
             let f = filter(&[("from", "2026-10-25"), ("q", q)]);
             assert_eq!(index.page(&f).total, 0, "{q}");
         }
+    }
+
+    /// The review's case: a snapshot, two of its three leads removed, a
+    /// rebuild (here triggered by renames with long names), then the rest
+    /// read: exactly the one lead left, never another.
+    #[test]
+    fn an_export_holds_exactly_its_leads_across_rebuilds() {
+        let mut index = LeadIndex::build((1..=3).map(|i| lead(i, 10 * i as i64, 1, None, 0, 0)));
+        let f = filter(&[("from", "2026-10-25")]);
+        let epoch = index.pin();
+        let mut slots = index.snapshot(&f);
+        assert_eq!(slots.len(), 3);
+        index.remove(&lead(1, 0, 0, None, 0, 0).key);
+        index.remove(&lead(3, 0, 0, None, 0, 0).key);
+        // Others arrive and are renamed until the dead text triggers a rebuild.
+        let before = index.epoch;
+        for i in 10..400u32 {
+            let mut l = lead(i, 5, 1, None, 0, 0);
+            index.upsert(&l);
+            l.name = Some("x".repeat(8000));
+            index.upsert(&l);
+            l.name = Some("y".repeat(8000));
+            index.upsert(&l);
+        }
+        assert!(index.epoch > before, "a rebuild happened");
+        let now = index.follow(epoch, &mut slots);
+        assert_eq!(now, index.epoch);
+        let rows = index.rows(&slots);
+        assert_eq!(rows, vec![lead(2, 20, 1, None, 0, 0)]);
+        // Replaced wholesale (a reload): still right.
+        let epoch = index.pin();
+        let mut slots = index.snapshot(&filter(&[("from", "2026-10-25"), ("q", "budi")]));
+        let all: Vec<LeadFacts> = (0..index.store.hot.len() as u32)
+            .filter(|s| index.store.hot[*s as usize].flags & ALIVE != 0)
+            .map(|s| index.facts(s))
+            .collect();
+        let expected = index.rows(&slots);
+        index.replace_with(LeadIndex::build(all.into_iter().rev()));
+        index.follow(epoch, &mut slots);
+        assert_eq!(index.rows(&slots), expected);
+        index.unpin(now);
+        index.unpin(index.epoch);
+        assert!(index.pins().open.is_empty() && index.pins().moves.is_empty());
     }
 
     #[test]

@@ -296,9 +296,11 @@ impl Leads {
 
     /// Every lead matching `f` as of now, to be read in chunks.
     pub fn export(&self, f: &Filter) -> Export {
+        let index = self.read();
         Export {
             leads: self.clone(),
-            slots: self.read().snapshot(f),
+            epoch: index.pin(),
+            slots: index.snapshot(f),
             next: 0,
         }
     }
@@ -432,6 +434,9 @@ pub struct Verification {
 /// reads their current columns.
 pub struct Export {
     leads: Leads,
+    /// The index layout `slots` are in (a rebuild moves slots; the index
+    /// says where, `LeadIndex::follow`).
+    epoch: u64,
     slots: Vec<u32>,
     next: usize,
 }
@@ -443,9 +448,18 @@ impl Export {
             return None;
         }
         let end = (self.next + EXPORT_CHUNK).min(self.slots.len());
-        let rows = self.leads.read().rows(&self.slots[self.next..end]);
+        let index = self.leads.read();
+        self.epoch = index.follow(self.epoch, &mut self.slots[self.next..]);
+        let rows = index.rows(&self.slots[self.next..end]);
+        drop(index);
         self.next = end;
         Some(rows)
+    }
+}
+
+impl Drop for Export {
+    fn drop(&mut self) {
+        self.leads.read().unpin(self.epoch);
     }
 }
 
@@ -505,7 +519,7 @@ async fn follow_loop(leads: Leads, mut changes: ingest::ContactChanges) {
         match ingest::load_states(&leads.inner.db, |s| s.lead()).await {
             Ok((_, all)) => {
                 // A fresh index: contacts merged meanwhile leave no stale lead.
-                *leads.write() = LeadIndex::build(all);
+                leads.write().replace_with(LeadIndex::build(all));
             }
             Err(e) => tracing::warn!("reloading after a lost change stream failed: {e}"),
         }
