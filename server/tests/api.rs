@@ -764,3 +764,76 @@ async fn the_openapi_document_is_served() {
         "bearer"
     );
 }
+
+/// No answer with customers' data may be kept by a CDN or shared proxy:
+/// every route but the site's own files says `no-store`, varying by the
+/// credentials; HSTS once served over HTTPS.
+#[tokio::test]
+async fn customer_data_is_never_cacheable() {
+    let s = Server::start("mem://").await;
+    let (status, _) = s
+        .post_events(&inbound(
+            "cache-1",
+            "+6281298765432",
+            "2026-11-20T09:00:00+07:00",
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let q = "from=2026-11-20&to=2026-11-20";
+    for path in [
+        "/".to_owned(),
+        format!("/?{q}"),
+        format!("/export/leads.csv?{q}"),
+        format!("/api/v1/leads?{q}"),
+        format!("/api/v1/leads.csv?{q}"),
+        format!("/api/v1/leads/summary?{q}"),
+        "/api/v1/leads/%2B6281298765432".to_owned(),
+        "/api/v1/stats".to_owned(),
+        "/settings".to_owned(),
+        "/signin".to_owned(),
+    ] {
+        let r = s
+            .http
+            .get(s.url(&path))
+            .bearer_auth(common::TOKEN)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.headers()["cache-control"], "no-store", "{path}");
+        let vary: Vec<&str> = r
+            .headers()
+            .get_all("vary")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        assert!(
+            vary.iter()
+                .any(|v| v.contains("Cookie") && v.contains("Authorization")),
+            "{path}: {vary:?}"
+        );
+        assert!(
+            !r.headers().contains_key("strict-transport-security"),
+            "plain HTTP"
+        );
+    }
+    // The page's server functions too.
+    let r = s
+        .http
+        .post(s.url("/srv/leads"))
+        .form(&[("lang", "Id")])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    // Behind a proxy that says HTTPS: HSTS.
+    let r = s
+        .http
+        .get(s.url("/healthz"))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
+}

@@ -84,7 +84,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(same_origin))
         .layer(middleware::from_fn_with_state(state.clone(), access::check_host))
-        .layer(middleware::map_response(security_headers))
+        .layer(middleware::from_fn_with_state(state.clone(), security_headers))
         .layer(CompressionLayer::new())
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -211,10 +211,48 @@ async fn same_origin(req: Request, next: middleware::Next) -> Response {
 
 /// Headers every answer carries: a content security policy, no MIME
 /// sniffing, no framing by other sites (clickjacking), no full URLs (with filters, i.e. customer names or
-/// phones) sent to other sites as referrer.
-async fn security_headers(mut res: Response) -> Response {
+/// phones) sent to other sites as referrer. And no caching of anything
+/// but the site's own files: a CDN or shared proxy in front must never
+/// keep a page, an export or an API answer (customers' data) for the
+/// next person who asks.
+async fn security_headers(
+    State(state): State<AppState>,
+    req: Request,
+    next: middleware::Next,
+) -> Response {
     use axum::http::{HeaderValue, header};
+    // Served over HTTPS (directly said, or by the proxy in front): browsers
+    // are to use nothing else for a year.
+    let https = state.settings.secure_cookies
+        || req
+            .headers()
+            .get("x-forwarded-proto")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+    let path = req.uri().path();
+    let site_file = path.starts_with("/pkg/")
+        || path.starts_with("/v/")
+        || path == "/favicon.svg"
+        || path == "/favicon.ico";
+    let mut res = next.run(req).await;
     let h = res.headers_mut();
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(if site_file { "no-cache" } else { "no-store" }),
+        );
+    }
+    if !site_file {
+        h.append(
+            header::VARY,
+            HeaderValue::from_static("Cookie, Authorization"),
+        );
+    }
+    if https {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
