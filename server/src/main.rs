@@ -26,6 +26,14 @@ use cli::{Cli, Command};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    // Whatever the caller's umask: every file this process creates (the
+    // database's, backups, rejected lines) is the owner's alone. Set before
+    // any thread exists.
+    #[cfg(unix)]
+    // SAFETY: umask only swaps the process's file mode mask.
+    unsafe {
+        libc::umask(0o077);
+    }
     let cli = Cli::parse();
     let logs = tracing_subscriber::fmt()
         .with_env_filter(
@@ -82,10 +90,13 @@ async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
         cli.settings.db_user.as_deref(),
         cli.settings.db_pass.as_deref(),
     );
-    let opened = if matches!(command, Command::Restore { .. }) {
-        db::open(address, user, pass).await
-    } else {
-        db::connect(address, user, pass).await
+    // Only `serve` and `restore` migrate; the other commands need this
+    // build's schema (a backup taken with a newer binary must not upgrade
+    // a database older instances still run on).
+    let opened = match command {
+        Command::Restore { .. } => db::open(address, user, pass).await,
+        Command::Serve => db::connect(address, user, pass).await,
+        _ => db::open_current(address, user, pass).await,
     };
     let db = opened.map_err(|e| {
         let text = e.to_string();

@@ -455,3 +455,72 @@ async fn backup_and_restore_round_trip() {
     assert_eq!(common::verify(&b)["mismatches"], 0);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Under the common umask 022 the database folder is 0700, its files 0600,
+/// and a backup is created 0600 (customers' phones, password hashes); a
+/// backup that fails leaves no file behind, and one never overwrites.
+#[cfg(unix)]
+#[test]
+fn data_at_rest_is_the_owners_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("modes");
+    let db = format!("rocksdb://{}", dir.join("db").display());
+    let sh = |args: &str| {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "umask 022; exec {} {args} --db {db}",
+                env!("CARGO_BIN_EXE_leads-dashboard")
+            ))
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let events = dir.join("events.ndjson");
+    std::fs::write(
+        &events,
+        r#"{"id":"m1","occurred_at":"2026-11-20T09:00:00+07:00","channel":"whatsapp","direction":"inbound","contact":{"phone":"0812-1111-0001"}}"#,
+    )
+    .expect("write");
+    let (ok, err) = sh(&format!("import {}", events.display()));
+    assert!(ok, "{err}");
+    let backup = dir.join("backup.surql");
+    let (ok, err) = sh(&format!("backup {}", backup.display()));
+    assert!(ok, "{err}");
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode(&dir.join("db")), 0o700);
+    let mut files = 0;
+    for entry in std::fs::read_dir(dir.join("db")).expect("dir") {
+        let p = entry.expect("entry").path();
+        let m = mode(&p);
+        assert_eq!(m & 0o077, 0, "{} is {m:o}", p.display());
+        files += 1;
+    }
+    assert!(files > 3, "RocksDB wrote its files");
+    assert_eq!(mode(&backup), 0o600);
+    // Never over an existing file.
+    let (ok, err) = sh(&format!("backup {}", backup.display()));
+    assert!(!ok && err.contains("exists already"), "{err}");
+    // A backup that fails (the database is busy) leaves nothing.
+    let busy = std::process::Command::new(env!("CARGO_BIN_EXE_leads-dashboard"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--db", &db])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    if let Ok(mut busy) = busy {
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        let other = dir.join("other.surql");
+        let (ok, _) = sh(&format!("backup {}", other.display()));
+        assert!(!ok);
+        assert!(!other.exists(), "a failed backup leaves no file");
+        let _ = busy.kill();
+        let _ = busy.wait();
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -103,15 +103,77 @@ pub async fn connect(
     }
 }
 
+/// Opens the database for a command that is not `serve` or `restore`:
+/// its schema must be this build's (an empty database is set up). Only
+/// `serve` and `restore` migrate: a backup taken with a newer binary must
+/// not upgrade a database that older instances still run on.
+pub async fn open_current(
+    address: &str,
+    user: Option<&str>,
+    pass: Option<&str>,
+) -> Result<Db, AppError> {
+    let db = open(address, user, pass).await?;
+    match stored_version(&db).await? {
+        None => {
+            migrate(&db).await?;
+            Ok(db)
+        }
+        Some(v) if v == SCHEMA_VERSION => Ok(db),
+        Some(v) if v < SCHEMA_VERSION => Err(AppError::Unavailable(format!(
+            "the database has schema version {v}, older than this build's {SCHEMA_VERSION}: \
+             upgrade it first by starting `leads-dashboard serve` of this build on it (back it up \
+             with the build that wrote it), or use that build for this command"
+        ))),
+        Some(v) => Err(AppError::Unavailable(format!(
+            "the database has schema version {v}, newer than this build's {SCHEMA_VERSION}; \
+             use a newer leads-dashboard"
+        ))),
+    }
+}
+
+/// The schema version without writing anything; `None` for an empty
+/// database (no tables at all).
+async fn stored_version(db: &Db) -> Result<Option<i64>, AppError> {
+    let mut res = db.query("INFO FOR DB").await.map_err(db_error)?;
+    let info: Option<serde_json::Value> = res.take(0).map_err(db_error)?;
+    let tables = info
+        .as_ref()
+        .and_then(|i| i.get("tables"))
+        .and_then(|t| t.as_object());
+    let Some(tables) = tables.filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if !tables.contains_key("meta") {
+        return Ok(Some(0));
+    }
+    let mut res = db
+        .query("SELECT VALUE version FROM meta:schema;")
+        .await
+        .map_err(db_error)?;
+    let versions: Vec<i64> = res.take(0).map_err(db_error)?;
+    Ok(Some(versions.first().copied().unwrap_or(0)))
+}
+
 /// Writes the whole database (schema and data, as SurrealQL) to `path`.
+/// The file holds password and token hashes and customers' data: it is
+/// created for the owner's eyes only before anything is written to it,
+/// and removed when the backup fails.
 pub async fn backup(db: &Db, path: &std::path::Path) -> Result<(), AppError> {
-    db.export(path).await.map_err(db_error)?;
-    // It holds password and token hashes: the owner's eyes only.
+    let fail = |e: String| AppError::Unavailable(format!("{}: {e}", path.display()));
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create_new(true);
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| AppError::Unavailable(format!("{}: {e}", path.display())))?;
+    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    file.open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            fail("exists already; choose a new file name".into())
+        } else {
+            fail(e.to_string())
+        }
+    })?;
+    if let Err(e) = db.export(path).await {
+        let _ = std::fs::remove_file(path);
+        return Err(db_error(e));
     }
     Ok(())
 }
@@ -145,7 +207,7 @@ pub async fn restore(db: &Db, path: &std::path::Path) -> Result<(), AppError> {
 /// gets its folder created first.
 pub async fn open(address: &str, user: Option<&str>, pass: Option<&str>) -> Result<Db, AppError> {
     if let Some(path) = address.strip_prefix("rocksdb://") {
-        std::fs::create_dir_all(path)
+        private_folder(std::path::Path::new(path))
             .map_err(|e| AppError::Unavailable(format!("cannot create {path}: {e}")))?;
     }
     let db = surrealdb::engine::any::connect(address)
@@ -164,6 +226,31 @@ pub async fn open(address: &str, user: Option<&str>, pass: Option<&str>) -> Resu
         .await
         .map_err(db_error)?;
     Ok(db)
+}
+
+/// The embedded database's folder: created `0700`, and narrowed to that
+/// (its files to `0600`) when an older version left it readable. New files
+/// are private by the process's umask (`main` sets `077`).
+fn private_folder(path: &std::path::Path) -> std::io::Result<()> {
+    let mut dir = std::fs::DirBuilder::new();
+    dir.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        dir.mode(0o700);
+        dir.create(path)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
+        for entry in std::fs::read_dir(path)? {
+            let entry = entry?;
+            let meta = entry.metadata()?;
+            if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(0o600))?;
+            }
+        }
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    dir.create(path)
 }
 
 /// Brings the schema to [`SCHEMA_VERSION`].
@@ -315,5 +402,38 @@ mod tests {
         );
         // Migrating again changes nothing.
         migrate(&db).await.expect("again");
+    }
+
+    /// Commands other than `serve` and `restore` never migrate: they refuse
+    /// another schema and leave it as it was.
+    #[tokio::test]
+    async fn other_commands_refuse_another_schema_and_leave_it() {
+        let dir = std::env::temp_dir().join(format!("leads-schema-{}", std::process::id()));
+        let address = format!("rocksdb://{}", dir.display());
+        {
+            let db = open(&address, None, None).await.expect("db");
+            db.query("DEFINE TABLE meta SCHEMALESS; UPSERT meta:schema SET version = 1;")
+                .await
+                .and_then(|r| r.check())
+                .expect("schema 1");
+        }
+        // (RocksDB frees its lock once the handle is gone.)
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let err = open_current(&address, None, None)
+            .await
+            .err()
+            .expect("refused");
+        assert!(err.to_string().contains("older than this build"), "{err}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let db = open(&address, None, None).await.expect("db");
+        assert_eq!(stored_version(&db).await.expect("v"), Some(1));
+        drop(db);
+        // An empty database is set up.
+        let fresh = open_current("mem://", None, None).await.expect("fresh");
+        assert_eq!(
+            stored_version(&fresh).await.expect("v"),
+            Some(SCHEMA_VERSION)
+        );
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
