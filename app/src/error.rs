@@ -41,6 +41,9 @@ pub enum AppError {
     NotConfigured(String),
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// A bounded resource is in full use (downloads at once): retry soon.
+    #[error("{0}")]
+    Busy(String),
     #[error("internal error: {0}")]
     Internal(String),
     /// Transport-level failure of a server function (network, encoding).
@@ -69,6 +72,7 @@ impl AppError {
             AppError::CrossSite => "cross_site",
             AppError::NotConfigured(_) => "not_configured",
             AppError::Unavailable(_) => "unavailable",
+            AppError::Busy(_) => "busy",
             AppError::Internal(_) => "internal",
             AppError::ServerFn(_) => "server_fn",
         }
@@ -86,7 +90,7 @@ impl AppError {
             AppError::BadSignature => 401,
             AppError::Forbidden | AppError::CrossSite => 403,
             AppError::NotConfigured(_) => 503,
-            AppError::Unavailable(_) => 503,
+            AppError::Unavailable(_) | AppError::Busy(_) => 503,
             AppError::Internal(_) | AppError::ServerFn(_) => 500,
         }
     }

@@ -837,3 +837,70 @@ async fn customer_data_is_never_cacheable() {
         .expect("request");
     assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
 }
+
+/// Downloads are bounded: clients that open CSV downloads and stop reading
+/// hold at most 16 snapshots; the next is told to come back later, and
+/// once they go away downloads work again.
+#[tokio::test]
+async fn stalled_downloads_are_bounded() {
+    let s = Server::start("mem://").await;
+    // Enough leads that an unread download cannot finish into the socket.
+    for b in 0..40 {
+        let batch: Vec<Value> = (0..1000)
+            .map(|i| {
+                json!({"id": format!("dl-{b}-{i}"), "occurred_at": "2026-11-20T09:00:00+07:00",
+                   "channel": "whatsapp", "direction": "inbound",
+                   "contact": {"phone": format!("+62813{b:03}{i:05}"), "name": "Pelanggan Setia Sekali Namanya Panjang",
+                               "email": format!("pelanggan{b}x{i}@contoh-toko-online.co.id")}})
+            })
+            .collect();
+        assert_eq!(s.post_events(&Value::Array(batch)).await.0, 200);
+    }
+    let url = s.url("/api/v1/leads.csv?from=2026-11-20&to=2026-11-20");
+    let mut open = Vec::new();
+    for _ in 0..16 {
+        // Each on its own connection, never read.
+        let c = reqwest::Client::new();
+        let r = c
+            .get(&url)
+            .bearer_auth(common::TOKEN)
+            .send()
+            .await
+            .expect("download");
+        assert_eq!(r.status(), 200);
+        open.push((c, r));
+    }
+    let r = s
+        .http
+        .get(&url)
+        .bearer_auth(common::TOKEN)
+        .send()
+        .await
+        .expect("one more");
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().contains_key("retry-after"));
+    let body: Value = r.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "busy");
+    drop(open);
+    // The stalled ones notice their clients are gone.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let r = s
+            .http
+            .get(&url)
+            .bearer_auth(common::TOKEN)
+            .send()
+            .await
+            .expect("again");
+        if r.status() == 200 {
+            let text = r.text().await.expect("csv");
+            assert_eq!(text.lines().count(), 40_001);
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "downloads never freed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

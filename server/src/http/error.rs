@@ -18,6 +18,15 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status =
             StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let AppError::Busy(_) = &self.0 {
+            tracing::warn!("refused: {}", self.0);
+            return (
+                status,
+                [(axum::http::header::RETRY_AFTER, "5")],
+                axum::Json(self.0.to_json()),
+            )
+                .into_response();
+        }
         if status.is_server_error() {
             tracing::error!(code = self.0.code(), "request failed: {}", self.0);
         }

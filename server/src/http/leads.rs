@@ -10,8 +10,9 @@ use axum::routing::get;
 use app::error::AppError;
 use app::model::{Lead, LeadDetail, LeadPage, Summary};
 use app::ssr::csv;
+use app::ssr::filter::Filter;
 use app::ssr::filter::encode_cursor;
-use app::ssr::leads::{Export, Stats};
+use app::ssr::leads::{Leads, Stats};
 use app::ssr::state::AppState;
 
 use super::ApiError;
@@ -79,32 +80,70 @@ async fn get_leads_csv(
 ) -> Response {
     let tz = filter.tz;
     csv_response(
-        state.leads.export(&filter),
+        &state.leads,
+        &filter,
         csv::header(),
         "leads.csv",
         move |out, leads| csv::rows(out, leads, tz),
     )
 }
 
-/// Streams an export as CSV: `head`, then each chunk of leads formatted by
-/// `rows` off the async threads.
+/// Downloads open at once: each holds its snapshot (4 bytes a lead) while
+/// its client reads.
+pub const MAX_DOWNLOADS: usize = 16;
+/// A client that reads nothing for this long loses its download.
+pub const DOWNLOAD_STALL: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn downloads() -> &'static std::sync::Arc<tokio::sync::Semaphore> {
+    static D: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> =
+        std::sync::OnceLock::new();
+    D.get_or_init(|| std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_DOWNLOADS)))
+}
+
+/// Streams the leads of `filter` as CSV: `head`, then each chunk of leads
+/// formatted by `rows`. Bounded: at most [`MAX_DOWNLOADS`] at once (more
+/// answer 503 with Retry-After), and a client that stops reading for
+/// [`DOWNLOAD_STALL`] loses the download; a waiting download holds no
+/// thread, only its snapshot.
 pub fn csv_response(
-    mut export: Export,
+    leads: &Leads,
+    filter: &Filter,
     head: String,
     file_name: &str,
     rows: impl Fn(&mut String, &[app::ssr::rules::LeadFacts]) + Send + 'static,
 ) -> Response {
+    let Ok(permit) = downloads().clone().try_acquire_owned() else {
+        return ApiError(AppError::Busy(format!(
+            "{MAX_DOWNLOADS} downloads are open already; try again in a moment"
+        )))
+        .into_response();
+    };
+    let mut export = leads.export(filter);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(4);
-    tokio::task::spawn_blocking(move || {
-        if tx.blocking_send(Ok(head)).is_err() {
+    tokio::spawn(async move {
+        let _permit = permit;
+        let send = |chunk: String| {
+            let tx = tx.clone();
+            async move {
+                matches!(
+                    tokio::time::timeout(DOWNLOAD_STALL, tx.send(Ok(chunk))).await,
+                    Ok(Ok(()))
+                )
+            }
+        };
+        if !send(head).await {
             return;
         }
+        // A chunk is a couple of thousand rows: about a millisecond to read
+        // and format, fine on an async thread.
         while let Some(leads) = export.next_chunk() {
             let mut chunk = String::with_capacity(leads.len() * 160);
             rows(&mut chunk, &leads);
-            if tx.blocking_send(Ok(chunk)).is_err() {
+            drop(leads);
+            if !send(chunk).await {
                 return;
             }
+            tokio::task::yield_now().await;
         }
     });
     // Fused: the compression layer polls once more after the end, which an

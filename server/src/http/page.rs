@@ -45,7 +45,7 @@ async fn live(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Ev
         let data = tokio::select! {
             _ = stop.changed() => return None,
             change = changes.recv() => match change {
-                Ok(c) => serde_json::json!({"new": c.new, "changed": c.leads.len()}),
+                Ok(c) => serde_json::json!({"new": c.new, "changed": c.changed}),
                 // Too slow a reader: say that something changed.
                 Err(broadcast::error::RecvError::Lagged(n)) => serde_json::json!({"new": 0, "changed": n}),
                 Err(broadcast::error::RecvError::Closed) => return None,
@@ -70,7 +70,8 @@ async fn download(
     let tz = filter.tz;
     let name = format!("leads-{}-{}.csv", filter.from, filter.to);
     csv_response(
-        state.leads.export(&filter),
+        &state.leads,
+        &filter,
         csv::page_header(lang),
         &name,
         move |out, leads| csv::page_rows(out, leads, tz, lang),

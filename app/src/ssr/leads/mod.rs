@@ -53,14 +53,20 @@ pub struct Ingested {
     pub duplicates: usize,
 }
 
-/// What one commit changed, for live updates.
-#[derive(Debug)]
+/// What one commit changed, for live updates: counts only, so that the
+/// broadcast's backlog for a reader that stopped reading (up to
+/// [`LIVE_BACKLOG`] commits) stays a few kilobytes whatever the commits held.
+#[derive(Debug, Clone, Copy)]
 pub struct Committed {
-    /// The leads created or changed, as committed.
-    pub leads: Vec<LeadFacts>,
+    /// Leads created or changed.
+    pub changed: usize,
     /// How many of them are new leads.
     pub new: usize,
 }
+
+/// Commits a live-update reader may fall behind by before it is told only
+/// "something changed".
+pub const LIVE_BACKLOG: usize = 1024;
 
 struct Job {
     events: Vec<Event>,
@@ -72,7 +78,7 @@ struct Inner {
     index: RwLock<LeadIndex>,
     /// One queue per writer task; a contact always goes to the same one.
     writers: Vec<mpsc::Sender<Job>>,
-    changes: broadcast::Sender<Arc<Committed>>,
+    changes: broadcast::Sender<Committed>,
 }
 
 #[derive(Clone)]
@@ -127,7 +133,7 @@ impl Leads {
             "lead index ready"
         );
         let (writers, queues): (Vec<_>, Vec<_>) = (0..writers).map(|_| mpsc::channel(256)).unzip();
-        let (changes, _) = broadcast::channel(1024);
+        let (changes, _) = broadcast::channel(LIVE_BACKLOG);
         let leads = Leads {
             inner: Arc::new(Inner {
                 db,
@@ -212,7 +218,7 @@ impl Leads {
     /// each commit, and by a change-feed follower for other processes' commits.
     /// `gone`: contact keys merged into another contact by a tie.
     pub fn apply_committed(&self, changed: &[ContactState], gone: &[String]) {
-        let mut leads = Vec::new();
+        let mut changed_leads = 0;
         let mut new = 0;
         {
             let mut index = self.write();
@@ -224,20 +230,23 @@ impl Leads {
                     Some(lead) => {
                         new += usize::from(!index.contains(&lead.key));
                         index.upsert(&lead);
-                        leads.push(lead);
+                        changed_leads += 1;
                     }
                     None => index.remove(&state.key),
                 }
             }
         }
-        if !leads.is_empty() {
+        if changed_leads > 0 {
             // Nobody listening is fine.
-            let _ = self.inner.changes.send(Arc::new(Committed { leads, new }));
+            let _ = self.inner.changes.send(Committed {
+                changed: changed_leads,
+                new,
+            });
         }
     }
 
-    /// The leads each commit created or changed, as they were committed.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Committed>> {
+    /// How many leads each commit created or changed.
+    pub fn subscribe(&self) -> broadcast::Receiver<Committed> {
         self.inner.changes.subscribe()
     }
 
@@ -602,6 +611,15 @@ mod tests {
     use super::*;
 
     use crate::ssr::event::test_batch as batch;
+
+    /// A live-update reader that stops reading keeps at most the
+    /// broadcast's backlog, and that backlog is counts, never lead records.
+    #[test]
+    fn a_stalled_live_reader_holds_a_few_kilobytes() {
+        fn plain<T: Copy + 'static>() {}
+        plain::<Committed>();
+        assert!(std::mem::size_of::<Committed>() * LIVE_BACKLOG <= 32 * 1024);
+    }
 
     /// Two services on one database, as two instances on one SurrealDB
     /// server: what one commits appears in the other's index (and live
