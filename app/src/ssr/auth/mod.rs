@@ -114,9 +114,11 @@ struct Inner {
     /// `LEADS_API_TOKEN`, accepted as an API token.
     env_token: Option<String>,
     throttle: Mutex<Throttle>,
-    /// Removals one at a time, so two admins removing each other at once
-    /// cannot both pass the last-admin check (in one process).
-    removals: tokio::sync::Mutex<()>,
+}
+
+/// Milliseconds since 1970 (the sign-in throttle's clock).
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }
 
 pub fn now() -> i64 {
@@ -165,7 +167,6 @@ impl Auth {
                 idle: idle.num_seconds().max(60),
                 env_token,
                 throttle: Mutex::new(Throttle::default()),
-                removals: tokio::sync::Mutex::new(()),
             }),
         }
     }
@@ -216,6 +217,7 @@ impl Auth {
             role: role.as_str().to_owned(),
             hash,
             created: now(),
+            uid: Some(secret()),
         };
         if accounts::insert_user(self.db(), &row).await? {
             Ok(())
@@ -243,19 +245,12 @@ impl Auth {
     /// Removes a user and ends their sessions; never the last admin.
     pub async fn remove_user(&self, name: &str) -> Result<(), AuthError> {
         let name = normalize_name(name)?;
-        let _one_at_a_time = self.inner.removals.lock().await;
-        let users = self.users().await?;
-        let Some(user) = users.iter().find(|u| u.name == name) else {
-            return Err(AuthError::Unknown);
-        };
-        let admins = users.iter().filter(|u| u.role == Role::Admin).count();
-        if user.role == Role::Admin && admins <= 1 {
-            return Err(AuthError::LastAdmin);
-        }
-        if accounts::delete_user(self.db(), &name).await? {
-            Ok(())
-        } else {
-            Err(AuthError::Unknown)
+        // The check and the removal are one transaction (two instances
+        // may remove at once).
+        match accounts::delete_user(self.db(), &name).await? {
+            accounts::Removal::Removed => Ok(()),
+            accounts::Removal::Unknown => Err(AuthError::Unknown),
+            accounts::Removal::LastAdmin => Err(AuthError::LastAdmin),
         }
     }
 
@@ -288,20 +283,21 @@ impl Auth {
         {
             // Counted as failures before the (slow) check, so that many
             // attempts at once cannot all pass the wait; taken back on success.
+            let ms = now_ms();
             let mut th = self.throttle();
-            let clean = th.failures(&pair, t) == 0 && th.wait(&address, FREE_PER_ADDRESS, t) == 0;
+            let clean = th.failures(&pair, ms) == 0 && th.wait(&address, FREE_PER_ADDRESS, ms) == 0;
             let mut wait =
-                th.wait(&pair, FREE_PER_ACCOUNT, t)
-                    .max(th.wait(&address, FREE_PER_ADDRESS, t));
+                th.wait(&pair, FREE_PER_ACCOUNT, ms)
+                    .max(th.wait(&address, FREE_PER_ADDRESS, ms));
             if !clean {
-                wait = wait.max(th.wait(&account, FREE_PER_ACCOUNT_ANYWHERE, t));
+                wait = wait.max(th.wait(&account, FREE_PER_ACCOUNT_ANYWHERE, ms));
             }
             if wait > 0 {
-                return Err(AuthError::Throttled(wait));
+                return Err(AuthError::Throttled((wait + 999) / 1000));
             }
-            th.failed(&pair, t);
-            th.failed(&address, t);
-            th.failed(&account, t);
+            th.failed(&pair, ms);
+            th.failed(&address, ms);
+            th.failed(&account, ms);
         }
         let user = match password.len() <= 4096 {
             true => accounts::user(self.db(), &name).await?,
@@ -333,6 +329,7 @@ impl Auth {
                 user: user.name.clone(),
                 created: t,
                 seen: t,
+                user_uid: user.uid.clone(),
             },
         )
         .await?;
@@ -491,10 +488,8 @@ mod tests {
         let (cookie, _) = a.sign_in("ani", "long enough", None).await.expect("in");
         a.remove_user("ani").await.expect("removed");
         assert_eq!(a.session(&cookie).await.expect("s"), None);
-        assert!(matches!(
-            a.remove_user("admin").await,
-            Err(AuthError::LastAdmin)
-        ));
+        let r = a.remove_user("admin").await;
+        assert!(matches!(r, Err(AuthError::LastAdmin)), "{r:?}");
 
         assert!(a.api_token("env-token").await.expect("t"));
         let t = a.create_token("zapier").await.expect("token");
@@ -542,7 +537,7 @@ mod tests {
             let _ = a.sign_in("budi", "nope nope", Some(here)).await;
         }
         for _ in 0..10 {
-            a.throttle().failed("p:budi|a:203.0.113.5", now());
+            a.throttle().failed("p:budi|a:203.0.113.5", now_ms());
         }
         assert!(matches!(
             a.sign_in("budi", "long enough", Some(here)).await,
@@ -555,7 +550,7 @@ mod tests {
             let _ = a.sign_in("budi", "nope nope", Some(there)).await;
         }
         for _ in 0..100 {
-            a.throttle().failed("u:budi", now());
+            a.throttle().failed("u:budi", now_ms());
         }
         let home: IpAddr = "192.0.2.7".parse().expect("ip");
         assert!(a.sign_in("budi", "long enough", Some(home)).await.is_ok());
@@ -570,6 +565,85 @@ mod tests {
             a.sign_in("budi", "long enough", Some(fresh)).await,
             Err(AuthError::Throttled(_))
         ));
+    }
+
+    /// Two instances removing the last two admins at once: one wins, the
+    /// other is told it would remove the last admin.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_last_two_admins_cannot_both_be_removed_at_once() {
+        let dir = std::env::temp_dir().join(format!("leads-admins-{}", std::process::id()));
+        let db = crate::ssr::db::connect(&format!("rocksdb://{}", dir.display()), None, None)
+            .await
+            .expect("db");
+        for round in 0..5 {
+            let (x, y) = (format!("a{round}x"), format!("a{round}y"));
+            let one = Auth::new(db.clone(), chrono::Duration::minutes(1), None);
+            let two = Auth::new(db.clone(), chrono::Duration::minutes(1), None);
+            one.add_user(&x, Role::Admin, "long enough")
+                .await
+                .expect("x");
+            one.add_user(&y, Role::Admin, "long enough")
+                .await
+                .expect("y");
+            let (a, b) = tokio::join!(one.remove_user(&x), two.remove_user(&y));
+            let ok = [a.is_ok(), b.is_ok()];
+            assert_eq!(
+                ok.iter().filter(|o| **o).count(),
+                1,
+                "round {round}: {a:?} {b:?}"
+            );
+            assert!(
+                matches!(a, Err(AuthError::LastAdmin)) || matches!(b, Err(AuthError::LastAdmin)),
+                "{a:?} {b:?}"
+            );
+            let admins = one.users().await.expect("users");
+            assert_eq!(admins.iter().filter(|u| u.role == Role::Admin).count(), 1);
+            // No admin left for the next round (by hand: the product never
+            // removes the last one).
+            db.query("DELETE user").await.expect("cleanup");
+        }
+        drop(db);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// A session belongs to the user it was made for: removing the user
+    /// ends it, and a new user of the same name does not inherit it (not
+    /// even one a slow sign-in wrote after the removal).
+    #[tokio::test]
+    async fn a_removed_users_session_never_comes_back() {
+        let db = crate::ssr::db::connect("mem://", None, None)
+            .await
+            .expect("db");
+        let a = Auth::new(db.clone(), chrono::Duration::minutes(10), None);
+        a.add_user("boss", Role::Admin, "long enough")
+            .await
+            .expect("boss");
+        a.add_user("budi", Role::Admin, "long enough")
+            .await
+            .expect("budi");
+        let (cookie, _) = a.sign_in("budi", "long enough", None).await.expect("in");
+        let old = accounts::user(&db, "budi").await.expect("u").expect("budi");
+        a.remove_user("budi").await.expect("removed");
+        assert_eq!(a.session(&cookie).await.expect("s"), None);
+        // A sign-in that read the old user, finishing after the removal.
+        let late = "late-cookie";
+        accounts::insert_session(
+            &db,
+            &digest(late),
+            &SessionRow {
+                user: "budi".into(),
+                created: now(),
+                seen: now(),
+                user_uid: old.uid.clone(),
+            },
+        )
+        .await
+        .expect("late session");
+        a.add_user("budi", Role::Admin, "another password")
+            .await
+            .expect("again");
+        assert_eq!(a.session(late).await.expect("s"), None);
+        assert_eq!(a.session(&cookie).await.expect("s"), None);
     }
 
     #[tokio::test]

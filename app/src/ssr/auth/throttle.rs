@@ -13,8 +13,10 @@ pub const FREE_PER_ADDRESS: u32 = 20;
 /// Free failures for one account from anywhere (many addresses guessing
 /// one password); never applied to an address that has not been failing.
 pub const FREE_PER_ACCOUNT_ANYWHERE: u32 = 20;
-const MAX_WAIT: i64 = 15 * 60;
-const FORGET_AFTER: i64 = 15 * 60;
+/// Times are milliseconds: with whole seconds, a 1 s wait could end at
+/// the next tick, at once.
+const MAX_WAIT: i64 = 15 * 60 * 1000;
+const FORGET_AFTER: i64 = 15 * 60 * 1000;
 /// Entries kept at most (old ones are dropped first).
 const MAX_ENTRIES: usize = 100_000;
 
@@ -24,14 +26,17 @@ pub struct Throttle {
 }
 
 impl Throttle {
-    /// Seconds before `key` may try again (0: now).
+    /// Milliseconds before `key` may try again (0: now); `now` in
+    /// milliseconds.
     pub fn wait(&self, key: &str, free: u32, now: i64) -> i64 {
         match self.entries.get(key) {
             Some(&(failures, last)) if failures >= free => {
-                let wait = 1i64
-                    .checked_shl(failures - free)
-                    .unwrap_or(MAX_WAIT)
-                    .min(MAX_WAIT);
+                let doublings = failures - free;
+                let wait = if doublings >= 20 {
+                    MAX_WAIT
+                } else {
+                    (1000i64 << doublings).min(MAX_WAIT)
+                };
                 (last + wait - now).max(0)
             }
             _ => 0,
@@ -79,21 +84,27 @@ mod tests {
     fn free_failures_then_doubling_waits() {
         let mut t = Throttle::default();
         for i in 0..FREE_PER_ACCOUNT {
-            assert_eq!(t.wait("u:budi", FREE_PER_ACCOUNT, 100), 0, "failure {i}");
-            t.failed("u:budi", 100);
+            assert_eq!(
+                t.wait("u:budi", FREE_PER_ACCOUNT, 100_000),
+                0,
+                "failure {i}"
+            );
+            t.failed("u:budi", 100_000);
         }
-        assert_eq!(t.wait("u:budi", FREE_PER_ACCOUNT, 100), 1);
-        t.failed("u:budi", 101);
-        assert_eq!(t.wait("u:budi", FREE_PER_ACCOUNT, 101), 2);
-        assert_eq!(t.wait("u:budi", FREE_PER_ACCOUNT, 103), 0);
+        assert_eq!(t.wait("u:budi", FREE_PER_ACCOUNT, 100_000), 1000);
+        // Milliseconds count: 1 s means 1 s, not "until the next second".
+        assert_eq!(t.wait("u:budi", FREE_PER_ACCOUNT, 100_999), 1);
+        t.failed("u:budi", 101_000);
+        assert_eq!(t.wait("u:budi", FREE_PER_ACCOUNT, 101_000), 2000);
+        assert_eq!(t.wait("u:budi", FREE_PER_ACCOUNT, 103_000), 0);
         for _ in 0..40 {
-            t.failed("u:budi", 200);
+            t.failed("u:budi", 200_000);
         }
-        assert_eq!(t.wait("u:budi", FREE_PER_ACCOUNT, 200), MAX_WAIT);
+        assert_eq!(t.wait("u:budi", FREE_PER_ACCOUNT, 200_000), MAX_WAIT);
         // Others are not slowed; success clears.
-        assert_eq!(t.wait("u:ani", FREE_PER_ACCOUNT, 200), 0);
+        assert_eq!(t.wait("u:ani", FREE_PER_ACCOUNT, 200_000), 0);
         t.succeeded("u:budi");
-        assert_eq!(t.wait("u:budi", FREE_PER_ACCOUNT, 200), 0);
+        assert_eq!(t.wait("u:budi", FREE_PER_ACCOUNT, 200_000), 0);
     }
 
     #[test]
@@ -103,7 +114,8 @@ mod tests {
             t.failed("a:1.2.3.4", 0);
         }
         assert!(t.wait("a:1.2.3.4", FREE_PER_ACCOUNT, 0) > 0);
-        t.failed("a:1.2.3.4", 10_000);
-        assert_eq!(t.wait("a:1.2.3.4", FREE_PER_ACCOUNT, 10_000), 0);
+        // 15 minutes after the last failure, all are forgotten.
+        t.failed("a:1.2.3.4", FORGET_AFTER);
+        assert_eq!(t.wait("a:1.2.3.4", FREE_PER_ACCOUNT, FORGET_AFTER), 0);
     }
 }

@@ -14,6 +14,10 @@ pub struct UserRow {
     pub role: String,
     pub hash: String,
     pub created: i64,
+    /// Random, per user: tells this user from a later one of the same name.
+    /// (Absent on users from before.)
+    #[serde(default)]
+    pub uid: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -21,6 +25,10 @@ pub struct SessionRow {
     pub user: String,
     pub created: i64,
     pub seen: i64,
+    /// Its user's `uid`: a session belongs to that user only, not to a
+    /// later user of the same name. (Absent on sessions from before.)
+    #[serde(default)]
+    pub user_uid: Option<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -111,7 +119,7 @@ pub async fn insert_user(db: &Db, u: &UserRow) -> Result<bool, AppError> {
         db,
         row(
             record("user", &u.name),
-            json!({"name": u.name, "role": u.role, "hash": u.hash, "created": u.created}),
+            json!({"name": u.name, "role": u.role, "hash": u.hash, "created": u.created, "uid": u.uid}),
         ),
     )
     .await
@@ -120,7 +128,7 @@ pub async fn insert_user(db: &Db, u: &UserRow) -> Result<bool, AppError> {
 pub async fn user(db: &Db, name: &str) -> Result<Option<UserRow>, AppError> {
     one(
         db,
-        "SELECT name, role, hash, created FROM $id",
+        "SELECT name, role, hash, created, uid FROM $id",
         record("user", name),
     )
     .await
@@ -129,33 +137,68 @@ pub async fn user(db: &Db, name: &str) -> Result<Option<UserRow>, AppError> {
 pub async fn users(db: &Db) -> Result<Vec<UserRow>, AppError> {
     rows(
         db,
-        "SELECT name, role, hash, created FROM user ORDER BY name",
+        "SELECT name, role, hash, created, uid FROM user ORDER BY name",
         json!({}),
     )
     .await
 }
 
-/// Removes a user and every session of theirs (a session whose user is
-/// gone is refused anyway). `false`: no such user.
-pub async fn delete_user(db: &Db, name: &str) -> Result<bool, AppError> {
-    let mut res = db
-        .query("DELETE $id RETURN BEFORE")
-        .bind(("id", record("user", name)))
-        .await
-        .map_err(db_error)?;
-    let gone: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
-    db.query("DELETE session WHERE user = $name")
-        .bind(("name", name.to_owned()))
-        .await
-        .and_then(|r| r.check())
-        .map_err(db_error)?;
-    Ok(!gone.is_empty())
+/// What [`delete_user`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal {
+    Removed,
+    Unknown,
+    LastAdmin,
+}
+
+/// Removes a user and every session of theirs, never the last admin, in
+/// one transaction. Every removal of an admin also writes `meta:admins`,
+/// so two removals at once (two instances) conflict and the second runs
+/// again, seeing the first: the last two admins cannot both go.
+pub async fn delete_user(db: &Db, name: &str) -> Result<Removal, AppError> {
+    const SQL: &str = "BEGIN;
+        LET $u = (SELECT VALUE role FROM ONLY $id);
+        IF $u = NONE { THROW 'leads:unknown' };
+        IF $u = 'admin' AND array::len(SELECT VALUE id FROM user WHERE role = 'admin') <= 1 {
+            THROW 'leads:last_admin'
+        };
+        IF $u = 'admin' { UPSERT meta:admins SET changed = time::now() RETURN NONE };
+        DELETE $id;
+        DELETE session WHERE user = $name;
+        COMMIT;";
+    let mut attempt = 0;
+    loop {
+        let result = db
+            .query(SQL)
+            .bind(("id", record("user", name)))
+            .bind(("name", name.to_owned()))
+            .await;
+        // A THROW fails its statement; the others only say the transaction
+        // failed: look at every statement's error.
+        let result = result.and_then(|mut r| {
+            let errors = r.take_errors();
+            let mut errors: Vec<surrealdb::Error> = errors.into_values().collect();
+            // Ours first, then a conflict (retried), then anything else.
+            errors.sort_by_key(|e| (!e.message().contains("leads:"), !super::db::is_retryable(e)));
+            errors.into_iter().next().map_or(Ok(()), Err)
+        });
+        match result {
+            Ok(()) => return Ok(Removal::Removed),
+            Err(e) if e.message().contains("leads:unknown") => return Ok(Removal::Unknown),
+            Err(e) if e.message().contains("leads:last_admin") => return Ok(Removal::LastAdmin),
+            Err(e) if attempt < 10 && super::db::is_retryable(&e) => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(5 << attempt.min(6))).await;
+            }
+            Err(e) => return Err(db_error(e)),
+        }
+    }
 }
 
 pub async fn insert_session(db: &Db, hash: &str, s: &SessionRow) -> Result<(), AppError> {
     let r = row(
         record("session", hash),
-        json!({"user": s.user, "created": s.created, "seen": s.seen}),
+        json!({"user": s.user, "created": s.created, "seen": s.seen, "user_uid": s.user_uid}),
     );
     // 256 random bits: an existing id would be a broken random source.
     if create(db, r).await? {
@@ -165,11 +208,15 @@ pub async fn insert_session(db: &Db, hash: &str, s: &SessionRow) -> Result<(), A
     }
 }
 
-/// A session with its user's current role (`None`: no session, or its user
-/// is gone).
+/// A session with its user's current role (`None`: no session, its user is
+/// gone, or the name now belongs to another user).
 pub async fn session(db: &Db, hash: &str) -> Result<Option<(SessionRow, String)>, AppError> {
     let mut res = db
-        .query("SELECT user, created, seen, type::record('user', user).role AS role FROM $id")
+        .query(
+            "SELECT user, created, seen, user_uid, type::record('user', user).role AS role,
+                    type::record('user', user).created AS ucreated,
+                    type::record('user', user).uid AS uid FROM $id",
+        )
         .bind(("id", record("session", hash)))
         .await
         .map_err(db_error)?;
@@ -178,9 +225,17 @@ pub async fn session(db: &Db, hash: &str) -> Result<Option<(SessionRow, String)>
         return Ok(None);
     };
     let role = v["role"].as_str().map(str::to_owned);
+    let ucreated = v["ucreated"].as_i64();
+    let uid = v["uid"].as_str().map(str::to_owned);
     let s: SessionRow = serde_json::from_value(v)
         .map_err(|e| AppError::Internal(format!("unreadable session: {e}")))?;
-    Ok(role.map(|r| (s, r)))
+    let same_user = match (&s.user_uid, &uid, ucreated) {
+        (Some(a), Some(b), _) => a == b,
+        // Users and sessions from before uids: not older than its user.
+        (None, None, Some(c)) => s.created >= c,
+        _ => false,
+    };
+    Ok(role.filter(|_| same_user).map(|r| (s, r)))
 }
 
 pub async fn touch_session(db: &Db, hash: &str, now: i64) -> Result<(), AppError> {
