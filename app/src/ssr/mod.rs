@@ -19,5 +19,5 @@ pub mod store;
 pub mod view;
 
 // Short paths for the pure modules and the store (`ssr::event`, `ssr::db`, …).
-pub use domain::{csv, event, filter, identity, net, phone, rules, secret};
+pub use domain::{csv, event, filter, identity, net, phone, redact, rules, secret};
 pub use store::{db, ingest};

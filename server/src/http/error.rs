@@ -28,7 +28,11 @@ impl IntoResponse for ApiError {
                 .into_response();
         }
         if status.is_server_error() {
-            tracing::error!(code = self.0.code(), "request failed: {}", self.0);
+            tracing::error!(
+                code = self.0.code(),
+                "request failed: {}",
+                app::ssr::redact::redact(&self.0.to_string())
+            );
         }
         (status, axum::Json(self.0.public().to_json())).into_response()
     }

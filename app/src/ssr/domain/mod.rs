@@ -6,6 +6,7 @@ pub mod filter;
 pub mod identity;
 pub mod net;
 pub mod phone;
+pub mod redact;
 pub mod rules;
 pub mod secret;
 /// The summary written straight from the spec's wording: the reference the

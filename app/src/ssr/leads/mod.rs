@@ -1,6 +1,6 @@
 //! `Leads`: the one service through which everything reads and writes
 //! leads — the HTTP API, the server functions, the import command and
-//! (later) the webhooks. SurrealDB is the system of record; the in-memory
+//! the webhooks. SurrealDB is the system of record; the in-memory
 //! [`LeadIndex`] answers every read.
 //!
 //! Writes go through writer tasks, one per core; each contact belongs to
@@ -9,8 +9,9 @@
 //! requests, stores them together in one transaction (group commit),
 //! applies exactly the committed contact states to the index through
 //! [`Leads::apply_committed`], and only then answers; a request is answered
-//! when all its parts are. So two requests in one process never conflict
-//! with each other (no contact is written by two writers), the writers use
+//! when all its parts are. So two requests in one process rarely conflict
+//! (no contact is written by two writers; only a tie that joins contacts
+//! of two writers can, and the loser runs again), the writers use
 //! every core, a request that is dropped (client gone) cannot leave a
 //! transaction open, and the index only ever holds committed data. A
 //! follower of the database's change feed (several instances on one

@@ -55,7 +55,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
 ];
 
 pub fn db_error(e: surrealdb::Error) -> AppError {
-    AppError::Unavailable(e.to_string())
+    // The message may quote a record id or value: a phone, an e-mail.
+    AppError::Unavailable(crate::ssr::redact::redact(&e.to_string()))
 }
 
 /// Optimistic transactions lose to a concurrent writer of the same key at
