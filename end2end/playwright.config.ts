@@ -43,7 +43,7 @@ export default defineConfig({
     reuseExistingServer: false,
     timeout: 60_000,
     env: {
-      LEADS_API_TOKEN: 'e2e-token',
+      LEADS_API_TOKEN: 'e2e-api-token-1',
       LEADS_ADMIN_PASSWORD: 'e2e-admin-password',
       LEADS_WHATSAPP_APP_SECRET: 'e2e-whatsapp-secret',
       RUST_LOG: 'warn',

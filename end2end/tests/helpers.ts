@@ -1,7 +1,7 @@
 import { expect, Page } from '@playwright/test';
 
 // Shared by the browser tests.
-export const auth = { Authorization: 'Bearer e2e-token' };
+export const auth = { Authorization: 'Bearer e2e-api-token-1' };
 // The first admin (LEADS_ADMIN_PASSWORD of the server under test) and where
 // the signed-in browser state is kept between tests.
 export const ADMIN_PASSWORD = 'e2e-admin-password';

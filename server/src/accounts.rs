@@ -55,6 +55,17 @@ pub async fn user(auth: &Auth, command: UserCommand) -> Result<(), String> {
                 role.as_str()
             );
         }
+        UserCommand::Passwd {
+            name,
+            password_stdin,
+        } => {
+            let password = read_password(password_stdin)?;
+            auth.set_password(&name, &password).await.map_err(text)?;
+            println!(
+                "password set for {}; their sessions ended",
+                name.trim().to_lowercase()
+            );
+        }
         UserCommand::List => {
             for u in auth.users().await.map_err(text)? {
                 println!(

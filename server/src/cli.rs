@@ -85,6 +85,13 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Set a user's password (prompt, or --password-stdin); ends their sessions.
+    Passwd {
+        name: String,
+        /// Read the password from standard input (one line) instead of a prompt.
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// List the users and their roles.
     List,
     /// Remove a user and end their sessions (never the last admin).
@@ -260,6 +267,17 @@ impl SettingsArgs {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        if let Some(t) = std::env::var("LEADS_API_TOKEN")
+            .ok()
+            .filter(|t| !t.is_empty())
+        {
+            if t.chars().count() < app::ssr::auth::MIN_PASSWORD {
+                return Err(format!(
+                    "LEADS_API_TOKEN must be at least {} characters (make one with `openssl rand -hex 32`)",
+                    app::ssr::auth::MIN_PASSWORD
+                ));
+            }
+        }
         // Secrets come from the environment only (not flags: a process
         // list would show them).
         let secret = |name: &str| std::env::var(name).ok().filter(|t| !t.is_empty());

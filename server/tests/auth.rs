@@ -646,3 +646,58 @@ async fn a_sign_in_flood_is_bounded_and_ingest_goes_on() {
     }
     assert!(refused > 0, "the queue is bounded");
 }
+
+/// Passwords and tokens have at least 12 characters; an admin sets a
+/// user's password on the settings page, which ends that user's sessions.
+#[tokio::test]
+async fn passwords_are_long_and_can_be_changed() {
+    let s = Server::start("mem://").await;
+    let add = |pw: &'static str| {
+        s.http
+            .post(s.url("/settings/users"))
+            .form(&[("name", "rina"), ("password", pw), ("role", "viewer")])
+            .send()
+    };
+    let page = add("short-pw")
+        .await
+        .expect("add")
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("at least 12 characters"), "{page}");
+    add("rina-password-1").await.expect("add");
+    let rina = client();
+    s.sign_in(&rina, "rina", "rina-password-1").await;
+    let r = s
+        .http
+        .post(s.url("/settings/users/password"))
+        .form(&[("name", "rina"), ("password", "rina-password-2")])
+        .send()
+        .await
+        .expect("set");
+    assert_eq!(r.status(), 200);
+    // Her session ended; the old password is wrong, the new one works.
+    let r = no_redirects().get(s.url("/")).send().await.expect("page");
+    assert_eq!(r.status(), 303);
+    let page = rina.get(s.url("/")).send().await.expect("page");
+    assert!(page.url().path().starts_with("/signin"), "signed out");
+    assert_eq!(
+        no_redirects()
+            .post(s.url("/signin"))
+            .form(&[("name", "rina"), ("password", "rina-password-1")])
+            .send()
+            .await
+            .expect("old")
+            .status(),
+        401
+    );
+    s.sign_in(&client(), "rina", "rina-password-2").await;
+    // A short LEADS_API_TOKEN is refused at start.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_leads-dashboard"))
+        .args(["verify", "--db", "mem://"])
+        .env("LEADS_API_TOKEN", "short")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 12 characters"));
+}

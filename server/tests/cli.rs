@@ -350,9 +350,19 @@ async fn users_and_tokens_from_the_command_line() {
         ],
         Some("short\n"),
     );
-    assert!(!ok && err.contains("at least 8"), "{err}");
+    assert!(!ok && err.contains("at least 12"), "{err}");
     let (ok, out, _) = run(&["user", "list"], None);
     assert!(ok && out.starts_with("sari\tviewer\t"), "{out}");
+    let (ok, out, err) = run(
+        &["user", "passwd", "sari", "--password-stdin"],
+        Some("sari-new-password\n"),
+    );
+    assert!(ok && out.contains("password set for sari"), "{err}");
+    let (ok, _, err) = run(
+        &["user", "passwd", "nobody", "--password-stdin"],
+        Some("long-enough-pw\n"),
+    );
+    assert!(!ok, "{err}");
 
     let (ok, token, err) = run(&["token", "create", "--name", "crm"], None);
     assert!(ok, "{err}");
@@ -370,7 +380,7 @@ async fn users_and_tokens_from_the_command_line() {
         // The viewer from the command line signs in (LEADS_ADMIN_PASSWORD
         // made no `admin`: a user existed already).
         let c = common::client();
-        s.sign_in(&c, "sari", "sari-password").await;
+        s.sign_in(&c, "sari", "sari-new-password").await;
         let r = reqwest::Client::new()
             .get(s.url("/api/v1/leads"))
             .bearer_auth(&token)

@@ -58,6 +58,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("created", "Dibuat", "Created"),
     ("add_user", "Tambah pengguna", "Add user"),
+    ("set_password", "Ganti kata sandi", "Set password"),
+    ("new_password", "Kata sandi baru", "New password"),
     ("remove", "Hapus", "Remove"),
     ("tokens", "Token API", "API tokens"),
     (
@@ -266,6 +268,7 @@ pub struct IntakeLine {
 pub fn settings_page(p: Settings) -> String {
     let lang = p.lang;
     let me = p.me.name.clone();
+    let names: Vec<String> = p.users.iter().map(|u| u.name.clone()).collect();
     let users = p
         .users
         .into_iter()
@@ -363,7 +366,7 @@ pub fn settings_page(p: Settings) -> String {
                     <form class="inline" method="post" action="/settings/users">
                         <label><span>{t(lang, "name")}</span><input name="name" required autocomplete="off"/></label>
                         <label><span>{t(lang, "password")}</span>
-                            <input name="password" type="password" required minlength="8" autocomplete="new-password"/></label>
+                            <input name="password" type="password" required minlength="12" autocomplete="new-password"/></label>
                         <label><span>{t(lang, "role")}</span>
                             <select name="role">
                                 <option value="viewer">{t(lang, "role.viewer")}</option>
@@ -371,6 +374,19 @@ pub fn settings_page(p: Settings) -> String {
                             </select>
                         </label>
                         <button type="submit" class="primary">{t(lang, "add_user")}</button>
+                    </form>
+                    <form class="inline" method="post" action="/settings/users/password" data-testid="set-password">
+                        <label><span>{t(lang, "name")}</span>
+                            <select name="name">
+                                {names.into_iter().map(|n| {
+                                    let selected = n == me;
+                                    view! { <option value=n.clone() selected=selected>{n.clone()}</option> }
+                                }).collect_view()}
+                            </select>
+                        </label>
+                        <label><span>{t(lang, "new_password")}</span>
+                            <input name="password" type="password" required minlength="12" autocomplete="new-password"/></label>
+                        <button type="submit">{t(lang, "set_password")}</button>
                     </form>
                 </section>
                 <section class="card">

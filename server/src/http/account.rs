@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/settings", get(settings))
         .route("/settings/users", post(add_user))
         .route("/settings/users/remove", post(remove_user))
+        .route("/settings/users/password", post(set_password))
         .route("/settings/tokens", post(create_token))
         .route("/settings/tokens/revoke", post(revoke_token))
 }
@@ -360,6 +361,24 @@ async fn add_user(
         Some(role) => state.auth.add_user(&f.name, role, &f.password).await,
         None => Err(AuthError::Unknown),
     };
+    render_settings(&state, me, &headers, outcome(request_lang(&headers), r)).await
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    name: String,
+    password: String,
+}
+
+/// An admin sets a user's password (their own included); the user's
+/// sessions end, so an admin changing their own signs in again.
+async fn set_password(
+    State(state): State<AppState>,
+    Admin(me): Admin,
+    headers: HeaderMap,
+    Form(f): Form<PasswordForm>,
+) -> Response {
+    let r = state.auth.set_password(&f.name, &f.password).await;
     render_settings(&state, me, &headers, outcome(request_lang(&headers), r)).await
 }
 

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-pub const TOKEN: &str = "test-token";
+pub const TOKEN: &str = "test-api-token-1";
 /// The first admin's password (`LEADS_ADMIN_PASSWORD`); `http` is signed in
 /// as `admin` once the server is up.
 pub const ADMIN_PASSWORD: &str = "test-admin-password";

@@ -76,7 +76,7 @@ impl Caller {
 pub enum AuthError {
     #[error("a name is 1–64 letters, digits, '.', '_', '-' or '@'")]
     InvalidName,
-    #[error("a password needs at least 8 characters (and at most 1024)")]
+    #[error("a password needs at least 12 characters (and at most 1024)")]
     WeakPassword,
     #[error("that name is taken")]
     Taken,
@@ -139,9 +139,12 @@ pub fn normalize_name(name: &str) -> Result<String, AuthError> {
     }
 }
 
+/// The shortest password (and API token) accepted: 12 characters.
+pub const MIN_PASSWORD: usize = 12;
+
 fn check_password(p: &str) -> Result<(), AuthError> {
     let n = p.chars().count();
-    if (8..=1024).contains(&n) {
+    if (MIN_PASSWORD..=1024).contains(&n) {
         Ok(())
     } else {
         Err(AuthError::WeakPassword)
@@ -223,6 +226,19 @@ impl Auth {
             Ok(())
         } else {
             Err(AuthError::Taken)
+        }
+    }
+
+    /// Sets a user's password and ends every session of theirs (a changed
+    /// password is often a stolen one).
+    pub async fn set_password(&self, name: &str, password: &str) -> Result<(), AuthError> {
+        let name = normalize_name(name)?;
+        check_password(password)?;
+        let hash = password::hash(password).await?;
+        if accounts::set_password(self.db(), &name, &hash).await? {
+            Ok(())
+        } else {
+            Err(AuthError::Unknown)
         }
     }
 
@@ -448,7 +464,7 @@ mod tests {
         assert_eq!(a.first_run(None).await.expect("first"), 0);
         assert_eq!(a.first_run(Some("correct horse")).await.expect("first"), 1);
         assert!(matches!(
-            a.add_user("Admin", Role::Viewer, "another one").await,
+            a.add_user("Admin", Role::Viewer, "another one!!").await,
             Err(AuthError::Taken)
         ));
         assert!(matches!(
@@ -456,10 +472,10 @@ mod tests {
             Err(AuthError::WeakPassword)
         ));
         assert!(matches!(
-            a.add_user("a b", Role::Viewer, "long enough").await,
+            a.add_user("a b", Role::Viewer, "long enough!!").await,
             Err(AuthError::InvalidName)
         ));
-        a.add_user("Ani", Role::Viewer, "long enough")
+        a.add_user("Ani", Role::Viewer, "long enough!!")
             .await
             .expect("ani");
 
@@ -468,10 +484,10 @@ mod tests {
             Err(AuthError::Wrong)
         ));
         assert!(matches!(
-            a.sign_in("nobody", "long enough", None).await,
+            a.sign_in("nobody", "long enough!!", None).await,
             Err(AuthError::Wrong)
         ));
-        let (cookie, who) = a.sign_in(" ANI ", "long enough", None).await.expect("in");
+        let (cookie, who) = a.sign_in(" ANI ", "long enough!!", None).await.expect("in");
         assert_eq!(
             who,
             Caller {
@@ -485,7 +501,7 @@ mod tests {
         assert_eq!(a.session(&cookie).await.expect("s"), None);
 
         // Removing a user ends their sessions; the last admin stays.
-        let (cookie, _) = a.sign_in("ani", "long enough", None).await.expect("in");
+        let (cookie, _) = a.sign_in("ani", "long enough!!", None).await.expect("in");
         a.remove_user("ani").await.expect("removed");
         assert_eq!(a.session(&cookie).await.expect("s"), None);
         let r = a.remove_user("admin").await;
@@ -514,7 +530,7 @@ mod tests {
     #[tokio::test]
     async fn wrong_passwords_are_slowed_for_known_and_unknown_names_alike() {
         let a = auth().await;
-        a.add_user("budi", Role::Admin, "long enough")
+        a.add_user("budi", Role::Admin, "long enough!!")
             .await
             .expect("budi");
         for name in ["budi", "nobody"] {
@@ -540,7 +556,7 @@ mod tests {
             a.throttle().failed("p:budi|a:203.0.113.5", now_ms());
         }
         assert!(matches!(
-            a.sign_in("budi", "long enough", Some(here)).await,
+            a.sign_in("budi", "long enough!!", Some(here)).await,
             Err(AuthError::Throttled(_))
         ));
         // ...but not from one that has not: failures elsewhere cannot keep
@@ -553,7 +569,7 @@ mod tests {
             a.throttle().failed("u:budi", now_ms());
         }
         let home: IpAddr = "192.0.2.7".parse().expect("ip");
-        assert!(a.sign_in("budi", "long enough", Some(home)).await.is_ok());
+        assert!(a.sign_in("budi", "long enough!!", Some(home)).await.is_ok());
         // A wrong password from a fresh address, while the account is under
         // attack, makes that address a failing one.
         let fresh: IpAddr = "192.0.2.99".parse().expect("ip");
@@ -562,7 +578,7 @@ mod tests {
             Err(AuthError::Wrong)
         ));
         assert!(matches!(
-            a.sign_in("budi", "long enough", Some(fresh)).await,
+            a.sign_in("budi", "long enough!!", Some(fresh)).await,
             Err(AuthError::Throttled(_))
         ));
     }
@@ -579,10 +595,10 @@ mod tests {
             let (x, y) = (format!("a{round}x"), format!("a{round}y"));
             let one = Auth::new(db.clone(), chrono::Duration::minutes(1), None);
             let two = Auth::new(db.clone(), chrono::Duration::minutes(1), None);
-            one.add_user(&x, Role::Admin, "long enough")
+            one.add_user(&x, Role::Admin, "long enough!!")
                 .await
                 .expect("x");
-            one.add_user(&y, Role::Admin, "long enough")
+            one.add_user(&y, Role::Admin, "long enough!!")
                 .await
                 .expect("y");
             let (a, b) = tokio::join!(one.remove_user(&x), two.remove_user(&y));
@@ -615,13 +631,13 @@ mod tests {
             .await
             .expect("db");
         let a = Auth::new(db.clone(), chrono::Duration::minutes(10), None);
-        a.add_user("boss", Role::Admin, "long enough")
+        a.add_user("boss", Role::Admin, "long enough!!")
             .await
             .expect("boss");
-        a.add_user("budi", Role::Admin, "long enough")
+        a.add_user("budi", Role::Admin, "long enough!!")
             .await
             .expect("budi");
-        let (cookie, _) = a.sign_in("budi", "long enough", None).await.expect("in");
+        let (cookie, _) = a.sign_in("budi", "long enough!!", None).await.expect("in");
         let old = accounts::user(&db, "budi").await.expect("u").expect("budi");
         a.remove_user("budi").await.expect("removed");
         assert_eq!(a.session(&cookie).await.expect("s"), None);
@@ -652,10 +668,10 @@ mod tests {
             .await
             .expect("db");
         let a = Auth::new(db.clone(), chrono::Duration::minutes(1), None);
-        a.add_user("budi", Role::Admin, "long enough")
+        a.add_user("budi", Role::Admin, "long enough!!")
             .await
             .expect("budi");
-        let (cookie, _) = a.sign_in("budi", "long enough", None).await.expect("in");
+        let (cookie, _) = a.sign_in("budi", "long enough!!", None).await.expect("in");
         assert!(a.session(&cookie).await.expect("s").is_some());
         // Last seen two minutes ago.
         accounts::touch_session(&db, &digest(&cookie), now() - 120)
@@ -674,10 +690,10 @@ mod tests {
             .await
             .expect("db");
         let a = Auth::new(db.clone(), chrono::Duration::hours(1), None);
-        a.add_user("budi", Role::Viewer, "long enough")
+        a.add_user("budi", Role::Viewer, "long enough!!")
             .await
             .expect("budi");
-        let (cookie, _) = a.sign_in("budi", "long enough", None).await.expect("in");
+        let (cookie, _) = a.sign_in("budi", "long enough!!", None).await.expect("in");
         for _ in 0..5 {
             accounts::touch_session(&db, &digest(&cookie), now() - 120)
                 .await

@@ -143,6 +143,37 @@ pub async fn users(db: &Db) -> Result<Vec<UserRow>, AppError> {
     .await
 }
 
+/// A new password hash for `name`, and its sessions ended, in one
+/// transaction. `false`: no such user.
+pub async fn set_password(db: &Db, name: &str, hash: &str) -> Result<bool, AppError> {
+    const SQL: &str = "BEGIN;
+        IF (SELECT VALUE name FROM ONLY $id) = NONE { THROW 'leads:unknown' };
+        UPDATE $id SET hash = $hash RETURN NONE;
+        DELETE session WHERE user = $name;
+        COMMIT;";
+    let result = db
+        .query(SQL)
+        .bind(("id", record("user", name)))
+        .bind(("hash", hash.to_owned()))
+        .bind(("name", name.to_owned()))
+        .await
+        .and_then(first_error);
+    match result {
+        Ok(()) => Ok(true),
+        Err(e) if e.message().contains("leads:unknown") => Ok(false),
+        Err(e) => Err(db_error(e)),
+    }
+}
+
+/// The error of a transaction's statements that says why it failed: a
+/// THROW of ours (`leads:…`) first, then a conflict (to retry), then any
+/// (the others only say the transaction failed).
+fn first_error(mut r: surrealdb::IndexedResults) -> Result<(), surrealdb::Error> {
+    let mut errors: Vec<surrealdb::Error> = r.take_errors().into_values().collect();
+    errors.sort_by_key(|e| (!e.message().contains("leads:"), !super::db::is_retryable(e)));
+    errors.into_iter().next().map_or(Ok(()), Err)
+}
+
 /// What [`delete_user`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Removal {
@@ -173,15 +204,7 @@ pub async fn delete_user(db: &Db, name: &str) -> Result<Removal, AppError> {
             .bind(("id", record("user", name)))
             .bind(("name", name.to_owned()))
             .await;
-        // A THROW fails its statement; the others only say the transaction
-        // failed: look at every statement's error.
-        let result = result.and_then(|mut r| {
-            let errors = r.take_errors();
-            let mut errors: Vec<surrealdb::Error> = errors.into_values().collect();
-            // Ours first, then a conflict (retried), then anything else.
-            errors.sort_by_key(|e| (!e.message().contains("leads:"), !super::db::is_retryable(e)));
-            errors.into_iter().next().map_or(Ok(()), Err)
-        });
+        let result = result.and_then(first_error);
         match result {
             Ok(()) => return Ok(Removal::Removed),
             Err(e) if e.message().contains("leads:unknown") => return Ok(Removal::Unknown),
