@@ -86,11 +86,14 @@ async fn get_leads_csv(
         "leads.csv",
         move |out, leads| csv::rows(out, leads, tz),
     )
+    .await
 }
 
 /// Downloads open at once: each holds its snapshot (4 bytes a lead) while
 /// its client reads.
 pub const MAX_DOWNLOADS: usize = 16;
+/// How long a download waits for one of those before it answers 503.
+pub const DOWNLOAD_QUEUE: std::time::Duration = std::time::Duration::from_secs(10);
 /// A client that reads nothing for this long loses its download.
 pub const DOWNLOAD_STALL: std::time::Duration = std::time::Duration::from_secs(60);
 
@@ -102,17 +105,18 @@ fn downloads() -> &'static std::sync::Arc<tokio::sync::Semaphore> {
 
 /// Streams the leads of `filter` as CSV: `head`, then each chunk of leads
 /// formatted by `rows`. Bounded: at most [`MAX_DOWNLOADS`] at once (more
-/// answer 503 with Retry-After), and a client that stops reading for
+/// wait up to [`DOWNLOAD_QUEUE`], then answer 503 with Retry-After), and a client that stops reading for
 /// [`DOWNLOAD_STALL`] loses the download; a waiting download holds no
 /// thread, only its snapshot.
-pub fn csv_response(
+pub async fn csv_response(
     leads: &Leads,
     filter: &Filter,
     head: String,
     file_name: &str,
     rows: impl Fn(&mut String, &[app::ssr::rules::LeadFacts]) + Send + 'static,
 ) -> Response {
-    let Ok(permit) = downloads().clone().try_acquire_owned() else {
+    let waited = tokio::time::timeout(DOWNLOAD_QUEUE, downloads().clone().acquire_owned()).await;
+    let Ok(Ok(permit)) = waited else {
         return ApiError(AppError::Busy(format!(
             "{MAX_DOWNLOADS} downloads are open already; try again in a moment"
         )))

@@ -76,5 +76,6 @@ async fn download(
         &name,
         move |out, leads| csv::page_rows(out, leads, tz, lang),
     )
+    .await
     .into_response()
 }
