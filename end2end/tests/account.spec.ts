@@ -27,6 +27,9 @@ test('sign in, make an API token on the settings page, sign out', async ({ page,
   await page.getByRole('button', { name: 'Create token' }).click();
   const token = (await page.getByTestId('new-token').textContent()) ?? '';
   expect(token).toMatch(/^ld_/);
+  // What each intake received and dropped, and a way to set a password.
+  await expect(page.getByTestId('intake').locator('tbody tr')).toHaveCount(3);
+  await expect(page.getByTestId('set-password')).toBeVisible();
   await page.screenshot({ path: `${shots}/15-settings-1440.png`, fullPage: true });
   const r = await request.get('/api/v1/leads', { headers: { Authorization: `Bearer ${token}` } });
   expect(r.status()).toBe(200);

@@ -386,7 +386,7 @@ pub fn settings_page(p: Settings) -> String {
                         </label>
                         <label><span>{t(lang, "new_password")}</span>
                             <input name="password" type="password" required minlength="12" autocomplete="new-password"/></label>
-                        <button type="submit">{t(lang, "set_password")}</button>
+                        <button type="submit" class="primary">{t(lang, "set_password")}</button>
                     </form>
                 </section>
                 <section class="card">

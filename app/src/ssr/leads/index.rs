@@ -713,6 +713,14 @@ impl LeadIndex {
 
     /// Adds or replaces a committed lead. Only the orders whose sort values
     /// changed are touched, and text is written again only when it changed.
+    /// The contact keys of every lead.
+    pub fn keys(&self) -> Vec<String> {
+        (0..self.store.hot.len() as u32)
+            .filter(|s| self.store.hot[*s as usize].flags & ALIVE != 0)
+            .map(|s| self.store.key(s).to_owned())
+            .collect()
+    }
+
     /// Whether `key` is a lead.
     pub fn contains(&self, key: &str) -> bool {
         self.slot_of(key).is_some()

@@ -246,6 +246,33 @@ impl Leads {
         }
     }
 
+    /// Brings the index to exactly `all` (every lead, as loaded after a
+    /// lost change stream) in place: no second index beside the first,
+    /// and the lock is let go between chunks so that reads go on. Leads
+    /// that are gone (merged meanwhile, now known customers) are removed.
+    pub fn reload(&self, all: Vec<LeadFacts>) {
+        let keep: std::collections::HashSet<&str> = all.iter().map(|l| l.key.as_str()).collect();
+        let stale: Vec<String> = self
+            .read()
+            .keys()
+            .into_iter()
+            .filter(|k| !keep.contains(k.as_str()))
+            .collect();
+        drop(keep);
+        for chunk in all.chunks(10_000) {
+            let mut index = self.write();
+            for lead in chunk {
+                if index.get(&lead.key).as_ref() != Some(lead) {
+                    index.upsert(lead);
+                }
+            }
+        }
+        let mut index = self.write();
+        for key in &stale {
+            index.remove(key);
+        }
+    }
+
     /// How many leads each commit created or changed.
     pub fn subscribe(&self) -> broadcast::Receiver<Committed> {
         self.inner.changes.subscribe()
@@ -527,10 +554,7 @@ async fn follow_loop(leads: Leads, mut changes: ingest::ContactChanges) {
             }
         }
         match ingest::load_states(&leads.inner.db, |s| s.lead()).await {
-            Ok((_, all)) => {
-                // A fresh index: contacts merged meanwhile leave no stale lead.
-                leads.write().replace_with(LeadIndex::build(all));
-            }
+            Ok((_, all)) => leads.reload(all),
             Err(e) => tracing::warn!("reloading after a lost change stream failed: {e}"),
         }
     }
@@ -612,6 +636,33 @@ mod tests {
     use super::*;
 
     use crate::ssr::event::test_batch as batch;
+
+    /// A reload after a lost change stream brings the index to exactly what
+    /// was loaded, in place.
+    #[tokio::test]
+    async fn a_reload_changes_the_index_in_place() {
+        let db = crate::ssr::db::connect("mem://", None, None)
+            .await
+            .expect("db");
+        let leads = Leads::open(db).await.expect("leads");
+        let ev = |id: &str, phone: &str| {
+            serde_json::json!({"id": id, "occurred_at": "2026-11-20T03:00:00Z", "channel": "whatsapp",
+                "direction": "inbound", "contact": {"phone": phone}})
+        };
+        leads
+            .ingest(batch(serde_json::json!([
+                ev("r1", "+6281234567890"),
+                ev("r2", "+6281234567891")
+            ])))
+            .await
+            .expect("ingest");
+        let mut one = leads.read().get("+6281234567890").expect("lead");
+        one.name = Some("Budi".into());
+        leads.reload(vec![one.clone()]);
+        let index = leads.read();
+        assert_eq!(index.len(), 1);
+        assert_eq!(index.get("+6281234567890"), Some(one));
+    }
 
     /// A live-update reader that stops reading keeps at most the
     /// broadcast's backlog, and that backlog is counts, never lead records.
