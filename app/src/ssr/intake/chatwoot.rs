@@ -207,19 +207,7 @@ fn message(body: &Value, settings: &Settings, out: &mut Parsed) {
             .push("contact: no phone and no source id".into());
         return;
     };
-    let mut ev = json!({
-        "id": id,
-        "occurred_at": at.to_rfc3339(),
-        "channel": channel,
-        "direction": direction,
-        "sender": match sender {
-            Sender::Customer => "customer",
-            Sender::Agent => "agent",
-            Sender::Ai => "ai",
-            Sender::System => "system",
-        },
-        "contact": contact,
-    });
+    let mut ev = super::event_json(&id, at, channel, direction, sender, contact);
     if direction == "inbound" {
         if let Some(r) = body
             .get("content_attributes")

@@ -180,19 +180,8 @@ fn event(
         .and_then(|m| m.get("referral"))
         .or_else(|| postback.and_then(|p| p.get("referral")))
         .or(lone_referral);
-    let mut ev = json!({
-        "id": id,
-        "occurred_at": at.to_rfc3339(),
-        "channel": channel,
-        "direction": if echo { "outbound" } else { "inbound" },
-        "sender": match sender {
-            Sender::Customer => "customer",
-            Sender::Agent => "agent",
-            Sender::Ai => "ai",
-            Sender::System => "system",
-        },
-        "contact": contact,
-    });
+    let direction = if echo { "outbound" } else { "inbound" };
+    let mut ev = super::event_json(&id, at, channel, direction, sender, contact);
     if let Some(s) = referral.and_then(source) {
         ev["source"] = s;
     }
@@ -213,14 +202,7 @@ mod tests {
     use crate::ssr::event::Direction;
     use crate::ssr::rules::ContactState;
 
-    fn fixture(dir: &str, name: &str) -> Value {
-        let path = format!(
-            "{}/tests/fixtures/meta-webhooks/{dir}/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
+    use super::super::fixture;
 
     fn p(body: &Value) -> Parsed {
         parse(body, &Settings::for_tests())

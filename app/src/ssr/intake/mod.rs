@@ -219,6 +219,38 @@ impl IntakeCounts {
     }
 }
 
+/// The event every intake builds (in the API's format, then `validate`d
+/// like the API's, so that phones, limits and sources follow one set of
+/// rules).
+pub(super) fn event_json(
+    id: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    channel: &str,
+    direction: &str,
+    sender: Sender,
+    contact: impl Serialize,
+) -> Value {
+    serde_json::json!({
+        "id": id,
+        "occurred_at": at.to_rfc3339(),
+        "channel": channel,
+        "direction": direction,
+        "sender": sender,
+        "contact": contact,
+    })
+}
+
+/// A recorded webhook body from `app/tests/fixtures/meta-webhooks/`.
+#[cfg(test)]
+pub(super) fn fixture(dir: &str, name: &str) -> Value {
+    let path = format!(
+        "{}/tests/fixtures/meta-webhooks/{dir}/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 /// The label an event is counted under.
 fn event_kind(e: &Event) -> &'static str {
     match e.kind {

@@ -218,19 +218,7 @@ impl Cx<'_> {
         sender: Sender,
         contact: Map<String, Value>,
     ) -> Value {
-        json!({
-            "id": event_id(id),
-            "occurred_at": at.to_rfc3339(),
-            "channel": "whatsapp",
-            "direction": direction,
-            "sender": match sender {
-                Sender::Customer => "customer",
-                Sender::Agent => "agent",
-                Sender::Ai => "ai",
-                Sender::System => "system",
-            },
-            "contact": contact,
-        })
+        super::event_json(&event_id(id), at, "whatsapp", direction, sender, contact)
     }
 
     fn message(&mut self, m: &Value) {
@@ -574,12 +562,7 @@ mod tests {
     }
 
     fn fixture(name: &str) -> Value {
-        let path = format!(
-            "{}/tests/fixtures/meta-webhooks/whatsapp/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+        super::super::fixture("whatsapp", name)
     }
 
     fn parse_fixture(name: &str) -> Parsed {
