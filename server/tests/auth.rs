@@ -194,12 +194,20 @@ async fn wrong_names_and_passwords_answer_alike_and_sign_in_goes_back() {
         .await
         .expect("sign-in");
     assert_eq!(r.headers()["location"], "/?range=30d");
-    assert!(
-        r.headers()["set-cookie"]
-            .to_str()
-            .expect("c")
-            .contains("Secure")
-    );
+    let secure = r.headers()["set-cookie"].to_str().expect("c").to_owned();
+    assert!(secure.contains("Secure"), "{secure}");
+    // Over HTTPS the __Host- name: only this host, over HTTPS, whole site.
+    assert!(secure.starts_with("__Host-leads_session=") && secure.contains("Path=/"));
+    assert!(!secure.contains("Domain"));
+    // And that cookie signs in.
+    let value = secure.split(';').next().unwrap_or("").to_owned();
+    let r = no_redirects()
+        .get(s.url("/"))
+        .header("cookie", value)
+        .send()
+        .await
+        .expect("page");
+    assert_eq!(r.status(), 200);
 }
 
 #[tokio::test]

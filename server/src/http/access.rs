@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use app::error::AppError;
-use app::ssr::auth::{Caller, SESSION_COOKIE};
+use app::ssr::auth::{Caller, SECURE_SESSION_COOKIE, SESSION_COOKIE};
 use app::ssr::state::AppState;
 
 use super::ApiError;
@@ -53,6 +53,11 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         })
 }
 
+/// The session cookie's value: the `__Host-` one (HTTPS) or the plain one.
+pub fn session_value(headers: &HeaderMap) -> Option<&str> {
+    cookie(headers, SECURE_SESSION_COOKIE).or_else(|| cookie(headers, SESSION_COOKIE))
+}
+
 /// Resolves the session into a [`Caller`] in the request's extensions, or
 /// turns the request away: a page is redirected to sign-in (and back
 /// afterwards), anything else answers `401`.
@@ -74,7 +79,7 @@ pub async fn require_session(
     if is_open(path) {
         return next.run(req).await;
     }
-    let caller = match cookie(req.headers(), SESSION_COOKIE) {
+    let caller = match session_value(req.headers()) {
         Some(c) => match state.auth.session(c).await {
             Ok(c) => c,
             Err(e) => return ApiError(e).into_response(),

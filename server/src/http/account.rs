@@ -13,11 +13,13 @@ use app::components::account::{
     self, SignIn, TokenLine, UserLine, admins_only_page, settings_page, signin_page,
 };
 use app::model::Lang;
-use app::ssr::auth::{AuthError, Caller, Role, SESSION_COOKIE, SESSION_MAX_AGE};
+use app::ssr::auth::{
+    AuthError, Caller, Role, SECURE_SESSION_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE,
+};
 use app::ssr::state::AppState;
 use app::ssr::view::request_lang;
 
-use super::access::{Peer, SignedIn, cookie};
+use super::access::{Peer, SignedIn, session_value};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -98,7 +100,7 @@ async fn signin_form(
 ) -> Response {
     let lang = request_lang(&headers);
     let next = local_path(q.next.as_deref());
-    if let Some(c) = cookie(&headers, SESSION_COOKIE) {
+    if let Some(c) = session_value(&headers) {
         if let Ok(Some(_)) = state.auth.session(c).await {
             return Redirect::to(&next).into_response();
         }
@@ -121,9 +123,14 @@ struct SignInForm {
 }
 
 fn session_cookie(value: &str, max_age: i64, secure: bool) -> Option<HeaderValue> {
+    // Over HTTPS the `__Host-` name (Secure, Path=/, no Domain: required).
+    let (name, flag) = if secure {
+        (SECURE_SESSION_COOKIE, "; Secure")
+    } else {
+        (SESSION_COOKIE, "")
+    };
     HeaderValue::from_str(&format!(
-        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{}",
-        if secure { "; Secure" } else { "" }
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{flag}"
     ))
     .ok()
 }
@@ -193,14 +200,18 @@ async fn signin(
 }
 
 async fn signout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(c) = cookie(&headers, SESSION_COOKIE) {
+    if let Some(c) = session_value(&headers) {
         if let Err(e) = state.auth.sign_out(c).await {
             tracing::error!("sign-out failed: {e}");
         }
     }
     let mut res = Redirect::to("/signin").into_response();
-    if let Some(c) = session_cookie("", 0, secure(&state, &headers)) {
-        res.headers_mut().insert(header::SET_COOKIE, c);
+    // Both names cleared: one may be left from before HTTPS was set up.
+    for c in [session_cookie("", 0, false), session_cookie("", 0, true)]
+        .into_iter()
+        .flatten()
+    {
+        res.headers_mut().append(header::SET_COOKIE, c);
     }
     res
 }

@@ -19,6 +19,10 @@ use throttle::{FREE_PER_ACCOUNT, FREE_PER_ACCOUNT_ANYWHERE, FREE_PER_ADDRESS, Th
 
 /// The cookie that carries a sign-in session.
 pub const SESSION_COOKIE: &str = "leads_session";
+/// The same over HTTPS: the `__Host-` prefix makes browsers keep it only
+/// from this exact host, over HTTPS, for the whole site (no subdomain or
+/// plain-HTTP page can set or overwrite it).
+pub const SECURE_SESSION_COOKIE: &str = "__Host-leads_session";
 /// A session ends this long after it began, however active.
 pub const SESSION_MAX_AGE: i64 = 30 * 86_400;
 /// How often a session's or token's last use is written (not on every request).
