@@ -763,6 +763,38 @@ async fn the_openapi_document_is_served() {
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
     );
+    // What the server enforces is described, so a generated client or a
+    // fuzzer sends what it accepts: every value an enum or schema allows
+    // is answered 200.
+    let params = doc["paths"]["/api/v1/leads"]["get"]["parameters"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let param = |n: &str| {
+        params
+            .iter()
+            .find(|p| p["name"] == n)
+            .map(|p| p["schema"].clone())
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(param("limit")["maximum"], 500);
+    for name in ["touched", "range", "sort"] {
+        for v in param(name)["enum"].as_array().cloned().unwrap_or_default() {
+            let v = v.as_str().unwrap_or("");
+            let (status, body) = s.get(&format!("/api/v1/leads?{name}={v}")).await;
+            assert_eq!(status, 200, "{name}={v}: {body}");
+        }
+    }
+    let channels = doc["components"]["schemas"]["Event"]["properties"]["channel"]["enum"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(channels.len() >= 3);
+    for c in channels {
+        let c = c.as_str().unwrap_or("");
+        let (status, body) = s.get(&format!("/api/v1/leads?channel={c}")).await;
+        assert_eq!(status, 200, "channel={c}: {body}");
+    }
 }
 
 /// No answer with customers' data may be kept by a CDN or shared proxy:

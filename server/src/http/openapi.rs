@@ -44,13 +44,35 @@ const PAGING: &[(&str, &str)] = &[
     ("cursor", "opaque, from the previous page's next_cursor"),
 ];
 
+/// What the server accepts for a query parameter: a generated client or
+/// a fuzzer (schemathesis) and the server then agree on what is valid.
+fn schema_of(name: &str) -> Value {
+    let channels = app::model::CHANNELS.join("|");
+    match name {
+        "from" | "to" => {
+            json!({"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"})
+        }
+        "channel" => {
+            json!({"type": "string", "pattern": format!("^({channels})(,({channels}))*$")})
+        }
+        "touched" => json!({"type": "string", "enum": ["yes", "no"]}),
+        "range" => json!({"type": "string", "enum":
+            ["today", "yesterday", "7d", "30d", "this_month", "last_month"]}),
+        "sort" => json!({"type": "string", "enum":
+            ["-date", "date", "-first_touched_at", "first_touched_at", "name", "-name"]}),
+        "limit" => json!({"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
+        "tz" => json!({"type": "string", "examples": ["Asia/Jakarta", "UTC"]}),
+        _ => json!({"type": "string"}),
+    }
+}
+
 fn params(list: &[&[(&str, &str)]]) -> Value {
     Value::Array(
         list.iter()
             .flat_map(|l| l.iter())
             .map(|(name, what)| {
                 json!({"name": name, "in": "query", "required": false, "description": what,
-                       "schema": {"type": "string"}})
+                       "schema": schema_of(name)})
             })
             .collect(),
     )
@@ -179,13 +201,19 @@ pub fn document() -> Value {
                     "properties": {
                         "id": {"type": "string", "minLength": 1, "maxLength": 256},
                         "occurred_at": {"type": "string", "format": "date-time"},
-                        "channel": {"type": "string"},
+                        "channel": {"type": "string", "enum": app::model::CHANNELS},
                         "direction": {"type": "string", "enum": ["inbound", "outbound"]},
                         "sender": {"type": "string", "enum": ["customer", "agent", "ai", "system"]},
                         "kind": {"type": "string", "enum": ["message", "resolved"]},
-                        "contact": {"type": "object", "properties": {
-                            "phone": {"type": "string"}, "external_id": {"type": "string"},
-                            "name": {"type": "string"}, "email": {"type": "string"}}},
+                        "contact": {"type": "object",
+                            "description": "a phone or an external_id (neither may be empty or blank)",
+                            "anyOf": [{"required": ["phone"]}, {"required": ["external_id"]}],
+                            "properties": {
+                            "phone": {"type": "string", "minLength": 1, "maxLength": 64,
+                                "description": "digits with + - ( ) . / and spaces; a possible number"},
+                            "external_id": {"type": "string", "minLength": 1, "maxLength": 128},
+                            "name": {"type": "string", "maxLength": 256},
+                            "email": {"type": "string", "maxLength": 254}}},
                         "source": source.clone()}},
                 "Lead": {"type": "object", "properties": {
                     "id": {"type": "string"}, "date": {"type": "string", "format": "date-time"},
