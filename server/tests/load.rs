@@ -3,6 +3,11 @@
 //! its server function) for a fixed time. Every answer must be a success:
 //! no 5xx, no refused or dropped connection. Prints throughput and p50/p99.
 //!
+//! Beside them, a sign-in flood (LOAD_FLOOD clients, default 10, each
+//! posting wrong passwords for made-up names from ever new addresses
+//! through the trusted proxy, as a botnet would): sign-ins may be refused
+//! (401, 429, 503 from their own lane), everything else still may not.
+//!
 //! `make test` runs it briefly (5 s, 50 clients, debug build);
 //! `make load` runs 60 s against the release build
 //! (LOAD_SECONDS, LOAD_CLIENTS, LEADS_TEST_BIN override).
@@ -28,7 +33,8 @@ async fn mixed_ingest_and_reads_under_load_never_fail() {
     let seconds = env_or("LOAD_SECONDS", 5);
     let clients = env_or("LOAD_CLIENTS", 50);
     let (dir, db) = common::temp_db("load");
-    let s = Arc::new(Server::start(&db).await);
+    let flooders = env_or("LOAD_FLOOD", 10);
+    let s = Arc::new(Server::start_with_env(&db, &[("LEADS_TRUSTED_PROXIES", "127.0.0.1")]).await);
     let api = reqwest::Client::builder()
         .pool_max_idle_per_host(clients as usize)
         .timeout(Duration::from_secs(60))
@@ -104,8 +110,52 @@ async fn mixed_ingest_and_reads_under_load_never_fail() {
             (times, failures)
         }));
     }
+    let flood: Vec<_> = (0..flooders)
+        .map(|f| {
+            let s = s.clone();
+            let c = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client");
+            tokio::spawn(async move {
+                let (mut counts, mut failures) = ([0u64; 3], Vec::new());
+                let mut i = 0u64;
+                while Instant::now() < end {
+                    i += 1;
+                    let r = c
+                        .post(s.url("/signin"))
+                        .header("x-forwarded-for", format!("198.18.{}.{}", f, i % 250))
+                        .form(&[
+                            ("name", format!("bot{f}x{i}")),
+                            ("password", "guess-guess-1".into()),
+                        ])
+                        .send()
+                        .await;
+                    match r.map(|r| r.status().as_u16()) {
+                        Ok(401) => counts[0] += 1,
+                        Ok(429) => counts[1] += 1,
+                        Ok(503) => {
+                            counts[2] += 1;
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                        Ok(other) => failures.push(format!("sign-in: {other}")),
+                        Err(e) => failures.push(format!("sign-in: {e}")),
+                    }
+                }
+                (counts, failures)
+            })
+        })
+        .collect();
     let mut all = Vec::new();
     let mut failures = Vec::new();
+    let mut flood_counts = [0u64; 3];
+    for t in flood {
+        let (c, f) = t.await.expect("flood task");
+        for k in 0..3 {
+            flood_counts[k] += c[k];
+        }
+        failures.extend(f);
+    }
     for t in tasks {
         let (times, f) = t.await.expect("client task");
         all.extend(times);
@@ -141,6 +191,10 @@ async fn mixed_ingest_and_reads_under_load_never_fail() {
         pct(reads, 0.99),
         pct(all.iter().map(|(_, d)| *d).collect(), 0.99),
         failures.len()
+    );
+    println!(
+        "sign-in flood: {flooders} clients, {} wrong passwords checked (401), {} slowed (429), {} refused by the sign-in lane (503)",
+        flood_counts[0], flood_counts[1], flood_counts[2]
     );
     assert!(
         failures.is_empty(),
