@@ -1,6 +1,6 @@
 //! Password hashes: Argon2id (the crate's defaults: 19 MiB, 2 passes), run
 //! on the blocking pool so a sign-in never stalls the async threads, and at
-//! most a few at a time so a flood of sign-ins cannot take every core.
+//! on half the cores at most, so a flood of sign-ins cannot take every core.
 
 use std::sync::OnceLock;
 
@@ -10,9 +10,15 @@ use tokio::sync::Semaphore;
 
 use crate::error::AppError;
 
+/// Half the cores (at least one): on two cores a flood of sign-ins then
+/// leaves one core to ingest and reads (two hashes at once halved ingest
+/// under `make load`'s sign-in flood).
 fn permits() -> &'static Semaphore {
-    static P: Semaphore = Semaphore::const_new(2);
-    &P
+    static P: OnceLock<Semaphore> = OnceLock::new();
+    P.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Semaphore::new((cores / 2).max(1))
+    })
 }
 
 async fn blocking<T: Send + 'static>(
