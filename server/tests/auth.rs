@@ -450,17 +450,15 @@ async fn logs_hold_no_phone_email_or_user_name() {
         "messages": [{"from": "6281", "id": "wamid.L", "timestamp": "1764300000", "type": "text",
                       "text": {"body": "halo"}}]}}]}]})
     .to_string();
-    let r = reqwest::Client::new()
-        .post(s.url("/webhooks/whatsapp"))
-        .header(
-            "x-hub-signature-256",
-            app::ssr::intake::signature::sign("log-secret", body.as_bytes()),
-        )
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .expect("webhook");
+    let r = common::meta_signed(
+        &reqwest::Client::new(),
+        &s.url("/webhooks/whatsapp"),
+        "log-secret",
+        body,
+    )
+    .send()
+    .await
+    .expect("webhook");
     assert_eq!(r.status(), 200);
     // A sign-in with an e-mail address as the name (right and wrong).
     s.http
@@ -627,17 +625,15 @@ async fn a_sign_in_flood_is_bounded_and_ingest_goes_on() {
             "channel": "whatsapp", "direction": "inbound", "contact": {"phone": format!("+6281200000{i:03}")}}]);
         assert_eq!(s.post_events(&ev).await.0, 200);
         let body = r#"{"object":"whatsapp_business_account","entry":[]}"#;
-        let r = c
-            .post(s.url("/webhooks/whatsapp"))
-            .header(
-                "x-hub-signature-256",
-                app::ssr::intake::signature::sign("flood-secret", body.as_bytes()),
-            )
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .expect("webhook");
+        let r = common::meta_signed(
+            &c,
+            &s.url("/webhooks/whatsapp"),
+            "flood-secret",
+            body.into(),
+        )
+        .send()
+        .await
+        .expect("webhook");
         assert_eq!(r.status(), 200);
     }
     let mut refused = 0;

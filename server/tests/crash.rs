@@ -225,14 +225,7 @@ async fn acknowledged_events_survive_sigkill() {
                     seq += 1;
                     let body = wa_batch(cycle, seq, 40, &mut rng);
                     let text = body.to_string();
-                    let result = http
-                        .post(&url)
-                        .header(
-                            "x-hub-signature-256",
-                            app::ssr::intake::signature::sign(WA_SECRET, text.as_bytes()),
-                        )
-                        .header("content-type", "application/json")
-                        .body(text)
+                    let result = common::meta_signed(&http, &url, WA_SECRET, text)
                         .send()
                         .await;
                     let ok = match result {
@@ -302,19 +295,9 @@ async fn acknowledged_events_survive_sigkill() {
         )
     };
     assert!(!wa_acked.is_empty(), "some deliveries were acknowledged");
-    let deliver = |body: &Value| {
-        let text = body.to_string();
-        server
-            .http
-            .post(server.url("/webhooks/whatsapp"))
-            .header(
-                "x-hub-signature-256",
-                app::ssr::intake::signature::sign(WA_SECRET, text.as_bytes()),
-            )
-            .header("content-type", "application/json")
-            .body(text)
-            .send()
-    };
+    let url = server.url("/webhooks/whatsapp");
+    let deliver =
+        |body: &Value| common::meta_signed(&server.http, &url, WA_SECRET, body.to_string()).send();
     for body in &wa_acked {
         let r = deliver(body).await.expect("delivery");
         assert_eq!(r.status(), 200);

@@ -360,15 +360,7 @@ async fn a_reply_seen_only_as_a_sent_status_answers_the_lead_in_either_order() {
 
     let page = june_first(&s).await;
     assert_eq!(page["total"], 4, "{page}");
-    let touched = |phone: &str| {
-        page["leads"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|l| l["phone"] == phone)
-            .map(|l| l["first_touched_at"].clone())
-            .unwrap_or(Value::Null)
-    };
+    let touched = |phone: &str| first_touched(&page, "phone", phone).unwrap_or(Value::Null);
     assert_eq!(touched("+6281111111111"), json!("2025-06-01T10:01:30Z"));
     assert_eq!(touched("+6282222222222"), json!("2025-06-01T10:05:00Z"));
     assert_eq!(touched("+6283333333333"), Value::Null);
@@ -531,14 +523,7 @@ async fn page_echoes_count_by_their_app_and_unknown_apps_are_listed() {
         .await
         .1;
     assert_eq!(page["total"], 2, "{page}");
-    let touched = |id: &str| {
-        page["leads"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|l| l["id"] == id)
-            .map(|l| l["first_touched_at"].clone())
-    };
+    let touched = |id: &str| first_touched(&page, "id", id);
     assert_eq!(
         touched("messenger:U-1"),
         Some(json!("2025-06-01T10:00:30Z"))
@@ -550,6 +535,16 @@ async fn page_echoes_count_by_their_app_and_unknown_apps_are_listed() {
         "{stats}"
     );
     assert_eq!(stats["intake"]["meta"]["events"]["reply_agent"], 1);
+}
+
+/// First Touched At of the lead on `page` whose `field` is `value`.
+fn first_touched(page: &Value, field: &str, value: &str) -> Option<Value> {
+    page["leads"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|l| l[field] == value)
+        .map(|l| l["first_touched_at"].clone())
 }
 
 /// A Chatwoot delivery signed as Chatwoot signs it, `age` seconds old.
@@ -667,14 +662,7 @@ async fn chatwoot_replies_count_by_who_sent_them_and_forgeries_are_refused() {
     assert_eq!(again["duplicates"], 1);
     let page = june_first(&s).await;
     assert_eq!(page["total"], 3, "{page}");
-    let touched = |phone: &str| {
-        page["leads"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|l| l["phone"] == phone)
-            .map(|l| l["first_touched_at"].clone())
-    };
+    let touched = |phone: &str| first_touched(&page, "phone", phone);
     assert_eq!(
         touched("+6281000000001"),
         Some(json!("2025-06-01T10:02:00Z"))

@@ -214,6 +214,24 @@ impl Rng {
 
 /// Runs the binary with `args` and `--db db`, `stdin` written to it;
 /// answers (success, stdout, stderr).
+/// A POST of `body` to a Meta webhook at `url`, signed with `secret` as
+/// Meta signs (`X-Hub-Signature-256`).
+#[allow(dead_code)]
+pub fn meta_signed(
+    http: &reqwest::Client,
+    url: &str,
+    secret: &str,
+    body: String,
+) -> reqwest::RequestBuilder {
+    http.post(url)
+        .header(
+            "x-hub-signature-256",
+            app::ssr::intake::signature::sign(secret, body.as_bytes()),
+        )
+        .header("content-type", "application/json")
+        .body(body)
+}
+
 pub fn run_cli(args: &[&str], db: &str, stdin: Option<&str>) -> (bool, String, String) {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_leads-dashboard"))

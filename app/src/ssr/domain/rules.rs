@@ -872,6 +872,44 @@ mod tests {
             states
         }
 
+        /// `history` with the repeats appended, shuffled by `seed` (an
+        /// arrival order).
+        fn shuffled_with_repeats(
+            history: &[Event],
+            repeats: &[proptest::sample::Index],
+            seed: u64,
+        ) -> Vec<Event> {
+            let mut arrival = history.to_vec();
+            for r in repeats {
+                arrival.push(r.get(history).clone());
+            }
+            let mut x = seed | 1;
+            for i in (1..arrival.len()).rev() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                arrival.swap(i, (x as usize) % (i + 1));
+            }
+            arrival
+        }
+
+        /// `arrival` cut into consecutive batches at `cuts`.
+        fn split_at<'a>(
+            arrival: &'a [Event],
+            cuts: &[proptest::sample::Index],
+        ) -> Vec<&'a [Event]> {
+            let n = arrival.len();
+            let mut points: Vec<usize> = cuts.iter().map(|c| c.index(n + 1)).collect();
+            points.sort_unstable();
+            let mut out = Vec::new();
+            let mut last = 0;
+            for c in points.into_iter().chain([n]) {
+                out.push(&arrival[last..c]);
+                last = c;
+            }
+            out
+        }
+
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(400))]
 
@@ -886,30 +924,14 @@ mod tests {
                 cuts in prop::collection::vec(any::<proptest::sample::Index>(), 0..5),
                 repeats in prop::collection::vec(any::<proptest::sample::Index>(), 0..6),
             ) {
-                let mut arrival = history.clone();
-                for r in &repeats {
-                    arrival.push(r.get(&history).clone());
-                }
-                let n = arrival.len();
-                let mut x = seed | 1;
-                for i in (1..n).rev() {
-                    x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-                    arrival.swap(i, (x as usize) % (i + 1));
-                }
-                let mut cut_points: Vec<usize> = cuts.iter().map(|c| c.index(n + 1)).collect();
-                cut_points.sort_unstable();
-                let mut batches = Vec::new();
-                let mut last = 0;
-                for c in cut_points.into_iter().chain([n]) {
-                    // A repeat is ignored by the store: leave out ids seen before.
-                    let seen: std::collections::HashSet<&str> =
-                        arrival[..last].iter().map(|e| e.id.as_str()).collect();
-                    let mut b: Vec<Event> = arrival[last..c].iter().filter(|e| !seen.contains(e.id.as_str())).cloned().collect();
-                    let mut inside = std::collections::HashSet::new();
-                    b.retain(|e| inside.insert(e.id.clone()));
-                    batches.push(b);
-                    last = c;
-                }
+                let arrival = shuffled_with_repeats(&history, &repeats, seed);
+                // A repeat is ignored by the store: each batch leaves out
+                // ids that arrived before (in it or in an earlier one).
+                let mut seen = std::collections::HashSet::new();
+                let batches: Vec<Vec<Event>> = split_at(&arrival, &cuts)
+                    .into_iter()
+                    .map(|b| b.iter().filter(|e| seen.insert(e.id.clone())).cloned().collect())
+                    .collect();
                 let states = fold_tied(&batches);
                 let grouped = crate::ssr::identity::by_contact(history.clone());
                 prop_assert_eq!(states.len(), grouped.len());
@@ -938,25 +960,11 @@ mod tests {
                 repeats in prop::collection::vec(any::<proptest::sample::Index>(), 0..8),
             ) {
                 // A shuffled arrival order with repeats, split into batches.
-                let mut arrival = history.clone();
-                for r in &repeats {
-                    arrival.push(r.get(&history).clone());
-                }
+                let mut arrival = shuffled_with_repeats(&history, &repeats, seed);
                 let n = arrival.len();
-                let mut x = seed | 1;
-                for i in (1..n).rev() {
-                    x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-                    arrival.swap(i, (x as usize) % (i + 1));
-                }
                 arrival.rotate_left(order.index(n));
-                let mut cut_points: Vec<usize> = cuts.iter().map(|c| c.index(n + 1)).collect();
-                cut_points.sort_unstable();
-                let mut batches = Vec::new();
-                let mut last = 0;
-                for c in cut_points.into_iter().chain([n]) {
-                    batches.push(arrival[last..c].to_vec());
-                    last = c;
-                }
+                let batches: Vec<Vec<Event>> =
+                    split_at(&arrival, &cuts).into_iter().map(<[Event]>::to_vec).collect();
 
                 let states = fold_batches(&batches);
                 let in_order = fold_batches(&[history.clone()]);
