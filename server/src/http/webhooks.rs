@@ -91,7 +91,7 @@ async fn receive(
     }
     let value: Value = serde_json::from_slice(&body)
         .map_err(|_| AppError::InvalidJson("the webhook body is not JSON".into()))?;
-    let parsed = (c.parse)(&value, &state.settings);
+    let mut parsed = (c.parse)(&value, &state.settings);
     if !parsed.skipped.is_empty() {
         // Reasons only (field and rule), never a phone number or a name.
         tracing::info!(
@@ -103,8 +103,8 @@ async fn receive(
     }
     let skipped = parsed.skipped.len();
     let dropped = parsed.dropped.len();
-    // Counted only once stored (the events are kept for their kinds).
-    let done = state.leads.ingest(parsed.events.clone()).await?;
+    // Counted only once stored.
+    let done = state.leads.ingest(parsed.take_events()).await?;
     state.intake.delivered(c.name, &parsed);
     Ok(axum::Json(json!({
         "accepted": done.accepted,

@@ -32,11 +32,20 @@ pub struct Parsed {
     /// App ids of Messenger/Instagram echoes that no setting names (their
     /// echoes were counted as `system`).
     pub unknown_apps: Vec<String>,
+    /// The kinds of events taken out to be stored (for the counts).
+    kinds: Vec<&'static str>,
 }
 
 impl Parsed {
     fn no_event(&mut self, kind: &'static str) {
         self.dropped.push(kind);
+    }
+
+    /// The events, to be stored; their kinds stay behind for the counts
+    /// (no copy of the events is kept for that).
+    pub fn take_events(&mut self) -> Vec<Event> {
+        self.kinds.extend(self.events.iter().map(event_kind));
+        std::mem::take(&mut self.events)
     }
 }
 
@@ -193,8 +202,9 @@ impl IntakeCounts {
         self.with(intake, |t| {
             t.deliveries += 1;
             t.invalid += parsed.skipped.len() as u64;
-            for e in &parsed.events {
-                *t.events.entry(event_kind(e).to_owned()).or_default() += 1;
+            let kinds = parsed.events.iter().map(event_kind);
+            for k in parsed.kinds.iter().copied().chain(kinds) {
+                *t.events.entry(k.to_owned()).or_default() += 1;
             }
             for d in &parsed.dropped {
                 *t.dropped.entry((*d).to_owned()).or_default() += 1;
