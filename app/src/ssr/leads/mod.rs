@@ -262,9 +262,8 @@ impl Leads {
         for chunk in all.chunks(10_000) {
             let mut index = self.write();
             for lead in chunk {
-                if index.get(&lead.key).as_ref() != Some(lead) {
-                    index.upsert(lead);
-                }
+                // An unchanged lead is a cheap no-op of `upsert`.
+                index.upsert(lead);
             }
         }
         let mut index = self.write();
@@ -315,17 +314,15 @@ impl Leads {
         key: &str,
         timeout: chrono::Duration,
     ) -> Result<Option<LeadDetail>, AppError> {
-        let facts = self.read().get(key);
+        let mut facts = self.read().get(key);
         // Another identifier of the lead (an old number, a user id) finds it too.
-        let facts = match facts {
-            Some(f) => f,
-            None => match ingest::contact_of(&self.inner.db, key).await? {
-                Some(root) => match self.read().get(&root) {
-                    Some(f) => f,
-                    None => return Ok(None),
-                },
-                None => return Ok(None),
-            },
+        if facts.is_none() {
+            if let Some(root) = ingest::contact_of(&self.inner.db, key).await? {
+                facts = self.read().get(&root);
+            }
+        }
+        let Some(facts) = facts else {
+            return Ok(None);
         };
         let events = ingest::contact_events(&self.inner.db, &facts.key).await?;
         Ok(Some(timeline(facts, events, timeout)))
