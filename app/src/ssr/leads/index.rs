@@ -1478,27 +1478,6 @@ impl LeadIndex {
         self.epoch += 1;
     }
 
-    /// Replaces the whole index with `new` (a reload), keeping open
-    /// exports right: their slots are carried over by contact key.
-    pub fn replace_with(&mut self, mut new: LeadIndex) {
-        let pins = std::mem::take(&mut *self.pins());
-        let moves = (!pins.open.is_empty()).then(|| {
-            (0..self.store.hot.len() as u32)
-                .map(|s| {
-                    let alive = self.store.hot[s as usize].flags & ALIVE != 0;
-                    alive
-                        .then(|| new.slot_of(self.store.key(s)))
-                        .flatten()
-                        .unwrap_or(GONE)
-                })
-                .collect()
-        });
-        new.epoch = self.epoch;
-        *new.pins() = pins;
-        new.moved(moves);
-        *self = new;
-    }
-
     /// An export begins: its snapshot's slots are of the epoch answered.
     pub fn pin(&self) -> u64 {
         *self.pins().open.entry(self.epoch).or_default() += 1;
@@ -1920,19 +1899,7 @@ mod tests {
         assert_eq!(now, index.epoch);
         let rows = index.rows(&slots);
         assert_eq!(rows, vec![lead(2, 20, 1, None, 0, 0)]);
-        // Replaced wholesale (a reload): still right.
-        let epoch = index.pin();
-        let mut slots = index.snapshot(&filter(&[("from", "2026-10-25"), ("q", "budi")]));
-        let all: Vec<LeadFacts> = (0..index.store.hot.len() as u32)
-            .filter(|s| index.store.hot[*s as usize].flags & ALIVE != 0)
-            .map(|s| index.facts(s))
-            .collect();
-        let expected = index.rows(&slots);
-        index.replace_with(LeadIndex::build(all.into_iter().rev()));
-        index.follow(epoch, &mut slots);
-        assert_eq!(index.rows(&slots), expected);
         index.unpin(now);
-        index.unpin(index.epoch);
         assert!(index.pins().open.is_empty() && index.pins().moves.is_empty());
     }
 
