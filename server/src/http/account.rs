@@ -136,7 +136,7 @@ fn session_cookie(value: &str, max_age: i64, secure: bool) -> Option<HeaderValue
 }
 
 /// `Secure` when configured, or when a proxy says the browser used HTTPS.
-fn secure(state: &AppState, headers: &HeaderMap) -> bool {
+pub fn secure(state: &AppState, headers: &HeaderMap) -> bool {
     state.settings.secure_cookies
         || headers
             .get("x-forwarded-proto")

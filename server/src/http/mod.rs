@@ -221,13 +221,9 @@ async fn security_headers(
     next: middleware::Next,
 ) -> Response {
     use axum::http::{HeaderValue, header};
-    // Served over HTTPS (directly said, or by the proxy in front): browsers
-    // are to use nothing else for a year.
-    let https = state.settings.secure_cookies
-        || req
-            .headers()
-            .get("x-forwarded-proto")
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
+    // Served over HTTPS (said by the settings, or by the proxy in front):
+    // browsers are to use nothing else for a year.
+    let https = account::secure(&state, req.headers());
     let path = req.uri().path();
     let site_file = path.starts_with("/pkg/")
         || path.starts_with("/v/")
