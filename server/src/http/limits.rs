@@ -61,27 +61,21 @@ fn lane(req: &Request) -> Lane {
 }
 
 pub async fn limit(State(limits): State<Limits>, req: Request, next: Next) -> Response {
+    // Sign-ins never queue beyond their lane; the others wait their turn
+    // (their semaphores are never closed: only a sign-in finds none).
     let permit = match lane(&req) {
-        Lane::SignIn => match limits.signin.clone().try_acquire_owned() {
-            Ok(p) => p,
-            Err(_) => {
-                tracing::warn!("sign-in queue full: answered 503");
-                return (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    [(header::RETRY_AFTER, "2")],
-                    "Too many sign-ins at once; try again in a moment.",
-                )
-                    .into_response();
-            }
-        },
-        Lane::Ingest => match limits.ingest.clone().acquire_owned().await {
-            Ok(p) => p,
-            Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
-        },
-        Lane::General => match limits.general.clone().acquire_owned().await {
-            Ok(p) => p,
-            Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
-        },
+        Lane::SignIn => limits.signin.clone().try_acquire_owned().ok(),
+        Lane::Ingest => limits.ingest.clone().acquire_owned().await.ok(),
+        Lane::General => limits.general.clone().acquire_owned().await.ok(),
+    };
+    let Some(permit) = permit else {
+        tracing::warn!("sign-in queue full: answered 503");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "2")],
+            "Too many sign-ins at once; try again in a moment.",
+        )
+            .into_response();
     };
     let res = next.run(req).await;
     // Held until the answer's head is ready; a streamed body (CSV, live
