@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{DashboardView, Lang, LeadsQuery, LeadsView};
+use crate::model::{DashboardView, Lang, LeadPanel, LeadsQuery, LeadsView};
 
 /// Logs a server-side failure and keeps its cause out of the answer.
 #[cfg(feature = "ssr")]
@@ -49,13 +49,14 @@ pub async fn load_dashboard(
     public(crate::ssr::view::dashboard_view(&state()?, &query, lang))
 }
 
-/// One lead with its sessions and events, as the detail panel's HTML
-/// (`None`: no such lead).
+/// One lead with its sessions and its latest events (or those before
+/// `before`), as the detail panel's HTML (`None`: no such lead).
 #[server(prefix = "/srv", endpoint = "lead")]
 pub async fn load_lead(
     id: String,
     tz: Option<String>,
+    #[server(default)] before: Option<u64>,
     lang: Lang,
-) -> Result<Option<String>, AppError> {
-    public(crate::ssr::view::lead_view(&state()?, &id, tz.as_deref(), lang).await)
+) -> Result<Option<LeadPanel>, AppError> {
+    public(crate::ssr::view::lead_view(&state()?, &id, tz.as_deref(), before, lang).await)
 }

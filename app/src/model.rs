@@ -292,6 +292,18 @@ pub struct DashboardView {
     pub sources: Vec<(String, String)>,
 }
 
+/// The lead detail panel: its body as HTML, and where its window of events
+/// stands in the lead's history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeadPanel {
+    pub html: String,
+    /// Events in this window, and in the whole history.
+    pub shown: u64,
+    pub total: u64,
+    /// `events_before` for the next older window.
+    pub older: Option<u64>,
+}
+
 /// One event of a lead's timeline.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEvent {
@@ -322,10 +334,20 @@ pub struct SessionInfo {
 }
 
 /// `GET /api/v1/leads/{id}`: the lead, its sessions and its events in time
-/// order.
+/// order: the latest events (about a thousand), or those before `before`.
+/// A contact with a longer history is read window by window (`older`), so
+/// the answer's size is bounded; its sessions are those of the events in
+/// the window.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LeadDetail {
     pub lead: Lead,
     pub sessions: Vec<SessionInfo>,
     pub events: Vec<TimelineEvent>,
+    /// Every event the lead has (`events` is all of them unless `older`).
+    #[serde(default)]
+    pub events_total: u64,
+    /// `?before=` for the next older window; `null`: this window reaches
+    /// the first event.
+    #[serde(default)]
+    pub older: Option<u64>,
 }

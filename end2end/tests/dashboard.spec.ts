@@ -187,3 +187,31 @@ test('column headers sort the table and say how', async ({ page }) => {
   await page.goBack();
   await expect(names.first()).toHaveText('Agustus 0');
 });
+
+test('a chatty lead is read window by window', async ({ page, request }) => {
+  // 1,600 messages from one customer (a bot loop, a long negotiation).
+  const phone = '+6287799990000';
+  for (let b = 0; b < 2; b++) {
+    const events = Array.from({ length: 800 }, (_, j) => {
+      const i = b * 800 + j;
+      const t = new Date(Date.UTC(2025, 2, 3, 2, 0, 0) + i * 60_000).toISOString();
+      return i % 2 === 0
+        ? { id: `chat-${i}`, occurred_at: t, channel: 'whatsapp', direction: 'inbound', contact: { phone, name: 'Cerewet' } }
+        : { id: `chat-${i}`, occurred_at: t, channel: 'whatsapp', direction: 'outbound', sender: 'agent', contact: { phone } };
+    });
+    const r = await request.post('/api/v1/events', { headers: auth, data: events });
+    expect(r.status()).toBe(200);
+  }
+  await page.goto('/?from=2025-03-03&to=2025-03-04&lead=%2B6287799990000');
+  await hydrated(page);
+  const window = page.getByTestId('detail-window');
+  await expect(window).toContainText('of 1,600');
+  await page.getByTestId('detail-older').click();
+  await expect(page).toHaveURL(/events_before=\d+/);
+  await expect(window).toContainText('of 1,600');
+  await expect(page.getByTestId('detail-older')).toHaveCount(0);
+  await page.screenshot({ path: `${shots}/13-detail-older.png` });
+  await page.getByTestId('detail-latest').click();
+  await expect(page).not.toHaveURL(/events_before=/);
+  await expect(page.getByTestId('detail-older')).toBeVisible();
+});

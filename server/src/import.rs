@@ -405,67 +405,218 @@ pub async fn run_remote(
     Ok(())
 }
 
-/// A server to import through: `http://host:port` (plain HTTP; for a
-/// server on this machine or a private network).
+/// A server to import through: `https://host[:port]` (rustls with the
+/// Mozilla roots, the client the Conversions API uses too) or
+/// `http://host:port` for a server on this machine (elsewhere the token and
+/// the customers' data would cross the network in clear text, so that is
+/// said before anything is sent).
 struct Target {
-    addr: String,
+    events: reqwest::Url,
+    client: reqwest::Client,
 }
+
+/// The most of an answer read: the server's answers are a few hundred bytes;
+/// a proxy's error page or a wrong address must not fill memory.
+const MAX_ANSWER: usize = 64 * 1024;
+/// Tries for one batch the server answers `503` (its ingest lane is full)
+/// or a connection that fails: the batch is idempotent, so sending it again
+/// is safe.
+const TRIES: u32 = 5;
 
 impl Target {
     fn parse(url: &str) -> Result<Target, String> {
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or("--url must be http://HOST:PORT (the running server's address)")?;
-        let addr = rest.trim_end_matches('/');
-        if addr.is_empty() || addr.contains('/') {
-            return Err("--url must be http://HOST:PORT".into());
+        const FORM: &str =
+            "--url must be https://HOST[:PORT] or http://HOST:PORT (the running server's address)";
+        let base = reqwest::Url::parse(url.trim_end_matches('/')).map_err(|_| FORM)?;
+        if !matches!(base.scheme(), "http" | "https")
+            || base.host_str().is_none_or(str::is_empty)
+            || !matches!(base.path(), "" | "/")
+            || base.query().is_some()
+            || !base.username().is_empty()
+        {
+            return Err(FORM.into());
         }
-        Ok(Target {
-            addr: addr.to_owned(),
-        })
+        if base.scheme() == "http" && !is_loopback(&base) {
+            eprintln!(
+                "warning: {url} is plain HTTP: the API token and the events cross the network unencrypted; use https:// unless this is a private network"
+            );
+        }
+        let events = base.join("/api/v1/events").map_err(|_| FORM)?;
+        let client = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            // One batch of 1000 is durable on the server well within this.
+            .timeout(std::time::Duration::from_secs(120))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("leads-dashboard/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
+        Ok(Target { events, client })
     }
 
     /// One `POST /api/v1/events`: `(accepted, duplicates)`, or the server's
-    /// error.
+    /// error. A `503` or a failed connection is tried again (after the
+    /// server's `Retry-After`, else 1, 2, 4… seconds).
     async fn post_events(
         &self,
         token: &str,
         batch: &[serde_json::Value],
     ) -> Result<(u64, u64), String> {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let body = serde_json::to_vec(batch).map_err(|e| e.to_string())?;
-        let mut conn = tokio::net::TcpStream::connect(&self.addr)
-            .await
-            .map_err(|e| format!("cannot reach {}: {e}", self.addr))?;
-        let head = format!(
-            "POST /api/v1/events HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            self.addr,
-            body.len()
-        );
-        conn.write_all(head.as_bytes())
-            .await
-            .map_err(|e| e.to_string())?;
-        conn.write_all(&body).await.map_err(|e| e.to_string())?;
-        let mut answer = Vec::new();
-        conn.read_to_end(&mut answer)
-            .await
-            .map_err(|e| e.to_string())?;
-        let text = String::from_utf8_lossy(&answer);
-        let status = text
-            .split_whitespace()
-            .nth(1)
-            .and_then(|s| s.parse::<u16>().ok())
-            .unwrap_or(0);
-        let json = text.split("\r\n\r\n").nth(1).unwrap_or("");
-        if status != 200 {
-            return Err(format!("the server answered {status}: {json}"));
+        let mut wait = std::time::Duration::from_secs(1);
+        for attempt in 1..=TRIES {
+            let sent = self
+                .client
+                .post(self.events.clone())
+                .bearer_auth(token)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
+                .send()
+                .await;
+            let answer = match sent {
+                Ok(a) => a,
+                Err(e) if attempt < TRIES && (e.is_connect() || e.is_timeout()) => {
+                    eprintln!("cannot reach {} ({}); trying again", self.host(), cause(&e));
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                    continue;
+                }
+                Err(e) => return Err(format!("cannot reach {}: {}", self.host(), cause(&e))),
+            };
+            let status = answer.status();
+            if status == reqwest::StatusCode::SERVICE_UNAVAILABLE && attempt < TRIES {
+                let after = answer
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(|s| std::time::Duration::from_secs(s.clamp(1, 60)));
+                tokio::time::sleep(after.unwrap_or(wait)).await;
+                wait *= 2;
+                continue;
+            }
+            let text = read_bounded(answer).await?;
+            if status != reqwest::StatusCode::OK {
+                return Err(format!("the server answered {}: {text}", status.as_u16()));
+            }
+            let v: serde_json::Value = serde_json::from_str(text.trim())
+                .map_err(|_| format!("unexpected answer from the server: {text}"))?;
+            return Ok((
+                v["accepted"].as_u64().unwrap_or(0),
+                v["duplicates"].as_u64().unwrap_or(0),
+            ));
         }
-        let v: serde_json::Value = serde_json::from_str(json.trim())
-            .map_err(|_| format!("unexpected answer from the server: {json}"))?;
-        Ok((
-            v["accepted"].as_u64().unwrap_or(0),
-            v["duplicates"].as_u64().unwrap_or(0),
+        Err(format!(
+            "{} stayed busy; nothing after this batch was sent",
+            self.host()
         ))
+    }
+
+    fn host(&self) -> String {
+        self.events[..url::Position::BeforePath].to_owned()
+    }
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(url::Host::Ipv6(a)) => a.is_loopback(),
+        None => false,
+    }
+}
+
+/// The innermost reason (reqwest's outer text only says "error sending
+/// request").
+fn cause(e: &reqwest::Error) -> String {
+    let mut inner: &dyn std::error::Error = e;
+    while let Some(next) = inner.source() {
+        inner = next;
+    }
+    inner.to_string()
+}
+
+/// The answer's text, at most [`MAX_ANSWER`] bytes of it.
+async fn read_bounded(mut answer: reqwest::Response) -> Result<String, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = answer.chunk().await.map_err(|e| cause(&e))? {
+        let room = MAX_ANSWER - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() == MAX_ANSWER {
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
+#[cfg(test)]
+mod remote_tests {
+    use super::Target;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    #[test]
+    fn urls_are_a_server_address_and_nothing_else() {
+        for ok in [
+            "https://leads.example.com",
+            "https://leads.example.com:8443/",
+            "http://127.0.0.1:3000",
+        ] {
+            let t = Target::parse(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+            assert_eq!(t.events.path(), "/api/v1/events");
+        }
+        for bad in [
+            "ftp://x",
+            "127.0.0.1:3000",
+            "https://x/api",
+            "https://u:p@x",
+            "https://x/?a=1",
+            "http://",
+        ] {
+            assert!(Target::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// A server that answers `503` (its ingest lane full) gets the same
+    /// batch again after its `Retry-After`; an error answer is read only up
+    /// to a bound.
+    #[tokio::test]
+    async fn a_busy_server_is_tried_again_and_answers_are_bounded() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = tokio::spawn(async move {
+            let mut bodies = Vec::new();
+            for answer in [
+                "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_owned(),
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 32\r\nConnection: close\r\n\r\n{\"accepted\": 1, \"duplicates\": 0}".to_owned(),
+                format!("HTTP/1.1 502 Bad Gateway\r\nConnection: close\r\n\r\n{}", "x".repeat(1 << 20)),
+            ] {
+                let (mut conn, _) = listener.accept().await.expect("accept");
+                let mut buf = vec![0u8; 1 << 16];
+                let n = conn.read(&mut buf).await.expect("read");
+                bodies.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+                let _ = conn.write_all(answer.as_bytes()).await;
+                let _ = conn.shutdown().await;
+            }
+            bodies
+        });
+        let t = Target::parse(&format!("http://{addr}")).expect("target");
+        let batch = [serde_json::json!({"id": "e1"})];
+        assert_eq!(t.post_events("secret-token-1", &batch).await, Ok((1, 0)));
+        let err = t
+            .post_events("secret-token-1", &batch)
+            .await
+            .expect_err("502");
+        assert!(
+            err.starts_with("the server answered 502"),
+            "{}",
+            &err[..40.min(err.len())]
+        );
+        assert!(err.len() <= super::MAX_ANSWER + 64);
+        let seen = server.await.expect("server");
+        assert!(
+            seen[0].contains("authorization: Bearer secret-token-1")
+                || seen[0].contains("Authorization: Bearer secret-token-1")
+        );
     }
 }

@@ -870,9 +870,9 @@ async fn customer_data_is_never_cacheable() {
     assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
 }
 
-/// Downloads are bounded: clients that open CSV downloads and stop reading
-/// hold at most 16 snapshots; the next is told to come back later, and
-/// once they go away downloads work again.
+/// Downloads are bounded: one caller holds at most 4 open at once, and all
+/// callers together at most 16 snapshots; the next is told to come back
+/// later, and once they go away downloads work again.
 #[tokio::test]
 async fn stalled_downloads_are_bounded() {
     let s = Server::start("mem://").await;
@@ -889,18 +889,60 @@ async fn stalled_downloads_are_bounded() {
         assert_eq!(s.post_events(&Value::Array(batch)).await.0, 200);
     }
     let url = s.url("/api/v1/leads.csv?from=2026-11-20&to=2026-11-20");
-    let mut open = Vec::new();
-    for _ in 0..16 {
-        // Each on its own connection, never read.
-        let c = reqwest::Client::new();
-        let r = c
-            .get(&url)
-            .bearer_auth(common::TOKEN)
+    // Four callers: LEADS_API_TOKEN and three tokens made on the settings page.
+    let mut tokens = vec![common::TOKEN.to_owned()];
+    for name in ["agency", "sheet", "bi"] {
+        let page = s
+            .http
+            .post(s.url("/settings/tokens"))
+            .form(&[("name", name)])
             .send()
             .await
-            .expect("download");
-        assert_eq!(r.status(), 200);
-        open.push((c, r));
+            .expect("create")
+            .text()
+            .await
+            .expect("page");
+        tokens.push(
+            page.split("data-testid=\"new-token\">")
+                .nth(1)
+                .and_then(|t| t.split('<').next())
+                .expect("the token")
+                .to_owned(),
+        );
+    }
+    let mut open = Vec::new();
+    for (n, token) in tokens.iter().enumerate() {
+        for _ in 0..4 {
+            // Each on its own connection, never read.
+            let c = reqwest::Client::new();
+            let r = c
+                .get(&url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("download");
+            assert_eq!(r.status(), 200);
+            open.push((c, r));
+        }
+        if n == 0 {
+            // A fifth of one caller's is refused at once; others still go.
+            let r = s
+                .http
+                .get(&url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("fifth");
+            assert_eq!(r.status(), 503);
+            let body: Value = r.json().await.expect("json");
+            assert!(
+                body["error"]["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("you have 4"),
+                "{body}"
+            );
+        }
     }
     let r = s
         .http

@@ -212,6 +212,11 @@ async fn a_lead_has_numbered_sessions_with_their_events() {
     );
     assert_eq!(d["events"][2]["sender"], "ai");
     assert_eq!(d["events"][3]["kind"], "resolved");
+    // A short history is one window.
+    assert_eq!(d["events_total"], 7);
+    assert_eq!(d["older"], Value::Null);
+    let (status, _) = s.get(&format!("/api/v1/leads/{}?before=x", enc(p))).await;
+    assert_eq!(status, 400);
 
     let (status, body) = s.get("/api/v1/leads/%2B6289999999999").await;
     assert_eq!(

@@ -6,15 +6,40 @@ use leptos::either::Either;
 use leptos::prelude::*;
 
 use super::use_lang;
+use crate::model::LeadPanel;
 
 #[component]
-pub fn DetailPanel(html: Option<String>, on_close: Callback<()>) -> impl IntoView {
+pub fn DetailPanel(
+    panel: Option<LeadPanel>,
+    /// Shows the window of events before the given page (`None`: the latest).
+    on_window: Callback<Option<u64>>,
+    on_close: Callback<()>,
+) -> impl IntoView {
     let l = use_lang();
-    let body = match html {
+    let body = match panel {
         None => Either::Left(
             view! { <p class="empty" data-testid="detail-missing">{l.t("detail.missing")}</p> },
         ),
-        Some(html) => Either::Right(view! { <div class="detail-body" inner_html=html></div> }),
+        Some(p) => {
+            // A long history is read window by window, latest first.
+            let windowed = p.older.is_some() || p.shown < p.total;
+            let note = windowed.then(|| {
+                view! {
+                    <p class="muted small window" data-testid="detail-window">
+                        {format!("{} {} {} {}", l.t("detail.window"), l.int(p.shown), l.t("shown_of"), l.int(p.total))}
+                        " "
+                        {p.older.map(|o| view! {
+                            <button type="button" class="link" data-testid="detail-older"
+                                on:click=move |_| on_window.run(Some(o))>{l.t("detail.older")}</button>
+                        })}
+                        " "
+                        <button type="button" class="link" data-testid="detail-latest"
+                            on:click=move |_| on_window.run(None)>{l.t("detail.latest")}</button>
+                    </p>
+                }
+            });
+            Either::Right(view! { {note} <div class="detail-body" inner_html=p.html></div> })
+        }
     };
     // Escape closes from anywhere on the page; focus moves into the panel
     // when it opens, so keyboard users land on it.

@@ -77,11 +77,13 @@ pub fn LeadsPage() -> impl IntoView {
     let page = Resource::new(move || query.get(), move |q| load_leads(q, l));
     let dash = Resource::new(move || query.get(), move |q| load_dashboard(q, l));
     let lead_id = Memo::new(move |_| url.get("lead"));
+    let events_before =
+        Memo::new(move |_| url.get("events_before").and_then(|v| v.parse::<u64>().ok()));
     let detail = Resource::new(
-        move || (lead_id.get(), query.get().tz),
-        move |(id, tz)| async move {
+        move || (lead_id.get(), query.get().tz, events_before.get()),
+        move |(id, tz, before)| async move {
             match id {
-                Some(id) => load_lead(id, tz, l).await,
+                Some(id) => load_lead(id, tz, before, l).await,
                 None => Ok(None),
             }
         },
@@ -174,7 +176,11 @@ pub fn LeadsPage() -> impl IntoView {
             url.set(&[("lead", Some(id))], false);
         }
     };
-    let on_close = Callback::new(move |_| url.set(&[("lead", None)], false));
+    let on_close =
+        Callback::new(move |_| url.set(&[("lead", None), ("events_before", None)], false));
+    let on_window = Callback::new(move |before: Option<u64>| {
+        url.set(&[("events_before", before.map(|b| b.to_string()))], false)
+    });
 
     view! {
         <section class="leads-page">
@@ -284,7 +290,7 @@ pub fn LeadsPage() -> impl IntoView {
                                 <ErrorBox message=error_text(&e, l) on_retry=Callback::new(move |_| detail.refetch())/>
                             </aside>
                         }),
-                        Ok(html) => Either::Right(view! { <DetailPanel html on_close/> }),
+                        Ok(panel) => Either::Right(view! { <DetailPanel panel on_window on_close/> }),
                     })
                 }}
             </Suspense>

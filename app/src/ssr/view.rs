@@ -15,7 +15,7 @@ use crate::components::kpis::Kpis;
 use crate::components::lead_table;
 use crate::components::{source_label, source_value};
 use crate::error::AppError;
-use crate::model::{DashboardView, Lang, Lead, LeadRow, LeadsQuery, LeadsView};
+use crate::model::{DashboardView, Lang, Lead, LeadPanel, LeadRow, LeadsQuery, LeadsView};
 use leptos::prelude::*;
 
 /// How many first sources the chart stacks before "other".
@@ -144,8 +144,9 @@ pub async fn lead_view(
     state: &AppState,
     id: &str,
     tz: Option<&str>,
+    before: Option<u64>,
     lang: Lang,
-) -> Result<Option<String>, AppError> {
+) -> Result<Option<LeadPanel>, AppError> {
     let tz = match tz.map(str::trim).filter(|t| !t.is_empty()) {
         None => state.settings.tz,
         Some(t) => t
@@ -154,7 +155,7 @@ pub async fn lead_view(
     };
     let Some(detail) = state
         .leads
-        .detail(id, state.settings.session_timeout)
+        .detail(id, before, state.settings.session_timeout)
         .await?
     else {
         return Ok(None);
@@ -171,7 +172,17 @@ pub async fn lead_view(
             .map(|s| (time(s.started_at), s.ended_at.map(time)))
             .collect(),
     };
-    Ok(Some(html(move || detail_body(detail, texts, lang))))
+    let (shown, total, older) = (
+        detail.events.len() as u64,
+        detail.events_total,
+        detail.older,
+    );
+    Ok(Some(LeadPanel {
+        html: html(move || detail_body(detail, texts, lang)),
+        shown,
+        total,
+        older,
+    }))
 }
 
 /// The language of this request: the `lang` cookie, else the browser's

@@ -269,3 +269,40 @@ mod tests {
         assert_eq!(cookie(&h, "nope"), None);
     }
 }
+
+/// Who a request counts against for per-caller bounds (downloads): the
+/// signed-in user (all their sessions together), else the API token (by
+/// its digest, never the token itself), else the client address.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Requester(pub String);
+
+impl FromRequestParts<AppState> for Requester {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if let Some(c) = parts.extensions.get::<Caller>() {
+            return Ok(Requester(format!("user:{}", c.name)));
+        }
+        let bearer = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim());
+        if let Some(token) = bearer {
+            use sha2::Digest;
+            let d = sha2::Sha256::digest(token.as_bytes());
+            let hex: String = d[..8].iter().map(|b| format!("{b:02x}")).collect();
+            return Ok(Requester(format!("token:{hex}")));
+        }
+        let Peer(ip) = Peer::from_request_parts(parts, state).await?;
+        Ok(Requester(format!(
+            "address:{}",
+            ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+        )))
+    }
+}

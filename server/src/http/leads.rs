@@ -2,7 +2,7 @@
 //! figures.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -16,6 +16,7 @@ use app::ssr::leads::{Leads, Stats};
 use app::ssr::state::AppState;
 
 use super::ApiError;
+use super::access::Requester;
 use super::extract::{LeadFilter, UnpagedFilter};
 
 pub fn router() -> Router<AppState> {
@@ -41,14 +42,29 @@ async fn get_leads(
     })
 }
 
-/// One lead with its sessions and events; `404` for an id that is not a lead.
+/// `?before=`: a previous answer's `older`, for the window before it.
+#[derive(serde::Deserialize)]
+struct Window {
+    before: Option<String>,
+}
+
+/// One lead with its sessions and its latest events (a window of about a
+/// thousand; `older` names the next); `404` for an id that is not a lead.
 async fn get_lead(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(window): Query<Window>,
 ) -> Result<axum::Json<LeadDetail>, ApiError> {
+    let before = match window.before.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(b) => Some(
+            b.parse::<u64>()
+                .map_err(|_| AppError::param("before", "must be a previous answer's older"))?,
+        ),
+    };
     match state
         .leads
-        .detail(&id, state.settings.session_timeout)
+        .detail(&id, before, state.settings.session_timeout)
         .await?
     {
         Some(d) => Ok(axum::Json(d)),
@@ -76,11 +92,13 @@ async fn get_stats(State(state): State<AppState>) -> axum::Json<serde_json::Valu
 /// streamed in chunks, so memory stays flat however many leads match.
 async fn get_leads_csv(
     State(state): State<AppState>,
+    who: Requester,
     UnpagedFilter(filter): UnpagedFilter,
 ) -> Response {
     let tz = filter.tz;
     csv_response(
         &state.leads,
+        who,
         &filter,
         csv::header(),
         "leads.csv",
@@ -92,6 +110,9 @@ async fn get_leads_csv(
 /// Downloads open at once: each holds its snapshot (4 bytes a lead) while
 /// its client reads.
 pub const MAX_DOWNLOADS: usize = 16;
+/// Downloads one caller (a user, a token, an address) may have open at
+/// once, so one script cannot take every slot.
+pub const MAX_DOWNLOADS_EACH: usize = 4;
 /// How long a download waits for one of those before it answers 503.
 pub const DOWNLOAD_QUEUE: std::time::Duration = std::time::Duration::from_secs(10);
 /// A client that reads nothing for this long loses its download.
@@ -103,18 +124,62 @@ fn downloads() -> &'static std::sync::Arc<tokio::sync::Semaphore> {
     D.get_or_init(|| std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_DOWNLOADS)))
 }
 
+/// Open downloads per caller.
+fn open_downloads() -> &'static std::sync::Mutex<std::collections::HashMap<Requester, usize>> {
+    static O: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<Requester, usize>>> =
+        std::sync::OnceLock::new();
+    O.get_or_init(Default::default)
+}
+
+/// One of a caller's open downloads; dropping it (the download ends, its
+/// client goes) frees it.
+struct Share(Requester);
+
+impl Share {
+    fn take(who: Requester) -> Option<Share> {
+        let mut open = open_downloads().lock().unwrap_or_else(|e| e.into_inner());
+        let n = open.entry(who.clone()).or_default();
+        if *n >= MAX_DOWNLOADS_EACH {
+            return None;
+        }
+        *n += 1;
+        Some(Share(who))
+    }
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        let mut open = open_downloads().lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.0) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.0);
+            }
+        }
+    }
+}
+
 /// Streams the leads of `filter` as CSV: `head`, then each chunk of leads
 /// formatted by `rows`. Bounded: at most [`MAX_DOWNLOADS`] at once (more
-/// wait up to [`DOWNLOAD_QUEUE`], then answer 503 with Retry-After), and a client that stops reading for
+/// wait up to [`DOWNLOAD_QUEUE`], then answer 503 with Retry-After), at
+/// most [`MAX_DOWNLOADS_EACH`] of them one caller's (more answer 503 at
+/// once), and a client that stops reading for
 /// [`DOWNLOAD_STALL`] loses the download; a waiting download holds no
 /// thread, only its snapshot.
 pub async fn csv_response(
     leads: &Leads,
+    who: Requester,
     filter: &Filter,
     head: String,
     file_name: &str,
     rows: impl Fn(&mut String, &[app::ssr::rules::LeadFacts]) + Send + 'static,
 ) -> Response {
+    let Some(share) = Share::take(who) else {
+        return ApiError(AppError::Busy(format!(
+            "you have {MAX_DOWNLOADS_EACH} downloads open already; try again when one has finished"
+        )))
+        .into_response();
+    };
     let waited = tokio::time::timeout(DOWNLOAD_QUEUE, downloads().clone().acquire_owned()).await;
     let Ok(Ok(permit)) = waited else {
         return ApiError(AppError::Busy(format!(
@@ -125,7 +190,7 @@ pub async fn csv_response(
     let mut export = leads.export(filter);
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<String, std::io::Error>>(4);
     tokio::spawn(async move {
-        let _permit = permit;
+        let _permit = (permit, share);
         let send = |chunk: String| {
             let tx = tx.clone();
             async move {

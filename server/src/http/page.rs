@@ -17,6 +17,7 @@ use app::model::Lang;
 use app::ssr::csv;
 use app::ssr::state::AppState;
 
+use super::access::Requester;
 use super::extract::UnpagedFilter;
 use super::leads::csv_response;
 
@@ -60,6 +61,7 @@ async fn live(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Ev
 /// (byte-order mark, the table's columns in the page's language).
 async fn download(
     State(state): State<AppState>,
+    who: Requester,
     UnpagedFilter(filter): UnpagedFilter,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
@@ -71,6 +73,7 @@ async fn download(
     let name = format!("leads-{}-{}.csv", filter.from, filter.to);
     csv_response(
         &state.leads,
+        who,
         &filter,
         csv::page_header(lang),
         &name,

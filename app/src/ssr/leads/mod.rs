@@ -308,10 +308,13 @@ impl Leads {
     }
 
     /// One lead with its sessions (rule 8, `timeout` of inactivity) and its
-    /// events in time order; `None` when `key` is not a lead.
+    /// latest [`DETAIL_EVENTS`] events (or those before `before`, a
+    /// previous answer's `older`) in time order; `None` when `key` is not a
+    /// lead.
     pub async fn detail(
         &self,
         key: &str,
+        before: Option<u64>,
         timeout: chrono::Duration,
     ) -> Result<Option<LeadDetail>, AppError> {
         let mut facts = self.read().get(key);
@@ -324,8 +327,13 @@ impl Leads {
         let Some(facts) = facts else {
             return Ok(None);
         };
-        let events = ingest::contact_events(&self.inner.db, &facts.key).await?;
-        Ok(Some(timeline(facts, events, timeout)))
+        let before = before.map(|b| usize::try_from(b).unwrap_or(usize::MAX));
+        let history =
+            ingest::contact_history(&self.inner.db, &facts.key, DETAIL_EVENTS, before).await?;
+        let mut detail = timeline(facts, history.events, timeout);
+        detail.events_total = history.total as u64;
+        detail.older = history.older.map(|o| o as u64);
+        Ok(Some(detail))
     }
 
     /// Every lead matching `f` as of now, to be read in chunks.
@@ -383,6 +391,10 @@ impl Leads {
         Ok(v)
     }
 }
+
+/// Events a lead detail reads at least (whole history pages, so at most
+/// `RECENT_MAX` more): its size is bounded whatever the contact's history.
+pub const DETAIL_EVENTS: usize = 1000;
 
 /// A lead's sessions and events, each event with the session it falls in.
 fn timeline(facts: LeadFacts, mut events: Vec<Event>, timeout: chrono::Duration) -> LeadDetail {
@@ -449,6 +461,8 @@ fn timeline(facts: LeadFacts, mut events: Vec<Event>, timeout: chrono::Duration)
             })
             .collect(),
         events: timeline,
+        events_total: 0,
+        older: None,
     }
 }
 

@@ -13,7 +13,7 @@ const DATABASE: &str = "leads";
 
 /// The schema version this build writes. A database written by a newer
 /// build is refused rather than misread.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Migrations in order: `(version reached, SurrealQL)`. Each runs in one
 /// transaction together with the version bump.
@@ -50,6 +50,15 @@ const MIGRATIONS: &[(i64, &str)] = &[
     DEFINE TABLE IF NOT EXISTS session SCHEMALESS;
     DEFINE TABLE IF NOT EXISTS api_token SCHEMALESS;
     DEFINE INDEX IF NOT EXISTS api_token_name ON api_token FIELDS name UNIQUE;
+    "#,
+    ),
+    (
+        5,
+        r#"
+    -- history:⟨contact key#first event id⟩: a page of a chatty contact's
+    -- older event ids, so a contact row lists at most 512 (ingest reads and
+    -- rewrites that list on every write to the contact).
+    DEFINE TABLE IF NOT EXISTS history SCHEMALESS;
     "#,
     ),
 ];

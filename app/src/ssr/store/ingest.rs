@@ -15,8 +15,10 @@
 //!
 //! Rows are compact and nothing is indexed: an event is its validated form
 //! as one JSON string; a contact is its rules state as one JSON string plus
-//! the ids of its events (its history, for the lead detail). Every read of
-//! leads is served by the in-memory lead index.
+//! the ids of its latest events (at most [`RECENT_MAX`]) and the keys of
+//! `history` rows holding the older ids in pages of [`PAGE`], so a write to
+//! a chatty contact costs the same as to a new one (its history is for the
+//! lead detail). Every read of leads is served by the in-memory lead index.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
@@ -158,11 +160,34 @@ async fn try_store(db: &Db, events: &[&Event], check: Check) -> Result<Written, 
 /// stopped being contacts of their own (merged into another by a tie).
 type Written = (HashSet<String>, Vec<ContactState>, Vec<String>);
 
-/// A stored contact row: a contact's state with its events' ids, or a
-/// redirect of an alias key to its contact's key.
+/// A stored contact row: a contact's state with its latest events' ids and
+/// its history pages, or a redirect of an alias key to its contact's key.
 enum Row {
-    State(ContactState, Vec<String>),
+    State(ContactState, Vec<String>, Vec<String>),
     Into(String),
+}
+
+/// The most event ids a contact row lists itself. Beyond it the oldest
+/// [`PAGE`] move to a `history` row, so every write reads and writes at
+/// most this many ids whatever the contact's history. A repeat of an event
+/// older than the list is caught by the event insert (`Check::Global`).
+pub const RECENT_MAX: usize = 512;
+/// Event ids in one `history` row.
+pub const PAGE: usize = 256;
+
+/// A contact's latest ids after `ids` grew: the oldest [`PAGE`]s moved to
+/// history pages while more than [`RECENT_MAX`] are listed. Each page is
+/// keyed by its first event id, so a transaction that runs again writes the
+/// same rows.
+fn spill(root: &str, ids: &mut Vec<String>, pages: &mut Vec<String>) -> Vec<Value> {
+    let mut rows = Vec::new();
+    while ids.len() > RECENT_MAX {
+        let page: Vec<String> = ids.drain(..PAGE).collect();
+        let key = format!("{root}#{}", page[0]);
+        rows.push(row(record("history", &key), json!({ "events": page })));
+        pages.push(key);
+    }
+    rows
 }
 
 /// Reads the rows of `keys` (absent keys are left out).
@@ -172,7 +197,7 @@ async fn read_rows(tx: &Tx, keys: &[&str]) -> Result<Vec<(String, Row)>, TxError
     }
     let contact_ids: Vec<_> = keys.iter().map(|k| record("contact", k)).collect();
     let mut res = tx
-        .query("SELECT state, events, into, key FROM $cids;")
+        .query("SELECT state, events, pages, into, key FROM $cids;")
         .bind(("cids", contact_ids))
         .await?;
     let stored: Vec<serde_json::Value> = res.take(0)?;
@@ -183,8 +208,9 @@ async fn read_rows(tx: &Tx, keys: &[&str]) -> Result<Vec<(String, Row)>, TxError
                 return Ok((key.to_owned(), Row::Into(into.to_owned())));
             }
             let ids: Vec<String> = serde_json::from_value(s["events"].take()).unwrap_or_default();
+            let pages: Vec<String> = serde_json::from_value(s["pages"].take()).unwrap_or_default();
             let state = parse_state(&s["state"]).map_err(TxError::Corrupt)?;
-            Ok((state.key.clone(), Row::State(state, ids)))
+            Ok((state.key.clone(), Row::State(state, ids, pages)))
         })
         .collect()
 }
@@ -225,7 +251,7 @@ async fn write(tx: &Tx, events: &[&Event], check: Check) -> Result<Option<Writte
             let batch: HashSet<&str> = events.iter().map(|e| e.id.as_str()).collect();
             rows.values()
                 .flat_map(|r| match r {
-                    Row::State(_, ids) => ids.as_slice(),
+                    Row::State(_, ids, _) => ids.as_slice(),
                     Row::Into(_) => &[],
                 })
                 .filter(|id| batch.contains(id.as_str()))
@@ -255,7 +281,7 @@ async fn write(tx: &Tx, events: &[&Event], check: Check) -> Result<Option<Writte
     for (key, row) in &rows {
         groups.add(key);
         match row {
-            Row::State(state, _) => {
+            Row::State(state, _, _) => {
                 for a in &state.aliases {
                     groups.tie(key, a);
                 }
@@ -289,6 +315,7 @@ async fn write(tx: &Tx, events: &[&Event], check: Check) -> Result<Option<Writte
     let mut replaced: Vec<(RecordId, serde_json::Value)> = Vec::new();
     let mut changed = Vec::new();
     let mut gone = Vec::new();
+    let mut history = Vec::new();
     // Only groups this batch added events to are written.
     for (root, group_events) in by_root {
         let group: Vec<&String> = members
@@ -298,22 +325,24 @@ async fn write(tx: &Tx, events: &[&Event], check: Check) -> Result<Option<Writte
         // A group whose stored contact already lists every member changes
         // only that contact's row (the common case for a phone that comes
         // with its user id on every message).
-        let settled = matches!(rows.get(&root), Some(Row::State(st, _))
+        let settled = matches!(rows.get(&root), Some(Row::State(st, _, _))
             if group.iter().all(|m| **m == root || st.aliases.contains(m)));
         let simple = group.len() <= 1 || settled;
-        let (mut state, mut ids, existed) = if simple {
+        let (mut state, mut ids, mut pages, existed) = if simple {
             match rows.remove(&root) {
-                Some(Row::State(state, ids)) => (state, ids, true),
-                _ => (ContactState::new(&root), Vec::new(), false),
+                Some(Row::State(state, ids, pages)) => (state, ids, pages, true),
+                _ => (ContactState::new(&root), Vec::new(), Vec::new(), false),
             }
         } else {
             // Fold every stored contact of the group into one.
             let mut state = ContactState::new(&root);
             let mut ids = Vec::new();
+            let mut pages = Vec::new();
             for m in &group {
-                if let Some(Row::State(old, old_ids)) = rows.get(*m) {
+                if let Some(Row::State(old, old_ids, old_pages)) = rows.get(*m) {
                     state.absorb(old);
                     ids.extend(old_ids.iter().cloned());
+                    pages.extend(old_pages.iter().cloned());
                     if **m != root {
                         gone.push((*m).clone());
                     }
@@ -325,14 +354,15 @@ async fn write(tx: &Tx, events: &[&Event], check: Check) -> Result<Option<Writte
                 .filter(|m| ***m != root)
                 .map(|m| (*m).clone())
                 .collect();
-            (state, ids, false)
+            (state, ids, pages, false)
         };
         for e in &group_events {
             state.apply(e);
             ids.push(e.id.clone());
         }
+        history.extend(spill(&root, &mut ids, &mut pages));
         let text = serde_json::to_string(&state).map_err(|e| TxError::Corrupt(e.to_string()))?;
-        let fields = json!({ "state": text, "events": ids });
+        let fields = json!({ "state": text, "events": ids, "pages": pages });
         if simple && existed {
             if updates
                 .last()
@@ -365,16 +395,20 @@ async fn write(tx: &Tx, events: &[&Event], check: Check) -> Result<Option<Writte
     );
     for i in 0..updates.len() {
         sql.push_str(&format!(
-            " UPDATE $ids{i} SET state = $fields{i}[record::id(id)].state, events = $fields{i}[record::id(id)].events RETURN NONE;"
+            " UPDATE $ids{i} SET state = $fields{i}[record::id(id)].state, events = $fields{i}[record::id(id)].events, pages = $fields{i}[record::id(id)].pages RETURN NONE;"
         ));
     }
     for i in 0..replaced.len() {
         sql.push_str(&format!(" UPSERT $rid{i} CONTENT $row{i} RETURN NONE;"));
     }
+    if !history.is_empty() {
+        sql.push_str(" INSERT INTO history $history RETURN NONE;");
+    }
     let mut query = tx
         .query(sql)
         .bind(("events", event_rows))
-        .bind(("inserts", inserts));
+        .bind(("inserts", inserts))
+        .bind(("history", history));
     for (i, (ids, by_key)) in updates.into_iter().enumerate() {
         query = query.bind((format!("ids{i}"), ids)).bind((
             format!("fields{i}"),
@@ -509,27 +543,86 @@ pub async fn watch_contacts(db: &Db) -> Result<ContactChanges, AppError> {
 /// Committed contact changes as they arrive ([`watch_contacts`]).
 pub type ContactChanges = futures::stream::BoxStream<'static, Result<ContactChange, AppError>>;
 
-/// The stored events of one contact (its history, for the lead detail).
+/// The stored events of one contact (its whole history).
 pub async fn contact_events(db: &Db, key: &str) -> Result<Vec<Event>, AppError> {
+    Ok(contact_history(db, key, usize::MAX, None).await?.events)
+}
+
+/// A window of a contact's history, newest first in storage order.
+pub struct History {
+    pub events: Vec<Event>,
+    /// Every event the contact has.
+    pub total: usize,
+    /// The `before` that reads the next older window (`None`: this one
+    /// reaches the first event).
+    pub older: Option<usize>,
+}
+
+/// At least `limit` of a contact's latest stored events (whole pages, so a
+/// window may hold up to [`RECENT_MAX`] more), or of those stored before
+/// page `before` (a window's `older`). Pages are only ever appended, so a
+/// `before` keeps naming the same events while new ones arrive.
+pub async fn contact_history(
+    db: &Db,
+    key: &str,
+    limit: usize,
+    before: Option<usize>,
+) -> Result<History, AppError> {
     let key = contact_of(db, key).await?.unwrap_or_else(|| key.to_owned());
     let mut res = db
-        .query("SELECT VALUE events FROM $cid")
+        .query("SELECT events, pages FROM $cid")
         .bind(("cid", record("contact", &key)))
         .await
         .map_err(db_error)?;
-    let lists: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
-    let ids: Vec<_> = lists
-        .iter()
-        .flat_map(|l| l.as_array().into_iter().flatten())
-        .filter_map(|id| id.as_str().map(|id| record("event", id)))
-        .collect();
-    let mut res = db
-        .query("SELECT ev, event FROM $ids")
-        .bind(("ids", ids))
-        .await
-        .map_err(db_error)?;
-    let rows: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
-    rows.into_iter().map(event_of).collect()
+    let mut rows: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
+    let Some(mut row) = rows.pop() else {
+        return Ok(History {
+            events: Vec::new(),
+            total: 0,
+            older: None,
+        });
+    };
+    let recent: Vec<String> = serde_json::from_value(row["events"].take()).unwrap_or_default();
+    let pages: Vec<String> = serde_json::from_value(row["pages"].take()).unwrap_or_default();
+    let total = pages.len() * PAGE + recent.len();
+    // Units newest first: the row's own list (unless reading older), then
+    // the pages from the last.
+    let end = before.unwrap_or(pages.len()).min(pages.len());
+    let mut ids: Vec<String> = if before.is_none() { recent } else { Vec::new() };
+    let mut first = end;
+    while first > 0 && ids.len() < limit {
+        let from = first.saturating_sub((limit - ids.len()).div_ceil(PAGE));
+        let keys: Vec<_> = pages[from..first]
+            .iter()
+            .map(|k| record("history", k))
+            .collect();
+        let mut res = db
+            .query("SELECT VALUE events FROM $hids")
+            .bind(("hids", keys))
+            .await
+            .map_err(db_error)?;
+        let lists: Vec<Vec<String>> = res.take(0).map_err(db_error)?;
+        ids.extend(lists.into_iter().flatten());
+        first = from;
+    }
+    let mut events = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(5000) {
+        let ids: Vec<_> = chunk.iter().map(|id| record("event", id)).collect();
+        let mut res = db
+            .query("SELECT ev, event FROM $ids")
+            .bind(("ids", ids))
+            .await
+            .map_err(db_error)?;
+        let rows: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
+        for r in rows {
+            events.push(event_of(r)?);
+        }
+    }
+    Ok(History {
+        events,
+        total,
+        older: (first > 0).then_some(first),
+    })
 }
 
 /// The contact key an alias key redirects to (`None`: not an alias).
@@ -741,5 +834,82 @@ mod tests {
                 .expect("none")
                 .is_empty()
         );
+    }
+
+    /// A chatty contact: its row lists at most `RECENT_MAX` ids whatever
+    /// its history (each write costs the same), the rest in pages; a repeat
+    /// of its very first event is still a repeat; the history reads whole,
+    /// and window by window without gaps or overlaps; a merge keeps both
+    /// contacts' pages.
+    #[tokio::test]
+    async fn a_long_history_is_paged_and_still_deduplicated() {
+        let db = db::connect("mem://", None, None).await.expect("db");
+        let ev = |who: &str, i: usize| {
+            serde_json::json!({"id": format!("{who}-{i}"),
+                "occurred_at": format!("2026-11-{:02}T{:02}:{:02}:00Z", 1 + i / 1440, i / 60 % 24, i % 60),
+                "channel": "web", "direction": if i % 2 == 0 { "inbound" } else { "outbound" },
+                "sender": if i % 2 == 0 { "customer" } else { "agent" },
+                "contact": {"external_id": who}})
+        };
+        const N: usize = 1900;
+        for start in (0..N).step_by(250) {
+            let list: Vec<_> = (start..(start + 250).min(N)).map(|i| ev("v1", i)).collect();
+            store(&db, &batch(serde_json::Value::Array(list)))
+                .await
+                .expect("stored");
+        }
+        let mut res = db
+            .query("SELECT VALUE [array::len(events), array::len(pages)] FROM contact:⟨web:v1⟩")
+            .await
+            .expect("row");
+        let sizes: Vec<Vec<usize>> = res.take(0).expect("sizes");
+        assert!(sizes[0][0] <= RECENT_MAX, "{sizes:?}");
+        assert_eq!(sizes[0][1] * PAGE + sizes[0][0], N);
+
+        let again = store(&db, &batch(serde_json::json!([ev("v1", 0), ev("v1", N)])))
+            .await
+            .expect("stored");
+        assert_eq!(again.new, vec![false, true]);
+        let all = contact_events(&db, "web:v1").await.expect("history");
+        assert_eq!(all.len(), N + 1);
+
+        let mut seen = HashSet::new();
+        let mut before = None;
+        let mut windows = 0;
+        loop {
+            let w = contact_history(&db, "web:v1", 1000, before)
+                .await
+                .expect("window");
+            assert_eq!(w.total, N + 1);
+            assert!(w.events.len() >= 1000.min(N + 1 - seen.len()));
+            assert!(w.events.len() <= 1000 + RECENT_MAX);
+            for e in w.events {
+                assert!(seen.insert(e.id), "an event in two windows");
+            }
+            windows += 1;
+            match w.older {
+                Some(o) => before = Some(o),
+                None => break,
+            }
+        }
+        assert!(windows >= 2);
+        assert_eq!(seen.len(), N + 1);
+
+        // v2 gets a long history too, then one event ties both ids.
+        for start in (0..700).step_by(350) {
+            let list: Vec<_> = (start..start + 350).map(|i| ev("v2", i)).collect();
+            store(&db, &batch(serde_json::Value::Array(list)))
+                .await
+                .expect("stored");
+        }
+        // Aliases come only from webhooks: set by hand here.
+        let mut tied = batch(
+            serde_json::json!([{"id": "tie", "occurred_at": "2026-11-03T00:00:00Z",
+            "channel": "web", "direction": "inbound", "contact": {"external_id": "v2"}}]),
+        );
+        tied[0].aliases = vec!["web:v1".into()];
+        store(&db, &tied).await.expect("merged");
+        let merged = contact_events(&db, "web:v2").await.expect("history");
+        assert_eq!(merged.len(), N + 1 + 700 + 1);
     }
 }
