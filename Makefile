@@ -21,7 +21,7 @@ LEADS_ADMIN_PASSWORD ?= local-dev-password
 export LEADS_ADMIN_PASSWORD
 
 .PHONY: run test setup setup-test build build-release unit integration e2e \
-        bench-smoke bench bench-crash load dist dist-check two-instances crash-test-long import-test-long fmt clean-data
+        bench-smoke bench bench-crash load dist dist-check two-instances crash-test-long import-test-long fuzz-api fmt clean-data
 
 ## run: set up, build (release) and serve on http://127.0.0.1:3000
 run: setup build-release
@@ -84,6 +84,11 @@ LOAD_CLIENTS ?= 50
 load: setup build-release
 	LEADS_TEST_BIN=$(BIN_RELEASE) LOAD_SECONDS=$(LOAD_SECONDS) LOAD_CLIENTS=$(LOAD_CLIENTS) \
 	  $(DEBUG_ENV) cargo test -p server --test load -- --nocapture
+
+## fuzz-api: schemathesis (all checks) against the debug build's API (installs it
+##           in a virtualenv under the build folder; findings in docs/api-fuzz.md)
+fuzz-api: setup build
+	scripts/fuzz-api.sh $(BIN_DEBUG)
 
 ## dist: one self-contained release binary, the site inside it, at target/dist/leads-dashboard
 ##       (built after the site: cargo-leptos would build both at once)

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 const FILTERS: &[(&str, &str)] = &[
     (
         "from",
-        "first day, YYYY-MM-DD, inclusive, in `tz` (default: 7 days ago)",
+        "first day, YYYY-MM-DD (1970–9999), inclusive, in `tz` (default: 7 days ago)",
     ),
     (
         "to",
@@ -45,23 +45,33 @@ const PAGING: &[(&str, &str)] = &[
 ];
 
 /// What the server accepts for a query parameter: a generated client or
-/// a fuzzer (schemathesis) and the server then agree on what is valid.
+/// a fuzzer (schemathesis) and the server then agree on what is valid. An
+/// empty value is the parameter left out (as a form sends an empty field).
 fn schema_of(name: &str) -> Value {
     let channels = app::model::CHANNELS.join("|");
     match name {
-        "from" | "to" => {
-            json!({"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"})
-        }
+        "from" | "to" => json!({"anyOf": [
+            {"type": "string", "format": "date",
+             "pattern": "^(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}$",
+             "examples": ["2026-11-20"]},
+            {"type": "string", "maxLength": 0}]}),
         "channel" => {
-            json!({"type": "string", "pattern": format!("^({channels})(,({channels}))*$")})
+            json!({"type": "string", "pattern": format!("^(({channels})(,({channels}))*)?$")})
         }
-        "touched" => json!({"type": "string", "enum": ["yes", "no"]}),
+        "touched" => json!({"type": "string", "enum": ["yes", "no", ""]}),
         "range" => json!({"type": "string", "enum":
-            ["today", "yesterday", "7d", "30d", "this_month", "last_month"]}),
+            ["today", "yesterday", "7d", "30d", "this_month", "last_month", ""]}),
         "sort" => json!({"type": "string", "enum":
-            ["-date", "date", "-first_touched_at", "first_touched_at", "name", "-name"]}),
-        "limit" => json!({"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
-        "tz" => json!({"type": "string", "examples": ["Asia/Jakarta", "UTC"]}),
+            ["-date", "date", "-first_touched_at", "first_touched_at", "name", "-name", ""]}),
+        "limit" => json!({"anyOf": [
+            {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
+            {"type": "string", "maxLength": 0}]}),
+        "tz" => {
+            // Every IANA name the server knows (chrono-tz), and empty.
+            let mut zones: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|z| z.name()).collect();
+            zones.push("");
+            json!({"type": "string", "enum": zones, "examples": ["Asia/Jakarta", "UTC"]})
+        }
         _ => json!({"type": "string"}),
     }
 }
@@ -157,8 +167,8 @@ pub fn document() -> Value {
             "/api/v1/leads/{id}": {"get": {"summary": "One lead with its sessions and events",
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"},
                     "description": "the lead id, percent-encoded (%2B6281…)"},
-                    {"name": "tz", "in": "query", "schema": {"type": "string"}},
-                    {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": 0},
+                    {"name": "tz", "in": "query", "schema": schema_of("tz")},
+                    {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 4_294_967_295u64},
                      "description": "a previous answer's older: the window of events before it"}],
                 "responses": {"200": ok_json(json!({"type": "object", "properties": {
                     "lead": {"$ref": "#/components/schemas/Lead"},

@@ -446,10 +446,12 @@ fn parse_state(v: &serde_json::Value) -> Result<ContactState, String> {
 }
 
 /// Every stored contact state, each passed through `map` (the lead index
-/// is built from these at start). Parsing runs on every core.
-pub async fn load_states<T: Send>(
+/// is built from these at start, and again by a follower that lost its
+/// change stream). Parsing runs on every core, off the async threads, so a
+/// reload while serving delays no request.
+pub async fn load_states<T: Send + 'static>(
     db: &Db,
-    map: impl Fn(ContactState) -> Option<T> + Sync,
+    map: fn(ContactState) -> Option<T>,
 ) -> Result<(usize, Vec<T>), AppError> {
     // One query: SurrealDB reads a record-id range whole before a LIMIT
     // applies, so paging by id would read the table once per page.
@@ -458,6 +460,15 @@ pub async fn load_states<T: Send>(
         .await
         .map_err(db_error)?;
     let states: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
+    tokio::task::spawn_blocking(move || parse_states(states, map))
+        .await
+        .map_err(|_| AppError::Internal("a loader thread failed".into()))?
+}
+
+fn parse_states<T: Send>(
+    states: Vec<serde_json::Value>,
+    map: fn(ContactState) -> Option<T>,
+) -> Result<(usize, Vec<T>), AppError> {
     let n = states.len();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = n.div_ceil(threads).max(1);
@@ -472,8 +483,6 @@ pub async fn load_states<T: Send>(
         }
         Ok(out)
     };
-    // Blocks this task's thread while the parsers run: it is done once, at
-    // start, before anything is served.
     let parts: Vec<Result<Vec<T>, AppError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = states
             .chunks(chunk)
