@@ -12,8 +12,10 @@
 
 pub mod auth;
 pub mod domain;
+pub mod index;
 pub mod intake;
 pub mod leads;
+pub mod reports;
 pub mod state;
 pub mod store;
 pub mod view;

@@ -18,9 +18,8 @@
 //! SurrealDB server) calls the same `apply_committed` with the states other
 //! instances committed.
 
-pub mod blocks;
-pub mod counts;
-pub mod index;
+mod follow;
+mod writers;
 
 use std::collections::HashSet;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -29,14 +28,14 @@ use std::time::Instant;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::error::AppError;
-use crate::model::{Chart, LeadDetail, PeriodTotals, SessionInfo, Summary, TimelineEvent};
+use crate::model::{Chart, LeadDetail, PeriodTotals, Summary};
 use crate::ssr::db::{self, Db};
 use crate::ssr::event::Event;
-use crate::ssr::event::{Direction, Kind, Sender};
 use crate::ssr::filter::Filter;
+use crate::ssr::index::LeadIndex;
+pub use crate::ssr::index::{Page, Stats};
 use crate::ssr::ingest;
-use crate::ssr::rules::{self, ContactState, LeadFacts, SessionEnd};
-pub use index::{LeadIndex, Page, Stats};
+use crate::ssr::rules::{ContactState, LeadFacts};
 
 /// The most writer tasks. Each stores its own contacts' events, one group
 /// commit at a time, so together they use every core and never write the
@@ -113,7 +112,7 @@ impl Leads {
         });
         let leads = Leads::load(db, writers.clamp(1, MAX_WRITERS)).await?;
         if let Some(changes) = changes {
-            tokio::spawn(follow_loop(leads.clone(), changes));
+            tokio::spawn(follow::follow_loop(leads.clone(), changes));
         }
         Ok(leads)
     }
@@ -144,7 +143,7 @@ impl Leads {
             }),
         };
         for jobs in queues {
-            tokio::spawn(write_loop(leads.clone(), jobs));
+            tokio::spawn(writers::write_loop(leads.clone(), jobs));
         }
         Ok(leads)
     }
@@ -178,7 +177,7 @@ impl Leads {
         let mut parts: Vec<Vec<Event>> = (0..writers.len()).map(|_| Vec::new()).collect();
         for (e, first) in events.into_iter().zip(first) {
             if first {
-                parts[writer_of(&e.contact_key, writers.len())].push(e);
+                parts[writers::writer_of(&e.contact_key, writers.len())].push(e);
             }
         }
         // Queued from a task of its own: a request dropped halfway (client
@@ -330,7 +329,7 @@ impl Leads {
         let before = before.map(|b| usize::try_from(b).unwrap_or(usize::MAX));
         let history =
             ingest::contact_history(&self.inner.db, &facts.key, DETAIL_EVENTS, before).await?;
-        let mut detail = timeline(facts, history.events, timeout);
+        let mut detail = crate::ssr::reports::timeline::timeline(facts, history.events, timeout);
         detail.events_total = history.total as u64;
         detail.older = history.older.map(|o| o as u64);
         Ok(Some(detail))
@@ -396,76 +395,6 @@ impl Leads {
 /// `RECENT_MAX` more): its size is bounded whatever the contact's history.
 pub const DETAIL_EVENTS: usize = 1000;
 
-/// A lead's sessions and events, each event with the session it falls in.
-fn timeline(facts: LeadFacts, mut events: Vec<Event>, timeout: chrono::Duration) -> LeadDetail {
-    events.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
-    events.dedup_by(|a, b| a.id == b.id);
-    let sessions = rules::sessions(&events, timeout);
-    let session_of = |e: &Event| {
-        let i = sessions.partition_point(|s| s.started_at <= e.occurred_at);
-        let s = sessions.get(i.checked_sub(1)?)?;
-        let inside = match (s.end, s.ended_at) {
-            (SessionEnd::Timeout, Some(end)) => e.occurred_at < end,
-            (SessionEnd::Resolved, Some(end)) => e.occurred_at <= end,
-            _ => true,
-        };
-        inside.then_some(s.number)
-    };
-    let timeline = events
-        .iter()
-        .map(|e| TimelineEvent {
-            id: e.id.clone(),
-            occurred_at: e.occurred_at,
-            kind: match e.kind {
-                Kind::Message => "message",
-                Kind::Resolved => "resolved",
-                Kind::Known => "known",
-                Kind::Referral => "referral",
-                Kind::Link => "link",
-            }
-            .into(),
-            direction: e.direction.map(|d| {
-                match d {
-                    Direction::Inbound => "inbound",
-                    Direction::Outbound => "outbound",
-                }
-                .into()
-            }),
-            sender: match e.sender {
-                Sender::Customer => "customer",
-                Sender::Agent => "agent",
-                Sender::Ai => "ai",
-                Sender::System => "system",
-            }
-            .into(),
-            channel: e.channel.clone(),
-            source: e.source.clone(),
-            session: session_of(e),
-        })
-        .collect();
-    LeadDetail {
-        lead: facts.into(),
-        sessions: sessions
-            .into_iter()
-            .map(|s| SessionInfo {
-                number: s.number,
-                started_at: s.started_at,
-                last_activity: s.last_activity,
-                ended_at: s.ended_at,
-                end: match s.end {
-                    SessionEnd::Open => "open",
-                    SessionEnd::Timeout => "timeout",
-                    SessionEnd::Resolved => "resolved",
-                }
-                .into(),
-            })
-            .collect(),
-        events: timeline,
-        events_total: 0,
-        older: None,
-    }
-}
-
 /// The outcome of [`Leads::verify`].
 #[derive(Debug, Default, serde::Serialize)]
 pub struct Verification {
@@ -508,137 +437,6 @@ impl Export {
 impl Drop for Export {
     fn drop(&mut self) {
         self.leads.read().unpin(self.epoch);
-    }
-}
-
-/// Applies other processes' commits as they arrive (whatever is ready is
-/// applied together). When the subscription ends (the connection to the
-/// database server dropped), it subscribes again and reloads every contact,
-/// since what was committed meanwhile is not replayed.
-async fn follow_loop(leads: Leads, mut changes: ingest::ContactChanges) {
-    use futures::StreamExt;
-    loop {
-        while let Some(first) = changes.next().await {
-            let mut ready = vec![first];
-            while ready.len() < 1000 {
-                match futures::FutureExt::now_or_never(changes.next()) {
-                    Some(Some(c)) => ready.push(c),
-                    _ => break,
-                }
-            }
-            let mut batch: Vec<ContactState> = Vec::new();
-            let mut gone: Vec<String> = Vec::new();
-            for c in ready {
-                match c {
-                    Ok(ingest::ContactChange::State(s)) => batch.push(s),
-                    Ok(ingest::ContactChange::Gone(k)) => gone.push(k),
-                    Err(e) => tracing::warn!("a followed change was unreadable: {e}"),
-                }
-            }
-            // Our own commits come back too: only what differs is applied.
-            let (fresh, gone): (Vec<ContactState>, Vec<String>) = {
-                let index = leads.read();
-                (
-                    batch
-                        .into_iter()
-                        .filter(|s| match s.lead() {
-                            Some(l) => index.get(&l.key).as_ref() != Some(&l),
-                            None => index.contains(&s.key),
-                        })
-                        .collect(),
-                    gone.into_iter().filter(|k| index.contains(k)).collect(),
-                )
-            };
-            if !fresh.is_empty() || !gone.is_empty() {
-                leads.apply_committed(&fresh, &gone);
-            }
-        }
-        tracing::warn!("lost the database's change stream; subscribing again");
-        loop {
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            match ingest::watch_contacts(&leads.inner.db).await {
-                Ok(c) => {
-                    changes = c;
-                    break;
-                }
-                Err(e) => tracing::warn!("cannot follow the database yet: {e}"),
-            }
-        }
-        match ingest::load_states(&leads.inner.db, |s| s.lead()).await {
-            Ok((_, all)) => leads.reload(all),
-            Err(e) => tracing::warn!("reloading after a lost change stream failed: {e}"),
-        }
-    }
-}
-
-/// The writer a contact belongs to (a fixed hash: the same for the life of
-/// the process).
-fn writer_of(contact_key: &str, writers: usize) -> usize {
-    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-    (BuildHasherDefault::<DefaultHasher>::default().hash_one(contact_key) % writers as u64) as usize
-}
-
-/// A writer: one group commit at a time, each in its own task so that a
-/// panic fails only that group's requests.
-async fn write_loop(leads: Leads, mut jobs: mpsc::Receiver<Job>) {
-    let mut idle_from = Instant::now();
-    while let Some(first) = jobs.recv().await {
-        let idle = idle_from.elapsed();
-        let mut group = vec![first];
-        let mut n = group[0].events.len();
-        while n < GROUP_MAX_EVENTS {
-            match jobs.try_recv() {
-                Ok(job) => {
-                    n += job.events.len();
-                    group.push(job);
-                }
-                Err(_) => break,
-            }
-        }
-        let sizes: Vec<usize> = group.iter().map(|j| j.events.len()).collect();
-        let mut replies = Vec::with_capacity(group.len());
-        let mut events = Vec::with_capacity(n);
-        for job in group {
-            events.extend(job.events);
-            replies.push(job.reply);
-        }
-        let db = leads.inner.db.clone();
-        let l = leads.clone();
-        let busy = Instant::now();
-        let done = tokio::spawn(async move {
-            let stored = ingest::store(&db, &events).await?;
-            l.apply_committed(&stored.changed, &stored.gone);
-            Ok::<_, AppError>(stored.new)
-        })
-        .await;
-        // `RUST_LOG=leads::writer=debug` shows where a writer's time goes.
-        tracing::debug!(
-            target: "leads::writer",
-            jobs = sizes.len(),
-            events = n,
-            idle_ms = idle.as_secs_f64() * 1e3,
-            busy_ms = busy.elapsed().as_secs_f64() * 1e3,
-            "group stored"
-        );
-        idle_from = Instant::now();
-        let result = match done {
-            Ok(r) => r,
-            Err(e) => Err(AppError::Internal(format!("the writer failed: {e}"))),
-        };
-        let mut from = 0;
-        for (reply, size) in replies.into_iter().zip(sizes) {
-            let answer = result.as_ref().map_err(Clone::clone).map(|new| {
-                let accepted = new[from..from + size].iter().filter(|n| **n).count();
-                Ingested {
-                    accepted,
-                    duplicates: size - accepted,
-                }
-            });
-            from += size;
-            // The request may be gone (client disconnected): its events are
-            // stored all the same.
-            let _ = reply.send(answer);
-        }
     }
 }
 

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
-const CHANNELS: usize = 16;
+pub(super) const CHANNELS: usize = 16;
 
 #[derive(Default)]
 pub struct Hour {
@@ -19,7 +19,7 @@ pub struct Hour {
 
 #[derive(Default)]
 pub struct Counts {
-    hours: BTreeMap<i64, Hour>,
+    pub(super) hours: BTreeMap<i64, Hour>,
 }
 
 /// A lead as counted.
@@ -31,7 +31,7 @@ pub struct Counted {
     pub src: u32,
 }
 
-fn bump(n: &mut u32, add: bool) {
+pub(super) fn bump(n: &mut u32, add: bool) {
     *n = if add { *n + 1 } else { n.saturating_sub(1) };
 }
 

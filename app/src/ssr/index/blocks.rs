@@ -5,19 +5,19 @@
 
 use std::cmp::Ordering;
 
-const MAX: usize = 2048;
+pub(super) const MAX: usize = 2048;
 
 /// A position: block and index inside it. `(blocks.len(), 0)` is the end.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pos {
-    block: usize,
-    at: usize,
+    pub(super) block: usize,
+    pub(super) at: usize,
 }
 
 #[derive(Default)]
 pub struct Blocks {
-    blocks: Vec<Vec<u32>>,
-    len: usize,
+    pub(super) blocks: Vec<Vec<u32>>,
+    pub(super) len: usize,
 }
 
 impl Blocks {
@@ -30,12 +30,9 @@ impl Blocks {
         }
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
     }
 
     /// The first position whose slot is not `before` (all `before` slots

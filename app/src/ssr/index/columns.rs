@@ -1,0 +1,82 @@
+//! The index's per-lead columns: `hot` (what scans read) and `cold` (the
+//! rest), with the time stamps they keep.
+
+use super::*;
+
+/// A time as (seconds, nanoseconds) since 1970 UTC: orders like the time.
+pub type Stamp = (i64, u32);
+
+/// The day (index into `bounds`, where day d runs from `bounds[d]` to
+/// `bounds[d + 1]`) of a time inside the range. Days of exactly 24 hours
+/// (zones without daylight saving, such as Indonesia's) are found by
+/// division; a binary search was most of a year's summary.
+pub(super) fn day_finder(bounds: &[Stamp]) -> impl Fn(Stamp) -> usize + '_ {
+    let days = bounds.len().saturating_sub(1).max(1);
+    let uniform = bounds
+        .windows(2)
+        .all(|w| w[1].0 - w[0].0 == 86_400 && w[0].1 == 0 && w[1].1 == 0);
+    let start = bounds.first().map_or(0, |b| b.0);
+    move |t: Stamp| {
+        let day = if uniform {
+            usize::try_from((t.0 - start).div_euclid(86_400)).unwrap_or(0)
+        } else {
+            bounds[1..days].partition_point(|b| *b <= t)
+        };
+        day.min(days - 1)
+    }
+}
+
+pub(super) fn stamp(t: DateTime<Utc>) -> Stamp {
+    (t.timestamp(), t.timestamp_subsec_nanos())
+}
+
+pub(super) fn time(s: Stamp) -> DateTime<Utc> {
+    DateTime::from_timestamp(s.0, s.1).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+pub(super) const NONE_TOUCH: Stamp = (i64::MAX, u32::MAX);
+pub(super) const UNTOUCHED: u32 = u32::MAX;
+/// Waits of 136 years and more are read from `cold` instead.
+pub(super) const WAIT_SATURATED: u32 = u32::MAX - 1;
+
+pub(super) const ALIVE: u8 = 1;
+pub(super) const KEY_IS_PHONE: u8 = 2;
+
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Hot {
+    /// The Date as seconds and nanoseconds (two fields: a tuple would pad).
+    pub(super) date_s: i64,
+    pub(super) date_ns: u32,
+    /// Interned first source, 0 = none.
+    pub(super) src: u32,
+    /// Whole seconds from Date to First Touched At; [`UNTOUCHED`] if none.
+    pub(super) wait: u32,
+    pub(super) channel: u8,
+    pub(super) flags: u8,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Cold {
+    pub(super) touch_s: i64,
+    pub(super) touch_ns: u32,
+    pub(super) last_src: u32,
+    /// Where this lead's records start in the two arenas.
+    pub(super) text_off: u32,
+    pub(super) data_off: u32,
+    /// Ends of the text record's fields (name, e-mail), relative to `text_off`.
+    pub(super) text_ends: [u16; 2],
+    /// Ends of the data record's fields (phone, key, name, e-mail).
+    pub(super) data_ends: [u16; 4],
+}
+
+impl Hot {
+    pub(super) fn date(&self) -> Stamp {
+        (self.date_s, self.date_ns)
+    }
+}
+
+impl Cold {
+    pub(super) fn touch(&self) -> Stamp {
+        (self.touch_s, self.touch_ns)
+    }
+}

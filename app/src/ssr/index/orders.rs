@@ -1,0 +1,81 @@
+//! How the index's sorted sequences compare two leads (Date, name, First
+//! Touched At) and where a page's cursor falls among them.
+
+use super::*;
+
+/// Compares lower-cased names as the page sorts them: leads without a name
+/// last.
+pub(super) fn cmp_names(a: &str, b: &str) -> Ordering {
+    match (a.is_empty(), b.is_empty()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ => a.cmp(b),
+    }
+}
+
+impl Store {
+    pub(super) fn touch(&self, slot: u32) -> Stamp {
+        if self.hot[slot as usize].wait == UNTOUCHED {
+            NONE_TOUCH
+        } else {
+            self.cold[slot as usize].touch()
+        }
+    }
+
+    pub(super) fn cmp_date(&self, a: u32, b: u32) -> Ordering {
+        let (ha, hb) = (&self.hot[a as usize], &self.hot[b as usize]);
+        ha.date()
+            .cmp(&hb.date())
+            .then_with(|| self.key(a).cmp(self.key(b)))
+    }
+
+    pub(super) fn cmp_name(&self, a: u32, b: u32) -> Ordering {
+        cmp_names(self.name_lc(a), self.name_lc(b)).then_with(|| self.cmp_date(a, b))
+    }
+
+    pub(super) fn cmp_touch(&self, a: u32, b: u32) -> Ordering {
+        self.touch(a)
+            .cmp(&self.touch(b))
+            .then_with(|| self.cmp_date(a, b))
+    }
+
+    pub(super) fn cmp(&self, field: SortField, a: u32, b: u32) -> Ordering {
+        match field {
+            SortField::Date => self.cmp_date(a, b),
+            SortField::Name => self.cmp_name(a, b),
+            SortField::FirstTouch => self.cmp_touch(a, b),
+        }
+    }
+
+    /// A slot against a cursor, in the order of `field`.
+    pub(super) fn cmp_cursor(&self, field: SortField, slot: u32, c: &Cursor) -> Ordering {
+        let date_key = || {
+            self.hot[slot as usize]
+                .date()
+                .cmp(&c.date)
+                .then_with(|| self.key(slot).cmp(c.key.as_str()))
+        };
+        match field {
+            SortField::Date => date_key(),
+            SortField::Name => {
+                cmp_names(self.name_lc(slot), c.name.as_deref().unwrap_or("")).then_with(date_key)
+            }
+            SortField::FirstTouch => self
+                .touch(slot)
+                .cmp(&c.touch.unwrap_or(NONE_TOUCH))
+                .then_with(date_key),
+        }
+    }
+
+    pub(super) fn cursor(&self, slot: u32) -> Cursor {
+        let name = self.name_lc(slot);
+        let touch = self.touch(slot);
+        Cursor {
+            date: self.hot[slot as usize].date(),
+            touch: (touch != NONE_TOUCH).then_some(touch),
+            name: (!name.is_empty()).then(|| name.to_owned()),
+            key: self.key(slot).to_owned(),
+        }
+    }
+}

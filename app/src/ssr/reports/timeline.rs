@@ -1,0 +1,80 @@
+//! A lead's detail: its sessions (rule 8) and its events, each with the
+//! session it falls in. Pure: from the lead's facts and its stored events.
+
+use crate::model::{LeadDetail, SessionInfo, TimelineEvent};
+use crate::ssr::domain::event::{Direction, Event, Kind, Sender};
+use crate::ssr::domain::rules::{self, LeadFacts, SessionEnd};
+
+/// A lead's sessions and events, each event with the session it falls in.
+pub(crate) fn timeline(
+    facts: LeadFacts,
+    mut events: Vec<Event>,
+    timeout: chrono::Duration,
+) -> LeadDetail {
+    events.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
+    events.dedup_by(|a, b| a.id == b.id);
+    let sessions = rules::sessions(&events, timeout);
+    let session_of = |e: &Event| {
+        let i = sessions.partition_point(|s| s.started_at <= e.occurred_at);
+        let s = sessions.get(i.checked_sub(1)?)?;
+        let inside = match (s.end, s.ended_at) {
+            (SessionEnd::Timeout, Some(end)) => e.occurred_at < end,
+            (SessionEnd::Resolved, Some(end)) => e.occurred_at <= end,
+            _ => true,
+        };
+        inside.then_some(s.number)
+    };
+    let timeline = events
+        .iter()
+        .map(|e| TimelineEvent {
+            id: e.id.clone(),
+            occurred_at: e.occurred_at,
+            kind: match e.kind {
+                Kind::Message => "message",
+                Kind::Resolved => "resolved",
+                Kind::Known => "known",
+                Kind::Referral => "referral",
+                Kind::Link => "link",
+            }
+            .into(),
+            direction: e.direction.map(|d| {
+                match d {
+                    Direction::Inbound => "inbound",
+                    Direction::Outbound => "outbound",
+                }
+                .into()
+            }),
+            sender: match e.sender {
+                Sender::Customer => "customer",
+                Sender::Agent => "agent",
+                Sender::Ai => "ai",
+                Sender::System => "system",
+            }
+            .into(),
+            channel: e.channel.clone(),
+            source: e.source.clone(),
+            session: session_of(e),
+        })
+        .collect();
+    LeadDetail {
+        lead: facts.into(),
+        sessions: sessions
+            .into_iter()
+            .map(|s| SessionInfo {
+                number: s.number,
+                started_at: s.started_at,
+                last_activity: s.last_activity,
+                ended_at: s.ended_at,
+                end: match s.end {
+                    SessionEnd::Open => "open",
+                    SessionEnd::Timeout => "timeout",
+                    SessionEnd::Resolved => "resolved",
+                }
+                .into(),
+            })
+            .collect(),
+        events: timeline,
+        events_total: 0,
+        older: None,
+    }
+}
