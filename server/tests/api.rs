@@ -925,7 +925,8 @@ async fn stalled_downloads_are_bounded() {
             open.push((c, r));
         }
         if n == 0 {
-            // A fifth of one caller's is refused at once; others still go.
+            // A fifth of one caller's waits for one of theirs, then is refused;
+            // others still go.
             let r = s
                 .http
                 .get(&url)

@@ -135,7 +135,29 @@ fn open_downloads() -> &'static std::sync::Mutex<std::collections::HashMap<Reque
 /// client goes) frees it.
 struct Share(Requester);
 
+/// Wakes callers waiting for one of their shares.
+fn share_freed() -> &'static tokio::sync::Notify {
+    static N: std::sync::OnceLock<tokio::sync::Notify> = std::sync::OnceLock::new();
+    N.get_or_init(tokio::sync::Notify::new)
+}
+
 impl Share {
+    /// One of `who`'s shares, waiting up to [`DOWNLOAD_QUEUE`] for one of
+    /// their downloads to end (a script that fetches in parallel is
+    /// queued, not refused).
+    async fn wait(who: Requester) -> Option<Share> {
+        let deadline = tokio::time::Instant::now() + DOWNLOAD_QUEUE;
+        loop {
+            let freed = share_freed().notified();
+            if let Some(s) = Share::take(who.clone()) {
+                return Some(s);
+            }
+            if tokio::time::timeout_at(deadline, freed).await.is_err() {
+                return None;
+            }
+        }
+    }
+
     fn take(who: Requester) -> Option<Share> {
         let mut open = open_downloads().lock().unwrap_or_else(|e| e.into_inner());
         let n = open.entry(who.clone()).or_default();
@@ -156,14 +178,16 @@ impl Drop for Share {
                 open.remove(&self.0);
             }
         }
+        drop(open);
+        share_freed().notify_waiters();
     }
 }
 
 /// Streams the leads of `filter` as CSV: `head`, then each chunk of leads
 /// formatted by `rows`. Bounded: at most [`MAX_DOWNLOADS`] at once (more
 /// wait up to [`DOWNLOAD_QUEUE`], then answer 503 with Retry-After), at
-/// most [`MAX_DOWNLOADS_EACH`] of them one caller's (more answer 503 at
-/// once), and a client that stops reading for
+/// most [`MAX_DOWNLOADS_EACH`] of them one caller's (more wait the same
+/// way for one of theirs), and a client that stops reading for
 /// [`DOWNLOAD_STALL`] loses the download; a waiting download holds no
 /// thread, only its snapshot.
 pub async fn csv_response(
@@ -174,7 +198,7 @@ pub async fn csv_response(
     file_name: &str,
     rows: impl Fn(&mut String, &[app::ssr::rules::LeadFacts]) + Send + 'static,
 ) -> Response {
-    let Some(share) = Share::take(who) else {
+    let Some(share) = Share::wait(who).await else {
         return ApiError(AppError::Busy(format!(
             "you have {MAX_DOWNLOADS_EACH} downloads open already; try again when one has finished"
         )))
