@@ -286,14 +286,7 @@ impl FromRequestParts<AppState> for Requester {
         if let Some(c) = parts.extensions.get::<Caller>() {
             return Ok(Requester(format!("user:{}", c.name)));
         }
-        let bearer = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, t)| t.trim());
-        if let Some(token) = bearer {
+        if let Some(token) = super::auth::bearer(&parts.headers) {
             use sha2::Digest;
             let d = sha2::Sha256::digest(token.as_bytes());
             let hex: String = d[..8].iter().map(|b| format!("{b:02x}")).collect();

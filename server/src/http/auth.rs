@@ -13,8 +13,8 @@ use super::ApiError;
 
 /// The token of an `Authorization: Bearer …` header (the scheme's name in
 /// any case, as HTTP says).
-fn bearer(req: &Request) -> Option<&str> {
-    let v = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.trim().split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")
@@ -26,7 +26,7 @@ pub async fn require_token(State(state): State<AppState>, req: Request, next: Ne
     if req.uri().path() == "/openapi.json" {
         return next.run(req).await;
     }
-    let ok = match bearer(&req) {
+    let ok = match bearer(req.headers()) {
         Some(token) => match state.auth.api_token(token).await {
             Ok(ok) => ok,
             Err(e) => return ApiError(e).into_response(),
