@@ -142,11 +142,10 @@ fn share_freed() -> &'static tokio::sync::Notify {
 }
 
 impl Share {
-    /// One of `who`'s shares, waiting up to [`DOWNLOAD_QUEUE`] for one of
-    /// their downloads to end (a script that fetches in parallel is
-    /// queued, not refused).
-    async fn wait(who: Requester) -> Option<Share> {
-        let deadline = tokio::time::Instant::now() + DOWNLOAD_QUEUE;
+    /// One of `who`'s shares, waiting until `deadline` for one of their
+    /// downloads to end (a script that fetches in parallel is queued, not
+    /// refused).
+    async fn wait(who: Requester, deadline: tokio::time::Instant) -> Option<Share> {
         loop {
             let freed = share_freed().notified();
             if let Some(s) = Share::take(who.clone()) {
@@ -198,13 +197,15 @@ pub async fn csv_response(
     file_name: &str,
     rows: impl Fn(&mut String, &[app::ssr::rules::LeadFacts]) + Send + 'static,
 ) -> Response {
-    let Some(share) = Share::wait(who).await else {
+    // One wait for both: a caller's own share, then a place among all.
+    let deadline = tokio::time::Instant::now() + DOWNLOAD_QUEUE;
+    let Some(share) = Share::wait(who, deadline).await else {
         return ApiError(AppError::Busy(format!(
             "you have {MAX_DOWNLOADS_EACH} downloads open already; try again when one has finished"
         )))
         .into_response();
     };
-    let waited = tokio::time::timeout(DOWNLOAD_QUEUE, downloads().clone().acquire_owned()).await;
+    let waited = tokio::time::timeout_at(deadline, downloads().clone().acquire_owned()).await;
     let Ok(Ok(permit)) = waited else {
         return ApiError(AppError::Busy(format!(
             "{MAX_DOWNLOADS} downloads are open already; try again in a moment"
