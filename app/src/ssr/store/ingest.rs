@@ -552,12 +552,15 @@ pub async fn watch_contacts(db: &Db) -> Result<ContactChanges, AppError> {
 /// Committed contact changes as they arrive ([`watch_contacts`]).
 pub type ContactChanges = futures::stream::BoxStream<'static, Result<ContactChange, AppError>>;
 
-/// The stored events of one contact (its whole history).
+/// The stored events of one contact (its whole history; tests: the
+/// detail reads [`contact_history`] windows).
+#[cfg(test)]
 pub async fn contact_events(db: &Db, key: &str) -> Result<Vec<Event>, AppError> {
     Ok(contact_history(db, key, usize::MAX, None).await?.events)
 }
 
-/// A window of a contact's history, newest first in storage order.
+/// A window of a contact's history (in storage order, not time order: the
+/// detail sorts it).
 pub struct History {
     pub events: Vec<Event>,
     /// Every event the contact has.
@@ -569,8 +572,9 @@ pub struct History {
 
 /// At least `limit` of a contact's latest stored events (whole pages, so a
 /// window may hold up to [`RECENT_MAX`] more), or of those stored before
-/// page `before` (a window's `older`). Pages are only ever appended, so a
-/// `before` keeps naming the same events while new ones arrive.
+/// page `before` (a window's `older`). New events only append pages, so a
+/// `before` keeps naming the same events while they arrive (a merge with
+/// another contact lists both contacts' pages anew).
 pub async fn contact_history(
     db: &Db,
     key: &str,
