@@ -6,27 +6,7 @@ use super::*;
 /// A time as (seconds, nanoseconds) since 1970 UTC: orders like the time.
 pub type Stamp = (i64, u32);
 
-/// The day (index into `bounds`, where day d runs from `bounds[d]` to
-/// `bounds[d + 1]`) of a time inside the range. Days of exactly 24 hours
-/// (zones without daylight saving, such as Indonesia's) are found by
-/// division; a binary search was most of a year's summary.
-pub(super) fn day_finder(bounds: &[Stamp]) -> impl Fn(Stamp) -> usize + '_ {
-    let days = bounds.len().saturating_sub(1).max(1);
-    let uniform = bounds
-        .windows(2)
-        .all(|w| w[1].0 - w[0].0 == 86_400 && w[0].1 == 0 && w[1].1 == 0);
-    let start = bounds.first().map_or(0, |b| b.0);
-    move |t: Stamp| {
-        let day = if uniform {
-            usize::try_from((t.0 - start).div_euclid(86_400)).unwrap_or(0)
-        } else {
-            bounds[1..days].partition_point(|b| *b <= t)
-        };
-        day.min(days - 1)
-    }
-}
-
-pub(super) fn stamp(t: DateTime<Utc>) -> Stamp {
+pub fn stamp(t: DateTime<Utc>) -> Stamp {
     (t.timestamp(), t.timestamp_subsec_nanos())
 }
 

@@ -33,22 +33,23 @@ mod page;
 mod scan;
 mod search;
 mod sources;
-mod summary;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
-use crate::model::{Chart, DayCount, FirstResponse, Source, SourceCount, SourceRef, Summary};
+use crate::model::Source;
 use crate::ssr::event::CHANNELS;
 use crate::ssr::filter::{Cursor, Filter, SortField};
 use crate::ssr::phone;
-use crate::ssr::rules::{LeadFacts, day_range};
+use crate::ssr::rules::LeadFacts;
 use arena::*;
 use blocks::{Blocks, Pos};
 use columns::*;
+pub use columns::{Stamp, stamp};
 use counts::{Counted, Counts, Hour};
 use export::*;
 use orders::cmp_names;
 pub use page::Page;
+pub use scan::Seen;
 use sources::*;
 
 /// Sizes of the index, for the log, `/api/v1/stats` and the benchmark.

@@ -28,13 +28,14 @@ use std::time::Instant;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::error::AppError;
-use crate::model::{Chart, LeadDetail, PeriodTotals, Summary};
+use crate::model::{Chart, LeadDetail, Summary};
 use crate::ssr::db::{self, Db};
 use crate::ssr::event::Event;
 use crate::ssr::filter::Filter;
 use crate::ssr::index::LeadIndex;
 pub use crate::ssr::index::{Page, Stats};
 use crate::ssr::ingest;
+use crate::ssr::reports;
 use crate::ssr::rules::{ContactState, LeadFacts};
 
 /// The most writer tasks. Each stores its own contacts' events, one group
@@ -290,20 +291,7 @@ impl Leads {
     /// The summary and the chart stacked by the `top` largest first sources
     /// (one read of the index, so both show the same moment).
     pub fn dashboard(&self, f: &Filter, top: Option<usize>) -> (Summary, Chart) {
-        let index = self.read();
-        let (mut summary, chart) = index.summary_and_chart(f, top);
-        summary.previous = f.previous_period().map(|p| {
-            let (total, touched, median) = index.totals(&p);
-            PeriodTotals {
-                from: p.from.to_string(),
-                to: p.to.to_string(),
-                total,
-                touched,
-                untouched: total - touched,
-                median_first_touch_seconds: median,
-            }
-        });
-        (summary, chart)
+        reports::summary::dashboard(&self.read(), f, top)
     }
 
     /// One lead with its sessions (rule 8, `timeout` of inactivity) and its
@@ -329,7 +317,7 @@ impl Leads {
         let before = before.map(|b| usize::try_from(b).unwrap_or(usize::MAX));
         let history =
             ingest::contact_history(&self.inner.db, &facts.key, DETAIL_EVENTS, before).await?;
-        let mut detail = crate::ssr::reports::timeline::timeline(facts, history.events, timeout);
+        let mut detail = reports::timeline::timeline(facts, history.events, timeout);
         detail.events_total = history.total as u64;
         detail.older = history.older.map(|o| o as u64);
         Ok(Some(detail))

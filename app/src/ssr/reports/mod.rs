@@ -1,4 +1,6 @@
-//! What people see, computed from the read models: the lead detail's
-//! timeline. Pure: reports never touch storage.
+//! What people see, computed from the read models: the dashboard's summary
+//! and chart, and the lead detail's timeline. Pure: reports read the index
+//! through its visitor and never touch storage.
 
+pub mod summary;
 pub mod timeline;

@@ -1,0 +1,297 @@
+//! The dashboard's figures for a filter: KPIs, the previous period, the
+//! first-response buckets, leads per day and per first source, and the
+//! chart stacked by the largest sources. Read through the index's one
+//! visitor ([`LeadIndex::each`]); the index knows nothing of these shapes.
+
+use crate::model::{Chart, DayCount, FirstResponse, PeriodTotals, SourceCount, SourceRef, Summary};
+use crate::ssr::domain::filter::Filter;
+use crate::ssr::domain::rules::day_range;
+use crate::ssr::index::{LeadIndex, Stamp, stamp};
+
+/// The summary with the previous period's totals and, with `top = Some(n)`,
+/// the per-day chart stacked by the `n` largest first sources (and
+/// "other"): one pass over the range, plus one over the previous period.
+pub fn dashboard(index: &LeadIndex, f: &Filter, top: Option<usize>) -> (Summary, Chart) {
+    let (mut summary, chart) = summary_and_chart(index, f, top);
+    summary.previous = f.previous_period().map(|p| {
+        let (total, touched, median) = totals(index, &p);
+        PeriodTotals {
+            from: p.from.to_string(),
+            to: p.to.to_string(),
+            total,
+            touched,
+            untouched: total - touched,
+            median_first_touch_seconds: median,
+        }
+    });
+    (summary, chart)
+}
+
+/// The summary (without the previous period) and the chart of `f`.
+pub fn summary_and_chart(index: &LeadIndex, f: &Filter, top: Option<usize>) -> (Summary, Chart) {
+    let days = (f.to - f.from).num_days().max(0) as usize + 1;
+    // Day d runs from bounds[d] to bounds[d + 1].
+    let bounds: Vec<Stamp> = (0..=days)
+        .map(|i| {
+            f.from
+                .checked_add_days(chrono::Days::new(i as u64))
+                .map_or(stamp(f.end), |d| stamp(day_range(d, d, f.tz).0))
+        })
+        .collect();
+    let mut by_day = vec![0u64; days];
+    let groups = index.source_groups();
+    let mut by_group = vec![0u64; groups];
+    // The waits of answered leads, and each one's source group.
+    let mut waits: Vec<i64> = Vec::new();
+    let mut wait_groups: Vec<u32> = Vec::new();
+    // With a chart: each counted lead's (day, group).
+    let mut day_group: Vec<(u32, u32)> = Vec::new();
+    let mut first_response = FirstResponse::default();
+    let mut total = 0u64;
+    let day_of = day_finder(&bounds);
+    index.each(f, |lead| {
+        let day = day_of(lead.date);
+        by_day[day] += 1;
+        total += 1;
+        by_group[lead.group as usize] += 1;
+        if top.is_some() {
+            day_group.push((day as u32, lead.group));
+        }
+        first_response.add(lead.wait);
+        if let Some(w) = lead.wait {
+            waits.push(w);
+            wait_groups.push(lead.group);
+        }
+    });
+    let touched = waits.len() as u64;
+    // Medians per group: the waits laid out group by group (a counting
+    // sort, linear), then a selection in each group's slice.
+    let mut start = vec![0usize; groups + 1];
+    for g in &wait_groups {
+        start[*g as usize + 1] += 1;
+    }
+    for i in 0..groups {
+        start[i + 1] += start[i];
+    }
+    let mut by_group_waits = vec![0i64; waits.len()];
+    let mut next = start.clone();
+    for (w, g) in waits.iter().zip(&wait_groups) {
+        by_group_waits[next[*g as usize]] = *w;
+        next[*g as usize] += 1;
+    }
+    let group_stats: Vec<(u64, Option<i64>)> = (0..groups)
+        .map(|g| {
+            let slice = &mut by_group_waits[start[g]..start[g + 1]];
+            (slice.len() as u64, median_of(slice))
+        })
+        .collect();
+    let median_all = median_of(&mut waits);
+    let mut order: Vec<usize> = (0..groups).filter(|g| by_group[*g] > 0).collect();
+    let refs: Vec<Option<SourceRef>> = (0..groups)
+        .map(|g| {
+            (by_group[g] > 0)
+                .then(|| index.group_source(g as u32))
+                .flatten()
+                .map(|s| SourceRef {
+                    platform: s.platform,
+                    id: s.id,
+                    name: s.name,
+                })
+        })
+        .collect();
+    order.sort_by(|a, b| {
+        by_group[*b].cmp(&by_group[*a]).then_with(|| {
+            let label = |g: usize| {
+                refs[g]
+                    .as_ref()
+                    .map(|s| (s.platform.clone(), s.id.clone(), s.name.clone()))
+            };
+            label(*a).cmp(&label(*b))
+        })
+    });
+    let by_source: Vec<SourceCount> = order
+        .iter()
+        .map(|g| SourceCount {
+            source: refs[*g].clone(),
+            count: by_group[*g],
+            touched: group_stats[*g].0,
+            median_first_touch_seconds: group_stats[*g].1,
+        })
+        .collect();
+    let day_name = |i: usize| {
+        f.from
+            .checked_add_days(chrono::Days::new(i as u64))
+            .map(|d| d.to_string())
+            .unwrap_or_default()
+    };
+    let chart = match top {
+        None => Chart::default(),
+        Some(n) => {
+            let shown = &order[..order.len().min(n)];
+            let other = order.len() > shown.len();
+            let width = shown.len() + usize::from(other);
+            let mut series_of = vec![width.saturating_sub(1); groups];
+            for (i, g) in shown.iter().enumerate() {
+                series_of[*g] = i;
+            }
+            let mut counts = vec![vec![0u64; width]; days];
+            for (d, g) in day_group {
+                counts[d as usize][series_of[g as usize]] += 1;
+            }
+            Chart {
+                series: shown.iter().map(|g| refs[*g].clone()).collect(),
+                other,
+                days: counts
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, c)| (day_name(i), c))
+                    .collect(),
+            }
+        }
+    };
+    let summary = Summary {
+        total,
+        touched,
+        untouched: total - touched,
+        median_first_touch_seconds: median_all,
+        by_day: by_day
+            .into_iter()
+            .enumerate()
+            .map(|(i, count)| DayCount {
+                day: day_name(i),
+                count,
+            })
+            .collect(),
+        by_source,
+        first_response,
+        previous: None,
+    };
+    (summary, chart)
+}
+
+/// Total, answered and the median wait of the leads matching `f`: the
+/// previous period's figures, without days, sources or a chart.
+pub fn totals(index: &LeadIndex, f: &Filter) -> (u64, u64, Option<i64>) {
+    let mut total = 0u64;
+    let mut waits: Vec<i64> = Vec::new();
+    index.each(f, |lead| {
+        total += 1;
+        waits.extend(lead.wait);
+    });
+    (total, waits.len() as u64, median_of(&mut waits))
+}
+
+/// The day (index into `bounds`, where day d runs from `bounds[d]` to
+/// `bounds[d + 1]`) of a time inside the range. Days of exactly 24 hours
+/// (zones without daylight saving, such as Indonesia's) are found by
+/// division; a binary search was most of a year's summary.
+fn day_finder(bounds: &[Stamp]) -> impl Fn(Stamp) -> usize + '_ {
+    let days = bounds.len().saturating_sub(1).max(1);
+    let uniform = bounds
+        .windows(2)
+        .all(|w| w[1].0 - w[0].0 == 86_400 && w[0].1 == 0 && w[1].1 == 0);
+    let start = bounds.first().map_or(0, |b| b.0);
+    move |t: Stamp| {
+        let day = if uniform {
+            usize::try_from((t.0 - start).div_euclid(86_400)).unwrap_or(0)
+        } else {
+            bounds[1..days].partition_point(|b| *b <= t)
+        };
+        day.min(days - 1)
+    }
+}
+
+/// The median of `values` (the mean of the two middle ones, rounded, for
+/// an even count).
+pub(crate) fn median_of(values: &mut [i64]) -> Option<i64> {
+    let n = values.len();
+    if n == 0 {
+        return None;
+    }
+    let mid = n / 2;
+    let b = *values.select_nth_unstable(mid).1;
+    let a = if n % 2 == 0 {
+        // The largest value below the middle one.
+        values[..mid].iter().copied().max().unwrap_or(b)
+    } else {
+        b
+    };
+    Some(a + ((b - a) as f64 / 2.0).round() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ssr::domain::rules::LeadFacts;
+    use crate::ssr::domain::summary::summarize;
+    use crate::ssr::index::tests::{FILTERS, arb_lead, expected, filter};
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(40))]
+
+        /// The summary, the chart and the previous period's totals against
+        /// the model summary written from the rules.
+        #[test]
+        fn summaries_match_the_rules(
+            first in prop::collection::vec((0..400u32).prop_flat_map(arb_lead), 0..300),
+            later in prop::collection::vec((0..400u32).prop_flat_map(arb_lead), 0..150),
+        ) {
+            let mut model: HashMap<String, LeadFacts> = HashMap::new();
+            for l in &first { model.insert(l.key.clone(), l.clone()); }
+            let mut index = LeadIndex::build(model.values().cloned());
+            for l in &later {
+                index.upsert(l);
+                model.insert(l.key.clone(), l.clone());
+            }
+            for pairs in FILTERS {
+                let f = filter(&[&[("from", "2026-10-25")], *pairs].concat());
+                let want: Vec<LeadFacts> = expected(&model, &f);
+                // Sources of equal count may come in either order.
+                let norm = |mut s: Summary| {
+                    s.by_source.sort_by_key(|c| (std::cmp::Reverse(c.count), c.source.as_ref().map(|s| (s.platform.clone(), s.id.clone()))));
+                    s
+                };
+                let (summary, chart) = summary_and_chart(&index, &f, Some(3));
+                prop_assert_eq!(norm(summary.clone()), norm(summarize(&want, f.from, f.to, f.tz)), "{:?}", pairs);
+                // The chart's stacks add up to the days, its series to the sources.
+                prop_assert_eq!(chart.days.len(), summary.by_day.len());
+                for ((day, stack), d) in chart.days.iter().zip(&summary.by_day) {
+                    prop_assert_eq!(day, &d.day);
+                    prop_assert_eq!(stack.iter().sum::<u64>(), d.count);
+                }
+                for (i, series) in chart.series.iter().enumerate() {
+                    let n: u64 = chart.days.iter().map(|(_, c)| c[i]).sum();
+                    prop_assert_eq!(series, &summary.by_source[i].source);
+                    prop_assert_eq!(n, summary.by_source[i].count);
+                }
+                prop_assert_eq!(chart.other, summary.by_source.len() > 3);
+                prop_assert_eq!(
+                    totals(&index, &f),
+                    (summary.total, summary.touched, summary.median_first_touch_seconds)
+                );
+                // The previous period is the model's summary of its days.
+                let (with_previous, _) = dashboard(&index, &f, None);
+                let previous = f.previous_period().map(|p| {
+                    let s = summarize(&expected(&model, &p), p.from, p.to, p.tz);
+                    (s.total, s.touched, s.median_first_touch_seconds)
+                });
+                prop_assert_eq!(
+                    with_previous.previous.map(|p| (p.total, p.touched, p.median_first_touch_seconds)),
+                    previous
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median_of(&mut []), None);
+        assert_eq!(median_of(&mut [5]), Some(5));
+        assert_eq!(median_of(&mut [9, 1, 4]), Some(4));
+        // Even counts: the rounded mean of the middle two.
+        assert_eq!(median_of(&mut [1, 2, 10, 20]), Some(6));
+        assert_eq!(median_of(&mut [1, 2]), Some(2));
+    }
+}
