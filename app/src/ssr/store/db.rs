@@ -17,10 +17,19 @@ pub const SCHEMA_VERSION: i64 = 5;
 
 /// Migrations in order: `(version reached, SurrealQL)`. Each runs in one
 /// transaction together with the version bump.
-const MIGRATIONS: &[(i64, &str)] = &[
+/// One step of the schema: definitions, or data rewritten in code.
+enum Step {
+    Sql(&'static str),
+    Code(fn(&Db) -> futures::future::BoxFuture<'_, Result<(), AppError>>),
+}
+
+/// The schema's history, one step per version in order: `migrate` runs
+/// those above the stored version, each followed by its version number.
+const MIGRATIONS: &[(i64, Step)] = &[
     (
         1,
-        r#"
+        Step::Sql(
+            r#"
     DEFINE TABLE IF NOT EXISTS meta SCHEMALESS;
     -- event:⟨event id⟩, idempotent by key. (Schema 1 and 2 also indexed it
     -- by contact; schema 3 lists a contact's event ids on the contact.)
@@ -29,20 +38,29 @@ const MIGRATIONS: &[(i64, &str)] = &[
     -- columns here; schema 2 removes those indexes again.)
     DEFINE TABLE IF NOT EXISTS contact SCHEMALESS;
     "#,
+        ),
     ),
     (
         2,
-        r#"
+        Step::Sql(
+            r#"
     -- Reads are served by the in-memory lead index: the contact table keeps
     -- only each contact's rules state, and every index on it only cost writes.
     REMOVE INDEX IF EXISTS contact_sort ON contact;
     REMOVE INDEX IF EXISTS contact_name ON contact;
     REMOVE INDEX IF EXISTS contact_touch ON contact;
     "#,
+        ),
+    ),
+    (
+        3,
+        // A contact row lists its event ids: data, not only definitions.
+        Step::Code(|db| Box::pin(list_events_on_contacts(db))),
     ),
     (
         4,
-        r#"
+        Step::Sql(
+            r#"
     -- Sign-in: user:⟨name⟩ (role, Argon2id hash), session:⟨SHA-256 of the
     -- cookie⟩ (user, created, seen), api_token:⟨SHA-256 of the token⟩
     -- (name, created, last_used). Secrets are never stored, only hashes.
@@ -51,21 +69,24 @@ const MIGRATIONS: &[(i64, &str)] = &[
     DEFINE TABLE IF NOT EXISTS api_token SCHEMALESS;
     DEFINE INDEX IF NOT EXISTS api_token_name ON api_token FIELDS name UNIQUE;
     "#,
+        ),
     ),
     (
         5,
-        r#"
+        Step::Sql(
+            r#"
     -- history:⟨contact key#first event id⟩: a page of a chatty contact's
     -- older event ids, so a contact row lists at most 512 (ingest reads and
     -- rewrites that list on every write to the contact).
     DEFINE TABLE IF NOT EXISTS history SCHEMALESS;
     "#,
+        ),
     ),
 ];
 
 pub fn db_error(e: surrealdb::Error) -> AppError {
     // The message may quote a record id or value: a phone, an e-mail.
-    AppError::Unavailable(crate::ssr::redact::redact(&e.to_string()))
+    AppError::Unavailable(crate::ssr::domain::redact::redact(&e.to_string()))
 }
 
 /// Optimistic transactions lose to a concurrent writer of the same key at
@@ -271,19 +292,18 @@ pub async fn migrate(db: &Db) -> Result<(), AppError> {
             "the database has schema version {current}, newer than this build's {SCHEMA_VERSION}; use a newer leads-dashboard"
         )));
     }
-    for version in (current + 1)..=SCHEMA_VERSION {
-        if version == 3 {
-            // Data, not only definitions: done in code (bumps the version).
-            list_events_on_contacts(db).await?;
-            continue;
-        }
-        let sql = MIGRATIONS
-            .iter()
-            .find(|(v, _)| *v == version)
-            .map_or("", |(_, sql)| *sql);
+    for (version, step) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        let sql = match step {
+            Step::Sql(sql) => sql,
+            Step::Code(run) => {
+                // Idempotent: a crash before the version is written runs it again.
+                run(db).await?;
+                ""
+            }
+        };
         let query = format!("BEGIN; {sql}; UPSERT meta:schema SET version = $version; COMMIT;");
         db.query(query)
-            .bind(("version", version))
+            .bind(("version", *version))
             .await
             .and_then(|r| r.check())
             .map_err(db_error)?;
@@ -295,7 +315,7 @@ pub async fn migrate(db: &Db) -> Result<(), AppError> {
 /// Schema 3: a contact row lists its event ids (`events`), which replaces
 /// the `event_contact` index: that index cost two thirds of every event
 /// insert. Rebuilds the lists from the stored events (idempotent), then
-/// drops the index.
+/// drops the index; `migrate` writes the version.
 async fn list_events_on_contacts(db: &Db) -> Result<(), AppError> {
     let mut res = db
         .query("SELECT VALUE [contact, eid] FROM event")
@@ -322,11 +342,10 @@ async fn list_events_on_contacts(db: &Db) -> Result<(), AppError> {
             .and_then(|r| r.check())
             .map_err(db_error)?;
     }
-    db.query("REMOVE INDEX IF EXISTS event_contact ON event; UPSERT meta:schema SET version = 3;")
+    db.query("REMOVE INDEX IF EXISTS event_contact ON event;")
         .await
         .and_then(|r| r.check())
         .map_err(db_error)?;
-    tracing::info!(version = 3, "database schema migrated");
     Ok(())
 }
 
@@ -366,7 +385,14 @@ pub async fn ping(db: &Db) -> Result<(), AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ssr::ingest;
+    use crate::ssr::store::contacts;
+
+    /// Every version from 1 to the current one has exactly one step, in order.
+    #[test]
+    fn the_migrations_are_one_list() {
+        let versions: Vec<i64> = MIGRATIONS.iter().map(|(v, _)| *v).collect();
+        assert_eq!(versions, (1..=SCHEMA_VERSION).collect::<Vec<_>>());
+    }
 
     /// A database written by the first slice (schema 1: nested objects, an
     /// index of events by contact) is migrated and read as it was.
@@ -396,11 +422,11 @@ mod tests {
         .expect("schema 1 data");
         migrate(&db).await.expect("migrated");
         assert_eq!(schema_version(&db).await.expect("version"), SCHEMA_VERSION);
-        let history = ingest::contact_events(&db, "web:v1")
+        let history = contacts::contact_events(&db, "web:v1")
             .await
             .expect("history");
         assert_eq!(history.len(), 1);
-        let (_, states) = ingest::load_states(&db, Some).await.expect("states");
+        let (_, states) = contacts::load_states(&db, Some).await.expect("states");
         assert_eq!(states.len(), 1);
         assert!(states[0].lead().is_some());
         let mut res = db.query("INFO FOR TABLE event").await.expect("info");

@@ -3,5 +3,6 @@
 //! SurrealQL.
 
 pub mod accounts;
+pub mod batch;
+pub mod contacts;
 pub mod db;
-pub mod ingest;

@@ -1,4 +1,5 @@
-//! Storing a batch of events: one database transaction.
+//! Storing a batch of events: one database transaction. (Reading and
+//! watching contacts is [`super::contacts`].)
 //!
 //! The transaction reads the states of its contacts with the ids of their
 //! events (which tell which events are stored already), folds the new
@@ -20,17 +21,18 @@
 //! a chatty contact costs the same as to a new one (its history is for the
 //! lead detail). Every read of leads is served by the in-memory lead index.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use serde_json::json;
 use surrealdb::types::{RecordId, SurrealValue, Value};
 
+use super::contacts::parse_state;
 use super::db::{Db, db_error, is_duplicate, is_retryable, record, row};
 use crate::error::AppError;
-use crate::ssr::event::Event;
-use crate::ssr::identity::Groups;
-use crate::ssr::rules::ContactState;
+use crate::ssr::domain::event::Event;
+use crate::ssr::domain::identity::Groups;
+use crate::ssr::domain::rules::ContactState;
 
 /// Existing contacts written by one `UPDATE` statement (measured: 64 cost a
 /// tenth of ingest in statements; one statement for every contact of a large
@@ -435,253 +437,13 @@ fn event_row(e: &Event) -> Result<Value, String> {
     ))
 }
 
-/// A stored contact state: a JSON string (schema 2) or an object (schema 1).
-fn parse_state(v: &serde_json::Value) -> Result<ContactState, String> {
-    use serde::Deserialize;
-    match v {
-        serde_json::Value::String(s) => serde_json::from_str(s),
-        other => ContactState::deserialize(other),
-    }
-    .map_err(|e| format!("unreadable contact state: {e}"))
-}
-
-/// Every stored contact state, each passed through `map` (the lead index
-/// is built from these at start, and again by a follower that lost its
-/// change stream). Parsing runs on every core, off the async threads, so a
-/// reload while serving delays no request.
-pub async fn load_states<T: Send + 'static>(
-    db: &Db,
-    map: fn(ContactState) -> Option<T>,
-) -> Result<(usize, Vec<T>), AppError> {
-    // One query: SurrealDB reads a record-id range whole before a LIMIT
-    // applies, so paging by id would read the table once per page.
-    let mut res = db
-        .query("SELECT VALUE state FROM contact WHERE state != NONE")
-        .await
-        .map_err(db_error)?;
-    let states: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
-    tokio::task::spawn_blocking(move || parse_states(states, map))
-        .await
-        .map_err(|_| AppError::Internal("a loader thread failed".into()))?
-}
-
-fn parse_states<T: Send>(
-    states: Vec<serde_json::Value>,
-    map: fn(ContactState) -> Option<T>,
-) -> Result<(usize, Vec<T>), AppError> {
-    let n = states.len();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = n.div_ceil(threads).max(1);
-    let parse = |part: &[serde_json::Value]| -> Result<Vec<T>, AppError> {
-        let mut out = Vec::with_capacity(part.len());
-        for s in part {
-            // An alias's row redirects to its contact and has no state.
-            if s.is_null() {
-                continue;
-            }
-            out.extend(map(parse_state(s).map_err(AppError::Internal)?));
-        }
-        Ok(out)
-    };
-    let parts: Vec<Result<Vec<T>, AppError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = states
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || parse(part)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(AppError::Internal("a loader thread failed".into())))
-            })
-            .collect()
-    });
-    let mut out = Vec::with_capacity(n);
-    for p in parts {
-        out.extend(p?);
-    }
-    Ok((n, out))
-}
-
-/// A committed change of one contact row.
-#[derive(Debug)]
-pub enum ContactChange {
-    /// A contact's new state.
-    State(ContactState),
-    /// The key became an alias of another contact (merged by a tie).
-    Gone(String),
-}
-
-/// Every contact change committed from now on, by any process on the
-/// database (a live query; on a SurrealDB server, also other instances'
-/// commits). The stream ends when the connection does; what was committed
-/// meanwhile is not replayed (the caller loads everything again).
-pub async fn watch_contacts(db: &Db) -> Result<ContactChanges, AppError> {
-    use futures::StreamExt;
-    use surrealdb::types::{Action, SurrealValue};
-    let mut res = db
-        .query("LIVE SELECT state, into, key FROM contact")
-        .await
-        .map_err(db_error)?;
-    let stream = res
-        .stream::<surrealdb::Notification<Value>>(0)
-        .map_err(db_error)?;
-    Ok(stream
-        .filter_map(|n| async move {
-            let n = match n {
-                Ok(n) => n,
-                Err(e) => return Some(Err(db_error(e))),
-            };
-            // Contacts are never deleted; a killed query ends with the stream.
-            if !matches!(n.action, Action::Create | Action::Update) {
-                return None;
-            }
-            let json = serde_json::Value::from_value(n.data).ok()?;
-            if let (Some(_), Some(key)) = (json["into"].as_str(), json["key"].as_str()) {
-                return Some(Ok(ContactChange::Gone(key.to_owned())));
-            }
-            Some(
-                parse_state(&json["state"])
-                    .map(ContactChange::State)
-                    .map_err(AppError::Internal),
-            )
-        })
-        .boxed())
-}
-
-/// Committed contact changes as they arrive ([`watch_contacts`]).
-pub type ContactChanges = futures::stream::BoxStream<'static, Result<ContactChange, AppError>>;
-
-/// The stored events of one contact (its whole history; tests: the
-/// detail reads [`contact_history`] windows).
-#[cfg(test)]
-pub async fn contact_events(db: &Db, key: &str) -> Result<Vec<Event>, AppError> {
-    Ok(contact_history(db, key, usize::MAX, None).await?.events)
-}
-
-/// A window of a contact's history (in storage order, not time order: the
-/// detail sorts it).
-pub struct History {
-    pub events: Vec<Event>,
-    /// Every event the contact has.
-    pub total: usize,
-    /// The `before` that reads the next older window (`None`: this one
-    /// reaches the first event).
-    pub older: Option<usize>,
-}
-
-/// At least `limit` of a contact's latest stored events (whole pages, so a
-/// window may hold up to [`RECENT_MAX`] more), or of those stored before
-/// page `before` (a window's `older`). New events only append pages, so a
-/// `before` keeps naming the same events while they arrive (a merge with
-/// another contact lists both contacts' pages anew).
-pub async fn contact_history(
-    db: &Db,
-    key: &str,
-    limit: usize,
-    before: Option<usize>,
-) -> Result<History, AppError> {
-    let key = contact_of(db, key).await?.unwrap_or_else(|| key.to_owned());
-    let mut res = db
-        .query("SELECT events, pages FROM $cid")
-        .bind(("cid", record("contact", &key)))
-        .await
-        .map_err(db_error)?;
-    let mut rows: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
-    let Some(mut row) = rows.pop() else {
-        return Ok(History {
-            events: Vec::new(),
-            total: 0,
-            older: None,
-        });
-    };
-    let recent: Vec<String> = serde_json::from_value(row["events"].take()).unwrap_or_default();
-    let pages: Vec<String> = serde_json::from_value(row["pages"].take()).unwrap_or_default();
-    let total = pages.len() * PAGE + recent.len();
-    // Units newest first: the row's own list (unless reading older), then
-    // the pages from the last.
-    let end = before.unwrap_or(pages.len()).min(pages.len());
-    let mut ids: Vec<String> = if before.is_none() { recent } else { Vec::new() };
-    let mut first = end;
-    while first > 0 && ids.len() < limit {
-        let from = first.saturating_sub((limit - ids.len()).div_ceil(PAGE));
-        let keys: Vec<_> = pages[from..first]
-            .iter()
-            .map(|k| record("history", k))
-            .collect();
-        let mut res = db
-            .query("SELECT VALUE events FROM $hids")
-            .bind(("hids", keys))
-            .await
-            .map_err(db_error)?;
-        let lists: Vec<Vec<String>> = res.take(0).map_err(db_error)?;
-        ids.extend(lists.into_iter().flatten());
-        first = from;
-    }
-    let mut events = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(5000) {
-        let ids: Vec<_> = chunk.iter().map(|id| record("event", id)).collect();
-        let mut res = db
-            .query("SELECT ev, event FROM $ids")
-            .bind(("ids", ids))
-            .await
-            .map_err(db_error)?;
-        let rows: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
-        for r in rows {
-            events.push(event_of(r)?);
-        }
-    }
-    Ok(History {
-        events,
-        total,
-        older: (first > 0).then_some(first),
-    })
-}
-
-/// The contact key an alias key redirects to (`None`: not an alias).
-pub async fn contact_of(db: &Db, key: &str) -> Result<Option<String>, AppError> {
-    let mut res = db
-        .query("SELECT VALUE into FROM $cid")
-        .bind(("cid", record("contact", key)))
-        .await
-        .map_err(db_error)?;
-    let into: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
-    Ok(into.into_iter().find_map(|v| v.as_str().map(str::to_owned)))
-}
-
-fn event_of(mut r: serde_json::Value) -> Result<Event, AppError> {
-    match r.get_mut("ev").map(serde_json::Value::take) {
-        Some(serde_json::Value::String(s)) => serde_json::from_str(&s),
-        _ => serde_json::from_value(
-            r.get_mut("event")
-                .map(serde_json::Value::take)
-                .unwrap_or_default(),
-        ),
-    }
-    .map_err(|e| AppError::Internal(format!("unreadable event: {e}")))
-}
-
-/// Every stored event, grouped by contact: the events of tied identifiers
-/// together, under the group's key (recomputation checks).
-pub async fn load_events(db: &Db) -> Result<HashMap<String, Vec<Event>>, AppError> {
-    let mut res = db
-        .query("SELECT ev, event FROM event")
-        .await
-        .map_err(db_error)?;
-    let rows: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
-    let events = rows
-        .into_iter()
-        .map(event_of)
-        .collect::<Result<Vec<Event>, AppError>>()?;
-    Ok(crate::ssr::identity::by_contact(events))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ssr::db;
+    use crate::ssr::store::contacts::{contact_events, contact_history, load_events, load_states};
+    use crate::ssr::store::db;
 
-    use crate::ssr::event::test_batch as batch;
+    use crate::ssr::domain::event::test_batch as batch;
 
     /// Without the in-process writer, concurrent stores of the same contacts
     /// conflict at commit on the on-disk engine (as two processes on one
