@@ -37,7 +37,7 @@ pub async fn load_leads(
     #[server(default)] query: LeadsQuery,
     lang: Lang,
 ) -> Result<LeadsView, AppError> {
-    public(crate::ssr::view::leads_view(&state()?, &query, lang))
+    public(crate::ssr::web::view::leads_view(&state()?, &query, lang))
 }
 
 /// KPI cards, first-response distribution, chart and breakdown by source.
@@ -46,7 +46,11 @@ pub async fn load_dashboard(
     #[server(default)] query: LeadsQuery,
     lang: Lang,
 ) -> Result<DashboardView, AppError> {
-    public(crate::ssr::view::dashboard_view(&state()?, &query, lang))
+    public(crate::ssr::web::view::dashboard_view(
+        &state()?,
+        &query,
+        lang,
+    ))
 }
 
 /// One lead with its sessions and its latest events (or those before
@@ -58,5 +62,5 @@ pub async fn load_lead(
     #[server(default)] before: Option<u64>,
     lang: Lang,
 ) -> Result<Option<LeadPanel>, AppError> {
-    public(crate::ssr::view::lead_view(&state()?, &id, tz.as_deref(), before, lang).await)
+    public(crate::ssr::web::view::lead_view(&state()?, &id, tz.as_deref(), before, lang).await)
 }

@@ -1,4 +1,5 @@
-//! Indonesian and English: the page's texts, numbers, days and durations.
+//! Indonesian and English: every text (the Leads page's, and the sign-in
+//! and settings pages'), numbers, days and durations.
 //! Shared by the server render and the browser, so both write the same text
 //! (no flash of the other language, no hydration mismatch).
 
@@ -175,6 +176,110 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("notfound", "Halaman tidak ditemukan.", "Page not found."),
 ];
 
+/// The sign-in and settings pages' texts: rendered on the server only, so
+/// kept out of the browser bundle.
+#[cfg(feature = "ssr")]
+const ACCOUNT_TEXTS: &[(&str, &str, &str)] = &[
+    ("signin", "Masuk", "Sign in"),
+    (
+        "signin.title",
+        "Masuk ke Leads Dashboard",
+        "Sign in to Leads Dashboard",
+    ),
+    ("name", "Nama pengguna", "User name"),
+    ("password", "Kata sandi", "Password"),
+    (
+        "wrong",
+        "Nama atau kata sandi salah.",
+        "Wrong name or password.",
+    ),
+    (
+        "throttled",
+        "Terlalu banyak percobaan. Coba lagi dalam {} detik.",
+        "Too many attempts. Try again in {} seconds.",
+    ),
+    (
+        "expired",
+        "Silakan masuk untuk melanjutkan.",
+        "Please sign in to continue.",
+    ),
+    (
+        "no_user",
+        "Belum ada pengguna. Buat admin pertama di server: leads-dashboard user add admin --role admin (saat server berhenti), atau jalankan dengan LEADS_ADMIN_PASSWORD.",
+        "No user exists yet. Create the first admin on the server: leads-dashboard user add admin --role admin (with the server stopped), or start it with LEADS_ADMIN_PASSWORD set.",
+    ),
+    (
+        "failed",
+        "Gagal, coba lagi sebentar lagi.",
+        "That failed; please try again in a moment.",
+    ),
+    ("back", "← Kembali ke Leads", "← Back to Leads"),
+    ("users", "Pengguna", "Users"),
+    ("role", "Peran", "Role"),
+    (
+        "role.admin",
+        "Admin (pengguna, token, pengaturan)",
+        "Admin (users, tokens, settings)",
+    ),
+    (
+        "role.viewer",
+        "Viewer (melihat dan mengunduh lead)",
+        "Viewer (reads and exports leads)",
+    ),
+    ("created", "Dibuat", "Created"),
+    ("add_user", "Tambah pengguna", "Add user"),
+    ("set_password", "Ganti kata sandi", "Set password"),
+    ("new_password", "Kata sandi baru", "New password"),
+    ("remove", "Hapus", "Remove"),
+    ("tokens", "Token API", "API tokens"),
+    (
+        "tokens.help",
+        "Untuk integrasi: kirim sebagai Authorization: Bearer TOKEN ke /api/v1. Token hanya ditampilkan sekali.",
+        "For integrations: send as Authorization: Bearer TOKEN to /api/v1. A token is shown once only.",
+    ),
+    ("token.name", "Nama token", "Token name"),
+    ("create_token", "Buat token", "Create token"),
+    ("last_used", "Terakhir dipakai", "Last used"),
+    ("never", "belum pernah", "never"),
+    ("revoke", "Cabut", "Revoke"),
+    ("none", "Belum ada.", "None yet."),
+    ("intake", "Saluran masuk", "Channel intake"),
+    (
+        "intake.help",
+        "Sejak server dimulai: kiriman webhook yang diterima, peristiwa yang dibuat, dan yang sengaja diabaikan (tanda terima, reaksi, grup, pemberitahuan).",
+        "Since the server started: webhook deliveries received, the events they made, and what was left out on purpose (receipts, reactions, groups, notices).",
+    ),
+    ("intake.name", "Saluran", "Intake"),
+    ("intake.configured", "Terpasang", "Set up"),
+    ("intake.deliveries", "Kiriman", "Deliveries"),
+    ("intake.events", "Peristiwa", "Events"),
+    ("intake.dropped", "Diabaikan", "Left out"),
+    ("intake.refused", "Ditolak", "Refused"),
+    ("yes", "ya", "yes"),
+    ("no", "tidak", "no"),
+    (
+        "intake.unknown_apps",
+        "Balasan dari aplikasi yang belum dikenal (dihitung sebagai sistem, bukan balasan):",
+        "Replies from apps no setting names (counted as system, not as answers):",
+    ),
+    (
+        "intake.unknown_help",
+        "Tambahkan id aplikasi ke LEADS_META_AGENT_APP_IDS (agen) atau LEADS_META_AI_APP_IDS (AI).",
+        "Add the app id to LEADS_META_AGENT_APP_IDS (agents) or LEADS_META_AI_APP_IDS (AI).",
+    ),
+    (
+        "new_token",
+        "Token baru — salin sekarang, tidak akan ditampilkan lagi:",
+        "New token — copy it now, it will not be shown again:",
+    ),
+    ("done", "Selesai.", "Done."),
+    (
+        "admins_only",
+        "Halaman ini hanya untuk admin.",
+        "This page is for admins only.",
+    ),
+];
+
 impl Lang {
     pub const ALL: [Lang; 2] = [Lang::Id, Lang::En];
 
@@ -214,8 +319,7 @@ impl Lang {
 
     /// The text for `key`; the key itself if it has none (a bug, visible).
     pub fn t(self, key: &str) -> &'static str {
-        TEXTS
-            .iter()
+        texts()
             .find(|(k, _, _)| *k == key)
             .map(|(_, id, en)| match self {
                 Lang::Id => *id,
@@ -314,19 +418,35 @@ impl Lang {
     }
 }
 
+/// Every text: the page's, and on the server the account pages' too.
+fn texts() -> impl Iterator<Item = &'static (&'static str, &'static str, &'static str)> {
+    let account: &[(&str, &str, &str)] = {
+        #[cfg(feature = "ssr")]
+        {
+            ACCOUNT_TEXTS
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            &[]
+        }
+    };
+    TEXTS.iter().chain(account)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn every_key_has_both_languages() {
-        for (k, id, en) in TEXTS {
+        for (k, id, en) in texts() {
             assert!(!id.is_empty() && !en.is_empty(), "{k}");
         }
-        let mut keys: Vec<&str> = TEXTS.iter().map(|(k, _, _)| *k).collect();
+        let mut keys: Vec<&str> = texts().map(|(k, _, _)| *k).collect();
+        let n = keys.len();
         keys.sort();
         keys.dedup();
-        assert_eq!(keys.len(), TEXTS.len(), "a key is listed twice");
+        assert_eq!(keys.len(), n, "a key is listed twice");
     }
 
     #[test]

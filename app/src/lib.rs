@@ -37,7 +37,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         leptos::nonce::use_nonce(),
         use_context::<leptos_axum::ResponseOptions>(),
     ) {
-        if let Ok(v) = axum::http::HeaderValue::from_str(&ssr::view::csp(Some(&nonce))) {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&ssr::web::shell::csp(Some(&nonce))) {
             res.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, v);
         }
     }
@@ -68,17 +68,17 @@ fn top_right() -> impl IntoView {
     {
         let caller = use_context::<axum::http::request::Parts>()
             .and_then(|p| p.extensions.get::<ssr::auth::Caller>().cloned());
-        components::account::top_right(initial_lang(), caller)
+        ssr::web::account::top_right(initial_lang(), caller)
     }
     #[cfg(not(feature = "ssr"))]
     {}
 }
 
-/// The prefix of the site's files (see `ssr::view::AssetRoot`).
+/// The prefix of the site's files (see `ssr::web::shell::AssetRoot`).
 fn asset_root() -> String {
     #[cfg(feature = "ssr")]
     {
-        use_context::<ssr::view::AssetRoot>()
+        use_context::<ssr::web::shell::AssetRoot>()
             .map(|r| r.0)
             .unwrap_or_default()
     }
@@ -95,7 +95,7 @@ fn initial_lang() -> Lang {
     #[cfg(feature = "ssr")]
     {
         use_context::<axum::http::request::Parts>()
-            .map(|p| crate::ssr::view::request_lang(&p.headers))
+            .map(|p| crate::ssr::web::shell::request_lang(&p.headers))
             .unwrap_or_default()
     }
     #[cfg(not(feature = "ssr"))]

@@ -6,8 +6,6 @@
 //! around them and the panel around the detail run in the browser too.
 
 #[cfg(feature = "ssr")]
-pub mod account;
-#[cfg(feature = "ssr")]
 pub mod chart;
 pub mod detail;
 #[cfg(feature = "ssr")]

@@ -8,7 +8,7 @@ use leptos::config::LeptosOptions;
 use phonenumber::country::Id as Region;
 
 use super::auth::Auth;
-use super::event::Sender;
+use super::domain::event::Sender;
 use super::intake::IntakeCounts;
 use super::leads::Leads;
 
@@ -47,7 +47,7 @@ pub struct Settings {
     /// `LEADS_SECURE_COOKIES`: mark the session cookie `Secure` (behind HTTPS).
     pub secure_cookies: bool,
     /// `LEADS_TRUSTED_PROXIES`: proxies whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<crate::ssr::net::Cidr>,
+    pub trusted_proxies: Vec<crate::ssr::domain::net::Cidr>,
     /// `LEADS_SIGNIN_TIMEOUT`: inactivity after which a sign-in ends.
     pub signin_timeout: chrono::Duration,
 }

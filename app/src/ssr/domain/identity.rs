@@ -71,8 +71,8 @@ impl Groups {
 /// smallest key of the identifiers they tie (the recomputation `verify`
 /// and the tests compare the store with).
 pub fn by_contact(
-    events: Vec<crate::ssr::event::Event>,
-) -> std::collections::HashMap<String, Vec<crate::ssr::event::Event>> {
+    events: Vec<crate::ssr::domain::event::Event>,
+) -> std::collections::HashMap<String, Vec<crate::ssr::domain::event::Event>> {
     let mut g = Groups::default();
     for e in &events {
         g.add(&e.contact_key);

@@ -469,7 +469,7 @@ pub fn reference_group_lead(key: &str, keys: &[&str], events: &[Event]) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ssr::event::{Direction, Sender};
+    use crate::ssr::domain::event::{Direction, Sender};
     use chrono::TimeZone;
 
     const KEY: &str = "+6281234567890";
@@ -835,7 +835,7 @@ mod tests {
         /// absorbed into one under its smallest key, then its new events
         /// applied.
         fn fold_tied(batches: &[Vec<Event>]) -> std::collections::BTreeMap<String, ContactState> {
-            use crate::ssr::identity::Groups;
+            use crate::ssr::domain::identity::Groups;
             let mut states: std::collections::BTreeMap<String, ContactState> = Default::default();
             for batch in batches {
                 let mut g = Groups::default();
@@ -933,7 +933,7 @@ mod tests {
                     .map(|b| b.iter().filter(|e| seen.insert(e.id.clone())).cloned().collect())
                     .collect();
                 let states = fold_tied(&batches);
-                let grouped = crate::ssr::identity::by_contact(history.clone());
+                let grouped = crate::ssr::domain::identity::by_contact(history.clone());
                 prop_assert_eq!(states.len(), grouped.len());
                 for (root, evs) in &grouped {
                     let keys: Vec<&str> = {

@@ -37,10 +37,10 @@ mod sources;
 pub(crate) mod tests;
 
 use crate::model::Source;
-use crate::ssr::event::CHANNELS;
-use crate::ssr::filter::{Cursor, Filter, SortField};
-use crate::ssr::phone;
-use crate::ssr::rules::LeadFacts;
+use crate::ssr::domain::event::CHANNELS;
+use crate::ssr::domain::filter::{Cursor, Filter, SortField};
+use crate::ssr::domain::phone;
+use crate::ssr::domain::rules::LeadFacts;
 use arena::*;
 use blocks::{Blocks, Pos};
 use columns::*;

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::{Parsed, id_text, text, unix_time};
-use crate::ssr::event::{Sender, validate};
+use crate::ssr::domain::event::{Sender, validate};
 use crate::ssr::state::Settings;
 
 /// Chatwoot's inbox channel classes and our channel names.
@@ -282,7 +282,7 @@ fn status_changed(body: &Value, settings: &Settings, out: &mut Parsed) {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::ssr::event::{Direction, Kind};
+    use crate::ssr::domain::event::{Direction, Kind};
 
     /// A `message_created` body as `Message#webhook_data` builds it: the
     /// message's fields, `sender` (the contact, a user or a bot, each with

@@ -20,7 +20,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{Parsed, id_text, tagged_sender, unix_time};
-use crate::ssr::event::{Kind, Sender, validate};
+use crate::ssr::domain::event::{Kind, Sender, validate};
 use crate::ssr::state::Settings;
 
 pub fn parse(body: &Value, settings: &Settings) -> Parsed {
@@ -199,8 +199,8 @@ fn event(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ssr::event::Direction;
-    use crate::ssr::rules::ContactState;
+    use crate::ssr::domain::event::Direction;
+    use crate::ssr::domain::rules::ContactState;
 
     use super::super::fixture;
 

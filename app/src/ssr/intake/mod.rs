@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::ssr::event::{Event, Kind, Sender};
+use crate::ssr::domain::event::{Event, Kind, Sender};
 use crate::ssr::state::Settings;
 
 /// What a body gave: the events, what was invalid (for the log; never

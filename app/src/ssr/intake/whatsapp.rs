@@ -20,8 +20,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
 use super::{Parsed, id_text, tagged_sender, text, unix_time};
-use crate::ssr::event::{Kind, Sender, external_key, known_customer, validate};
-use crate::ssr::phone;
+use crate::ssr::domain::event::{Kind, Sender, external_key, known_customer, validate};
+use crate::ssr::domain::phone;
 use crate::ssr::state::Settings;
 
 /// Ids of Meta's channels are unique per channel only: ours carry a prefix.
@@ -555,7 +555,7 @@ fn source(r: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ssr::event::Direction;
+    use crate::ssr::domain::event::Direction;
 
     fn settings() -> Settings {
         Settings::for_tests()

@@ -3,13 +3,13 @@
 
 use super::Leads;
 use crate::ssr::domain::rules::ContactState;
-use crate::ssr::store::ingest;
+use crate::ssr::store::contacts;
 
 /// Applies other processes' commits as they arrive (whatever is ready is
 /// applied together). When the subscription ends (the connection to the
 /// database server dropped), it subscribes again and reloads every contact,
 /// since what was committed meanwhile is not replayed.
-pub(super) async fn follow_loop(leads: Leads, mut changes: ingest::ContactChanges) {
+pub(super) async fn follow_loop(leads: Leads, mut changes: contacts::ContactChanges) {
     use futures::StreamExt;
     loop {
         while let Some(first) = changes.next().await {
@@ -24,8 +24,8 @@ pub(super) async fn follow_loop(leads: Leads, mut changes: ingest::ContactChange
             let mut gone: Vec<String> = Vec::new();
             for c in ready {
                 match c {
-                    Ok(ingest::ContactChange::State(s)) => batch.push(s),
-                    Ok(ingest::ContactChange::Gone(k)) => gone.push(k),
+                    Ok(contacts::ContactChange::State(s)) => batch.push(s),
+                    Ok(contacts::ContactChange::Gone(k)) => gone.push(k),
                     Err(e) => tracing::warn!("a followed change was unreadable: {e}"),
                 }
             }
@@ -50,7 +50,7 @@ pub(super) async fn follow_loop(leads: Leads, mut changes: ingest::ContactChange
         tracing::warn!("lost the database's change stream; subscribing again");
         loop {
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            match ingest::watch_contacts(&leads.inner.db).await {
+            match contacts::watch_contacts(&leads.inner.db).await {
                 Ok(c) => {
                     changes = c;
                     break;
@@ -58,7 +58,7 @@ pub(super) async fn follow_loop(leads: Leads, mut changes: ingest::ContactChange
                 Err(e) => tracing::warn!("cannot follow the database yet: {e}"),
             }
         }
-        match ingest::load_states(&leads.inner.db, |s| s.lead()).await {
+        match contacts::load_states(&leads.inner.db, |s| s.lead()).await {
             Ok((_, all)) => leads.reload(all),
             Err(e) => tracing::warn!("reloading after a lost change stream failed: {e}"),
         }

@@ -29,14 +29,14 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::error::AppError;
 use crate::model::{Chart, LeadDetail, Summary};
-use crate::ssr::db::{self, Db};
-use crate::ssr::event::Event;
-use crate::ssr::filter::Filter;
+use crate::ssr::domain::event::Event;
+use crate::ssr::domain::filter::Filter;
+use crate::ssr::domain::rules::{ContactState, LeadFacts};
 use crate::ssr::index::LeadIndex;
 pub use crate::ssr::index::{Page, Stats};
-use crate::ssr::ingest;
 use crate::ssr::reports;
-use crate::ssr::rules::{ContactState, LeadFacts};
+use crate::ssr::store::contacts;
+use crate::ssr::store::db::{self, Db};
 
 /// The most writer tasks. Each stores its own contacts' events, one group
 /// commit at a time, so together they use every core and never write the
@@ -104,7 +104,7 @@ impl Leads {
         writers: Option<usize>,
     ) -> Result<Leads, AppError> {
         let changes = if follow {
-            Some(ingest::watch_contacts(&db).await?)
+            Some(contacts::watch_contacts(&db).await?)
         } else {
             None
         };
@@ -121,7 +121,7 @@ impl Leads {
     async fn load(db: Db, writers: usize) -> Result<Leads, AppError> {
         let started = Instant::now();
         tracing::info!("building the lead index from the database");
-        let (contacts, leads) = ingest::load_states(&db, |s| s.lead()).await?;
+        let (contacts, leads) = contacts::load_states(&db, |s| s.lead()).await?;
         let loaded = started.elapsed();
         let index = LeadIndex::build(leads);
         let stats = index.stats();
@@ -307,7 +307,7 @@ impl Leads {
         let mut facts = self.read().get(key);
         // Another identifier of the lead (an old number, a user id) finds it too.
         if facts.is_none() {
-            if let Some(root) = ingest::contact_of(&self.inner.db, key).await? {
+            if let Some(root) = contacts::contact_of(&self.inner.db, key).await? {
                 facts = self.read().get(&root);
             }
         }
@@ -316,7 +316,7 @@ impl Leads {
         };
         let before = before.map(|b| usize::try_from(b).unwrap_or(usize::MAX));
         let history =
-            ingest::contact_history(&self.inner.db, &facts.key, DETAIL_EVENTS, before).await?;
+            contacts::contact_history(&self.inner.db, &facts.key, DETAIL_EVENTS, before).await?;
         let mut detail = reports::timeline::timeline(facts, history.events, timeout);
         detail.events_total = history.total as u64;
         detail.older = history.older.map(|o| o as u64);
@@ -351,7 +351,7 @@ impl Leads {
     /// Recomputes every contact from its stored events and compares the
     /// leads with the index (after a crash, the index must equal this).
     pub async fn verify(&self) -> Result<Verification, AppError> {
-        let events = ingest::load_events(&self.inner.db).await?;
+        let events = contacts::load_events(&self.inner.db).await?;
         let index = self.read();
         let mut v = Verification {
             contacts: events.len(),
@@ -432,13 +432,13 @@ impl Drop for Export {
 mod tests {
     use super::*;
 
-    use crate::ssr::event::test_batch as batch;
+    use crate::ssr::domain::event::test_batch as batch;
 
     /// A reload after a lost change stream brings the index to exactly what
     /// was loaded, in place.
     #[tokio::test]
     async fn a_reload_changes_the_index_in_place() {
-        let db = crate::ssr::db::connect("mem://", None, None)
+        let db = crate::ssr::store::db::connect("mem://", None, None)
             .await
             .expect("db");
         let leads = Leads::open(db).await.expect("leads");
@@ -475,7 +475,7 @@ mod tests {
     /// updates) by following the database.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_following_instance_sees_the_other_instances_commits() {
-        let db = crate::ssr::db::connect("mem://", None, None)
+        let db = crate::ssr::store::db::connect("mem://", None, None)
             .await
             .expect("db");
         let a = Leads::open(db.clone()).await.expect("a");

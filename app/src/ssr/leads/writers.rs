@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 
 use super::{GROUP_MAX_EVENTS, Ingested, Job, Leads};
 use crate::error::AppError;
-use crate::ssr::store::ingest;
+use crate::ssr::store::batch;
 
 /// The writer a contact belongs to (a fixed hash: the same for the life of
 /// the process).
@@ -44,7 +44,7 @@ pub(super) async fn write_loop(leads: Leads, mut jobs: mpsc::Receiver<Job>) {
         let l = leads.clone();
         let busy = Instant::now();
         let done = tokio::spawn(async move {
-            let stored = ingest::store(&db, &events).await?;
+            let stored = batch::store(&db, &events).await?;
             l.apply_committed(&stored.changed, &stored.gone);
             Ok::<_, AppError>(stored.new)
         })

@@ -7,123 +7,9 @@ use leptos::prelude::*;
 use crate::model::Lang;
 use crate::ssr::auth::Caller;
 
-/// `(key, Indonesian, English)`: the texts of these two pages only.
-const TEXTS: &[(&str, &str, &str)] = &[
-    ("signin", "Masuk", "Sign in"),
-    (
-        "signin.title",
-        "Masuk ke Leads Dashboard",
-        "Sign in to Leads Dashboard",
-    ),
-    ("name", "Nama pengguna", "User name"),
-    ("password", "Kata sandi", "Password"),
-    (
-        "wrong",
-        "Nama atau kata sandi salah.",
-        "Wrong name or password.",
-    ),
-    (
-        "throttled",
-        "Terlalu banyak percobaan. Coba lagi dalam {} detik.",
-        "Too many attempts. Try again in {} seconds.",
-    ),
-    (
-        "expired",
-        "Silakan masuk untuk melanjutkan.",
-        "Please sign in to continue.",
-    ),
-    (
-        "no_user",
-        "Belum ada pengguna. Buat admin pertama di server: leads-dashboard user add admin --role admin (saat server berhenti), atau jalankan dengan LEADS_ADMIN_PASSWORD.",
-        "No user exists yet. Create the first admin on the server: leads-dashboard user add admin --role admin (with the server stopped), or start it with LEADS_ADMIN_PASSWORD set.",
-    ),
-    (
-        "failed",
-        "Gagal, coba lagi sebentar lagi.",
-        "That failed; please try again in a moment.",
-    ),
-    ("settings", "Pengaturan", "Settings"),
-    ("back", "← Kembali ke Leads", "← Back to Leads"),
-    ("users", "Pengguna", "Users"),
-    ("role", "Peran", "Role"),
-    (
-        "role.admin",
-        "Admin (pengguna, token, pengaturan)",
-        "Admin (users, tokens, settings)",
-    ),
-    (
-        "role.viewer",
-        "Viewer (melihat dan mengunduh lead)",
-        "Viewer (reads and exports leads)",
-    ),
-    ("created", "Dibuat", "Created"),
-    ("add_user", "Tambah pengguna", "Add user"),
-    ("set_password", "Ganti kata sandi", "Set password"),
-    ("new_password", "Kata sandi baru", "New password"),
-    ("remove", "Hapus", "Remove"),
-    ("tokens", "Token API", "API tokens"),
-    (
-        "tokens.help",
-        "Untuk integrasi: kirim sebagai Authorization: Bearer TOKEN ke /api/v1. Token hanya ditampilkan sekali.",
-        "For integrations: send as Authorization: Bearer TOKEN to /api/v1. A token is shown once only.",
-    ),
-    ("token.name", "Nama token", "Token name"),
-    ("create_token", "Buat token", "Create token"),
-    ("last_used", "Terakhir dipakai", "Last used"),
-    ("never", "belum pernah", "never"),
-    ("revoke", "Cabut", "Revoke"),
-    ("none", "Belum ada.", "None yet."),
-    ("intake", "Saluran masuk", "Channel intake"),
-    (
-        "intake.help",
-        "Sejak server dimulai: kiriman webhook yang diterima, peristiwa yang dibuat, dan yang sengaja diabaikan (tanda terima, reaksi, grup, pemberitahuan).",
-        "Since the server started: webhook deliveries received, the events they made, and what was left out on purpose (receipts, reactions, groups, notices).",
-    ),
-    ("intake.name", "Saluran", "Intake"),
-    ("intake.configured", "Terpasang", "Set up"),
-    ("intake.deliveries", "Kiriman", "Deliveries"),
-    ("intake.events", "Peristiwa", "Events"),
-    ("intake.dropped", "Diabaikan", "Left out"),
-    ("intake.refused", "Ditolak", "Refused"),
-    ("yes", "ya", "yes"),
-    ("no", "tidak", "no"),
-    (
-        "intake.unknown_apps",
-        "Balasan dari aplikasi yang belum dikenal (dihitung sebagai sistem, bukan balasan):",
-        "Replies from apps no setting names (counted as system, not as answers):",
-    ),
-    (
-        "intake.unknown_help",
-        "Tambahkan id aplikasi ke LEADS_META_AGENT_APP_IDS (agen) atau LEADS_META_AI_APP_IDS (AI).",
-        "Add the app id to LEADS_META_AGENT_APP_IDS (agents) or LEADS_META_AI_APP_IDS (AI).",
-    ),
-    (
-        "new_token",
-        "Token baru — salin sekarang, tidak akan ditampilkan lagi:",
-        "New token — copy it now, it will not be shown again:",
-    ),
-    ("done", "Selesai.", "Done."),
-    (
-        "admins_only",
-        "Halaman ini hanya untuk admin.",
-        "This page is for admins only.",
-    ),
-];
-
-pub fn t(lang: Lang, key: &str) -> &'static str {
-    TEXTS
-        .iter()
-        .find(|(k, _, _)| *k == key)
-        .map(|(_, id, en)| match lang {
-            Lang::Id => *id,
-            Lang::En => *en,
-        })
-        .unwrap_or("?")
-}
-
 /// A whole document around `body`, with the site's stylesheet.
 pub fn document(lang: Lang, title: &str, body: String) -> String {
-    let head = crate::ssr::view::html(move || {
+    let head = super::view::html(move || {
         view! {
             <head>
                 <meta charset="utf-8"/>
@@ -199,31 +85,31 @@ pub struct SignIn<'a> {
 
 pub fn signin_page(p: SignIn) -> String {
     let lang = p.lang;
-    let body = crate::ssr::view::html(move || {
+    let body = super::view::html(move || {
         view! {
             {topbar(lang, None)}
             <main class="account">
                 <form class="card signin" method="post" action="/signin">
-                    <h1>{t(lang, "signin.title")}</h1>
-                    {p.no_user.then(|| view! { <p class="notice" role="status">{t(lang, "no_user")}</p> })}
+                    <h1>{lang.t("signin.title")}</h1>
+                    {p.no_user.then(|| view! { <p class="notice" role="status">{lang.t("no_user")}</p> })}
                     {p.error.map(|e| view! { <p class="error" role="alert" data-testid="signin-error">{e}</p> })}
                     <input type="hidden" name="next" value=p.next.to_owned()/>
                     <label>
-                        <span>{t(lang, "name")}</span>
+                        <span>{lang.t("name")}</span>
                         <input name="name" autocomplete="username" required value=p.name.to_owned()
                             autofocus=p.name.is_empty()/>
                     </label>
                     <label>
-                        <span>{t(lang, "password")}</span>
+                        <span>{lang.t("password")}</span>
                         <input name="password" type="password" autocomplete="current-password" required
                             autofocus=!p.name.is_empty()/>
                     </label>
-                    <button type="submit" class="primary">{t(lang, "signin")}</button>
+                    <button type="submit" class="primary">{lang.t("signin")}</button>
                 </form>
             </main>
         }
     });
-    document(lang, t(lang, "signin"), body)
+    document(lang, lang.t("signin"), body)
 }
 
 pub struct UserLine {
@@ -283,7 +169,7 @@ pub fn settings_page(p: Settings) -> String {
                         {removable.then(|| view! {
                             <form method="post" action="/settings/users/remove">
                                 <input type="hidden" name="name" value=u.name.clone()/>
-                                <button type="submit" class="link danger">{t(lang, "remove")}</button>
+                                <button type="submit" class="link danger">{lang.t("remove")}</button>
                             </form>
                         })}
                     </td>
@@ -300,11 +186,11 @@ pub fn settings_page(p: Settings) -> String {
                 <tr>
                     <td>{tk.name.clone()}</td>
                     <td>{tk.created}</td>
-                    <td>{tk.last_used.unwrap_or_else(|| t(lang, "never").to_owned())}</td>
+                    <td>{tk.last_used.unwrap_or_else(|| lang.t("never").to_owned())}</td>
                     <td>
                         <form method="post" action="/settings/tokens/revoke">
                             <input type="hidden" name="name" value=tk.name.clone()/>
-                            <button type="submit" class="link danger">{t(lang, "revoke")}</button>
+                            <button type="submit" class="link danger">{lang.t("revoke")}</button>
                         </form>
                     </td>
                 </tr>
@@ -328,7 +214,7 @@ pub fn settings_page(p: Settings) -> String {
             view! {
                 <tr>
                     <td>{i.name}</td>
-                    <td>{t(lang, if i.configured { "yes" } else { "no" })}</td>
+                    <td>{lang.t(if i.configured { "yes" } else { "no" })}</td>
                     <td>{i.deliveries}</td>
                     <td>{i.events}</td>
                     <td>{i.dropped}</td>
@@ -341,42 +227,42 @@ pub fn settings_page(p: Settings) -> String {
         .into_iter()
         .map(|(intake, app, n)| view! { <li>{intake}": app "<code>{app}</code>" × "{n}</li> })
         .collect_view();
-    let body = crate::ssr::view::html(move || {
+    let body = super::view::html(move || {
         view! {
             {topbar(lang, Some(p.me))}
             <main class="account">
-                <p><a href="/">{t(lang, "back")}</a></p>
-                <h1>{t(lang, "settings")}</h1>
+                <p><a href="/">{lang.t("back")}</a></p>
+                <h1>{lang.t("settings")}</h1>
                 {p.message.map(|m| view! { <p class="notice" role="status">{m}</p> })}
                 {p.error.map(|e| view! { <p class="error" role="alert">{e}</p> })}
                 {p.new_token.map(|(name, token)| view! {
                     <div class="card new-token" role="status">
-                        <p>{t(lang, "new_token")}" "<strong>{name}</strong></p>
+                        <p>{lang.t("new_token")}" "<strong>{name}</strong></p>
                         <code data-testid="new-token">{token}</code>
                     </div>
                 })}
                 <section class="card">
-                    <h2>{t(lang, "users")}</h2>
+                    <h2>{lang.t("users")}</h2>
                     <table class="plain">
                         <thead><tr>
-                            <th>{t(lang, "name")}</th><th>{t(lang, "role")}</th><th>{t(lang, "created")}</th><th></th>
+                            <th>{lang.t("name")}</th><th>{lang.t("role")}</th><th>{lang.t("created")}</th><th></th>
                         </tr></thead>
                         <tbody>{users}</tbody>
                     </table>
                     <form class="inline" method="post" action="/settings/users">
-                        <label><span>{t(lang, "name")}</span><input name="name" required autocomplete="off"/></label>
-                        <label><span>{t(lang, "password")}</span>
+                        <label><span>{lang.t("name")}</span><input name="name" required autocomplete="off"/></label>
+                        <label><span>{lang.t("password")}</span>
                             <input name="password" type="password" required minlength="12" autocomplete="new-password"/></label>
-                        <label><span>{t(lang, "role")}</span>
+                        <label><span>{lang.t("role")}</span>
                             <select name="role">
-                                <option value="viewer">{t(lang, "role.viewer")}</option>
-                                <option value="admin">{t(lang, "role.admin")}</option>
+                                <option value="viewer">{lang.t("role.viewer")}</option>
+                                <option value="admin">{lang.t("role.admin")}</option>
                             </select>
                         </label>
-                        <button type="submit" class="primary">{t(lang, "add_user")}</button>
+                        <button type="submit" class="primary">{lang.t("add_user")}</button>
                     </form>
                     <form class="inline" method="post" action="/settings/users/password" data-testid="set-password">
-                        <label><span>{t(lang, "name")}</span>
+                        <label><span>{lang.t("name")}</span>
                             <select name="name">
                                 {names.into_iter().map(|n| {
                                     let selected = n == me;
@@ -384,59 +270,59 @@ pub fn settings_page(p: Settings) -> String {
                                 }).collect_view()}
                             </select>
                         </label>
-                        <label><span>{t(lang, "new_password")}</span>
+                        <label><span>{lang.t("new_password")}</span>
                             <input name="password" type="password" required minlength="12" autocomplete="new-password"/></label>
-                        <button type="submit" class="primary">{t(lang, "set_password")}</button>
+                        <button type="submit" class="primary">{lang.t("set_password")}</button>
                     </form>
                 </section>
                 <section class="card">
-                    <h2>{t(lang, "tokens")}</h2>
-                    <p class="muted">{t(lang, "tokens.help")}</p>
-                    {no_tokens.then(|| view! { <p class="muted">{t(lang, "none")}</p> })}
+                    <h2>{lang.t("tokens")}</h2>
+                    <p class="muted">{lang.t("tokens.help")}</p>
+                    {no_tokens.then(|| view! { <p class="muted">{lang.t("none")}</p> })}
                     <table class="plain">
                         <thead><tr>
-                            <th>{t(lang, "token.name")}</th><th>{t(lang, "created")}</th><th>{t(lang, "last_used")}</th><th></th>
+                            <th>{lang.t("token.name")}</th><th>{lang.t("created")}</th><th>{lang.t("last_used")}</th><th></th>
                         </tr></thead>
                         <tbody>{tokens}</tbody>
                     </table>
                     <form class="inline" method="post" action="/settings/tokens">
-                        <label><span>{t(lang, "token.name")}</span><input name="name" required autocomplete="off"/></label>
-                        <button type="submit" class="primary">{t(lang, "create_token")}</button>
+                        <label><span>{lang.t("token.name")}</span><input name="name" required autocomplete="off"/></label>
+                        <button type="submit" class="primary">{lang.t("create_token")}</button>
                     </form>
                 </section>
                 <section class="card" data-testid="intake">
-                    <h2>{t(lang, "intake")}</h2>
-                    <p class="muted">{t(lang, "intake.help")}</p>
+                    <h2>{lang.t("intake")}</h2>
+                    <p class="muted">{lang.t("intake.help")}</p>
                     <table class="plain">
                         <thead><tr>
-                            <th>{t(lang, "intake.name")}</th><th>{t(lang, "intake.configured")}</th>
-                            <th>{t(lang, "intake.deliveries")}</th><th>{t(lang, "intake.events")}</th>
-                            <th>{t(lang, "intake.dropped")}</th><th>{t(lang, "intake.refused")}</th>
+                            <th>{lang.t("intake.name")}</th><th>{lang.t("intake.configured")}</th>
+                            <th>{lang.t("intake.deliveries")}</th><th>{lang.t("intake.events")}</th>
+                            <th>{lang.t("intake.dropped")}</th><th>{lang.t("intake.refused")}</th>
                         </tr></thead>
                         <tbody>{intake}</tbody>
                     </table>
                     {any_unknown.then(|| view! {
-                        <p>{t(lang, "intake.unknown_apps")}</p>
+                        <p>{lang.t("intake.unknown_apps")}</p>
                         <ul>{unknown}</ul>
-                        <p class="muted">{t(lang, "intake.unknown_help")}</p>
+                        <p class="muted">{lang.t("intake.unknown_help")}</p>
                     })}
                 </section>
             </main>
         }
     });
-    document(lang, t(lang, "settings"), body)
+    document(lang, lang.t("settings"), body)
 }
 
 /// What a viewer sees on an admin page (with status 403).
 pub fn admins_only_page(lang: Lang, caller: Caller) -> String {
-    let body = crate::ssr::view::html(move || {
+    let body = super::view::html(move || {
         view! {
             {topbar(lang, Some(caller))}
             <main class="account">
-                <p class="error" role="alert">{t(lang, "admins_only")}</p>
-                <p><a href="/">{t(lang, "back")}</a></p>
+                <p class="error" role="alert">{lang.t("admins_only")}</p>
+                <p><a href="/">{lang.t("back")}</a></p>
             </main>
         }
     });
-    document(lang, t(lang, "settings"), body)
+    document(lang, lang.t("settings"), body)
 }

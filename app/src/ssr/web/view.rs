@@ -5,10 +5,6 @@
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use chrono_tz::Tz;
 
-use super::filter::{Filter, encode_cursor};
-use super::phone;
-use super::rules::LeadFacts;
-use super::state::AppState;
 use crate::components::chart::{Breakdown, ChartView};
 use crate::components::detail_body::{DetailTexts, detail_body};
 use crate::components::kpis::Kpis;
@@ -16,6 +12,10 @@ use crate::components::lead_table;
 use crate::components::{source_label, source_value};
 use crate::error::AppError;
 use crate::model::{DashboardView, Lang, Lead, LeadPanel, LeadRow, LeadsQuery, LeadsView};
+use crate::ssr::domain::filter::{Filter, encode_cursor};
+use crate::ssr::domain::phone;
+use crate::ssr::domain::rules::LeadFacts;
+use crate::ssr::state::AppState;
 use leptos::prelude::*;
 
 /// How many first sources the chart stacks before "other".
@@ -183,46 +183,4 @@ pub async fn lead_view(
         total,
         older,
     }))
-}
-
-/// The language of this request: the `lang` cookie, else the browser's
-/// `Accept-Language`, else Indonesian.
-/// Where the page loads its WASM, JS and CSS from: `""` (the site root's
-/// `/pkg/…`), or `/v/VERSION` when the binary carries its site, so that
-/// browsers may keep those files for a year.
-#[derive(Clone, Debug, Default)]
-pub struct AssetRoot(pub String);
-
-/// The content security policy: scripts only from this site (and, on the
-/// Leptos pages, its inline scripts carrying this answer's nonce), WASM
-/// compilation, no plugins, no framing, forms only to this site. Inline
-/// `style` attributes stay allowed (the chart's bars use them).
-pub fn csp(nonce: Option<&str>) -> String {
-    let scripts = match nonce {
-        Some(n) => format!("'self' 'wasm-unsafe-eval' 'nonce-{n}'"),
-        None => "'self' 'wasm-unsafe-eval'".to_owned(),
-    };
-    format!(
-        "default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; \
-         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
-         frame-ancestors 'none'; form-action 'self'"
-    )
-}
-
-pub fn request_lang(headers: &axum::http::HeaderMap) -> Lang {
-    let cookie = headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix("lang="))
-        .and_then(Lang::from_code);
-    cookie
-        .or_else(|| {
-            headers
-                .get(axum::http::header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(Lang::from_accept_language)
-        })
-        .unwrap_or_default()
 }
