@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use leptos::config::{Env, LeptosOptions};
 
-use app::ssr::phone;
+use app::ssr::domain::phone;
 use app::ssr::state::Settings;
 
 #[derive(Parser, Debug)]
@@ -228,7 +228,14 @@ fn ids(list: &[String]) -> Vec<String> {
 }
 
 impl SettingsArgs {
+    /// The settings, with the secrets from the process's environment.
     pub fn resolve(&self) -> Result<Settings, String> {
+        self.resolve_with(|name| std::env::var(name).ok())
+    }
+
+    /// The settings, with the secrets `env` gives (tests run several
+    /// servers in one process, each with its own).
+    pub fn resolve_with(&self, env: impl Fn(&str) -> Option<String>) -> Result<Settings, String> {
         let tz = self
             .tz
             .parse()
@@ -262,15 +269,12 @@ impl SettingsArgs {
             .iter()
             .filter(|p| !p.trim().is_empty())
             .map(|p| {
-                app::ssr::net::Cidr::parse(p).ok_or_else(|| {
+                app::ssr::domain::net::Cidr::parse(p).ok_or_else(|| {
                     format!("--trusted-proxies: {p:?} is not an address or CIDR (10.0.0.0/8)")
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        if let Some(t) = std::env::var("LEADS_API_TOKEN")
-            .ok()
-            .filter(|t| !t.is_empty())
-        {
+        if let Some(t) = env("LEADS_API_TOKEN").filter(|t| !t.is_empty()) {
             if t.chars().count() < app::ssr::auth::MIN_PASSWORD {
                 return Err(format!(
                     "LEADS_API_TOKEN must be at least {} characters (make one with `openssl rand -hex 32`)",
@@ -280,7 +284,7 @@ impl SettingsArgs {
         }
         // Secrets come from the environment only (not flags: a process
         // list would show them).
-        let secret = |name: &str| std::env::var(name).ok().filter(|t| !t.is_empty());
+        let secret = |name: &str| env(name).filter(|t| !t.is_empty());
         Ok(Settings {
             tz,
             region,
@@ -291,9 +295,9 @@ impl SettingsArgs {
             meta_app_secret: secret("LEADS_META_APP_SECRET"),
             meta_verify_token: secret("LEADS_META_VERIFY_TOKEN"),
             whatsapp_reply_sender: if self.whatsapp_reply_sender == "ai" {
-                app::ssr::event::Sender::Ai
+                app::ssr::domain::event::Sender::Ai
             } else {
-                app::ssr::event::Sender::Agent
+                app::ssr::domain::event::Sender::Agent
             },
             meta_agent_app_ids: ids(&self.meta_agent_app_ids),
             meta_ai_app_ids: ids(&self.meta_ai_app_ids),

@@ -6,8 +6,8 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 use std::time::Instant;
 
-use app::ssr::event;
-use app::ssr::phone::Region;
+use app::ssr::domain::event;
+use app::ssr::domain::phone::Region;
 
 pub fn run(file: &Path, region: Region) -> Result<(), String> {
     let f = std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;

@@ -17,7 +17,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use app::error::AppError;
-use app::ssr::event::{self, Event, MAX_BATCH};
+use app::ssr::domain::event::{self, Event, MAX_BATCH};
 use app::ssr::leads::Leads;
 use app::ssr::state::Settings;
 

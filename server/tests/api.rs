@@ -1,8 +1,12 @@
-//! The real server on `mem://`, driven over HTTP.
+//! The API's behaviour: the router in this process on `mem://`, driven
+//! in-process (`oneshot`) or over loopback HTTP; the two tests on RocksDB
+//! that check the database afterwards with `verify` spawn the binary.
 
 mod common;
 
-use common::{Server, enc};
+use axum::body::Body;
+use axum::http::Request;
+use common::{InProcess, Server, enc};
 use serde_json::{Value, json};
 
 fn budi() -> Value {
@@ -47,7 +51,7 @@ fn names(page: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn a_lead_appears_with_the_spec_shape_and_repeats_are_ignored() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     let (status, body) = s.post_events(&budi()).await;
     assert_eq!(
         (status, body),
@@ -98,7 +102,7 @@ async fn a_lead_appears_with_the_spec_shape_and_repeats_are_ignored() {
 
 #[tokio::test]
 async fn a_bad_batch_is_refused_whole_and_names_the_event() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     let mut batch = budi();
     batch[2]["contact"]["phone"] = json!("call me maybe");
     let (status, body) = s.post_events(&batch).await;
@@ -139,27 +143,42 @@ async fn a_bad_batch_is_refused_whole_and_names_the_event() {
 
 #[tokio::test]
 async fn the_api_needs_the_token() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
+    let request = |method: &str, path: &str, token: Option<&str>, body: Body| {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "127.0.0.1")
+            .header("content-type", "application/json");
+        if let Some(t) = token {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        b.body(body).expect("request")
+    };
     for req in [
-        s.http.get(s.url("/api/v1/leads")),
-        s.http.post(s.url("/api/v1/events")).json(&budi()),
-        s.http.get(s.url("/api/v1/leads")).bearer_auth("wrong"),
+        request("GET", "/api/v1/leads", None, Body::empty()),
+        request(
+            "POST",
+            "/api/v1/events",
+            None,
+            Body::from(budi().to_string()),
+        ),
+        request("GET", "/api/v1/leads", Some("wrong"), Body::empty()),
     ] {
-        let r = req.send().await.expect("request");
-        assert_eq!(r.status(), 401);
-        let body: Value = r.json().await.expect("json error");
+        let (status, _, text) = s.call(req).await;
+        assert_eq!(status, 401);
+        let body: Value = serde_json::from_str(&text).expect("json error");
         assert_eq!(body["error"]["code"], "unauthorized");
     }
-    let r = s.http.get(s.url("/healthz")).send().await.expect("request");
-    assert_eq!(
-        (r.status().as_u16(), r.text().await.ok()),
-        (200, Some("ok".into()))
-    );
+    let (status, _, text) = s
+        .call(request("GET", "/healthz", None, Body::empty()))
+        .await;
+    assert_eq!((status, text.as_str()), (200, "ok"));
 }
 
 #[tokio::test]
 async fn search_by_name_email_and_phone_digits_in_any_format() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     s.post_events(&budi()).await;
     let mut other = budi()[0].clone();
     other["id"] = json!("other");
@@ -187,7 +206,7 @@ async fn search_by_name_email_and_phone_digits_in_any_format() {
 
 #[tokio::test]
 async fn days_are_whole_days_in_the_chosen_time_zone() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     let mut ev = budi()[0].clone();
     // 01:00 in Jakarta is still the 19th in UTC.
     ev["occurred_at"] = json!("2026-11-20T01:00:00+07:00");
@@ -203,7 +222,7 @@ async fn days_are_whole_days_in_the_chosen_time_zone() {
 }
 
 /// `path` answers 400 with the JSON error naming `param`.
-async fn assert_names_param(s: &Server, path: &str, param: &str) {
+async fn assert_names_param(s: &InProcess, path: &str, param: &str) {
     let (status, body) = s.get(path).await;
     assert_eq!(status, 400, "{path}");
     assert_eq!(body["error"]["param"], param, "{path}");
@@ -217,7 +236,7 @@ async fn assert_names_param(s: &Server, path: &str, param: &str) {
 
 #[tokio::test]
 async fn malformed_parameters_answer_400_naming_them() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     for (q, param) in [
         ("from=yesterday", "from"),
         ("tz=Nowhere/Land", "tz"),
@@ -238,7 +257,7 @@ fn inbound(id: &str, phone: &str, at: &str) -> Value {
 
 #[tokio::test]
 async fn keyset_pages_neither_skip_nor_repeat_while_leads_arrive() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     // 120 leads, several sharing a second so ties are broken by key.
     let batch: Vec<Value> = (0..120)
         .map(|i| {
@@ -289,7 +308,7 @@ async fn keyset_pages_neither_skip_nor_repeat_while_leads_arrive() {
 
 #[tokio::test]
 async fn concurrent_batches_for_one_contact_make_one_lead() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     let phone = "+6287700000001";
     let mut tasks = Vec::new();
     for b in 0..8 {
@@ -336,7 +355,7 @@ async fn concurrent_batches_for_one_contact_make_one_lead() {
 
 #[tokio::test]
 async fn filters_of_the_spec_narrow_the_list() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     s.post_events(&budi()).await;
     let range = "from=2026-11-20&to=2026-11-20";
     let check = |q: String, expected: Vec<&'static str>| {
@@ -369,7 +388,7 @@ async fn filters_of_the_spec_narrow_the_list() {
 
 #[tokio::test]
 async fn summary_and_csv_use_the_same_filters() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     s.post_events(&budi()).await;
     let (status, sum) = s
         .get("/api/v1/leads/summary?from=2026-11-19&to=2026-11-20")
@@ -426,7 +445,7 @@ async fn summary_and_csv_use_the_same_filters() {
 
 #[tokio::test]
 async fn date_ranges_are_bounded_and_never_crash_the_server() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     for (q, param) in [
         (
             "/api/v1/leads/summary?from=-262143-01-01&to=9999-12-31",
@@ -450,7 +469,7 @@ async fn date_ranges_are_bounded_and_never_crash_the_server() {
 
 #[tokio::test]
 async fn summary_and_csv_ignore_paging_parameters() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     let batch: Vec<Value> = (0..7)
         .map(|i| {
             inbound(
@@ -494,7 +513,7 @@ async fn summary_and_csv_ignore_paging_parameters() {
 }
 
 /// The names on `first` and on every page after it, following cursors.
-async fn rest_of_pages(s: &Server, path: &str, first: &Value) -> Vec<String> {
+async fn rest_of_pages(s: &InProcess, path: &str, first: &Value) -> Vec<String> {
     let mut seen = names(first);
     let mut cursor = first["next_cursor"].as_str().map(str::to_owned);
     while let Some(c) = cursor {
@@ -512,7 +531,7 @@ async fn rest_of_pages(s: &Server, path: &str, first: &Value) -> Vec<String> {
 /// does not show it again (a new first page does).
 #[tokio::test]
 async fn a_lead_whose_date_moves_between_pages_is_shown_where_it_now_belongs() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     let batch: Vec<Value> = (0..6)
         .map(|i| {
             inbound(
@@ -654,7 +673,7 @@ async fn concurrent_batches_on_rocksdb_all_succeed() {
 
 #[tokio::test]
 async fn every_api_error_is_json_and_answers_carry_security_headers() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     // A full batch with every text field at its limit fits the body limit.
     let long = |c: char, n: usize| std::iter::repeat_n(c, n).collect::<String>();
     let full: Vec<Value> = (0..1000)
@@ -718,7 +737,7 @@ async fn every_api_error_is_json_and_answers_carry_security_headers() {
 
 #[tokio::test]
 async fn browsers_cannot_write_from_other_sites() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     let post = |headers: Vec<(&'static str, String)>, id: &'static str| {
         let mut req = s
             .http
@@ -744,7 +763,7 @@ async fn browsers_cannot_write_from_other_sites() {
 /// the API and the webhooks (a unit test checks the routers' source).
 #[tokio::test]
 async fn the_openapi_document_is_served() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     let r = reqwest::get(s.url("/api/v1/openapi.json"))
         .await
         .expect("doc");
@@ -802,7 +821,7 @@ async fn the_openapi_document_is_served() {
 /// credentials; HSTS once served over HTTPS.
 #[tokio::test]
 async fn customer_data_is_never_cacheable() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     let (status, _) = s
         .post_events(&inbound(
             "cache-1",
@@ -875,7 +894,7 @@ async fn customer_data_is_never_cacheable() {
 /// later, and once they go away downloads work again.
 #[tokio::test]
 async fn stalled_downloads_are_bounded() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     // Enough leads that an unread download cannot finish into the socket.
     for b in 0..40 {
         let batch: Vec<Value> = (0..1000)

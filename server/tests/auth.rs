@@ -1,9 +1,9 @@
 //! Sign-in, roles, API tokens and the request checks around them, on the
-//! real server (`mem://`).
+//! server's router in this process (`mem://`); the log test spawns the binary.
 
 mod common;
 
-use common::{ADMIN_PASSWORD, Server, TOKEN, client};
+use common::{ADMIN_PASSWORD, InProcess, Server, TOKEN, client};
 
 fn no_redirects() -> reqwest::Client {
     reqwest::Client::builder()
@@ -13,7 +13,7 @@ fn no_redirects() -> reqwest::Client {
 }
 
 /// A GET with the path exactly as given; the whole answer as text.
-async fn raw_get(s: &Server, path: &str) -> String {
+async fn raw_get(s: &InProcess, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = s.base.trim_start_matches("http://");
     let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
@@ -26,7 +26,7 @@ async fn raw_get(s: &Server, path: &str) -> String {
 
 #[tokio::test]
 async fn pages_server_functions_and_live_updates_need_a_sign_in() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     let anon = no_redirects();
     let r = anon
         .get(s.url("/?range=30d&q=budi"))
@@ -129,7 +129,7 @@ async fn pages_server_functions_and_live_updates_need_a_sign_in() {
 
 #[tokio::test]
 async fn wrong_names_and_passwords_answer_alike_and_sign_in_goes_back() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     let c = client();
     let mut bodies = Vec::new();
     for (name, pw) in [
@@ -212,7 +212,7 @@ async fn wrong_names_and_passwords_answer_alike_and_sign_in_goes_back() {
 
 #[tokio::test]
 async fn viewers_read_leads_but_cannot_reach_admin_pages() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     // The admin adds a viewer on the settings page.
     let r = s
         .http
@@ -305,7 +305,7 @@ async fn viewers_read_leads_but_cannot_reach_admin_pages() {
 
 #[tokio::test]
 async fn api_tokens_are_shown_once_used_and_revoked() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     let r = s
         .http
         .post(s.url("/settings/tokens"))
@@ -373,7 +373,8 @@ async fn api_tokens_are_shown_once_used_and_revoked() {
 
 #[tokio::test]
 async fn other_host_names_and_cross_site_sign_ins_are_refused() {
-    let s = Server::start_with_env("mem://", &[("LEADS_PUBLIC_NAMES", "leads.example.com")]).await;
+    let s =
+        InProcess::start_with_env("mem://", &[("LEADS_PUBLIC_NAMES", "leads.example.com")]).await;
     let anon = no_redirects();
     let r = anon
         .get(s.url("/healthz"))
@@ -513,7 +514,7 @@ async fn logs_hold_no_phone_email_or_user_name() {
 }
 
 /// Signs in as `admin` with `password`, as forwarded for `client`: the status.
-async fn sign_in_from(c: &reqwest::Client, s: &Server, client: &str, password: &str) -> u16 {
+async fn sign_in_from(c: &reqwest::Client, s: &InProcess, client: &str, password: &str) -> u16 {
     c.post(s.url("/signin"))
         .header("x-forwarded-for", client)
         .form(&[("name", "admin"), ("password", password), ("next", "/")])
@@ -527,7 +528,7 @@ async fn sign_in_from(c: &reqwest::Client, s: &Server, client: &str, password: &
 /// Wrong passwords as `client` until 7 have counted (the waits after the
 /// 5th and 6th are sat out): the next try must then wait 4 s, ample for
 /// the checks that follow.
-async fn fail_seven_times(c: &reqwest::Client, s: &Server, client: impl Fn(usize) -> String) {
+async fn fail_seven_times(c: &reqwest::Client, s: &InProcess, client: impl Fn(usize) -> String) {
     let mut counted = 0;
     for i in 0..200 {
         match sign_in_from(c, s, &client(i), "not the password").await {
@@ -546,7 +547,7 @@ async fn fail_seven_times(c: &reqwest::Client, s: &Server, client: impl Fn(usize
 /// wrong passwords neither slow another's sign-in nor keep `admin` out.
 #[tokio::test]
 async fn behind_a_trusted_proxy_one_clients_failures_lock_out_nobody_else() {
-    let s = Server::start_with_env(
+    let s = InProcess::start_with_env(
         "mem://",
         &[("LEADS_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8")],
     )
@@ -578,7 +579,7 @@ async fn behind_a_trusted_proxy_one_clients_failures_lock_out_nobody_else() {
 /// it buys no fresh attempts.
 #[tokio::test]
 async fn a_forwarded_header_from_an_untrusted_peer_is_not_believed() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     let c = no_redirects();
     fail_seven_times(&c, &s, |i| format!("203.0.113.{}", i % 250)).await;
     assert_eq!(
@@ -592,7 +593,7 @@ async fn a_forwarded_header_from_an_untrusted_peer_is_not_believed() {
 /// and ingest and webhooks are answered meanwhile.
 #[tokio::test]
 async fn a_sign_in_flood_is_bounded_and_ingest_goes_on() {
-    let s = Server::start_with_env(
+    let s = InProcess::start_with_env(
         "mem://",
         &[
             ("LEADS_TRUSTED_PROXIES", "127.0.0.1"),
@@ -655,7 +656,7 @@ async fn a_sign_in_flood_is_bounded_and_ingest_goes_on() {
 /// user's password on the settings page, which ends that user's sessions.
 #[tokio::test]
 async fn passwords_are_long_and_can_be_changed() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     let add = |pw: &'static str| {
         s.http
             .post(s.url("/settings/users"))

@@ -1,12 +1,12 @@
 //! What the dashboard reads besides a page: the summary's previous period
 //! and first-response buckets, one lead with its sessions, the page's CSV
-//! download, presets and live updates. The real server on `mem://`.
+//! download, presets and live updates. The router in this process on `mem://`.
 
 mod common;
 
 use std::time::Duration;
 
-use common::{Server, enc};
+use common::{InProcess, enc};
 use serde_json::{Value, json};
 
 fn msg(id: &str, at: &str, dir: &str, sender: Option<&str>, phone: &str) -> Value {
@@ -76,7 +76,7 @@ fn waits() -> Value {
 
 #[tokio::test]
 async fn the_summary_has_the_previous_period_and_first_response_buckets() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     assert_eq!(s.post_events(&waits()).await.0, 200);
     let (status, sum) = s
         .get("/api/v1/leads/summary?from=2026-11-14&to=2026-11-20")
@@ -106,7 +106,7 @@ async fn the_summary_has_the_previous_period_and_first_response_buckets() {
 
 #[tokio::test]
 async fn leads_summary_and_csv_agree_for_every_filter() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     assert_eq!(s.post_events(&waits()).await.0, 200);
     for q in [
         "",
@@ -147,7 +147,7 @@ async fn leads_summary_and_csv_agree_for_every_filter() {
 
 #[tokio::test]
 async fn a_lead_has_numbered_sessions_with_their_events() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     let p = "+6281234567890";
     let events = json!([
         // An agent writes first: outside any session.
@@ -234,7 +234,7 @@ async fn a_lead_has_numbered_sessions_with_their_events() {
 
 #[tokio::test]
 async fn the_page_download_is_a_spreadsheet_csv_of_exactly_the_filtered_leads() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     assert_eq!(s.post_events(&waits()).await.0, 200);
     let get = |q: &str| {
         let url = s.url(&format!(
@@ -272,7 +272,7 @@ async fn the_page_download_is_a_spreadsheet_csv_of_exactly_the_filtered_leads() 
 
 #[tokio::test]
 async fn presets_name_whole_days_and_bad_ones_are_refused() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     let (status, page) = s.get("/api/v1/leads?range=7d").await;
     assert_eq!(status, 200);
     let (_, default) = s.get("/api/v1/leads").await;
@@ -292,7 +292,7 @@ async fn presets_name_whole_days_and_bad_ones_are_refused() {
 
 #[tokio::test]
 async fn live_updates_announce_each_commit_without_customer_data() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     let mut stream = s.http.get(s.url("/srv/live")).send().await.expect("live");
     assert_eq!(stream.status(), 200);
     assert!(
@@ -333,7 +333,7 @@ async fn live_updates_announce_each_commit_without_customer_data() {
 
 #[tokio::test]
 async fn compressed_csv_downloads_are_complete() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     assert_eq!(s.post_events(&waits()).await.0, 200);
     for (path, auth) in [
         ("/api/v1/leads.csv?from=2026-11-01&to=2026-11-30", true),
@@ -360,7 +360,7 @@ async fn compressed_csv_downloads_are_complete() {
 
 #[tokio::test]
 async fn the_page_renders_on_the_server_with_its_empty_state_and_language() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     let page = |lang: &'static str, path: &'static str| {
         let http = s.http.clone();
         let url = s.url(path);

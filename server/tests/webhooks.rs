@@ -1,10 +1,10 @@
-//! `GET`/`POST /webhooks/whatsapp` against the real server, with the real
+//! `GET`/`POST /webhooks/whatsapp` through the router in this process, with the real
 //! webhook bodies of `app/tests/fixtures/meta-webhooks/whatsapp`.
 
 mod common;
 
 use app::ssr::intake::signature::{sign, sign_chatwoot};
-use common::Server;
+use common::InProcess;
 use serde_json::{Value, json};
 
 const SECRET: &str = "app-secret-for-tests";
@@ -12,8 +12,8 @@ const VERIFY: &str = "verify-me";
 const META_SECRET: &str = "meta-secret-for-tests";
 const CHATWOOT_SECRET: &str = "chatwoot-secret-for-tests";
 
-async fn server() -> Server {
-    Server::start_with_env(
+async fn server() -> InProcess {
+    InProcess::start_with_env(
         "mem://",
         &[
             ("LEADS_WHATSAPP_APP_SECRET", SECRET),
@@ -38,11 +38,16 @@ fn fixture(name: &str) -> Vec<u8> {
     fixture_in("whatsapp", name)
 }
 
-async fn post(s: &Server, body: &[u8], signature: Option<String>) -> (u16, Value) {
+async fn post(s: &InProcess, body: &[u8], signature: Option<String>) -> (u16, Value) {
     post_to(s, "/webhooks/whatsapp", body, signature).await
 }
 
-async fn post_to(s: &Server, path: &str, body: &[u8], signature: Option<String>) -> (u16, Value) {
+async fn post_to(
+    s: &InProcess,
+    path: &str,
+    body: &[u8],
+    signature: Option<String>,
+) -> (u16, Value) {
     let mut req = s
         .http
         .post(s.url(path))
@@ -156,7 +161,7 @@ async fn every_real_body_is_acknowledged_and_statuses_make_no_lead() {
 
 #[tokio::test]
 async fn without_a_secret_the_webhook_is_unavailable() {
-    let s = Server::start("mem://").await;
+    let s = InProcess::start("mem://").await;
     let body = fixture("text.json");
     let (status, answer) = post(&s, &body, Some(sign(SECRET, &body))).await;
     assert_eq!(
@@ -288,14 +293,14 @@ fn wa_sent(id: &str, to: &str, at: i64, category: &str, tag: Option<&str>) -> Ve
     )
 }
 
-async fn deliver(s: &Server, body: &[u8]) -> Value {
+async fn deliver(s: &InProcess, body: &[u8]) -> Value {
     let (status, answer) = post(s, body, Some(sign(SECRET, body))).await;
     assert_eq!(status, 200, "{answer}");
     answer
 }
 
 /// The leads of 2025-06-01 (UTC).
-async fn june_first(s: &Server) -> Value {
+async fn june_first(s: &InProcess) -> Value {
     s.get("/api/v1/leads?from=2025-06-01&to=2025-06-01&tz=UTC")
         .await
         .1
@@ -548,7 +553,7 @@ fn first_touched(page: &Value, field: &str, value: &str) -> Option<Value> {
 }
 
 /// A Chatwoot delivery signed as Chatwoot signs it, `age` seconds old.
-async fn chatwoot(s: &Server, body: &Value, secret: &str, age: i64) -> (u16, Value) {
+async fn chatwoot(s: &InProcess, body: &Value, secret: &str, age: i64) -> (u16, Value) {
     let raw = serde_json::to_vec(body).expect("json");
     let ts = chrono::Utc::now().timestamp() - age;
     let r = s

@@ -154,7 +154,7 @@ impl FromRequestParts<AppState> for Peer {
             .iter()
             .filter_map(|v| v.to_str().ok());
         Ok(Peer(peer.map(|p| {
-            app::ssr::net::client(p, forwarded, &state.settings.trusted_proxies)
+            app::ssr::domain::net::client(p, forwarded, &state.settings.trusted_proxies)
         })))
     }
 }

@@ -9,15 +9,15 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use app::components::account::{
-    self, SignIn, TokenLine, UserLine, admins_only_page, settings_page, signin_page,
-};
 use app::model::Lang;
 use app::ssr::auth::{
     AuthError, Caller, Role, SECURE_SESSION_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE,
 };
 use app::ssr::state::AppState;
-use app::ssr::view::request_lang;
+use app::ssr::web::account::{
+    self, SignIn, TokenLine, UserLine, admins_only_page, settings_page, signin_page,
+};
+use app::ssr::web::shell::request_lang;
 
 use super::access::{Peer, SignedIn, session_value};
 
@@ -109,7 +109,7 @@ async fn signin_form(
         lang,
         next: &next,
         name: "",
-        error: (next != "/").then(|| account::t(lang, "expired").to_owned()),
+        error: (next != "/").then(|| lang.t("expired").to_owned()),
         no_user: no_user(&state).await,
     });
     html(StatusCode::OK, page)
@@ -166,22 +166,18 @@ async fn signin(
             let (status, text, wait) = match e {
                 AuthError::Throttled(s) => (
                     StatusCode::TOO_MANY_REQUESTS,
-                    account::t(lang, "throttled").replace("{}", &s.to_string()),
+                    lang.t("throttled").replace("{}", &s.to_string()),
                     Some(s),
                 ),
                 AuthError::Store(e) => {
                     tracing::error!("sign-in failed: {e}");
                     (
                         StatusCode::SERVICE_UNAVAILABLE,
-                        account::t(lang, "failed").to_owned(),
+                        lang.t("failed").to_owned(),
                         None,
                     )
                 }
-                _ => (
-                    StatusCode::UNAUTHORIZED,
-                    account::t(lang, "wrong").to_owned(),
-                    None,
-                ),
+                _ => (StatusCode::UNAUTHORIZED, lang.t("wrong").to_owned(), None),
             };
             let page = signin_page(SignIn {
                 lang,
@@ -227,13 +223,13 @@ struct Outcome {
 fn outcome(lang: Lang, r: Result<(), AuthError>) -> Outcome {
     match r {
         Ok(()) => Outcome {
-            message: Some(account::t(lang, "done").to_owned()),
+            message: Some(lang.t("done").to_owned()),
             ..Outcome::default()
         },
         Err(AuthError::Store(e)) => {
             tracing::error!("settings change failed: {e}");
             Outcome {
-                error: Some(account::t(lang, "failed").to_owned()),
+                error: Some(lang.t("failed").to_owned()),
                 ..Outcome::default()
             }
         }
@@ -265,8 +261,7 @@ async fn render_settings(
             tracing::error!("settings page failed: {e}");
             return html(
                 StatusCode::SERVICE_UNAVAILABLE,
-                admins_only_page(lang, me)
-                    .replace(account::t(lang, "admins_only"), account::t(lang, "failed")),
+                admins_only_page(lang, me).replace(lang.t("admins_only"), lang.t("failed")),
             );
         }
     };

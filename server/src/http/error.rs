@@ -31,7 +31,7 @@ impl IntoResponse for ApiError {
             tracing::error!(
                 code = self.0.code(),
                 "request failed: {}",
-                app::ssr::redact::redact(&self.0.to_string())
+                app::ssr::domain::redact::redact(&self.0.to_string())
             );
         }
         (status, axum::Json(self.0.public().to_json())).into_response()

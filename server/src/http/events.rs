@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::routing::post;
 
-use app::ssr::event;
+use app::ssr::domain::event;
 use app::ssr::state::AppState;
 
 use super::ApiError;

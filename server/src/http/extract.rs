@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use chrono::Utc;
 
 use app::error::AppError;
-use app::ssr::filter::Filter;
+use app::ssr::domain::filter::Filter;
 use app::ssr::state::AppState;
 
 use super::ApiError;

@@ -9,9 +9,9 @@ use axum::routing::get;
 
 use app::error::AppError;
 use app::model::{Lead, LeadDetail, LeadPage, Summary};
-use app::ssr::csv;
-use app::ssr::filter::Filter;
-use app::ssr::filter::encode_cursor;
+use app::ssr::domain::csv;
+use app::ssr::domain::filter::Filter;
+use app::ssr::domain::filter::encode_cursor;
 use app::ssr::leads::{Leads, Stats};
 use app::ssr::state::AppState;
 
@@ -195,7 +195,7 @@ pub async fn csv_response(
     filter: &Filter,
     head: String,
     file_name: &str,
-    rows: impl Fn(&mut String, &[app::ssr::rules::LeadFacts]) + Send + 'static,
+    rows: impl Fn(&mut String, &[app::ssr::domain::rules::LeadFacts]) + Send + 'static,
 ) -> Response {
     // One wait for both: a caller's own share, then a place among all.
     let deadline = tokio::time::Instant::now() + DOWNLOAD_QUEUE;

@@ -66,7 +66,7 @@ pub fn router(state: AppState) -> Router {
             &state,
             routes,
             {
-                let root = app::ssr::view::AssetRoot(assets::root());
+                let root = app::ssr::web::shell::AssetRoot(assets::root());
                 move || leptos::prelude::provide_context(root.clone())
             },
             {
@@ -260,7 +260,7 @@ async fn security_headers(
     );
     // Leptos pages set their own, with the nonce of their inline scripts.
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        if let Ok(v) = HeaderValue::from_str(&app::ssr::view::csp(None)) {
+        if let Ok(v) = HeaderValue::from_str(&app::ssr::web::shell::csp(None)) {
             h.insert(header::CONTENT_SECURITY_POLICY, v);
         }
     }

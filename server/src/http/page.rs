@@ -14,7 +14,7 @@ use futures::Stream;
 use tokio::sync::{broadcast, watch};
 
 use app::model::Lang;
-use app::ssr::csv;
+use app::ssr::domain::csv;
 use app::ssr::state::AppState;
 
 use super::access::Requester;

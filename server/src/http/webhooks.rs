@@ -52,7 +52,7 @@ async fn verify(
         want,
     ) {
         (Some("subscribe"), Some(given), Some(challenge), Some(want))
-            if app::ssr::secret::same_secret(given, want) =>
+            if app::ssr::domain::secret::same_secret(given, want) =>
         {
             (
                 StatusCode::OK,

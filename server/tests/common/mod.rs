@@ -1,5 +1,10 @@
-//! Starts the real `leads-dashboard` binary for a test and talks HTTP to it.
+//! Starts the real `leads-dashboard` binary for a test and talks HTTP to
+//! it ([`Server`]), or runs its router in the test's process ([`InProcess`]).
 #![allow(dead_code)]
+
+mod in_process;
+#[allow(unused_imports)]
+pub use in_process::InProcess;
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -79,16 +84,7 @@ impl Server {
 
     /// Signs `client` (one with a cookie store) in through the form.
     pub async fn sign_in(&self, client: &reqwest::Client, name: &str, password: &str) {
-        let r = client
-            .post(self.url("/signin"))
-            .form(&[("name", name), ("password", password), ("next", "/")])
-            .send()
-            .await
-            .expect("sign-in request");
-        assert_eq!(r.status(), 200, "signed in as {name} (after the redirect)");
-        assert!(r.url().path() == "/", "sign-in went back to the page");
-        // Read the page to its end (a dropped stream only adds log noise).
-        let _ = r.bytes().await;
+        sign_in(client, &self.url("/signin"), name, password).await
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -150,6 +146,20 @@ impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Signs `client` (one with a cookie store) in through the form at `url`.
+pub async fn sign_in(client: &reqwest::Client, url: &str, name: &str, password: &str) {
+    let r = client
+        .post(url)
+        .form(&[("name", name), ("password", password), ("next", "/")])
+        .send()
+        .await
+        .expect("sign-in request");
+    assert_eq!(r.status(), 200, "signed in as {name} (after the redirect)");
+    assert!(r.url().path() == "/", "sign-in went back to the page");
+    // Read the page to its end (a dropped stream only adds log noise).
+    let _ = r.bytes().await;
 }
 
 /// A client that keeps cookies (a browser's session), signed in nowhere yet.

@@ -1,0 +1,187 @@
+//! The server: the HTTP routers (`http`), the command line (`cli`) and its
+//! commands (`import`, `accounts`, `floor`). A library so that tests drive
+//! the router in-process; `main.rs` only sets up the process.
+
+pub mod accounts;
+pub mod cli;
+pub mod floor;
+pub mod http;
+pub mod import;
+
+use std::sync::Arc;
+
+use app::ssr::auth::Auth;
+use app::ssr::leads::Leads;
+use app::ssr::state::{AppState, Settings};
+use app::ssr::store::db;
+use cli::{Cli, Command};
+
+/// Runs the command `cli` names (`serve` by default).
+pub async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
+    let settings = cli.settings.resolve()?;
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Floor { file } = &command {
+        return floor::run(file, settings.region).map(|()| std::process::ExitCode::SUCCESS);
+    }
+    if let Command::Import {
+        file,
+        skip_invalid,
+        url: Some(url),
+    } = &command
+    {
+        return import::run_remote(&settings, file, skip_invalid.as_deref(), url)
+            .await
+            .map(|()| std::process::ExitCode::SUCCESS);
+    }
+    // A restore loads into the database as it is (empty), then migrates.
+    let (address, user, pass) = (
+        cli.settings.db.as_str(),
+        cli.settings.db_user.as_deref(),
+        cli.settings.db_pass.as_deref(),
+    );
+    // Only `serve` and `restore` migrate; the other commands need this
+    // build's schema (a backup taken with a newer binary must not upgrade
+    // a database older instances still run on).
+    let opened = match command {
+        Command::Restore { .. } => db::open(address, user, pass).await,
+        Command::Serve => db::connect(address, user, pass).await,
+        _ => db::open_current(address, user, pass).await,
+    };
+    let db = opened.map_err(|e| in_use(e, &command, &cli.settings.db))?;
+    let auth = Auth::new(
+        db.clone(),
+        settings.signin_timeout,
+        settings.api_token.clone(),
+    );
+    match &command {
+        Command::Backup { file } => {
+            db::backup(&db, file).await.map_err(|e| e.to_string())?;
+            eprintln!("backup written to {}", file.display());
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
+        Command::Restore { file } => {
+            db::restore(&db, file).await.map_err(|e| e.to_string())?;
+            eprintln!("restored {} into {}", file.display(), cli.settings.db);
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
+    match command {
+        Command::User { command } => {
+            return accounts::user(&auth, command)
+                .await
+                .map(|()| std::process::ExitCode::SUCCESS);
+        }
+        Command::Token { command } => {
+            return accounts::token(&auth, command)
+                .await
+                .map(|()| std::process::ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
+    // On a SurrealDB server other instances may write too: follow them.
+    let shared = cli.settings.db.starts_with("ws://") || cli.settings.db.starts_with("wss://");
+    let leads = Leads::open_with(
+        db,
+        shared && matches!(command, Command::Serve),
+        cli.settings.writers.map(usize::from),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    match command {
+        Command::Serve => {
+            let admin_password = std::env::var("LEADS_ADMIN_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty());
+            let users = auth
+                .first_run(admin_password.as_deref())
+                .await
+                .map_err(|e| format!("LEADS_ADMIN_PASSWORD: {e}"))?;
+            if users == 0 {
+                tracing::warn!(
+                    "no dashboard user exists yet: create one with `leads-dashboard user add NAME --role admin` \
+                     (server stopped), or start with LEADS_ADMIN_PASSWORD set to create `admin`"
+                );
+            }
+            let state = AppState {
+                leptos_options: cli.settings.leptos_options()?,
+                leads,
+                auth,
+                intake: Arc::default(),
+                settings: Arc::new(settings),
+            };
+            http::serve(state).await?;
+        }
+        Command::User { .. }
+        | Command::Token { .. }
+        | Command::Backup { .. }
+        | Command::Restore { .. } => {}
+        Command::Import {
+            file, skip_invalid, ..
+        } => import::run(&leads, &settings, &file, skip_invalid.as_deref()).await?,
+        Command::Verify => {
+            let v = leads.verify().await.map_err(|e| e.to_string())?;
+            println!("{}", serde_json::to_string(&v).map_err(|e| e.to_string())?);
+            if v.mismatches > 0 {
+                return Ok(std::process::ExitCode::FAILURE);
+            }
+        }
+        Command::Floor { .. } => {}
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// A database another process holds (RocksDB allows one): what to do
+/// instead of the engine's message.
+fn in_use(e: app::error::AppError, command: &Command, db: &str) -> String {
+    let text = e.to_string();
+    // RocksDB allows one process: say what to do instead of its message.
+    if text.to_lowercase().contains("lock") {
+        let what = match command {
+            Command::Import { .. } => {
+                "stop the server, or import through it: leads-dashboard import FILE \
+                 --url http://ADDRESS (with LEADS_API_TOKEN set)"
+            }
+            Command::User { .. } | Command::Token { .. } => {
+                "stop the server first, or do this on its settings page (signed in as an admin)"
+            }
+            Command::Backup { .. } => "stop the server first (an embedded database has one user)",
+            _ => "stop the other leads-dashboard using it, or use another --db",
+        };
+        format!("the database {} is in use by another process: {what}", db)
+    } else {
+        text
+    }
+}
+
+/// What `serve` answers with, built in this process: for tests that drive
+/// the router without spawning one. `settings` as resolved (see
+/// `SettingsArgs::resolve_with`); `admin_password` creates the first admin
+/// (the process reads `LEADS_ADMIN_PASSWORD`).
+pub async fn in_process_state(
+    cli: &Cli,
+    settings: Settings,
+    admin_password: Option<&str>,
+) -> Result<AppState, String> {
+    let db = db::connect(&cli.settings.db, None, None)
+        .await
+        .map_err(|e| e.to_string())?;
+    let auth = Auth::new(
+        db.clone(),
+        settings.signin_timeout,
+        settings.api_token.clone(),
+    );
+    auth.first_run(admin_password)
+        .await
+        .map_err(|e| e.to_string())?;
+    let leads = Leads::open_with(db, false, cli.settings.writers.map(usize::from))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(AppState {
+        leptos_options: cli.settings.leptos_options()?,
+        leads,
+        auth,
+        intake: Arc::default(),
+        settings: Arc::new(settings),
+    })
+}
