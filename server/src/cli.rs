@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use leptos::config::{Env, LeptosOptions};
 
 use app::ssr::domain::phone;
-use app::ssr::state::Settings;
+use app::ssr::domain::settings::Settings;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -199,7 +199,7 @@ pub struct SettingsArgs {
     /// Apps whose Messenger/Instagram echoes are agents' replies,
     /// comma-separated (default: Meta's Page inbox / Business Suite).
     #[arg(long, env = "LEADS_META_AGENT_APP_IDS", global = true, value_delimiter = ',',
-          default_value = app::ssr::state::META_INBOX_APP_ID)]
+          default_value = app::ssr::domain::settings::META_INBOX_APP_ID)]
     pub meta_agent_app_ids: Vec<String>,
     /// Apps whose Messenger/Instagram echoes are the AI's replies, comma-separated.
     #[arg(

@@ -18,8 +18,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use app::error::AppError;
 use app::ssr::domain::event::{self, Event, MAX_BATCH};
+use app::ssr::domain::settings::Settings;
 use app::ssr::leads::Leads;
-use app::ssr::state::Settings;
 
 /// Errors listed before giving up.
 const MAX_ERRORS: usize = 20;

@@ -11,8 +11,9 @@ pub mod import;
 use std::sync::Arc;
 
 use app::ssr::auth::Auth;
+use app::ssr::domain::settings::Settings;
 use app::ssr::leads::Leads;
-use app::ssr::state::{AppState, Settings};
+use app::ssr::state::AppState;
 use app::ssr::store::db;
 use cli::{Cli, Command};
 

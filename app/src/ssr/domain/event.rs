@@ -49,6 +49,41 @@ pub enum Sender {
     System,
 }
 
+impl Kind {
+    /// The name on the wire (as serialised): `message`, `resolved`, …
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Message => "message",
+            Kind::Resolved => "resolved",
+            Kind::Known => "known",
+            Kind::Referral => "referral",
+            Kind::Link => "link",
+        }
+    }
+}
+
+impl Direction {
+    /// The name on the wire: `inbound` or `outbound`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        }
+    }
+}
+
+impl Sender {
+    /// The name on the wire: `customer`, `agent`, `ai` or `system`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Sender::Customer => "customer",
+            Sender::Agent => "agent",
+            Sender::Ai => "ai",
+            Sender::System => "system",
+        }
+    }
+}
+
 /// A valid, normalised event. `contact_key` is the contact's identity (rule 1).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Event {
@@ -572,6 +607,20 @@ mod tests {
         let ev = validate(&ev, region()).expect("valid");
         assert_eq!(ev.kind, Kind::Resolved);
         assert!(!ev.is_inbound() && !ev.is_touch());
+    }
+
+    #[test]
+    fn wire_names_are_the_serialised_ones() {
+        use Kind::*;
+        for k in [Message, Resolved, Known, Referral, Link] {
+            assert_eq!(serde_json::to_value(k).expect("kind"), k.as_str());
+        }
+        for d in [Direction::Inbound, Direction::Outbound] {
+            assert_eq!(serde_json::to_value(d).expect("direction"), d.as_str());
+        }
+        for x in [Sender::Customer, Sender::Agent, Sender::Ai, Sender::System] {
+            assert_eq!(serde_json::to_value(x).expect("sender"), x.as_str());
+        }
     }
 }
 

@@ -10,9 +10,9 @@ use chrono_tz::Tz;
 
 use serde::{Deserialize, Serialize};
 
+use super::days::day_range;
 use super::event::CHANNELS;
 use super::phone;
-use super::rules::day_range;
 use crate::error::AppError;
 use crate::model::LeadsQuery;
 

@@ -1,6 +1,7 @@
 //! The product's rules and formats, pure: no I/O, no clock ("now" is passed in).
 
 pub mod csv;
+pub mod days;
 pub mod event;
 pub mod filter;
 pub mod identity;
@@ -9,6 +10,8 @@ pub mod phone;
 pub mod redact;
 pub mod rules;
 pub mod secret;
+pub mod sessions;
+pub mod settings;
 /// The summary written straight from the spec's wording: the reference the
 /// lead index's summaries are tested against.
 #[cfg(test)]

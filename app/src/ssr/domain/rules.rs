@@ -6,7 +6,7 @@
 //! events in any order, in any batches, with repeats, gives the same state.
 //! The storage layer only loads and stores these states.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::event::{Event, Kind};
@@ -319,109 +319,6 @@ impl LeadFacts {
     }
 }
 
-/// How a session ended (rule 8).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum SessionEnd {
-    /// Still open at the last known event.
-    Open,
-    /// Closed by the inactivity timeout.
-    Timeout,
-    /// Closed by a `resolved` event.
-    Resolved,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Session {
-    pub number: u32,
-    pub started_at: DateTime<Utc>,
-    /// The last message in either direction inside the session.
-    pub last_activity: DateTime<Utc>,
-    pub ended_at: Option<DateTime<Utc>>,
-    pub end: SessionEnd,
-}
-
-/// Rule 8: a session starts at an inbound message when none is open, and
-/// closes after `timeout` without any message (a gap of exactly `timeout`
-/// closes it) or at a `resolved` event. Numbered 1, 2, 3… in time order.
-/// Takes the contact's events in any order, with repeats.
-pub fn sessions(events: &[Event], timeout: Duration) -> Vec<Session> {
-    let mut evs: Vec<&Event> = events.iter().collect();
-    evs.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
-    evs.dedup_by(|a, b| a.id == b.id);
-    // Being a known customer is no message.
-    evs.retain(|e| !matches!(e.kind, Kind::Known | Kind::Referral | Kind::Link));
-
-    let mut out: Vec<Session> = Vec::new();
-    let mut open: Option<Session> = None;
-    for ev in evs {
-        if let Some(s) = open.take() {
-            if ev.occurred_at - s.last_activity >= timeout {
-                out.push(Session {
-                    ended_at: Some(s.last_activity + timeout),
-                    end: SessionEnd::Timeout,
-                    ..s
-                });
-            } else {
-                open = Some(s);
-            }
-        }
-        match (ev.kind, &mut open) {
-            (Kind::Resolved, Some(_)) => {
-                if let Some(s) = open.take() {
-                    out.push(Session {
-                        ended_at: Some(ev.occurred_at),
-                        end: SessionEnd::Resolved,
-                        ..s
-                    });
-                }
-            }
-            (Kind::Resolved, None) => {}
-            (Kind::Message, Some(s)) => s.last_activity = ev.occurred_at,
-            (Kind::Message, None) if ev.is_inbound() => {
-                open = Some(Session {
-                    number: out.len() as u32 + 1,
-                    started_at: ev.occurred_at,
-                    last_activity: ev.occurred_at,
-                    ended_at: None,
-                    end: SessionEnd::Open,
-                });
-            }
-            (Kind::Message, None) | (Kind::Known | Kind::Referral | Kind::Link, _) => {}
-        }
-    }
-    out.extend(open);
-    out
-}
-
-/// Rule 9: the UTC instants `[start, end)` of the calendar days `from..=to`
-/// in `tz`. A day that starts inside a DST gap starts at the first instant
-/// that exists.
-pub fn day_range(
-    from: chrono::NaiveDate,
-    to: chrono::NaiveDate,
-    tz: chrono_tz::Tz,
-) -> (DateTime<Utc>, DateTime<Utc>) {
-    let start = start_of_day(from, tz);
-    let end = to
-        .succ_opt()
-        .map(|d| start_of_day(d, tz))
-        .unwrap_or(DateTime::<Utc>::MAX_UTC);
-    (start, end)
-}
-
-fn start_of_day(day: chrono::NaiveDate, tz: chrono_tz::Tz) -> DateTime<Utc> {
-    use chrono::TimeZone;
-    let midnight = day.and_time(chrono::NaiveTime::MIN);
-    // Walk forward over a DST gap in 15-minute steps (the finest offsets in use).
-    (0..=8)
-        .find_map(|i| {
-            tz.from_local_datetime(&(midnight + Duration::minutes(15 * i)))
-                .earliest()
-        })
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(|| midnight.and_utc())
-}
-
 /// The reference model: derives a contact's lead straight from the rules'
 /// wording, from the whole set of events at once. Tests compare the
 /// incremental [`ContactState`] against it.
@@ -469,7 +366,10 @@ pub fn reference_group_lead(key: &str, keys: &[&str], events: &[Event]) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Duration;
+    use crate::ssr::domain::days::day_range;
     use crate::ssr::domain::event::{Direction, Sender};
+    use crate::ssr::domain::sessions::{SessionEnd, sessions};
     use chrono::TimeZone;
 
     const KEY: &str = "+6281234567890";

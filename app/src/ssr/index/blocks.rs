@@ -121,6 +121,7 @@ impl Blocks {
 
     /// The next `n` slots from `pos`, a block's slice at a time (tight loops
     /// for scans).
+    #[inline]
     pub fn slices_from(&self, pos: Pos, n: usize) -> impl Iterator<Item = &[u32]> + '_ {
         let mut left = n;
         let mut at = pos.at;

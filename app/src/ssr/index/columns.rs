@@ -6,10 +6,15 @@ use super::*;
 /// A time as (seconds, nanoseconds) since 1970 UTC: orders like the time.
 pub type Stamp = (i64, u32);
 
+// `#[inline]` on the small accessors a scan calls per lead: reports
+// instantiate the scans in their own module, and without it these stay
+// calls across codegen units (the 365-day summary measured 25% slower).
+#[inline]
 pub fn stamp(t: DateTime<Utc>) -> Stamp {
     (t.timestamp(), t.timestamp_subsec_nanos())
 }
 
+#[inline]
 pub(super) fn time(s: Stamp) -> DateTime<Utc> {
     DateTime::from_timestamp(s.0, s.1).unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
@@ -50,12 +55,14 @@ pub(super) struct Cold {
 }
 
 impl Hot {
+    #[inline]
     pub(super) fn date(&self) -> Stamp {
         (self.date_s, self.date_ns)
     }
 }
 
 impl Cold {
+    #[inline]
     pub(super) fn touch(&self) -> Stamp {
         (self.touch_s, self.touch_ns)
     }

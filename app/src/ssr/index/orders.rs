@@ -15,6 +15,7 @@ pub(super) fn cmp_names(a: &str, b: &str) -> Ordering {
 }
 
 impl Store {
+    #[inline]
     pub(super) fn touch(&self, slot: u32) -> Stamp {
         if self.hot[slot as usize].wait == UNTOUCHED {
             NONE_TOUCH

@@ -20,7 +20,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Parsed, id_text, text, unix_time};
 use crate::ssr::domain::event::{Sender, validate};
-use crate::ssr::state::Settings;
+use crate::ssr::domain::settings::Settings;
 
 /// Chatwoot's inbox channel classes and our channel names.
 const CHANNELS: &[(&str, &str)] = &[

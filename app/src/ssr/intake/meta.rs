@@ -21,7 +21,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Parsed, id_text, tagged_sender, unix_time};
 use crate::ssr::domain::event::{Kind, Sender, validate};
-use crate::ssr::state::Settings;
+use crate::ssr::domain::settings::Settings;
 
 pub fn parse(body: &Value, settings: &Settings) -> Parsed {
     let mut out = Parsed::default();

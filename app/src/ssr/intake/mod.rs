@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::ssr::domain::event::{Event, Kind, Sender};
-use crate::ssr::state::Settings;
+use crate::ssr::domain::settings::Settings;
 
 /// What a body gave: the events, what was invalid (for the log; never
 /// customer data), and what was left out on purpose, by kind.
@@ -270,10 +270,7 @@ fn event_kind(e: &Event) -> &'static str {
             Sender::Ai => "reply_ai",
             _ => "outbound_system",
         },
-        Kind::Resolved => "resolved",
-        Kind::Known => "known",
-        Kind::Referral => "referral",
-        Kind::Link => "link",
+        other => other.as_str(),
     }
 }
 

@@ -22,7 +22,7 @@ use serde_json::{Map, Value, json};
 use super::{Parsed, id_text, tagged_sender, text, unix_time};
 use crate::ssr::domain::event::{Kind, Sender, external_key, known_customer, validate};
 use crate::ssr::domain::phone;
-use crate::ssr::state::Settings;
+use crate::ssr::domain::settings::Settings;
 
 /// Ids of Meta's channels are unique per channel only: ours carry a prefix.
 pub fn event_id(message_id: &str) -> String {

@@ -4,8 +4,8 @@
 //! visitor ([`LeadIndex::each`]); the index knows nothing of these shapes.
 
 use crate::model::{Chart, DayCount, FirstResponse, PeriodTotals, SourceCount, SourceRef, Summary};
+use crate::ssr::domain::days::day_range;
 use crate::ssr::domain::filter::Filter;
-use crate::ssr::domain::rules::day_range;
 use crate::ssr::index::{LeadIndex, Stamp, stamp};
 
 /// The summary with the previous period's totals and, with `top = Some(n)`,

@@ -2,8 +2,9 @@
 //! session it falls in. Pure: from the lead's facts and its stored events.
 
 use crate::model::{LeadDetail, SessionInfo, TimelineEvent};
-use crate::ssr::domain::event::{Direction, Event, Kind, Sender};
-use crate::ssr::domain::rules::{self, LeadFacts, SessionEnd};
+use crate::ssr::domain::event::Event;
+use crate::ssr::domain::rules::LeadFacts;
+use crate::ssr::domain::sessions::{SessionEnd, sessions};
 
 /// A lead's sessions and events, each event with the session it falls in.
 pub(crate) fn timeline(
@@ -13,7 +14,7 @@ pub(crate) fn timeline(
 ) -> LeadDetail {
     events.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
     events.dedup_by(|a, b| a.id == b.id);
-    let sessions = rules::sessions(&events, timeout);
+    let sessions = sessions(&events, timeout);
     let session_of = |e: &Event| {
         let i = sessions.partition_point(|s| s.started_at <= e.occurred_at);
         let s = sessions.get(i.checked_sub(1)?)?;
@@ -29,28 +30,9 @@ pub(crate) fn timeline(
         .map(|e| TimelineEvent {
             id: e.id.clone(),
             occurred_at: e.occurred_at,
-            kind: match e.kind {
-                Kind::Message => "message",
-                Kind::Resolved => "resolved",
-                Kind::Known => "known",
-                Kind::Referral => "referral",
-                Kind::Link => "link",
-            }
-            .into(),
-            direction: e.direction.map(|d| {
-                match d {
-                    Direction::Inbound => "inbound",
-                    Direction::Outbound => "outbound",
-                }
-                .into()
-            }),
-            sender: match e.sender {
-                Sender::Customer => "customer",
-                Sender::Agent => "agent",
-                Sender::Ai => "ai",
-                Sender::System => "system",
-            }
-            .into(),
+            kind: e.kind.as_str().into(),
+            direction: e.direction.map(|d| d.as_str().into()),
+            sender: e.sender.as_str().into(),
             channel: e.channel.clone(),
             source: e.source.clone(),
             session: session_of(e),
