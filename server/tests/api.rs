@@ -49,7 +49,7 @@ fn names(page: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lead_appears_with_the_spec_shape_and_repeats_are_ignored() {
     let s = InProcess::start("mem://").await;
     let (status, body) = s.post_events(&budi()).await;
@@ -100,7 +100,7 @@ async fn a_lead_appears_with_the_spec_shape_and_repeats_are_ignored() {
     assert_eq!(body, json!({"accepted": 1, "duplicates": 1}));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_batch_is_refused_whole_and_names_the_event() {
     let s = InProcess::start("mem://").await;
     let mut batch = budi();
@@ -141,7 +141,7 @@ async fn a_bad_batch_is_refused_whole_and_names_the_event() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_needs_the_token() {
     let s = InProcess::start("mem://").await;
     let request = |method: &str, path: &str, token: Option<&str>, body: Body| {
@@ -176,7 +176,7 @@ async fn the_api_needs_the_token() {
     assert_eq!((status, text.as_str()), (200, "ok"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_by_name_email_and_phone_digits_in_any_format() {
     let s = InProcess::start("mem://").await;
     s.post_events(&budi()).await;
@@ -204,7 +204,7 @@ async fn search_by_name_email_and_phone_digits_in_any_format() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn days_are_whole_days_in_the_chosen_time_zone() {
     let s = InProcess::start("mem://").await;
     let mut ev = budi()[0].clone();
@@ -234,7 +234,7 @@ async fn assert_names_param(s: &InProcess, path: &str, param: &str) {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_parameters_answer_400_naming_them() {
     let s = InProcess::start("mem://").await;
     for (q, param) in [
@@ -255,7 +255,7 @@ fn inbound(id: &str, phone: &str, at: &str) -> Value {
            "contact": {"phone": phone, "name": format!("Lead {id}")}})
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keyset_pages_neither_skip_nor_repeat_while_leads_arrive() {
     let s = InProcess::start("mem://").await;
     // 120 leads, several sharing a second so ties are broken by key.
@@ -306,7 +306,7 @@ async fn keyset_pages_neither_skip_nor_repeat_while_leads_arrive() {
     assert_eq!(seen.len(), 120, "every lead listed once");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_batches_for_one_contact_make_one_lead() {
     let s = InProcess::start("mem://").await;
     let phone = "+6287700000001";
@@ -353,7 +353,7 @@ async fn concurrent_batches_for_one_contact_make_one_lead() {
     assert_eq!(lead["first_touched_at"], "2026-11-20T02:00:00Z");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn filters_of_the_spec_narrow_the_list() {
     let s = InProcess::start("mem://").await;
     s.post_events(&budi()).await;
@@ -386,7 +386,7 @@ async fn filters_of_the_spec_narrow_the_list() {
     .await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn summary_and_csv_use_the_same_filters() {
     let s = InProcess::start("mem://").await;
     s.post_events(&budi()).await;
@@ -443,7 +443,7 @@ async fn summary_and_csv_use_the_same_filters() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn date_ranges_are_bounded_and_never_crash_the_server() {
     let s = InProcess::start("mem://").await;
     for (q, param) in [
@@ -467,7 +467,7 @@ async fn date_ranges_are_bounded_and_never_crash_the_server() {
     assert_eq!(s.get("/healthz").await.0, 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn summary_and_csv_ignore_paging_parameters() {
     let s = InProcess::start("mem://").await;
     let batch: Vec<Value> = (0..7)
@@ -529,7 +529,7 @@ async fn rest_of_pages(s: &InProcess, path: &str, first: &Value) -> Vec<String> 
 /// moves a lead that was on page 1 to a later page: it shows up again there.
 /// Oldest first, the same lead moves into pages already passed: this paging
 /// does not show it again (a new first page does).
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lead_whose_date_moves_between_pages_is_shown_where_it_now_belongs() {
     let s = InProcess::start("mem://").await;
     let batch: Vec<Value> = (0..6)
@@ -592,7 +592,7 @@ fn big_batch(tag: &str, n: usize, contacts: usize) -> Value {
 
 /// A client that goes away mid-request leaves no transaction open: the batch
 /// is stored whole or not at all, and the next writes go through.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_disconnects_mid_batch_leaves_nothing_half_done() {
     let (dir, db) = common::temp_db("disconnect");
     let s = Server::start(&db).await;
@@ -671,7 +671,7 @@ async fn concurrent_batches_on_rocksdb_all_succeed() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_api_error_is_json_and_answers_carry_security_headers() {
     let s = InProcess::start("mem://").await;
     // A full batch with every text field at its limit fits the body limit.
@@ -735,7 +735,7 @@ async fn every_api_error_is_json_and_answers_carry_security_headers() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn browsers_cannot_write_from_other_sites() {
     let s = InProcess::start("mem://").await;
     let post = |headers: Vec<(&'static str, String)>, id: &'static str| {
@@ -761,7 +761,7 @@ async fn browsers_cannot_write_from_other_sites() {
 
 /// The API description is served without a token and names every route of
 /// the API and the webhooks (a unit test checks the routers' source).
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_is_served() {
     let s = InProcess::start("mem://").await;
     let r = reqwest::get(s.url("/api/v1/openapi.json"))
@@ -819,7 +819,7 @@ async fn the_openapi_document_is_served() {
 /// No answer with customers' data may be kept by a CDN or shared proxy:
 /// every route but the site's own files says `no-store`, varying by the
 /// credentials; HSTS once served over HTTPS.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customer_data_is_never_cacheable() {
     let s = InProcess::start("mem://").await;
     let (status, _) = s
@@ -892,7 +892,7 @@ async fn customer_data_is_never_cacheable() {
 /// Downloads are bounded: one caller holds at most 4 open at once, and all
 /// callers together at most 16 snapshots; the next is told to come back
 /// later, and once they go away downloads work again.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stalled_downloads_are_bounded() {
     let s = InProcess::start("mem://").await;
     // Enough leads that an unread download cannot finish into the socket.

@@ -24,7 +24,7 @@ async fn raw_get(s: &InProcess, path: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_server_functions_and_live_updates_need_a_sign_in() {
     let s = InProcess::start("mem://").await;
     let anon = no_redirects();
@@ -127,7 +127,7 @@ async fn pages_server_functions_and_live_updates_need_a_sign_in() {
     assert_eq!(r.status(), 401);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_names_and_passwords_answer_alike_and_sign_in_goes_back() {
     let s = InProcess::start("mem://").await;
     let c = client();
@@ -210,7 +210,7 @@ async fn wrong_names_and_passwords_answer_alike_and_sign_in_goes_back() {
     assert_eq!(r.status(), 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewers_read_leads_but_cannot_reach_admin_pages() {
     let s = InProcess::start("mem://").await;
     // The admin adds a viewer on the settings page.
@@ -303,7 +303,7 @@ async fn viewers_read_leads_but_cannot_reach_admin_pages() {
     assert_eq!(r.status(), 401);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_tokens_are_shown_once_used_and_revoked() {
     let s = InProcess::start("mem://").await;
     let r = s
@@ -371,7 +371,7 @@ async fn api_tokens_are_shown_once_used_and_revoked() {
     assert_eq!(v["error"]["code"], "unauthorized");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_host_names_and_cross_site_sign_ins_are_refused() {
     let s =
         InProcess::start_with_env("mem://", &[("LEADS_PUBLIC_NAMES", "leads.example.com")]).await;
@@ -419,7 +419,7 @@ async fn other_host_names_and_cross_site_sign_ins_are_refused() {
 
 /// Even at debug level the log holds no phone number, e-mail address or
 /// user name, whatever passes through: events, searches, webhooks, sign-in.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_hold_no_phone_email_or_user_name() {
     let log = std::env::temp_dir().join(format!("leads-log-{}.txt", std::process::id()));
     let log_path = log.display().to_string();
@@ -545,7 +545,7 @@ async fn fail_seven_times(c: &reqwest::Client, s: &InProcess, client: impl Fn(us
 
 /// Behind a trusted proxy each client is counted on its own: one client's
 /// wrong passwords neither slow another's sign-in nor keep `admin` out.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn behind_a_trusted_proxy_one_clients_failures_lock_out_nobody_else() {
     let s = InProcess::start_with_env(
         "mem://",
@@ -577,7 +577,7 @@ async fn behind_a_trusted_proxy_one_clients_failures_lock_out_nobody_else() {
 
 /// Without trusted proxies the header is the client's own text: changing
 /// it buys no fresh attempts.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forwarded_header_from_an_untrusted_peer_is_not_believed() {
     let s = InProcess::start("mem://").await;
     let c = no_redirects();
@@ -591,7 +591,7 @@ async fn a_forwarded_header_from_an_untrusted_peer_is_not_believed() {
 /// A flood of sign-ins (from many addresses, as a botnet would, through
 /// the trusted proxy) beyond the sign-in queue is answered 503 at once,
 /// and ingest and webhooks are answered meanwhile.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sign_in_flood_is_bounded_and_ingest_goes_on() {
     let s = InProcess::start_with_env(
         "mem://",
@@ -654,7 +654,7 @@ async fn a_sign_in_flood_is_bounded_and_ingest_goes_on() {
 
 /// Passwords and tokens have at least 12 characters; an admin sets a
 /// user's password on the settings page, which ends that user's sessions.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passwords_are_long_and_can_be_changed() {
     let s = InProcess::start("mem://").await;
     let add = |pw: &'static str| {

@@ -74,7 +74,7 @@ fn waits() -> Value {
     Value::Array(events)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_summary_has_the_previous_period_and_first_response_buckets() {
     let s = InProcess::start("mem://").await;
     assert_eq!(s.post_events(&waits()).await.0, 200);
@@ -104,7 +104,7 @@ async fn the_summary_has_the_previous_period_and_first_response_buckets() {
     assert_eq!(sum["first_response"]["never"], 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leads_summary_and_csv_agree_for_every_filter() {
     let s = InProcess::start("mem://").await;
     assert_eq!(s.post_events(&waits()).await.0, 200);
@@ -145,7 +145,7 @@ async fn leads_summary_and_csv_agree_for_every_filter() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lead_has_numbered_sessions_with_their_events() {
     let s = InProcess::start("mem://").await;
     let p = "+6281234567890";
@@ -232,7 +232,7 @@ async fn a_lead_has_numbered_sessions_with_their_events() {
     assert_eq!(r.status(), 401);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_download_is_a_spreadsheet_csv_of_exactly_the_filtered_leads() {
     let s = InProcess::start("mem://").await;
     assert_eq!(s.post_events(&waits()).await.0, 200);
@@ -270,7 +270,7 @@ async fn the_page_download_is_a_spreadsheet_csv_of_exactly_the_filtered_leads() 
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presets_name_whole_days_and_bad_ones_are_refused() {
     let s = InProcess::start("mem://").await;
     let (status, page) = s.get("/api/v1/leads?range=7d").await;
@@ -290,7 +290,7 @@ async fn presets_name_whole_days_and_bad_ones_are_refused() {
     assert_eq!(sum["by_day"].as_array().map(Vec::len), Some(3));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_updates_announce_each_commit_without_customer_data() {
     let s = InProcess::start("mem://").await;
     let mut stream = s.http.get(s.url("/srv/live")).send().await.expect("live");
@@ -331,7 +331,7 @@ async fn live_updates_announce_each_commit_without_customer_data() {
     assert!(!seen.contains("6281299999999"), "no phone in the stream");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compressed_csv_downloads_are_complete() {
     let s = InProcess::start("mem://").await;
     assert_eq!(s.post_events(&waits()).await.0, 200);
@@ -358,7 +358,7 @@ async fn compressed_csv_downloads_are_complete() {
     assert_eq!(s.get("/api/v1/leads/summary").await.0, 200);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_renders_on_the_server_with_its_empty_state_and_language() {
     let s = InProcess::start("mem://").await;
     let page = |lang: &'static str, path: &'static str| {

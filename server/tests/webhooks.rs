@@ -61,7 +61,7 @@ async fn post_to(
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_verification_handshake_answers_the_challenge_only_to_the_right_token() {
     let s = server().await;
     let get = |q: &'static str| {
@@ -90,7 +90,7 @@ async fn the_verification_handshake_answers_the_challenge_only_to_the_right_toke
     assert_eq!(get("hub.challenge=1").await.0, 403);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_ctwa_message_becomes_a_lead_with_its_ad() {
     let s = server().await;
     let body = fixture("referral_ctwa_ad_text.json");
@@ -131,7 +131,7 @@ async fn a_signed_ctwa_message_becomes_a_lead_with_its_ad() {
     assert_eq!(post(&s, junk, Some(sign(SECRET, junk))).await.0, 400);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_real_body_is_acknowledged_and_statuses_make_no_lead() {
     let s = server().await;
     let dir = format!(
@@ -159,7 +159,7 @@ async fn every_real_body_is_acknowledged_and_statuses_make_no_lead() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_secret_the_webhook_is_unavailable() {
     let s = InProcess::start("mem://").await;
     let body = fixture("text.json");
@@ -177,7 +177,7 @@ async fn without_a_secret_the_webhook_is_unavailable() {
     assert_eq!(r.status(), 403);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messenger_and_instagram_bodies_make_leads_with_referrals_as_sources() {
     let s = server().await;
     let r =
@@ -308,7 +308,7 @@ async fn june_first(s: &InProcess) -> Value {
 
 const T0: i64 = 1_748_772_000; // 2025-06-01T10:00:00Z
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reply_seen_only_as_a_sent_status_answers_the_lead_in_either_order() {
     let s = server().await;
     // Reply after the message.
@@ -381,7 +381,7 @@ async fn a_reply_seen_only_as_a_sent_status_answers_the_lead_in_either_order() {
     assert_eq!(senders, ["customer", "ai"], "{d}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reactions_groups_notices_and_chat_opens_make_no_lead() {
     let s = server().await;
     for name in [
@@ -420,7 +420,7 @@ async fn reactions_groups_notices_and_chat_opens_make_no_lead() {
     assert_eq!(stats["intake"]["whatsapp"]["events"]["referral"], 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_person_is_one_lead_across_username_phone_and_number_changes() {
     let s = server().await;
     // A user who hides the phone writes first: a lead under the user id.
@@ -500,7 +500,7 @@ async fn one_person_is_one_lead_across_username_phone_and_number_changes() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn page_echoes_count_by_their_app_and_unknown_apps_are_listed() {
     let s = server().await;
     let msg = |user: &str, mid: &str, at: i64| {
@@ -580,7 +580,7 @@ fn cw_message(id: u64, message_type: &str, sender: Value, at: &str, phone: &str)
             "contact_inbox": {"source_id": phone.trim_start_matches('+')}, "meta": {"sender": contact}}})
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chatwoot_replies_count_by_who_sent_them_and_forgeries_are_refused() {
     let s = server().await;
     let first = cw_message(
@@ -682,7 +682,7 @@ async fn chatwoot_replies_count_by_who_sent_them_and_forgeries_are_refused() {
     assert_eq!(stats["intake"]["chatwoot"]["dropped"]["private_note"], 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_seen_by_metas_webhook_and_chatwoot_is_one_event() {
     let s = server().await;
     deliver(&s, &wa_text("wamid.SAME1", Some("6289000000001"), None, T0)).await;
@@ -700,7 +700,7 @@ async fn a_message_seen_by_metas_webhook_and_chatwoot_is_one_event() {
 
 /// The default view, as the page calls it with no query string at all
 /// (the live update of a bare `/`): the server functions answer.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pages_server_functions_answer_without_any_filter() {
     let s = server().await;
     for f in ["/srv/leads", "/srv/dashboard"] {

@@ -4,7 +4,9 @@
 //! listens on a loopback port for tests that talk HTTP with a client
 //! (cookies, streamed downloads, disconnects). No process is spawned: for
 //! API behaviour only; the crash, CLI, browser and process tests spawn the
-//! binary ([`super::Server`]).
+//! binary ([`super::Server`]). Tests using it run on a multi-threaded
+//! runtime, as the server does (on one thread the server, its writers and
+//! the test's client take turns: the download test took 62 s instead of 45).
 
 use std::net::SocketAddr;
 

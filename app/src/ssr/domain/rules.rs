@@ -366,10 +366,10 @@ pub fn reference_group_lead(key: &str, keys: &[&str], events: &[Event]) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Duration;
     use crate::ssr::domain::days::day_range;
     use crate::ssr::domain::event::{Direction, Sender};
     use crate::ssr::domain::sessions::{SessionEnd, sessions};
+    use chrono::Duration;
     use chrono::TimeZone;
 
     const KEY: &str = "+6281234567890";

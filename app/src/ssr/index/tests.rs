@@ -42,7 +42,7 @@ fn lead(i: u32, minutes: i64, name: u8, touch: Option<i64>, src: u8, chan: u8) -
     }
 }
 
-pub(crate) fn arb_lead(i: u32) -> impl Strategy<Value = LeadFacts> {
+fn arb_lead(i: u32) -> impl Strategy<Value = LeadFacts> {
     (
         0..20_000i64,
         0..6u8,
@@ -172,23 +172,41 @@ pub(crate) const FILTERS: &[&[(&str, &str)]] = &[
     &[("q", "zzz")],
 ];
 
+/// Two lists of leads (repeated contacts among them): the leads at start,
+/// and the committed changes after it (see [`built`]).
+pub(crate) fn leads_arriving() -> impl Strategy<Value = (Vec<LeadFacts>, Vec<LeadFacts>)> {
+    (
+        prop::collection::vec((0..400u32).prop_flat_map(arb_lead), 0..300),
+        prop::collection::vec((0..400u32).prop_flat_map(arb_lead), 0..150),
+    )
+}
+
+/// The index built from `first`, then changed by `later`; and the model.
+pub(crate) fn built(
+    first: &[LeadFacts],
+    later: &[LeadFacts],
+) -> (LeadIndex, StdMap<String, LeadFacts>) {
+    let mut model: StdMap<String, LeadFacts> = StdMap::new();
+    for l in first {
+        model.insert(l.key.clone(), l.clone());
+    }
+    let mut index = LeadIndex::build(model.values().cloned());
+    for l in later {
+        index.upsert(l);
+        model.insert(l.key.clone(), l.clone());
+    }
+    (index, model)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(40))]
 
     #[test]
     fn pages_totals_and_summaries_match_the_rules(
-        first in prop::collection::vec((0..400u32).prop_flat_map(arb_lead), 0..300),
-        later in prop::collection::vec((0..400u32).prop_flat_map(arb_lead), 0..150),
+        (first, later) in leads_arriving(),
         limit in 1..40usize,
     ) {
-        // Built at start, then changed by committed leads.
-        let mut model: StdMap<String, LeadFacts> = StdMap::new();
-        for l in &first { model.insert(l.key.clone(), l.clone()); }
-        let mut index = LeadIndex::build(model.values().cloned());
-        for l in &later {
-            index.upsert(l);
-            model.insert(l.key.clone(), l.clone());
-        }
+        let (index, model) = built(&first, &later);
         prop_assert_eq!(index.len(), model.len());
         for pairs in FILTERS {
             for sort in ["-date", "date", "name", "-name", "first_touched_at", "-first_touched_at"] {

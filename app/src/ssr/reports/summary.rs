@@ -224,9 +224,8 @@ mod tests {
     use super::*;
     use crate::ssr::domain::rules::LeadFacts;
     use crate::ssr::domain::summary::summarize;
-    use crate::ssr::index::tests::{FILTERS, arb_lead, expected, filter};
+    use crate::ssr::index::tests::{FILTERS, built, expected, filter, leads_arriving};
     use proptest::prelude::*;
-    use std::collections::HashMap;
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(40))]
@@ -235,16 +234,9 @@ mod tests {
         /// the model summary written from the rules.
         #[test]
         fn summaries_match_the_rules(
-            first in prop::collection::vec((0..400u32).prop_flat_map(arb_lead), 0..300),
-            later in prop::collection::vec((0..400u32).prop_flat_map(arb_lead), 0..150),
+            (first, later) in leads_arriving(),
         ) {
-            let mut model: HashMap<String, LeadFacts> = HashMap::new();
-            for l in &first { model.insert(l.key.clone(), l.clone()); }
-            let mut index = LeadIndex::build(model.values().cloned());
-            for l in &later {
-                index.upsert(l);
-                model.insert(l.key.clone(), l.clone());
-            }
+            let (index, model) = built(&first, &later);
             for pairs in FILTERS {
                 let f = filter(&[&[("from", "2026-10-25")], *pairs].concat());
                 let want: Vec<LeadFacts> = expected(&model, &f);
