@@ -1,12 +1,12 @@
 //! The API's behaviour: the router in this process on `mem://`, driven
-//! in-process (`oneshot`) or over loopback HTTP; the two tests on RocksDB
-//! that check the database afterwards with `verify` spawn the binary.
+//! in-process (`oneshot`) or over loopback HTTP. (Writes on RocksDB checked
+//! afterwards with `verify` are in `crash.rs`, with the binary.)
 
 mod common;
 
 use axum::body::Body;
 use axum::http::Request;
-use common::{InProcess, Server, enc};
+use common::{InProcess, enc, inbound};
 use serde_json::{Value, json};
 
 fn budi() -> Value {
@@ -248,11 +248,6 @@ async fn malformed_parameters_answer_400_naming_them() {
     ] {
         assert_names_param(&s, &format!("/api/v1/leads?{q}"), param).await;
     }
-}
-
-fn inbound(id: &str, phone: &str, at: &str) -> Value {
-    json!({"id": id, "occurred_at": at, "channel": "whatsapp", "direction": "inbound",
-           "contact": {"phone": phone, "name": format!("Lead {id}")}})
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -574,101 +569,6 @@ async fn a_lead_whose_date_moves_between_pages_is_shown_where_it_now_belongs() {
         seen,
         ["Lead m5", "Lead m0", "Lead m1", "Lead m2", "Lead m3"]
     );
-}
-
-fn big_batch(tag: &str, n: usize, contacts: usize) -> Value {
-    Value::Array(
-        (0..n)
-            .map(|i| {
-                inbound(
-                    &format!("{tag}-{i}"),
-                    &format!("+62812400{:05}", i % contacts),
-                    &format!("2026-11-20T{:02}:{:02}:00+07:00", 8 + i % 10, i % 60),
-                )
-            })
-            .collect(),
-    )
-}
-
-/// A client that goes away mid-request leaves no transaction open: the batch
-/// is stored whole or not at all, and the next writes go through.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_that_disconnects_mid_batch_leaves_nothing_half_done() {
-    let (dir, db) = common::temp_db("disconnect");
-    let s = Server::start(&db).await;
-    let body = big_batch("d", 1000, 400);
-    let text = body.to_string();
-    for _ in 0..5 {
-        // Whole body sent, then gone before the answer; and gone halfway.
-        s.post_and_disconnect(&text, text.len()).await;
-        s.post_and_disconnect(&text, text.len() / 2).await;
-    }
-    let (status, answer) = s.post_events(&body).await;
-    assert_eq!(status, 200);
-    let accepted = answer["accepted"].as_u64().unwrap_or(u64::MAX);
-    assert_eq!(accepted + answer["duplicates"].as_u64().unwrap_or(0), 1000);
-    assert!(
-        accepted == 0 || accepted == 1000,
-        "half a batch: {accepted}"
-    );
-    // The same contacts are still writable at once.
-    let (status, _) = s.post_events(&big_batch("e", 1000, 400)).await;
-    assert_eq!(status, 200);
-    let (_, page) = s
-        .get("/api/v1/leads?from=2026-11-20&to=2026-11-20&limit=1")
-        .await;
-    assert_eq!(page["total"], 400);
-    drop(s);
-    common::verify(&db);
-    let _ = std::fs::remove_dir_all(dir);
-}
-
-/// Many concurrent batches for the same few contacts on the on-disk engine:
-/// every one answered 2xx, one lead per contact with the right Date and
-/// First Touched At.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_batches_on_rocksdb_all_succeed() {
-    let (dir, db) = common::temp_db("concurrent");
-    let s = Server::start(&db).await;
-    let mut tasks = Vec::new();
-    for b in 0..24u32 {
-        let http = s.http.clone();
-        let url = s.url("/api/v1/events");
-        let batch: Vec<Value> = (0..5u32)
-            .flat_map(|c| {
-                let phone = format!("+6281250000{c:03}");
-                let hour = 10 + (b % 12);
-                vec![
-                    inbound(&format!("r{b}-{c}"), &phone, &format!("2026-11-20T{hour}:00:00+07:00")),
-                    json!({"id": format!("r{b}-{c}-ai"), "occurred_at": format!("2026-11-20T{hour}:05:00+07:00"),
-                           "channel": "whatsapp", "direction": "outbound", "sender": "ai",
-                           "contact": {"phone": phone}}),
-                ]
-            })
-            .collect();
-        tasks.push(tokio::spawn(async move {
-            let r = http
-                .post(url)
-                .bearer_auth(common::TOKEN)
-                .json(&batch)
-                .send()
-                .await
-                .expect("request");
-            r.status().as_u16()
-        }));
-    }
-    for t in tasks {
-        assert_eq!(t.await.expect("task"), 200);
-    }
-    let (_, page) = s.get("/api/v1/leads?from=2026-11-20&to=2026-11-20").await;
-    assert_eq!(page["total"], 5);
-    for lead in page["leads"].as_array().expect("leads") {
-        assert_eq!(lead["date"], "2026-11-20T03:00:00Z");
-        assert_eq!(lead["first_touched_at"], "2026-11-20T03:05:00Z");
-    }
-    drop(s);
-    common::verify(&db);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -264,3 +264,9 @@ pub fn run_cli(args: &[&str], db: &str, stdin: Option<&str>) -> (bool, String, S
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// An inbound WhatsApp message of `phone` at `at` (RFC 3339), named `Lead {id}`.
+pub fn inbound(id: &str, phone: &str, at: &str) -> Value {
+    serde_json::json!({"id": id, "occurred_at": at, "channel": "whatsapp", "direction": "inbound",
+           "contact": {"phone": phone, "name": format!("Lead {id}")}})
+}
