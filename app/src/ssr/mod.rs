@@ -19,10 +19,10 @@
 
 pub mod auth;
 pub mod domain;
-pub mod index;
+pub(crate) mod index;
 pub mod intake;
 pub mod leads;
-pub mod reports;
+pub(crate) mod reports;
 pub mod state;
 pub mod store;
 pub mod web;

@@ -2,8 +2,8 @@
 //! one `Auth` service in `AppState`; handlers and the command line call it,
 //! never the tables behind it.
 
-pub mod password;
-pub mod throttle;
+pub(crate) mod password;
+pub(crate) mod throttle;
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};

@@ -1,16 +1,16 @@
 //! The product's rules and formats, pure: no I/O, no clock ("now" is passed in).
 
 pub mod csv;
-pub mod days;
+pub(crate) mod days;
 pub mod event;
 pub mod filter;
-pub mod identity;
+pub(crate) mod identity;
 pub mod net;
 pub mod phone;
 pub mod redact;
 pub mod rules;
 pub mod secret;
-pub mod sessions;
+pub(crate) mod sessions;
 pub mod settings;
 /// The summary written straight from the spec's wording: the reference the
 /// lead index's summaries are tested against.

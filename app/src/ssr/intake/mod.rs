@@ -6,10 +6,10 @@
 //! [`CHANNELS`] is the one table of webhook intakes: the server builds its
 //! `/webhooks/*` routes from it.
 
-pub mod chatwoot;
-pub mod meta;
+pub(crate) mod chatwoot;
+pub(crate) mod meta;
 pub mod signature;
-pub mod whatsapp;
+pub(crate) mod whatsapp;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

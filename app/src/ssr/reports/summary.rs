@@ -6,7 +6,7 @@
 use crate::model::{Chart, DayCount, FirstResponse, PeriodTotals, SourceCount, SourceRef, Summary};
 use crate::ssr::domain::days::day_range;
 use crate::ssr::domain::filter::Filter;
-use crate::ssr::index::{LeadIndex, Stamp, stamp};
+use crate::ssr::index::{LeadIndex, Seen, Stamp, stamp};
 
 /// The summary with the previous period's totals and, with `top = Some(n)`,
 /// the per-day chart stacked by the `n` largest first sources (and
@@ -49,7 +49,7 @@ pub fn summary_and_chart(index: &LeadIndex, f: &Filter, top: Option<usize>) -> (
     let mut first_response = FirstResponse::default();
     let mut total = 0u64;
     let day_of = day_finder(&bounds);
-    index.each(f, |lead| {
+    index.each(f, |lead: Seen| {
         let day = day_of(lead.date);
         by_day[day] += 1;
         total += 1;
@@ -174,7 +174,7 @@ pub fn summary_and_chart(index: &LeadIndex, f: &Filter, top: Option<usize>) -> (
 pub fn totals(index: &LeadIndex, f: &Filter) -> (u64, u64, Option<i64>) {
     let mut total = 0u64;
     let mut waits: Vec<i64> = Vec::new();
-    index.each(f, |lead| {
+    index.each(f, |lead: Seen| {
         total += 1;
         waits.extend(lead.wait);
     });

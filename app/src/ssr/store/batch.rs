@@ -54,7 +54,9 @@ pub struct Stored {
     pub gone: Vec<String>,
 }
 
+#[cfg(test)]
 impl Stored {
+    /// How many events this batch stored (the writers count per part).
     pub fn accepted(&self) -> usize {
         self.new.iter().filter(|n| **n).count()
     }

@@ -2,7 +2,7 @@
 //! and loading what the lead index is built from. Only this module talks
 //! SurrealQL.
 
-pub mod accounts;
-pub mod batch;
-pub mod contacts;
+pub(crate) mod accounts;
+pub(crate) mod batch;
+pub(crate) mod contacts;
 pub mod db;

@@ -5,4 +5,4 @@
 
 pub mod account;
 pub mod shell;
-pub mod view;
+pub(crate) mod view;
