@@ -49,11 +49,7 @@ pub async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
         _ => db::open_current(address, user, pass).await,
     };
     let db = opened.map_err(|e| in_use(e, &command, &cli.settings.db))?;
-    let auth = Auth::new(
-        db.clone(),
-        settings.signin_timeout,
-        settings.api_token.clone(),
-    );
+    let auth = auth_of(&db, &settings);
     match &command {
         Command::Backup { file } => {
             db::backup(&db, file).await.map_err(|e| e.to_string())?;
@@ -94,23 +90,14 @@ pub async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
             let admin_password = std::env::var("LEADS_ADMIN_PASSWORD")
                 .ok()
                 .filter(|p| !p.is_empty());
-            let users = auth
-                .first_run(admin_password.as_deref())
-                .await
-                .map_err(|e| format!("LEADS_ADMIN_PASSWORD: {e}"))?;
-            if users == 0 {
-                tracing::warn!(
-                    "no dashboard user exists yet: create one with `leads-dashboard user add NAME --role admin` \
-                     (server stopped), or start with LEADS_ADMIN_PASSWORD set to create `admin`"
-                );
-            }
-            let state = AppState {
-                leptos_options: cli.settings.leptos_options()?,
-                leads,
+            let state = serving_state(
+                &cli.settings,
+                settings,
                 auth,
-                intake: Arc::default(),
-                settings: Arc::new(settings),
-            };
+                leads,
+                admin_password.as_deref(),
+            )
+            .await?;
             http::serve(state).await?;
         }
         Command::User { .. }
@@ -155,6 +142,43 @@ fn in_use(e: app::error::AppError, command: &Command, db: &str) -> String {
     }
 }
 
+/// The sign-in service on `db` with the settings' API token and timeout.
+fn auth_of(db: &db::Db, settings: &Settings) -> Auth {
+    Auth::new(
+        db.clone(),
+        settings.signin_timeout,
+        settings.api_token.clone(),
+    )
+}
+
+/// What `serve` answers with: the first admin made (with `admin_password`,
+/// if none exists yet) and the services with the settings.
+async fn serving_state(
+    args: &cli::SettingsArgs,
+    settings: Settings,
+    auth: Auth,
+    leads: Leads,
+    admin_password: Option<&str>,
+) -> Result<AppState, String> {
+    let users = auth
+        .first_run(admin_password)
+        .await
+        .map_err(|e| format!("LEADS_ADMIN_PASSWORD: {e}"))?;
+    if users == 0 {
+        tracing::warn!(
+            "no dashboard user exists yet: create one with `leads-dashboard user add NAME --role admin` \
+             (server stopped), or start with LEADS_ADMIN_PASSWORD set to create `admin`"
+        );
+    }
+    Ok(AppState {
+        leptos_options: args.leptos_options()?,
+        leads,
+        auth,
+        intake: Arc::default(),
+        settings: Arc::new(settings),
+    })
+}
+
 /// What `serve` answers with, built in this process: for tests that drive
 /// the router without spawning one. `settings` as resolved (see
 /// `SettingsArgs::resolve_with`); `admin_password` creates the first admin
@@ -167,22 +191,9 @@ pub async fn in_process_state(
     let db = db::connect(&cli.settings.db, None, None)
         .await
         .map_err(|e| e.to_string())?;
-    let auth = Auth::new(
-        db.clone(),
-        settings.signin_timeout,
-        settings.api_token.clone(),
-    );
-    auth.first_run(admin_password)
-        .await
-        .map_err(|e| e.to_string())?;
+    let auth = auth_of(&db, &settings);
     let leads = Leads::open_with(db, false, cli.settings.writers.map(usize::from))
         .await
         .map_err(|e| e.to_string())?;
-    Ok(AppState {
-        leptos_options: cli.settings.leptos_options()?,
-        leads,
-        auth,
-        intake: Arc::default(),
-        settings: Arc::new(settings),
-    })
+    serving_state(&cli.settings, settings, auth, leads, admin_password).await
 }
