@@ -4,9 +4,7 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::Request;
-use common::{InProcess, enc, inbound};
+use common::{InProcess, enc, inbound, request};
 use serde_json::{Value, json};
 
 fn budi() -> Value {
@@ -144,35 +142,17 @@ async fn a_bad_batch_is_refused_whole_and_names_the_event() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_api_needs_the_token() {
     let s = InProcess::start("mem://").await;
-    let request = |method: &str, path: &str, token: Option<&str>, body: Body| {
-        let mut b = Request::builder()
-            .method(method)
-            .uri(path)
-            .header("host", "127.0.0.1")
-            .header("content-type", "application/json");
-        if let Some(t) = token {
-            b = b.header("authorization", format!("Bearer {t}"));
-        }
-        b.body(body).expect("request")
-    };
     for req in [
-        request("GET", "/api/v1/leads", None, Body::empty()),
-        request(
-            "POST",
-            "/api/v1/events",
-            None,
-            Body::from(budi().to_string()),
-        ),
-        request("GET", "/api/v1/leads", Some("wrong"), Body::empty()),
+        request("/api/v1/leads", None, None),
+        request("/api/v1/events", None, Some(&budi())),
+        request("/api/v1/leads", Some("wrong"), None),
     ] {
         let (status, _, text) = s.call(req).await;
         assert_eq!(status, 401);
         let body: Value = serde_json::from_str(&text).expect("json error");
         assert_eq!(body["error"]["code"], "unauthorized");
     }
-    let (status, _, text) = s
-        .call(request("GET", "/healthz", None, Body::empty()))
-        .await;
+    let (status, _, text) = s.call(request("/healthz", None, None)).await;
     assert_eq!((status, text.as_str()), (200, "ok"));
 }
 
@@ -324,13 +304,7 @@ async fn concurrent_batches_for_one_contact_make_one_lead() {
                               "direction": "outbound", "sender": "agent", "contact": {"phone": phone}}));
         }
         tasks.push(tokio::spawn(async move {
-            let r = http
-                .post(url)
-                .bearer_auth(common::TOKEN)
-                .json(&batch)
-                .send()
-                .await
-                .expect("request");
+            let r = common::post_json(&http, &url, &batch).await;
             assert_eq!(r.status(), 200);
             let body: Value = r.json().await.expect("json");
             body["accepted"].as_u64().unwrap_or(0)

@@ -457,13 +457,7 @@ async fn concurrent_batches_on_rocksdb_all_succeed() {
             })
             .collect();
         tasks.push(tokio::spawn(async move {
-            let r = http
-                .post(url)
-                .bearer_auth(common::TOKEN)
-                .json(&batch)
-                .send()
-                .await
-                .expect("request");
+            let r = common::post_json(&http, &url, &batch).await;
             r.status().as_u16()
         }));
     }

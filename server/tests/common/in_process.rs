@@ -119,18 +119,7 @@ impl InProcess {
 
     /// A request with the API token: `GET path` or, with a body, `POST`.
     pub fn api(&self, path: &str, body: Option<&Value>) -> Request<Body> {
-        let b = Request::builder()
-            .uri(path)
-            .header(header::HOST, "127.0.0.1")
-            .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"));
-        match body {
-            None => b.method("GET").body(Body::empty()),
-            Some(v) => b
-                .method("POST")
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(v.to_string())),
-        }
-        .expect("request")
+        request(path, Some(TOKEN), body)
     }
 
     pub async fn post_events(&self, body: &Value) -> (u16, Value) {
@@ -148,4 +137,23 @@ impl Drop for InProcess {
     fn drop(&mut self) {
         self.task.abort();
     }
+}
+
+/// `GET path` or, with a body, a JSON `POST`, to this host, with `token` as
+/// the bearer token if any.
+pub fn request(path: &str, token: Option<&str>, body: Option<&Value>) -> Request<Body> {
+    let mut b = Request::builder()
+        .uri(path)
+        .header(header::HOST, "127.0.0.1");
+    if let Some(t) = token {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    match body {
+        None => b.method("GET").body(Body::empty()),
+        Some(v) => b
+            .method("POST")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(v.to_string())),
+    }
+    .expect("request")
 }

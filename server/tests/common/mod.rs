@@ -4,7 +4,7 @@
 
 mod in_process;
 #[allow(unused_imports)]
-pub use in_process::InProcess;
+pub use in_process::{InProcess, request};
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
@@ -92,14 +92,7 @@ impl Server {
     }
 
     pub async fn post_events(&self, body: &Value) -> (u16, Value) {
-        let r = self
-            .http
-            .post(self.url("/api/v1/events"))
-            .bearer_auth(TOKEN)
-            .json(body)
-            .send()
-            .await
-            .expect("request");
+        let r = post_json(&self.http, &self.url("/api/v1/events"), body).await;
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
@@ -269,4 +262,18 @@ pub fn run_cli(args: &[&str], db: &str, stdin: Option<&str>) -> (bool, String, S
 pub fn inbound(id: &str, phone: &str, at: &str) -> Value {
     serde_json::json!({"id": id, "occurred_at": at, "channel": "whatsapp", "direction": "inbound",
            "contact": {"phone": phone, "name": format!("Lead {id}")}})
+}
+
+/// A JSON `POST` of `body` to `url` with the API token (from any task).
+pub async fn post_json(
+    http: &reqwest::Client,
+    url: &str,
+    body: &impl serde::Serialize,
+) -> reqwest::Response {
+    http.post(url)
+        .bearer_auth(TOKEN)
+        .json(body)
+        .send()
+        .await
+        .expect("request")
 }
