@@ -5,6 +5,7 @@ pub(crate) mod days;
 pub mod event;
 pub mod filter;
 pub(crate) mod identity;
+pub mod money;
 pub mod net;
 pub mod phone;
 pub mod redact;
