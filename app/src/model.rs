@@ -69,6 +69,18 @@ pub struct Lead {
     pub first_source: Option<Source>,
     pub first_touched_at: Option<DateTime<Utc>>,
     pub last_source: Option<Source>,
+    /// Lead quality (`shared/spec/outcomes.md`; answered is having a
+    /// `first_touched_at`).
+    #[serde(default)]
+    pub engaged: bool,
+    #[serde(default)]
+    pub one_message: bool,
+    /// Has a purchase attributed to it; `revenue` is their sum, in the
+    /// deployment's currency.
+    #[serde(default)]
+    pub buyer: bool,
+    #[serde(default)]
+    pub revenue: f64,
 }
 
 /// One page of leads as the HTTP API answers it.
@@ -139,6 +151,10 @@ pub struct LeadsQuery {
     pub channel: Option<String>,
     pub source: Option<String>,
     pub touched: Option<String>,
+    /// `answered`, `engaged`, `one_message`, `buyer` or their `not_` forms,
+    /// comma-separated (all must hold).
+    #[serde(default)]
+    pub quality: Option<String>,
     pub sort: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<String>,
@@ -156,6 +172,7 @@ impl LeadsQuery {
             ("channel", &self.channel),
             ("source", &self.source),
             ("touched", &self.touched),
+            ("quality", &self.quality),
             ("sort", &self.sort),
             ("cursor", &self.cursor),
             ("limit", &self.limit),
@@ -309,7 +326,7 @@ pub struct LeadPanel {
 pub struct TimelineEvent {
     pub id: String,
     pub occurred_at: DateTime<Utc>,
-    /// `message` or `resolved`.
+    /// `message`, `resolved` or `conversion`.
     pub kind: String,
     /// `inbound`, `outbound`, or `null` for `resolved`.
     pub direction: Option<String>,
@@ -320,6 +337,23 @@ pub struct TimelineEvent {
     /// The number of the session it belongs to, `null` outside sessions
     /// (an agent's message before the customer ever wrote).
     pub session: Option<u32>,
+    /// A conversion's outcome (only on `conversion` events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversion: Option<ConversionInfo>,
+}
+
+/// A conversion as the lead detail shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConversionInfo {
+    /// `purchase`, `qualified` or `lead_submitted`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: Option<f64>,
+    pub currency: Option<String>,
+    /// `meta` for Meta's own detection (`automatic_events`), else `null`.
+    pub detected_by: Option<String>,
+    /// Whether it counts for this lead (a purchase within the window).
+    pub attributed: bool,
 }
 
 /// A session (rule 8 of `shared/spec/leads.md`).

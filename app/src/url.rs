@@ -10,8 +10,8 @@ use leptos_router::params::ParamsMap;
 use crate::model::LeadsQuery;
 
 /// The filter parameters the page keeps (the API's names).
-pub const FILTER_KEYS: [&str; 9] = [
-    "range", "from", "to", "tz", "q", "channel", "source", "touched", "sort",
+pub const FILTER_KEYS: [&str; 10] = [
+    "range", "from", "to", "tz", "q", "channel", "source", "touched", "quality", "sort",
 ];
 
 #[derive(Clone, Copy)]
@@ -79,6 +79,7 @@ impl UrlState {
             channel: get("channel"),
             source: get("source"),
             touched: get("touched"),
+            quality: get("quality"),
             sort: get("sort"),
             cursor: None,
             limit: None,

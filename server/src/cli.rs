@@ -158,6 +158,13 @@ pub struct SettingsArgs {
         global = true
     )]
     pub session_timeout: String,
+    /// The deployment's currency (ISO 4217): conversions and ad spend are in it.
+    #[arg(long, env = "LEADS_CURRENCY", default_value = "IDR", global = true)]
+    pub currency: String,
+    /// Days after a lead's Date within which its conversions count for it.
+    #[arg(long, env = "LEADS_ATTRIBUTION_DAYS", default_value_t = 28, global = true,
+          value_parser = clap::value_parser!(u16).range(1..=365))]
+    pub attribution_days: u16,
     /// Host names the dashboard is reached by, comma-separated (e.g.
     /// leads.example.com); IP addresses and localhost always work. Requests
     /// for any other name are refused (DNS rebinding).
@@ -252,6 +259,13 @@ impl SettingsArgs {
             .ok()
             .filter(|d| *d > chrono::Duration::zero())
             .ok_or("--session-timeout must be positive")?;
+        let currency = self.currency.trim().to_uppercase();
+        if !app::ssr::domain::money::is_currency_code(&currency) {
+            return Err(format!(
+                "--currency: {:?} is not an ISO 4217 code such as IDR",
+                self.currency
+            ));
+        }
         let signin = humantime::parse_duration(&self.signin_timeout)
             .map_err(|e| format!("--signin-timeout: {e}"))?;
         let signin_timeout = chrono::Duration::from_std(signin)
@@ -289,6 +303,8 @@ impl SettingsArgs {
             tz,
             region,
             session_timeout,
+            currency,
+            attribution: chrono::Duration::days(i64::from(self.attribution_days)),
             api_token: secret("LEADS_API_TOKEN"),
             whatsapp_app_secret: secret("LEADS_WHATSAPP_APP_SECRET"),
             whatsapp_verify_token: secret("LEADS_WHATSAPP_VERIFY_TOKEN"),

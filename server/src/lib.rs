@@ -82,6 +82,7 @@ pub async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
         db,
         shared && matches!(command, Command::Serve),
         cli.settings.writers.map(usize::from),
+        settings.terms(),
     )
     .await
     .map_err(|e| e.to_string())?;
@@ -192,8 +193,13 @@ pub async fn in_process_state(
         .await
         .map_err(|e| e.to_string())?;
     let auth = auth_of(&db, &settings);
-    let leads = Leads::open_with(db, false, cli.settings.writers.map(usize::from))
-        .await
+    let leads = Leads::open_with(
+        db,
+        false,
+        cli.settings.writers.map(usize::from),
+        settings.terms(),
+    )
+    .await
         .map_err(|e| e.to_string())?;
     serving_state(&cli.settings, settings, auth, leads, admin_password).await
 }

@@ -21,7 +21,7 @@ async fn post_events(
     State(state): State<AppState>,
     body: Bytes,
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    let events = event::parse_batch(&body, state.settings.region)?;
+    let events = event::parse_batch(&body, state.settings.region, &state.settings.currency)?;
     let done = state.leads.ingest(events).await?;
     tracing::debug!(
         accepted = done.accepted,

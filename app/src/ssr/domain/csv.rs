@@ -151,6 +151,9 @@ mod tests {
             last_source: None,
             first_touched_at: None,
             other_phones: Vec::new(),
+            engaged: false,
+            one_message: false,
+            purchases: Vec::new(),
         };
         let head = page_header(Lang::En);
         assert!(head.starts_with('\u{feff}'));

@@ -7,6 +7,7 @@ use phonenumber::country::Id as Region;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::money::{self, Minor};
 use super::phone;
 use crate::error::AppError;
 use crate::model::Source;
@@ -31,6 +32,43 @@ pub enum Kind {
     /// and a WhatsApp user id): the event's contact and its `aliases` are
     /// one contact. No message. Only from webhooks.
     Link,
+    /// A purchase, a qualification or submitted details
+    /// (`shared/spec/outcomes.md`): never a lead, never a touch, no message.
+    Conversion,
+}
+
+/// What a conversion says happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversionType {
+    Purchase,
+    Qualified,
+    LeadSubmitted,
+}
+
+impl ConversionType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversionType::Purchase => "purchase",
+            ConversionType::Qualified => "qualified",
+            ConversionType::LeadSubmitted => "lead_submitted",
+        }
+    }
+}
+
+/// The outcome a `conversion` event carries.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conversion {
+    #[serde(rename = "type")]
+    pub kind: ConversionType,
+    /// Hundredths of the currency (required for a purchase).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Minor>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// Meta's own detection in a Click-to-WhatsApp chat (`automatic_events`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub detected_by_meta: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -58,6 +96,7 @@ impl Kind {
             Kind::Known => "known",
             Kind::Referral => "referral",
             Kind::Link => "link",
+            Kind::Conversion => "conversion",
         }
     }
 }
@@ -110,6 +149,9 @@ pub struct Event {
     /// identifiers"). Only from webhooks; empty for API events.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
+    /// Only on `conversion` events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversion: Option<Conversion>,
 }
 
 impl Event {
@@ -133,7 +175,7 @@ pub fn external_key(channel: &str, external_id: &str) -> String {
 /// Parses a request body: one event object or an array of at most
 /// [`MAX_BATCH`]. The whole batch is validated before anything is written;
 /// the first invalid event is named by index and field.
-pub fn parse_batch(body: &[u8], region: Region) -> Result<Vec<Event>, AppError> {
+pub fn parse_batch(body: &[u8], region: Region, currency: &str) -> Result<Vec<Event>, AppError> {
     let value: Value =
         serde_json::from_slice(body).map_err(|e| AppError::InvalidJson(e.to_string()))?;
     let items = match value {
@@ -155,7 +197,9 @@ pub fn parse_batch(body: &[u8], region: Region) -> Result<Vec<Event>, AppError> 
         .iter()
         .enumerate()
         .map(|(index, item)| {
-            validate(item, region).map_err(|(field, message)| AppError::InvalidEvent {
+            validate(item, region)
+                .and_then(|ev| check_currency(ev, currency))
+                .map_err(|(field, message)| AppError::InvalidEvent {
                 index,
                 field: field.to_owned(),
                 message,
@@ -256,7 +300,11 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
     let kind = one_of(
         obj,
         "kind",
-        &[("message", Kind::Message), ("resolved", Kind::Resolved)],
+        &[
+            ("message", Kind::Message),
+            ("resolved", Kind::Resolved),
+            ("conversion", Kind::Conversion),
+        ],
     )?
     .unwrap_or(Kind::Message);
 
@@ -279,8 +327,13 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
         ));
     }
 
-    let channel =
-        opt_text(obj, "channel", "channel")?.ok_or_else(|| bad("channel", "is required"))?;
+    // A conversion (an order from a shop system) need not know the chat's
+    // channel; its contact is found by phone like any other.
+    let channel = match opt_text(obj, "channel", "channel")? {
+        Some(c) => c,
+        None if kind == Kind::Conversion => "other".to_owned(),
+        None => return Err(bad("channel", "is required")),
+    };
     if !CHANNELS.contains(&channel.as_str()) {
         return Err(bad(
             "channel",
@@ -307,7 +360,7 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
         ],
     )?;
     let (direction, sender) = match (kind, direction) {
-        (Kind::Resolved | Kind::Known | Kind::Referral | Kind::Link, _) => {
+        (Kind::Resolved | Kind::Known | Kind::Referral | Kind::Link | Kind::Conversion, _) => {
             (None, sender.unwrap_or(Sender::Agent))
         }
         (Kind::Message, None) => {
@@ -388,7 +441,81 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
         source,
         ctwa_clid: opt_text(obj, "ctwa_clid", "ctwa_clid")?,
         aliases: Vec::new(),
+        conversion: match kind {
+            Kind::Conversion => Some(validate_conversion(obj)?),
+            _ => None,
+        },
     })
+}
+
+/// The `conversion` object of a conversion event (`shared/spec/outcomes.md`).
+fn validate_conversion(obj: &Map<String, Value>) -> Result<Conversion, Invalid> {
+    let c = match obj.get("conversion") {
+        Some(Value::Object(c)) => c,
+        None | Some(Value::Null) => return Err(bad("conversion", "is required for a conversion")),
+        Some(_) => return Err(bad("conversion", "must be an object")),
+    };
+    let kind = match c.get("type") {
+        None | Some(Value::Null) => return Err(bad("conversion.type", "is required")),
+        Some(Value::String(t)) => match t.trim() {
+            "purchase" => ConversionType::Purchase,
+            "qualified" => ConversionType::Qualified,
+            "lead_submitted" => ConversionType::LeadSubmitted,
+            _ => {
+                return Err(bad(
+                    "conversion.type",
+                    "must be one of purchase, qualified, lead_submitted",
+                ));
+            }
+        },
+        Some(_) => return Err(bad("conversion.type", "must be a string")),
+    };
+    let value = match c.get("value") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(money::from_json(v).map_err(|why| bad("conversion.value", why))?),
+    };
+    let currency = match c.get("currency") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => {
+            let s = s.trim().to_owned();
+            if !money::is_currency_code(&s) {
+                return Err(bad(
+                    "conversion.currency",
+                    "must be an ISO 4217 code in capitals, e.g. IDR",
+                ));
+            }
+            Some(s)
+        }
+        Some(_) => return Err(bad("conversion.currency", "must be a string")),
+    };
+    if kind == ConversionType::Purchase {
+        if value.is_none() {
+            return Err(bad("conversion.value", "is required for a purchase"));
+        }
+        if currency.is_none() {
+            return Err(bad("conversion.currency", "is required for a purchase"));
+        }
+    }
+    Ok(Conversion {
+        kind,
+        value,
+        currency,
+        detected_by_meta: false,
+    })
+}
+
+/// A conversion's money must be in the deployment's currency
+/// (`LEADS_CURRENCY`): sums across currencies would mean nothing.
+pub fn check_currency(ev: Event, currency: &str) -> Result<Event, Invalid> {
+    if let Some(c) = ev.conversion.as_ref().and_then(|c| c.currency.as_deref()) {
+        if c != currency {
+            return Err(bad(
+                "conversion.currency",
+                format!("must be the deployment's currency {currency} (LEADS_CURRENCY), not {c}"),
+            ));
+        }
+    }
+    Ok(ev)
 }
 
 /// An existing customer as an event (rule 4: never a new lead): id
@@ -481,7 +608,7 @@ mod tests {
     }
 
     fn error_of(v: Value) -> (String, String) {
-        match parse_batch(v.to_string().as_bytes(), region()) {
+        match parse_batch(v.to_string().as_bytes(), region(), "IDR") {
             Err(AppError::InvalidEvent { field, message, .. }) => (field, message),
             other => panic!("expected an invalid event, got {other:?}"),
         }
@@ -498,11 +625,12 @@ mod tests {
 
     #[test]
     fn one_object_or_an_array() {
-        let one = parse_batch(inbound().to_string().as_bytes(), region()).expect("one");
+        let one = parse_batch(inbound().to_string().as_bytes(), region(), "IDR").expect("one");
         assert_eq!(one.len(), 1);
         let two = parse_batch(
             json!([inbound(), inbound()]).to_string().as_bytes(),
             region(),
+            "IDR",
         )
         .expect("two");
         assert_eq!(two.len(), 2);
@@ -515,7 +643,7 @@ mod tests {
         assert_eq!(error_of(ev).0, "contact.name");
         let mut ev = inbound();
         ev["contact"]["name"] = json!("é".repeat(256));
-        assert!(parse_batch(ev.to_string().as_bytes(), region()).is_ok());
+        assert!(parse_batch(ev.to_string().as_bytes(), region(), "IDR").is_ok());
         let mut ev = inbound();
         ev["source"]["url"] = json!(format!("https://x/{}", "a".repeat(2048)));
         assert_eq!(error_of(ev).0, "source.url");
@@ -528,7 +656,7 @@ mod tests {
         );
         let mut ev = inbound();
         ev["contact"]["phone"] = json!(6281234567890_u64);
-        assert!(parse_batch(ev.to_string().as_bytes(), region()).is_ok());
+        assert!(parse_batch(ev.to_string().as_bytes(), region(), "IDR").is_ok());
     }
 
     #[test]
@@ -536,7 +664,7 @@ mod tests {
         let mut bad_phone = inbound();
         bad_phone["contact"]["phone"] = json!("not a phone");
         let batch = json!([inbound(), inbound(), bad_phone]);
-        match parse_batch(batch.to_string().as_bytes(), region()) {
+        match parse_batch(batch.to_string().as_bytes(), region(), "IDR") {
             Err(AppError::InvalidEvent { index, field, .. }) => {
                 assert_eq!((index, field.as_str()), (2, "contact.phone"));
             }
@@ -587,7 +715,7 @@ mod tests {
     fn more_than_a_thousand_is_refused() {
         let batch = Value::Array(vec![inbound(); MAX_BATCH + 1]);
         assert!(matches!(
-            parse_batch(batch.to_string().as_bytes(), region()),
+            parse_batch(batch.to_string().as_bytes(), region(), "IDR"),
             Err(AppError::BatchTooLarge { .. })
         ));
     }
@@ -609,10 +737,61 @@ mod tests {
         assert!(!ev.is_inbound() && !ev.is_touch());
     }
 
+    fn purchase() -> Value {
+        json!({"id": "order-1001", "kind": "conversion", "occurred_at": "2026-11-21T10:00:00+07:00",
+               "contact": {"phone": "0812-3456-7890"},
+               "conversion": {"type": "purchase", "value": "149999.50", "currency": "IDR"}})
+    }
+
+    #[test]
+    fn a_conversion_needs_type_and_a_purchase_value_and_currency() {
+        let ev = validate(&purchase(), region()).expect("valid");
+        assert_eq!(ev.kind, Kind::Conversion);
+        assert_eq!(ev.contact_key, "+6281234567890");
+        assert_eq!(ev.channel, "other");
+        let c = ev.conversion.clone().expect("conversion");
+        assert_eq!((c.kind, c.value), (ConversionType::Purchase, Some(14_999_950)));
+        assert!(!ev.is_inbound() && !ev.is_touch());
+        let field = |v: Value| {
+            match parse_batch(json!([inbound(), v]).to_string().as_bytes(), region(), "IDR") {
+                Err(AppError::InvalidEvent { index, field, .. }) => {
+                    assert_eq!(index, 1);
+                    field
+                }
+                other => panic!("expected a rejection, got {other:?}"),
+            }
+        };
+        let mut v = purchase();
+        v["conversion"]["currency"] = json!("USD");
+        assert_eq!(field(v), "conversion.currency");
+        let mut v = purchase();
+        v["conversion"]["value"] = json!(-5);
+        assert_eq!(field(v), "conversion.value");
+        let mut v = purchase();
+        v["conversion"].as_object_mut().map(|c| c.remove("value"));
+        assert_eq!(field(v), "conversion.value");
+        let mut v = purchase();
+        v["conversion"]["type"] = json!("refund");
+        assert_eq!(field(v), "conversion.type");
+        let mut v = purchase();
+        v.as_object_mut().map(|c| c.remove("conversion"));
+        assert_eq!(field(v), "conversion");
+        // A qualification needs no money.
+        let q = json!({"id": "q1", "kind": "conversion", "occurred_at": "2026-11-21T10:00:00Z",
+                       "contact": {"phone": "+6281234567890"}, "conversion": {"type": "qualified"}});
+        assert!(parse_batch(q.to_string().as_bytes(), region(), "IDR").is_ok());
+        assert_eq!(
+            parse_batch(purchase().to_string().as_bytes(), region(), "USD")
+                .err()
+                .map(|e| e.to_string().contains("USD")),
+            Some(true)
+        );
+    }
+
     #[test]
     fn wire_names_are_the_serialised_ones() {
         use Kind::*;
-        for k in [Message, Resolved, Known, Referral, Link] {
+        for k in [Message, Resolved, Known, Referral, Link, Conversion] {
             assert_eq!(serde_json::to_value(k).expect("kind"), k.as_str());
         }
         for d in [Direction::Inbound, Direction::Outbound] {
@@ -628,5 +807,5 @@ mod tests {
 #[cfg(test)]
 pub fn test_batch(json: serde_json::Value) -> Vec<Event> {
     let region = super::phone::parse_region("ID").expect("region");
-    parse_batch(json.to_string().as_bytes(), region).expect("valid")
+    parse_batch(json.to_string().as_bytes(), region, "IDR").expect("valid")
 }

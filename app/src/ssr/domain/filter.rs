@@ -93,6 +93,48 @@ impl Sort {
     }
 }
 
+/// A lead quality flag (`shared/spec/outcomes.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Quality {
+    Answered,
+    Engaged,
+    OneMessage,
+    Buyer,
+}
+
+impl Quality {
+    pub const ALL: [(&'static str, Quality); 4] = [
+        ("answered", Quality::Answered),
+        ("engaged", Quality::Engaged),
+        ("one_message", Quality::OneMessage),
+        ("buyer", Quality::Buyer),
+    ];
+
+    /// `quality=engaged,not_buyer`: every named condition must hold.
+    pub fn parse_list(text: &str) -> Result<Vec<(Quality, bool)>, AppError> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| {
+                let (name, want) = match t.strip_prefix("not_") {
+                    Some(n) => (n, false),
+                    None => (t, true),
+                };
+                Quality::ALL
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, q)| (*q, want))
+                    .ok_or_else(|| {
+                        AppError::param(
+                            "quality",
+                            "must be answered, engaged, one_message or buyer, or their not_ forms (not_buyer)",
+                        )
+                    })
+            })
+            .collect()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Filter {
     pub from: NaiveDate,
@@ -109,6 +151,8 @@ pub struct Filter {
     pub channels: Vec<String>,
     pub source: Option<String>,
     pub touched: Option<bool>,
+    /// Lead quality conditions, each a flag and whether it must hold.
+    pub quality: Vec<(Quality, bool)>,
     pub sort: Sort,
     pub limit: usize,
     /// Where the previous page ended.
@@ -231,6 +275,11 @@ impl Filter {
             Some(_) => return Err(AppError::param("touched", "must be yes or no")),
         };
 
+        let quality = get("quality")
+            .map(Quality::parse_list)
+            .transpose()?
+            .unwrap_or_default();
+
         let sort = match get("sort") {
             None => Sort::ALL[0].1,
             Some(s) => Sort::ALL
@@ -270,6 +319,7 @@ impl Filter {
             channels,
             source: get("source").map(str::to_owned),
             touched,
+            quality,
             sort,
             limit,
             after,

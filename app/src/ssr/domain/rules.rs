@@ -6,11 +6,82 @@
 //! events in any order, in any batches, with repeats, gives the same state.
 //! The storage layer only loads and stores these states.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::event::{Event, Kind};
+use super::event::{ConversionType, Event, Kind};
+use super::money::Minor;
 use crate::model::Source;
+
+/// What deriving a lead depends on besides its events: two settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Terms {
+    /// Rule 8's inactivity timeout (`LEADS_SESSION_TIMEOUT`): where session 1 ends.
+    pub session_timeout: Duration,
+    /// How long after its Date a lead's conversions count for it
+    /// (`LEADS_ATTRIBUTION_DAYS`).
+    pub attribution: Duration,
+}
+
+impl Default for Terms {
+    fn default() -> Self {
+        Terms {
+            session_timeout: Duration::hours(24),
+            attribution: Duration::days(28),
+        }
+    }
+}
+
+/// What a mark is: an inbound or outbound message, or a `resolved` event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum MarkKind {
+    #[serde(rename = "i")]
+    In,
+    #[serde(rename = "o")]
+    Out,
+    #[serde(rename = "r")]
+    Resolved,
+}
+
+/// One message or `resolved` event at its place in rule 7's order: what
+/// session 1's end (rule 8) and the lead quality flags are read from.
+/// Stored as `[time, id, kind]`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Mark(pub DateTime<Utc>, pub String, pub MarkKind);
+
+/// The most marks a contact keeps: the earliest ones, which hold session 1
+/// for all but contacts with hundreds of messages (then a session 1 that
+/// has not ended within them counts no further inbound messages).
+pub const MARKS_MAX: usize = 256;
+
+/// One conversion of the contact (`shared/spec/outcomes.md`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ConversionMark {
+    pub at: DateTime<Utc>,
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: ConversionType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<Minor>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub meta: bool,
+}
+
+/// The most conversions a contact keeps: the earliest, which are the ones
+/// a lead's window can hold.
+pub const CONVERSIONS_MAX: usize = 64;
+
+/// Inserts `item` into the sorted, duplicate-free `list`, keeping at most
+/// `max` of the smallest: a minimum over the set, so any order gives the
+/// same list.
+fn keep_smallest<T: Ord>(list: &mut Vec<T>, item: T, max: usize) {
+    if let Err(pos) = list.binary_search(&item) {
+        if pos < max {
+            list.insert(pos, item);
+            list.truncate(max);
+        }
+    }
+}
 
 /// A point in the event order: time first, event id breaks ties (rule 7).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -85,6 +156,13 @@ pub struct ContactState {
     pub early_touches: Vec<DateTime<Utc>>,
     /// Rule 4: imported as an existing customer; never listed as a new lead.
     pub known_customer: bool,
+    /// The earliest messages and `resolved` events (at most [`MARKS_MAX`]):
+    /// session 1 for the quality flags.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<Mark>,
+    /// The earliest conversions (at most [`CONVERSIONS_MAX`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conversions: Vec<ConversionMark>,
 }
 
 impl ContactState {
@@ -119,6 +197,24 @@ impl ContactState {
         if ev.kind == Kind::Known {
             self.mark_known_customer();
         }
+        if ev.kind == Kind::Conversion {
+            // An outcome: no message, no lead, no touch.
+            if let Some(c) = &ev.conversion {
+                let mark = ConversionMark {
+                    at: ev.occurred_at,
+                    id: ev.id.clone(),
+                    kind: c.kind,
+                    value: c.value,
+                    meta: c.detected_by_meta,
+                };
+                keep_smallest(&mut self.conversions, mark, CONVERSIONS_MAX);
+            }
+            return;
+        }
+        if ev.kind == Kind::Resolved {
+            let mark = Mark(ev.occurred_at, ev.id.clone(), MarkKind::Resolved);
+            keep_smallest(&mut self.marks, mark, MARKS_MAX);
+        }
         if ev.kind == Kind::Link {
             // Ties identifiers (the store groups them); gives the phone,
             // name and e-mail it names, nothing else.
@@ -136,6 +232,8 @@ impl ContactState {
         if ev.kind != Kind::Message {
             return;
         }
+        let kind = if ev.is_inbound() { MarkKind::In } else { MarkKind::Out };
+        keep_smallest(&mut self.marks, Mark(ev.occurred_at, ev.id.clone(), kind), MARKS_MAX);
         if ev.is_inbound() {
             merge(&mut self.first_inbound, &stamp, &ev.channel, true);
             if let Some(src) = &ev.source {
@@ -191,6 +289,12 @@ impl ContactState {
             merge(&mut self.last_source, &o.stamp, &o.value, false);
         }
         self.known_customer |= other.known_customer;
+        for m in &other.marks {
+            keep_smallest(&mut self.marks, m.clone(), MARKS_MAX);
+        }
+        for c in &other.conversions {
+            keep_smallest(&mut self.conversions, c.clone(), CONVERSIONS_MAX);
+        }
         // Every answer either side kept: before its own Date all of them,
         // at or after it the first (later ones cannot be first any more).
         let mut touches: Vec<DateTime<Utc>> = std::mem::take(&mut self.early_touches);
@@ -257,12 +361,55 @@ impl ContactState {
         self.known_customer = true;
     }
 
-    /// The lead this contact is, if it is one (rules 2–6).
-    pub fn lead(&self) -> Option<LeadFacts> {
+    /// Lead quality (`shared/spec/outcomes.md`): whether the customer wrote
+    /// again in session 1 after the First Touched At (engaged), and whether
+    /// the first message stayed their only one in session 1 (one message).
+    fn quality(&self, timeout: Duration) -> (bool, bool) {
+        let Some(first) = &self.first_inbound else {
+            return (false, false);
+        };
+        let at = (first.stamp.at, first.stamp.id.as_str());
+        let start = self.marks.partition_point(|m| (m.0, m.1.as_str()) < at);
+        // States stored before marks existed (or a first message beyond
+        // the kept marks) tell nothing of session 1.
+        if self.marks.get(start).is_none_or(|m| m.1 != first.stamp.id) {
+            return (false, false);
+        }
+        let (mut last, mut more, mut engaged) = (first.stamp.at, false, false);
+        for m in &self.marks[start + 1..] {
+            if m.0 - last >= timeout || m.2 == MarkKind::Resolved {
+                break;
+            }
+            if m.2 == MarkKind::In {
+                more = true;
+                engaged |= self.first_touch.is_some_and(|t| m.0 > t);
+            }
+            last = m.0;
+        }
+        (engaged, !more)
+    }
+
+    /// The purchases that count for a lead of Date `date`: at or after it
+    /// and within the attribution window (its last instant included).
+    fn purchases(&self, date: DateTime<Utc>, window: Duration) -> Vec<Purchase> {
+        self.conversions
+            .iter()
+            .filter(|c| c.kind == ConversionType::Purchase && c.at >= date && c.at <= date + window)
+            .map(|c| Purchase {
+                at: c.at,
+                value: c.value.unwrap_or(0),
+            })
+            .collect()
+    }
+
+    /// The lead this contact is, if it is one (rules 2–6), with its quality
+    /// and attributed purchases under `terms`.
+    pub fn lead(&self, terms: &Terms) -> Option<LeadFacts> {
         if self.known_customer {
             return None;
         }
         let first = self.first_inbound.as_ref()?;
+        let (engaged, one_message) = self.quality(terms.session_timeout);
         let first_source = self.first_source.as_ref().map(|s| s.value.clone());
         let last_source = self.last_source.as_ref().map(|s| s.value.clone());
         Some(LeadFacts {
@@ -276,8 +423,18 @@ impl ContactState {
             last_source,
             first_touched_at: self.first_touch,
             other_phones: other_phones(self.keys(), self.phone.as_deref()),
+            engaged,
+            one_message,
+            purchases: self.purchases(first.stamp.at, terms.attribution),
         })
     }
+}
+
+/// A purchase attributed to a lead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Purchase {
+    pub at: DateTime<Utc>,
+    pub value: Minor,
 }
 
 /// The numbers among a contact's keys other than its phone, sorted: a lead
@@ -307,9 +464,31 @@ pub struct LeadFacts {
     /// Earlier or tied numbers of the same person (searched, not listed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub other_phones: Vec<String>,
+    /// Lead quality (`shared/spec/outcomes.md`); answered is having a
+    /// First Touched At, buyer having a purchase.
+    #[serde(default)]
+    pub engaged: bool,
+    #[serde(default)]
+    pub one_message: bool,
+    /// Purchases attributed to the lead, in time order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub purchases: Vec<Purchase>,
 }
 
 impl LeadFacts {
+    pub fn answered(&self) -> bool {
+        self.first_touched_at.is_some()
+    }
+
+    pub fn buyer(&self) -> bool {
+        !self.purchases.is_empty()
+    }
+
+    /// The sum of the attributed purchases' values.
+    pub fn revenue(&self) -> Minor {
+        self.purchases.iter().map(|p| p.value).sum()
+    }
+
     /// The page shows Last Source only when it differs from the first (rule 5).
     pub fn last_source_differs(&self) -> bool {
         match (&self.first_source, &self.last_source) {
@@ -323,14 +502,19 @@ impl LeadFacts {
 /// wording, from the whole set of events at once. Tests compare the
 /// incremental [`ContactState`] against it.
 #[cfg(test)]
-pub fn reference_lead(key: &str, events: &[Event]) -> Option<LeadFacts> {
-    reference_group_lead(key, &[key], events)
+pub fn reference_lead(key: &str, events: &[Event], terms: &Terms) -> Option<LeadFacts> {
+    reference_group_lead(key, &[key], events, terms)
 }
 
 /// The same for a contact with several identifiers: every event of any
 /// of `keys` is the contact's (`key` is its smallest).
 #[cfg(test)]
-pub fn reference_group_lead(key: &str, keys: &[&str], events: &[Event]) -> Option<LeadFacts> {
+pub fn reference_group_lead(
+    key: &str,
+    keys: &[&str],
+    events: &[Event],
+    terms: &Terms,
+) -> Option<LeadFacts> {
     let mut evs: Vec<&Event> = events
         .iter()
         .filter(|e| keys.contains(&e.contact_key.as_str()))
@@ -345,7 +529,45 @@ pub fn reference_group_lead(key: &str, keys: &[&str], events: &[Event]) -> Optio
     let date = first.occurred_at;
     let with_source: Vec<&&&Event> = inbound.iter().filter(|e| e.source.is_some()).collect();
     let phone = evs.iter().rev().find_map(|e| e.phone.clone());
+    let first_touched_at = evs
+        .iter()
+        .filter(|e| e.is_touch() && e.occurred_at >= date)
+        .map(|e| e.occurred_at)
+        .min();
+    // Session 1 (rule 8) in the spec's words: from the first inbound
+    // message, every message or `resolved` event in order, until a gap of
+    // the timeout since the last message or a `resolved` event.
+    let mut later_inbound: Vec<DateTime<Utc>> = Vec::new();
+    let mut last = date;
+    let start = evs.iter().position(|e| e.id == first.id).unwrap_or(0);
+    for e in &evs[start + 1..] {
+        if !matches!(e.kind, Kind::Message | Kind::Resolved) {
+            continue;
+        }
+        if e.occurred_at - last >= terms.session_timeout || e.kind == Kind::Resolved {
+            break;
+        }
+        if e.is_inbound() {
+            later_inbound.push(e.occurred_at);
+        }
+        last = e.occurred_at;
+    }
+    let purchases = evs
+        .iter()
+        .filter(|e| e.kind == Kind::Conversion)
+        .filter_map(|e| e.conversion.as_ref().map(|c| (e.occurred_at, c)))
+        .filter(|(at, c)| {
+            c.kind == ConversionType::Purchase && *at >= date && *at - date <= terms.attribution
+        })
+        .map(|(at, c)| Purchase {
+            at,
+            value: c.value.unwrap_or(0),
+        })
+        .collect();
     Some(LeadFacts {
+        engaged: first_touched_at.is_some_and(|t| later_inbound.iter().any(|m| *m > t)),
+        one_message: later_inbound.is_empty(),
+        purchases,
         other_phones: other_phones(keys.iter().copied(), phone.as_deref()),
         key: key.to_owned(),
         date,
@@ -355,11 +577,7 @@ pub fn reference_group_lead(key: &str, keys: &[&str], events: &[Event]) -> Optio
         email: evs.iter().rev().find_map(|e| e.email.clone()),
         first_source: with_source.first().and_then(|e| e.source.clone()),
         last_source: with_source.last().and_then(|e| e.source.clone()),
-        first_touched_at: evs
-            .iter()
-            .filter(|e| e.is_touch() && e.occurred_at >= date)
-            .map(|e| e.occurred_at)
-            .min(),
+        first_touched_at,
     })
 }
 
@@ -406,6 +624,7 @@ mod tests {
             source: None,
             ctwa_clid: None,
             aliases: Vec::new(),
+            conversion: None,
         }
     }
 
@@ -428,7 +647,7 @@ mod tests {
     #[test]
     fn rule2_lead_is_born_at_first_inbound() {
         let s = fold(&[inbound("b", t(10, 0)), inbound("a", t(9, 0))]);
-        let lead = s.lead().expect("a lead");
+        let lead = s.lead(&Terms::default()).expect("a lead");
         assert_eq!(lead.date, t(9, 0));
         assert_eq!(lead.channel, "whatsapp");
     }
@@ -439,9 +658,9 @@ mod tests {
             reply("o1", t(8, 0), Sender::Agent),
             reply("o2", t(8, 5), Sender::System),
         ]);
-        assert!(s.lead().is_none());
+        assert!(s.lead(&Terms::default()).is_none());
         s.apply(&inbound("i1", t(9, 0)));
-        let lead = s.lead().expect("lead");
+        let lead = s.lead(&Terms::default()).expect("lead");
         assert_eq!(lead.date, t(9, 0));
         // The agent wrote before the customer: that is not an answer to the lead.
         assert_eq!(lead.first_touched_at, None);
@@ -451,7 +670,7 @@ mod tests {
     fn rule4_known_customers_are_never_leads() {
         let mut s = fold(&[inbound("i1", t(9, 0))]);
         s.mark_known_customer();
-        assert!(s.lead().is_none());
+        assert!(s.lead(&Terms::default()).is_none());
     }
 
     #[test]
@@ -461,13 +680,13 @@ mod tests {
         let b = inbound("b", t(10, 0));
         let mut c = inbound("c", t(11, 0));
         c.source = Some(src("2"));
-        let lead = fold(&[c.clone(), b, a.clone()]).lead().expect("lead");
+        let lead = fold(&[c.clone(), b, a.clone()]).lead(&Terms::default()).expect("lead");
         assert_eq!(lead.first_source, Some(src("1")));
         assert_eq!(lead.last_source, Some(src("2")));
         assert!(lead.last_source_differs());
 
         // No source at all: both empty.
-        let lead = fold(&[inbound("x", t(9, 0))]).lead().expect("lead");
+        let lead = fold(&[inbound("x", t(9, 0))]).lead(&Terms::default()).expect("lead");
         assert_eq!((lead.first_source, lead.last_source), (None, None));
 
         // Same platform and id: the same source, even with another name.
@@ -476,7 +695,7 @@ mod tests {
         assert!(src("1").same_as(&renamed));
         let mut c2 = c;
         c2.source = Some(renamed);
-        assert!(!fold(&[a, c2]).lead().expect("lead").last_source_differs());
+        assert!(!fold(&[a, c2]).lead(&Terms::default()).expect("lead").last_source_differs());
     }
 
     #[test]
@@ -500,13 +719,13 @@ mod tests {
             reply("ai", t(9, 3), Sender::Ai),
             reply("ag", t(9, 2), Sender::Agent),
         ]);
-        assert_eq!(s.lead().expect("lead").first_touched_at, Some(t(9, 2)));
+        assert_eq!(s.lead(&Terms::default()).expect("lead").first_touched_at, Some(t(9, 2)));
         // Only system messages: awaiting first response.
         let s = fold(&[inbound("i", t(9, 0)), reply("sys", t(9, 1), Sender::System)]);
-        assert_eq!(s.lead().expect("lead").first_touched_at, None);
+        assert_eq!(s.lead(&Terms::default()).expect("lead").first_touched_at, None);
         // An answer at the very instant of the first message counts.
         let s = fold(&[inbound("i", t(9, 0)), reply("ag", t(9, 0), Sender::Agent)]);
-        assert_eq!(s.lead().expect("lead").first_touched_at, Some(t(9, 0)));
+        assert_eq!(s.lead(&Terms::default()).expect("lead").first_touched_at, Some(t(9, 0)));
     }
 
     #[test]
@@ -518,9 +737,9 @@ mod tests {
         let mut later = inbound("i10", t(10, 0));
         later.source = Some(src("late-ad"));
         let mut s = fold(&[later, reply("ag930", t(9, 30), Sender::Agent)]);
-        assert_eq!(s.lead().expect("lead").first_touched_at, None);
+        assert_eq!(s.lead(&Terms::default()).expect("lead").first_touched_at, None);
         s.apply(&late);
-        let lead = s.lead().expect("lead");
+        let lead = s.lead(&Terms::default()).expect("lead");
         assert_eq!(lead.date, t(9, 0));
         assert_eq!(lead.first_touched_at, Some(t(9, 30)));
         assert_eq!(lead.first_source, Some(src("early-ad")));
@@ -536,7 +755,7 @@ mod tests {
         b.email = Some("new@example.com".into());
         let c = inbound("c", t(11, 0)); // no name: does not erase it
         for order in [vec![a.clone(), b.clone(), c.clone()], vec![c, b, a]] {
-            let lead = fold(&order).lead().expect("lead");
+            let lead = fold(&order).lead(&Terms::default()).expect("lead");
             assert_eq!(lead.name.as_deref(), Some("New"));
             assert_eq!(lead.email.as_deref(), Some("new@example.com"));
         }
@@ -599,6 +818,83 @@ mod tests {
         assert_eq!(sessions(&events, day).len(), 1);
     }
 
+    fn buy(id: &str, at: DateTime<Utc>, value: i64) -> Event {
+        let mut e = msg(id, at, Direction::Inbound, Sender::Customer);
+        e.kind = Kind::Conversion;
+        e.direction = None;
+        e.conversion = Some(crate::ssr::domain::event::Conversion {
+            kind: ConversionType::Purchase,
+            value: Some(value),
+            currency: Some("IDR".into()),
+            detected_by_meta: false,
+        });
+        e
+    }
+
+    #[test]
+    fn quality_engaged_one_message_in_session_one() {
+        let q = |evs: &[Event]| {
+            let l = fold(evs).lead(&Terms::default()).expect("lead");
+            (l.answered(), l.engaged, l.one_message)
+        };
+        // Answered, then the customer wrote back: a conversation.
+        let talk = [inbound("a", t(9, 0)), reply("b", t(9, 5), Sender::Agent), inbound("c", t(9, 7))];
+        assert_eq!(q(&talk), (true, true, false));
+        // One message, answered, nothing more.
+        assert_eq!(q(&talk[..2]), (true, false, true));
+        // Two messages before any answer: neither engaged nor one message.
+        assert_eq!(q(&[inbound("a", t(9, 0)), inbound("c", t(9, 1))]), (false, false, false));
+        // Writing back after session 1 ended (timeout, or resolved) is not engaging.
+        let next_day = t(9, 0) + Duration::hours(30);
+        assert_eq!(
+            q(&[inbound("a", t(9, 0)), reply("b", t(9, 5), Sender::Ai), inbound("c", next_day)]),
+            (true, false, true)
+        );
+        let mut res = reply("r", t(9, 6), Sender::Agent);
+        res.kind = Kind::Resolved;
+        res.direction = None;
+        assert_eq!(
+            q(&[inbound("a", t(9, 0)), reply("b", t(9, 5), Sender::Ai), res, inbound("c", t(9, 7))]),
+            (true, false, true)
+        );
+        // System messages are no answer, but keep the session open.
+        assert_eq!(
+            q(&[inbound("a", t(9, 0)), reply("s", t(9, 1), Sender::System), inbound("c", t(9, 2))]),
+            (false, false, false)
+        );
+        // Any order, with repeats.
+        let mut rev: Vec<Event> = talk.iter().rev().cloned().collect();
+        rev.extend(talk.iter().cloned());
+        assert_eq!(q(&rev), (true, true, false));
+    }
+
+    #[test]
+    fn purchases_count_within_the_window_from_the_date() {
+        let terms = Terms::default();
+        let at = |d: i64| t(9, 0) + Duration::days(d);
+        let evs = [
+            buy("before", t(8, 0), 1),
+            inbound("a", t(9, 0)),
+            buy("p1", at(3), 15_000_000),
+            buy("edge", at(28), 100),
+            buy("late", at(28) + Duration::seconds(1), 7),
+        ];
+        let lead = fold(&evs).lead(&terms).expect("lead");
+        assert!(lead.buyer());
+        assert_eq!(lead.revenue(), 15_000_100);
+        assert_eq!(lead.purchases.len(), 2);
+        // A conversion alone makes no lead, and no touch.
+        assert!(fold(&evs[..1]).lead(&terms).is_none());
+        assert_eq!(lead.first_touched_at, None);
+        // A late, earlier first message moves the window back: the 8:00
+        // purchase counts now, the one on the old window's edge no more.
+        let mut s = fold(&evs);
+        s.apply(&inbound("early", t(7, 0)));
+        let lead = s.lead(&terms).expect("lead");
+        assert_eq!(lead.revenue(), 15_000_001);
+        assert_eq!(lead, reference_lead(KEY, &[&evs[..], &[inbound("early", t(7, 0))]].concat(), &terms).expect("model"));
+    }
+
     #[test]
     fn rule9_days_in_a_time_zone() {
         let d = |s: &str| s.parse::<chrono::NaiveDate>().expect("date");
@@ -626,7 +922,15 @@ mod tests {
 
     mod props {
         use super::*;
+        use crate::ssr::domain::event::Conversion;
         use proptest::prelude::*;
+
+        /// Short enough that 40 minutes of events hold several sessions and
+        /// windows, so their edges are met.
+        const TERMS: Terms = Terms {
+            session_timeout: Duration::minutes(10),
+            attribution: Duration::minutes(15),
+        };
 
         const KEYS: [&str; 3] = ["+6281111111111", "+6282222222222", "instagram:77"];
 
@@ -634,7 +938,7 @@ mod tests {
             (
                 0..3usize,
                 0..40u32,      // minutes: small range makes ties likely
-                0..6u8,        // what kind of event
+                0..9u8,        // what kind of event
                 0..4u8,        // which source, 0 = none
                 0..3u8,        // name
                 any::<bool>(), // e-mail
@@ -646,8 +950,16 @@ mod tests {
                         2 => (Kind::Message, Some(Direction::Outbound), Sender::Agent),
                         3 => (Kind::Message, Some(Direction::Outbound), Sender::Ai),
                         4 => (Kind::Message, Some(Direction::Outbound), Sender::System),
-                        _ => (Kind::Resolved, None, Sender::Agent),
+                        5 => (Kind::Resolved, None, Sender::Agent),
+                        _ => (Kind::Conversion, None, Sender::Agent),
                     };
+                    // Purchases (two of three) worth the minute, or a qualification.
+                    let conversion = (kind == Kind::Conversion).then(|| Conversion {
+                        kind: if what == 8 { ConversionType::Qualified } else { ConversionType::Purchase },
+                        value: (what != 8).then_some(i64::from(minute) * 100),
+                        currency: (what != 8).then(|| "IDR".to_owned()),
+                        detected_by_meta: false,
+                    });
                     let inbound = direction == Some(Direction::Inbound);
                     Event {
                         id: String::new(),
@@ -668,6 +980,7 @@ mod tests {
                         source: (inbound && source > 0).then(|| src(&source.to_string())),
                         ctwa_clid: None,
                         aliases: Vec::new(),
+                        conversion,
                     }
                 })
         }
@@ -716,6 +1029,7 @@ mod tests {
                     source: None,
                     ctwa_clid: None,
                     aliases: vec![KEYS[b].into()],
+                    conversion: None,
                 };
                 e.aliases.retain(|k| *k != e.contact_key);
                 e
@@ -842,8 +1156,8 @@ mod tests {
                         k.dedup();
                         k
                     };
-                    let got = states.get(root).and_then(ContactState::lead);
-                    prop_assert_eq!(&got, &reference_group_lead(root, &keys, &history), "contact {}", root);
+                    let got = states.get(root).and_then(|s| s.lead(&TERMS));
+                    prop_assert_eq!(&got, &reference_group_lead(root, &keys, &history, &TERMS), "contact {}", root);
                 }
             }
         }
@@ -869,8 +1183,8 @@ mod tests {
                 let states = fold_batches(&batches);
                 let in_order = fold_batches(&[history.clone()]);
                 for key in KEYS {
-                    let got = states.get(key).and_then(ContactState::lead);
-                    prop_assert_eq!(&got, &reference_lead(key, &history), "contact {}", key);
+                    let got = states.get(key).and_then(|s| s.lead(&TERMS));
+                    prop_assert_eq!(&got, &reference_lead(key, &history, &TERMS), "contact {}", key);
                     prop_assert_eq!(states.get(key), in_order.get(key));
                 }
                 let day = Duration::minutes(10);

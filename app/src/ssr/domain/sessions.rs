@@ -36,8 +36,8 @@ pub fn sessions(events: &[Event], timeout: Duration) -> Vec<Session> {
     let mut evs: Vec<&Event> = events.iter().collect();
     evs.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
     evs.dedup_by(|a, b| a.id == b.id);
-    // Being a known customer is no message.
-    evs.retain(|e| !matches!(e.kind, Kind::Known | Kind::Referral | Kind::Link));
+    // Being a known customer, a referral, a tie or a conversion is no message.
+    evs.retain(|e| !matches!(e.kind, Kind::Known | Kind::Referral | Kind::Link | Kind::Conversion));
 
     let mut out: Vec<Session> = Vec::new();
     let mut open: Option<Session> = None;
@@ -74,7 +74,8 @@ pub fn sessions(events: &[Event], timeout: Duration) -> Vec<Session> {
                     end: SessionEnd::Open,
                 });
             }
-            (Kind::Message, None) | (Kind::Known | Kind::Referral | Kind::Link, _) => {}
+            (Kind::Message, None)
+            | (Kind::Known | Kind::Referral | Kind::Link | Kind::Conversion, _) => {}
         }
     }
     out.extend(open);

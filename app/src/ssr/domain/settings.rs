@@ -15,6 +15,11 @@ pub struct Settings {
     pub tz: Tz,
     pub region: Region,
     pub session_timeout: chrono::Duration,
+    /// `LEADS_CURRENCY`: conversions' and spend's currency (ISO 4217).
+    pub currency: String,
+    /// `LEADS_ATTRIBUTION_DAYS`: how long after a lead's Date its
+    /// conversions count for it.
+    pub attribution: chrono::Duration,
     pub api_token: Option<String>,
     /// `LEADS_WHATSAPP_APP_SECRET`: checks WhatsApp webhook signatures.
     pub whatsapp_app_secret: Option<String>,
@@ -47,12 +52,22 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// What deriving a lead from its contact's state depends on.
+    pub fn terms(&self) -> super::rules::Terms {
+        super::rules::Terms {
+            session_timeout: self.session_timeout,
+            attribution: self.attribution,
+        }
+    }
+
     /// The defaults, without secrets (unit tests).
     pub fn for_tests() -> Settings {
         Settings {
             tz: chrono_tz::Asia::Jakarta,
             region: Region::ID,
             session_timeout: chrono::Duration::hours(24),
+            currency: "IDR".to_owned(),
+            attribution: chrono::Duration::days(28),
             api_token: None,
             whatsapp_app_secret: None,
             whatsapp_verify_token: None,

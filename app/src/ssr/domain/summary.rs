@@ -115,6 +115,9 @@ mod tests {
             last_source: None,
             first_touched_at: wait.map(|w| date + Duration::seconds(w)),
             other_phones: Vec::new(),
+            engaged: false,
+            one_message: false,
+            purchases: Vec::new(),
         }
     }
 

@@ -27,6 +27,11 @@ pub(super) const WAIT_SATURATED: u32 = u32::MAX - 1;
 
 pub(super) const ALIVE: u8 = 1;
 pub(super) const KEY_IS_PHONE: u8 = 2;
+// 4, 8, 16: the text arena's modes (`arena.rs`).
+/// Lead quality (`shared/spec/outcomes.md`); answered is `wait != UNTOUCHED`.
+pub(super) const ENGAGED: u8 = 32;
+pub(super) const ONE_MESSAGE: u8 = 64;
+pub(super) const BUYER: u8 = 128;
 
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Hot {

@@ -38,9 +38,9 @@ pub(crate) mod tests;
 
 use crate::model::Source;
 use crate::ssr::domain::event::CHANNELS;
-use crate::ssr::domain::filter::{Cursor, Filter, SortField};
+use crate::ssr::domain::filter::{Cursor, Filter, Quality, SortField};
 use crate::ssr::domain::phone;
-use crate::ssr::domain::rules::LeadFacts;
+use crate::ssr::domain::rules::{LeadFacts, Purchase};
 use arena::*;
 use blocks::{Blocks, Pos};
 use columns::*;
@@ -75,6 +75,9 @@ pub struct LeadIndex {
     /// Other numbers of the few leads that have them (a number change, a
     /// hidden phone tied later), by contact key: searched, not listed.
     other_phones: HashMap<String, Box<[String]>>,
+    /// The attributed purchases of the leads that have any (buyers), by
+    /// contact key: read for revenue, not scanned.
+    purchases: HashMap<String, Box<[Purchase]>>,
     /// Counts the layouts: a rebuild moves slots and starts the next epoch.
     epoch: u64,
     /// Exports in progress, and how slots moved since the oldest began.
@@ -94,6 +97,7 @@ impl Default for LeadIndex {
             counts: Counts::default(),
             live: 0,
             other_phones: HashMap::new(),
+            purchases: HashMap::new(),
             epoch: 0,
             pins: std::sync::Mutex::default(),
         }
@@ -168,6 +172,15 @@ impl LeadIndex {
         let mut flags = ALIVE | p.modes;
         if lead.phone.as_deref() == Some(lead.key.as_str()) {
             flags |= KEY_IS_PHONE;
+        }
+        for (on, bit) in [
+            (lead.engaged, ENGAGED),
+            (lead.one_message, ONE_MESSAGE),
+            (lead.buyer(), BUYER),
+        ] {
+            if on {
+                flags |= bit;
+            }
         }
         let hot = Hot {
             date_s: date.0,
@@ -300,6 +313,12 @@ impl LeadIndex {
     }
 
     fn note_phones(&mut self, lead: &LeadFacts) {
+        if lead.purchases.is_empty() {
+            self.purchases.remove(&lead.key);
+        } else {
+            self.purchases
+                .insert(lead.key.clone(), lead.purchases.clone().into());
+        }
         if lead.other_phones.is_empty() {
             self.other_phones.remove(&lead.key);
         } else {
@@ -311,6 +330,7 @@ impl LeadIndex {
     /// Marks a slot dead (its records are already counted dead).
     fn kill(&mut self, slot: u32) {
         self.other_phones.remove(self.store.key(slot));
+        self.purchases.remove(self.store.key(slot));
         let hash = self.hash(self.store.key(slot));
         if let Ok(entry) = self.by_key.find_entry(hash, |s| *s == slot) {
             entry.remove();
@@ -429,7 +449,21 @@ impl LeadIndex {
                 .get(s.key(slot))
                 .map(|p| p.to_vec())
                 .unwrap_or_default(),
+            engaged: h.flags & ENGAGED != 0,
+            one_message: h.flags & ONE_MESSAGE != 0,
+            purchases: self.purchases_of(slot).to_vec(),
         }
+    }
+
+    /// A lead's attributed purchases (none unless it is a buyer).
+    #[inline]
+    pub(super) fn purchases_of(&self, slot: u32) -> &[Purchase] {
+        if self.store.hot[slot as usize].flags & BUYER == 0 {
+            return &[];
+        }
+        self.purchases
+            .get(self.store.key(slot))
+            .map_or(&[], |p| &p[..])
     }
 
     /// The lead of a contact, if it is one.

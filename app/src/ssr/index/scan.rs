@@ -14,6 +14,13 @@ pub struct Seen {
     pub group: u32,
     /// Seconds from Date to First Touched At, if answered.
     pub wait: Option<i64>,
+    /// Lead quality: engaged, one message, buyer.
+    pub engaged: bool,
+    pub one_message: bool,
+    pub buyer: bool,
+    /// Where the lead is, for [`LeadIndex::last_group`] and
+    /// [`LeadIndex::purchases`] (valid while the index is read).
+    pub slot: u32,
 }
 
 impl LeadIndex {
@@ -31,8 +38,39 @@ impl LeadIndex {
                 date: h.date(),
                 group: group[h.src as usize],
                 wait: self.wait(slot),
+                engaged: h.flags & ENGAGED != 0,
+                one_message: h.flags & ONE_MESSAGE != 0,
+                buyer: h.flags & BUYER != 0,
+                slot,
             })
         });
+    }
+
+    /// A lead's last source's group (rule 5; 0: none).
+    #[inline]
+    pub fn last_group(&self, slot: u32) -> u32 {
+        let src = self.store.cold[slot as usize].last_src;
+        self.sources.group[src as usize]
+    }
+
+    /// A lead's attributed purchases (empty unless a buyer).
+    #[inline]
+    pub fn purchases(&self, slot: u32) -> &[Purchase] {
+        self.purchases_of(slot)
+    }
+
+    /// Every buyer among the leads matching `f` by everything but the date
+    /// range (a purchase made in a range may be a lead's of any day), with
+    /// its slot: the ads report by purchase date.
+    pub fn each_buyer(&self, f: &Filter, mut visit: impl FnMut(u32, &[Purchase])) {
+        let pred = self.pred(f);
+        for key in self.purchases.keys() {
+            if let Some(slot) = self.slot_of(key) {
+                if pred.test(slot) {
+                    visit(slot, self.purchases_of(slot));
+                }
+            }
+        }
     }
 
     /// How many source groups there are: every [`Seen::group`] is below.
@@ -69,6 +107,9 @@ pub(super) struct Pred<'a> {
     pub(super) channels: Option<u16>,
     pub(super) sources: Option<Vec<bool>>,
     pub(super) touched: Option<bool>,
+    /// Quality bits that must be set, and that must be clear.
+    pub(super) quality_on: u8,
+    pub(super) quality_off: u8,
     pub(super) matches: Option<Vec<u64>>,
     pub(super) range: (Stamp, Stamp),
     pub(super) store: &'a Store,
@@ -79,6 +120,7 @@ impl Pred<'_> {
         self.channels.is_none()
             && self.sources.is_none()
             && self.touched.is_none()
+            && self.quality_on | self.quality_off == 0
             && self.matches.is_none()
     }
 
@@ -103,6 +145,9 @@ impl Pred<'_> {
             if (h.wait != UNTOUCHED) != t {
                 return false;
             }
+        }
+        if h.flags & self.quality_on != self.quality_on || h.flags & self.quality_off != 0 {
+            return false;
         }
         if let Some(bits) = &self.matches {
             let s = slot as usize;
@@ -142,10 +187,35 @@ impl LeadIndex {
                 })
                 .collect()
         });
+        // `answered` is `touched`; both given and differing match nothing
+        // (an impossible pair of bits stands for that).
+        let (mut quality_on, mut quality_off, mut touched) = (0u8, 0u8, f.touched);
+        for (q, want) in &f.quality {
+            let bit = match q {
+                Quality::Answered => {
+                    if touched.is_some_and(|t| t != *want) {
+                        quality_on |= ALIVE;
+                        quality_off |= ALIVE;
+                    }
+                    touched = Some(*want);
+                    continue;
+                }
+                Quality::Engaged => ENGAGED,
+                Quality::OneMessage => ONE_MESSAGE,
+                Quality::Buyer => BUYER,
+            };
+            if *want {
+                quality_on |= bit;
+            } else {
+                quality_off |= bit;
+            }
+        }
         Pred {
             channels,
             sources,
-            touched: f.touched,
+            touched,
+            quality_on,
+            quality_off,
             matches: f.q.as_deref().map(|q| self.search(q, &f.q_phone)),
             range: (stamp(f.start), stamp(f.end)),
             store: &self.store,
@@ -211,7 +281,8 @@ impl LeadIndex {
         let first =
             Counts::hour_of(start.0) + i64::from(start.0.rem_euclid(3600) != 0 || start.1 != 0);
         let last = Counts::hour_of(end.0);
-        if dims.iter().filter(|d| **d).count() != 1 || first >= last {
+        let quality = pred.quality_on | pred.quality_off != 0;
+        if quality || dims.iter().filter(|d| **d).count() != 1 || first >= last {
             return self.count(pred.range, pred);
         }
         let per_hour = |h: &Hour| -> u64 {

@@ -39,6 +39,9 @@ fn lead(i: u32, minutes: i64, name: u8, touch: Option<i64>, src: u8, chan: u8) -
         last_source: (src > 1).then(|| ad(src - 1)),
         first_touched_at: touch.map(|w| date + Duration::seconds(w)),
         other_phones: Vec::new(),
+        engaged: false,
+        one_message: false,
+        purchases: Vec::new(),
     }
 }
 

@@ -35,7 +35,7 @@ pub(super) async fn follow_loop(leads: Leads, mut changes: contacts::ContactChan
                 (
                     batch
                         .into_iter()
-                        .filter(|s| match s.lead() {
+                        .filter(|s| match s.lead(&leads.inner.terms) {
                             Some(l) => index.get(&l.key).as_ref() != Some(&l),
                             None => index.contains(&s.key),
                         })
@@ -58,7 +58,11 @@ pub(super) async fn follow_loop(leads: Leads, mut changes: contacts::ContactChan
                 Err(e) => tracing::warn!("cannot follow the database yet: {e}"),
             }
         }
-        match contacts::load_states(&leads.inner.db, |s| s.lead()).await {
+        match contacts::load_states(&leads.inner.db, {
+            let terms = leads.inner.terms;
+            move |s| s.lead(&terms)
+        })
+        .await {
             Ok((_, all)) => leads.reload(all),
             Err(e) => tracing::warn!("reloading after a lost change stream failed: {e}"),
         }

@@ -31,7 +31,7 @@ use crate::error::AppError;
 use crate::model::{Chart, LeadDetail, Summary};
 use crate::ssr::domain::event::Event;
 use crate::ssr::domain::filter::Filter;
-use crate::ssr::domain::rules::{ContactState, LeadFacts};
+use crate::ssr::domain::rules::{ContactState, LeadFacts, Terms};
 use crate::ssr::index::LeadIndex;
 pub use crate::ssr::index::{Page, Stats};
 use crate::ssr::reports;
@@ -76,6 +76,8 @@ struct Job {
 
 struct Inner {
     db: Db,
+    /// The settings a lead's quality and purchases are derived under.
+    terms: Terms,
     index: RwLock<LeadIndex>,
     /// One queue per writer task; a contact always goes to the same one.
     writers: Vec<mpsc::Sender<Job>>,
@@ -90,7 +92,7 @@ pub struct Leads {
 impl Leads {
     /// Builds the lead index from the database and starts the writer.
     pub async fn open(db: Db) -> Result<Leads, AppError> {
-        Leads::open_with(db, false, None).await
+        Leads::open_with(db, false, None, Terms::default()).await
     }
 
     /// The same; with `follow`, the index also follows what other processes
@@ -102,6 +104,7 @@ impl Leads {
         db: Db,
         follow: bool,
         writers: Option<usize>,
+        terms: Terms,
     ) -> Result<Leads, AppError> {
         let changes = if follow {
             Some(contacts::watch_contacts(&db).await?)
@@ -111,17 +114,17 @@ impl Leads {
         let writers = writers.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
         });
-        let leads = Leads::load(db, writers.clamp(1, MAX_WRITERS)).await?;
+        let leads = Leads::load(db, writers.clamp(1, MAX_WRITERS), terms).await?;
         if let Some(changes) = changes {
             tokio::spawn(follow::follow_loop(leads.clone(), changes));
         }
         Ok(leads)
     }
 
-    async fn load(db: Db, writers: usize) -> Result<Leads, AppError> {
+    async fn load(db: Db, writers: usize, terms: Terms) -> Result<Leads, AppError> {
         let started = Instant::now();
         tracing::info!("building the lead index from the database");
-        let (contacts, leads) = contacts::load_states(&db, |s| s.lead()).await?;
+        let (contacts, leads) = contacts::load_states(&db, move |s| s.lead(&terms)).await?;
         let loaded = started.elapsed();
         let index = LeadIndex::build(leads);
         let stats = index.stats();
@@ -138,6 +141,7 @@ impl Leads {
         let leads = Leads {
             inner: Arc::new(Inner {
                 db,
+                terms,
                 index: RwLock::new(index),
                 writers,
                 changes,
@@ -227,7 +231,7 @@ impl Leads {
                 index.remove(key);
             }
             for state in changed {
-                match state.lead() {
+                match state.lead(&self.inner.terms) {
                     Some(lead) => {
                         new += usize::from(!index.contains(&lead.key));
                         index.upsert(&lead);
@@ -363,7 +367,7 @@ impl Leads {
             for e in evs {
                 state.apply(e);
             }
-            let expected = state.lead();
+            let expected = state.lead(&self.inner.terms);
             v.leads += usize::from(expected.is_some());
             if index.get(key) != expected {
                 v.mismatches += 1;
@@ -479,7 +483,7 @@ mod tests {
             .await
             .expect("db");
         let a = Leads::open(db.clone()).await.expect("a");
-        let b = Leads::open_with(db, true, None).await.expect("b");
+        let b = Leads::open_with(db, true, None, Terms::default()).await.expect("b");
         let mut live = b.subscribe();
         let f = Filter::parse(
             &[("from", "2026-11-20"), ("to", "2026-11-20")]

@@ -1,7 +1,7 @@
 //! A lead's detail: its sessions (rule 8) and its events, each with the
 //! session it falls in. Pure: from the lead's facts and its stored events.
 
-use crate::model::{LeadDetail, SessionInfo, TimelineEvent};
+use crate::model::{ConversionInfo, LeadDetail, SessionInfo, TimelineEvent};
 use crate::ssr::domain::event::Event;
 use crate::ssr::domain::rules::LeadFacts;
 use crate::ssr::domain::sessions::{SessionEnd, sessions};
@@ -25,9 +25,22 @@ pub(crate) fn timeline(
         };
         inside.then_some(s.number)
     };
+    let conversion = |e: &Event| {
+        e.conversion.as_ref().map(|c| ConversionInfo {
+            kind: c.kind.as_str().into(),
+            value: c.value.map(|v| v as f64 / 100.0),
+            currency: c.currency.clone(),
+            detected_by: c.detected_by_meta.then(|| "meta".to_owned()),
+            attributed: facts
+                .purchases
+                .iter()
+                .any(|p| p.at == e.occurred_at && Some(p.value) == c.value),
+        })
+    };
     let timeline = events
         .iter()
         .map(|e| TimelineEvent {
+            conversion: conversion(e),
             id: e.id.clone(),
             occurred_at: e.occurred_at,
             kind: e.kind.as_str().into(),
@@ -35,7 +48,8 @@ pub(crate) fn timeline(
             sender: e.sender.as_str().into(),
             channel: e.channel.clone(),
             source: e.source.clone(),
-            session: session_of(e),
+            // A conversion is no message: it belongs to no session.
+            session: (e.conversion.is_none()).then(|| session_of(e)).flatten(),
         })
         .collect();
     LeadDetail {

@@ -29,7 +29,7 @@ pub(super) fn parse_state(v: &serde_json::Value) -> Result<ContactState, String>
 /// reload while serving delays no request.
 pub async fn load_states<T: Send + 'static>(
     db: &Db,
-    map: fn(ContactState) -> Option<T>,
+    map: impl Fn(ContactState) -> Option<T> + Send + Sync + Copy + 'static,
 ) -> Result<(usize, Vec<T>), AppError> {
     // One query: SurrealDB reads a record-id range whole before a LIMIT
     // applies, so paging by id would read the table once per page.
@@ -45,7 +45,7 @@ pub async fn load_states<T: Send + 'static>(
 
 fn parse_states<T: Send>(
     states: Vec<serde_json::Value>,
-    map: fn(ContactState) -> Option<T>,
+    map: impl Fn(ContactState) -> Option<T> + Sync + Copy,
 ) -> Result<(usize, Vec<T>), AppError> {
     let n = states.len();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -428,7 +428,7 @@ mod tests {
         assert_eq!(history.len(), 1);
         let (_, states) = contacts::load_states(&db, Some).await.expect("states");
         assert_eq!(states.len(), 1);
-        assert!(states[0].lead().is_some());
+        assert!(states[0].lead(&crate::ssr::domain::rules::Terms::default()).is_some());
         let mut res = db.query("INFO FOR TABLE event").await.expect("info");
         let info: Vec<serde_json::Value> = res.take(0).expect("info");
         assert!(

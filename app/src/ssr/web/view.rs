@@ -23,7 +23,12 @@ pub const CHART_SERIES: usize = 5;
 
 impl From<LeadFacts> for Lead {
     fn from(f: LeadFacts) -> Self {
+        let (buyer, revenue) = (f.buyer(), f.revenue());
         Lead {
+            engaged: f.engaged,
+            one_message: f.one_message,
+            buyer,
+            revenue: revenue as f64 / 100.0,
             id: f.key,
             date: f.date,
             name: f.name,
