@@ -79,7 +79,7 @@ pub struct Lead {
     /// deployment's currency.
     #[serde(default)]
     pub buyer: bool,
-    #[serde(default)]
+    #[serde(default, serialize_with = "money_json::one")]
     pub revenue: f64,
 }
 
@@ -224,11 +224,37 @@ pub struct FirstResponse {
     pub h2_to_24h: u64,
     pub over_24h: u64,
     pub never: u64,
+    /// Per bucket, in [`FirstResponse::buckets`]' order: how many of its
+    /// leads engaged, and how many bought (speed vs outcome).
+    #[serde(default)]
+    pub engaged: Vec<u64>,
+    #[serde(default)]
+    pub buyers: Vec<u64>,
 }
 
 impl FirstResponse {
     /// Bucket upper bounds in seconds (exclusive); the last bucket is open.
     pub const BOUNDS: [i64; 5] = [60, 300, 1_800, 7_200, 86_400];
+
+    /// Counts one lead with its outcome.
+    pub fn add_lead(&mut self, wait: Option<i64>, engaged: bool, buyer: bool) {
+        self.add(wait);
+        if self.engaged.len() < 7 {
+            self.engaged.resize(7, 0);
+            self.buyers.resize(7, 0);
+        }
+        let i = Self::bucket(wait);
+        self.engaged[i] += u64::from(engaged);
+        self.buyers[i] += u64::from(buyer);
+    }
+
+    /// The bucket of a wait, in [`FirstResponse::buckets`]' order.
+    pub fn bucket(wait: Option<i64>) -> usize {
+        match wait {
+            None => 6,
+            Some(w) => Self::BOUNDS.iter().position(|b| w < *b).unwrap_or(5),
+        }
+    }
 
     /// Counts one lead: `wait` in seconds, `None` when never answered.
     pub fn add(&mut self, wait: Option<i64>) {
@@ -272,12 +298,22 @@ pub struct PeriodTotals {
 }
 
 /// Totals and breakdowns for a filter (`shared/spec/api.md`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub total: u64,
     pub touched: u64,
     pub untouched: u64,
     pub median_first_touch_seconds: Option<i64>,
+    /// Lead quality (`shared/spec/outcomes.md`): answered is `touched`.
+    #[serde(default)]
+    pub engaged: u64,
+    #[serde(default)]
+    pub one_message: u64,
+    /// Leads with an attributed purchase, and the sum of their purchases.
+    #[serde(default)]
+    pub buyers: u64,
+    #[serde(default, serialize_with = "money_json::one")]
+    pub revenue: f64,
     pub by_day: Vec<DayCount>,
     pub by_source: Vec<SourceCount>,
     #[serde(default)]
@@ -384,4 +420,76 @@ pub struct LeadDetail {
     /// the first event.
     #[serde(default)]
     pub older: Option<u64>,
+}
+
+/// Money as a JSON number: whole amounts without a fraction (`110000`,
+/// not `110000.0`), as the spec's examples write them.
+mod money_json {
+    use serde::Serializer;
+
+    pub fn one<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.fract() == 0.0 && v.abs() < 9.0e15 {
+            s.serialize_i64(*v as i64)
+        } else {
+            s.serialize_f64(*v)
+        }
+    }
+
+    pub fn opt<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(v) => one(v, s),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+/// A source as the ads report names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdSource {
+    pub platform: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: Option<String>,
+    pub name: Option<String>,
+}
+
+/// One row's figures of the ads report (`shared/spec/outcomes.md`): money
+/// in the deployment's currency; `null` where a division has no divisor.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AdsFigures {
+    #[serde(serialize_with = "money_json::opt")]
+    pub spend: Option<f64>,
+    pub leads: u64,
+    #[serde(serialize_with = "money_json::opt")]
+    pub cost_per_lead: Option<f64>,
+    pub answered: u64,
+    pub engaged: u64,
+    pub one_message: u64,
+    pub median_first_touch_seconds: Option<i64>,
+    pub buyers: u64,
+    #[serde(serialize_with = "money_json::one")]
+    pub revenue: f64,
+    #[serde(serialize_with = "money_json::opt")]
+    pub cost_per_buyer: Option<f64>,
+    pub roas: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdsRow {
+    /// `null`: Organic (no source).
+    pub source: Option<AdSource>,
+    #[serde(flatten)]
+    pub figures: AdsFigures,
+}
+
+/// `GET /api/v1/ads`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdsReport {
+    pub currency: String,
+    /// `first` or `last`.
+    pub attribution: String,
+    /// `lead_date` or `event_date`.
+    pub count_by: String,
+    pub rows: Vec<AdsRow>,
+    pub total: AdsFigures,
 }

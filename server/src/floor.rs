@@ -20,7 +20,8 @@ pub fn run(file: &Path, region: Region) -> Result<(), String> {
     let started = Instant::now();
     let (mut events, mut batches) = (0usize, 0usize);
     for line in lines.iter().filter(|l| !l.trim().is_empty()) {
-        let batch = event::parse_batch(line.as_bytes(), region, "IDR").map_err(|e| e.to_string())?;
+        let batch =
+            event::parse_batch(line.as_bytes(), region, "IDR").map_err(|e| e.to_string())?;
         events += batch.len();
         batches += 1;
         scratch

@@ -19,6 +19,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use app::error::AppError;
 use app::ssr::domain::event::{self, Event, MAX_BATCH};
 use app::ssr::domain::settings::Settings;
+use app::ssr::intake::spend;
 use app::ssr::leads::Leads;
 
 /// Errors listed before giving up.
@@ -120,6 +121,15 @@ pub async fn run(
     skip_invalid: Option<&Path>,
 ) -> Result<(), String> {
     let format = Format::of(file);
+    if format == Format::Customers {
+        match csv_kind(file)? {
+            Some(spend::CsvKind::AdsManager | spend::CsvKind::PlainSpend) => {
+                return import_spend(db, settings, file).await;
+            }
+            Some(spend::CsvKind::Orders) => return import_orders(db, settings, file).await,
+            None => {}
+        }
+    }
     // Pass 1 (unless --skip-invalid): check every line, keep nothing.
     if skip_invalid.is_none() {
         check(file, format, settings)?;
@@ -172,6 +182,92 @@ pub async fn run(
     }
     rejects.finish()?;
     Ok(())
+}
+
+/// What a CSV holds, by its header: ad spend, orders, or (`None`) customers.
+fn csv_kind(file: &Path) -> Result<Option<spend::CsvKind>, String> {
+    let f = std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut header = String::new();
+    std::io::BufReader::new(f)
+        .read_line(&mut header)
+        .map_err(|e| format!("{}: {e}", file.display()))?;
+    let header = header.trim_start_matches('\u{feff}');
+    // A file that names an ad and an amount spent is a spend export even
+    // when it is refused below (not by day): say why, not "not customers".
+    if header.contains("Ad ID") && header.contains("Amount spent (") {
+        return Ok(Some(spend::CsvKind::AdsManager));
+    }
+    Ok(spend::kind_of(header))
+}
+
+fn read_text(file: &Path) -> Result<String, String> {
+    std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))
+}
+
+/// A Meta Ads Manager export or a plain spend CSV: every row checked, then
+/// stored at once; a row for an ad's day already stored replaces it.
+async fn import_spend(db: &Leads, settings: &Settings, file: &Path) -> Result<(), String> {
+    let rows = spend::parse_spend_csv(&read_text(file)?, &settings.currency)
+        .map_err(|e| format!("nothing imported: {}: {e}", file.display()))?;
+    let n = db.put_spend(rows).await.map_err(|e| e.to_string())?;
+    eprintln!("imported {n} rows of ad spend (a day already imported for an ad was replaced)");
+    Ok(())
+}
+
+/// An orders CSV (`order_id,phone,occurred_at,value,currency`): purchases
+/// as conversion events, all checked before any is stored.
+async fn import_orders(db: &Leads, settings: &Settings, file: &Path) -> Result<(), String> {
+    let text = read_text(file)?;
+    let items = spend::parse_orders_csv(&text, settings.tz)
+        .map_err(|e| format!("nothing imported: {}: {e}", file.display()))?;
+    let lines: Vec<usize> = spend::records(&text)
+        .iter()
+        .skip(1)
+        .map(|(n, _)| *n)
+        .collect();
+    let mut events = Vec::with_capacity(items.len());
+    let mut errors = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match event::validate(item, settings.region)
+            .and_then(|e| event::check_currency(e, &settings.currency))
+        {
+            Ok(e) => events.push(e),
+            Err((field, why)) if errors.len() < MAX_ERRORS => {
+                let line = lines.get(i).copied().unwrap_or(i + 2);
+                errors.push(format!("line {line}: {}: {why}", csv_field(field)));
+            }
+            Err(_) => {}
+        }
+    }
+    if !errors.is_empty() {
+        return Err(format!(
+            "nothing imported: {} has invalid lines (the first {} shown)\n{}",
+            file.display(),
+            errors.len(),
+            errors.join("\n")
+        ));
+    }
+    let (mut accepted, mut duplicates) = (0, 0);
+    for chunk in events.chunks(MAX_BATCH) {
+        let (a, d) = store(db, chunk.to_vec()).await?;
+        accepted += a;
+        duplicates += d;
+    }
+    eprintln!("imported {accepted} new, {duplicates} already known");
+    Ok(())
+}
+
+/// The orders CSV's column for an event field.
+fn csv_field(field: &str) -> &str {
+    match field {
+        "id" => "order_id",
+        "contact.phone" => "phone",
+        "contact.email" => "email",
+        "conversion.value" => "value",
+        "conversion.currency" => "currency",
+        "conversion.type" => "type",
+        other => other,
+    }
 }
 
 type LineResult = Result<(Vec<Event>, u64), String>;
@@ -240,13 +336,15 @@ fn events_of(value: &serde_json::Value, settings: &Settings) -> Result<Vec<Event
         .iter()
         .enumerate()
         .map(|(k, item)| {
-            event::validate(item, settings.region).map_err(|(field, why)| {
-                if items.len() > 1 {
-                    format!(", event {k}: {field}: {why}")
-                } else {
-                    format!(": {field}: {why}")
-                }
-            })
+            event::validate(item, settings.region)
+                .and_then(|e| event::check_currency(e, &settings.currency))
+                .map_err(|(field, why)| {
+                    if items.len() > 1 {
+                        format!(", event {k}: {field}: {why}")
+                    } else {
+                        format!(": {field}: {why}")
+                    }
+                })
         })
         .collect()
 }

@@ -200,6 +200,6 @@ pub async fn in_process_state(
         settings.terms(),
     )
     .await
-        .map_err(|e| e.to_string())?;
+    .map_err(|e| e.to_string())?;
     serving_state(&cli.settings, settings, auth, leads, admin_password).await
 }

@@ -11,6 +11,7 @@ mod extract;
 mod leads;
 mod limits;
 mod openapi;
+mod outcomes;
 mod page;
 mod webhooks;
 
@@ -41,6 +42,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(events::router())
         .merge(leads::router())
+        .merge(outcomes::router())
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,

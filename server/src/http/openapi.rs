@@ -31,6 +31,10 @@ const FILTERS: &[(&str, &str)] = &[
         "`yes` (answered) or `no` (awaiting first response)",
     ),
     (
+        "quality",
+        "answered, engaged, one_message, buyer or not_… forms, comma-separated (all must hold)",
+    ),
+    (
         "range",
         "today, yesterday, 7d, 30d, this_month, last_month (from/to win)",
     ),
@@ -59,6 +63,8 @@ fn schema_of(name: &str) -> Value {
             json!({"type": "string", "pattern": format!("^(({channels})(,({channels}))*)?$")})
         }
         "touched" => json!({"type": "string", "enum": ["yes", "no", ""]}),
+        "quality" => json!({"type": "string",
+            "pattern": "^(((not_)?(answered|engaged|one_message|buyer))(,(not_)?(answered|engaged|one_message|buyer))*)?$"}),
         "range" => json!({"type": "string", "enum":
             ["today", "yesterday", "7d", "30d", "this_month", "last_month", ""]}),
         "sort" => json!({"type": "string", "enum":
@@ -74,6 +80,16 @@ fn schema_of(name: &str) -> Value {
         }
         _ => json!({"type": "string"}),
     }
+}
+
+/// The ads report's parameters: the filters plus attribution and count_by.
+fn ads_params() -> serde_json::Value {
+    let mut p = params(&[FILTERS]);
+    if let Some(list) = p.as_array_mut() {
+        list.push(json!({"name": "attribution", "in": "query", "schema": {"type": "string", "enum": ["first", "last"], "default": "first"}}));
+        list.push(json!({"name": "count_by", "in": "query", "schema": {"type": "string", "enum": ["lead_date", "event_date"], "default": "lead_date"}}));
+    }
+    p
 }
 
 fn params(list: &[&[(&str, &str)]]) -> Value {
@@ -179,6 +195,22 @@ pub fn document() -> Value {
                     "events_total": {"type": "integer", "description": "every event the lead has"},
                     "older": {"type": ["integer", "null"], "description": "before= for the next older window; null: this window reaches the first event"}}})),
                     "400": error("400"), "401": error("401"), "404": error("404")}}},
+            "/api/v1/ads": {"get": {"summary": "The ads report: per source, spend, leads, quality, buyers, revenue, cost per lead and per buyer, ROAS",
+                "parameters": ads_params(),
+                "responses": {"200": ok_json(json!({"type": "object", "description": "currency, attribution, count_by, rows [{source, spend, leads, cost_per_lead, answered, engaged, one_message, median_first_touch_seconds, buyers, revenue, cost_per_buyer, roas}], total"})),
+                    "400": error("400"), "401": error("401")}}},
+            "/api/v1/ads.csv": {"get": {"summary": "The ads report as CSV, a line per source and the total",
+                "parameters": ads_params(),
+                "responses": {"200": {"description": "CSV", "content": {"text/csv": {"schema": {"type": "string"}}}},
+                    "400": error("400"), "401": error("401")}}},
+            "/api/v1/spend": {"post": {"summary": "Ad spend per ad and day; a row for an ad's day that exists replaces it",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "array", "maxItems": 10000,
+                    "items": {"type": "object", "required": ["date", "platform", "ad_id", "spend"], "properties": {
+                        "date": {"type": "string", "format": "date"}, "platform": {"type": "string"},
+                        "ad_id": {"type": "string"}, "spend": {"type": ["number", "string"]},
+                        "ad_name": {"type": "string"}}}}}}},
+                "responses": {"200": ok_json(json!({"type": "object", "properties": {"accepted": {"type": "integer"}}})),
+                    "400": error("400"), "401": error("401")}}},
             "/api/v1/stats": {"get": {"summary": "Size of the in-memory lead index",
                 "responses": {"200": ok_json(json!({"type": "object", "properties": {
                     "leads": {"type": "integer"}, "index_bytes": {"type": "integer"},

@@ -5,7 +5,7 @@ use chrono_tz::Tz;
 use super::rules::LeadFacts;
 use crate::model::{Lang, Source};
 
-const COLUMNS: &str = "id,date,name,phone,email,channel,first_source_platform,first_source_id,first_source_name,first_touched_at,last_source_platform,last_source_id,last_source_name\r\n";
+const COLUMNS: &str = "id,date,name,phone,email,channel,first_source_platform,first_source_id,first_source_name,first_touched_at,last_source_platform,last_source_id,last_source_name,answered,engaged,one_message,buyer,revenue\r\n";
 
 pub fn header() -> String {
     COLUMNS.to_owned()
@@ -39,10 +39,19 @@ pub fn rows(out: &mut String, leads: &[LeadFacts], tz: Tz) {
             lp,
             li,
             lname,
+            yes_no(l.answered()),
+            yes_no(l.engaged),
+            yes_no(l.one_message),
+            yes_no(l.buyer()),
+            super::money::to_text(l.revenue()),
         ];
         out.push_str(&fields.join(","));
         out.push_str("\r\n");
     }
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_owned()
 }
 
 /// The byte-order mark that makes Excel read the file as UTF-8 (Indonesian

@@ -200,10 +200,10 @@ pub fn parse_batch(body: &[u8], region: Region, currency: &str) -> Result<Vec<Ev
             validate(item, region)
                 .and_then(|ev| check_currency(ev, currency))
                 .map_err(|(field, message)| AppError::InvalidEvent {
-                index,
-                field: field.to_owned(),
-                message,
-            })
+                    index,
+                    field: field.to_owned(),
+                    message,
+                })
         })
         .collect()
 }
@@ -750,16 +750,21 @@ mod tests {
         assert_eq!(ev.contact_key, "+6281234567890");
         assert_eq!(ev.channel, "other");
         let c = ev.conversion.clone().expect("conversion");
-        assert_eq!((c.kind, c.value), (ConversionType::Purchase, Some(14_999_950)));
+        assert_eq!(
+            (c.kind, c.value),
+            (ConversionType::Purchase, Some(14_999_950))
+        );
         assert!(!ev.is_inbound() && !ev.is_touch());
-        let field = |v: Value| {
-            match parse_batch(json!([inbound(), v]).to_string().as_bytes(), region(), "IDR") {
-                Err(AppError::InvalidEvent { index, field, .. }) => {
-                    assert_eq!(index, 1);
-                    field
-                }
-                other => panic!("expected a rejection, got {other:?}"),
+        let field = |v: Value| match parse_batch(
+            json!([inbound(), v]).to_string().as_bytes(),
+            region(),
+            "IDR",
+        ) {
+            Err(AppError::InvalidEvent { index, field, .. }) => {
+                assert_eq!(index, 1);
+                field
             }
+            other => panic!("expected a rejection, got {other:?}"),
         };
         let mut v = purchase();
         v["conversion"]["currency"] = json!("USD");

@@ -6,6 +6,17 @@
 /// `14_999_950`). Sums of a year of spend fit with room to spare.
 pub type Minor = i64;
 
+/// One ad's spend on one day (`shared/spec/outcomes.md`, "Ad spend").
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SpendRow {
+    pub date: chrono::NaiveDate,
+    pub platform: String,
+    pub ad_id: String,
+    pub spend: Minor,
+    pub ad_name: Option<String>,
+    pub campaign_name: Option<String>,
+}
+
 /// The most a single amount may be: a trillion units (no order or day of
 /// spend comes near; it keeps every sum far from overflow).
 pub const MAX_UNITS: i64 = 1_000_000_000_000;
@@ -26,7 +37,9 @@ pub fn parse(text: &str) -> Result<Minor, &'static str> {
         if t.starts_with('-') {
             return Err("must not be negative");
         }
-        return Err("must be a number ≥ 0 written with digits and an optional decimal point, e.g. 149999.50");
+        return Err(
+            "must be a number ≥ 0 written with digits and an optional decimal point, e.g. 149999.50",
+        );
     }
     if frac.len() > 2 {
         return Err("must have at most two decimals");
@@ -121,7 +134,9 @@ mod tests {
 
     #[test]
     fn what_is_not_an_amount_is_refused() {
-        for bad in ["", "-1", "1,5", "150,000", "1.005", "1e5", "abc", "1.2.3", "+5", "."] {
+        for bad in [
+            "", "-1", "1,5", "150,000", "1.005", "1e5", "abc", "1.2.3", "+5", ".",
+        ] {
             assert!(parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(from_json(&json!(-1)).is_err());

@@ -232,8 +232,16 @@ impl ContactState {
         if ev.kind != Kind::Message {
             return;
         }
-        let kind = if ev.is_inbound() { MarkKind::In } else { MarkKind::Out };
-        keep_smallest(&mut self.marks, Mark(ev.occurred_at, ev.id.clone(), kind), MARKS_MAX);
+        let kind = if ev.is_inbound() {
+            MarkKind::In
+        } else {
+            MarkKind::Out
+        };
+        keep_smallest(
+            &mut self.marks,
+            Mark(ev.occurred_at, ev.id.clone(), kind),
+            MARKS_MAX,
+        );
         if ev.is_inbound() {
             merge(&mut self.first_inbound, &stamp, &ev.channel, true);
             if let Some(src) = &ev.source {
@@ -680,13 +688,17 @@ mod tests {
         let b = inbound("b", t(10, 0));
         let mut c = inbound("c", t(11, 0));
         c.source = Some(src("2"));
-        let lead = fold(&[c.clone(), b, a.clone()]).lead(&Terms::default()).expect("lead");
+        let lead = fold(&[c.clone(), b, a.clone()])
+            .lead(&Terms::default())
+            .expect("lead");
         assert_eq!(lead.first_source, Some(src("1")));
         assert_eq!(lead.last_source, Some(src("2")));
         assert!(lead.last_source_differs());
 
         // No source at all: both empty.
-        let lead = fold(&[inbound("x", t(9, 0))]).lead(&Terms::default()).expect("lead");
+        let lead = fold(&[inbound("x", t(9, 0))])
+            .lead(&Terms::default())
+            .expect("lead");
         assert_eq!((lead.first_source, lead.last_source), (None, None));
 
         // Same platform and id: the same source, even with another name.
@@ -695,7 +707,12 @@ mod tests {
         assert!(src("1").same_as(&renamed));
         let mut c2 = c;
         c2.source = Some(renamed);
-        assert!(!fold(&[a, c2]).lead(&Terms::default()).expect("lead").last_source_differs());
+        assert!(
+            !fold(&[a, c2])
+                .lead(&Terms::default())
+                .expect("lead")
+                .last_source_differs()
+        );
     }
 
     #[test]
@@ -719,13 +736,22 @@ mod tests {
             reply("ai", t(9, 3), Sender::Ai),
             reply("ag", t(9, 2), Sender::Agent),
         ]);
-        assert_eq!(s.lead(&Terms::default()).expect("lead").first_touched_at, Some(t(9, 2)));
+        assert_eq!(
+            s.lead(&Terms::default()).expect("lead").first_touched_at,
+            Some(t(9, 2))
+        );
         // Only system messages: awaiting first response.
         let s = fold(&[inbound("i", t(9, 0)), reply("sys", t(9, 1), Sender::System)]);
-        assert_eq!(s.lead(&Terms::default()).expect("lead").first_touched_at, None);
+        assert_eq!(
+            s.lead(&Terms::default()).expect("lead").first_touched_at,
+            None
+        );
         // An answer at the very instant of the first message counts.
         let s = fold(&[inbound("i", t(9, 0)), reply("ag", t(9, 0), Sender::Agent)]);
-        assert_eq!(s.lead(&Terms::default()).expect("lead").first_touched_at, Some(t(9, 0)));
+        assert_eq!(
+            s.lead(&Terms::default()).expect("lead").first_touched_at,
+            Some(t(9, 0))
+        );
     }
 
     #[test]
@@ -737,7 +763,10 @@ mod tests {
         let mut later = inbound("i10", t(10, 0));
         later.source = Some(src("late-ad"));
         let mut s = fold(&[later, reply("ag930", t(9, 30), Sender::Agent)]);
-        assert_eq!(s.lead(&Terms::default()).expect("lead").first_touched_at, None);
+        assert_eq!(
+            s.lead(&Terms::default()).expect("lead").first_touched_at,
+            None
+        );
         s.apply(&late);
         let lead = s.lead(&Terms::default()).expect("lead");
         assert_eq!(lead.date, t(9, 0));
@@ -838,28 +867,48 @@ mod tests {
             (l.answered(), l.engaged, l.one_message)
         };
         // Answered, then the customer wrote back: a conversation.
-        let talk = [inbound("a", t(9, 0)), reply("b", t(9, 5), Sender::Agent), inbound("c", t(9, 7))];
+        let talk = [
+            inbound("a", t(9, 0)),
+            reply("b", t(9, 5), Sender::Agent),
+            inbound("c", t(9, 7)),
+        ];
         assert_eq!(q(&talk), (true, true, false));
         // One message, answered, nothing more.
         assert_eq!(q(&talk[..2]), (true, false, true));
         // Two messages before any answer: neither engaged nor one message.
-        assert_eq!(q(&[inbound("a", t(9, 0)), inbound("c", t(9, 1))]), (false, false, false));
+        assert_eq!(
+            q(&[inbound("a", t(9, 0)), inbound("c", t(9, 1))]),
+            (false, false, false)
+        );
         // Writing back after session 1 ended (timeout, or resolved) is not engaging.
         let next_day = t(9, 0) + Duration::hours(30);
         assert_eq!(
-            q(&[inbound("a", t(9, 0)), reply("b", t(9, 5), Sender::Ai), inbound("c", next_day)]),
+            q(&[
+                inbound("a", t(9, 0)),
+                reply("b", t(9, 5), Sender::Ai),
+                inbound("c", next_day)
+            ]),
             (true, false, true)
         );
         let mut res = reply("r", t(9, 6), Sender::Agent);
         res.kind = Kind::Resolved;
         res.direction = None;
         assert_eq!(
-            q(&[inbound("a", t(9, 0)), reply("b", t(9, 5), Sender::Ai), res, inbound("c", t(9, 7))]),
+            q(&[
+                inbound("a", t(9, 0)),
+                reply("b", t(9, 5), Sender::Ai),
+                res,
+                inbound("c", t(9, 7))
+            ]),
             (true, false, true)
         );
         // System messages are no answer, but keep the session open.
         assert_eq!(
-            q(&[inbound("a", t(9, 0)), reply("s", t(9, 1), Sender::System), inbound("c", t(9, 2))]),
+            q(&[
+                inbound("a", t(9, 0)),
+                reply("s", t(9, 1), Sender::System),
+                inbound("c", t(9, 2))
+            ]),
             (false, false, false)
         );
         // Any order, with repeats.
@@ -892,7 +941,15 @@ mod tests {
         s.apply(&inbound("early", t(7, 0)));
         let lead = s.lead(&terms).expect("lead");
         assert_eq!(lead.revenue(), 15_000_001);
-        assert_eq!(lead, reference_lead(KEY, &[&evs[..], &[inbound("early", t(7, 0))]].concat(), &terms).expect("model"));
+        assert_eq!(
+            lead,
+            reference_lead(
+                KEY,
+                &[&evs[..], &[inbound("early", t(7, 0))]].concat(),
+                &terms
+            )
+            .expect("model")
+        );
     }
 
     #[test]
@@ -955,7 +1012,11 @@ mod tests {
                     };
                     // Purchases (two of three) worth the minute, or a qualification.
                     let conversion = (kind == Kind::Conversion).then(|| Conversion {
-                        kind: if what == 8 { ConversionType::Qualified } else { ConversionType::Purchase },
+                        kind: if what == 8 {
+                            ConversionType::Qualified
+                        } else {
+                            ConversionType::Purchase
+                        },
                         value: (what != 8).then_some(i64::from(minute) * 100),
                         currency: (what != 8).then(|| "IDR".to_owned()),
                         detected_by_meta: false,

@@ -37,7 +37,12 @@ pub fn sessions(events: &[Event], timeout: Duration) -> Vec<Session> {
     evs.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
     evs.dedup_by(|a, b| a.id == b.id);
     // Being a known customer, a referral, a tie or a conversion is no message.
-    evs.retain(|e| !matches!(e.kind, Kind::Known | Kind::Referral | Kind::Link | Kind::Conversion));
+    evs.retain(|e| {
+        !matches!(
+            e.kind,
+            Kind::Known | Kind::Referral | Kind::Link | Kind::Conversion
+        )
+    });
 
     let mut out: Vec<Session> = Vec::new();
     let mut open: Option<Session> = None;

@@ -24,7 +24,7 @@ pub fn summarize(leads: &[LeadFacts], from: NaiveDate, to: NaiveDate, tz: Tz) ->
         }
         let wait = lead.first_touched_at.map(|t| (t - lead.date).num_seconds());
         waits.extend(wait);
-        first_response.add(wait);
+        first_response.add_lead(wait, lead.engaged, lead.buyer());
         // Rule 5's sameness: platform and id, or name without id.
         let same = |counted: &Option<Source>| match (counted, &lead.first_source) {
             (None, None) => true,
@@ -59,6 +59,10 @@ pub fn summarize(leads: &[LeadFacts], from: NaiveDate, to: NaiveDate, tz: Tz) ->
         touched,
         untouched: leads.len() as u64 - touched,
         median_first_touch_seconds: median(&mut waits),
+        engaged: leads.iter().filter(|l| l.engaged).count() as u64,
+        one_message: leads.iter().filter(|l| l.one_message).count() as u64,
+        buyers: leads.iter().filter(|l| l.buyer()).count() as u64,
+        revenue: leads.iter().map(LeadFacts::revenue).sum::<i64>() as f64 / 100.0,
         by_day: by_day
             .into_iter()
             .enumerate()

@@ -33,6 +33,7 @@ mod page;
 mod scan;
 mod search;
 mod sources;
+pub mod spend;
 #[cfg(test)]
 pub(crate) mod tests;
 

@@ -46,6 +46,12 @@ impl LeadIndex {
         });
     }
 
+    /// A lead's first source's group (0: none).
+    #[inline]
+    pub fn first_group(&self, slot: u32) -> u32 {
+        self.sources.group[self.store.hot[slot as usize].src as usize]
+    }
+
     /// A lead's last source's group (rule 5; 0: none).
     #[inline]
     pub fn last_group(&self, slot: u32) -> u32 {

@@ -312,13 +312,19 @@ mod tests {
         // First Source is the ad.
         let mut state = ContactState::new(&referral.contact_key);
         state.apply(referral);
-        assert!(state.lead(&crate::ssr::domain::rules::Terms::default()).is_none());
+        assert!(
+            state
+                .lead(&crate::ssr::domain::rules::Terms::default())
+                .is_none()
+        );
         let mut body = fixture("messenger", "text.json");
         body["entry"][0]["messaging"][0]["sender"]["id"] = json!("<USER_ID>");
         body["entry"][0]["messaging"][0]["timestamp"] = json!(1_458_692_760_000_i64);
         let msg = &p(&body).events[0];
         state.apply(msg);
-        let lead = state.lead(&crate::ssr::domain::rules::Terms::default()).expect("a lead");
+        let lead = state
+            .lead(&crate::ssr::domain::rules::Terms::default())
+            .expect("a lead");
         assert_eq!(
             lead.first_source.and_then(|s| s.id),
             Some("<ID OF THE AD>".into())

@@ -9,6 +9,7 @@
 pub(crate) mod chatwoot;
 pub(crate) mod meta;
 pub mod signature;
+pub mod spend;
 pub(crate) mod whatsapp;
 
 use std::collections::BTreeMap;

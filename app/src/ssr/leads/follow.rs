@@ -62,7 +62,8 @@ pub(super) async fn follow_loop(leads: Leads, mut changes: contacts::ContactChan
             let terms = leads.inner.terms;
             move |s| s.lead(&terms)
         })
-        .await {
+        .await
+        {
             Ok((_, all)) => leads.reload(all),
             Err(e) => tracing::warn!("reloading after a lost change stream failed: {e}"),
         }

@@ -28,15 +28,19 @@ use std::time::Instant;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::error::AppError;
-use crate::model::{Chart, LeadDetail, Summary};
+use crate::model::{AdsReport, Chart, LeadDetail, Summary};
 use crate::ssr::domain::event::Event;
 use crate::ssr::domain::filter::Filter;
+use crate::ssr::domain::money::SpendRow;
 use crate::ssr::domain::rules::{ContactState, LeadFacts, Terms};
 use crate::ssr::index::LeadIndex;
+use crate::ssr::index::spend::SpendBook;
 pub use crate::ssr::index::{Page, Stats};
 use crate::ssr::reports;
+pub use crate::ssr::reports::ads::{Attribution, CountBy};
 use crate::ssr::store::contacts;
 use crate::ssr::store::db::{self, Db};
+use crate::ssr::store::spend;
 
 /// The most writer tasks. Each stores its own contacts' events, one group
 /// commit at a time, so together they use every core and never write the
@@ -79,6 +83,8 @@ struct Inner {
     /// The settings a lead's quality and purchases are derived under.
     terms: Terms,
     index: RwLock<LeadIndex>,
+    /// Ad spend per ad and day, beside the index.
+    spend: RwLock<SpendBook>,
     /// One queue per writer task; a contact always goes to the same one.
     writers: Vec<mpsc::Sender<Job>>,
     changes: broadcast::Sender<Committed>,
@@ -136,6 +142,7 @@ impl Leads {
             total_ms = started.elapsed().as_millis() as u64,
             "lead index ready"
         );
+        let book = SpendBook::build(spend::load(&db).await?);
         let (writers, queues): (Vec<_>, Vec<_>) = (0..writers).map(|_| mpsc::channel(256)).unzip();
         let (changes, _) = broadcast::channel(LIVE_BACKLOG);
         let leads = Leads {
@@ -143,6 +150,7 @@ impl Leads {
                 db,
                 terms,
                 index: RwLock::new(index),
+                spend: RwLock::new(book),
                 writers,
                 changes,
             }),
@@ -342,6 +350,37 @@ impl Leads {
         self.read().stats()
     }
 
+    /// Stores ad spend rows (a row for an ad's day that exists replaces
+    /// it), then shows them.
+    pub async fn put_spend(&self, rows: Vec<SpendRow>) -> Result<usize, AppError> {
+        spend::put(&self.inner.db, &rows).await?;
+        self.inner
+            .spend
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .put(&rows);
+        Ok(rows.len())
+    }
+
+    /// Reads every spend row again (another instance may have written some).
+    pub async fn reload_spend(&self) -> Result<(), AppError> {
+        let book = SpendBook::build(spend::load(&self.inner.db).await?);
+        *self.inner.spend.write().unwrap_or_else(|e| e.into_inner()) = book;
+        Ok(())
+    }
+
+    /// The ads report (`shared/spec/outcomes.md`) for `f`.
+    pub fn ads(
+        &self,
+        f: &Filter,
+        attribution: Attribution,
+        count_by: CountBy,
+        currency: &str,
+    ) -> AdsReport {
+        let book = self.inner.spend.read().unwrap_or_else(|e| e.into_inner());
+        reports::ads::ads(&self.read(), &book, f, attribution, count_by, currency)
+    }
+
     /// Whether there is no lead at all.
     pub fn is_empty(&self) -> bool {
         self.read().is_empty()
@@ -483,7 +522,9 @@ mod tests {
             .await
             .expect("db");
         let a = Leads::open(db.clone()).await.expect("a");
-        let b = Leads::open_with(db, true, None, Terms::default()).await.expect("b");
+        let b = Leads::open_with(db, true, None, Terms::default())
+            .await
+            .expect("b");
         let mut live = b.subscribe();
         let f = Filter::parse(
             &[("from", "2026-11-20"), ("to", "2026-11-20")]

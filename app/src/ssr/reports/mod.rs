@@ -2,5 +2,6 @@
 //! and chart, and the lead detail's timeline. Pure: reports read the index
 //! through its visitor and never touch storage.
 
+pub mod ads;
 pub mod summary;
 pub mod timeline;

@@ -48,6 +48,7 @@ pub fn summary_and_chart(index: &LeadIndex, f: &Filter, top: Option<usize>) -> (
     let mut day_group: Vec<(u32, u32)> = Vec::new();
     let mut first_response = FirstResponse::default();
     let mut total = 0u64;
+    let (mut engaged, mut one_message, mut buyers, mut revenue) = (0u64, 0u64, 0u64, 0i64);
     let day_of = day_finder(&bounds);
     index.each(f, |lead: Seen| {
         let day = day_of(lead.date);
@@ -57,7 +58,17 @@ pub fn summary_and_chart(index: &LeadIndex, f: &Filter, top: Option<usize>) -> (
         if top.is_some() {
             day_group.push((day as u32, lead.group));
         }
-        first_response.add(lead.wait);
+        first_response.add_lead(lead.wait, lead.engaged, lead.buyer);
+        engaged += u64::from(lead.engaged);
+        one_message += u64::from(lead.one_message);
+        if lead.buyer {
+            buyers += 1;
+            revenue += index
+                .purchases(lead.slot)
+                .iter()
+                .map(|p| p.value)
+                .sum::<i64>();
+        }
         if let Some(w) = lead.wait {
             waits.push(w);
             wait_groups.push(lead.group);
@@ -154,6 +165,10 @@ pub fn summary_and_chart(index: &LeadIndex, f: &Filter, top: Option<usize>) -> (
         touched,
         untouched: total - touched,
         median_first_touch_seconds: median_all,
+        engaged,
+        one_message,
+        buyers,
+        revenue: revenue as f64 / 100.0,
         by_day: by_day
             .into_iter()
             .enumerate()

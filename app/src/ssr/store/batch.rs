@@ -480,7 +480,9 @@ mod tests {
         let (_, states) = load_states(&db, Some).await.expect("load");
         assert_eq!(states.len(), 4);
         for s in states {
-            let lead = s.lead(&crate::ssr::domain::rules::Terms::default()).expect("lead");
+            let lead = s
+                .lead(&crate::ssr::domain::rules::Terms::default())
+                .expect("lead");
             assert_eq!(lead.date.to_rfc3339(), "2026-11-20T10:00:00+00:00");
             assert_eq!(
                 lead.first_touched_at.map(|t| t.to_rfc3339()).as_deref(),
@@ -559,7 +561,9 @@ mod tests {
         let (_, states) = load_states(&db, Some).await.expect("load");
         assert_eq!(states.len(), n);
         for s in &states {
-            let lead = s.lead(&crate::ssr::domain::rules::Terms::default()).expect("lead");
+            let lead = s
+                .lead(&crate::ssr::domain::rules::Terms::default())
+                .expect("lead");
             assert_eq!(
                 lead.first_touched_at.map(|t| t.to_rfc3339()).as_deref(),
                 Some("2026-11-20T10:05:00+00:00"),
@@ -588,7 +592,11 @@ mod tests {
             .expect("ok");
         assert_eq!(stored.new, vec![true, true, false]);
         assert_eq!(
-            stored.changed.iter().filter_map(|s| s.lead(&crate::ssr::domain::rules::Terms::default())).count(),
+            stored
+                .changed
+                .iter()
+                .filter_map(|s| s.lead(&crate::ssr::domain::rules::Terms::default()))
+                .count(),
             1
         );
         let stored = store(&db, &batch(serde_json::json!([ev("b"), ev("c")])))

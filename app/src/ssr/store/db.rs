@@ -13,7 +13,7 @@ const DATABASE: &str = "leads";
 
 /// The schema version this build writes. A database written by a newer
 /// build is refused rather than misread.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Migrations in order: `(version reached, SurrealQL)`. Each runs in one
 /// transaction together with the version bump.
@@ -79,6 +79,17 @@ const MIGRATIONS: &[(i64, Step)] = &[
     -- older event ids, so a contact row lists at most 512 (ingest reads and
     -- rewrites that list on every write to the contact).
     DEFINE TABLE IF NOT EXISTS history SCHEMALESS;
+    "#,
+        ),
+    ),
+    (
+        6,
+        Step::Sql(
+            r#"
+    -- spend:⟨day|platform|ad id⟩: money spent on one ad on one day, in the
+    -- deployment's currency (hundredths); a new row for the same key
+    -- replaces the old one (`shared/spec/outcomes.md`, "Ad spend").
+    DEFINE TABLE IF NOT EXISTS spend SCHEMALESS;
     "#,
         ),
     ),
@@ -428,7 +439,11 @@ mod tests {
         assert_eq!(history.len(), 1);
         let (_, states) = contacts::load_states(&db, Some).await.expect("states");
         assert_eq!(states.len(), 1);
-        assert!(states[0].lead(&crate::ssr::domain::rules::Terms::default()).is_some());
+        assert!(
+            states[0]
+                .lead(&crate::ssr::domain::rules::Terms::default())
+                .is_some()
+        );
         let mut res = db.query("INFO FOR TABLE event").await.expect("info");
         let info: Vec<serde_json::Value> = res.take(0).expect("info");
         assert!(

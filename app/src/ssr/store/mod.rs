@@ -6,3 +6,4 @@ pub(crate) mod accounts;
 pub(crate) mod batch;
 pub(crate) mod contacts;
 pub mod db;
+pub(crate) mod spend;

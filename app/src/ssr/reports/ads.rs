@@ -1,0 +1,252 @@
+//! The ads report (`shared/spec/outcomes.md`): per source, spend, leads and
+//! what became of them. Pure: one pass of the lead index's visitor over
+//! the range, the buyers' purchases when counted by their own date, and
+//! the spend book's sums for the range's days.
+
+use std::collections::HashMap;
+
+use crate::model::{AdSource, AdsFigures, AdsReport, AdsRow, Source};
+use crate::ssr::domain::filter::Filter;
+use crate::ssr::domain::money::Minor;
+use crate::ssr::index::spend::SpendBook;
+use crate::ssr::index::{LeadIndex, Seen, stamp};
+use crate::ssr::reports::summary::median_of;
+
+/// Which source a lead's outcomes are credited to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attribution {
+    First,
+    Last,
+}
+
+/// Where a purchase is placed in time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CountBy {
+    /// By its lead's Date: the leads of the range and what they went on to buy.
+    LeadDate,
+    /// By the purchase's own time: what was bought in the range.
+    EventDate,
+}
+
+impl Attribution {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Attribution::First => "first",
+            Attribution::Last => "last",
+        }
+    }
+}
+
+impl CountBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CountBy::LeadDate => "lead_date",
+            CountBy::EventDate => "event_date",
+        }
+    }
+}
+
+#[derive(Default, Clone)]
+struct Acc {
+    leads: u64,
+    answered: u64,
+    engaged: u64,
+    one_message: u64,
+    waits: Vec<i64>,
+    buyers: u64,
+    revenue: Minor,
+    spend: Option<Minor>,
+}
+
+impl Acc {
+    fn figures(mut self) -> AdsFigures {
+        let units = |m: Minor| m as f64 / 100.0;
+        let per = |m: Option<Minor>, n: u64| {
+            m.filter(|_| n > 0)
+                .map(|m| (m as f64 / n as f64 / 100.0 * 100.0).round() / 100.0)
+        };
+        AdsFigures {
+            spend: self.spend.map(units),
+            leads: self.leads,
+            cost_per_lead: per(self.spend, self.leads),
+            answered: self.answered,
+            engaged: self.engaged,
+            one_message: self.one_message,
+            median_first_touch_seconds: median_of(&mut self.waits),
+            buyers: self.buyers,
+            revenue: units(self.revenue),
+            cost_per_buyer: per(self.spend, self.buyers),
+            roas: self
+                .spend
+                .filter(|s| *s > 0)
+                .map(|s| (self.revenue as f64 / s as f64 * 1000.0).round() / 1000.0),
+        }
+    }
+
+    fn add(&mut self, o: &Acc) {
+        self.leads += o.leads;
+        self.answered += o.answered;
+        self.engaged += o.engaged;
+        self.one_message += o.one_message;
+        self.waits.extend_from_slice(&o.waits);
+        self.buyers += o.buyers;
+        self.revenue += o.revenue;
+        if let Some(s) = o.spend {
+            self.spend = Some(self.spend.unwrap_or(0) + s);
+        }
+    }
+}
+
+/// Whether an ad's spend belongs in a report filtered by `source=` (the
+/// same test the leads list makes of a first source).
+fn spend_matches(f: &Filter, platform: &str, ad_id: &str) -> bool {
+    match f.source.as_deref() {
+        None => true,
+        Some("none") => false,
+        Some(want) => platform == want || ad_id == want,
+    }
+}
+
+/// The report for `f` (its date range, channels, source, quality and
+/// search), one row per source with a total, spend descending.
+pub fn ads(
+    index: &LeadIndex,
+    book: &SpendBook,
+    f: &Filter,
+    attribution: Attribution,
+    count_by: CountBy,
+    currency: &str,
+) -> AdsReport {
+    let groups = index.source_groups();
+    let mut acc: Vec<Acc> = vec![Acc::default(); groups];
+    let group_of = |lead: &Seen| match attribution {
+        Attribution::First => lead.group,
+        Attribution::Last => index.last_group(lead.slot),
+    };
+    index.each(f, |lead: Seen| {
+        let a = &mut acc[group_of(&lead) as usize];
+        a.leads += 1;
+        a.answered += u64::from(lead.wait.is_some());
+        a.engaged += u64::from(lead.engaged);
+        a.one_message += u64::from(lead.one_message);
+        a.waits.extend(lead.wait);
+        if count_by == CountBy::LeadDate && lead.buyer {
+            a.buyers += 1;
+            a.revenue += index
+                .purchases(lead.slot)
+                .iter()
+                .map(|p| p.value)
+                .sum::<Minor>();
+        }
+    });
+    if count_by == CountBy::EventDate {
+        let (start, end) = (stamp(f.start), stamp(f.end));
+        index.each_buyer(f, |slot, purchases| {
+            let inside: Vec<Minor> = purchases
+                .iter()
+                .filter(|p| (stamp(p.at) >= start) && stamp(p.at) < end)
+                .map(|p| p.value)
+                .collect();
+            if inside.is_empty() {
+                return;
+            }
+            let g = match attribution {
+                Attribution::First => index.first_group(slot),
+                Attribution::Last => index.last_group(slot),
+            };
+            let a = &mut acc[g as usize];
+            a.buyers += 1;
+            a.revenue += inside.iter().sum::<Minor>();
+        });
+    }
+
+    // Each group's source, and the groups of ads by (platform, id).
+    let sources: Vec<Option<Source>> = (0..groups as u32).map(|g| index.group_source(g)).collect();
+    let mut ad_group: HashMap<(&str, &str), usize> = HashMap::new();
+    for (g, s) in sources.iter().enumerate() {
+        if let Some(s) = s {
+            if let Some(id) = s.id.as_deref() {
+                ad_group.entry((s.platform.as_str(), id)).or_insert(g);
+            }
+        }
+    }
+    // Spend: onto its source's row, or a row of its own (money spent, no leads).
+    let mut extra: Vec<(AdSource, Acc)> = Vec::new();
+    for ad in book.in_range(f.from, f.to) {
+        if !spend_matches(f, &ad.platform, &ad.ad_id) {
+            continue;
+        }
+        match ad_group.get(&(ad.platform.as_str(), ad.ad_id.as_str())) {
+            Some(g) => {
+                let a = &mut acc[*g];
+                a.spend = Some(a.spend.unwrap_or(0) + ad.spend);
+            }
+            None => extra.push((
+                AdSource {
+                    platform: ad.platform.clone(),
+                    kind: "ad".into(),
+                    id: Some(ad.ad_id.clone()),
+                    name: ad.name.clone(),
+                },
+                Acc {
+                    spend: Some(ad.spend),
+                    ..Acc::default()
+                },
+            )),
+        }
+    }
+
+    let mut total = Acc::default();
+    let mut rows: Vec<(Option<Minor>, AdsRow)> = Vec::new();
+    for (g, a) in acc.into_iter().enumerate() {
+        if a.leads == 0 && a.buyers == 0 && a.spend.is_none() {
+            continue;
+        }
+        total.add(&a);
+        let source = sources[g].as_ref().map(|s| AdSource {
+            platform: s.platform.clone(),
+            kind: s.kind.clone(),
+            id: s.id.clone(),
+            name: s.name.clone(),
+        });
+        rows.push((
+            a.spend,
+            AdsRow {
+                source,
+                figures: a.figures(),
+            },
+        ));
+    }
+    for (source, a) in extra {
+        total.add(&a);
+        rows.push((
+            a.spend,
+            AdsRow {
+                source: Some(source),
+                figures: a.figures(),
+            },
+        ));
+    }
+    // Spend descending (none last), then leads, then the label: a stable order.
+    rows.sort_by(|(sa, a), (sb, b)| {
+        sb.unwrap_or(-1)
+            .cmp(&sa.unwrap_or(-1))
+            .then(b.figures.leads.cmp(&a.figures.leads))
+            .then_with(|| label(a).cmp(&label(b)))
+    });
+    AdsReport {
+        currency: currency.to_owned(),
+        attribution: attribution.as_str().into(),
+        count_by: count_by.as_str().into(),
+        rows: rows.into_iter().map(|(_, r)| r).collect(),
+        total: total.figures(),
+    }
+}
+
+fn label(r: &AdsRow) -> (String, String) {
+    r.source
+        .as_ref()
+        .map_or((String::new(), String::new()), |s| {
+            (s.platform.clone(), s.id.clone().unwrap_or_default())
+        })
+}

@@ -1,0 +1,328 @@
+//! Outcomes (`shared/spec/outcomes.md`): conversions in, lead quality on the
+//! list and in the summary, ad spend in (replace, not add), and the ads
+//! report in JSON and CSV. The router in this process on `mem://`; the
+//! import command as the binary.
+
+mod common;
+
+use common::InProcess;
+use serde_json::{Value, json};
+
+const AD: &str = "120400001";
+
+fn inbound(id: &str, phone: &str, at: &str, ad: Option<&str>) -> Value {
+    let mut e = json!({"id": id, "occurred_at": at, "channel": "whatsapp",
+                       "direction": "inbound", "contact": {"phone": phone}});
+    if let Some(a) = ad {
+        e["source"] = json!({"platform": "meta", "type": "ad", "id": a, "name": "Kopi A"});
+    }
+    e
+}
+
+fn reply(id: &str, phone: &str, at: &str) -> Value {
+    json!({"id": id, "occurred_at": at, "channel": "whatsapp", "direction": "outbound",
+           "sender": "agent", "contact": {"phone": phone}})
+}
+
+fn purchase(id: &str, phone: &str, at: &str, value: Value) -> Value {
+    json!({"id": id, "kind": "conversion", "occurred_at": at, "contact": {"phone": phone},
+           "conversion": {"type": "purchase", "value": value, "currency": "IDR"}})
+}
+
+/// The spec's example: four leads of the ad Kopi A (three answered, two
+/// engaged, two with one message, one buyer of Rp 150,000) and one organic
+/// lead answered after 30 minutes; Rp 110,000 spent on the ad.
+fn example() -> Value {
+    json!([
+        // Answered after 1 min, wrote back: engaged; bought.
+        inbound("a1", "+6281100000001", "2026-10-05T02:00:00Z", Some(AD)),
+        reply("a1r", "+6281100000001", "2026-10-05T02:01:00Z"),
+        inbound("a1b", "+6281100000001", "2026-10-05T02:03:00Z", None),
+        purchase(
+            "order-1",
+            "0811-0000-0001",
+            "2026-10-07T05:00:00Z",
+            json!("150000")
+        ),
+        // Answered after 3 min, wrote back: engaged.
+        inbound("a2", "+6281100000002", "2026-10-05T03:00:00Z", Some(AD)),
+        reply("a2r", "+6281100000002", "2026-10-05T03:03:00Z"),
+        inbound("a2b", "+6281100000002", "2026-10-05T03:04:00Z", None),
+        // Answered after 5 min, one message.
+        inbound("a3", "+6281100000003", "2026-10-05T04:00:00Z", Some(AD)),
+        reply("a3r", "+6281100000003", "2026-10-05T04:05:00Z"),
+        // Never answered, one message.
+        inbound("a4", "+6281100000004", "2026-10-06T04:00:00Z", Some(AD)),
+        // Organic, answered after 30 min, one message.
+        inbound("o1", "+6281100000005", "2026-10-06T05:00:00Z", None),
+        reply("o1r", "+6281100000005", "2026-10-06T05:30:00Z"),
+    ])
+}
+
+const RANGE: &str = "from=2026-10-01&to=2026-10-31";
+
+async fn server_with_example() -> InProcess {
+    let s = InProcess::start("mem://").await;
+    let (status, body) = s.post_events(&example()).await;
+    assert_eq!(status, 200, "{body}");
+    let spend = json!([
+        {"date": "2026-10-05", "platform": "meta", "ad_id": AD, "spend": 60000, "ad_name": "Kopi A"},
+        {"date": "2026-10-06", "platform": "meta", "ad_id": AD, "spend": "50000"},
+    ]);
+    let (status, _, text) = s.call(s.api("/api/v1/spend", Some(&spend))).await;
+    assert_eq!(status, 200, "{text}");
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ads_report_is_the_specs_example() {
+    let s = server_with_example().await;
+    let (status, r) = s.get(&format!("/api/v1/ads?{RANGE}")).await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(
+        r,
+        json!({"currency": "IDR", "attribution": "first", "count_by": "lead_date",
+         "rows": [{"source": {"platform": "meta", "type": "ad", "id": AD, "name": "Kopi A"},
+                   "spend": 110000, "leads": 4, "cost_per_lead": 27500,
+                   "answered": 3, "engaged": 2, "one_message": 2, "median_first_touch_seconds": 180,
+                   "buyers": 1, "revenue": 150000, "cost_per_buyer": 110000, "roas": 1.364},
+                  {"source": null, "spend": null, "leads": 1, "cost_per_lead": null, "answered": 1,
+                   "engaged": 0, "one_message": 1, "median_first_touch_seconds": 1800,
+                   "buyers": 0, "revenue": 0, "cost_per_buyer": null, "roas": null}],
+         "total": {"spend": 110000, "leads": 5, "cost_per_lead": 22000, "answered": 4, "engaged": 2,
+                   "one_message": 3, "median_first_touch_seconds": 240, "buyers": 1, "revenue": 150000,
+                   "cost_per_buyer": 110000, "roas": 1.364}})
+    );
+    // The sum of leads is the Leads page's total for the same filters.
+    let (_, page) = s.get(&format!("/api/v1/leads?{RANGE}")).await;
+    assert_eq!(page["total"], 5);
+
+    // Importing the same spend again, or a correction, replaces it.
+    let fix = json!([{"date": "2026-10-06", "platform": "meta", "ad_id": AD, "spend": 40000}]);
+    for _ in 0..2 {
+        let (status, _, _) = s.call(s.api("/api/v1/spend", Some(&fix))).await;
+        assert_eq!(status, 200);
+    }
+    let (_, r) = s.get(&format!("/api/v1/ads?{RANGE}")).await;
+    assert_eq!(r["total"]["spend"], 100000);
+
+    // Spend for an ad no lead names is shown: money spent, no leads.
+    let other = json!([{"date": "2026-10-06", "platform": "meta", "ad_id": "999", "spend": 5000}]);
+    s.call(s.api("/api/v1/spend", Some(&other))).await;
+    let (_, r) = s.get(&format!("/api/v1/ads?{RANGE}")).await;
+    let row = r["rows"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|x| x["source"]["id"] == "999"))
+        .cloned()
+        .expect("a row for the ad without leads");
+    assert_eq!(
+        (row["leads"].clone(), row["cost_per_lead"].clone()),
+        (json!(0), Value::Null)
+    );
+
+    // The CSV has the same numbers.
+    let (status, headers, csv) = s
+        .call(s.api(&format!("/api/v1/ads.csv?{RANGE}"), None))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        headers[axum::http::header::CONTENT_TYPE]
+            .to_str()
+            .expect("type")
+            .starts_with("text/csv")
+    );
+    let total = csv.lines().last().expect("total line");
+    assert!(
+        total.starts_with("total,,,,,105000,5,21000,4,2,3,240,1,150000,"),
+        "{total}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quality_filters_summary_and_toggles() {
+    let s = server_with_example().await;
+    let total = |q: &str| {
+        let s = &s;
+        let q = q.to_owned();
+        async move { s.get(&format!("/api/v1/leads?{RANGE}&quality={q}")).await.1["total"].clone() }
+    };
+    assert_eq!(total("answered").await, 4);
+    assert_eq!(total("engaged").await, 2);
+    assert_eq!(total("one_message").await, 3);
+    assert_eq!(total("buyer").await, 1);
+    assert_eq!(total("not_buyer").await, 4);
+    assert_eq!(total("engaged,not_buyer").await, 1);
+    let (status, e) = s.get(&format!("/api/v1/leads?{RANGE}&quality=rich")).await;
+    assert_eq!(
+        (status, e["error"]["param"].clone()),
+        (400, json!("quality"))
+    );
+
+    let (_, sum) = s.get(&format!("/api/v1/leads/summary?{RANGE}")).await;
+    assert_eq!(
+        (
+            sum["engaged"].clone(),
+            sum["one_message"].clone(),
+            sum["buyers"].clone()
+        ),
+        (json!(2), json!(3), json!(1))
+    );
+    assert_eq!(sum["revenue"], 150000);
+
+    // The buyer's lead carries its outcome; its detail lists the purchase.
+    let (_, page) = s.get(&format!("/api/v1/leads?{RANGE}&quality=buyer")).await;
+    assert_eq!(page["leads"][0]["revenue"], 150000);
+    let (_, detail) = s.get("/api/v1/leads/%2B6281100000001").await;
+    let conv: Vec<&Value> = detail["events"]
+        .as_array()
+        .map(|e| e.iter().filter(|e| e["kind"] == "conversion").collect())
+        .unwrap_or_default();
+    assert_eq!(conv.len(), 1);
+    assert_eq!(conv[0]["conversion"]["type"], "purchase");
+    assert_eq!(conv[0]["conversion"]["attributed"], true);
+
+    // By the purchase's date: a range holding only the purchase day has
+    // the buyer and revenue, and no leads.
+    let (_, r) = s
+        .get("/api/v1/ads?from=2026-10-07&to=2026-10-07&count_by=event_date")
+        .await;
+    assert_eq!(
+        (r["total"]["leads"].clone(), r["total"]["buyers"].clone()),
+        (json!(0), json!(1))
+    );
+    let (_, r) = s.get("/api/v1/ads?from=2026-10-07&to=2026-10-07").await;
+    assert_eq!(r["total"]["buyers"], 0);
+    let (status, _) = s.get("/api/v1/ads?attribution=middle").await;
+    assert_eq!(status, 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_conversions_and_spend_are_refused_naming_the_field() {
+    let s = InProcess::start("mem://").await;
+    let ok = inbound("x1", "+6281100000009", "2026-10-05T02:00:00Z", None);
+    let cases = [
+        (json!({"currency": "USD"}), "conversion.currency"),
+        (json!({"value": -1}), "conversion.value"),
+        (json!({"value": null}), "conversion.value"),
+        (json!({"type": "refund"}), "conversion.type"),
+    ];
+    for (patch, field) in cases {
+        let mut c = purchase("c1", "+6281100000009", "2026-10-06T02:00:00Z", json!(1000));
+        for (k, v) in patch.as_object().expect("patch") {
+            c["conversion"][k] = v.clone();
+        }
+        let (status, body) = s.post_events(&json!([ok.clone(), c])).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(
+            (
+                body["error"]["index"].clone(),
+                body["error"]["field"].clone()
+            ),
+            (json!(1), json!(field))
+        );
+    }
+    // Nothing of a refused batch was written; a conversion alone makes no lead.
+    let (_, page) = s.get("/api/v1/leads?from=2026-10-01&to=2026-10-31").await;
+    assert_eq!(page["total"], 0);
+    let (status, _) = s
+        .post_events(&purchase(
+            "c2",
+            "+6281100000009",
+            "2026-10-06T02:00:00Z",
+            json!(1000),
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let (_, page) = s.get("/api/v1/leads?from=2026-10-01&to=2026-10-31").await;
+    assert_eq!(page["total"], 0);
+
+    for (bad, field) in [
+        (
+            json!([{"date": "2026-10-05", "platform": "meta", "ad_id": AD, "spend": -5}]),
+            "spend",
+        ),
+        (
+            json!([{"date": "05/10/2026", "platform": "meta", "ad_id": AD, "spend": 5}]),
+            "date",
+        ),
+        (
+            json!([{"date": "2026-10-05", "platform": "meta", "spend": 5}]),
+            "ad_id",
+        ),
+    ] {
+        let (status, _, text) = s.call(s.api("/api/v1/spend", Some(&bad))).await;
+        assert_eq!(status, 400, "{text}");
+        let body: Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(body["error"]["field"], field);
+    }
+}
+
+#[test]
+fn the_import_command_takes_an_ads_manager_export_and_orders() {
+    let (dir, db) = common::temp_db("outcomes-import");
+    let dir = dir.with_extension("files");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    };
+    let events = write(
+        "events.ndjson",
+        &example()
+            .as_array()
+            .expect("events")
+            .iter()
+            .filter(|e| e["kind"] != "conversion")
+            .map(Value::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"),
+    );
+    let (ok, _, err) = common::run_cli(&["import", events.to_str().expect("path")], &db, None);
+    assert!(ok, "{err}");
+    let export = write(
+        "ads.csv",
+        "\u{feff}Reporting starts,Reporting ends,Campaign name,Ad name,Ad ID,Day,Amount spent (IDR)\n\
+         2026-10-01,2026-10-31,Kopi,\"Kopi A, promo\",120400001,2026-10-05,60000\n\
+         2026-10-01,2026-10-31,Kopi,\"Kopi A, promo\",120400001,2026-10-06,50000\n",
+    );
+    for _ in 0..2 {
+        let (ok, _, err) = common::run_cli(&["import", export.to_str().expect("path")], &db, None);
+        assert!(ok, "{err}");
+    }
+    let monthly = write(
+        "monthly.csv",
+        "Reporting starts,Reporting ends,Ad ID,Amount spent (IDR)\n2026-10-01,2026-10-31,120400001,110000\n",
+    );
+    let (ok, _, err) = common::run_cli(&["import", monthly.to_str().expect("path")], &db, None);
+    assert!(!ok);
+    assert!(err.contains("By Time") && err.contains("Day"), "{err}");
+    let usd = write(
+        "usd.csv",
+        "Ad ID,Day,Amount spent (USD)\n120400001,2026-10-05,6\n",
+    );
+    let (ok, _, err) = common::run_cli(&["import", usd.to_str().expect("path")], &db, None);
+    assert!(!ok && err.contains("IDR"), "{err}");
+
+    let orders = write(
+        "orders.csv",
+        "order_id,phone,occurred_at,value,currency\norder-1,0811-0000-0001,2026-10-07T12:00:00+07:00,150000,IDR\n",
+    );
+    let (ok, _, err) = common::run_cli(&["import", orders.to_str().expect("path")], &db, None);
+    assert!(ok, "{err}");
+    let bad = write(
+        "bad-orders.csv",
+        "order_id,phone,occurred_at,value,currency\norder-2,0811-0000-0002,2026-10-07,150000,USD\n",
+    );
+    let (ok, _, err) = common::run_cli(&["import", bad.to_str().expect("path")], &db, None);
+    assert!(!ok && err.contains("line 2: currency"), "{err}");
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let s = InProcess::start(&db).await;
+        let (_, r) = s.get(&format!("/api/v1/ads?{RANGE}")).await;
+        assert_eq!(r["rows"][0]["spend"], 110000, "{r}");
+        assert_eq!(r["rows"][0]["buyers"], 1);
+        assert_eq!(r["total"]["leads"], 5);
+    });
+}
