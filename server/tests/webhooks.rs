@@ -718,3 +718,54 @@ async fn the_pages_server_functions_answer_without_any_filter() {
         assert_eq!(status, 200, "{f}: {text}");
     }
 }
+
+/// A Click-to-WhatsApp lead, answered, that Meta later detects buying
+/// (`automatic_events`, matched by its click id): a buyer on the Leads
+/// page and in the ads report, marked as detected by Meta.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purchase_meta_detects_is_the_clicks_lead() {
+    let s = server().await;
+    let at = chrono::Utc::now().timestamp() - 3600;
+    let body = |value: Value, field: &str| {
+        json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA1",
+               "changes": [{"field": field, "value": value}]}]})
+        .to_string()
+    };
+    // Meta's detection can arrive before the message it is about.
+    let detected = body(
+        json!({"messaging_product": "whatsapp",
+               "metadata": {"display_phone_number": "6281100000000", "phone_number_id": "1"},
+               "automatic_events": [{"id": "wamid.BUY", "event_name": "Purchase", "timestamp": at + 600,
+                                     "ctwa_clid": "CLICK-1", "custom_data": {"currency": "IDR", "value": 250000}}]}),
+        "automatic_events",
+    );
+    let message = body(
+        json!({"messaging_product": "whatsapp",
+               "metadata": {"display_phone_number": "6281100000000", "phone_number_id": "1"},
+               "contacts": [{"profile": {"name": "Budi"}, "wa_id": "6281234500001"}],
+               "messages": [{"from": "6281234500001", "id": "wamid.IN", "timestamp": at.to_string(), "type": "text",
+                             "text": {"body": "halo"},
+                             "referral": {"source_id": "120400001", "source_type": "ad", "headline": "Kopi A",
+                                          "ctwa_clid": "CLICK-1"}}]}),
+        "messages",
+    );
+    for b in [detected, message] {
+        let sig = app::ssr::intake::signature::sign(SECRET, b.as_bytes());
+        let (status, answer) = post(&s, b.as_bytes(), Some(sig)).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let (_, page) = s.get("/api/v1/leads?quality=buyer").await;
+    assert_eq!(page["total"], 1, "{page}");
+    assert_eq!(page["leads"][0]["id"], "+6281234500001");
+    assert_eq!(page["leads"][0]["revenue"], 250000);
+    let (_, detail) = s.get("/api/v1/leads/%2B6281234500001").await;
+    let conv = detail["events"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["kind"] == "conversion"))
+        .cloned()
+        .expect("the purchase on the lead");
+    assert_eq!(conv["conversion"]["detected_by"], "meta");
+    let (_, ads) = s.get("/api/v1/ads").await;
+    assert_eq!(ads["rows"][0]["source"]["id"], "120400001");
+    assert_eq!(ads["rows"][0]["buyers"], 1);
+}

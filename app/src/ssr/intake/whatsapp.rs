@@ -73,6 +73,12 @@ pub fn parse(body: &Value, settings: &Settings) -> Parsed {
                     }
                 }
                 "history" => cx.history(value),
+                "automatic_events" => {
+                    let list = value.get("automatic_events").and_then(Value::as_array);
+                    for a in list.into_iter().flatten() {
+                        cx.automatic_event(a);
+                    }
+                }
                 "smb_app_state_sync" => cx.state_sync(value),
                 _ => {
                     // `messages` and anything shaped like it. A `contacts[]`
@@ -95,6 +101,12 @@ pub fn parse(body: &Value, settings: &Settings) -> Parsed {
         }
     }
     out
+}
+
+/// The contact key a click id gives (`~` sorts last, so a phone or user
+/// id stays the contact's key).
+fn click_key(clid: &str) -> String {
+    format!("~ctwa:{clid}")
 }
 
 /// Only the digits of a phone as WhatsApp writes it.
@@ -254,9 +266,13 @@ impl Cx<'_> {
             return;
         };
         let mut ev = self.base(&id, at, "inbound", Sender::Customer, contact);
+        let mut aliases = aliases;
         if let Some(r) = m.get("referral").filter(|r| r.is_object()) {
             ev["source"] = source(r);
             if let Some(v) = text(r, "ctwa_clid") {
+                // The click id names the person too: Meta's detected
+                // conversions (`automatic_events`) come by it alone.
+                aliases.push(click_key(&v));
                 ev["ctwa_clid"] = json!(v);
             }
         }
@@ -271,6 +287,57 @@ impl Cx<'_> {
             return;
         }
         self.push(ev, aliases, None);
+    }
+
+    /// `automatic_events`: Meta detected a purchase or submitted details in
+    /// a Click-to-WhatsApp chat. A conversion of the person with that click
+    /// id (`detected_by: meta`); a purchase in another currency than the
+    /// deployment's is left out (its sum would mean nothing).
+    fn automatic_event(&mut self, a: &Value) {
+        let (Some(id), Some(clid)) = (id_text(a, "id"), text(a, "ctwa_clid")) else {
+            self.out
+                .skipped
+                .push("an automatic event without id or ctwa_clid".into());
+            return;
+        };
+        let Some(at) = unix_time(a.get("timestamp"), false) else {
+            self.out
+                .skipped
+                .push("an automatic event without a valid timestamp".into());
+            return;
+        };
+        let name = a.get("event_name").and_then(Value::as_str).unwrap_or("");
+        let kind = match name {
+            "Purchase" | "purchase" => "purchase",
+            "LeadSubmitted" | "lead_submitted" => "lead_submitted",
+            _ => {
+                self.out.no_event("automatic_event");
+                return;
+            }
+        };
+        let mut conversion = json!({"type": kind});
+        if kind == "purchase" {
+            let data = a.get("custom_data").cloned().unwrap_or(Value::Null);
+            conversion["value"] = data.get("value").cloned().unwrap_or(Value::Null);
+            conversion["currency"] = data.get("currency").cloned().unwrap_or(Value::Null);
+        }
+        let item = json!({"id": format!("wa:auto:{id}:{kind}"), "kind": "conversion",
+                          "occurred_at": at.to_rfc3339(), "channel": "whatsapp",
+                          "contact": {"external_id": clid}, "conversion": conversion});
+        match validate(&item, self.region())
+            .and_then(|e| crate::ssr::domain::event::check_currency(e, &self.settings.currency))
+        {
+            Ok(mut e) => {
+                e.contact_key = click_key(&clid);
+                e.external_id = None;
+                e.ctwa_clid = Some(clid.to_owned());
+                if let Some(c) = e.conversion.as_mut() {
+                    c.detected_by_meta = true;
+                }
+                self.out.events.push(e);
+            }
+            Err((field, why)) => self.out.skipped.push(format!("{field}: {why}")),
+        }
     }
 
     /// `type: system`: a number change or a user-id change ties the old and
@@ -712,6 +779,31 @@ mod tests {
         // Placeholders instead of numbers: nothing tied, nothing made.
         let p = parse_fixture("system_user_changed_number_placeholders.json");
         assert!(p.events.iter().all(|e| e.kind == Kind::Link));
+    }
+
+    #[test]
+    fn automatic_events_are_conversions_of_the_click() {
+        let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA1", "changes": [{"field": "automatic_events", "value": {
+            "messaging_product": "whatsapp", "metadata": {"display_phone_number": "6281100000000", "phone_number_id": "1"},
+            "automatic_events": [
+                {"id": "wamid.P", "event_name": "Purchase", "timestamp": 1750000000, "ctwa_clid": "CL1",
+                 "custom_data": {"currency": "IDR", "value": 150000}},
+                {"id": "wamid.L", "event_name": "LeadSubmitted", "timestamp": 1750000001, "ctwa_clid": "CL1"},
+                {"id": "wamid.U", "event_name": "Purchase", "timestamp": 1750000002, "ctwa_clid": "CL1",
+                 "custom_data": {"currency": "USD", "value": 9}}]}}]}]});
+        let p = parse(&body, &Settings::for_tests());
+        assert_eq!(p.events.len(), 2, "{:?}", p.skipped);
+        let c = p.events[0].conversion.clone().expect("conversion");
+        assert_eq!((c.value, c.detected_by_meta), (Some(15_000_000), true));
+        assert_eq!(p.events[0].contact_key, "~ctwa:CL1");
+        assert_eq!(
+            p.events[1].conversion.as_ref().map(|c| c.kind.as_str()),
+            Some("lead_submitted")
+        );
+        assert_eq!(p.skipped.len(), 1);
+        // The click's first message ties the click id to the person.
+        let m = parse_fixture("referral_ctwa_ad_text.json");
+        assert!(m.events[0].aliases.contains(&"~ctwa:CTWA_CLID".to_owned()));
     }
 
     #[test]
