@@ -161,6 +161,15 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("ev.system", "Pesan sistem", "System message"),
     ("ev.customer", "Pesan keluar", "Outbound message"),
     ("ev.resolved", "Diselesaikan", "Resolved"),
+    ("ev.purchase", "Pembelian", "Purchase"),
+    ("ev.qualified", "Dinilai layak", "Qualified"),
+    ("ev.lead_submitted", "Mengirim data", "Submitted details"),
+    ("ev.by_meta", "dideteksi Meta", "detected by Meta"),
+    (
+        "ev.not_attributed",
+        "di luar jendela atribusi",
+        "outside the attribution window",
+    ),
     (
         "ev.referral",
         "Membuka chat dari iklan atau tautan",

@@ -70,16 +70,18 @@ pub struct Lead {
     pub first_touched_at: Option<DateTime<Utc>>,
     pub last_source: Option<Source>,
     /// Lead quality (`shared/spec/outcomes.md`; answered is having a
-    /// `first_touched_at`).
-    #[serde(default)]
+    /// `first_touched_at`). Not in the API's lead object, which keeps the
+    /// spec's exact shape (clients compare it whole): `quality=` filters
+    /// and the CSV carry it.
+    #[serde(default, skip_serializing)]
     pub engaged: bool,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub one_message: bool,
     /// Has a purchase attributed to it; `revenue` is their sum, in the
     /// deployment's currency.
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub buyer: bool,
-    #[serde(default, serialize_with = "money_json::one")]
+    #[serde(default, skip_serializing)]
     pub revenue: f64,
 }
 

@@ -171,7 +171,12 @@ async fn quality_filters_summary_and_toggles() {
 
     // The buyer's lead carries its outcome; its detail lists the purchase.
     let (_, page) = s.get(&format!("/api/v1/leads?{RANGE}&quality=buyer")).await;
-    assert_eq!(page["leads"][0]["revenue"], 150000);
+    assert_eq!(page["leads"][0]["id"], "+6281100000001");
+    let (_, _, csv) = s
+        .call(s.api(&format!("/api/v1/leads.csv?{RANGE}&quality=buyer"), None))
+        .await;
+    let line = csv.lines().nth(1).expect("the buyer's line");
+    assert!(line.ends_with(",yes,yes,no,yes,150000"), "{line}");
     let (_, detail) = s.get("/api/v1/leads/%2B6281100000001").await;
     let conv: Vec<&Value> = detail["events"]
         .as_array()

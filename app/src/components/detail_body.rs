@@ -109,7 +109,13 @@ pub fn detail_body(d: LeadDetail, v: DetailTexts, l: Lang) -> impl IntoView {
 }
 
 fn event_item(e: TimelineEvent, time: String, l: Lang) -> impl IntoView {
+    let conv = e.conversion.clone();
     let key = match (e.kind.as_str(), e.direction.as_deref(), e.sender.as_str()) {
+        ("conversion", _, _) => match conv.as_ref().map(|c| c.kind.as_str()) {
+            Some("purchase") => "ev.purchase",
+            Some("qualified") => "ev.qualified",
+            _ => "ev.lead_submitted",
+        },
         ("resolved", _, _) => "ev.resolved",
         ("referral", _, _) => "ev.referral",
         ("known", _, _) => "ev.known",
@@ -120,9 +126,22 @@ fn event_item(e: TimelineEvent, time: String, l: Lang) -> impl IntoView {
         _ => "ev.system",
     };
     let class = format!("event {}", key.trim_start_matches("ev."));
-    let source = e
+    let mut source = e
         .source
         .map(|s| format!(" · {} {}", l.t("ev.source"), s.label()));
+    if let Some(c) = conv {
+        let mut text = String::new();
+        if let (Some(v), Some(cur)) = (c.value, c.currency.as_deref()) {
+            text.push_str(&format!(" · {cur} {v}"));
+        }
+        if c.detected_by.is_some() {
+            text.push_str(&format!(" · {}", l.t("ev.by_meta")));
+        }
+        if c.kind == "purchase" && !c.attributed {
+            text.push_str(&format!(" · {}", l.t("ev.not_attributed")));
+        }
+        source = Some(text);
+    }
     view! {
         <li class=class>
             <span class="time">{time}</span>
