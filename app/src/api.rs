@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{DashboardView, Lang, LeadPanel, LeadsQuery, LeadsView};
+use crate::model::{AdsQuery, DashboardView, Lang, LeadPanel, LeadsQuery, LeadsView};
 
 /// Logs a server-side failure and keeps its cause out of the answer.
 #[cfg(feature = "ssr")]
@@ -63,4 +63,10 @@ pub async fn load_lead(
     lang: Lang,
 ) -> Result<Option<LeadPanel>, AppError> {
     public(crate::ssr::web::view::lead_view(&state()?, &id, tz.as_deref(), before, lang).await)
+}
+
+/// The Ads view's table as HTML.
+#[server(prefix = "/srv", endpoint = "ads")]
+pub async fn load_ads(#[server(default)] query: AdsQuery, lang: Lang) -> Result<String, AppError> {
+    public(crate::ssr::web::ads::ads_html(&state()?, &query, lang))
 }

@@ -125,11 +125,16 @@ pub fn App() -> impl IntoView {
         <Router>
             <header class="topbar">
                 <a class="brand" href="/">"Leads Dashboard"</a>
+                <nav class="tabs">
+                    <a href="/">{lang.t("nav.leads")}</a>
+                    <a href="/ads">{lang.t("nav.ads")}</a>
+                </nav>
             </header>
             <main>
                 <Routes fallback=move || view! { <p class="empty">{lang.t("notfound")}</p> }>
                     <Route path=StaticSegment("") view=LeadsPage/>
                     <Route path=StaticSegment("leads") view=LeadsPage/>
+                    <Route path=StaticSegment("ads") view=pages::ads::AdsPage/>
                 </Routes>
             </main>
         </Router>

@@ -227,11 +227,23 @@ pub struct FirstResponse {
     pub over_24h: u64,
     pub never: u64,
     /// Per bucket, in [`FirstResponse::buckets`]' order: how many of its
-    /// leads engaged, and how many bought (speed vs outcome).
-    #[serde(default)]
+    /// leads engaged, and how many bought (speed vs outcome). Not in this
+    /// object's JSON, which keeps its shape: see
+    /// [`Summary::first_response_outcomes`].
+    #[serde(default, skip_serializing)]
     pub engaged: Vec<u64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub buyers: Vec<u64>,
+}
+
+/// One first-response bucket's leads and what became of them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketOutcome {
+    /// The bucket's name in `first_response` (`under_1m` … `never`).
+    pub bucket: String,
+    pub leads: u64,
+    pub engaged: u64,
+    pub buyers: u64,
 }
 
 impl FirstResponse {
@@ -272,6 +284,29 @@ impl FirstResponse {
             },
         };
         *b += 1;
+    }
+
+    pub const NAMES: [&'static str; 7] = [
+        "under_1m",
+        "1m_to_5m",
+        "5m_to_30m",
+        "30m_to_2h",
+        "2h_to_24h",
+        "over_24h",
+        "never",
+    ];
+
+    /// Each bucket's leads, engaged and buyers.
+    pub fn outcomes(&self) -> Vec<BucketOutcome> {
+        let b = self.buckets();
+        (0..7)
+            .map(|i| BucketOutcome {
+                bucket: Self::NAMES[i].to_owned(),
+                leads: b[i],
+                engaged: self.engaged.get(i).copied().unwrap_or(0),
+                buyers: self.buyers.get(i).copied().unwrap_or(0),
+            })
+            .collect()
     }
 
     /// The buckets in order, `never` last.
@@ -320,6 +355,10 @@ pub struct Summary {
     pub by_source: Vec<SourceCount>,
     #[serde(default)]
     pub first_response: FirstResponse,
+    /// Speed vs outcome: per first-response bucket, its leads, how many
+    /// engaged and how many bought.
+    #[serde(default)]
+    pub first_response_outcomes: Vec<BucketOutcome>,
     /// The same filters over the previous period of equal length (`null`
     /// when it would start before 1970).
     #[serde(default)]
@@ -494,4 +533,14 @@ pub struct AdsReport {
     pub count_by: String,
     pub rows: Vec<AdsRow>,
     pub total: AdsFigures,
+}
+
+/// What the Ads view asks for: the leads filters plus the report's toggles
+/// and the column it is ordered by (`-spend` by default).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdsQuery {
+    pub leads: LeadsQuery,
+    pub attribution: Option<String>,
+    pub count_by: Option<String>,
+    pub order: Option<String>,
 }

@@ -1,1 +1,2 @@
+pub mod ads;
 pub mod leads;

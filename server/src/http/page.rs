@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/srv/live", get(live))
         .route("/export/leads.csv", get(download))
+        .route("/export/ads.csv", get(download_ads))
 }
 
 /// Set when the server shuts down: open live streams end, so a graceful
@@ -81,4 +82,30 @@ async fn download(
     )
     .await
     .into_response()
+}
+
+/// The Ads view's download: the report of `/api/v1/ads.csv` for a
+/// signed-in person (the page's filters and toggles).
+async fn download_ads(
+    State(state): State<AppState>,
+    filter: UnpagedFilter,
+    params: super::extract::AdsParams,
+) -> Response {
+    let r = state.leads.ads(
+        &filter.0,
+        params.attribution,
+        params.count_by,
+        &state.settings.currency,
+    );
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"ads.csv\"",
+            ),
+        ],
+        super::outcomes::ads_csv(&r),
+    )
+        .into_response()
 }

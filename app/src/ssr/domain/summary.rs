@@ -72,6 +72,7 @@ pub fn summarize(leads: &[LeadFacts], from: NaiveDate, to: NaiveDate, tz: Tz) ->
             })
             .collect(),
         by_source: sources,
+        first_response_outcomes: first_response.outcomes(),
         first_response,
         previous: None,
     }

@@ -178,6 +178,7 @@ pub fn summary_and_chart(index: &LeadIndex, f: &Filter, top: Option<usize>) -> (
             })
             .collect(),
         by_source,
+        first_response_outcomes: first_response.outcomes(),
         first_response,
         previous: None,
     };

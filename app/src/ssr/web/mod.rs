@@ -4,5 +4,6 @@
 //! forms and never reach the browser bundle.
 
 pub mod account;
+pub(crate) mod ads;
 pub mod shell;
 pub(crate) mod view;

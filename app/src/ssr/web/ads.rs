@@ -1,0 +1,252 @@
+//! The Ads view's table, rendered on the server as HTML: the report of
+//! `GET /api/v1/ads` for the page's filters, with its toggles, sortable
+//! columns and each row's link to the Leads page filtered to it.
+
+use chrono::Utc;
+
+use crate::error::AppError;
+use crate::model::{AdsFigures, AdsQuery, AdsRow, Lang};
+use crate::ssr::domain::filter::Filter;
+use crate::ssr::leads::{Attribution, CountBy};
+use crate::ssr::state::AppState;
+use crate::url::{encode, query_string};
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// The columns: URL name, text key, and the value sorted by.
+const COLUMNS: [(&str, &str); 12] = [
+    ("spend", "ads.spend"),
+    ("leads", "ads.leads"),
+    ("cost_per_lead", "ads.cpl"),
+    ("answered", "ads.answered"),
+    ("engaged", "ads.engaged"),
+    ("one_message", "ads.one_message"),
+    ("median_first_touch", "ads.median"),
+    ("buyers", "ads.buyers"),
+    ("revenue", "ads.revenue"),
+    ("cost_per_buyer", "ads.cpb"),
+    ("roas", "ads.roas"),
+    ("source", "ads.source"),
+];
+
+fn sort_value(f: &AdsFigures, col: &str) -> Option<f64> {
+    match col {
+        "spend" => f.spend,
+        "leads" => Some(f.leads as f64),
+        "cost_per_lead" => f.cost_per_lead,
+        "answered" => Some(f.answered as f64),
+        "engaged" => Some(f.engaged as f64),
+        "one_message" => Some(f.one_message as f64),
+        "median_first_touch" => f.median_first_touch_seconds.map(|s| s as f64),
+        "buyers" => Some(f.buyers as f64),
+        "revenue" => Some(f.revenue),
+        "cost_per_buyer" => f.cost_per_buyer,
+        "roas" => f.roas,
+        _ => None,
+    }
+}
+
+fn money(v: Option<f64>, currency: &str, l: Lang) -> String {
+    match v {
+        None => "–".into(),
+        Some(v) => {
+            let cur = if currency == "IDR" { "Rp" } else { currency };
+            format!("{cur} {}", l.int(v.round().max(0.0) as u64))
+        }
+    }
+}
+
+pub fn ads_html(state: &AppState, q: &AdsQuery, l: Lang) -> Result<String, AppError> {
+    let filter = Filter::from_query(&q.leads, state.settings.tz, Utc::now())?;
+    let attribution = match q.attribution.as_deref() {
+        Some("last") => Attribution::Last,
+        None | Some("first") | Some("") => Attribution::First,
+        Some(_) => return Err(AppError::param("attribution", "must be first or last")),
+    };
+    let count_by = match q.count_by.as_deref() {
+        Some("event_date") => CountBy::EventDate,
+        None | Some("lead_date") | Some("") => CountBy::LeadDate,
+        Some(_) => {
+            return Err(AppError::param(
+                "count_by",
+                "must be lead_date or event_date",
+            ));
+        }
+    };
+    let order = q.order.clone().unwrap_or_else(|| "-spend".into());
+    let (col, desc) = match order.strip_prefix('-') {
+        Some(c) => (c.to_owned(), true),
+        None => (order.clone(), false),
+    };
+    if !COLUMNS.iter().any(|(c, _)| *c == col) {
+        return Err(AppError::param("order", "must be a column of the report"));
+    }
+    let report = state
+        .leads
+        .ads(&filter, attribution, count_by, &state.settings.currency);
+    let mut rows: Vec<AdsRow> = report.rows.clone();
+    if !(col == "spend" && desc) {
+        rows.sort_by(|a, b| {
+            let ord = if col == "source" {
+                label(a, l).to_lowercase().cmp(&label(b, l).to_lowercase())
+            } else {
+                // Empty values last whichever way.
+                let (x, y) = (sort_value(&a.figures, &col), sort_value(&b.figures, &col));
+                match (x, y) {
+                    (Some(x), Some(y)) => x.total_cmp(&y),
+                    (Some(_), None) => return std::cmp::Ordering::Less,
+                    (None, Some(_)) => return std::cmp::Ordering::Greater,
+                    (None, None) => std::cmp::Ordering::Equal,
+                }
+            };
+            if desc { ord.reverse() } else { ord }
+        });
+    }
+    let from = filter.from.to_string();
+    let to = filter.to.to_string();
+    let mut base = q.leads.clone();
+    base.from = Some(from.clone());
+    base.to = Some(to.clone());
+    base.range = None;
+    let here = |extra: &[(&str, &str)]| {
+        let mut pairs: Vec<(&str, String)> = vec![
+            ("attribution", attribution.as_str().into()),
+            ("count_by", count_by.as_str().into()),
+            ("order", order.clone()),
+        ];
+        for (k, v) in extra {
+            match pairs.iter_mut().find(|(key, _)| key == k) {
+                Some(p) => p.1 = (*v).to_owned(),
+                None => pairs.push((k, (*v).to_owned())),
+            }
+        }
+        let extra: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        format!("/ads{}", query_string(&base, &extra))
+    };
+    let toggle = |key: &str, value: &str, text: &str, on: bool| {
+        format!(
+            "<a class=\"chip{}\" href=\"{}\"{}>{}</a>",
+            if on { " on" } else { "" },
+            esc(&here(&[(key, value)])),
+            if on { " aria-current=\"true\"" } else { "" },
+            esc(l.t(text))
+        )
+    };
+    let mut html = String::new();
+    html.push_str(&format!(
+        "<h2>{}</h2><p class=\"muted\">{} – {}</p><div class=\"toggles\">{}{}<span class=\"sep\"></span>{}{}<a class=\"csv\" href=\"/export/ads.csv{}\" download>{}</a></div>",
+        esc(l.t("ads.title")),
+        esc(&from),
+        esc(&to),
+        toggle("attribution", "first", "ads.first", attribution == Attribution::First),
+        toggle("attribution", "last", "ads.last", attribution == Attribution::Last),
+        toggle("count_by", "lead_date", "ads.lead_date", count_by == CountBy::LeadDate),
+        toggle("count_by", "event_date", "ads.event_date", count_by == CountBy::EventDate),
+        esc(&here(&[]).trim_start_matches("/ads").to_owned()),
+        esc(l.t("ads.csv")),
+    ));
+    if rows.is_empty() {
+        html.push_str(&format!("<p class=\"empty\">{}</p>", esc(l.t("ads.empty"))));
+        return Ok(html);
+    }
+    html.push_str("<div class=\"table-wrap\"><table class=\"ads-table\" data-testid=\"ads-table\"><thead><tr>");
+    let head = |c: &str, key: &str| {
+        let next = if col == c && desc {
+            c.to_owned()
+        } else {
+            format!("-{c}")
+        };
+        let mark = if col == c {
+            if desc { " ▼" } else { " ▲" }
+        } else {
+            ""
+        };
+        format!(
+            "<th data-col=\"{c}\"{}><a href=\"{}\">{}{mark}</a></th>",
+            if col == c {
+                format!(
+                    " aria-sort=\"{}\"",
+                    if desc { "descending" } else { "ascending" }
+                )
+            } else {
+                String::new()
+            },
+            esc(&here(&[("order", &next)])),
+            esc(l.t(key))
+        )
+    };
+    html.push_str(&head("source", "ads.source"));
+    for (c, key) in COLUMNS.iter().take(11) {
+        html.push_str(&head(c, key));
+    }
+    html.push_str("</tr></thead><tbody>");
+    let cur = report.currency.as_str();
+    let cells = |f: &AdsFigures| {
+        let pct = |n: u64| {
+            format!(
+                "{} <span class=\"muted\">({})</span>",
+                l.int(n),
+                l.percent(n, f.leads)
+            )
+        };
+        [
+            money(f.spend, cur, l),
+            l.int(f.leads),
+            money(f.cost_per_lead, cur, l),
+            pct(f.answered),
+            pct(f.engaged),
+            pct(f.one_message),
+            f.median_first_touch_seconds
+                .map(|s| l.duration(s))
+                .unwrap_or_else(|| "–".into()),
+            l.int(f.buyers),
+            money(Some(f.revenue), cur, l),
+            money(f.cost_per_buyer, cur, l),
+            f.roas
+                .map(|r| format!("{r:.2}×"))
+                .unwrap_or_else(|| "–".into()),
+        ]
+        .iter()
+        .map(|c| format!("<td class=\"num\">{c}</td>"))
+        .collect::<String>()
+    };
+    for r in &rows {
+        let source = match &r.source {
+            None => "none".to_owned(),
+            Some(s) => s.id.clone().unwrap_or_else(|| s.platform.clone()),
+        };
+        let mut leads_q = base.clone();
+        leads_q.source = Some(source);
+        html.push_str(&format!(
+            "<tr data-source=\"{}\"><th scope=\"row\"><a href=\"/{}\">{}</a></th>{}</tr>",
+            esc(leads_q.source.as_deref().unwrap_or("")),
+            esc(&query_string(&leads_q, &[])),
+            esc(&label(r, l)),
+            cells(&r.figures)
+        ));
+    }
+    html.push_str(&format!(
+        "</tbody><tfoot><tr class=\"total\"><th scope=\"row\">{}</th>{}</tr></tfoot></table></div>",
+        esc(l.t("ads.total")),
+        cells(&report.total)
+    ));
+    let _ = encode;
+    Ok(html)
+}
+
+fn label(r: &AdsRow, l: Lang) -> String {
+    match &r.source {
+        None => l.t("ads.organic").to_owned(),
+        Some(s) => match (&s.name, &s.id) {
+            (Some(n), _) => n.clone(),
+            (None, Some(id)) => format!("{} {id}", s.platform),
+            (None, None) => s.platform.clone(),
+        },
+    }
+}
