@@ -66,22 +66,9 @@ impl FromRequestParts<AppState> for AdsParams {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let p = params(parts, state).await?;
-        let get = |k: &str| p.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-        let attribution = match get("attribution") {
-            None | Some("first") => Attribution::First,
-            Some("last") => Attribution::Last,
-            Some(_) => return Err(AppError::param("attribution", "must be first or last").into()),
-        };
-        let count_by = match get("count_by") {
-            None | Some("lead_date") => CountBy::LeadDate,
-            Some("event_date") => CountBy::EventDate,
-            Some(_) => {
-                return Err(AppError::param("count_by", "must be lead_date or event_date").into());
-            }
-        };
         Ok(AdsParams {
-            attribution,
-            count_by,
+            attribution: Attribution::parse(p.get("attribution").map(String::as_str))?,
+            count_by: CountBy::parse(p.get("count_by").map(String::as_str))?,
         })
     }
 }

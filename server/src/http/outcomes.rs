@@ -9,7 +9,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use app::error::AppError;
-use app::model::{AdsFigures, AdsReport};
+use app::model::AdsReport;
+use app::ssr::domain::csv;
 use app::ssr::intake::spend;
 use app::ssr::state::AppState;
 
@@ -23,7 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/spend", post(post_spend))
 }
 
-fn report(state: &AppState, filter: &UnpagedFilter, p: &AdsParams) -> AdsReport {
+pub(super) fn report(state: &AppState, filter: &UnpagedFilter, p: &AdsParams) -> AdsReport {
     state.leads.ads(
         &filter.0,
         p.attribution,
@@ -46,7 +47,11 @@ async fn get_ads_csv(
     filter: UnpagedFilter,
     params: AdsParams,
 ) -> Response {
-    let r = report(&state, &filter, &params);
+    ads_csv_response(&report(&state, &filter, &params))
+}
+
+/// A report as a CSV download (the API's and the page's).
+pub fn ads_csv_response(r: &AdsReport) -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -55,74 +60,9 @@ async fn get_ads_csv(
                 "attachment; filename=\"ads.csv\"",
             ),
         ],
-        ads_csv(&r),
+        csv::ads(r),
     )
         .into_response()
-}
-
-pub fn ads_csv(r: &AdsReport) -> String {
-    let mut out = format!(
-        "row,source_platform,source_type,source_id,source_name,spend_{c},leads,cost_per_lead_{c},answered,engaged,one_message,median_first_touch_seconds,buyers,revenue_{c},cost_per_buyer_{c},roas\r\n",
-        c = r.currency.to_lowercase()
-    );
-    let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
-    let line = |out: &mut String, kind: &str, src: [String; 4], f: &AdsFigures| {
-        let fields = [
-            kind.to_owned(),
-            src[0].clone(),
-            src[1].clone(),
-            src[2].clone(),
-            src[3].clone(),
-            num(f.spend),
-            f.leads.to_string(),
-            num(f.cost_per_lead),
-            f.answered.to_string(),
-            f.engaged.to_string(),
-            f.one_message.to_string(),
-            f.median_first_touch_seconds
-                .map(|s| s.to_string())
-                .unwrap_or_default(),
-            f.buyers.to_string(),
-            f.revenue.to_string(),
-            num(f.cost_per_buyer),
-            num(f.roas),
-        ];
-        out.push_str(&fields.map(|f| quote(&f)).join(","));
-        out.push_str("\r\n");
-    };
-    for row in &r.rows {
-        match &row.source {
-            Some(s) => line(
-                &mut out,
-                "source",
-                [
-                    s.platform.clone(),
-                    s.kind.clone(),
-                    s.id.clone().unwrap_or_default(),
-                    s.name.clone().unwrap_or_default(),
-                ],
-                &row.figures,
-            ),
-            None => line(&mut out, "organic", Default::default(), &row.figures),
-        }
-    }
-    line(&mut out, "total", Default::default(), &r.total);
-    out
-}
-
-/// A CSV field: quoted when it must be; a leading `=+-@` is defused so a
-/// spreadsheet does not run an ad's name as a formula.
-fn quote(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '@']) || (s.starts_with('-') && s.parse::<f64>().is_err()) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
 }
 
 /// `POST /api/v1/spend`: a JSON array of `{date, platform, ad_id, spend,

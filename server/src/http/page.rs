@@ -91,21 +91,5 @@ async fn download_ads(
     filter: UnpagedFilter,
     params: super::extract::AdsParams,
 ) -> Response {
-    let r = state.leads.ads(
-        &filter.0,
-        params.attribution,
-        params.count_by,
-        &state.settings.currency,
-    );
-    (
-        [
-            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                "attachment; filename=\"ads.csv\"",
-            ),
-        ],
-        super::outcomes::ads_csv(&r),
-    )
-        .into_response()
+    super::outcomes::ads_csv_response(&super::outcomes::report(&state, &filter, &params))
 }

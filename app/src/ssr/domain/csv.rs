@@ -3,7 +3,7 @@
 use chrono_tz::Tz;
 
 use super::rules::LeadFacts;
-use crate::model::{Lang, Source};
+use crate::model::{AdSource, AdsFigures, AdsReport, Lang, Source};
 
 const COLUMNS: &str = "id,date,name,phone,email,channel,first_source_platform,first_source_id,first_source_name,first_touched_at,last_source_platform,last_source_id,last_source_name,answered,engaged,one_message,buyer,revenue\r\n";
 
@@ -115,6 +115,62 @@ pub fn page_rows(out: &mut String, leads: &[LeadFacts], tz: Tz, lang: Lang) {
         out.push_str(&fields.join(","));
         out.push_str("\r\n");
     }
+}
+
+/// The ads report (`GET /api/v1/ads.csv`): one line per source, then the
+/// total; money in the report's currency, empty where a division has none.
+pub fn ads(r: &AdsReport) -> String {
+    let mut out = format!(
+        "row,source_platform,source_type,source_id,source_name,spend_{c},leads,cost_per_lead_{c},answered,engaged,one_message,median_first_touch_seconds,buyers,revenue_{c},cost_per_buyer_{c},roas\r\n",
+        c = r.currency.to_lowercase()
+    );
+    let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let mut line = |kind: &str, src: Option<&AdSource>, f: &AdsFigures| {
+        let src = src.map_or(
+            [String::new(), String::new(), String::new(), String::new()],
+            |s| {
+                [
+                    text(&s.platform),
+                    text(&s.kind),
+                    text(s.id.as_deref().unwrap_or("")),
+                    text(s.name.as_deref().unwrap_or("")),
+                ]
+            },
+        );
+        let [platform, kind_of, id, name] = src;
+        let fields = [
+            kind.to_owned(),
+            platform,
+            kind_of,
+            id,
+            name,
+            num(f.spend),
+            f.leads.to_string(),
+            num(f.cost_per_lead),
+            f.answered.to_string(),
+            f.engaged.to_string(),
+            f.one_message.to_string(),
+            f.median_first_touch_seconds
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+            f.buyers.to_string(),
+            f.revenue.to_string(),
+            num(f.cost_per_buyer),
+            num(f.roas),
+        ];
+        out.push_str(&fields.join(","));
+        out.push_str("\r\n");
+    };
+    for row in &r.rows {
+        let kind = if row.source.is_some() {
+            "source"
+        } else {
+            "organic"
+        };
+        line(kind, row.source.as_ref(), &row.figures);
+    }
+    line("total", None, &r.total);
+    out
 }
 
 /// Free text: defused, so a spreadsheet does not run it as a formula (`=`,

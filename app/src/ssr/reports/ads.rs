@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use crate::error::AppError;
 use crate::model::{AdSource, AdsFigures, AdsReport, AdsRow, Source};
 use crate::ssr::domain::filter::Filter;
 use crate::ssr::domain::money::Minor;
@@ -29,6 +30,15 @@ pub enum CountBy {
 }
 
 impl Attribution {
+    /// `attribution=`: `first` (also when absent or empty) or `last`.
+    pub fn parse(v: Option<&str>) -> Result<Attribution, AppError> {
+        match v.map(str::trim) {
+            None | Some("") | Some("first") => Ok(Attribution::First),
+            Some("last") => Ok(Attribution::Last),
+            Some(_) => Err(AppError::param("attribution", "must be first or last")),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Attribution::First => "first",
@@ -38,6 +48,18 @@ impl Attribution {
 }
 
 impl CountBy {
+    /// `count_by=`: `lead_date` (also when absent or empty) or `event_date`.
+    pub fn parse(v: Option<&str>) -> Result<CountBy, AppError> {
+        match v.map(str::trim) {
+            None | Some("") | Some("lead_date") => Ok(CountBy::LeadDate),
+            Some("event_date") => Ok(CountBy::EventDate),
+            Some(_) => Err(AppError::param(
+                "count_by",
+                "must be lead_date or event_date",
+            )),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             CountBy::LeadDate => "lead_date",

@@ -9,7 +9,7 @@ use crate::model::{AdsFigures, AdsQuery, AdsRow, Lang};
 use crate::ssr::domain::filter::Filter;
 use crate::ssr::leads::{Attribution, CountBy};
 use crate::ssr::state::AppState;
-use crate::url::{encode, query_string};
+use crate::url::query_string;
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -64,21 +64,8 @@ fn money(v: Option<f64>, currency: &str, l: Lang) -> String {
 
 pub fn ads_html(state: &AppState, q: &AdsQuery, l: Lang) -> Result<String, AppError> {
     let filter = Filter::from_query(&q.leads, state.settings.tz, Utc::now())?;
-    let attribution = match q.attribution.as_deref() {
-        Some("last") => Attribution::Last,
-        None | Some("first") | Some("") => Attribution::First,
-        Some(_) => return Err(AppError::param("attribution", "must be first or last")),
-    };
-    let count_by = match q.count_by.as_deref() {
-        Some("event_date") => CountBy::EventDate,
-        None | Some("lead_date") | Some("") => CountBy::LeadDate,
-        Some(_) => {
-            return Err(AppError::param(
-                "count_by",
-                "must be lead_date or event_date",
-            ));
-        }
-    };
+    let attribution = Attribution::parse(q.attribution.as_deref())?;
+    let count_by = CountBy::parse(q.count_by.as_deref())?;
     let order = q.order.clone().unwrap_or_else(|| "-spend".into());
     let (col, desc) = match order.strip_prefix('-') {
         Some(c) => (c.to_owned(), true),
@@ -236,7 +223,6 @@ pub fn ads_html(state: &AppState, q: &AdsQuery, l: Lang) -> Result<String, AppEr
         esc(l.t("ads.total")),
         cells(&report.total)
     ));
-    let _ = encode;
     Ok(html)
 }
 
