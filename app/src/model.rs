@@ -157,6 +157,9 @@ pub struct LeadsQuery {
     /// comma-separated (all must hold).
     #[serde(default)]
     pub quality: Option<String>,
+    /// `sent`, `pending`, `rejected` or `not_sendable` (Conversions API).
+    #[serde(default)]
+    pub capi: Option<String>,
     pub sort: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<String>,
@@ -175,6 +178,7 @@ impl LeadsQuery {
             ("source", &self.source),
             ("touched", &self.touched),
             ("quality", &self.quality),
+            ("capi", &self.capi),
             ("sort", &self.sort),
             ("cursor", &self.cursor),
             ("limit", &self.limit),
@@ -431,6 +435,82 @@ pub struct ConversionInfo {
     pub detected_by: Option<String>,
     /// Whether it counts for this lead (a purchase within the window).
     pub attributed: bool,
+    /// What Meta was told of it (Conversions API): `pending`, `sent`,
+    /// `rejected`, `not_sendable`, `window_passed` or `unsent`; `null` for
+    /// a conversion that is no outcome of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capi_state: Option<String>,
+    /// Meta's message of a rejection, or why it cannot be sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capi_message: Option<String>,
+}
+
+/// A lead as the Conversions API sees it (`shared/spec/meta-capi.md`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CapiInfo {
+    /// Whether a dataset and token are set (else nothing is sent).
+    pub configured: bool,
+    /// The ad click's identifiers: WhatsApp's click id, or the Page /
+    /// Instagram account and the user's id there.
+    pub click_id: Option<String>,
+    pub channel: Option<String>,
+    pub account_id: Option<String>,
+    pub user_id: Option<String>,
+    pub clicked_at: Option<DateTime<Utc>>,
+    /// The click plus 7 days: later outcomes are not sent.
+    pub window_ends_at: Option<DateTime<Utc>>,
+    pub sendable: bool,
+    /// Why not: `no_click`, `no_click_id`, `no_account`, `no_user_id`.
+    pub not_sendable_reason: Option<String>,
+    pub events: Vec<CapiEvent>,
+}
+
+/// One outcome for Meta and what became of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CapiEvent {
+    pub event_id: String,
+    /// `LeadSubmitted` or `Purchase`.
+    pub event_name: String,
+    pub event_time: DateTime<Utc>,
+    /// The conversion event it comes from (`null`: the lead engaged).
+    pub conversion_id: Option<String>,
+    #[serde(serialize_with = "money_json::opt")]
+    pub value: Option<f64>,
+    /// `pending`, `sent`, `rejected`, `not_sendable`, `window_passed`, or
+    /// `unsent` (known before sending was set up).
+    pub state: String,
+    /// Why it cannot be sent (`not_sendable`).
+    pub reason: Option<String>,
+    pub sent_at: Option<DateTime<Utc>>,
+    /// Meta's `error.message` (rejected), or the last error while pending.
+    pub message: Option<String>,
+    pub error_subcode: Option<i64>,
+    pub events_received: Option<i64>,
+    pub fbtrace_id: Option<String>,
+    pub tries: u32,
+}
+
+/// A sendable ad lead whose window closes soon with nothing sent.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClosingSoon {
+    pub lead: Lead,
+    pub window_ends_at: DateTime<Utc>,
+}
+
+/// The Conversions API's health (settings page, admins).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct CapiStatus {
+    pub configured: bool,
+    pub dataset_id: Option<String>,
+    /// Whether a token is set; never the token.
+    pub token_set: bool,
+    pub test_event_code_set: bool,
+    pub last_success: Option<DateTime<Utc>>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub pending: u64,
+    pub sent: u64,
+    pub rejected: u64,
 }
 
 /// A session (rule 8 of `shared/spec/leads.md`).
@@ -461,6 +541,9 @@ pub struct LeadDetail {
     /// the first event.
     #[serde(default)]
     pub older: Option<u64>,
+    /// What Meta was told about this lead (Conversions API).
+    #[serde(default)]
+    pub capi: CapiInfo,
 }
 
 /// Money as a JSON number: whole amounts without a fraction (`110000`,

@@ -10,8 +10,8 @@ use leptos_router::params::ParamsMap;
 use crate::model::LeadsQuery;
 
 /// The filter parameters the page keeps (the API's names).
-pub const FILTER_KEYS: [&str; 10] = [
-    "range", "from", "to", "tz", "q", "channel", "source", "touched", "quality", "sort",
+pub const FILTER_KEYS: [&str; 11] = [
+    "range", "from", "to", "tz", "q", "channel", "source", "touched", "quality", "capi", "sort",
 ];
 
 #[derive(Clone, Copy)]
@@ -80,6 +80,7 @@ impl UrlState {
             source: get("source"),
             touched: get("touched"),
             quality: get("quality"),
+            capi: get("capi"),
             sort: get("sort"),
             cursor: None,
             limit: None,

@@ -216,6 +216,35 @@ pub struct SettingsArgs {
         value_delimiter = ','
     )]
     pub meta_ai_app_ids: Vec<String>,
+    /// Where the Conversions API is posted (Meta's Graph API; tests point
+    /// it at a local stand-in).
+    #[arg(
+        long,
+        env = "LEADS_META_GRAPH_URL",
+        default_value = "https://graph.facebook.com",
+        global = true
+    )]
+    pub meta_graph_url: String,
+    /// The Graph API version events are posted to.
+    #[arg(long, env = "LEADS_META_GRAPH_VERSION", default_value = app::ssr::domain::capi::GRAPH_VERSION, global = true)]
+    pub meta_graph_version: String,
+    /// The dataset (pixel) id outcomes are sent to; with
+    /// LEADS_META_CAPI_TOKEN (environment only) it turns sending on.
+    #[arg(long, env = "LEADS_META_DATASET_ID", global = true)]
+    pub meta_dataset_id: Option<String>,
+    /// Meta's test event code: events then show under Test events in
+    /// Events Manager (for checking before going live).
+    #[arg(long, env = "LEADS_META_TEST_EVENT_CODE", global = true)]
+    pub meta_test_event_code: Option<String>,
+    /// Seconds before the first retry of a failed send (doubling up to an hour).
+    #[arg(
+        long,
+        env = "LEADS_META_RETRY_SECONDS",
+        default_value_t = 10,
+        global = true,
+        hide = true
+    )]
+    pub meta_retry_seconds: u32,
     /// Folder with the built site (pkg/ with the WASM, JS and CSS).
     #[arg(
         long,
@@ -322,6 +351,22 @@ impl SettingsArgs {
             secure_cookies: self.secure_cookies,
             trusted_proxies,
             signin_timeout,
+            meta_graph_url: self.meta_graph_url.trim().trim_end_matches('/').to_owned(),
+            meta_graph_version: self.meta_graph_version.trim().to_owned(),
+            meta_dataset_id: self
+                .meta_dataset_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map(str::to_owned),
+            meta_capi_token: secret("LEADS_META_CAPI_TOKEN"),
+            meta_retry_seconds: i64::from(self.meta_retry_seconds),
+            meta_test_event_code: self
+                .meta_test_event_code
+                .as_deref()
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map(str::to_owned),
         })
     }
 

@@ -3,6 +3,7 @@
 //! the router in-process; `main.rs` only sets up the process.
 
 pub mod accounts;
+pub mod capi;
 pub mod cli;
 pub mod floor;
 pub mod http;
@@ -83,6 +84,7 @@ pub async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
         shared && matches!(command, Command::Serve),
         cli.settings.writers.map(usize::from),
         settings.terms(),
+        outbox_terms(&settings),
     )
     .await
     .map_err(|e| e.to_string())?;
@@ -143,6 +145,16 @@ fn in_use(e: app::error::AppError, command: &Command, db: &str) -> String {
     }
 }
 
+/// What queuing Conversions API events needs, when sending is set up.
+fn outbox_terms(settings: &Settings) -> Option<app::ssr::store::outbox::OutboxTerms> {
+    settings
+        .capi_configured()
+        .then(|| app::ssr::store::outbox::OutboxTerms {
+            terms: settings.terms(),
+            currency: settings.currency.clone(),
+        })
+}
+
 /// The sign-in service on `db` with the settings' API token and timeout.
 fn auth_of(db: &db::Db, settings: &Settings) -> Auth {
     Auth::new(
@@ -171,6 +183,9 @@ async fn serving_state(
              (server stopped), or start with LEADS_ADMIN_PASSWORD set to create `admin`"
         );
     }
+    if let Some(sender) = capi::CapiSender::new(leads.clone(), &settings) {
+        sender.spawn();
+    }
     Ok(AppState {
         leptos_options: args.leptos_options()?,
         leads,
@@ -198,6 +213,7 @@ pub async fn in_process_state(
         false,
         cli.settings.writers.map(usize::from),
         settings.terms(),
+        outbox_terms(&settings),
     )
     .await
     .map_err(|e| e.to_string())?;

@@ -35,6 +35,10 @@ const FILTERS: &[(&str, &str)] = &[
         "answered, engaged, one_message, buyer or not_… forms, comma-separated (all must hold)",
     ),
     (
+        "capi",
+        "Conversions API state: sent, pending, rejected or not_sendable",
+    ),
+    (
         "range",
         "today, yesterday, 7d, 30d, this_month, last_month (from/to win)",
     ),
@@ -65,6 +69,9 @@ fn schema_of(name: &str) -> Value {
         "touched" => json!({"type": "string", "enum": ["yes", "no", ""]}),
         "quality" => json!({"type": "string",
             "pattern": "^(((not_)?(answered|engaged|one_message|buyer))(,(not_)?(answered|engaged|one_message|buyer))*)?$"}),
+        "capi" => {
+            json!({"type": "string", "enum": ["sent", "pending", "rejected", "not_sendable", ""]})
+        }
         "range" => json!({"type": "string", "enum":
             ["today", "yesterday", "7d", "30d", "this_month", "last_month", ""]}),
         "sort" => json!({"type": "string", "enum":

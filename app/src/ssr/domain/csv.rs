@@ -219,6 +219,7 @@ mod tests {
             engaged: false,
             one_message: false,
             purchases: Vec::new(),
+            sendable: false,
         };
         let head = page_header(Lang::En);
         assert!(head.starts_with('\u{feff}'));

@@ -144,6 +144,12 @@ pub struct Event {
     /// event so conversions can be reported to Meta later.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ctwa_clid: Option<String>,
+    /// The Meta account the message came to: the WhatsApp Business Account
+    /// (a webhook's `entry.id`), the Page or the Instagram account; what the
+    /// Conversions API names besides the click (`shared/spec/meta-capi.md`).
+    /// On the API: `meta_account_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta_account: Option<String>,
     /// Other contact keys of the same person that this event ties to
     /// `contact_key` (`shared/spec/channels.md`, "One person, several
     /// identifiers"). Only from webhooks; empty for API events.
@@ -440,6 +446,7 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
         email,
         source,
         ctwa_clid: opt_text(obj, "ctwa_clid", "ctwa_clid")?,
+        meta_account: opt_text(obj, "meta_account_id", "meta_account_id")?,
         aliases: Vec::new(),
         conversion: match kind {
             Kind::Conversion => Some(validate_conversion(obj)?),

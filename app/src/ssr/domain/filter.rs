@@ -135,6 +135,35 @@ impl Quality {
     }
 }
 
+/// A lead's Conversions API state as `capi=` names it
+/// (`shared/spec/meta-capi.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CapiState {
+    Sent,
+    Pending,
+    Rejected,
+    NotSendable,
+}
+
+impl CapiState {
+    pub const ALL: [(&'static str, CapiState); 4] = [
+        ("sent", CapiState::Sent),
+        ("pending", CapiState::Pending),
+        ("rejected", CapiState::Rejected),
+        ("not_sendable", CapiState::NotSendable),
+    ];
+
+    pub fn parse(text: &str) -> Result<CapiState, AppError> {
+        CapiState::ALL
+            .iter()
+            .find(|(n, _)| *n == text.trim())
+            .map(|(_, c)| *c)
+            .ok_or_else(|| {
+                AppError::param("capi", "must be sent, pending, rejected or not_sendable")
+            })
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Filter {
     pub from: NaiveDate,
@@ -153,6 +182,8 @@ pub struct Filter {
     pub touched: Option<bool>,
     /// Lead quality conditions, each a flag and whether it must hold.
     pub quality: Vec<(Quality, bool)>,
+    /// The leads whose Conversions API state is this.
+    pub capi: Option<CapiState>,
     pub sort: Sort,
     pub limit: usize,
     /// Where the previous page ended.
@@ -280,6 +311,11 @@ impl Filter {
             .transpose()?
             .unwrap_or_default();
 
+        let capi = get("capi")
+            .filter(|c| !c.is_empty())
+            .map(CapiState::parse)
+            .transpose()?;
+
         let sort = match get("sort") {
             None => Sort::ALL[0].1,
             Some(s) => Sort::ALL
@@ -320,6 +356,7 @@ impl Filter {
             source: get("source").map(str::to_owned),
             touched,
             quality,
+            capi,
             sort,
             limit,
             after,

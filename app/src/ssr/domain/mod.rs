@@ -1,5 +1,6 @@
 //! The product's rules and formats, pure: no I/O, no clock ("now" is passed in).
 
+pub mod capi;
 pub mod csv;
 pub(crate) mod days;
 pub mod event;

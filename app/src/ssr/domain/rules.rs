@@ -163,6 +163,62 @@ pub struct ContactState {
     /// The earliest conversions (at most [`CONVERSIONS_MAX`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conversions: Vec<ConversionMark>,
+    /// The Meta ad click that brought the contact: the one of its earliest
+    /// inbound message or referral carrying a click's identifiers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub click: Option<Stamped<AdClick>>,
+}
+
+/// The identifiers of a Meta ad click, as the Conversions API names the
+/// person (`shared/spec/meta-capi.md`): on WhatsApp the click id and the
+/// WhatsApp Business Account; on Messenger and Instagram the Page or
+/// account and the user's id there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdClick {
+    pub channel: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+}
+
+impl AdClick {
+    /// The click an inbound message or referral carries, if any: on
+    /// WhatsApp a `ctwa_clid`, on Messenger/Instagram an ad's referral.
+    pub fn of(ev: &Event) -> Option<AdClick> {
+        if !(ev.is_inbound() || ev.kind == Kind::Referral) {
+            return None;
+        }
+        let click = |clid: Option<&String>, user: Option<&String>| AdClick {
+            channel: ev.channel.clone(),
+            clid: clid.cloned(),
+            account: ev.meta_account.clone(),
+            user: user.cloned(),
+        };
+        match ev.channel.as_str() {
+            "whatsapp" => ev.ctwa_clid.as_ref().map(|c| click(Some(c), None)),
+            "messenger" | "instagram" => ev
+                .source
+                .as_ref()
+                .filter(|s| s.kind == "ad")
+                .map(|_| click(None, ev.external_id.as_ref())),
+            _ => None,
+        }
+    }
+
+    /// Why Meta could not be told about this click, if it cannot: an
+    /// identifier the Conversions API needs is missing.
+    pub fn missing(&self) -> Option<&'static str> {
+        match self.channel.as_str() {
+            "whatsapp" if self.clid.is_none() => Some("no_click_id"),
+            _ if self.account.is_none() => Some("no_account"),
+            "messenger" | "instagram" if self.user.is_none() => Some("no_user_id"),
+            "whatsapp" | "messenger" | "instagram" => None,
+            _ => Some("no_click_id"),
+        }
+    }
 }
 
 impl ContactState {
@@ -227,6 +283,7 @@ impl ContactState {
                 merge(&mut self.first_source, &stamp, src, true);
                 merge(&mut self.last_source, &stamp, src, false);
             }
+            self.note_click(ev, &stamp);
             return;
         }
         if ev.kind != Kind::Message {
@@ -249,8 +306,16 @@ impl ContactState {
                 merge(&mut self.last_source, &stamp, src, false);
             }
             self.release_early_touches();
+            self.note_click(ev, &stamp);
         } else if ev.is_touch() {
             self.add_touch(ev.occurred_at);
+        }
+    }
+
+    /// The earliest click is the contact's (a minimum: any order gives it).
+    fn note_click(&mut self, ev: &Event, stamp: &Stamp) {
+        if let Some(c) = AdClick::of(ev) {
+            merge(&mut self.click, stamp, &c, true);
         }
     }
 
@@ -295,6 +360,9 @@ impl ContactState {
         }
         if let Some(o) = &other.last_source {
             merge(&mut self.last_source, &o.stamp, &o.value, false);
+        }
+        if let Some(o) = &other.click {
+            merge(&mut self.click, &o.stamp, &o.value, true);
         }
         self.known_customer |= other.known_customer;
         for m in &other.marks {
@@ -372,29 +440,37 @@ impl ContactState {
     /// Lead quality (`shared/spec/outcomes.md`): whether the customer wrote
     /// again in session 1 after the First Touched At (engaged), and whether
     /// the first message stayed their only one in session 1 (one message).
-    fn quality(&self, timeout: Duration) -> (bool, bool) {
+    fn quality(&self, timeout: Duration) -> (Option<DateTime<Utc>>, bool) {
         let Some(first) = &self.first_inbound else {
-            return (false, false);
+            return (None, false);
         };
         let at = (first.stamp.at, first.stamp.id.as_str());
         let start = self.marks.partition_point(|m| (m.0, m.1.as_str()) < at);
         // States stored before marks existed (or a first message beyond
         // the kept marks) tell nothing of session 1.
         if self.marks.get(start).is_none_or(|m| m.1 != first.stamp.id) {
-            return (false, false);
+            return (None, false);
         }
-        let (mut last, mut more, mut engaged) = (first.stamp.at, false, false);
+        let (mut last, mut more, mut engaged) = (first.stamp.at, false, None);
         for m in &self.marks[start + 1..] {
             if m.0 - last >= timeout || m.2 == MarkKind::Resolved {
                 break;
             }
             if m.2 == MarkKind::In {
                 more = true;
-                engaged |= self.first_touch.is_some_and(|t| m.0 > t);
+                if engaged.is_none() && self.first_touch.is_some_and(|t| m.0 > t) {
+                    engaged = Some(m.0);
+                }
             }
             last = m.0;
         }
         (engaged, !more)
+    }
+
+    /// When the lead became engaged: its first inbound message in session 1
+    /// after the First Touched At.
+    pub fn engaged_at(&self, terms: &Terms) -> Option<DateTime<Utc>> {
+        self.quality(terms.session_timeout).0
     }
 
     /// The purchases that count for a lead of Date `date`: at or after it
@@ -418,6 +494,7 @@ impl ContactState {
         }
         let first = self.first_inbound.as_ref()?;
         let (engaged, one_message) = self.quality(terms.session_timeout);
+        let engaged = engaged.is_some();
         let first_source = self.first_source.as_ref().map(|s| s.value.clone());
         let last_source = self.last_source.as_ref().map(|s| s.value.clone());
         Some(LeadFacts {
@@ -434,6 +511,10 @@ impl ContactState {
             engaged,
             one_message,
             purchases: self.purchases(first.stamp.at, terms.attribution),
+            sendable: self
+                .click
+                .as_ref()
+                .is_some_and(|c| c.value.missing().is_none()),
         })
     }
 }
@@ -481,6 +562,10 @@ pub struct LeadFacts {
     /// Purchases attributed to the lead, in time order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub purchases: Vec<Purchase>,
+    /// Came from a Meta ad click whose identifiers the Conversions API
+    /// needs (`shared/spec/meta-capi.md`).
+    #[serde(default)]
+    pub sendable: bool,
 }
 
 impl LeadFacts {
@@ -572,7 +657,13 @@ pub fn reference_group_lead(
             value: c.value.unwrap_or(0),
         })
         .collect();
+    // The click: the earliest message or referral carrying one.
+    let sendable = evs
+        .iter()
+        .find_map(|e| AdClick::of(e))
+        .is_some_and(|c| c.missing().is_none());
     Some(LeadFacts {
+        sendable,
         engaged: first_touched_at.is_some_and(|t| later_inbound.iter().any(|m| *m > t)),
         one_message: later_inbound.is_empty(),
         purchases,
@@ -631,6 +722,7 @@ mod tests {
             email: None,
             source: None,
             ctwa_clid: None,
+            meta_account: None,
             aliases: Vec::new(),
             conversion: None,
         }
@@ -1039,7 +1131,10 @@ mod tests {
                         name: (name > 0).then(|| format!("Name {name}")),
                         email: email.then(|| format!("n{minute}@example.com")),
                         source: (inbound && source > 0).then(|| src(&source.to_string())),
-                        ctwa_clid: None,
+                        // Clicks with and without the account, so the
+                        // earliest click decides whether a lead is sendable.
+                        ctwa_clid: (inbound && source > 0).then(|| format!("clid{source}")),
+                        meta_account: (inbound && source > 1).then(|| "WABA".to_owned()),
                         aliases: Vec::new(),
                         conversion,
                     }
@@ -1089,6 +1184,7 @@ mod tests {
                     email: None,
                     source: None,
                     ctwa_clid: None,
+                    meta_account: None,
                     aliases: vec![KEYS[b].into()],
                     conversion: None,
                 };

@@ -49,6 +49,18 @@ pub struct Settings {
     pub trusted_proxies: Vec<super::net::Cidr>,
     /// `LEADS_SIGNIN_TIMEOUT`: inactivity after which a sign-in ends.
     pub signin_timeout: chrono::Duration,
+    /// `LEADS_META_GRAPH_URL`: where the Conversions API is posted.
+    pub meta_graph_url: String,
+    /// `LEADS_META_GRAPH_VERSION`.
+    pub meta_graph_version: String,
+    /// `LEADS_META_DATASET_ID`: the dataset outcomes go to.
+    pub meta_dataset_id: Option<String>,
+    /// `LEADS_META_CAPI_TOKEN`: never logged, shown or answered.
+    pub meta_capi_token: Option<String>,
+    /// `LEADS_META_TEST_EVENT_CODE`.
+    pub meta_test_event_code: Option<String>,
+    /// `LEADS_META_RETRY_SECONDS`: the first retry's wait (tests shorten it).
+    pub meta_retry_seconds: i64,
 }
 
 impl Settings {
@@ -58,6 +70,11 @@ impl Settings {
             session_timeout: self.session_timeout,
             attribution: self.attribution,
         }
+    }
+
+    /// Whether outcomes are sent to Meta: a dataset and a token are set.
+    pub fn capi_configured(&self) -> bool {
+        self.meta_dataset_id.is_some() && self.meta_capi_token.is_some()
     }
 
     /// The defaults, without secrets (unit tests).
@@ -81,6 +98,12 @@ impl Settings {
             secure_cookies: false,
             trusted_proxies: Vec::new(),
             signin_timeout: chrono::Duration::days(7),
+            meta_graph_url: "https://graph.facebook.com".to_owned(),
+            meta_graph_version: super::capi::GRAPH_VERSION.to_owned(),
+            meta_dataset_id: None,
+            meta_capi_token: None,
+            meta_test_event_code: None,
+            meta_retry_seconds: 10,
         }
     }
 }

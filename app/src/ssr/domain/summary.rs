@@ -123,6 +123,7 @@ mod tests {
             engaged: false,
             one_message: false,
             purchases: Vec::new(),
+            sendable: false,
         }
     }
 

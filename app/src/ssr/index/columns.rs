@@ -33,6 +33,15 @@ pub(super) const ENGAGED: u8 = 32;
 pub(super) const ONE_MESSAGE: u8 = 64;
 pub(super) const BUYER: u8 = 128;
 
+/// A lead's Conversions API state (`Hot::capi`): nothing queued (sendable),
+/// not sendable, or the state of its events: rejected if any is, else
+/// pending if any is, else sent.
+pub const CAPI_NONE: u8 = 0;
+pub const CAPI_NOT_SENDABLE: u8 = 1;
+pub const CAPI_SENT: u8 = 2;
+pub const CAPI_PENDING: u8 = 3;
+pub const CAPI_REJECTED: u8 = 4;
+
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Hot {
     /// The Date as seconds and nanoseconds (two fields: a tuple would pad).
@@ -44,6 +53,8 @@ pub(super) struct Hot {
     pub(super) wait: u32,
     pub(super) channel: u8,
     pub(super) flags: u8,
+    /// `CAPI_*` (in what was padding).
+    pub(super) capi: u8,
 }
 
 #[derive(Clone, Copy, Debug)]

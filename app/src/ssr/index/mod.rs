@@ -39,13 +39,15 @@ pub(crate) mod tests;
 
 use crate::model::Source;
 use crate::ssr::domain::event::CHANNELS;
-use crate::ssr::domain::filter::{Cursor, Filter, Quality, SortField};
+use crate::ssr::domain::filter::{CapiState, Cursor, Filter, Quality, SortField};
 use crate::ssr::domain::phone;
 use crate::ssr::domain::rules::{LeadFacts, Purchase};
 use arena::*;
 use blocks::{Blocks, Pos};
 use columns::*;
-pub use columns::{Stamp, stamp};
+pub use columns::{
+    CAPI_NONE, CAPI_NOT_SENDABLE, CAPI_PENDING, CAPI_REJECTED, CAPI_SENT, Stamp, stamp,
+};
 use counts::{Counted, Counts, Hour};
 use export::*;
 use orders::cmp_names;
@@ -190,6 +192,11 @@ impl LeadIndex {
             wait,
             channel,
             flags,
+            capi: if lead.sendable {
+                CAPI_NONE
+            } else {
+                CAPI_NOT_SENDABLE
+            },
         };
         let touch = touch.unwrap_or(NONE_TOUCH);
         let cold = Cold {
@@ -271,7 +278,12 @@ impl LeadIndex {
                 }
             }
         };
-        let (hot, cold) = self.entries(lead, &placed);
+        let (mut hot, cold) = self.entries(lead, &placed);
+        // The state of its sent events stays (it is set by `set_capi`).
+        let old = self.store.hot[slot as usize].capi;
+        if lead.sendable && old >= CAPI_SENT {
+            hot.capi = old;
+        }
         self.store.hot[slot as usize] = hot;
         self.store.cold[slot as usize] = cold;
         self.relink(slot, moved, true);
@@ -301,6 +313,43 @@ impl LeadIndex {
                 }
             }
         }
+    }
+
+    /// Sets a lead's Conversions API state (`CAPI_SENT`, `CAPI_PENDING`,
+    /// `CAPI_REJECTED`, or `CAPI_NONE` when it has no events).
+    pub fn set_capi(&mut self, key: &str, code: u8) {
+        if let Some(slot) = self.slot_of(key) {
+            let h = &mut self.store.hot[slot as usize];
+            // A lead that cannot be sent stays so (`sendable` is a fact of
+            // its state; events queued before stay in the outbox).
+            if h.capi != CAPI_NOT_SENDABLE {
+                h.capi = code;
+            }
+        }
+    }
+
+    /// The sendable leads with nothing queued whose Date is in
+    /// `[start, end)` (the "closing soon" candidates).
+    pub fn unsent_between(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<LeadFacts> {
+        let pred = scan::Pred {
+            channels: None,
+            sources: None,
+            touched: None,
+            quality_on: 0,
+            quality_off: 0,
+            capi: Some(CAPI_NONE),
+            matches: None,
+            range: (stamp(start), stamp(end)),
+            store: &self.store,
+        };
+        let mut slots = Vec::new();
+        self.scan(pred.range, &pred, |s| slots.push(s));
+        slots.into_iter().map(|s| self.facts(s)).collect()
+    }
+
+    /// A lead's Conversions API state (`CAPI_*`).
+    pub fn capi_of(&self, key: &str) -> Option<u8> {
+        self.slot_of(key).map(|s| self.store.hot[s as usize].capi)
     }
 
     /// Removes a lead (e.g. its contact became a known customer).
@@ -453,6 +502,7 @@ impl LeadIndex {
             engaged: h.flags & ENGAGED != 0,
             one_message: h.flags & ONE_MESSAGE != 0,
             purchases: self.purchases_of(slot).to_vec(),
+            sendable: h.capi != CAPI_NOT_SENDABLE,
         }
     }
 

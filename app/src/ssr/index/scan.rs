@@ -116,6 +116,8 @@ pub(super) struct Pred<'a> {
     /// Quality bits that must be set, and that must be clear.
     pub(super) quality_on: u8,
     pub(super) quality_off: u8,
+    /// The `CAPI_*` state a lead must be in.
+    pub(super) capi: Option<u8>,
     pub(super) matches: Option<Vec<u64>>,
     pub(super) range: (Stamp, Stamp),
     pub(super) store: &'a Store,
@@ -127,6 +129,7 @@ impl Pred<'_> {
             && self.sources.is_none()
             && self.touched.is_none()
             && self.quality_on | self.quality_off == 0
+            && self.capi.is_none()
             && self.matches.is_none()
     }
 
@@ -153,6 +156,9 @@ impl Pred<'_> {
             }
         }
         if h.flags & self.quality_on != self.quality_on || h.flags & self.quality_off != 0 {
+            return false;
+        }
+        if self.capi.is_some_and(|c| c != h.capi) {
             return false;
         }
         if let Some(bits) = &self.matches {
@@ -222,6 +228,12 @@ impl LeadIndex {
             touched,
             quality_on,
             quality_off,
+            capi: f.capi.map(|c| match c {
+                CapiState::Sent => CAPI_SENT,
+                CapiState::Pending => CAPI_PENDING,
+                CapiState::Rejected => CAPI_REJECTED,
+                CapiState::NotSendable => CAPI_NOT_SENDABLE,
+            }),
             matches: f.q.as_deref().map(|q| self.search(q, &f.q_phone)),
             range: (stamp(f.start), stamp(f.end)),
             store: &self.store,
@@ -287,7 +299,7 @@ impl LeadIndex {
         let first =
             Counts::hour_of(start.0) + i64::from(start.0.rem_euclid(3600) != 0 || start.1 != 0);
         let last = Counts::hour_of(end.0);
-        let quality = pred.quality_on | pred.quality_off != 0;
+        let quality = pred.quality_on | pred.quality_off != 0 || pred.capi.is_some();
         if quality || dims.iter().filter(|d| **d).count() != 1 || first >= last {
             return self.count(pred.range, pred);
         }

@@ -42,6 +42,7 @@ fn lead(i: u32, minutes: i64, name: u8, touch: Option<i64>, src: u8, chan: u8) -
         engaged: false,
         one_message: false,
         purchases: Vec::new(),
+        sendable: src % 2 == 1,
     }
 }
 

@@ -183,6 +183,13 @@ fn event(
     let direction = if echo { "outbound" } else { "inbound" };
     let mut ev = super::event_json(&id, at, channel, direction, sender, contact);
     if let Some(s) = referral.and_then(source) {
+        // An ad's referral on the customer's side: the Page or Instagram
+        // account is what the Conversions API names with the user's id.
+        if !echo && s["type"] == "ad" {
+            if let Some(p) = page {
+                ev["meta_account_id"] = json!(p);
+            }
+        }
         ev["source"] = s;
     }
     match validate(&ev, settings.region) {

@@ -61,6 +61,7 @@ pub fn parse(body: &Value, settings: &Settings) -> Parsed {
                     .get("metadata")
                     .and_then(|m| id_text(m, "display_phone_number"))
                     .map(|d| digits(&d)),
+                account: id_text(entry, "id"),
                 out: &mut out,
             };
             match field {
@@ -127,6 +128,9 @@ struct Cx<'a> {
     names: Vec<(Option<String>, Option<String>, Option<String>)>,
     /// The business's own number (history: which side sent a message).
     business: Option<String>,
+    /// The WhatsApp Business Account (`entry.id`), kept on a click's message
+    /// for the Conversions API.
+    account: Option<String>,
     out: &'a mut Parsed,
 }
 
@@ -274,6 +278,9 @@ impl Cx<'_> {
                 // conversions (`automatic_events`) come by it alone.
                 aliases.push(click_key(&v));
                 ev["ctwa_clid"] = json!(v);
+                if let Some(a) = &self.account {
+                    ev["meta_account_id"] = json!(a);
+                }
             }
         }
         if kind == "request_welcome" {

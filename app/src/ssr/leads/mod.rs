@@ -29,17 +29,21 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::error::AppError;
 use crate::model::{AdsReport, Chart, LeadDetail, Summary};
+use crate::model::{CapiStatus, ClosingSoon};
 use crate::ssr::domain::event::Event;
 use crate::ssr::domain::filter::Filter;
 use crate::ssr::domain::money::SpendRow;
 use crate::ssr::domain::rules::{ContactState, LeadFacts, Terms};
 use crate::ssr::index::LeadIndex;
 use crate::ssr::index::spend::SpendBook;
+use crate::ssr::index::{CAPI_NONE, CAPI_PENDING, CAPI_REJECTED, CAPI_SENT};
 pub use crate::ssr::index::{Page, Stats};
 use crate::ssr::reports;
 pub use crate::ssr::reports::ads::{Attribution, CountBy};
 use crate::ssr::store::contacts;
 use crate::ssr::store::db::{self, Db};
+use crate::ssr::store::outbox::{self, OutboxTerms};
+pub use crate::ssr::store::outbox::{Claimed, Done};
 use crate::ssr::store::spend;
 
 /// The most writer tasks. Each stores its own contacts' events, one group
@@ -88,6 +92,10 @@ struct Inner {
     /// One queue per writer task; a contact always goes to the same one.
     writers: Vec<mpsc::Sender<Job>>,
     changes: broadcast::Sender<Committed>,
+    /// Conversions API: what queuing needs (`None`: not set up, nothing
+    /// is queued), and the sender's wake-up when something was.
+    outbox: Option<OutboxTerms>,
+    capi_queued: tokio::sync::Notify,
 }
 
 #[derive(Clone)]
@@ -98,7 +106,7 @@ pub struct Leads {
 impl Leads {
     /// Builds the lead index from the database and starts the writer.
     pub async fn open(db: Db) -> Result<Leads, AppError> {
-        Leads::open_with(db, false, None, Terms::default()).await
+        Leads::open_with(db, false, None, Terms::default(), None).await
     }
 
     /// The same; with `follow`, the index also follows what other processes
@@ -111,6 +119,7 @@ impl Leads {
         follow: bool,
         writers: Option<usize>,
         terms: Terms,
+        outbox: Option<OutboxTerms>,
     ) -> Result<Leads, AppError> {
         let changes = if follow {
             Some(contacts::watch_contacts(&db).await?)
@@ -120,14 +129,19 @@ impl Leads {
         let writers = writers.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
         });
-        let leads = Leads::load(db, writers.clamp(1, MAX_WRITERS), terms).await?;
+        let leads = Leads::load(db, writers.clamp(1, MAX_WRITERS), terms, outbox).await?;
         if let Some(changes) = changes {
             tokio::spawn(follow::follow_loop(leads.clone(), changes));
         }
         Ok(leads)
     }
 
-    async fn load(db: Db, writers: usize, terms: Terms) -> Result<Leads, AppError> {
+    async fn load(
+        db: Db,
+        writers: usize,
+        terms: Terms,
+        outbox: Option<OutboxTerms>,
+    ) -> Result<Leads, AppError> {
         let started = Instant::now();
         tracing::info!("building the lead index from the database");
         let (contacts, leads) = contacts::load_states(&db, move |s| s.lead(&terms)).await?;
@@ -145,6 +159,10 @@ impl Leads {
         let book = SpendBook::build(spend::load(&db).await?);
         let (writers, queues): (Vec<_>, Vec<_>) = (0..writers).map(|_| mpsc::channel(256)).unzip();
         let (changes, _) = broadcast::channel(LIVE_BACKLOG);
+        let mut index = index;
+        for (lead, code) in capi_codes(outbox::all_states(&db).await?) {
+            index.set_capi(&lead, code);
+        }
         let leads = Leads {
             inner: Arc::new(Inner {
                 db,
@@ -153,6 +171,8 @@ impl Leads {
                 spend: RwLock::new(book),
                 writers,
                 changes,
+                outbox,
+                capi_queued: tokio::sync::Notify::new(),
             }),
         };
         for jobs in queues {
@@ -329,9 +349,24 @@ impl Leads {
         let before = before.map(|b| usize::try_from(b).unwrap_or(usize::MAX));
         let history =
             contacts::contact_history(&self.inner.db, &facts.key, DETAIL_EVENTS, before).await?;
+        let key = facts.key.clone();
         let mut detail = reports::timeline::timeline(facts, history.events, timeout);
         detail.events_total = history.total as u64;
         detail.older = history.older.map(|o| o as u64);
+        if let Some(state) = contacts::state_of(&self.inner.db, &key).await? {
+            let ids: Vec<String> = crate::ssr::domain::capi::outcomes(&state, &self.inner.terms)
+                .into_iter()
+                .map(|o| o.event_id)
+                .collect();
+            let rows = outbox::get(&self.inner.db, &ids).await?;
+            let info = reports::capi::lead_capi(
+                &state,
+                &self.inner.terms,
+                &rows,
+                self.inner.outbox.is_some(),
+            );
+            reports::capi::attach(&mut detail, info);
+        }
         Ok(Some(detail))
     }
 
@@ -381,6 +416,132 @@ impl Leads {
         reports::ads::ads(&self.read(), &book, f, attribution, count_by, currency)
     }
 
+    /// After a commit queued Conversions API events for `leads`: they show
+    /// as pending (unless one was rejected) and the sender wakes.
+    pub(crate) fn note_queued(&self, leads: &[String]) {
+        if leads.is_empty() {
+            return;
+        }
+        {
+            let mut index = self.write();
+            for key in leads {
+                if index.capi_of(key) != Some(CAPI_REJECTED) {
+                    index.set_capi(key, CAPI_PENDING);
+                }
+            }
+        }
+        self.inner.capi_queued.notify_one();
+    }
+
+    /// Whether Conversions API events are queued (a dataset and token are set).
+    pub fn capi_enabled(&self) -> bool {
+        self.inner.outbox.is_some()
+    }
+
+    /// Waits until a commit queues Conversions API events (or returns at
+    /// once if one did since the last wait).
+    pub async fn capi_wait(&self) {
+        self.inner.capi_queued.notified().await;
+    }
+
+    /// Claims due Conversions API events for sender `me` until `until`.
+    pub async fn capi_claim(
+        &self,
+        me: &str,
+        now: i64,
+        until: i64,
+        max: usize,
+    ) -> Result<Vec<Claimed>, AppError> {
+        outbox::claim(&self.inner.db, me, now, until, max).await
+    }
+
+    /// Records what became of posted events and shows it on their leads.
+    pub async fn capi_finish(
+        &self,
+        ids: &[String],
+        now: i64,
+        done: Done<'_>,
+    ) -> Result<(), AppError> {
+        let note = match &done {
+            Done::Sent { .. } => None,
+            Done::Rejected { message, .. } => Some(format!("rejected: {message}")),
+            Done::Retry { why, .. } => Some((*why).to_owned()),
+        };
+        let mut leads = outbox::finish(&self.inner.db, ids, now, done).await?;
+        outbox::note(&self.inner.db, now, note.as_deref()).await?;
+        leads.sort_unstable();
+        leads.dedup();
+        let codes = capi_codes(outbox::states_of(&self.inner.db, &leads).await?);
+        let mut index = self.write();
+        for (lead, code) in codes {
+            index.set_capi(&lead, code);
+        }
+        Ok(())
+    }
+
+    /// Notes an error of the sender that concerns no event (e.g. the
+    /// settings page's test event failed).
+    pub async fn capi_note(&self, now: i64, error: Option<&str>) -> Result<(), AppError> {
+        outbox::note(&self.inner.db, now, error).await
+    }
+
+    /// Counts per state, last success and last error.
+    pub async fn capi_status(&self) -> Result<CapiStatus, AppError> {
+        let health = outbox::health(&self.inner.db).await?;
+        let time = |s: Option<i64>| s.and_then(|s| chrono::DateTime::from_timestamp(s, 0));
+        let mut status = CapiStatus {
+            configured: self.inner.outbox.is_some(),
+            last_success: time(health.last_success),
+            last_error_at: time(health.last_error_at),
+            last_error: health.last_error,
+            ..Default::default()
+        };
+        for (state, n) in outbox::counts(&self.inner.db).await? {
+            match state.as_str() {
+                outbox::PENDING => status.pending = n,
+                outbox::SENT => status.sent = n,
+                outbox::REJECTED => status.rejected = n,
+                _ => {}
+            }
+        }
+        Ok(status)
+    }
+
+    /// Sendable ad leads whose 7-day window ends within `within` of `now`
+    /// with nothing queued or sent, newest deadline first.
+    pub async fn closing_soon(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        within: chrono::Duration,
+        limit: usize,
+    ) -> Result<Vec<ClosingSoon>, AppError> {
+        let window = crate::ssr::domain::capi::window();
+        // The click is at or after the Date, so its window ends at or
+        // after Date + 7 days: only leads of these Dates can close soon.
+        let candidates = self
+            .read()
+            .unsent_between(now - window, now - window + within);
+        let mut out = Vec::new();
+        for lead in candidates {
+            let Some(state) = contacts::state_of(&self.inner.db, &lead.key).await? else {
+                continue;
+            };
+            let Some(click) = state.click.as_ref() else {
+                continue;
+            };
+            let ends = click.stamp.at + window;
+            if ends > now && ends <= now + within {
+                out.push(ClosingSoon {
+                    lead: lead.into(),
+                    window_ends_at: ends,
+                });
+            }
+        }
+        out.sort_by(|a, b| b.window_ends_at.cmp(&a.window_ends_at));
+        out.truncate(limit);
+        Ok(out)
+    }
+
     /// Whether there is no lead at all.
     pub fn is_empty(&self) -> bool {
         self.read().is_empty()
@@ -420,6 +581,23 @@ impl Leads {
         v.mismatches += index.len().saturating_sub(v.leads);
         Ok(v)
     }
+}
+
+/// Each lead's Conversions API state from its events' states: rejected if
+/// any is, else pending if any is, else sent if any is.
+fn capi_codes(pairs: Vec<(String, String)>) -> Vec<(String, u8)> {
+    let mut by_lead: std::collections::HashMap<String, u8> = std::collections::HashMap::new();
+    for (lead, state) in pairs {
+        let code = match state.as_str() {
+            outbox::REJECTED => CAPI_REJECTED,
+            outbox::PENDING => CAPI_PENDING,
+            outbox::SENT => CAPI_SENT,
+            _ => CAPI_NONE,
+        };
+        let e = by_lead.entry(lead).or_insert(CAPI_NONE);
+        *e = (*e).max(code);
+    }
+    by_lead.into_iter().collect()
 }
 
 /// Events a lead detail reads at least (whole history pages, so at most
@@ -522,7 +700,7 @@ mod tests {
             .await
             .expect("db");
         let a = Leads::open(db.clone()).await.expect("a");
-        let b = Leads::open_with(db, true, None, Terms::default())
+        let b = Leads::open_with(db, true, None, Terms::default(), None)
             .await
             .expect("b");
         let mut live = b.subscribe();

@@ -44,8 +44,9 @@ pub(super) async fn write_loop(leads: Leads, mut jobs: mpsc::Receiver<Job>) {
         let l = leads.clone();
         let busy = Instant::now();
         let done = tokio::spawn(async move {
-            let stored = batch::store(&db, &events).await?;
+            let stored = batch::store(&db, &events, l.inner.outbox.as_ref()).await?;
             l.apply_committed(&stored.changed, &stored.gone);
+            l.note_queued(&stored.queued);
             Ok::<_, AppError>(stored.new)
         })
         .await;

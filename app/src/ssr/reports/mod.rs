@@ -3,5 +3,6 @@
 //! through its visitor and never touch storage.
 
 pub mod ads;
+pub(crate) mod capi;
 pub mod summary;
 pub mod timeline;

@@ -35,6 +35,8 @@ pub(crate) fn timeline(
                 .purchases
                 .iter()
                 .any(|p| p.at == e.occurred_at && Some(p.value) == c.value),
+            capi_state: None,
+            capi_message: None,
         })
     };
     let timeline = events
@@ -72,5 +74,6 @@ pub(crate) fn timeline(
         events: timeline,
         events_total: 0,
         older: None,
+        capi: Default::default(),
     }
 }

@@ -29,6 +29,7 @@ use surrealdb::types::{RecordId, SurrealValue, Value};
 
 use super::contacts::parse_state;
 use super::db::{Db, db_error, is_duplicate, is_retryable, record, row};
+use super::outbox::{self, OutboxTerms};
 use crate::error::AppError;
 use crate::ssr::domain::event::Event;
 use crate::ssr::domain::identity::Groups;
@@ -52,6 +53,8 @@ pub struct Stored {
     pub changed: Vec<ContactState>,
     /// Contact keys merged into another contact by a tie: no longer leads.
     pub gone: Vec<String>,
+    /// Leads this batch queued Conversions API events for.
+    pub queued: Vec<String>,
 }
 
 #[cfg(test)]
@@ -74,7 +77,11 @@ impl From<surrealdb::Error> for TxError {
 }
 
 /// Stores a validated batch. Idempotent by event id.
-pub async fn store(db: &Db, events: &[Event]) -> Result<Stored, AppError> {
+pub async fn store(
+    db: &Db,
+    events: &[Event],
+    outbox: Option<&OutboxTerms>,
+) -> Result<Stored, AppError> {
     // Repeats inside the batch are duplicates of their first occurrence.
     let mut seen = HashSet::new();
     let first: Vec<bool> = events.iter().map(|e| seen.insert(e.id.as_str())).collect();
@@ -88,14 +95,19 @@ pub async fn store(db: &Db, events: &[Event]) -> Result<Stored, AppError> {
     let mut check = Check::Contacts;
     loop {
         attempt += 1;
-        match try_store(db, &unique, check).await {
-            Ok((stored_ids, changed, gone)) => {
+        match try_store(db, &unique, check, outbox).await {
+            Ok((stored_ids, changed, gone, queued)) => {
                 let new = events
                     .iter()
                     .zip(&first)
                     .map(|(e, f)| *f && stored_ids.contains(e.id.as_str()))
                     .collect();
-                return Ok(Stored { new, changed, gone });
+                return Ok(Stored {
+                    new,
+                    changed,
+                    gone,
+                    queued,
+                });
             }
             // An event id stored under another contact: the insert met it.
             Err(TxError::Db(e)) if matches!(check, Check::Contacts) && is_duplicate(&e) => {
@@ -131,10 +143,15 @@ fn backoff(attempt: u32) -> Duration {
 
 type Tx = surrealdb::method::Transaction<surrealdb::engine::any::Any>;
 
-async fn try_store(db: &Db, events: &[&Event], check: Check) -> Result<Written, TxError> {
+async fn try_store(
+    db: &Db,
+    events: &[&Event],
+    check: Check,
+    outbox: Option<&OutboxTerms>,
+) -> Result<Written, TxError> {
     let t0 = std::time::Instant::now();
     let tx = db.clone().begin().await?;
-    match write(&tx, events, check).await {
+    match write(&tx, events, check, outbox).await {
         Ok(Some(result)) => {
             let t1 = std::time::Instant::now();
             tx.commit().await?;
@@ -150,7 +167,7 @@ async fn try_store(db: &Db, events: &[&Event], check: Check) -> Result<Written, 
         }
         Ok(None) => {
             let _ = tx.cancel().await;
-            Ok((HashSet::new(), Vec::new(), Vec::new()))
+            Ok((HashSet::new(), Vec::new(), Vec::new(), Vec::new()))
         }
         Err(e) => {
             let _ = tx.cancel().await;
@@ -161,8 +178,9 @@ async fn try_store(db: &Db, events: &[&Event], check: Check) -> Result<Written, 
 
 /// What a batch's transaction wrote: the ids of the events it stored, the
 /// committed states of the contacts it changed, and the contact keys that
-/// stopped being contacts of their own (merged into another by a tie).
-type Written = (HashSet<String>, Vec<ContactState>, Vec<String>);
+/// stopped being contacts of their own (merged into another by a tie), and
+/// the leads it queued Conversions API events for.
+type Written = (HashSet<String>, Vec<ContactState>, Vec<String>, Vec<String>);
 
 /// A stored contact row: a contact's state with its latest events' ids and
 /// its history pages, or a redirect of an alias key to its contact's key.
@@ -228,7 +246,12 @@ async fn read_rows(tx: &Tx, keys: &[&str]) -> Result<Vec<(String, Row)>, TxError
 /// lists the merged-away keys as gone. Every row of a group that changes
 /// is written, so a concurrent batch touching any of its keys conflicts
 /// and runs again (in this process or another).
-async fn write(tx: &Tx, events: &[&Event], check: Check) -> Result<Option<Written>, TxError> {
+async fn write(
+    tx: &Tx,
+    events: &[&Event],
+    check: Check,
+    outbox: Option<&OutboxTerms>,
+) -> Result<Option<Written>, TxError> {
     let mut named: Vec<&str> = events
         .iter()
         .flat_map(|e| {
@@ -320,6 +343,15 @@ async fn write(tx: &Tx, events: &[&Event], check: Check) -> Result<Option<Writte
     let mut changed = Vec::new();
     let mut gone = Vec::new();
     let mut history = Vec::new();
+    // Conversions API events this batch makes known (written in its commit).
+    let mut capi_rows = Vec::new();
+    let mut queued = Vec::new();
+    let planned_ids = |state: &ContactState, t: &OutboxTerms| -> HashSet<String> {
+        outbox::planned(state, t)
+            .into_iter()
+            .map(|(o, _)| o.event_id)
+            .collect()
+    };
     // Only groups this batch added events to are written.
     for (root, group_events) in by_root {
         let group: Vec<&String> = members
@@ -360,11 +392,36 @@ async fn write(tx: &Tx, events: &[&Event], check: Check) -> Result<Option<Writte
                 .collect();
             (state, ids, pages, false)
         };
+        // What was planned before: the events of the stored states.
+        let before: HashSet<String> = match outbox {
+            Some(t) if simple => planned_ids(&state, t),
+            Some(t) => group
+                .iter()
+                .filter_map(|m| match rows.get(*m) {
+                    Some(Row::State(old, _, _)) => Some(planned_ids(old, t)),
+                    _ => None,
+                })
+                .flatten()
+                .collect(),
+            None => HashSet::new(),
+        };
         for e in &group_events {
             state.apply(e);
             ids.push(e.id.clone());
         }
         history.extend(spill(&root, &mut ids, &mut pages));
+        if let Some(t) = outbox {
+            let mut any = false;
+            for (o, ev) in outbox::planned(&state, t) {
+                if !before.contains(&o.event_id) {
+                    capi_rows.push(outbox::row_of(&root, &o, &ev));
+                    any = true;
+                }
+            }
+            if any {
+                queued.push(root.clone());
+            }
+        }
         let text = serde_json::to_string(&state).map_err(|e| TxError::Corrupt(e.to_string()))?;
         let fields = json!({ "state": text, "events": ids, "pages": pages });
         if simple && existed {
@@ -408,11 +465,17 @@ async fn write(tx: &Tx, events: &[&Event], check: Check) -> Result<Option<Writte
     if !history.is_empty() {
         sql.push_str(" INSERT INTO history $history RETURN NONE;");
     }
+    if !capi_rows.is_empty() {
+        // IGNORE: an event already in the outbox (sent, or queued by a
+        // merged contact) stays as it is.
+        sql.push_str(" INSERT IGNORE INTO capi $capi RETURN NONE;");
+    }
     let mut query = tx
         .query(sql)
         .bind(("events", event_rows))
         .bind(("inserts", inserts))
-        .bind(("history", history));
+        .bind(("history", history))
+        .bind(("capi", capi_rows));
     for (i, (ids, by_key)) in updates.into_iter().enumerate() {
         query = query.bind((format!("ids{i}"), ids)).bind((
             format!("fields{i}"),
@@ -426,7 +489,7 @@ async fn write(tx: &Tx, events: &[&Event], check: Check) -> Result<Option<Writte
     }
     query.await?.check()?;
     let ids = new_events.iter().map(|e| e.id.clone()).collect();
-    Ok(Some((ids, changed, gone)))
+    Ok(Some((ids, changed, gone, queued)))
 }
 
 /// The stored event: its id (for the existence check), its contact, and the
@@ -471,7 +534,7 @@ mod tests {
                     "contact": {"phone": phone}}));
             }
             let events = batch(serde_json::Value::Array(list));
-            tasks.push(tokio::spawn(async move { store(&db, &events).await }));
+            tasks.push(tokio::spawn(async move { store(&db, &events, None).await }));
         }
         for t in tasks {
             let stored = t.await.expect("task").expect("stored despite conflicts");
@@ -505,6 +568,7 @@ mod tests {
         let stored = store(
             &db,
             &batch(serde_json::json!([ev("a", "v1"), ev("b", "v1")])),
+            None,
         )
         .await
         .expect("ok");
@@ -516,6 +580,7 @@ mod tests {
                 ev("c", "v3"),
                 ev("b", "v1")
             ])),
+            None,
         )
         .await
         .expect("ok");
@@ -548,13 +613,13 @@ mod tests {
         let first: Vec<_> = (0..n)
             .map(|c| msg(format!("in{c}"), c, "2026-11-20T10:00:00Z", "inbound"))
             .collect();
-        store(&db, &batch(serde_json::Value::Array(first)))
+        store(&db, &batch(serde_json::Value::Array(first)), None)
             .await
             .expect("first");
         let answers: Vec<_> = (0..n)
             .map(|c| msg(format!("out{c}"), c, "2026-11-20T10:05:00Z", "outbound"))
             .collect();
-        let stored = store(&db, &batch(serde_json::Value::Array(answers)))
+        let stored = store(&db, &batch(serde_json::Value::Array(answers)), None)
             .await
             .expect("answers");
         assert_eq!(stored.accepted(), n);
@@ -587,9 +652,13 @@ mod tests {
             serde_json::json!({"id": id, "occurred_at": "2026-11-20T10:00:00Z", "channel": "web",
             "direction": "inbound", "contact": {"external_id": "v1"}})
         };
-        let stored = store(&db, &batch(serde_json::json!([ev("a"), ev("b"), ev("a")])))
-            .await
-            .expect("ok");
+        let stored = store(
+            &db,
+            &batch(serde_json::json!([ev("a"), ev("b"), ev("a")])),
+            None,
+        )
+        .await
+        .expect("ok");
         assert_eq!(stored.new, vec![true, true, false]);
         assert_eq!(
             stored
@@ -599,7 +668,7 @@ mod tests {
                 .count(),
             1
         );
-        let stored = store(&db, &batch(serde_json::json!([ev("b"), ev("c")])))
+        let stored = store(&db, &batch(serde_json::json!([ev("b"), ev("c")])), None)
             .await
             .expect("ok");
         assert_eq!(stored.new, vec![false, true]);
@@ -639,7 +708,7 @@ mod tests {
         const N: usize = 1900;
         for start in (0..N).step_by(250) {
             let list: Vec<_> = (start..(start + 250).min(N)).map(|i| ev("v1", i)).collect();
-            store(&db, &batch(serde_json::Value::Array(list)))
+            store(&db, &batch(serde_json::Value::Array(list)), None)
                 .await
                 .expect("stored");
         }
@@ -651,9 +720,13 @@ mod tests {
         assert!(sizes[0][0] <= RECENT_MAX, "{sizes:?}");
         assert_eq!(sizes[0][1] * PAGE + sizes[0][0], N);
 
-        let again = store(&db, &batch(serde_json::json!([ev("v1", 0), ev("v1", N)])))
-            .await
-            .expect("stored");
+        let again = store(
+            &db,
+            &batch(serde_json::json!([ev("v1", 0), ev("v1", N)])),
+            None,
+        )
+        .await
+        .expect("stored");
         assert_eq!(again.new, vec![false, true]);
         let all = contact_events(&db, "web:v1").await.expect("history");
         assert_eq!(all.len(), N + 1);
@@ -683,7 +756,7 @@ mod tests {
         // v2 gets a long history too, then one event ties both ids.
         for start in (0..700).step_by(350) {
             let list: Vec<_> = (start..start + 350).map(|i| ev("v2", i)).collect();
-            store(&db, &batch(serde_json::Value::Array(list)))
+            store(&db, &batch(serde_json::Value::Array(list)), None)
                 .await
                 .expect("stored");
         }
@@ -693,7 +766,7 @@ mod tests {
             "channel": "web", "direction": "inbound", "contact": {"external_id": "v2"}}]),
         );
         tied[0].aliases = vec!["web:v1".into()];
-        store(&db, &tied).await.expect("merged");
+        store(&db, &tied, None).await.expect("merged");
         let merged = contact_events(&db, "web:v2").await.expect("history");
         assert_eq!(merged.len(), N + 1 + 700 + 1);
     }

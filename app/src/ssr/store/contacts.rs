@@ -216,6 +216,21 @@ pub async fn contact_history(
     })
 }
 
+/// The stored state of contact `key` (`None`: no such contact).
+pub async fn state_of(db: &Db, key: &str) -> Result<Option<ContactState>, AppError> {
+    let mut res = db
+        .query("SELECT VALUE state FROM $cid")
+        .bind(("cid", record("contact", key)))
+        .await
+        .map_err(db_error)?;
+    let states: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
+    states
+        .iter()
+        .find(|s| !s.is_null())
+        .map(|s| parse_state(s).map_err(AppError::Internal))
+        .transpose()
+}
+
 /// The contact key an alias key redirects to (`None`: not an alias).
 pub async fn contact_of(db: &Db, key: &str) -> Result<Option<String>, AppError> {
     let mut res = db

@@ -13,7 +13,7 @@ const DATABASE: &str = "leads";
 
 /// The schema version this build writes. A database written by a newer
 /// build is refused rather than misread.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Migrations in order: `(version reached, SurrealQL)`. Each runs in one
 /// transaction together with the version bump.
@@ -90,6 +90,19 @@ const MIGRATIONS: &[(i64, Step)] = &[
     -- deployment's currency (hundredths); a new row for the same key
     -- replaces the old one (`shared/spec/outcomes.md`, "Ad spend").
     DEFINE TABLE IF NOT EXISTS spend SCHEMALESS;
+    "#,
+        ),
+    ),
+    (
+        7,
+        Step::Sql(
+            r#"
+    -- capi:⟨event id⟩: the Conversions API outbox, one row per event for
+    -- Meta, written in the commit that makes its outcome known; its state
+    -- (pending, sent, rejected) and a sender's claim on it.
+    DEFINE TABLE IF NOT EXISTS capi SCHEMALESS;
+    DEFINE INDEX IF NOT EXISTS capi_state ON capi FIELDS state;
+    DEFINE INDEX IF NOT EXISTS capi_lead ON capi FIELDS lead;
     "#,
         ),
     ),

@@ -6,4 +6,5 @@ pub(crate) mod accounts;
 pub(crate) mod batch;
 pub(crate) mod contacts;
 pub mod db;
+pub mod outbox;
 pub(crate) mod spend;

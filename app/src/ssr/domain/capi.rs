@@ -1,0 +1,488 @@
+//! The Conversions API for Business Messaging (`shared/spec/meta-capi.md`),
+//! pure: which of a lead's outcomes Meta is told about, the events' exact
+//! shape, and what Meta's answers mean. No I/O, no clock ("now" is passed).
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::event::ConversionType;
+use super::money::{self, Minor};
+use super::rules::{AdClick, ContactState, Terms};
+use super::secret::hex;
+
+/// An outcome more than this long after the click is not sent: Meta no
+/// longer attributes it.
+pub fn window() -> Duration {
+    Duration::days(7)
+}
+
+/// The most events one request carries.
+pub const BATCH_MAX: usize = 1000;
+
+/// The Graph API version events are posted to.
+pub const GRAPH_VERSION: &str = "v21.0";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum EventName {
+    LeadSubmitted,
+    Purchase,
+}
+
+impl EventName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventName::LeadSubmitted => "LeadSubmitted",
+            EventName::Purchase => "Purchase",
+        }
+    }
+}
+
+/// What becomes of an outcome before anything is posted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// Goes to the outbox.
+    Send,
+    /// Cannot be sent; the reason is a stable code (`no_click`,
+    /// `no_click_id`, `no_account`, `no_user_id`, `detected_by_meta`,
+    /// `before_click`).
+    NotSendable(&'static str),
+    /// More than [`window`] after the click.
+    WindowPassed,
+}
+
+/// One outcome of a lead that Meta could be told about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// Stable for the lead and the outcome, so a resend is deduplicated.
+    pub event_id: String,
+    pub name: EventName,
+    pub at: DateTime<Utc>,
+    /// Purchases: the amount in hundredths.
+    pub value: Option<Minor>,
+    /// The conversion event it comes from (none for an engaged lead).
+    pub conversion: Option<String>,
+    pub plan: Plan,
+}
+
+fn digest(text: &str) -> String {
+    hex(&Sha256::digest(text.as_bytes())[..16])
+}
+
+/// What names the person at Meta: the click id, or account and user.
+fn click_identity(c: &AdClick) -> String {
+    match &c.clid {
+        Some(clid) => format!("clid:{clid}"),
+        None => format!(
+            "{}:{}:{}",
+            c.channel,
+            c.account.as_deref().unwrap_or(""),
+            c.user.as_deref().unwrap_or("")
+        ),
+    }
+}
+
+/// A lead's outcomes under `terms` (only a lead has any): one
+/// `LeadSubmitted` at the first of engaged, qualified or submitted details,
+/// and a `Purchase` per purchase; each with what becomes of it.
+pub fn outcomes(state: &ContactState, terms: &Terms) -> Vec<Outcome> {
+    if state.lead(terms).is_none() {
+        return Vec::new();
+    }
+    let click = state.click.as_ref();
+    let person = match click {
+        Some(c) => click_identity(&c.value),
+        None => format!("key:{}", state.key),
+    };
+    let plan = |at: DateTime<Utc>, by_meta: bool| match click {
+        None => Plan::NotSendable("no_click"),
+        Some(c) => match c.value.missing() {
+            Some(why) => Plan::NotSendable(why),
+            None if by_meta => Plan::NotSendable("detected_by_meta"),
+            None if at < c.stamp.at => Plan::NotSendable("before_click"),
+            None if at - c.stamp.at > window() => Plan::WindowPassed,
+            None => Plan::Send,
+        },
+    };
+    let mut out = Vec::new();
+    // LeadSubmitted: the earliest of the moments that make it.
+    let engaged = state.engaged_at(terms).map(|at| (at, None, false));
+    let submitted = state
+        .conversions
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.kind,
+                ConversionType::Qualified | ConversionType::LeadSubmitted
+            )
+        })
+        .map(|c| (c.at, Some(c.id.clone()), c.meta))
+        .min();
+    if let Some((at, conversion, by_meta)) = [engaged, submitted].into_iter().flatten().min() {
+        out.push(Outcome {
+            event_id: format!("ls-{}", digest(&person)),
+            name: EventName::LeadSubmitted,
+            at,
+            value: None,
+            conversion,
+            plan: plan(at, by_meta),
+        });
+    }
+    for c in state
+        .conversions
+        .iter()
+        .filter(|c| c.kind == ConversionType::Purchase)
+    {
+        out.push(Outcome {
+            event_id: format!("pu-{}", digest(&c.id)),
+            name: EventName::Purchase,
+            at: c.at,
+            value: Some(c.value.unwrap_or(0)),
+            conversion: Some(c.id.clone()),
+            plan: plan(c.at, c.meta),
+        });
+    }
+    out
+}
+
+/// The event as Meta takes it (one item of `data`).
+pub fn event_json(o: &Outcome, click: &AdClick, currency: &str) -> Value {
+    let text = |v: &Option<String>| v.clone().unwrap_or_default();
+    let (channel, user_data) = match click.channel.as_str() {
+        "whatsapp" => (
+            "whatsapp",
+            json!({"whatsapp_business_account_id": text(&click.account), "ctwa_clid": text(&click.clid)}),
+        ),
+        "instagram" => (
+            "instagram",
+            json!({"ig_account_id": text(&click.account), "ig_sid": text(&click.user)}),
+        ),
+        _ => (
+            "messenger",
+            json!({"page_id": text(&click.account), "page_scoped_user_id": text(&click.user)}),
+        ),
+    };
+    let mut ev = json!({
+        "event_name": o.name.as_str(),
+        "event_time": o.at.timestamp(),
+        "event_id": o.event_id,
+        "action_source": "business_messaging",
+        "messaging_channel": channel,
+        "user_data": user_data,
+    });
+    if let (EventName::Purchase, Some(v)) = (o.name, o.value) {
+        ev["custom_data"] = json!({"value": money::to_json(v), "currency": currency});
+    }
+    ev
+}
+
+/// The outcomes of `state` to queue: planned `Send`, as (outcome, event).
+pub fn to_send(state: &ContactState, terms: &Terms, currency: &str) -> Vec<(Outcome, Value)> {
+    let Some(click) = state.click.as_ref() else {
+        return Vec::new();
+    };
+    outcomes(state, terms)
+        .into_iter()
+        .filter(|o| o.plan == Plan::Send)
+        .map(|o| {
+            let ev = event_json(&o, &click.value, currency);
+            (o, ev)
+        })
+        .collect()
+}
+
+/// A request's body: the events, and the test event code when one is set.
+pub fn request_json(events: &[Value], test_event_code: Option<&str>) -> Value {
+    let mut body = json!({ "data": events });
+    if let Some(code) = test_event_code.filter(|c| !c.is_empty()) {
+        body["test_event_code"] = json!(code);
+    }
+    body
+}
+
+/// What an answer of Meta's means for the events of its request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    Sent {
+        events_received: Option<i64>,
+        fbtrace_id: Option<String>,
+    },
+    /// A 4xx other than 429: not retried.
+    Rejected {
+        message: String,
+        subcode: Option<i64>,
+        fbtrace_id: Option<String>,
+    },
+    /// A 5xx or 429 (or no answer): tried again later.
+    Retry { why: String },
+}
+
+/// Reads Meta's answer (status and body).
+pub fn classify(status: u16, body: &[u8]) -> Reply {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let err = &v["error"];
+    let trace = v["fbtrace_id"]
+        .as_str()
+        .or_else(|| err["fbtrace_id"].as_str())
+        .map(str::to_owned);
+    match status {
+        200..=299 => Reply::Sent {
+            events_received: v["events_received"].as_i64(),
+            fbtrace_id: trace,
+        },
+        429 | 500..=599 => Reply::Retry {
+            why: match err["message"].as_str() {
+                Some(m) => format!("HTTP {status}: {}", clip(m)),
+                None => format!("HTTP {status}"),
+            },
+        },
+        _ => Reply::Rejected {
+            message: match err["message"].as_str() {
+                Some(m) => clip(m),
+                None => format!("HTTP {status}"),
+            },
+            subcode: err["error_subcode"].as_i64(),
+            fbtrace_id: trace,
+        },
+    }
+}
+
+/// Meta's messages are shown as they are, within reason.
+fn clip(m: &str) -> String {
+    m.chars().take(500).collect()
+}
+
+/// How long to wait before the `tries`-th retry: doubling from 10 s, at
+/// most an hour.
+pub fn backoff(tries: u32) -> Duration {
+    let secs = 10i64.saturating_mul(1i64 << tries.min(9));
+    Duration::seconds(secs.min(3600))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Source;
+    use crate::ssr::domain::event::{Conversion, Direction, Event, Kind, Sender};
+    use chrono::TimeZone;
+
+    fn at(min: i64) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 20, 9, 0, 0)
+            .single()
+            .expect("time")
+            + Duration::minutes(min)
+    }
+
+    fn ev(id: &str, min: i64, kind: Kind, dir: Option<Direction>, sender: Sender) -> Event {
+        Event {
+            id: id.into(),
+            kind,
+            occurred_at: at(min),
+            channel: "whatsapp".into(),
+            direction: dir,
+            sender,
+            contact_key: "+628111".into(),
+            phone: Some("+628111".into()),
+            external_id: None,
+            name: None,
+            email: None,
+            source: None,
+            ctwa_clid: None,
+            meta_account: None,
+            aliases: Vec::new(),
+            conversion: None,
+        }
+    }
+
+    fn click_msg(id: &str, min: i64, waba: Option<&str>) -> Event {
+        let mut e = ev(
+            id,
+            min,
+            Kind::Message,
+            Some(Direction::Inbound),
+            Sender::Customer,
+        );
+        e.source = Some(Source {
+            platform: "meta".into(),
+            kind: "ad".into(),
+            id: Some("AD1".into()),
+            name: None,
+            url: None,
+        });
+        e.ctwa_clid = Some("CL1".into());
+        e.meta_account = waba.map(str::to_owned);
+        e
+    }
+
+    fn purchase(id: &str, min: i64, value: Minor, meta: bool) -> Event {
+        let mut e = ev(id, min, Kind::Conversion, None, Sender::System);
+        e.conversion = Some(Conversion {
+            kind: ConversionType::Purchase,
+            value: Some(value),
+            currency: Some("IDR".into()),
+            detected_by_meta: meta,
+        });
+        e
+    }
+
+    fn fold(events: &[Event]) -> ContactState {
+        let mut s = ContactState::new("+628111");
+        for e in events {
+            s.apply(e);
+        }
+        s
+    }
+
+    #[test]
+    fn an_engaged_buyer_gives_one_lead_submitted_and_a_purchase() {
+        let terms = Terms::default();
+        let s = fold(&[
+            click_msg("m1", 0, Some("WABA1")),
+            ev(
+                "r1",
+                2,
+                Kind::Message,
+                Some(Direction::Outbound),
+                Sender::Agent,
+            ),
+            ev(
+                "m2",
+                3,
+                Kind::Message,
+                Some(Direction::Inbound),
+                Sender::Customer,
+            ),
+            purchase("p1", 60, 15_000_000, false),
+        ]);
+        let sent = to_send(&s, &terms, "IDR");
+        assert_eq!(sent.len(), 2);
+        let (ls, ev0) = &sent[0];
+        assert_eq!((ls.name, ls.at), (EventName::LeadSubmitted, at(3)));
+        assert_eq!(
+            ev0,
+            &json!({"event_name": "LeadSubmitted", "event_time": at(3).timestamp(), "event_id": ls.event_id,
+                "action_source": "business_messaging", "messaging_channel": "whatsapp",
+                "user_data": {"whatsapp_business_account_id": "WABA1", "ctwa_clid": "CL1"}})
+        );
+        assert_eq!(
+            sent[1].1["custom_data"],
+            json!({"value": 150000, "currency": "IDR"})
+        );
+        // Stable ids: folding again in another order gives the same.
+        let again = fold(&[
+            purchase("p1", 60, 15_000_000, false),
+            ev(
+                "m2",
+                3,
+                Kind::Message,
+                Some(Direction::Inbound),
+                Sender::Customer,
+            ),
+            ev(
+                "r1",
+                2,
+                Kind::Message,
+                Some(Direction::Outbound),
+                Sender::Agent,
+            ),
+            click_msg("m1", 0, Some("WABA1")),
+        ]);
+        assert_eq!(to_send(&again, &terms, "IDR"), sent);
+    }
+
+    #[test]
+    fn what_is_not_sent_says_why() {
+        let terms = Terms::default();
+        // No click: not sendable.
+        let s = fold(&[
+            ev(
+                "m1",
+                0,
+                Kind::Message,
+                Some(Direction::Inbound),
+                Sender::Customer,
+            ),
+            purchase("p1", 5, 100, false),
+        ]);
+        assert_eq!(outcomes(&s, &terms)[0].plan, Plan::NotSendable("no_click"));
+        // A click without its account.
+        let s = fold(&[click_msg("m1", 0, None), purchase("p1", 5, 100, false)]);
+        assert_eq!(
+            outcomes(&s, &terms)[0].plan,
+            Plan::NotSendable("no_account")
+        );
+        // Past the window, detected by Meta, inside the window at its edge.
+        let week = 7 * 24 * 60;
+        let s = fold(&[
+            click_msg("m1", 0, Some("W")),
+            purchase("p1", week, 100, false),
+            purchase("p2", week + 1, 100, false),
+            purchase("p3", 10, 100, true),
+        ]);
+        let plans: Vec<_> = outcomes(&s, &terms)
+            .into_iter()
+            .map(|o| (o.conversion, o.plan))
+            .collect();
+        assert!(plans.contains(&(Some("p1".into()), Plan::Send)));
+        assert!(plans.contains(&(Some("p2".into()), Plan::WindowPassed)));
+        assert!(plans.contains(&(Some("p3".into()), Plan::NotSendable("detected_by_meta"))));
+        // A known customer is no lead: nothing at all.
+        let mut s = fold(&[click_msg("m1", 0, Some("W")), purchase("p1", 5, 100, false)]);
+        s.mark_known_customer();
+        assert!(outcomes(&s, &terms).is_empty());
+    }
+
+    #[test]
+    fn messenger_and_instagram_name_the_page_and_the_user() {
+        let o = Outcome {
+            event_id: "x".into(),
+            name: EventName::LeadSubmitted,
+            at: at(0),
+            value: None,
+            conversion: None,
+            plan: Plan::Send,
+        };
+        let click = |channel: &str| AdClick {
+            channel: channel.into(),
+            clid: None,
+            account: Some("PAGE".into()),
+            user: Some("PSID".into()),
+        };
+        let m = event_json(&o, &click("messenger"), "IDR");
+        assert_eq!(m["messaging_channel"], "messenger");
+        assert_eq!(
+            m["user_data"],
+            json!({"page_id": "PAGE", "page_scoped_user_id": "PSID"})
+        );
+        let i = event_json(&o, &click("instagram"), "IDR");
+        assert_eq!(i["messaging_channel"], "instagram");
+        assert_eq!(
+            i["user_data"],
+            json!({"ig_account_id": "PAGE", "ig_sid": "PSID"})
+        );
+    }
+
+    #[test]
+    fn answers_are_read_as_meta_means_them() {
+        assert_eq!(
+            classify(200, br#"{"events_received": 2, "fbtrace_id": "T1"}"#),
+            Reply::Sent {
+                events_received: Some(2),
+                fbtrace_id: Some("T1".into())
+            }
+        );
+        assert_eq!(
+            classify(400, br#"{"error": {"message": "Invalid parameter", "error_subcode": 2804003, "fbtrace_id": "T2"}}"#),
+            Reply::Rejected { message: "Invalid parameter".into(), subcode: Some(2804003), fbtrace_id: Some("T2".into()) }
+        );
+        assert!(matches!(classify(429, b""), Reply::Retry { .. }));
+        assert!(matches!(classify(503, b"<html>"), Reply::Retry { .. }));
+        assert_eq!(backoff(0), Duration::seconds(10));
+        assert_eq!(backoff(30), Duration::seconds(3600));
+        assert_eq!(
+            request_json(&[json!({"a": 1})], Some("TEST1")),
+            json!({"data": [{"a": 1}], "test_event_code": "TEST1"})
+        );
+    }
+}

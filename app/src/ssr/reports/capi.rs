@@ -1,0 +1,90 @@
+//! What a lead's detail shows of the Conversions API: its click, each
+//! outcome and what became of it. Pure: from the contact's state and the
+//! outbox rows of its events.
+
+use chrono::{DateTime, Utc};
+
+use crate::model::{CapiEvent, CapiInfo, LeadDetail};
+use crate::ssr::domain::capi::{self, Plan};
+use crate::ssr::domain::rules::{ContactState, Terms};
+use crate::ssr::store::outbox::Stored;
+
+fn time(secs: Option<i64>) -> Option<DateTime<Utc>> {
+    secs.and_then(|s| DateTime::from_timestamp(s, 0))
+}
+
+/// The lead's Conversions API picture; `rows` are the outbox rows of its
+/// outcomes' event ids.
+pub(crate) fn lead_capi(
+    state: &ContactState,
+    terms: &Terms,
+    rows: &[Stored],
+    configured: bool,
+) -> CapiInfo {
+    let click = state.click.as_ref();
+    let events = capi::outcomes(state, terms)
+        .into_iter()
+        .map(|o| {
+            let row = rows.iter().find(|r| r.eid == o.event_id);
+            let (state, reason) = match (row, &o.plan) {
+                (Some(r), _) => (r.state.clone(), None),
+                (None, Plan::Send) => ("unsent".to_owned(), None),
+                (None, Plan::NotSendable(why)) => {
+                    ("not_sendable".to_owned(), Some((*why).to_owned()))
+                }
+                (None, Plan::WindowPassed) => ("window_passed".to_owned(), None),
+            };
+            CapiEvent {
+                event_id: o.event_id,
+                event_name: o.name.as_str().to_owned(),
+                event_time: o.at,
+                conversion_id: o.conversion,
+                value: o.value.map(|v| v as f64 / 100.0),
+                state,
+                reason,
+                sent_at: row
+                    .filter(|r| r.state == "sent")
+                    .and_then(|r| time(r.done_at)),
+                message: row.and_then(|r| r.error.clone()),
+                error_subcode: row.and_then(|r| r.subcode),
+                events_received: row.and_then(|r| r.received),
+                fbtrace_id: row.and_then(|r| r.trace.clone()),
+                tries: row.map_or(0, |r| r.tries),
+            }
+        })
+        .collect();
+    CapiInfo {
+        configured,
+        click_id: click.and_then(|c| c.value.clid.clone()),
+        channel: click.map(|c| c.value.channel.clone()),
+        account_id: click.and_then(|c| c.value.account.clone()),
+        user_id: click.and_then(|c| c.value.user.clone()),
+        clicked_at: click.map(|c| c.stamp.at),
+        window_ends_at: click.map(|c| c.stamp.at + capi::window()),
+        sendable: click.is_some_and(|c| c.value.missing().is_none()),
+        not_sendable_reason: match click {
+            None => Some("no_click".to_owned()),
+            Some(c) => c.value.missing().map(str::to_owned),
+        },
+        events,
+    }
+}
+
+/// Puts the picture on the detail, and each outcome's state on the
+/// conversion it comes from.
+pub(crate) fn attach(detail: &mut LeadDetail, info: CapiInfo) {
+    for ev in &mut detail.events {
+        let Some(c) = ev.conversion.as_mut() else {
+            continue;
+        };
+        if let Some(o) = info
+            .events
+            .iter()
+            .find(|o| o.conversion_id.as_deref() == Some(ev.id.as_str()))
+        {
+            c.capi_state = Some(o.state.clone());
+            c.capi_message = o.message.clone().or_else(|| o.reason.clone());
+        }
+    }
+    detail.capi = info;
+}
