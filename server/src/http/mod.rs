@@ -5,6 +5,7 @@ mod access;
 mod account;
 mod assets;
 mod auth;
+mod capi;
 mod error;
 mod events;
 mod extract;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .merge(events::router())
         .merge(leads::router())
         .merge(outcomes::router())
+        .merge(capi::router())
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,

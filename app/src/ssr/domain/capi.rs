@@ -85,8 +85,10 @@ fn click_identity(c: &AdClick) -> String {
 
 /// A lead's outcomes under `terms` (only a lead has any): one
 /// `LeadSubmitted` at the first of engaged, qualified or submitted details,
-/// and a `Purchase` per purchase; each with what becomes of it.
-pub fn outcomes(state: &ContactState, terms: &Terms) -> Vec<Outcome> {
+/// and a `Purchase` per purchase; each with what becomes of it. Learnt
+/// after the window closed (`now`, e.g. an import of old chats), an outcome
+/// is not sent either: Meta refuses events older than that.
+pub fn outcomes(state: &ContactState, terms: &Terms, now: DateTime<Utc>) -> Vec<Outcome> {
     if state.lead(terms).is_none() {
         return Vec::new();
     }
@@ -101,7 +103,7 @@ pub fn outcomes(state: &ContactState, terms: &Terms) -> Vec<Outcome> {
             Some(why) => Plan::NotSendable(why),
             None if by_meta => Plan::NotSendable("detected_by_meta"),
             None if at < c.stamp.at => Plan::NotSendable("before_click"),
-            None if at - c.stamp.at > window() => Plan::WindowPassed,
+            None if at - c.stamp.at > window() || now - c.stamp.at > window() => Plan::WindowPassed,
             None => Plan::Send,
         },
     };
@@ -178,11 +180,16 @@ pub fn event_json(o: &Outcome, click: &AdClick, currency: &str) -> Value {
 }
 
 /// The outcomes of `state` to queue: planned `Send`, as (outcome, event).
-pub fn to_send(state: &ContactState, terms: &Terms, currency: &str) -> Vec<(Outcome, Value)> {
+pub fn to_send(
+    state: &ContactState,
+    terms: &Terms,
+    currency: &str,
+    now: DateTime<Utc>,
+) -> Vec<(Outcome, Value)> {
     let Some(click) = state.click.as_ref() else {
         return Vec::new();
     };
-    outcomes(state, terms)
+    outcomes(state, terms, now)
         .into_iter()
         .filter(|o| o.plan == Plan::Send)
         .map(|o| {
@@ -326,6 +333,11 @@ mod tests {
         e
     }
 
+    /// A day after the click: inside the window.
+    fn now() -> DateTime<Utc> {
+        at(24 * 60)
+    }
+
     fn fold(events: &[Event]) -> ContactState {
         let mut s = ContactState::new("+628111");
         for e in events {
@@ -355,7 +367,7 @@ mod tests {
             ),
             purchase("p1", 60, 15_000_000, false),
         ]);
-        let sent = to_send(&s, &terms, "IDR");
+        let sent = to_send(&s, &terms, "IDR", now());
         assert_eq!(sent.len(), 2);
         let (ls, ev0) = &sent[0];
         assert_eq!((ls.name, ls.at), (EventName::LeadSubmitted, at(3)));
@@ -388,7 +400,7 @@ mod tests {
             ),
             click_msg("m1", 0, Some("WABA1")),
         ]);
-        assert_eq!(to_send(&again, &terms, "IDR"), sent);
+        assert_eq!(to_send(&again, &terms, "IDR", now()), sent);
     }
 
     #[test]
@@ -405,11 +417,14 @@ mod tests {
             ),
             purchase("p1", 5, 100, false),
         ]);
-        assert_eq!(outcomes(&s, &terms)[0].plan, Plan::NotSendable("no_click"));
+        assert_eq!(
+            outcomes(&s, &terms, now())[0].plan,
+            Plan::NotSendable("no_click")
+        );
         // A click without its account.
         let s = fold(&[click_msg("m1", 0, None), purchase("p1", 5, 100, false)]);
         assert_eq!(
-            outcomes(&s, &terms)[0].plan,
+            outcomes(&s, &terms, now())[0].plan,
             Plan::NotSendable("no_account")
         );
         // Past the window, detected by Meta, inside the window at its edge.
@@ -420,17 +435,20 @@ mod tests {
             purchase("p2", week + 1, 100, false),
             purchase("p3", 10, 100, true),
         ]);
-        let plans: Vec<_> = outcomes(&s, &terms)
+        let plans: Vec<_> = outcomes(&s, &terms, now())
             .into_iter()
             .map(|o| (o.conversion, o.plan))
             .collect();
         assert!(plans.contains(&(Some("p1".into()), Plan::Send)));
         assert!(plans.contains(&(Some("p2".into()), Plan::WindowPassed)));
         assert!(plans.contains(&(Some("p3".into()), Plan::NotSendable("detected_by_meta"))));
+        // Learnt after the window closed: not sent either.
+        let late = outcomes(&s, &terms, at(week + 1));
+        assert!(late.iter().all(|o| o.plan != Plan::Send));
         // A known customer is no lead: nothing at all.
         let mut s = fold(&[click_msg("m1", 0, Some("W")), purchase("p1", 5, 100, false)]);
         s.mark_known_customer();
-        assert!(outcomes(&s, &terms).is_empty());
+        assert!(outcomes(&s, &terms, now()).is_empty());
     }
 
     #[test]

@@ -20,9 +20,10 @@ pub(crate) fn lead_capi(
     terms: &Terms,
     rows: &[Stored],
     configured: bool,
+    now: DateTime<Utc>,
 ) -> CapiInfo {
     let click = state.click.as_ref();
-    let events = capi::outcomes(state, terms)
+    let events = capi::outcomes(state, terms, now)
         .into_iter()
         .map(|o| {
             let row = rows.iter().find(|r| r.eid == o.event_id);

@@ -346,8 +346,9 @@ async fn write(
     // Conversions API events this batch makes known (written in its commit).
     let mut capi_rows = Vec::new();
     let mut queued = Vec::new();
+    let now = chrono::Utc::now();
     let planned_ids = |state: &ContactState, t: &OutboxTerms| -> HashSet<String> {
-        outbox::planned(state, t)
+        outbox::planned(state, t, now)
             .into_iter()
             .map(|(o, _)| o.event_id)
             .collect()
@@ -412,7 +413,7 @@ async fn write(
         history.extend(spill(&root, &mut ids, &mut pages));
         if let Some(t) = outbox {
             let mut any = false;
-            for (o, ev) in outbox::planned(&state, t) {
+            for (o, ev) in outbox::planned(&state, t, now) {
                 if !before.contains(&o.event_id) {
                     capi_rows.push(outbox::row_of(&root, &o, &ev));
                     any = true;

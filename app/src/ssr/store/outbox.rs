@@ -27,8 +27,12 @@ pub const SENT: &str = "sent";
 pub const REJECTED: &str = "rejected";
 
 /// The events `state` has to send.
-pub fn planned(state: &ContactState, t: &OutboxTerms) -> Vec<(Outcome, Value)> {
-    capi::to_send(state, &t.terms, &t.currency)
+pub fn planned(
+    state: &ContactState,
+    t: &OutboxTerms,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<(Outcome, Value)> {
+    capi::to_send(state, &t.terms, &t.currency, now)
 }
 
 /// The outbox row of one event of lead `lead`.
@@ -87,7 +91,8 @@ pub async fn claim(
         Err(e) if is_retryable(&e) => return Ok(Vec::new()),
         Err(e) => return Err(db_error(e)),
     };
-    let claimed: Result<Vec<Value>, _> = res.take(1);
+    // Results: BEGIN, LET, UPDATE, COMMIT.
+    let claimed: Result<Vec<Value>, _> = res.take(2);
     let claimed = match claimed {
         Ok(c) => c,
         // Lost the race to another sender: nothing claimed this time.
@@ -287,4 +292,65 @@ pub async fn note(db: &Db, now: i64, error: Option<&str>) -> Result<(), AppError
     };
     q.await.map_err(db_error)?.check().map_err(db_error)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ssr::domain::event::test_batch as batch;
+    use crate::ssr::store::{batch as store_batch, db};
+
+    /// A commit that makes an outcome known queues it; a claim takes it
+    /// once; what became of it is recorded.
+    #[tokio::test]
+    async fn queued_in_the_commit_claimed_once_and_finished() {
+        let db = db::connect("mem://", None, None).await.expect("db");
+        let terms = OutboxTerms {
+            terms: Terms::default(),
+            currency: "IDR".into(),
+        };
+        let at = chrono::Utc::now() - chrono::Duration::hours(1);
+        let t = |m: i64| (at + chrono::Duration::minutes(m)).to_rfc3339();
+        let events = batch(json!([
+            {"id": "m1", "occurred_at": t(0), "channel": "whatsapp", "direction": "inbound",
+             "contact": {"phone": "+6281234567890"}, "ctwa_clid": "CL", "meta_account_id": "W",
+             "source": {"platform": "meta", "type": "ad", "id": "A"}},
+            {"id": "p1", "kind": "conversion", "occurred_at": t(5), "contact": {"phone": "+6281234567890"},
+             "conversion": {"type": "purchase", "value": 1000, "currency": "IDR"}},
+        ]));
+        let stored = store_batch::store(&db, &events, Some(&terms))
+            .await
+            .expect("stored");
+        assert_eq!(stored.queued, vec!["+6281234567890".to_owned()]);
+        let now = chrono::Utc::now().timestamp();
+        let c = claim(&db, "a", now, now + 60, 10).await.expect("claim");
+        assert_eq!(c.len(), 1);
+        assert!(c[0].body.contains("\"Purchase\""));
+        assert!(
+            claim(&db, "b", now, now + 60, 10)
+                .await
+                .expect("claim")
+                .is_empty()
+        );
+        let leads = finish(
+            &db,
+            &[c[0].eid.clone()],
+            now,
+            Done::Sent {
+                received: Some(1),
+                trace: Some("T"),
+            },
+        )
+        .await
+        .expect("finish");
+        assert_eq!(leads, vec!["+6281234567890".to_owned()]);
+        assert_eq!(
+            states_of(&db, &leads).await.expect("states"),
+            vec![("+6281234567890".to_owned(), SENT.to_owned())]
+        );
+        assert_eq!(
+            counts(&db).await.expect("counts"),
+            vec![(SENT.to_owned(), 1)]
+        );
+    }
 }

@@ -1,0 +1,500 @@
+//! The Conversions API (`shared/spec/meta-capi.md`) against a stand-in of
+//! Meta's Graph API that each test starts on loopback (nothing here reaches
+//! another machine): the requests' exact shape for WhatsApp, Messenger and
+//! Instagram leads, retries and rejections, what is never sent, two senders
+//! on one database, and a SIGKILL while events are pending.
+
+mod common;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use app::ssr::intake::signature::sign;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use common::InProcess;
+use serde_json::{Value, json};
+
+const DATASET: &str = "1234567890";
+const CAPI_TOKEN: &str = "capi-token-never-shown-0123456789";
+const WA_SECRET: &str = "app-secret-for-tests";
+const META_SECRET: &str = "meta-secret-for-tests";
+
+/// One request the stand-in received.
+#[derive(Clone, Debug)]
+struct Got {
+    path: String,
+    auth: Option<String>,
+    body: Value,
+}
+
+#[derive(Default)]
+struct Graph {
+    got: Mutex<Vec<Got>>,
+    /// Answers to give, in order; then 200 with `events_received`.
+    script: Mutex<VecDeque<(u16, Value)>>,
+}
+
+#[derive(Clone)]
+struct Standin {
+    url: String,
+    graph: Arc<Graph>,
+}
+
+impl Standin {
+    async fn start() -> Standin {
+        let graph = Arc::new(Graph::default());
+        let app = axum::Router::new()
+            .route("/{version}/{dataset}/events", post(events))
+            .with_state(graph.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("port");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Standin { url, graph }
+    }
+
+    fn answer(&self, status: u16, body: Value) {
+        self.graph
+            .script
+            .lock()
+            .expect("lock")
+            .push_back((status, body));
+    }
+
+    fn got(&self) -> Vec<Got> {
+        self.graph.got.lock().expect("lock").clone()
+    }
+
+    /// Every event received (all requests, in order).
+    fn events(&self) -> Vec<Value> {
+        self.got()
+            .iter()
+            .flat_map(|g| g.body["data"].as_array().cloned().unwrap_or_default())
+            .collect()
+    }
+
+    /// Waits until `n` events arrived (with a 200) or the time is up.
+    async fn wait_events(&self, n: usize, secs: u64) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let e = self.events();
+            if e.len() >= n || Instant::now() > deadline {
+                return e;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+async fn events(
+    State(g): State<Arc<Graph>>,
+    Path((version, dataset)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: String,
+) -> (StatusCode, axum::Json<Value>) {
+    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let n = body["data"].as_array().map_or(0, Vec::len);
+    g.got.lock().expect("lock").push(Got {
+        path: format!("/{version}/{dataset}/events"),
+        auth: headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        body,
+    });
+    let next = g.script.lock().expect("lock").pop_front();
+    let (status, answer) =
+        next.unwrap_or((200, json!({"events_received": n, "fbtrace_id": "TRACE1"})));
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        axum::Json(answer),
+    )
+}
+
+async fn server(graph: &Standin, test_code: Option<&str>) -> InProcess {
+    let mut env = vec![
+        ("LEADS_META_GRAPH_URL", graph.url.as_str()),
+        ("LEADS_META_DATASET_ID", DATASET),
+        ("LEADS_META_CAPI_TOKEN", CAPI_TOKEN),
+        ("LEADS_META_RETRY_SECONDS", "1"),
+        ("LEADS_WHATSAPP_APP_SECRET", WA_SECRET),
+        ("LEADS_META_APP_SECRET", META_SECRET),
+    ];
+    if let Some(c) = test_code {
+        env.push(("LEADS_META_TEST_EVENT_CODE", c));
+    }
+    InProcess::start_with_env("mem://", &env).await
+}
+
+fn ago(mins: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now() - chrono::Duration::minutes(mins)
+}
+
+fn rfc(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A Click-to-WhatsApp message as Meta delivers it (the recorded body with
+/// its times moved to `at`), from `phone` with click id `clid`.
+fn ctwa_body(phone: &str, clid: &str, id: &str, at: chrono::DateTime<chrono::Utc>) -> Vec<u8> {
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA-777", "changes": [{"field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550001111", "phone_number_id": "1122334455667"},
+        "contacts": [{"profile": {"name": "Sari"}, "wa_id": phone}],
+        "messages": [{"referral": {"source_url": "https://fb.me/x", "source_id": "120400001", "source_type": "ad",
+                                   "headline": "Kopi A", "ctwa_clid": clid},
+                      "from": phone, "id": id, "timestamp": at.timestamp().to_string(), "type": "text",
+                      "text": {"body": "Halo, masih ada?"}}]}}]}]})
+    .to_string()
+    .into_bytes()
+}
+
+async fn webhook(s: &InProcess, path: &str, secret: &str, body: &[u8]) {
+    let r = s
+        .http
+        .post(s.url(path))
+        .header("Content-Type", "application/json")
+        .header("X-Hub-Signature-256", sign(secret, body))
+        .body(body.to_vec())
+        .send()
+        .await
+        .expect("webhook");
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap_or_default());
+}
+
+fn reply(id: &str, phone: &str, at: chrono::DateTime<chrono::Utc>) -> Value {
+    json!({"id": id, "occurred_at": rfc(at), "channel": "whatsapp", "direction": "outbound",
+           "sender": "agent", "contact": {"phone": phone}})
+}
+
+fn inbound(id: &str, phone: &str, at: chrono::DateTime<chrono::Utc>) -> Value {
+    json!({"id": id, "occurred_at": rfc(at), "channel": "whatsapp", "direction": "inbound",
+           "contact": {"phone": phone}})
+}
+
+fn purchase(id: &str, phone: &str, at: chrono::DateTime<chrono::Utc>, value: &str) -> Value {
+    json!({"id": id, "kind": "conversion", "occurred_at": rfc(at), "contact": {"phone": phone},
+           "conversion": {"type": "purchase", "value": value, "currency": "IDR"}})
+}
+
+async fn detail(s: &InProcess, key: &str) -> Value {
+    let (status, d) = s
+        .get(&format!("/api/v1/leads/{}", key.replace('+', "%2B")))
+        .await;
+    assert_eq!(status, 200, "{d}");
+    d
+}
+
+/// Waits until the lead's events are all in one of `states`.
+async fn wait_states(s: &InProcess, key: &str, states: &[&str]) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let d = detail(s, key).await;
+        let evs = d["capi"]["events"].as_array().cloned().unwrap_or_default();
+        if !evs.is_empty()
+            && evs
+                .iter()
+                .all(|e| states.contains(&e["state"].as_str().unwrap_or("")))
+        {
+            return d;
+        }
+        assert!(Instant::now() < deadline, "states never reached: {d}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ctwa_lead_that_engages_and_buys_is_one_lead_submitted_and_one_purchase() {
+    let graph = Standin::start().await;
+    let s = server(&graph, None).await;
+    let phone = "6281234500001";
+    let key = format!("+{phone}");
+    webhook(
+        &s,
+        "/webhooks/whatsapp",
+        WA_SECRET,
+        &ctwa_body(phone, "CLID-1", "wamid.A1", ago(60)),
+    )
+    .await;
+    let (st, b) = s
+        .post_events(&json!([
+            reply("r1", &key, ago(58)),
+            inbound("m2", &key, ago(57))
+        ]))
+        .await;
+    assert_eq!(st, 200, "{b}");
+    let (st, b) = s
+        .post_events(&json!([purchase("order-1", &key, ago(30), "150000")]))
+        .await;
+    assert_eq!(st, 200, "{b}");
+    let d = wait_states(&s, &key, &["sent"]).await;
+    let got = graph.events();
+    assert_eq!(got.len(), 2, "{got:?}");
+    let ls = got
+        .iter()
+        .find(|e| e["event_name"] == "LeadSubmitted")
+        .expect("LeadSubmitted");
+    let pu = got
+        .iter()
+        .find(|e| e["event_name"] == "Purchase")
+        .expect("Purchase");
+    let user = json!({"whatsapp_business_account_id": "WABA-777", "ctwa_clid": "CLID-1"});
+    assert_eq!(
+        ls,
+        &json!({"event_name": "LeadSubmitted", "event_time": ago(57).timestamp(),
+                "event_id": ls["event_id"], "action_source": "business_messaging",
+                "messaging_channel": "whatsapp", "user_data": user})
+    );
+    assert!(ls["event_id"].as_str().is_some_and(|i| !i.is_empty()));
+    assert_eq!(
+        pu,
+        &json!({"event_name": "Purchase", "event_time": ago(30).timestamp(),
+                "event_id": pu["event_id"], "action_source": "business_messaging",
+                "messaging_channel": "whatsapp", "user_data": user,
+                "custom_data": {"value": 150000, "currency": "IDR"}})
+    );
+    // Where it went and how: the dataset's events, the token as bearer.
+    for g in graph.got() {
+        assert_eq!(g.path, format!("/v21.0/{DATASET}/events"));
+        assert_eq!(
+            g.auth.as_deref(),
+            Some(format!("Bearer {CAPI_TOKEN}").as_str())
+        );
+        assert!(g.body.get("test_event_code").is_none());
+    }
+    // The lead shows its click and each outcome's state.
+    assert_eq!(d["capi"]["click_id"], "CLID-1");
+    assert_eq!(d["capi"]["sendable"], true);
+    for e in d["capi"]["events"].as_array().expect("events") {
+        assert_eq!(e["state"], "sent");
+        assert_eq!(e["events_received"], 1);
+        assert_eq!(e["fbtrace_id"], "TRACE1");
+    }
+    let conv = d["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .find(|e| e["kind"] == "conversion")
+        .expect("the purchase");
+    assert_eq!(conv["conversion"]["capi_state"], "sent");
+    // The order again, and another message: nothing new is sent.
+    let (st, b) = s
+        .post_events(&json!([
+            purchase("order-1", &key, ago(30), "150000"),
+            inbound("m3", &key, ago(20))
+        ]))
+        .await;
+    assert_eq!(st, 200, "{b}");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(graph.events().len(), 2);
+    // The filter finds it; the token is in no answer.
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Jakarta)
+        .date_naive();
+    let range = format!("from={}&to={today}", today - chrono::Days::new(1));
+    let (_, sent) = s.get(&format!("/api/v1/leads?{range}&capi=sent")).await;
+    assert_eq!(sent["total"], 1, "{sent}");
+    let (_, none) = s.get(&format!("/api/v1/leads?{range}&capi=pending")).await;
+    assert_eq!(none["total"], 0);
+    let (st, _, page) = s
+        .call(common::request("/api/v1/capi", Some(common::TOKEN), None))
+        .await;
+    assert_eq!(st, 200, "{page}");
+    assert!(!page.contains(CAPI_TOKEN) && !d.to_string().contains(CAPI_TOKEN));
+    let status: Value = serde_json::from_str(&page).expect("json");
+    assert_eq!(
+        (status["sent"].as_u64(), status["token_set"].as_bool()),
+        (Some(2), Some(true))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messenger_and_instagram_leads_name_the_page_and_the_user() {
+    let graph = Standin::start().await;
+    let s = server(&graph, Some("TEST4242")).await;
+    let t = ago(90).timestamp_millis();
+    for (object, page, user, mid) in [
+        ("page", "PAGE-1", "PSID-1", "m.fb1"),
+        ("instagram", "IG-1", "IGSID-1", "m.ig1"),
+    ] {
+        let body = json!({"object": object, "entry": [{"id": page, "time": t, "messaging": [{
+            "sender": {"id": user}, "recipient": {"id": page}, "timestamp": t,
+            "message": {"mid": mid, "text": "Halo",
+                        "referral": {"ref": "promo", "ad_id": "AD-9", "source": "ADS", "type": "OPEN_THREAD"}}}]}]});
+        webhook(
+            &s,
+            "/webhooks/meta",
+            META_SECRET,
+            body.to_string().as_bytes(),
+        )
+        .await;
+        let channel = if object == "page" {
+            "messenger"
+        } else {
+            "instagram"
+        };
+        let q = json!({"id": format!("q-{user}"), "kind": "conversion", "occurred_at": rfc(ago(80)),
+                       "channel": channel, "contact": {"external_id": user},
+                       "conversion": {"type": "qualified"}});
+        let (st, b) = s.post_events(&json!([q])).await;
+        assert_eq!(st, 200, "{b}");
+    }
+    let got = graph.wait_events(2, 20).await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    let fb = got
+        .iter()
+        .find(|e| e["messaging_channel"] == "messenger")
+        .expect("messenger");
+    assert_eq!(
+        fb["user_data"],
+        json!({"page_id": "PAGE-1", "page_scoped_user_id": "PSID-1"})
+    );
+    assert_eq!(fb["event_name"], "LeadSubmitted");
+    assert_eq!(fb["event_time"], ago(80).timestamp());
+    let ig = got
+        .iter()
+        .find(|e| e["messaging_channel"] == "instagram")
+        .expect("instagram");
+    assert_eq!(
+        ig["user_data"],
+        json!({"ig_account_id": "IG-1", "ig_sid": "IGSID-1"})
+    );
+    // The test event code goes with every request while it is set.
+    assert!(
+        graph
+            .got()
+            .iter()
+            .all(|g| g.body["test_event_code"] == "TEST4242")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outages_are_retried_and_rejections_are_shown_not_retried() {
+    let graph = Standin::start().await;
+    graph.answer(
+        500,
+        json!({"error": {"message": "An unexpected error has occurred."}}),
+    );
+    graph.answer(
+        429,
+        json!({"error": {"message": "Too many calls", "code": 4}}),
+    );
+    let s = server(&graph, None).await;
+    let a = "6281234500011";
+    let ka = format!("+{a}");
+    webhook(
+        &s,
+        "/webhooks/whatsapp",
+        WA_SECRET,
+        &ctwa_body(a, "CLID-A", "wamid.R1", ago(60)),
+    )
+    .await;
+    s.post_events(&json!([purchase("o-a", &ka, ago(50), "10000")]))
+        .await;
+    // 500, then 429, then taken: three requests, one event sent.
+    let d = wait_states(&s, &ka, &["sent"]).await;
+    assert_eq!(graph.got().len(), 3, "{:?}", graph.got());
+    assert_eq!(d["capi"]["events"][0]["tries"], 2);
+    // A 400 with Meta's error: rejected with its message, never again.
+    graph.answer(
+        400,
+        json!({"error": {"message": "Invalid parameter", "type": "OAuthException", "code": 100,
+                         "error_subcode": 2804019, "fbtrace_id": "TRACE-BAD"}}),
+    );
+    let b = "6281234500012";
+    let kb = format!("+{b}");
+    webhook(
+        &s,
+        "/webhooks/whatsapp",
+        WA_SECRET,
+        &ctwa_body(b, "CLID-B", "wamid.R2", ago(40)),
+    )
+    .await;
+    s.post_events(&json!([purchase("o-b", &kb, ago(30), "20000")]))
+        .await;
+    let d = wait_states(&s, &kb, &["rejected"]).await;
+    let e = &d["capi"]["events"][0];
+    assert_eq!(e["message"], "Invalid parameter");
+    assert_eq!(e["error_subcode"], 2804019);
+    assert_eq!(e["fbtrace_id"], "TRACE-BAD");
+    let before = graph.got().len();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(graph.got().len(), before, "a rejected event was sent again");
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Jakarta)
+        .date_naive();
+    let range = format!("from={}&to={today}", today - chrono::Days::new(1));
+    let (_, rej) = s.get(&format!("/api/v1/leads?{range}&capi=rejected")).await;
+    assert_eq!(rej["total"], 1, "{rej}");
+    let (_, status) = s.get("/api/v1/capi").await;
+    assert_eq!(
+        (status["sent"].as_u64(), status["rejected"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert!(
+        status["last_error"]
+            .as_str()
+            .is_some_and(|m| m.contains("Invalid parameter"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_sent_without_a_click_or_past_the_window() {
+    let graph = Standin::start().await;
+    let s = server(&graph, None).await;
+    // Organic: no click id.
+    let k1 = "+6281234500021";
+    s.post_events(&json!([
+        inbound("n1", k1, ago(60)),
+        purchase("o-n1", k1, ago(50), "5000")
+    ]))
+    .await;
+    // A click eight days ago: its purchase today is past the window.
+    let old = "6281234500022";
+    let k2 = format!("+{old}");
+    webhook(
+        &s,
+        "/webhooks/whatsapp",
+        WA_SECRET,
+        &ctwa_body(old, "CLID-OLD", "wamid.O1", ago(8 * 24 * 60)),
+    )
+    .await;
+    s.post_events(&json!([purchase("o-old", &k2, ago(10), "5000")]))
+        .await;
+    // A click six days ago, nothing sent: closing soon.
+    let soon = "6281234500023";
+    webhook(
+        &s,
+        "/webhooks/whatsapp",
+        WA_SECRET,
+        &ctwa_body(soon, "CLID-SOON", "wamid.S1", ago(6 * 24 * 60)),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert!(graph.got().is_empty(), "{:?}", graph.got());
+    let d1 = detail(&s, k1).await;
+    assert_eq!(d1["capi"]["sendable"], false);
+    assert_eq!(d1["capi"]["not_sendable_reason"], "no_click");
+    assert_eq!(d1["capi"]["events"][0]["state"], "not_sendable");
+    let d2 = detail(&s, &k2).await;
+    assert_eq!(d2["capi"]["events"][0]["state"], "window_passed");
+    let (st, list) = s.get("/api/v1/capi/closing_soon").await;
+    assert_eq!(st, 200, "{list}");
+    let leads = list["leads"].as_array().expect("leads");
+    assert_eq!(leads.len(), 1, "{list}");
+    assert_eq!(leads[0]["lead"]["id"], format!("+{soon}"));
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Jakarta)
+        .date_naive();
+    let range = format!("from={}&to={today}", today - chrono::Days::new(10));
+    let (_, ns) = s
+        .get(&format!("/api/v1/leads?{range}&capi=not_sendable"))
+        .await;
+    assert_eq!(ns["total"], 1, "{ns}");
+}
