@@ -112,6 +112,11 @@ test('the Ads view shows the API report; its toggles, sorting and links work', a
   await page.setViewportSize({ width: 1440, height: 900 });
   await page.goto(`/ads?${RANGE}`);
   await hydrated(page);
+  await expect(page.locator('nav.tabs a[href="/ads"]')).toHaveAttribute('aria-current', 'page');
+  await expect(page.locator('nav.tabs a[href="/"]')).not.toHaveAttribute('aria-current', 'page');
+  await expect(page.getByTestId('ads-period')).toHaveText('1 Jun 2026 – 30 Jun 2026');
+  // Fixed days: no preset is chosen.
+  await expect(page.locator('.presets a[aria-current]')).toHaveCount(0);
   const first = await agrees(page, request, RANGE);
   // The spec's arithmetic on this data: spend in the range only, purchases
   // of the range's leads, organic without spend.
@@ -176,6 +181,23 @@ test('the Ads view shows the API report; its toggles, sorting and links work', a
     const api = await (await request.get(`/api/v1/leads?${RANGE}&source=${source}`, { headers: auth })).json();
     expect(api.total).toBe(leads);
   }
+});
+
+test('the Ads view has the period presets, kept relative and with the toggles', async ({ page }) => {
+  await page.goto(`/ads?${RANGE}&attribution=last`);
+  await hydrated(page);
+  await page.locator('.presets a[data-preset="30d"]').click();
+  await expect(page).toHaveURL(/range=30d/);
+  await expect(page).toHaveURL(/attribution=last/);
+  await expect(page).not.toHaveURL(/from=/);
+  await expect(page.locator('.presets a[data-preset="30d"]')).toHaveAttribute('aria-current', 'true');
+  await expect(page.getByTestId('ads-period')).not.toHaveText('1 Jun 2026 – 30 Jun 2026');
+  // A toggle keeps the preset.
+  await page.getByRole('link', { name: 'First source' }).click();
+  await expect(page).toHaveURL(/range=30d.*attribution=first|attribution=first.*range=30d/);
+  // Without any period the view is the last 7 days, as the Leads page.
+  await page.goto('/ads');
+  await expect(page.locator('.presets a[data-preset="7d"]')).toHaveAttribute('aria-current', 'true');
 });
 
 test('the Ads view fits 375 px and reads in Indonesian', async ({ page, request }) => {
