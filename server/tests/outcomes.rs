@@ -295,6 +295,21 @@ fn the_import_command_takes_an_ads_manager_export_and_orders() {
         let (ok, _, err) = common::run_cli(&["import", export.to_str().expect("path")], &db, None);
         assert!(ok, "{err}");
     }
+    // Through a running server it is refused, saying what the file is.
+    let (ok, _, err) = common::run_cli(
+        &[
+            "import",
+            export.to_str().expect("path"),
+            "--url",
+            "http://127.0.0.1:9",
+        ],
+        &db,
+        None,
+    );
+    assert!(
+        !ok && err.contains("ad spend (CSV)") && err.contains("/api/v1/spend"),
+        "{err}"
+    );
     let monthly = write(
         "monthly.csv",
         "Reporting starts,Reporting ends,Ad ID,Amount spent (IDR)\n2026-10-01,2026-10-31,120400001,110000\n",

@@ -362,6 +362,15 @@ impl Leads {
         Ok(rows.len())
     }
 
+    /// Stores ad spend in the database without a lead index: the import
+    /// command's, since a spend file needs no leads and building the index
+    /// would take most of the time (seconds at a million leads). A server
+    /// reads the rows when it starts.
+    pub async fn store_spend(db: &Db, rows: &[SpendRow]) -> Result<usize, AppError> {
+        spend::put(db, rows).await?;
+        Ok(rows.len())
+    }
+
     /// Reads every spend row again (another instance may have written some).
     pub async fn reload_spend(&self) -> Result<(), AppError> {
         let book = SpendBook::build(spend::load(&self.inner.db).await?);
