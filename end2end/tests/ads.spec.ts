@@ -99,11 +99,22 @@ async function agrees(page: Page, request: any, query: string) {
   const r = await request.get(`/api/v1/ads?${query}`, { headers: auth });
   expect(r.status()).toBe(200);
   const api = await r.json();
-  await expect(page.locator('[data-testid=ads-table] tbody tr')).toHaveCount(api.rows.length);
-  const t = await table(page);
-  for (const row of api.rows) same(t.cells[key(row)], row);
-  same(t.total, api.total);
-  return { api, order: t.order };
+  // The table is fetched again after each change of the URL: compare once
+  // the new one is in (until then the old one or the skeleton shows).
+  let order: string[] = [];
+  await expect(async () => {
+    const t = await table(page);
+    expect(t.order).toHaveLength(api.rows.length);
+    for (const row of api.rows) same(t.cells[key(row)], row);
+    same(t.total, api.total);
+    order = t.order;
+  }).toPass({ timeout: 10_000 });
+  return { api, order };
+}
+
+/** Waits until the rows are in this order. */
+async function rowsAre(page: Page, expected: (order: string[]) => void) {
+  await expect(async () => expected((await table(page)).order)).toPass({ timeout: 10_000 });
 }
 
 const byKey = (api: any) => Object.fromEntries(api.rows.map((r: any) => [key(r), r]));
@@ -153,23 +164,22 @@ test('the Ads view shows the API report; its toggles, sorting and links work', a
   await page.locator('th[data-col=leads] a').click();
   await expect(page).toHaveURL(/order=-leads/);
   await expect(page.locator('th[data-col=leads]')).toHaveAttribute('aria-sort', 'descending');
-  let t = await table(page);
-  expect(t.order[0]).toBe('ad-jun-1');
+  await rowsAre(page, (o) => expect(o[0]).toBe('ad-jun-1'));
   await page.locator('th[data-col=leads] a').click();
   await expect(page).toHaveURL(/order=leads(&|$)/);
   await expect(page.locator('th[data-col=leads]')).toHaveAttribute('aria-sort', 'ascending');
-  t = await table(page);
-  expect(t.order[t.order.length - 1]).toBe('ad-jun-1');
+  await rowsAre(page, (o) => expect(o[o.length - 1]).toBe('ad-jun-1'));
   await page.locator('th[data-col=revenue] a').click();
   await expect(page).toHaveURL(/order=-revenue/);
-  t = await table(page);
-  expect(t.order).toEqual(['ad-jun-2', 'ad-jun-1', 'none']);
+  await expect(page.locator('th[data-col=revenue]')).toHaveAttribute('aria-sort', 'descending');
+  await rowsAre(page, (o) => expect(o).toEqual(['ad-jun-2', 'ad-jun-1', 'none']));
   await page.locator('th[data-col=source] a').click();
+  await expect(page).toHaveURL(/order=-source/);
   await page.locator('th[data-col=source] a').click();
   await expect(page).toHaveURL(/order=source/);
-  t = await table(page);
+  await expect(page.locator('th[data-col=source]')).toHaveAttribute('aria-sort', 'ascending');
   // Kopi Juni, Organic, Teh Juni.
-  expect(t.order).toEqual(['ad-jun-1', 'none', 'ad-jun-2']);
+  await rowsAre(page, (o) => expect(o).toEqual(['ad-jun-1', 'none', 'ad-jun-2']));
 
   // Each row opens the Leads page filtered to its source, with as many leads.
   for (const [source, leads] of [['ad-jun-2', 2], ['none', 2], ['ad-jun-1', 3]] as const) {
