@@ -77,6 +77,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("kpi.vs", "vs periode sebelumnya", "vs previous period"),
     ("kpi.of", "dari lead", "of leads"),
+    ("kpi.in_hours", "di jam kerja", "in business hours"),
+    ("kpi.out_of_hours", "di luar jam kerja", "out of hours"),
     (
         "dist.title",
         "Waktu balas pertama",

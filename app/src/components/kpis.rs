@@ -16,7 +16,15 @@ pub fn Kpis(summary: Summary, lang: Lang) -> impl IntoView {
             "kpi.leads",
             "kpi-leads",
             l.int(summary.total),
-            None,
+            summary.business_hours.as_ref().map(|h| {
+                format!(
+                    "{} {} · {} {}",
+                    l.int(h.in_hours),
+                    l.t("kpi.in_hours"),
+                    l.int(h.out_of_hours),
+                    l.t("kpi.out_of_hours")
+                )
+            }),
             prev.as_ref()
                 .map(|p| (summary.total as f64, p.total as f64, true)),
         ),

@@ -49,6 +49,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<super::net::Cidr>,
     /// `LEADS_SIGNIN_TIMEOUT`: inactivity after which a sign-in ends.
     pub signin_timeout: chrono::Duration,
+    /// `LEADS_BUSINESS_HOURS`: opening hours in `tz`; with them the summary
+    /// splits the leads that arrived in and out of hours.
+    pub business_hours: Option<super::hours::BusinessHours>,
 }
 
 impl Settings {
@@ -81,6 +84,7 @@ impl Settings {
             secure_cookies: false,
             trusted_proxies: Vec::new(),
             signin_timeout: chrono::Duration::days(7),
+            business_hours: None,
         }
     }
 }

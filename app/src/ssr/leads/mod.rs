@@ -28,9 +28,10 @@ use std::time::Instant;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::error::AppError;
-use crate::model::{AdsReport, Chart, LeadDetail, Summary};
+use crate::model::{AdsReport, Chart, HoursSplit, LeadDetail, Summary};
 use crate::ssr::domain::event::Event;
 use crate::ssr::domain::filter::Filter;
+use crate::ssr::domain::hours::BusinessHours;
 use crate::ssr::domain::money::SpendRow;
 use crate::ssr::domain::rules::{ContactState, LeadFacts, Terms};
 use crate::ssr::index::LeadIndex;
@@ -298,6 +299,12 @@ impl Leads {
     /// paging parameters play no part.
     pub fn summary(&self, f: &Filter) -> Summary {
         self.dashboard(f, None).0
+    }
+
+    /// The leads of `f` that arrived in and out of business hours (in the
+    /// business's zone `tz`).
+    pub fn hours(&self, f: &Filter, hours: &BusinessHours, tz: chrono_tz::Tz) -> HoursSplit {
+        reports::summary::hours_split(&self.read(), f, hours, tz)
     }
 
     /// The summary and the chart stacked by the `top` largest first sources
