@@ -32,6 +32,7 @@ the server's totals. Standard library only.
 """
 import argparse
 import calendar
+import csv
 import datetime as dt
 import heapq
 import json
@@ -118,6 +119,13 @@ P_PRIOR_BROADCAST = 0.03   # business wrote first (broadcast or agent), customer
 P_GREETING = 0.30          # automatic greeting after the first inbound
 P_DUPLICATE = 0.02
 P_LATE = 0.05
+# Outcomes (shared/spec/outcomes.md): ~20% of leads buy (a WhatsApp lead's
+# phone is what an order carries, so buyers are drawn from those: 0.2 / 0.7),
+# within the 28-day attribution window; a year of daily spend for 500 Meta
+# ads (the generator's Meta ads first, then ads no lead names).
+P_BUYER_WHATSAPP = 0.2 / 0.7
+SPEND_ADS_AT_SCALE_1 = 500
+ADS_MANAGER_HEADER = ["Day", "Ad ID", "Ad name", "Campaign name", "Amount spent (IDR)"]
 
 
 def _splitmix(x):
@@ -215,6 +223,10 @@ class _Generator:
         self.emitted = 0
         self.pre_sample = []    # leads seen before the search sample was chosen
         self.sample = None
+        # The purchases themselves are kept only when asked for (write_batches'
+        # conversions_path: ~40 bytes each, 190k at scale 1); their figures always.
+        self.want_conversions = False
+        self.conversions = []   # (contact number, phone, epoch, value in hundredths)
 
     # ---- ads -------------------------------------------------------------
     def _make_ads(self):
@@ -280,7 +292,8 @@ class _Generator:
                  by_channel={c[0]: 0 for c in CHANNELS}, by_first_platform={},
                  leads_by_channel={c[0]: 0 for c in CHANNELS},
                  leads_by_day=[0] * 365, touched_by_day=[0] * 365, top_ad=self.top_ad, top_ad_leads=0,
-                 ads=len(self.ads), max_in_flight=0)
+                 ads=len(self.ads), max_in_flight=0,
+                 conversions=0, revenue_minor=0, buyers_by_day=[0] * 365, revenue_by_day=[0] * 365)
 
     def _account(self, c, tl):
         """Expected figures for one contact from its full timeline (rules 2, 5, 6, 7)."""
@@ -309,6 +322,8 @@ class _Generator:
             s["from_ad"] += 1
         if first is self.top_ad:
             s["top_ad_leads"] += 1
+        if c.nat:
+            self._conversion(c, lead_ts, day)
         named = [e for e in tl if e[4]]
         name = max(named, key=key)[4] if named else ""
         mailed = [e for e in tl if e[5]]
@@ -324,6 +339,28 @@ class _Generator:
                 self._choose_sample(lead)
         else:
             self._count_search(lead)
+
+    def _conversion(self, c, lead_ts, day):
+        """Maybe one purchase for this lead, from a hash of its number (the
+        shared rng is left alone, so the events are the same with or without
+        conversions): 10 minutes to 27 days after its first message, before
+        the year ends, Rp 25,000-1,000,000 (some with cents)."""
+        h = _splitmix(self.seed * 1_000_003 + c.i)
+        if (h % 1_000_000) >= P_BUYER_WHATSAPP * 1_000_000:
+            return
+        h2 = _splitmix(h)
+        delay = 600 + (h2 % (27 * DAY - 600))
+        at = min(lead_ts + delay, self.end_ts - 1)
+        value = 25_000_00 + (h2 >> 20) % (975_000_00)          # hundredths
+        if (h2 >> 50) % 4:
+            value -= value % 100                                 # most prices are whole rupiah
+        s = self.stats
+        s["conversions"] += 1
+        s["revenue_minor"] += value
+        s["buyers_by_day"][day] += 1
+        s["revenue_by_day"][day] += value
+        if self.want_conversions:
+            self.conversions.append((c.i, "+62" + c.nat, at, value))
 
     def _choose_sample(self, lead):
         c, name, email, phone, _ = lead
@@ -671,13 +708,18 @@ def batches(events, size=1000):
 
 
 def write_batches(path, scale=1.0, events_per_lead=3, seed=42, end_day="2026-11-26", batch_size=1000,
-                  progress=None):
-    """Write NDJSON batches (one JSON array per line) to path ('-' = stdout); returns the stats."""
+                  progress=None, conversions_path=None):
+    """Write NDJSON batches (one JSON array per line) to path ('-' = stdout); returns the stats.
+
+    With `conversions_path`, the purchases (`kind: conversion`) go there,
+    in batches of the same size, to be sent after the events."""
     stats = {}
+    g = _Generator(scale, events_per_lead, seed, end_day, batch_size, stats)
+    g.want_conversions = conversions_path is not None
     out = sys.stdout if path == "-" else open(path, "w", encoding="utf-8")
     try:
         n = 0
-        for batch in batches(generate(scale, events_per_lead, seed, end_day, batch_size, stats), batch_size):
+        for batch in batches(g.events(), batch_size):
             out.write(json.dumps(batch, ensure_ascii=False, separators=(",", ":")))
             out.write("\n")
             n += 1
@@ -687,7 +729,65 @@ def write_batches(path, scale=1.0, events_per_lead=3, seed=42, end_day="2026-11-
     finally:
         if out is not sys.stdout:
             out.close()
+    if conversions_path:
+        stats["conversion_batches"] = write_conversions(conversions_path, g.conversions, batch_size)
     return stats
+
+
+def conversion_event(conv):
+    """A purchase as `POST /api/v1/events` takes it (value as a string, as an order system sends it)."""
+    i, phone, at, value = conv
+    return {"id": f"order-{i}", "kind": "conversion", "occurred_at": _ts(at, i % 3 == 0),
+            "contact": {"phone": phone},
+            "conversion": {"type": "purchase", "value": f"{value // 100}.{value % 100:02d}" if value % 100
+                           else str(value // 100), "currency": "IDR"}}
+
+
+def write_conversions(path, conversions, batch_size=1000):
+    """The purchases as NDJSON batches; returns the number of batches."""
+    n = 0
+    with open(path, "w", encoding="utf-8") as out:
+        for batch in batches(map(conversion_event, conversions), batch_size):
+            out.write(json.dumps(batch, ensure_ascii=False, separators=(",", ":")))
+            out.write("\n")
+            n += 1
+    return n
+
+
+def write_spend_csv(path, scale=1.0, seed=42, end_day="2026-11-26"):
+    """A year of daily spend as Meta Ads Manager exports it (Breakdown by
+    Day, Ads level): SPEND_ADS_AT_SCALE_1 x scale Meta ads, every day of the
+    365 to end_day. Returns the expected sums: rows, total and per day (in
+    hundredths), ads, and how many of the ads leads name."""
+    g = _Generator(scale, 3, seed, end_day, 1000, {})
+    n_ads = max(1, round(SPEND_ADS_AT_SCALE_1 * scale))
+    r = random.Random(seed * 31 + 5)
+    ads = [(src["id"], src["name"], w) for src, _, _, w in g.ads if src["platform"] == "meta"][:n_ads]
+    named = len(ads)
+    while len(ads) < n_ads:
+        k = len(ads) + 1
+        ads.append(("120219" + "%012d" % r.randrange(10**12),
+                    f"{r.choice(CAMPAIGNS)} {r.choice(AD_FORMATS['meta'])} (no chats) #{k}", 0.05))
+    by_day, total, rows = [0] * 365, 0, 0
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write("\ufeff")
+        w = csv.writer(f)
+        w.writerow(ADS_MANAGER_HEADER)
+        for d in range(365):
+            day = (g.first_day + dt.timedelta(days=d)).isoformat()
+            for ad_id, name, weight in ads:
+                # Ads Manager leaves the cell empty for an ad that spent nothing.
+                if r.random() < 0.03:
+                    w.writerow([day, ad_id, name, name.split(" #")[0], ""])
+                    rows += 1
+                    continue
+                minor = int(2_000_000 * weight * (0.5 + r.random())) * 100 + (r.randrange(100) if r.random() < 0.2 else 0)
+                amount = f"{minor // 100}.{minor % 100:02d}" if minor % 100 else str(minor // 100)
+                w.writerow([day, ad_id, name, name.split(" #")[0], amount])
+                by_day[d] += minor
+                total += minor
+                rows += 1
+    return {"rows": rows, "ads": n_ads, "ads_with_leads": named, "total_minor": total, "by_day_minor": by_day}
 
 
 def summary_text(s):
@@ -705,6 +805,8 @@ def summary_text(s):
         "first source " + ", ".join(f"{k} {v}" for k, v in sorted(s["by_first_platform"].items())),
         f"top ad {s['top_ad']['id']} ({s['top_ad']['name']}): {s['top_ad_leads']} leads",
         f"max events in flight {s['max_in_flight']}",
+        f"purchases {s['conversions']} ({s['conversions'] / max(1, s['leads']):.1%} of leads), "
+        f"revenue Rp {s['revenue_minor'] / 100:,.2f}",
     ]
     if s.get("sample"):
         lines.append(f"search sample: {s['sample']}")

@@ -7,8 +7,10 @@ through the HTTP API, times the read paths, restarts, and writes the report.
         [--smoke] [--keep] [--reps 200] [--server-arg=--flag ...]
 
 Needs from the binary: `floor FILE` (optional: reported as missing when it
-fails), `serve` whose /healthz answers 200 once the lead index is ready, and
-GET /api/v1/stats (optional). Exit status: 0 when the report was written and
+fails), `serve` whose /healthz answers 200 once the lead index is ready,
+GET /api/v1/stats (optional), GET /api/v1/ads, and `import FILE` of a Meta
+Ads Manager CSV (the year's spend, imported while the server is stopped for
+the restart). Purchases (~20% of leads) are sent after the events. Exit status: 0 when the report was written and
 every request answered 2xx, 1 when a request failed, 2 when the server did
 not start or the run broke off. `--smoke` (scale 0.01 unless given) writes
 both files without judging targets. Standard library only.
@@ -66,11 +68,20 @@ class Run:
         log(f"generating {gen.CONTACTS_AT_SCALE_1 * a.scale:,.0f} contacts x ~{a.events_per_lead} events "
             f"(seed {a.seed}, 365 days to {a.end_day}) -> {self.events_path}")
         t = time.perf_counter()
-        self.stats = gen.write_batches(self.events_path, a.scale, a.events_per_lead, a.seed, a.end_day, 1000)
+        self.conversions_path = os.path.join(self.tmp, "conversions.ndjson")
+        self.stats = gen.write_batches(self.events_path, a.scale, a.events_per_lead, a.seed, a.end_day, 1000,
+                                       conversions_path=self.conversions_path)
         self.stats["seconds"] = round(time.perf_counter() - t, 2)
         self.offsets = batch_offsets(self.events_path)
+        self.conversion_offsets = batch_offsets(self.conversions_path)
+        # A year of daily spend for the ads, as Meta Ads Manager exports it.
+        self.spend_path = os.path.join(self.tmp, "ads-manager-export.csv")
+        self.spend = gen.write_spend_csv(self.spend_path, a.scale, a.seed, a.end_day)
         self.res["generated"] = self.stats
+        self.res["generated_spend"] = {k: v for k, v in self.spend.items() if k != "by_day_minor"}
         log(gen.summary_text(self.stats).replace("\n", "\n    "))
+        log(f"spend: {self.spend['rows']:,} rows for {self.spend['ads']} Meta ads "
+            f"({self.spend['ads_with_leads']} of them named by leads), Rp {self.spend['total_minor'] / 100:,.2f}")
         log(f"generated in {self.stats['seconds']} s ({os.path.getsize(self.events_path) / 2**20:.0f} MiB)")
 
     # ---- 2. floor ------------------------------------------------------------
@@ -201,6 +212,62 @@ class Run:
         if state["accepted"] != self.stats["events"] and not ing["failed_batches"]:
             self.note(f"accepted {state['accepted']:,} events, but {self.stats['events']:,} distinct ids were sent")
 
+    # ---- 4b. conversions -------------------------------------------------------
+    def ingest_conversions(self):
+        """The purchases through POST /api/v1/events after the leads are in
+        (as an order system sends them), by the same number of clients."""
+        a, n = self.a, len(self.conversion_offsets)
+        fd = os.open(self.conversions_path, os.O_RDONLY)
+        lock = threading.Lock()
+        state = {"next": 0, "accepted": 0, "duplicates": 0, "failed": 0}
+        latencies = []
+
+        def client():
+            http = Http(self.server.port, timeout=a.request_timeout)
+            while True:
+                with lock:
+                    i = state["next"]
+                    state["next"] += 1
+                if i >= n:
+                    break
+                status, data = None, b""
+                try:
+                    status, data, secs = http.request("POST", "/api/v1/events", read_at(fd, *self.conversion_offsets[i]))
+                    if not 200 <= status < 300:
+                        raise ValueError("not 2xx")
+                    doc = json.loads(data)
+                    acc, dup = int(doc["accepted"]), int(doc["duplicates"])
+                except Exception as e:  # noqa: BLE001 (any broken request is a failure to report)
+                    self.fail(f"POST conversions batch {i}", status, data or repr(e))
+                    with lock:
+                        state["failed"] += 1
+                    continue
+                latencies.append(secs)
+                with lock:
+                    state["accepted"] += acc
+                    state["duplicates"] += dup
+            http.close()
+
+        log(f"conversions: {n} batches, {self.stats['conversions']:,} purchases, {a.clients} clients")
+        threads = [threading.Thread(target=client, daemon=True) for _ in range(a.clients)]
+        t0 = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        wall = time.perf_counter() - t0
+        os.close(fd)
+        sent = state["accepted"] + state["duplicates"]
+        out = {"batches": n, "seconds": round(wall, 3), "accepted": state["accepted"],
+               "duplicates": state["duplicates"], "expected": self.stats["conversions"],
+               "events_per_s": round(sent / wall, 1) if wall else 0.0, "failed_batches": state["failed"],
+               "batch_ms": percentiles(latencies)}
+        self.res["conversions"] = out
+        log(f"conversions: {sent:,} in {wall:.2f} s = {out['events_per_s']:,.0f} events/s; batch p50/p95 "
+            f"{out['batch_ms'] and out['batch_ms']['p50']}/{out['batch_ms'] and out['batch_ms']['p95']} ms")
+        if state["accepted"] != self.stats["conversions"]:
+            self.note(f"conversions: accepted {state['accepted']:,}, {self.stats['conversions']:,} were sent")
+
     # ---- 5. after ingest ---------------------------------------------------------
     def after_ingest(self, http):
         st = self.server_stats(http)
@@ -219,8 +286,9 @@ class Run:
             self.note(f"/api/v1/stats says {st.get('leads')} leads, the generator made {self.stats['leads']}")
 
     # ---- 6. reads -------------------------------------------------------------------
-    def timed(self, http, label, path, expected=None, auth=True, extra=None):
-        """Warm up, then time `reps` requests of one path on a keep-alive connection."""
+    def timed(self, http, label, path, expected=None, auth=True, extra=None, total_of=None):
+        """Warm up, then time `reps` requests of one path on a keep-alive connection.
+        `total_of(doc)` reads the count compared with `expected` (default: `total`)."""
         samples, doc, ok = [], None, True
         for k in range(self.a.warmup + self.a.reps):
             try:
@@ -240,9 +308,16 @@ class Run:
                     doc = json.loads(data)
                 except ValueError:
                     doc = None
-        total = doc.get("total") if isinstance(doc, dict) else None
+        if not isinstance(doc, dict):
+            total = None
+        elif total_of:
+            total = total_of(doc)
+        else:
+            total = doc.get("total")
         r = {"label": label, "path": path, "ms": percentiles(samples), "total": total, "expected": expected,
              "ok": ok}
+        if total_of:
+            r["doc"] = doc          # the caller checks more of it
         if extra:
             r.update(extra)
         ms = r["ms"] or {}
@@ -305,6 +380,36 @@ class Run:
         reads["csv"] = self.csv(http, f"/api/v1/leads.csv?{year}")
         self.res["reads"] = reads
 
+    def reads_ads(self, http):
+        """GET /api/v1/ads (spend, leads, quality, buyers): its totals checked
+        against the generated purchases and spend."""
+        s, a, sp = self.stats, self.a, self.spend
+        end = dt.date.fromisoformat(a.end_day)
+        day = lambda k: (end - dt.timedelta(days=k)).isoformat()  # noqa: E731
+        leads_of = lambda doc: (doc.get("total") or {}).get("leads")  # noqa: E731
+        reads = {}
+        log("ads report:")
+        for key, label, days, q in (("ads_30d", "ads report, 30 days", 30, ""),
+                                    ("ads_365d", "ads report, 365 days", 365, ""),
+                                    ("ads_365d_event_date", "ads report, 365 days, by purchase date", 365,
+                                     "&count_by=event_date")):
+            r = self.timed(http, label, f"/api/v1/ads?from={day(days - 1)}&to={day(0)}{q}",
+                           sum(s["leads_by_day"][-days:]), total_of=leads_of)
+            doc = r.pop("doc", None) or {}
+            total = doc.get("total") or {}
+            # By purchase date every purchase of the year falls in it (none is
+            # made after the last day); by lead date, those of the range's leads.
+            want = {"buyers": s["conversions"] if q else sum(s["buyers_by_day"][-days:]),
+                    "revenue": (s["revenue_minor"] if q else sum(s["revenue_by_day"][-days:])) / 100,
+                    "spend": sum(sp["by_day_minor"][-days:]) / 100}
+            got = {k: total.get(k) for k in want}
+            r["figures"] = {"got": got, "expected": want, "rows": len(doc.get("rows") or [])}
+            for k, v in want.items():
+                if not isinstance(got[k], (int, float)) or round(got[k] * 100) != round(v * 100):
+                    self.note(f"{label}: total {k} {got[k]}, expected {v} from the generated data")
+            reads[key] = r
+        self.res.setdefault("reads", {}).update(reads)
+
     def csv(self, http, path):
         """Stream the export, count rows, sample the server's RSS every 100 ms."""
         runs, rss, stop = [], [], threading.Event()
@@ -355,10 +460,12 @@ class Run:
 
     # ---- 7. restart -------------------------------------------------------------------
     def restart(self):
-        log("restart: SIGTERM, then time from spawn to /healthz 200")
+        log("restart: SIGTERM, import the year's spend (the embedded database has one process at a time), "
+            "then time from spawn to /healthz 200")
         note = self.server.stop(self.a.stop_timeout)
         if note:
             self.note("stop: " + note)
+        self.import_spend()
         self.server.start()
         try:
             secs = self.server.wait_ready(self.a.start_timeout)
@@ -374,6 +481,24 @@ class Run:
         log(f"restart: ready in {secs:.2f} s, RSS {mib(rss)} MiB; log: {lines[-1] if lines else '(no lead index line)'}")
         if st.get("leads") is not None and st.get("leads") != self.res["after_ingest"]["stats"].get("leads"):
             self.note(f"after restart /api/v1/stats says {st.get('leads')} leads, before {self.res['after_ingest']['stats'].get('leads')}")
+
+    def import_spend(self):
+        """`leads-dashboard import` of the Meta Ads Manager export, timed."""
+        cmd = [self.a.bin, "import", self.spend_path, "--db", self.server.db_url]
+        t = time.perf_counter()
+        try:
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=self.a.step_timeout, cwd=ROOT)
+            secs = time.perf_counter() - t
+            ok = out.returncode == 0
+            text = (out.stdout + out.stderr).strip()
+        except (OSError, subprocess.SubprocessError) as e:
+            secs, ok, text = time.perf_counter() - t, False, repr(e)
+        rows = self.spend["rows"]
+        self.res["spend_import"] = {"rows": rows, "seconds": round(secs, 3), "ok": ok,
+                                    "rows_per_s": round(rows / secs, 1) if secs else None, "output": text[-500:]}
+        log(f"spend import: {rows:,} rows in {secs:.2f} s ({'ok' if ok else 'FAILED'}): {text[-200:]}")
+        if not ok:
+            self.fail("import spend CSV", None, text)
 
     # ---- 7b. the same server with its memory bounded by a cgroup --------------------------
     def bounded(self):
@@ -415,11 +540,15 @@ class Run:
             self.floor()
             self.start_server()
             self.ingest()
+            self.ingest_conversions()
             http = Http(self.server.port, timeout=self.a.request_timeout)
             self.after_ingest(http)
             self.reads(http)
             http.close()
             self.restart()
+            http = Http(self.server.port, timeout=self.a.request_timeout)
+            self.reads_ads(http)
+            http.close()
             if not self.a.smoke:
                 self.bounded()
             note = self.server.stop(self.a.stop_timeout)
@@ -493,6 +622,20 @@ def targets(res):
         lat(r, 20)
     lat(reads.get("summary_30d"), 10)
     lat(reads.get("summary_365d"), 30)
+    lat(reads.get("ads_30d"), 10)
+    lat(reads.get("ads_365d"), 30)
+    lat(reads.get("ads_365d_event_date"), None, "—")
+    conv = res.get("conversions")
+    if conv:
+        rows.append(["conversions ingest (purchases/s)", "≥ 20,000 (as events)", conv["batch_ms"] and conv["batch_ms"]["p50"],
+                     conv["batch_ms"] and conv["batch_ms"]["p95"], f"{conv['events_per_s']:,.0f}/s",
+                     total_cell(conv["accepted"] + conv["duplicates"], conv["expected"]),
+                     verdict(conv["events_per_s"] >= 20000 and not conv["failed_batches"])])
+    imp = res.get("spend_import")
+    if imp:
+        rows.append([f"spend import, Ads Manager CSV ({imp['rows']:,} rows, `import FILE`)", "≤ 10 s at 180k rows",
+                     "", "", f"{imp['seconds']:.2f} s" + (f" ({imp['rows_per_s']:,.0f} rows/s)" if imp["rows_per_s"] else "")
+                     if imp["ok"] else "failed", "", verdict(imp["ok"] and imp["seconds"] <= 10)])
     csv = reads.get("csv")
     if csv:
         rate = csv.get("rows_per_s_median")

@@ -39,6 +39,22 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Menunggu balasan pertama",
         "Awaiting first response",
     ),
+    ("quality", "Kualitas", "Quality"),
+    ("quality.all", "Semua", "All"),
+    ("quality.engaged", "Terlibat", "Engaged"),
+    ("quality.not_engaged", "Tidak terlibat", "Not engaged"),
+    (
+        "quality.one_message",
+        "Hanya satu pesan",
+        "One message only",
+    ),
+    (
+        "quality.not_one_message",
+        "Lebih dari satu pesan",
+        "More than one message",
+    ),
+    ("quality.buyer", "Pembeli", "Buyer"),
+    ("quality.not_buyer", "Belum membeli", "Not a buyer"),
     ("search", "Cari", "Search"),
     (
         "search.placeholder",
@@ -61,6 +77,8 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("kpi.vs", "vs periode sebelumnya", "vs previous period"),
     ("kpi.of", "dari lead", "of leads"),
+    ("kpi.in_hours", "di jam kerja", "in business hours"),
+    ("kpi.out_of_hours", "di luar jam kerja", "out of hours"),
     (
         "dist.title",
         "Waktu balas pertama",
@@ -73,6 +91,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("dist.4", "2–24 jam", "2–24 h"),
     ("dist.5", "> 24 jam", "> 24 h"),
     ("dist.6", "Belum dibalas", "Never"),
+    ("dist.wait", "Dibalas dalam", "Answered within"),
+    ("dist.leads", "Lead", "Leads"),
+    ("dist.engaged", "Terlibat", "Engaged"),
+    ("dist.bought", "Membeli", "Bought"),
+    ("dist.all", "Semua lead", "All leads"),
     ("chart.title", "Lead baru per hari", "New leads per day"),
     (
         "chart.hint",

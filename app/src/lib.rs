@@ -19,7 +19,7 @@ use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::{
     StaticSegment,
-    components::{Route, Router, Routes},
+    components::{A, Route, Router, Routes},
 };
 
 use crate::model::Lang;
@@ -126,8 +126,9 @@ pub fn App() -> impl IntoView {
             <header class="topbar">
                 <a class="brand" href="/">"Leads Dashboard"</a>
                 <nav class="tabs">
-                    <a href="/">{lang.t("nav.leads")}</a>
-                    <a href="/ads">{lang.t("nav.ads")}</a>
+                    // `A` marks the view you are on (aria-current="page").
+                    <A href="/" exact=true>{lang.t("nav.leads")}</A>
+                    <A href="/ads">{lang.t("nav.ads")}</A>
                 </nav>
             </header>
             <main>

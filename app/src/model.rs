@@ -327,6 +327,13 @@ impl FirstResponse {
     }
 }
 
+/// The leads that arrived in and out of business hours.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoursSplit {
+    pub in_hours: u64,
+    pub out_of_hours: u64,
+}
+
 /// The totals of the period of equal length just before the chosen one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeriodTotals {
@@ -363,6 +370,10 @@ pub struct Summary {
     /// engaged and how many bought.
     #[serde(default)]
     pub first_response_outcomes: Vec<BucketOutcome>,
+    /// With a business-hours calendar (`LEADS_BUSINESS_HOURS`), the leads
+    /// whose Date fell in and out of hours; absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_hours: Option<HoursSplit>,
     /// The same filters over the previous period of equal length (`null`
     /// when it would start before 1970).
     #[serde(default)]

@@ -165,6 +165,11 @@ pub struct SettingsArgs {
     #[arg(long, env = "LEADS_ATTRIBUTION_DAYS", default_value_t = 28, global = true,
           value_parser = clap::value_parser!(u16).range(1..=365))]
     pub attribution_days: u16,
+    /// Opening hours in the business's time zone (e.g. "mon-fri 09:00-17:00,
+    /// sat 09:00-13:00"): the summary then splits the leads that arrived in
+    /// and out of hours.
+    #[arg(long, env = "LEADS_BUSINESS_HOURS", global = true)]
+    pub business_hours: Option<String>,
     /// Host names the dashboard is reached by, comma-separated (e.g.
     /// leads.example.com); IP addresses and localhost always work. Requests
     /// for any other name are refused (DNS rebinding).
@@ -307,6 +312,13 @@ impl SettingsArgs {
             .map(|n| n.trim().to_lowercase())
             .filter(|n| !n.is_empty())
             .collect();
+        let business_hours = self
+            .business_hours
+            .as_deref()
+            .filter(|h| !h.trim().is_empty())
+            .map(app::ssr::domain::hours::BusinessHours::parse)
+            .transpose()
+            .map_err(|e| format!("--business-hours / LEADS_BUSINESS_HOURS: {e}"))?;
         let trusted_proxies = self
             .trusted_proxies
             .iter()
@@ -367,6 +379,7 @@ impl SettingsArgs {
                 .map(str::trim)
                 .filter(|d| !d.is_empty())
                 .map(str::to_owned),
+            business_hours,
         })
     }
 

@@ -21,6 +21,7 @@ use app::ssr::domain::event::{self, Event, MAX_BATCH};
 use app::ssr::domain::settings::Settings;
 use app::ssr::intake::spend;
 use app::ssr::leads::Leads;
+use app::ssr::store::db::Db;
 
 /// Errors listed before giving up.
 const MAX_ERRORS: usize = 20;
@@ -124,7 +125,10 @@ pub async fn run(
     if format == Format::Customers {
         match csv_kind(file)? {
             Some(spend::CsvKind::AdsManager | spend::CsvKind::PlainSpend) => {
-                return import_spend(db, settings, file).await;
+                return Err(
+                    "a spend file is imported with spend_only, before the lead index is built"
+                        .into(),
+                );
             }
             Some(spend::CsvKind::Orders) => return import_orders(db, settings, file).await,
             None => {}
@@ -205,11 +209,28 @@ fn read_text(file: &Path) -> Result<String, String> {
 }
 
 /// A Meta Ads Manager export or a plain spend CSV: every row checked, then
-/// stored at once; a row for an ad's day already stored replaces it.
-async fn import_spend(db: &Leads, settings: &Settings, file: &Path) -> Result<(), String> {
+/// stored; a row for an ad's day already stored replaces it. Straight into
+/// the database, before (and without) the lead index, which spend does not
+/// need. `false`: the file is something else.
+pub async fn spend_only(db: &Db, settings: &Settings, file: &Path) -> Result<bool, String> {
+    if Format::of(file) != Format::Customers {
+        return Ok(false);
+    }
+    match csv_kind(file)? {
+        Some(spend::CsvKind::AdsManager | spend::CsvKind::PlainSpend) => {
+            import_spend(db, settings, file).await?;
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+async fn import_spend(db: &Db, settings: &Settings, file: &Path) -> Result<(), String> {
     let rows = spend::parse_spend_csv(&read_text(file)?, &settings.currency)
         .map_err(|e| format!("nothing imported: {}: {e}", file.display()))?;
-    let n = db.put_spend(rows).await.map_err(|e| e.to_string())?;
+    let n = Leads::store_spend(db, &rows)
+        .await
+        .map_err(|e| e.to_string())?;
     eprintln!("imported {n} rows of ad spend (a day already imported for an ad was replaced)");
     Ok(())
 }
@@ -458,7 +479,19 @@ pub async fn run_remote(
     url: &str,
 ) -> Result<(), String> {
     if Format::of(file) == Format::Customers {
-        return Err("existing customers (CSV) cannot be imported through the API: stop the server and import without --url".into());
+        // Say what the file is: spend and orders are CSVs too.
+        let what = match csv_kind(file)? {
+            Some(spend::CsvKind::AdsManager | spend::CsvKind::PlainSpend) => {
+                "ad spend (CSV) is not imported through --url: stop the server and import without --url, or send the rows to POST /api/v1/spend"
+            }
+            Some(spend::CsvKind::Orders) => {
+                "orders (CSV) are not imported through --url: stop the server and import without --url, or send them as conversion events"
+            }
+            None => {
+                "existing customers (CSV) cannot be imported through the API: stop the server and import without --url"
+            }
+        };
+        return Err(what.into());
     }
     let token = settings
         .api_token

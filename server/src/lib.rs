@@ -77,6 +77,12 @@ pub async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
         }
         _ => {}
     }
+    // Ad spend needs no lead index: stored before one would be built.
+    if let Command::Import { file, .. } = &command {
+        if import::spend_only(&db, &settings, file).await? {
+            return Ok(std::process::ExitCode::SUCCESS);
+        }
+    }
     // On a SurrealDB server other instances may write too: follow them.
     let shared = cli.settings.db.starts_with("ws://") || cli.settings.db.starts_with("wss://");
     let leads = Leads::open_with(

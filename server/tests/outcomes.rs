@@ -295,6 +295,21 @@ fn the_import_command_takes_an_ads_manager_export_and_orders() {
         let (ok, _, err) = common::run_cli(&["import", export.to_str().expect("path")], &db, None);
         assert!(ok, "{err}");
     }
+    // Through a running server it is refused, saying what the file is.
+    let (ok, _, err) = common::run_cli(
+        &[
+            "import",
+            export.to_str().expect("path"),
+            "--url",
+            "http://127.0.0.1:9",
+        ],
+        &db,
+        None,
+    );
+    assert!(
+        !ok && err.contains("ad spend (CSV)") && err.contains("/api/v1/spend"),
+        "{err}"
+    );
     let monthly = write(
         "monthly.csv",
         "Reporting starts,Reporting ends,Ad ID,Amount spent (IDR)\n2026-10-01,2026-10-31,120400001,110000\n",
@@ -330,4 +345,70 @@ fn the_import_command_takes_an_ads_manager_export_and_orders() {
         assert_eq!(r["rows"][0]["buyers"], 1);
         assert_eq!(r["total"]["leads"], 5);
     });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn business_hours_split_the_leads_in_and_out_of_hours() {
+    let s = InProcess::start_with_env(
+        "mem://",
+        &[(
+            "LEADS_BUSINESS_HOURS",
+            "mon-fri 09:00-17:00, sat 09:00-13:00",
+        )],
+    )
+    .await;
+    let (status, body) = s.post_events(&example()).await;
+    assert_eq!(status, 200, "{body}");
+    // Jakarta time: Monday 5 October 09:00, 10:00, 11:00 and Tuesday
+    // 6 October 11:00, 12:00 are in hours; add a Saturday afternoon and a
+    // Monday night.
+    let late = json!([
+        inbound("n1", "+6281100000006", "2026-10-10T07:00:00Z", None),
+        inbound("n2", "+6281100000007", "2026-10-05T15:00:00Z", None),
+        inbound("n3", "+6281100000008", "2026-10-10T05:59:00Z", None),
+    ]);
+    let (status, body) = s.post_events(&late).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, r) = s.get(&format!("/api/v1/leads/summary?{RANGE}")).await;
+    assert_eq!(status, 200, "{r}");
+    assert_eq!(r["total"], 8);
+    // Saturday 12:59 is in; 14:00 and Monday 22:00 are out.
+    assert_eq!(
+        r["business_hours"],
+        json!({"in_hours": 6, "out_of_hours": 2})
+    );
+    // The page read in another zone: the same days hold the same leads, and
+    // the opening hours stay the business's (Jakarta's), not UTC's.
+    let (_, r) = s
+        .get(&format!("/api/v1/leads/summary?{RANGE}&tz=UTC"))
+        .await;
+    assert_eq!(r["total"], 8);
+    assert_eq!(
+        r["business_hours"],
+        json!({"in_hours": 6, "out_of_hours": 2})
+    );
+    // Filters apply: of the ad's four leads, all in hours.
+    let (_, r) = s
+        .get(&format!("/api/v1/leads/summary?{RANGE}&source={AD}"))
+        .await;
+    assert_eq!(
+        r["business_hours"],
+        json!({"in_hours": 4, "out_of_hours": 0})
+    );
+
+    // Without a calendar the summary has no such field.
+    let plain = server_with_example().await;
+    let (_, r) = plain.get(&format!("/api/v1/leads/summary?{RANGE}")).await;
+    assert!(r.get("business_hours").is_none(), "{r}");
+}
+
+#[test]
+fn a_wrong_business_hours_calendar_stops_the_start_naming_the_setting() {
+    let (_dir, db) = common::temp_db("outcomes-hours");
+    let (ok, _, err) = common::run_cli(&["serve", "--business-hours", "weekdays 9-5"], &db, None);
+    assert!(!ok);
+    assert!(
+        err.contains("LEADS_BUSINESS_HOURS") && err.contains("weekdays"),
+        "{err}"
+    );
 }

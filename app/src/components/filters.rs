@@ -1,5 +1,5 @@
 //! The filter bar: date presets and custom days, time zone, channel, first
-//! source, answered or not, search, and the CSV download. Every control
+//! source, answered or not, lead quality, search, and the CSV download. Every control
 //! writes the URL; the page reads only the URL.
 
 use leptos::prelude::*;
@@ -15,6 +15,17 @@ pub const PRESETS: [&str; 6] = [
     "30d",
     "this_month",
     "last_month",
+];
+
+/// Lead quality choices (`quality=`; answered / awaiting is the status
+/// filter, `touched=`).
+const QUALITIES: [&str; 6] = [
+    "engaged",
+    "not_engaged",
+    "one_message",
+    "not_one_message",
+    "buyer",
+    "not_buyer",
 ];
 
 /// Time zones offered (Indonesia's three first); the server's and the
@@ -113,7 +124,7 @@ pub fn Filters(
         )
     };
     let has_filters = move || {
-        ["q", "channel", "source", "touched"]
+        ["q", "channel", "source", "touched", "quality"]
             .iter()
             .any(|k| url.get(k).is_some())
     };
@@ -228,6 +239,26 @@ pub fn Filters(
                         <option value="no" selected=first("touched").as_deref() == Some("no")>{t("status.no")}</option>
                     </select>
                 </label>
+                <label>
+                    {t("quality")}
+                    <select name="quality" data-testid="quality"
+                        prop:value=move || url.get("quality").unwrap_or_default()
+                        on:change=move |ev| url.set(&[("quality", Some(event_target_value(&ev)))], false)>
+                        <option value="" selected=first("quality").is_none()>{t("quality.all")}</option>
+                        {QUALITIES
+                            .iter()
+                            .map(|q| view! {
+                                <option value=*q selected=first("quality").as_deref() == Some(*q)>
+                                    {lang.t(&format!("quality.{q}"))}
+                                </option>
+                            })
+                            .collect_view()}
+                        // A link's other value (`answered`, two conditions) is shown as it is.
+                        {first("quality")
+                            .filter(|v| !QUALITIES.contains(&v.as_str()))
+                            .map(|v| view! { <option value=v.clone() selected=true>{v.clone()}</option> })}
+                    </select>
+                </label>
                 <label class="search">
                     {t("search")}
                     <input type="search" name="q" data-testid="search"
@@ -240,7 +271,13 @@ pub fn Filters(
                 <Show when=has_filters>
                     <button type="button" class="secondary" data-testid="reset"
                         on:click=move |_| url.set(
-                            &[("q", None), ("channel", None), ("source", None), ("touched", None)],
+                            &[
+                                ("q", None),
+                                ("channel", None),
+                                ("source", None),
+                                ("touched", None),
+                                ("quality", None),
+                            ],
                             false,
                         )>
                         {t("reset")}

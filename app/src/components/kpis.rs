@@ -1,5 +1,5 @@
 //! KPI cards against the previous period, and the first-response
-//! distribution.
+//! distribution with each bucket's engaged and buyer rate.
 
 use leptos::prelude::*;
 
@@ -16,7 +16,15 @@ pub fn Kpis(summary: Summary, lang: Lang) -> impl IntoView {
             "kpi.leads",
             "kpi-leads",
             l.int(summary.total),
-            None,
+            summary.business_hours.as_ref().map(|h| {
+                format!(
+                    "{} {} · {} {}",
+                    l.int(h.in_hours),
+                    l.t("kpi.in_hours"),
+                    l.int(h.out_of_hours),
+                    l.t("kpi.out_of_hours")
+                )
+            }),
             prev.as_ref()
                 .map(|p| (summary.total as f64, p.total as f64, true)),
         ),
@@ -89,32 +97,55 @@ pub fn Kpis(summary: Summary, lang: Lang) -> impl IntoView {
     }
 }
 
+/// How long leads waited, and per wait what became of them: each bucket's
+/// engaged and buyer rate (speed vs outcome, `shared/spec/outcomes.md`).
 #[component]
 fn Distribution(summary: Summary, lang: Lang) -> impl IntoView {
     let l = lang;
-    let buckets = summary.first_response.buckets();
-    let max = buckets.iter().copied().max().unwrap_or(0).max(1);
+    let outcomes = summary.first_response.outcomes();
+    let max = outcomes.iter().map(|o| o.leads).max().unwrap_or(0).max(1);
     view! {
         <section class="card distribution" data-testid="distribution">
             <h2>{l.t("dist.title")}</h2>
             <table>
+                <thead>
+                    <tr>
+                        <th scope="col">{l.t("dist.wait")}</th>
+                        <td class="bar"></td>
+                        <th scope="col" class="num" colspan="2">{l.t("dist.leads")}</th>
+                        <th scope="col" class="num rate">{l.t("dist.engaged")}</th>
+                        <th scope="col" class="num rate">{l.t("dist.bought")}</th>
+                    </tr>
+                </thead>
                 <tbody>
-                    {buckets
-                        .iter()
+                    {outcomes
+                        .into_iter()
                         .enumerate()
-                        .map(|(i, n)| {
-                            let width = format!("width: {:.1}%", *n as f64 * 100.0 / max as f64);
+                        .map(|(i, o)| {
+                            let width = format!("width: {:.1}%", o.leads as f64 * 100.0 / max as f64);
                             view! {
-                                <tr class=if i == 6 { "never" } else { "" }>
+                                <tr class=if i == 6 { "never" } else { "" } data-bucket=o.bucket.clone()>
                                     <th scope="row">{l.t(&format!("dist.{i}"))}</th>
                                     <td class="bar"><span style=width></span></td>
-                                    <td class="num">{l.int(*n)}</td>
-                                    <td class="num muted">{l.percent(*n, summary.total)}</td>
+                                    <td class="num">{l.int(o.leads)}</td>
+                                    <td class="num muted">{l.percent(o.leads, summary.total)}</td>
+                                    <td class="num rate engaged">{l.percent(o.engaged, o.leads)}</td>
+                                    <td class="num rate bought">{l.percent(o.buyers, o.leads)}</td>
                                 </tr>
                             }
                         })
                         .collect_view()}
                 </tbody>
+                <tfoot>
+                    <tr data-bucket="all">
+                        <th scope="row">{l.t("dist.all")}</th>
+                        <td class="bar"></td>
+                        <td class="num">{l.int(summary.total)}</td>
+                        <td class="num muted"></td>
+                        <td class="num rate engaged">{l.percent(summary.engaged, summary.total)}</td>
+                        <td class="num rate bought">{l.percent(summary.buyers, summary.total)}</td>
+                    </tr>
+                </tfoot>
             </table>
         </section>
     }

@@ -138,6 +138,14 @@ fn LeadRowView(row: LeadRow, lang: Lang) -> impl IntoView {
                     }
                     .into_any(),
                 }}
+                // What became of the lead (quality=, the CSV): who wrote
+                // back after our answer, who bought.
+                {(lead.engaged || lead.buyer).then(|| view! {
+                    <span class="quality">
+                        {lead.engaged.then(|| view! { <span class="badge engaged">{l.t("quality.engaged")}</span> })}
+                        {lead.buyer.then(|| view! { <span class="badge buyer">{l.t("quality.buyer")}</span> })}
+                    </span>
+                })}
             </td>
             <td class="last-source">
                 {match last {

@@ -76,7 +76,11 @@ async fn get_summary(
     State(state): State<AppState>,
     UnpagedFilter(filter): UnpagedFilter,
 ) -> axum::Json<Summary> {
-    axum::Json(state.leads.summary(&filter))
+    let mut summary = state.leads.summary(&filter);
+    if let Some(h) = &state.settings.business_hours {
+        summary.business_hours = Some(state.leads.hours(&filter, h, state.settings.tz));
+    }
+    axum::Json(summary)
 }
 
 /// Sizes of the lead index (leads, bytes, bytes per lead) and what each

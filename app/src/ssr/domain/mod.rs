@@ -5,6 +5,7 @@ pub mod csv;
 pub(crate) mod days;
 pub mod event;
 pub mod filter;
+pub mod hours;
 pub(crate) mod identity;
 pub mod money;
 pub mod net;

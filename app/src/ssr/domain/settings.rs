@@ -61,6 +61,9 @@ pub struct Settings {
     pub meta_test_event_code: Option<String>,
     /// `LEADS_META_RETRY_SECONDS`: the first retry's wait (tests shorten it).
     pub meta_retry_seconds: i64,
+    /// `LEADS_BUSINESS_HOURS`: opening hours in `tz`; with them the summary
+    /// splits the leads that arrived in and out of hours.
+    pub business_hours: Option<super::hours::BusinessHours>,
 }
 
 impl Settings {
@@ -104,6 +107,7 @@ impl Settings {
             meta_capi_token: None,
             meta_test_event_code: None,
             meta_retry_seconds: 10,
+            business_hours: None,
         }
     }
 }

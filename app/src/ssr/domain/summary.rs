@@ -74,6 +74,7 @@ pub fn summarize(leads: &[LeadFacts], from: NaiveDate, to: NaiveDate, tz: Tz) ->
         by_source: sources,
         first_response_outcomes: first_response.outcomes(),
         first_response,
+        business_hours: None,
         previous: None,
     }
 }

@@ -28,10 +28,11 @@ use std::time::Instant;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::error::AppError;
-use crate::model::{AdsReport, Chart, LeadDetail, Summary};
+use crate::model::{AdsReport, Chart, HoursSplit, LeadDetail, Summary};
 use crate::model::{CapiStatus, ClosingSoon};
 use crate::ssr::domain::event::Event;
 use crate::ssr::domain::filter::Filter;
+use crate::ssr::domain::hours::BusinessHours;
 use crate::ssr::domain::money::SpendRow;
 use crate::ssr::domain::rules::{ContactState, LeadFacts, Terms};
 use crate::ssr::index::LeadIndex;
@@ -320,6 +321,12 @@ impl Leads {
         self.dashboard(f, None).0
     }
 
+    /// The leads of `f` that arrived in and out of business hours (in the
+    /// business's zone `tz`).
+    pub fn hours(&self, f: &Filter, hours: &BusinessHours, tz: chrono_tz::Tz) -> HoursSplit {
+        reports::summary::hours_split(&self.read(), f, hours, tz)
+    }
+
     /// The summary and the chart stacked by the `top` largest first sources
     /// (one read of the index, so both show the same moment).
     pub fn dashboard(&self, f: &Filter, top: Option<usize>) -> (Summary, Chart) {
@@ -397,6 +404,15 @@ impl Leads {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .put(&rows);
+        Ok(rows.len())
+    }
+
+    /// Stores ad spend in the database without a lead index: the import
+    /// command's, since a spend file needs no leads and building the index
+    /// would take most of the time (seconds at a million leads). A server
+    /// reads the rows when it starts.
+    pub async fn store_spend(db: &Db, rows: &[SpendRow]) -> Result<usize, AppError> {
+        spend::put(db, rows).await?;
         Ok(rows.len())
     }
 

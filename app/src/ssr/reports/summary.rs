@@ -3,9 +3,12 @@
 //! chart stacked by the largest sources. Read through the index's one
 //! visitor ([`LeadIndex::each`]); the index knows nothing of these shapes.
 
-use crate::model::{Chart, DayCount, FirstResponse, PeriodTotals, SourceCount, SourceRef, Summary};
+use crate::model::{
+    Chart, DayCount, FirstResponse, HoursSplit, PeriodTotals, SourceCount, SourceRef, Summary,
+};
 use crate::ssr::domain::days::day_range;
 use crate::ssr::domain::filter::Filter;
+use crate::ssr::domain::hours::BusinessHours;
 use crate::ssr::index::{LeadIndex, Seen, Stamp, stamp};
 
 /// The summary with the previous period's totals and, with `top = Some(n)`,
@@ -180,9 +183,34 @@ pub fn summary_and_chart(index: &LeadIndex, f: &Filter, top: Option<usize>) -> (
         by_source,
         first_response_outcomes: first_response.outcomes(),
         first_response,
+        business_hours: None,
         previous: None,
     };
     (summary, chart)
+}
+
+/// The leads matching `f` whose Date fell in and out of `hours`, which are
+/// in the business's zone `tz` (not the view's: choosing another zone to
+/// read the page in does not move the opening hours). A pass of its own,
+/// made only when a calendar is set: the time-zone conversion per lead
+/// would slow every summary.
+pub fn hours_split(
+    index: &LeadIndex,
+    f: &Filter,
+    hours: &BusinessHours,
+    tz: chrono_tz::Tz,
+) -> HoursSplit {
+    let mut split = HoursSplit::default();
+    index.each(f, |lead: Seen| {
+        let open = chrono::DateTime::from_timestamp(lead.date.0, lead.date.1)
+            .is_some_and(|t| hours.contains(t.with_timezone(&tz).naive_local()));
+        if open {
+            split.in_hours += 1;
+        } else {
+            split.out_of_hours += 1;
+        }
+    });
+    split
 }
 
 /// Total, answered and the median wait of the leads matching `f`: the

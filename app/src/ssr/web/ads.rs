@@ -4,8 +4,9 @@
 
 use chrono::Utc;
 
+use crate::components::filters::PRESETS;
 use crate::error::AppError;
-use crate::model::{AdsFigures, AdsQuery, AdsRow, Lang};
+use crate::model::{AdsFigures, AdsQuery, AdsRow, Lang, LeadsQuery};
 use crate::ssr::domain::filter::Filter;
 use crate::ssr::leads::{Attribution, CountBy};
 use crate::ssr::state::AppState;
@@ -97,11 +98,17 @@ pub fn ads_html(state: &AppState, q: &AdsQuery, l: Lang) -> Result<String, AppEr
     }
     let from = filter.from.to_string();
     let to = filter.to.to_string();
+    // The rows' links name the days, so the Leads page shows the same
+    // leads; the view's own links keep a preset relative, as the Leads
+    // page's do.
     let mut base = q.leads.clone();
     base.from = Some(from.clone());
     base.to = Some(to.clone());
     base.range = None;
-    let here = |extra: &[(&str, &str)]| {
+    let mut view = q.leads.clone();
+    view.cursor = None;
+    view.limit = None;
+    let link = |period: &LeadsQuery, extra: &[(&str, &str)]| {
         let mut pairs: Vec<(&str, String)> = vec![
             ("attribution", attribution.as_str().into()),
             ("count_by", count_by.as_str().into()),
@@ -114,8 +121,35 @@ pub fn ads_html(state: &AppState, q: &AdsQuery, l: Lang) -> Result<String, AppEr
             }
         }
         let extra: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        format!("/ads{}", query_string(&base, &extra))
+        format!("/ads{}", query_string(period, &extra))
     };
+    let here = |extra: &[(&str, &str)]| link(&view, extra);
+    // The period's presets, chosen as on the Leads page ("7d" without days).
+    let has_days = [&q.leads.from, &q.leads.to]
+        .iter()
+        .any(|d| d.as_deref().is_some_and(|d| !d.trim().is_empty()));
+    let preset_now = match q.leads.range.as_deref().map(str::trim) {
+        _ if has_days => "",
+        None | Some("") => "7d",
+        Some(r) => r,
+    };
+    let presets: String = PRESETS
+        .iter()
+        .map(|p| {
+            let mut period = view.clone();
+            period.from = None;
+            period.to = None;
+            period.range = Some((*p).to_owned());
+            let on = *p == preset_now;
+            format!(
+                "<a class=\"chip{}\" data-preset=\"{p}\" href=\"{}\"{}>{}</a>",
+                if on { " on" } else { "" },
+                esc(&link(&period, &[])),
+                if on { " aria-current=\"true\"" } else { "" },
+                esc(l.t(&format!("range.{p}")))
+            )
+        })
+        .collect();
     let toggle = |key: &str, value: &str, text: &str, on: bool| {
         format!(
             "<a class=\"chip{}\" href=\"{}\"{}>{}</a>",
@@ -127,10 +161,11 @@ pub fn ads_html(state: &AppState, q: &AdsQuery, l: Lang) -> Result<String, AppEr
     };
     let mut html = String::new();
     html.push_str(&format!(
-        "<h2>{}</h2><p class=\"muted\">{} – {}</p><div class=\"toggles\">{}{}<span class=\"sep\"></span>{}{}<a class=\"csv\" href=\"/export/ads.csv{}\" download>{}</a></div>",
+        "<h2>{}</h2><p class=\"muted\" data-testid=\"ads-period\">{} – {}</p><nav class=\"toggles presets\" aria-label=\"{}\">{presets}</nav><div class=\"toggles\">{}{}<span class=\"sep\"></span>{}{}<a class=\"csv\" href=\"/export/ads.csv{}\" download>{}</a></div>",
         esc(l.t("ads.title")),
-        esc(&from),
-        esc(&to),
+        esc(&l.day(&from, true)),
+        esc(&l.day(&to, true)),
+        esc(l.t("range")),
         toggle("attribution", "first", "ads.first", attribution == Attribution::First),
         toggle("attribution", "last", "ads.last", attribution == Attribution::Last),
         toggle("count_by", "lead_date", "ads.lead_date", count_by == CountBy::LeadDate),

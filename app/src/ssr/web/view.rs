@@ -115,7 +115,10 @@ pub fn dashboard_view(
     query.cursor = None;
     query.limit = None;
     let filter = filter(state, &query)?;
-    let (summary, chart) = state.leads.dashboard(&filter, Some(CHART_SERIES));
+    let (mut summary, chart) = state.leads.dashboard(&filter, Some(CHART_SERIES));
+    if let Some(h) = &state.settings.business_hours {
+        summary.business_hours = Some(state.leads.hours(&filter, h, state.settings.tz));
+    }
     // Each source, and before a platform's first ad the platform as a whole.
     let mut sources: Vec<(String, String)> = Vec::new();
     for c in &summary.by_source {
