@@ -14,8 +14,9 @@ use app::ssr::leads::{Claimed, Done, Leads};
 use serde_json::{Value, json};
 
 /// How long a claim holds: longer than a request may take, so a claim
-/// expires only when its sender is gone.
-const LEASE_SECS: i64 = 120;
+/// expires only when its sender is gone (then another sender, or this one
+/// restarted, takes its events after at most this long).
+const LEASE_SECS: i64 = 45;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often due events are looked for without a wake-up (retries, other
 /// instances' events, a claim left by a stopped instance).

@@ -498,3 +498,77 @@ async fn nothing_is_sent_without_a_click_or_past_the_window() {
         .await;
     assert_eq!(ns["total"], 1, "{ns}");
 }
+
+/// A SIGKILL while events are pending (Meta answering 500) loses none:
+/// the restarted server sends every one, and its log never holds the token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sigkill_while_events_are_pending_loses_none() {
+    let graph = Standin::start().await;
+    for _ in 0..1000 {
+        graph.answer(500, json!({"error": {"message": "down"}}));
+    }
+    let (dir, db) = common::temp_db("capi-kill");
+    let log = dir.with_extension("log");
+    let log_text = log.display().to_string();
+    let env = [
+        ("LEADS_META_GRAPH_URL", graph.url.as_str()),
+        ("LEADS_META_DATASET_ID", DATASET),
+        ("LEADS_META_CAPI_TOKEN", CAPI_TOKEN),
+        ("LEADS_META_RETRY_SECONDS", "1"),
+        ("RUST_LOG", "debug"),
+        ("TEST_STDERR_FILE", log_text.as_str()),
+    ];
+    let mut s = common::Server::start_with_env(&db, &env).await;
+    let mut batch = Vec::new();
+    for i in 0..20 {
+        let k = format!("+62812345{i:05}");
+        let mut m = inbound(&format!("k{i}"), &k, ago(60));
+        m["ctwa_clid"] = json!(format!("CL-{i}"));
+        m["meta_account_id"] = json!("WABA-1");
+        m["source"] = json!({"platform": "meta", "type": "ad", "id": "AD-1"});
+        batch.push(m);
+        batch.push(purchase(&format!("ko{i}"), &k, ago(50), "1000"));
+    }
+    let (st, b) = s.post_events(&Value::Array(batch)).await;
+    assert_eq!(st, 200, "{b}");
+    // Meta is down: they stay pending; then the process dies.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while graph.got().is_empty() {
+        assert!(Instant::now() < deadline, "nothing was tried");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    s.kill();
+    graph.graph.script.lock().expect("lock").clear();
+    let before: std::collections::HashSet<String> = graph
+        .events()
+        .iter()
+        .filter_map(|e| e["event_id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(before.len(), 20, "the first attempt carried every purchase");
+    let n = graph.got().len();
+    let s = common::Server::start_with_env(&db, &env).await;
+    // Events the killed process had claimed wait for its claim to expire (45 s).
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let sent: std::collections::HashSet<String> = graph.got()[n..]
+            .iter()
+            .flat_map(|g| g.body["data"].as_array().cloned().unwrap_or_default())
+            .filter_map(|e| e["event_id"].as_str().map(str::to_owned))
+            .collect();
+        if sent == before {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "sent after the restart: {} of 20",
+            sent.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(s);
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(!text.is_empty(), "the log was written");
+    assert!(!text.contains(CAPI_TOKEN), "the token is in the log");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_file(&log);
+}
