@@ -89,7 +89,7 @@ fn click_identity(c: &AdClick) -> String {
 /// after the window closed (`now`, e.g. an import of old chats), an outcome
 /// is not sent either: Meta refuses events older than that.
 pub fn outcomes(state: &ContactState, terms: &Terms, now: DateTime<Utc>) -> Vec<Outcome> {
-    if state.lead(terms).is_none() {
+    if !state.is_lead() {
         return Vec::new();
     }
     let click = state.click.as_ref();

@@ -488,8 +488,13 @@ impl ContactState {
 
     /// The lead this contact is, if it is one (rules 2–6), with its quality
     /// and attributed purchases under `terms`.
+    /// Whether the contact is a lead (rules 2–4), without deriving it.
+    pub fn is_lead(&self) -> bool {
+        !self.known_customer && self.first_inbound.is_some()
+    }
+
     pub fn lead(&self, terms: &Terms) -> Option<LeadFacts> {
-        if self.known_customer {
+        if !self.is_lead() {
             return None;
         }
         let first = self.first_inbound.as_ref()?;

@@ -361,20 +361,12 @@ impl Leads {
         detail.events_total = history.total as u64;
         detail.older = history.older.map(|o| o as u64);
         if let Some(state) = contacts::state_of(&self.inner.db, &key).await? {
-            let now = chrono::Utc::now();
-            let ids: Vec<String> =
-                crate::ssr::domain::capi::outcomes(&state, &self.inner.terms, now)
-                    .into_iter()
-                    .map(|o| o.event_id)
-                    .collect();
+            let outcomes =
+                crate::ssr::domain::capi::outcomes(&state, &self.inner.terms, chrono::Utc::now());
+            let ids: Vec<String> = outcomes.iter().map(|o| o.event_id.clone()).collect();
             let rows = outbox::get(&self.inner.db, &ids).await?;
-            let info = reports::capi::lead_capi(
-                &state,
-                &self.inner.terms,
-                &rows,
-                self.inner.outbox.is_some(),
-                now,
-            );
+            let info =
+                reports::capi::lead_capi(&state, outcomes, &rows, self.inner.outbox.is_some());
             reports::capi::attach(&mut detail, info);
         }
         Ok(Some(detail))

@@ -5,25 +5,24 @@
 use chrono::{DateTime, Utc};
 
 use crate::model::{CapiEvent, CapiInfo, LeadDetail};
-use crate::ssr::domain::capi::{self, Plan};
-use crate::ssr::domain::rules::{ContactState, Terms};
+use crate::ssr::domain::capi::{self, Outcome, Plan};
+use crate::ssr::domain::rules::ContactState;
 use crate::ssr::store::outbox::Stored;
 
 fn time(secs: Option<i64>) -> Option<DateTime<Utc>> {
     secs.and_then(|s| DateTime::from_timestamp(s, 0))
 }
 
-/// The lead's Conversions API picture; `rows` are the outbox rows of its
-/// outcomes' event ids.
+/// The lead's Conversions API picture from its `outcomes`; `rows` are the
+/// outbox rows of their event ids.
 pub(crate) fn lead_capi(
     state: &ContactState,
-    terms: &Terms,
+    outcomes: Vec<Outcome>,
     rows: &[Stored],
     configured: bool,
-    now: DateTime<Utc>,
 ) -> CapiInfo {
     let click = state.click.as_ref();
-    let events = capi::outcomes(state, terms, now)
+    let events = outcomes
         .into_iter()
         .map(|o| {
             let row = rows.iter().find(|r| r.eid == o.event_id);
