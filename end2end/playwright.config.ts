@@ -3,7 +3,7 @@ import { defineConfig } from '@playwright/test';
 // The server under test is the binary `make test` built, on an in-memory
 // database; Chromium is Debian's (no browser download on this machine).
 const port = Number(process.env.E2E_PORT ?? 3117);
-const bin = process.env.LEADS_BIN ?? '../target/debug/leads-dashboard';
+const bin = process.env.LEADS_BIN ?? '../target/release/leads-dashboard';
 const siteRoot = process.env.LEPTOS_SITE_ROOT ?? '../target/site';
 
 export default defineConfig({

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make fuzz-api`: schemathesis (every check) against the debug build's API,
+# `make fuzz-api`: schemathesis (every check) against the release build's API,
 # with every webhook configured. Not part of `make test`: it installs a
 # Python package and its findings need a person (see docs/api-fuzz.md).
 set -euo pipefail

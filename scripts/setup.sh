@@ -11,7 +11,6 @@ cd "$(dirname "$0")/.."
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
-CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=0.2.130
 export PATH="$HOME/.cargo/bin:$PATH"
 
@@ -38,15 +37,12 @@ if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknow
   rustup target add wasm32-unknown-unknown
 fi
 
-if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION"; then
-  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (takes 10-25 minutes once)"
-  cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION"
-fi
-
-# Not --locked: its lock file names a crate version the registry lacks.
+# Only the `wasm-bindgen` binary: the site build (scripts/site.sh) uses nothing
+# else of the package. Not --locked: its lock file names a crate version the
+# registry lacks.
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
-  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes once)"
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  say "installing wasm-bindgen $WASM_BINDGEN_VERSION (about 2 minutes, once)"
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --bin wasm-bindgen
 fi
 
 npm_install() { # dir
@@ -56,7 +52,8 @@ npm_install() { # dir
     (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
   fi
 }
-# wasm-opt from npm: Debian's binaryen 108 produces a WASM that breaks hydration.
+# wasm-opt (binaryen 132: Debian's 108 produces a WASM that breaks hydration)
+# and esbuild (minifies the JS and CSS), both prebuilt, from npm.
 npm_install tools
 [ "$want_test" = 1 ] && npm_install end2end
 say "tools ready"
