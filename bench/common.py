@@ -289,7 +289,8 @@ def die(msg, code=2):
 
 def memory_cgroup(limit_bytes):
     """A memory cgroup with a limit, or None where none can be made. Returns
-    (preexec function that moves the child into it, cleanup function)."""
+    (preexec function that moves the child into it, cleanup function, the
+    cgroup's folder)."""
     for base, limit_file in (("/sys/fs/cgroup/memory", "memory.limit_in_bytes"),
                              ("/sys/fs/cgroup", "memory.max")):
         path = os.path.join(base, f"leads-bench-{os.getpid()}")
@@ -311,5 +312,31 @@ def memory_cgroup(limit_bytes):
                 os.rmdir(path)
             except OSError:
                 pass
-        return preexec, cleanup
+        return preexec, cleanup, path
+    return None
+
+
+def cgroup_oom_kills(path):
+    """How many processes the kernel killed in this memory cgroup for want of
+    memory (v1 `memory.oom_control`, v2 `memory.events`); None if unknown."""
+    for name in ("memory.events", "memory.oom_control"):
+        try:
+            with open(os.path.join(path, name)) as f:
+                for line in f:
+                    k, _, v = line.partition(" ")
+                    if k == "oom_kill":
+                        return int(v)
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def cgroup_peak(path):
+    """The cgroup's peak charge in bytes (page cache included), None if unknown."""
+    for name in ("memory.max_usage_in_bytes", "memory.peak"):
+        try:
+            with open(os.path.join(path, name)) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            continue
     return None

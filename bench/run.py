@@ -30,7 +30,8 @@ import urllib.parse
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen  # noqa: E402
 from common import (ROOT, Http, Server, batch_offsets, dir_usage, last_json_line, log,  # noqa: E402
-                    machine_info, memory_cgroup, mib, percentiles, proc_status, read_at)
+                    machine_info, memory_cgroup, cgroup_oom_kills, cgroup_peak, mib, percentiles,
+                    proc_status, read_at)
 
 SORTS = ["-date", "date", "-first_touched_at", "first_touched_at", "name", "-name"]
 FLAT_MEMORY_BYTES = 50 * 2**20      # CSV export: RSS may move this much and still count as flat
@@ -104,6 +105,8 @@ class Run:
         self.db_dir = os.path.join(self.tmp, "db")
         self.server = Server(self.a.bin, "rocksdb://" + self.db_dir, os.path.join(self.tmp, "server.log"),
                              self.a.server_arg)
+        if self.a.memory_mib:
+            self.limit_run()
         self.server.start()
         try:
             secs = self.server.wait_ready(self.a.start_timeout)
@@ -487,7 +490,8 @@ class Run:
         cmd = [self.a.bin, "import", self.spend_path, "--db", self.server.db_url]
         t = time.perf_counter()
         try:
-            out = subprocess.run(cmd, capture_output=True, text=True, timeout=self.a.step_timeout, cwd=ROOT)
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=self.a.step_timeout, cwd=ROOT,
+                                 preexec_fn=self.server.preexec)
             secs = time.perf_counter() - t
             ok = out.returncode == 0
             text = (out.stdout + out.stderr).strip()
@@ -500,6 +504,48 @@ class Run:
         if not ok:
             self.fail("import spend CSV", None, text)
 
+    # ---- 3b. the whole run under a memory limit (--memory-mib) -------------------------------
+    def limit_run(self):
+        """Every start of the server, and the import, in one memory cgroup; its
+        RSS sampled through the run, the kernel's kills counted at the end."""
+        limit = self.a.memory_mib * 2**20
+        cg = memory_cgroup(limit)
+        if cg is None:
+            raise Fatal("--memory-mib: no writable memory cgroup here")
+        preexec, self.cg_cleanup, self.cg_path = cg
+        self.server.preexec = preexec
+        self.res["memory_limit"] = {"limit_bytes": limit, "cgroup": self.cg_path}
+        samples, self.rss_stop = [], threading.Event()
+
+        def sample():
+            while not self.rss_stop.wait(0.5):
+                pid = self.server.pid if self.server is not None and self.server.alive() else None
+                v = proc_status(pid) if pid else None
+                if v:
+                    samples.append((round(time.time() - self.t0, 1), v))
+        self.t0 = time.time()
+        self.rss_samples = samples
+        threading.Thread(target=sample, daemon=True).start()
+        log(f"memory limit: {self.a.memory_mib} MiB (cgroup {self.cg_path})")
+
+    def limit_end(self):
+        if not self.a.memory_mib or not hasattr(self, "cg_path"):
+            return
+        self.rss_stop.set()
+        s = self.rss_samples
+        out = self.res["memory_limit"]
+        out["oom_kills"] = cgroup_oom_kills(self.cg_path)
+        out["cgroup_peak_bytes"] = cgroup_peak(self.cg_path)
+        out["rss_max_bytes"] = max((v for _, v in s), default=None)
+        # A coarse trace for the report: at most 40 points.
+        step = max(1, len(s) // 40)
+        out["rss_trace"] = [(t, round(v / 2**20)) for t, v in s[::step]]
+        log(f"memory limit: RSS max {mib(out['rss_max_bytes'])} MiB, cgroup peak "
+            f"{mib(out['cgroup_peak_bytes'])} MiB, kills by the limit: {out['oom_kills']}")
+        if out["oom_kills"]:
+            self.fail("memory limit", None, f"{out['oom_kills']} process(es) killed by the memory limit")
+        self.cg_cleanup()
+
     # ---- 7b. the same server with its memory bounded by a cgroup --------------------------
     def bounded(self):
         """SurrealDB sizes RocksDB's caches from the cgroup memory limit when
@@ -509,7 +555,7 @@ class Run:
         if cg is None:
             self.note("no writable memory cgroup here: RSS with bounded caches not measured")
             return
-        preexec, cleanup = cg
+        preexec, cleanup, _ = cg
         self.server.stop(self.a.stop_timeout)
         self.server.preexec = preexec
         try:
@@ -549,7 +595,7 @@ class Run:
             http = Http(self.server.port, timeout=self.a.request_timeout)
             self.reads_ads(http)
             http.close()
-            if not self.a.smoke:
+            if not self.a.smoke and not self.a.memory_mib:
                 self.bounded()
             note = self.server.stop(self.a.stop_timeout)
             if note:
@@ -562,6 +608,7 @@ class Run:
         finally:
             if self.server is not None and self.server.alive():
                 self.server.stop(10)
+            self.limit_end()
             self.res["failures"] = self.failures
             self.res["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -664,6 +711,14 @@ def targets(res):
                      f"{ai['disk_bytes_per_lead']} ({mib(ai['disk_bytes'])} MiB)", "", "—"])
     if rs:
         rows.append(["RSS after restart", "—", "", "", f"{mib(rs['rss_bytes'])} MiB", "", "—"])
+    ml = res.get("memory_limit")
+    if ml:
+        kills = ml.get("oom_kills")
+        rows.append([f"processes killed by the memory limit ({mib(ml['limit_bytes'])} MiB, cgroup)", "0", "", "",
+                     "unknown" if kills is None else str(kills), "",
+                     verdict(None if kills is None else kills == 0)])
+        rows.append(["RSS through the run under the limit (max; cgroup peak with page cache)", "—", "", "",
+                     f"{mib(ml.get('rss_max_bytes'))} MiB (cgroup {mib(ml.get('cgroup_peak_bytes'))} MiB)", "", "—"])
     bd = res.get("bounded")
     if bd:
         rows.append([f"RSS with the database caches bounded (cgroup limit {mib(bd['limit_bytes'])} MiB), after reads",
@@ -696,6 +751,8 @@ def markdown(res):
            f"- Machine: {m.get('nproc')} CPUs ({m.get('cpu', '?')}), "
            f"{(m.get('mem_total_bytes') or 0) / 2**30:.1f} GiB memory, Linux {m.get('kernel')}",
            f"- Binary: {m.get('binary')}, commit {m.get('commit')}",
+           *([f"- **The whole run under a {res['memory_limit']['limit_bytes'] // 2**20} MiB memory limit** "
+              f"(a cgroup holding the server and the import)"] if res.get("memory_limit") else []),
            f"- Scale {res['scale']}: {g.get('contacts', 0):,} contacts, {g.get('leads', 0):,} leads, "
            f"{g.get('events', 0):,} distinct events ({g.get('deliveries', 0):,} deliveries with "
            f"{g.get('duplicates', 0):,} duplicates and {g.get('late', 0):,} late) over the 365 days to "
@@ -725,6 +782,10 @@ def markdown(res):
     ai = res.get("after_ingest")
     if ai and isinstance(ai.get("stats"), dict):
         out.append("- `/api/v1/stats` after ingest: `" + json.dumps(ai["stats"]) + "`")
+    ml = res.get("memory_limit")
+    if ml and ml.get("rss_trace"):
+        out.append("- RSS under the memory limit through the run (seconds: MiB): "
+                   + ", ".join(f"{t:.0f}: {v}" for t, v in ml["rss_trace"]))
     for n in res.get("notes") or []:
         out.append(f"- {n}")
     if res.get("failures"):
@@ -753,6 +814,9 @@ def main():
     ap.add_argument("--stop-timeout", type=float, default=60)
     ap.add_argument("--bounded-mib", type=int, default=3072,
                     help="memory limit (cgroup) for the bounded-caches RSS figure")
+    ap.add_argument("--memory-mib", type=int,
+                    help="run the server (every start, and the import) under this memory limit (cgroup); "
+                         "RSS is sampled through the run and a kill by the limit fails it")
     ap.add_argument("--request-timeout", type=float, default=600)
     ap.add_argument("--step-timeout", type=float, default=3600, help="for the floor command")
     ap.add_argument("--server-arg", action="append", default=[],
