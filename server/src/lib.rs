@@ -213,6 +213,18 @@ pub async fn in_process_state(
     let db = db::connect(&cli.settings.db, None, None)
         .await
         .map_err(|e| e.to_string())?;
+    in_process_state_on(db, cli, settings, admin_password).await
+}
+
+/// The same on a database handle another state may share: two of them are
+/// two instances on one database (their senders, followers and writers
+/// each their own).
+pub async fn in_process_state_on(
+    db: db::Db,
+    cli: &Cli,
+    settings: Settings,
+    admin_password: Option<&str>,
+) -> Result<AppState, String> {
     let auth = auth_of(&db, &settings);
     let leads = Leads::open_with(
         db,

@@ -118,6 +118,10 @@ async fn events(
 }
 
 async fn server(graph: &Standin, test_code: Option<&str>) -> InProcess {
+    InProcess::start_on("mem://", None, &capi_env(graph, test_code)).await
+}
+
+fn capi_env<'a>(graph: &'a Standin, test_code: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
     let mut env = vec![
         ("LEADS_META_GRAPH_URL", graph.url.as_str()),
         ("LEADS_META_DATASET_ID", DATASET),
@@ -129,7 +133,7 @@ async fn server(graph: &Standin, test_code: Option<&str>) -> InProcess {
     if let Some(c) = test_code {
         env.push(("LEADS_META_TEST_EVENT_CODE", c));
     }
-    InProcess::start_with_env("mem://", &env).await
+    env
 }
 
 fn ago(mins: i64) -> chrono::DateTime<chrono::Utc> {
@@ -567,4 +571,68 @@ async fn a_sigkill_while_events_are_pending_loses_none() {
     assert!(!text.contains(CAPI_TOKEN), "the token is in the log");
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_file(&log);
+}
+
+/// Two instances on one database, each with its own sender: every event is
+/// claimed in the database by one of them, so Meta gets each exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_never_send_one_event_twice() {
+    let graph = Standin::start().await;
+    // Slow answers keep both senders' claims overlapping in time.
+    for _ in 0..6 {
+        graph.answer(500, json!({"error": {"message": "busy", "code": 2}}));
+    }
+    let db = app::ssr::store::db::connect("mem://", None, None)
+        .await
+        .expect("database");
+    let env = capi_env(&graph, None);
+    let a = InProcess::start_on("mem://", Some(db.clone()), &env).await;
+    let b = InProcess::start_on("mem://", Some(db), &env).await;
+    // 40 ad leads that each buy: 80 events, written through both instances.
+    let n = 40;
+    for i in 0..n {
+        let phone = format!("62812345{i:05}");
+        let s = if i % 2 == 0 { &a } else { &b };
+        webhook(
+            s,
+            "/webhooks/whatsapp",
+            WA_SECRET,
+            &ctwa_body(&phone, &format!("CLID-{i}"), &format!("wamid.T{i}"), ago(90)),
+        )
+        .await;
+        let key = format!("+{phone}");
+        let (st, body) = s
+            .post_events(&json!([
+                reply(&format!("r{i}"), &key, ago(89)),
+                inbound(&format!("m{i}"), &key, ago(88)),
+                purchase(&format!("order-{i}"), &key, ago(80), "99000")
+            ]))
+            .await;
+        assert_eq!(st, 200, "{body}");
+    }
+    // Only 200s count as delivered: the 500s' events were posted again.
+    let delivered = |graph: &Standin| {
+        let mut d = std::collections::HashMap::<String, usize>::new();
+        for g in graph.got().iter().skip(6) {
+            for e in g.body["data"].as_array().cloned().unwrap_or_default() {
+                *d.entry(e["event_id"].as_str().unwrap_or_default().to_owned())
+                    .or_default() += 1;
+            }
+        }
+        d
+    };
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while delivered(&graph).len() < 2 * n && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Time for a second send, if either sender were to make one.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let d = delivered(&graph);
+    assert_eq!(d.len(), 2 * n, "every event once: {d:?}");
+    assert!(
+        d.values().all(|&c| c == 1),
+        "an event was sent twice: {d:?}"
+    );
+    let (_, status) = a.get("/api/v1/capi").await;
+    assert_eq!(status["sent"].as_u64(), Some(2 * n as u64), "{status}");
 }

@@ -38,6 +38,16 @@ impl InProcess {
     /// (`LEADS_PUBLIC_NAMES` → `--public-names`), never through this
     /// process's own environment, which every test shares.
     pub async fn start_with_env(db: &str, env: &[(&str, &str)]) -> InProcess {
+        InProcess::start_on(db, None, env).await
+    }
+
+    /// The same on `shared`, a database handle another `InProcess` may use
+    /// too (two instances on one database); `db` names it in the settings.
+    pub async fn start_on(
+        db: &str,
+        shared: Option<app::ssr::store::db::Db>,
+        env: &[(&str, &str)],
+    ) -> InProcess {
         let mut argv: Vec<String> = [
             "leads-dashboard",
             "serve",
@@ -71,9 +81,13 @@ impl InProcess {
                     .map(|(_, v)| v.clone())
             })
             .expect("settings");
-        let state = server::in_process_state(&cli, settings, Some(ADMIN_PASSWORD))
-            .await
-            .expect("state");
+        let state = match shared {
+            Some(handle) => {
+                server::in_process_state_on(handle, &cli, settings, Some(ADMIN_PASSWORD)).await
+            }
+            None => server::in_process_state(&cli, settings, Some(ADMIN_PASSWORD)).await,
+        }
+        .expect("state");
         let router = server::http::router(state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
