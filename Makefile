@@ -31,7 +31,7 @@ export LEADS_API_TOKEN
 LEADS_ADMIN_PASSWORD ?= local-dev-password
 export LEADS_ADMIN_PASSWORD
 
-.PHONY: run test setup setup-test build build-release site-release unit integration e2e \
+.PHONY: run test setup setup-test build build-release server-release site-release unit integration e2e \
         bench-smoke bench bench-1g bench-crash load dist dist-check two-instances crash-test-long import-test-long fuzz-api fmt clean-data
 
 ## run: set up, build (release) and serve on http://127.0.0.1:3000
@@ -54,19 +54,25 @@ setup-test:
 SITE_SOURCES := $(shell find app/src frontend style public -type f) Cargo.toml Cargo.lock
 RELEASE_STAMP := $(SITE_ROOT)/.release-build
 
-## build-release: the site and the server, release (what `make run` serves)
-build-release: site-release
+## build-release: the site and the server, release (what `make run` serves), side by side:
+##                the server's first build leaves a core idle for long stretches
+build-release:
+	@$(MAKE) --no-print-directory -j2 site-release server-release
+
+server-release:
 	cargo build --release -p server --bin leads-dashboard
 
 site-release: $(RELEASE_STAMP)
 
 $(RELEASE_STAMP): $(SITE_SOURCES)
+	@scripts/setup.sh --wasm-bindgen
 	scripts/site.sh --release
 	touch $@
 
 ## build: a debug site and server for development (not used by the tests)
 build:
 	rm -f $(RELEASE_STAMP)
+	@scripts/setup.sh --wasm-bindgen
 	scripts/site.sh
 	RUSTFLAGS="--cfg erase_components" cargo build -p server --bin leads-dashboard
 

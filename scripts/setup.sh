@@ -5,6 +5,7 @@
 #
 #   scripts/setup.sh          build tools (make run)
 #   scripts/setup.sh --test   build tools + Chromium and Playwright (make test)
+#   scripts/setup.sh --wasm-bindgen   the wasm-bindgen binary (the site's build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +17,20 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 say() { printf '\033[1;36m[setup]\033[0m %s\n' "$*"; }
 
-# Debian packages: clang/libclang for RocksDB's bindings; Chromium for browser tests.
+# Only the `wasm-bindgen` binary: the site build (scripts/site.sh) uses nothing
+# else of the package. Not --locked: its lock file names a crate version the
+# registry lacks. Apart from the rest (`make` runs it beside the server's
+# first build, which leaves a core idle for long stretches).
+if [ "${1:-}" = "--wasm-bindgen" ]; then
+  if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
+    say "installing wasm-bindgen $WASM_BINDGEN_VERSION (a few minutes, once)"
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --bin wasm-bindgen
+  fi
+  exit 0
+fi
+
+# Debian packages: clang for RocksDB's C++, libclang for its bindings; Chromium
+# for browser tests.
 apt_pkgs=()
 command -v clang >/dev/null 2>&1 || apt_pkgs+=(clang)
 ls /usr/lib/llvm-*/lib/libclang.so* >/dev/null 2>&1 || apt_pkgs+=(libclang-dev)
@@ -35,14 +49,6 @@ fi
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
-fi
-
-# Only the `wasm-bindgen` binary: the site build (scripts/site.sh) uses nothing
-# else of the package. Not --locked: its lock file names a crate version the
-# registry lacks.
-if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
-  say "installing wasm-bindgen $WASM_BINDGEN_VERSION (about 2 minutes, once)"
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --bin wasm-bindgen
 fi
 
 npm_install() { # dir

@@ -4,7 +4,8 @@
 #   target/site/pkg/leads-dashboard.{js,wasm,css}   target/site/<public/*>
 # It does with plain tools what cargo-leptos did: cargo builds the WASM,
 # wasm-bindgen writes its JS, wasm-opt shrinks it, esbuild minifies the JS and
-# the stylesheet, public/ is copied. Nothing is installed here (setup.sh does).
+# the stylesheet, public/ is copied. Nothing is installed here (setup.sh does,
+# `--wasm-bindgen` for wasm-bindgen).
 #
 #   scripts/site.sh            debug WASM (pairs with a debug server)
 #   scripts/site.sh --release  release WASM (pairs with a release server)
@@ -19,7 +20,9 @@ release=0
 
 name=leads-dashboard
 export LEPTOS_OUTPUT_NAME=$name
-target_dir=${CARGO_TARGET_DIR:-target}
+# A target folder of its own, so this runs beside the server's build (cargo
+# locks a target folder while it builds).
+wasm_target=${CARGO_TARGET_DIR:-target}/front
 site=target/site
 new=$(mktemp -d "${TMPDIR:-/tmp}/leads-site.XXXXXX")
 trap 'rm -rf "$new"' EXIT
@@ -28,14 +31,15 @@ step() { printf '\033[1;36m[site]\033[0m %s\n' "$*"; }
 
 if [ "$release" = 1 ]; then
   step "WASM (wasm-release: size over speed)"
-  cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release
-  wasm=$target_dir/wasm32-unknown-unknown/wasm-release/frontend.wasm
+  cargo build -p frontend --lib --target wasm32-unknown-unknown --profile wasm-release \
+    --target-dir "$wasm_target"
+  wasm=$wasm_target/wasm32-unknown-unknown/wasm-release/frontend.wasm
 else
   step "WASM (debug)"
   # With --target, RUSTFLAGS reach only the WASM, not build scripts or macros.
   RUSTFLAGS="--cfg erase_components" \
-    cargo build -p frontend --lib --target wasm32-unknown-unknown
-  wasm=$target_dir/wasm32-unknown-unknown/debug/frontend.wasm
+    cargo build -p frontend --lib --target wasm32-unknown-unknown --target-dir "$wasm_target"
+  wasm=$wasm_target/wasm32-unknown-unknown/debug/frontend.wasm
 fi
 
 step "wasm-bindgen"
