@@ -705,7 +705,7 @@ mod tests {
     /// was loaded, in place.
     #[tokio::test]
     async fn a_reload_changes_the_index_in_place() {
-        let db = crate::ssr::store::db::connect("mem://", None, None)
+        let db = crate::ssr::store::db::connect("mem://", None, None, None)
             .await
             .expect("db");
         let leads = Leads::open(db).await.expect("leads");
@@ -742,7 +742,7 @@ mod tests {
     /// updates) by following the database.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_following_instance_sees_the_other_instances_commits() {
-        let db = crate::ssr::store::db::connect("mem://", None, None)
+        let db = crate::ssr::store::db::connect("mem://", None, None, None)
             .await
             .expect("db");
         let a = Leads::open(db.clone()).await.expect("a");

@@ -320,7 +320,7 @@ mod tests {
     /// once; what became of it is recorded.
     #[tokio::test]
     async fn queued_in_the_commit_claimed_once_and_finished() {
-        let db = db::connect("mem://", None, None).await.expect("db");
+        let db = db::connect("mem://", None, None, None).await.expect("db");
         let terms = OutboxTerms {
             terms: Terms::default(),
             currency: "IDR".into(),
