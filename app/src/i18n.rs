@@ -432,6 +432,9 @@ const ACCOUNT_TEXTS: &[(&str, &str, &str)] = &[
     ("capi.last_success", "Terakhir berhasil", "Last success"),
     ("capi.last_error", "Galat terakhir", "Last error"),
     ("capi.counts", "Event", "Events"),
+    ("capi.n.sent", "terkirim", "sent"),
+    ("capi.n.pending", "menunggu", "pending"),
+    ("capi.n.rejected", "ditolak", "rejected"),
     ("capi.test", "Kirim event uji", "Send a test event"),
     (
         "capi.test.help",
@@ -445,8 +448,8 @@ const ACCOUNT_TEXTS: &[(&str, &str, &str)] = &[
     ),
     (
         "capi.test.sent",
-        "Event uji diterima Meta ({} event). Periksa Test events di Events Manager.",
-        "Meta received the test event ({} events). Check Test events in Events Manager.",
+        "Event uji diterima Meta (events_received: {}). Periksa Test events di Events Manager.",
+        "Meta received the test event (events_received: {}). Check Test events in Events Manager.",
     ),
     (
         "capi.test.failed",

@@ -367,12 +367,12 @@ fn capi_section(c: CapiSection, lang: Lang) -> impl IntoView {
                 <dt>{lang.t("capi.counts")}</dt>
                 <dd data-testid="capi-counts">{format!(
                     "{} {} · {} {} · {} {}",
-                    lang.int(c.sent), lang.t("capi.f.sent").to_lowercase(),
-                    lang.int(c.pending), lang.t("capi.f.pending").to_lowercase(),
-                    lang.int(c.rejected), lang.t("capi.f.rejected").to_lowercase(),
+                    lang.int(c.sent), lang.t("capi.n.sent"),
+                    lang.int(c.pending), lang.t("capi.n.pending"),
+                    lang.int(c.rejected), lang.t("capi.n.rejected"),
                 )}</dd>
             </dl>
-            <form class="inline" method="post" action="/settings/capi/test">
+            <form class="inline" method="post" action="/settings/capi/test#capi">
                 <button type="submit" class="primary" data-testid="capi-test" disabled=!can_test>{lang.t("capi.test")}</button>
             </form>
             <p class="muted small">{lang.t(if !configured || c.test_code_set { "capi.test.help" } else { "capi.test.no_code" })}</p>
