@@ -6,7 +6,9 @@ import { auth, hydrated, row } from './helpers';
 // outcome's state, the capi filter, the closing-soon card, and the settings
 // page's test event, against the Graph API stand-in the config starts
 // (graph-standin.mjs). Leads are dated 30 hours to 7 days ago: inside the
-// last 7 days, never today (live.spec counts today's leads).
+// last 7 days, never today (live.spec counts today's leads); the file runs
+// after leads.spec and live.spec (file order), whose fixed months they could
+// fall into.
 
 const shots = process.env.E2E_SCREENSHOTS ?? 'screenshots';
 const graph = `http://127.0.0.1:${process.env.E2E_GRAPH_PORT ?? 3118}`;
