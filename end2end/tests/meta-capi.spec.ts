@@ -120,6 +120,10 @@ test('the lead detail shows the click, the window and what Meta was told; the fi
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
   await page.getByTestId('detail').getByTestId('capi').scrollIntoViewIfNeeded();
   await page.screenshot({ path: `${shots}/31-capi-detail-375.png` });
+  await page.goto('/?range=7d');
+  await hydrated(page);
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+  await page.getByTestId('closing-soon').screenshot({ path: `${shots}/31-closing-soon-375.png` });
 });
 
 test('the Ads view filters by what Meta was told', async ({ page }) => {
