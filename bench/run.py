@@ -548,8 +548,9 @@ class Run:
 
     # ---- 7b. the same server with its memory bounded by a cgroup --------------------------
     def bounded(self):
-        """SurrealDB sizes RocksDB's caches from the cgroup memory limit when
-        there is one: start once more under a limit, read, and report RSS."""
+        """The server sizes RocksDB's caches from its cgroup's memory limit
+        (LEADS_MEMORY unset): start once more under a limit, read, and
+        report RSS."""
         limit = self.a.bounded_mib * 1024 * 1024
         cg = memory_cgroup(limit)
         if cg is None:

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use leptos::config::{Env, LeptosOptions};
 
-use app::ssr::domain::phone;
 use app::ssr::domain::settings::Settings;
+use app::ssr::domain::{memory, phone};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -190,6 +190,12 @@ pub struct SettingsArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<String>,
+    /// Memory the server may use (e.g. 1G, 768M, 2GiB; units are binary):
+    /// the embedded database's caches are sized from it. Default: the
+    /// process's cgroup limit (systemd's MemoryMax=, a container's limit),
+    /// else the host's memory.
+    #[arg(long, env = "LEADS_MEMORY", global = true)]
+    pub memory: Option<String>,
     /// Writer tasks that store events side by side (each contact belongs
     /// to one); default: one per core.
     #[arg(long, env = "LEADS_WRITERS", global = true,
@@ -258,6 +264,15 @@ pub struct SettingsArgs {
         global = true
     )]
     pub site_root: String,
+}
+
+/// The process's cgroup memory limit and the host's memory, read from
+/// `/proc` and `/sys` (`None` where they do not exist: not Linux).
+fn machine_memory() -> (Option<u64>, Option<u64>) {
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    let cgroup = read("/proc/self/cgroup").and_then(|t| memory::cgroup_limit(&t, read));
+    let host = read("/proc/meminfo").and_then(|t| memory::mem_total(&t));
+    (cgroup, host)
 }
 
 /// App ids as given: trimmed, blanks left out.
@@ -329,6 +344,20 @@ impl SettingsArgs {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let stated = self
+            .memory
+            .as_deref()
+            .filter(|m| !m.trim().is_empty())
+            .map(memory::parse_size)
+            .transpose()
+            .map_err(|e| format!("--memory / LEADS_MEMORY: {e}"))?;
+        let memory = match stated {
+            Some(bytes) => memory::choose(Some(bytes), None, None),
+            None => {
+                let (cgroup, host) = machine_memory();
+                memory::choose(None, cgroup, host)
+            }
+        };
         if let Some(t) = env("LEADS_API_TOKEN").filter(|t| !t.is_empty()) {
             if t.chars().count() < app::ssr::auth::MIN_PASSWORD {
                 return Err(format!(
@@ -380,6 +409,7 @@ impl SettingsArgs {
                 .filter(|d| !d.is_empty())
                 .map(str::to_owned),
             business_hours,
+            memory,
         })
     }
 

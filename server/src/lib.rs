@@ -44,10 +44,15 @@ pub async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
     // Only `serve` and `restore` migrate; the other commands need this
     // build's schema (a backup taken with a newer binary must not upgrade
     // a database older instances still run on).
+    let memory = settings.db_memory();
+    if matches!(command, Command::Serve) {
+        log_memory(&settings, address);
+    }
+    let memory = memory.as_ref();
     let opened = match command {
-        Command::Restore { .. } => db::open(address, user, pass).await,
-        Command::Serve => db::connect(address, user, pass).await,
-        _ => db::open_current(address, user, pass).await,
+        Command::Restore { .. } => db::open(address, user, pass, memory).await,
+        Command::Serve => db::connect(address, user, pass, memory).await,
+        _ => db::open_current(address, user, pass, memory).await,
     };
     let db = opened.map_err(|e| in_use(e, &command, &cli.settings.db))?;
     let auth = auth_of(&db, &settings);
@@ -126,6 +131,32 @@ pub async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
         Command::Floor { .. } => {}
     }
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Which memory budget `serve` runs with, where it came from, and the
+/// embedded database's caches it gives.
+fn log_memory(settings: &Settings, address: &str) {
+    use app::ssr::domain::memory::human;
+    let Some(budget) = settings.memory else {
+        tracing::info!("memory limit unknown: the database sizes its own caches");
+        return;
+    };
+    if !address.starts_with("rocksdb://") {
+        tracing::info!("memory: {} ({})", human(budget.bytes), budget.source);
+        return;
+    }
+    if let Some(m) = settings.db_memory() {
+        tracing::info!(
+            "memory: {} ({}); database block cache {}, write buffers {} x {}, {} compaction jobs, {} open files",
+            human(budget.bytes),
+            budget.source,
+            human(m.block_cache),
+            m.write_buffers,
+            human(m.write_buffer),
+            m.jobs,
+            m.max_open_files
+        );
+    }
 }
 
 /// A database another process holds (RocksDB allows one): what to do
@@ -210,7 +241,7 @@ pub async fn in_process_state(
     settings: Settings,
     admin_password: Option<&str>,
 ) -> Result<AppState, String> {
-    let db = db::connect(&cli.settings.db, None, None)
+    let db = db::connect(&cli.settings.db, None, None, settings.db_memory().as_ref())
         .await
         .map_err(|e| e.to_string())?;
     in_process_state_on(db, cli, settings, admin_password).await

@@ -637,6 +637,57 @@ async fn two_instances_never_send_one_event_twice() {
     assert_eq!(status["sent"].as_u64(), Some(2 * n as u64), "{status}");
 }
 
+/// Sending set up after the outcomes were known: a start with it queues
+/// what is still within the window (and nothing past it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outcomes_known_before_sending_was_set_up_are_sent_at_start() {
+    let graph = Standin::start().await;
+    let db = app::ssr::store::db::connect("mem://", None, None)
+        .await
+        .expect("database");
+    let plain = [
+        ("LEADS_WHATSAPP_APP_SECRET", WA_SECRET),
+        ("LEADS_META_APP_SECRET", META_SECRET),
+    ];
+    let before = InProcess::start_on("mem://", Some(db.clone()), &plain).await;
+    for (phone, clid, mins) in [
+        ("6281234599001", "CLID-IN", 60),
+        // Clicked 8 days ago: past the window.
+        ("6281234599002", "CLID-OLD", 8 * 24 * 60),
+    ] {
+        webhook(
+            &before,
+            "/webhooks/whatsapp",
+            WA_SECRET,
+            &ctwa_body(phone, clid, &format!("wamid.{clid}"), ago(mins)),
+        )
+        .await;
+        let key = format!("+{phone}");
+        let (st, b) = before
+            .post_events(&json!([purchase(
+                &format!("order-{clid}"),
+                &key,
+                ago(mins - 10),
+                "50000"
+            )]))
+            .await;
+        assert_eq!(st, 200, "{b}");
+    }
+    let (_, status) = before.get("/api/v1/capi").await;
+    assert_eq!(status["pending"].as_u64().unwrap_or(0), 0, "{status}");
+    drop(before);
+    let after = InProcess::start_on("mem://", Some(db), &capi_env(&graph, None)).await;
+    let got = graph.wait_events(1, 20).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let got_now = graph.events();
+    assert_eq!(got.len(), 1, "{got_now:?}");
+    assert_eq!(got_now.len(), 1, "{got_now:?}");
+    assert_eq!(got_now[0]["event_name"], "Purchase");
+    assert_eq!(got_now[0]["user_data"]["ctwa_clid"], "CLID-IN");
+    let d = detail(&after, "+6281234599001").await;
+    assert_eq!(d["capi"]["click_id"], "CLID-IN");
+}
+
 /// The admin's session cookie (`name=value`), signed in through the form
 /// with one request through the router.
 async fn admin_cookie(s: &InProcess) -> String {

@@ -534,3 +534,74 @@ fn data_at_rest_is_the_owners_alone() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `LEADS_MEMORY=256M`: the server starts on RocksDB with caches sized from
+/// it (the log says so, RocksDB's options file holds the sizes) and serves;
+/// a wrong value stops the start, naming the setting.
+#[tokio::test]
+async fn the_database_is_sized_from_leads_memory() {
+    let dir = temp_dir("memory");
+    let db = format!("rocksdb://{}", dir.join("db").display());
+    let log = dir.join("server.log");
+    let log_path = log.display().to_string();
+    let s = Server::start_with_env(
+        &db,
+        &[
+            ("LEADS_MEMORY", "256M"),
+            ("RUST_LOG", "info,surrealdb=warn"),
+            ("TEST_STDERR_FILE", log_path.as_str()),
+        ],
+    )
+    .await;
+    let (status, body) = s
+        .post_events(&serde_json::json!([common::inbound(
+            "m1",
+            "+6281234500001",
+            "2026-11-20T09:00:00Z"
+        )]))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, page) = s.get("/api/v1/leads?from=2026-11-20&to=2026-11-20").await;
+    assert_eq!(page["total"], 1);
+    drop(s);
+    let logged = std::fs::read_to_string(&log).expect("log");
+    assert!(
+        logged.contains(
+            "memory: 256 MiB (LEADS_MEMORY); database block cache 32 MiB, write buffers 2 x 8 MiB, \
+             2 compaction jobs, 256 open files"
+        ),
+        "{logged}"
+    );
+    // What RocksDB was opened with (its OPTIONS file).
+    let options = std::fs::read_dir(dir.join("db"))
+        .expect("db folder")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with("OPTIONS-"))
+        .map(|e| std::fs::read_to_string(e.path()).expect("options"))
+        .last()
+        .expect("an OPTIONS file");
+    for line in [
+        "write_buffer_size=8388608",
+        "max_write_buffer_number=2",
+        "max_open_files=256",
+        "max_background_jobs=2",
+    ] {
+        assert!(
+            options.lines().any(|l| l.trim() == line),
+            "{line} not in {options}"
+        );
+    }
+
+    let out = Command::new(env!("CARGO_BIN_EXE_leads-dashboard"))
+        .args(["serve", "--db", "mem://"])
+        .env("LEADS_MEMORY", "lots")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("LEADS_MEMORY") && err.contains("such as 1G"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -456,7 +456,7 @@ mod tests {
     use super::*;
 
     async fn auth() -> Auth {
-        let db = crate::ssr::store::db::connect("mem://", None, None)
+        let db = crate::ssr::store::db::connect("mem://", None, None, None)
             .await
             .expect("db");
         Auth::new(db, chrono::Duration::hours(1), Some("env-token".into()))
@@ -592,10 +592,14 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_last_two_admins_cannot_both_be_removed_at_once() {
         let dir = std::env::temp_dir().join(format!("leads-admins-{}", std::process::id()));
-        let db =
-            crate::ssr::store::db::connect(&format!("rocksdb://{}", dir.display()), None, None)
-                .await
-                .expect("db");
+        let db = crate::ssr::store::db::connect(
+            &format!("rocksdb://{}", dir.display()),
+            None,
+            None,
+            None,
+        )
+        .await
+        .expect("db");
         for round in 0..5 {
             let (x, y) = (format!("a{round}x"), format!("a{round}y"));
             let one = Auth::new(db.clone(), chrono::Duration::minutes(1), None);
@@ -632,7 +636,7 @@ mod tests {
     /// even one a slow sign-in wrote after the removal).
     #[tokio::test]
     async fn a_removed_users_session_never_comes_back() {
-        let db = crate::ssr::store::db::connect("mem://", None, None)
+        let db = crate::ssr::store::db::connect("mem://", None, None, None)
             .await
             .expect("db");
         let a = Auth::new(db.clone(), chrono::Duration::minutes(10), None);
@@ -669,7 +673,7 @@ mod tests {
 
     #[tokio::test]
     async fn sessions_end_after_inactivity() {
-        let db = crate::ssr::store::db::connect("mem://", None, None)
+        let db = crate::ssr::store::db::connect("mem://", None, None, None)
             .await
             .expect("db");
         let a = Auth::new(db.clone(), chrono::Duration::minutes(1), None);
@@ -691,10 +695,14 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_requests_of_one_session_all_pass() {
         let dir = std::env::temp_dir().join(format!("leads-touch-{}", std::process::id()));
-        let db =
-            crate::ssr::store::db::connect(&format!("rocksdb://{}", dir.display()), None, None)
-                .await
-                .expect("db");
+        let db = crate::ssr::store::db::connect(
+            &format!("rocksdb://{}", dir.display()),
+            None,
+            None,
+            None,
+        )
+        .await
+        .expect("db");
         let a = Auth::new(db.clone(), chrono::Duration::hours(1), None);
         a.add_user("budi", Role::Viewer, "long enough!!")
             .await

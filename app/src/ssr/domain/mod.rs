@@ -7,6 +7,7 @@ pub mod event;
 pub mod filter;
 pub mod hours;
 pub(crate) mod identity;
+pub mod memory;
 pub mod money;
 pub mod net;
 pub mod phone;

@@ -64,6 +64,9 @@ pub struct Settings {
     /// `LEADS_BUSINESS_HOURS`: opening hours in `tz`; with them the summary
     /// splits the leads that arrived in and out of hours.
     pub business_hours: Option<super::hours::BusinessHours>,
+    /// `LEADS_MEMORY`, else the process's cgroup limit, else the host's
+    /// memory: what the server may use (`None`: not known, not Linux).
+    pub memory: Option<super::memory::Budget>,
 }
 
 impl Settings {
@@ -73,6 +76,12 @@ impl Settings {
             session_timeout: self.session_timeout,
             attribution: self.attribution,
         }
+    }
+
+    /// The embedded database's caches for [`Self::memory`].
+    pub fn db_memory(&self) -> Option<super::memory::DbMemory> {
+        self.memory
+            .map(|b| super::memory::DbMemory::for_budget(b.bytes))
     }
 
     /// Whether outcomes are sent to Meta: a dataset and a token are set.
@@ -108,6 +117,7 @@ impl Settings {
             meta_test_event_code: None,
             meta_retry_seconds: 10,
             business_hours: None,
+            memory: None,
         }
     }
 }

@@ -145,7 +145,25 @@ impl Leads {
     ) -> Result<Leads, AppError> {
         let started = Instant::now();
         tracing::info!("building the lead index from the database");
-        let (contacts, leads) = contacts::load_states(&db, move |s| s.lead(&terms)).await?;
+        // With sending set up, the states whose click is still in Meta's
+        // window are kept too, to queue what they have to send (below).
+        let now = chrono::Utc::now();
+        let sending = outbox.is_some();
+        let (contacts, loaded) = contacts::load_states(&db, move |s| {
+            let lead = s.lead(&terms);
+            let recent = sending
+                && s.click
+                    .as_ref()
+                    .is_some_and(|c| now - c.stamp.at <= crate::ssr::domain::capi::window());
+            (lead.is_some() || recent).then(|| (lead, recent.then_some(s)))
+        })
+        .await?;
+        let mut leads = Vec::with_capacity(loaded.len());
+        let mut in_window = Vec::new();
+        for (lead, state) in loaded {
+            leads.extend(lead);
+            in_window.extend(state);
+        }
         let loaded = started.elapsed();
         let index = LeadIndex::build(leads);
         let stats = index.stats();
@@ -161,6 +179,23 @@ impl Leads {
         let (writers, queues): (Vec<_>, Vec<_>) = (0..writers).map(|_| mpsc::channel(256)).unzip();
         let (changes, _) = broadcast::channel(LIVE_BACKLOG);
         let mut index = index;
+        if let Some(t) = &outbox {
+            // Outcomes known before sending was set up (or while it was
+            // off) and still in the window: queued now. Each event id is
+            // stable and the insert ignores queued ones, so every start,
+            // and every instance, may do this.
+            let rows: Vec<_> = in_window
+                .iter()
+                .flat_map(|s| {
+                    outbox::planned(s, t, now)
+                        .into_iter()
+                        .map(|(o, ev)| outbox::row_of(&s.key, &o, &ev))
+                })
+                .collect();
+            if let Err(e) = outbox::queue(&db, rows).await {
+                tracing::warn!(error = %e, "conversions API: outcomes still in the window could not be queued");
+            }
+        }
         for (lead, code) in capi_codes(outbox::all_states(&db).await?) {
             index.set_capi(&lead, code);
         }
@@ -674,7 +709,7 @@ mod tests {
     /// was loaded, in place.
     #[tokio::test]
     async fn a_reload_changes_the_index_in_place() {
-        let db = crate::ssr::store::db::connect("mem://", None, None)
+        let db = crate::ssr::store::db::connect("mem://", None, None, None)
             .await
             .expect("db");
         let leads = Leads::open(db).await.expect("leads");
@@ -711,7 +746,7 @@ mod tests {
     /// updates) by following the database.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_following_instance_sees_the_other_instances_commits() {
-        let db = crate::ssr::store::db::connect("mem://", None, None)
+        let db = crate::ssr::store::db::connect("mem://", None, None, None)
             .await
             .expect("db");
         let a = Leads::open(db.clone()).await.expect("a");

@@ -29,6 +29,7 @@ use surrealdb::types::{RecordId, SurrealValue, Value};
 
 use super::contacts::parse_state;
 use super::db::{Db, db_error, is_duplicate, is_retryable, record, row};
+use super::engine::Tx;
 use super::outbox::{self, OutboxTerms};
 use crate::error::AppError;
 use crate::ssr::domain::event::Event;
@@ -140,8 +141,6 @@ fn backoff(attempt: u32) -> Duration {
     let base = 5u64 << attempt.min(7);
     Duration::from_millis(base + rand::random_range(0..base))
 }
-
-type Tx = surrealdb::method::Transaction<surrealdb::engine::any::Any>;
 
 async fn try_store(
     db: &Db,
@@ -513,13 +512,20 @@ mod tests {
 
     /// Without the in-process writer, concurrent stores of the same contacts
     /// conflict at commit on the on-disk engine (as two processes on one
-    /// database server would); each loser runs again and all succeed.
+    /// database server would); each loser runs again and all succeed. (On
+    /// the caches a small server gets.)
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_stores_on_rocksdb_retry_their_conflicts() {
         let dir = std::env::temp_dir().join(format!("leads-conflict-{}", std::process::id()));
-        let db = db::connect(&format!("rocksdb://{}", dir.display()), None, None)
-            .await
-            .expect("db");
+        let memory = crate::ssr::domain::memory::DbMemory::for_budget(256 << 20);
+        let db = db::connect(
+            &format!("rocksdb://{}", dir.display()),
+            None,
+            None,
+            Some(&memory),
+        )
+        .await
+        .expect("db");
         let mut tasks = Vec::new();
         for b in 0..12 {
             let db = db.clone();
@@ -561,7 +567,7 @@ mod tests {
     /// batch runs again with a read of every id), and nothing of it is kept.
     #[tokio::test]
     async fn an_id_repeated_under_another_contact_is_a_repeat() {
-        let db = db::connect("mem://", None, None).await.expect("db");
+        let db = db::connect("mem://", None, None, None).await.expect("db");
         let ev = |id: &str, who: &str| {
             serde_json::json!({"id": id, "occurred_at": "2026-11-20T10:00:00Z", "channel": "web",
             "direction": "inbound", "contact": {"external_id": who}})
@@ -604,7 +610,7 @@ mod tests {
     /// gets its new state and event list.
     #[tokio::test]
     async fn many_existing_contacts_are_all_updated() {
-        let db = db::connect("mem://", None, None).await.expect("db");
+        let db = db::connect("mem://", None, None, None).await.expect("db");
         let n = UPDATE_CHUNK * 2 + 7;
         let msg = |id: String, who: usize, at: &str, dir: &str| {
             serde_json::json!({"id": id, "occurred_at": at, "channel": "web", "direction": dir,
@@ -648,7 +654,7 @@ mod tests {
 
     #[tokio::test]
     async fn repeats_are_reported_per_event() {
-        let db = db::connect("mem://", None, None).await.expect("db");
+        let db = db::connect("mem://", None, None, None).await.expect("db");
         let ev = |id: &str| {
             serde_json::json!({"id": id, "occurred_at": "2026-11-20T10:00:00Z", "channel": "web",
             "direction": "inbound", "contact": {"external_id": "v1"}})
@@ -698,7 +704,7 @@ mod tests {
     /// contacts' pages.
     #[tokio::test]
     async fn a_long_history_is_paged_and_still_deduplicated() {
-        let db = db::connect("mem://", None, None).await.expect("db");
+        let db = db::connect("mem://", None, None, None).await.expect("db");
         let ev = |who: &str, i: usize| {
             serde_json::json!({"id": format!("{who}-{i}"),
                 "occurred_at": format!("2026-11-{:02}T{:02}:{:02}:00Z", 1 + i / 1440, i / 60 % 24, i % 60),

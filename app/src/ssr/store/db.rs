@@ -1,12 +1,11 @@
 //! The database: connecting, the schema and its version (migrations).
 
-use surrealdb::Surreal;
-use surrealdb::engine::any::Any;
 use surrealdb::types::{RecordId, SurrealValue, Value};
 
 use crate::error::AppError;
+use crate::ssr::domain::memory::DbMemory;
 
-pub type Db = Surreal<Any>;
+pub use super::engine::Db;
 
 const NAMESPACE: &str = "leads";
 const DATABASE: &str = "leads";
@@ -135,12 +134,14 @@ pub fn is_duplicate(e: &surrealdb::Error) -> bool {
 }
 
 /// Opens the database named by `--db` and brings its schema up to date.
+/// `memory` sizes an embedded RocksDB's caches (see [`open`]).
 pub async fn connect(
     address: &str,
     user: Option<&str>,
     pass: Option<&str>,
+    memory: Option<&DbMemory>,
 ) -> Result<Db, AppError> {
-    let db = open(address, user, pass).await?;
+    let db = open(address, user, pass, memory).await?;
     // Instances starting together on one database server migrate together:
     // the loser of a write conflict tries again (and finds it done).
     let mut attempt = 0;
@@ -166,8 +167,9 @@ pub async fn open_current(
     address: &str,
     user: Option<&str>,
     pass: Option<&str>,
+    memory: Option<&DbMemory>,
 ) -> Result<Db, AppError> {
-    let db = open(address, user, pass).await?;
+    let db = open(address, user, pass, memory).await?;
     match stored_version(&db).await? {
         None => {
             migrate(&db).await?;
@@ -259,27 +261,35 @@ pub async fn restore(db: &Db, path: &std::path::Path) -> Result<(), AppError> {
 }
 
 /// Opens the database named by `--db` as it is. An embedded RocksDB path
-/// gets its folder created first.
-pub async fn open(address: &str, user: Option<&str>, pass: Option<&str>) -> Result<Db, AppError> {
-    if let Some(path) = address.strip_prefix("rocksdb://") {
+/// gets its folder created first, and its caches sized by `memory` (`None`:
+/// SurrealDB's own sizing, from the host's memory).
+pub async fn open(
+    address: &str,
+    user: Option<&str>,
+    pass: Option<&str>,
+    memory: Option<&DbMemory>,
+) -> Result<Db, AppError> {
+    let db = if let Some(path) = address.strip_prefix("rocksdb://") {
         private_folder(std::path::Path::new(path))
             .map_err(|e| AppError::Unavailable(format!("cannot create {path}: {e}")))?;
-    }
-    let db = surrealdb::engine::any::connect(address)
-        .await
-        .map_err(db_error)?;
-    if let (Some(user), Some(pass)) = (user, pass) {
-        db.signin(surrealdb::opt::auth::Root {
-            username: user.to_owned(),
-            password: pass.to_owned(),
-        })
-        .await
-        .map_err(db_error)?;
-    }
-    db.use_ns(NAMESPACE)
-        .use_db(DATABASE)
-        .await
-        .map_err(db_error)?;
+        super::engine::open_rocksdb(path, memory)
+            .await
+            .map_err(db_error)?
+    } else {
+        let db = surrealdb::engine::any::connect(address)
+            .await
+            .map_err(db_error)?;
+        if let (Some(user), Some(pass)) = (user, pass) {
+            db.signin(surrealdb::opt::auth::Root {
+                username: user.to_owned(),
+                password: pass.to_owned(),
+            })
+            .await
+            .map_err(db_error)?;
+        }
+        Db::Any(db)
+    };
+    db.use_ns_db(NAMESPACE, DATABASE).await.map_err(db_error)?;
     Ok(db)
 }
 
@@ -422,8 +432,8 @@ mod tests {
     /// index of events by contact) is migrated and read as it was.
     #[tokio::test]
     async fn schema_1_databases_are_migrated() {
-        let db = surrealdb::engine::any::connect("mem://").await.expect("db");
-        db.use_ns(NAMESPACE).use_db(DATABASE).await.expect("ns");
+        let db = Db::Any(surrealdb::engine::any::connect("mem://").await.expect("db"));
+        db.use_ns_db(NAMESPACE, DATABASE).await.expect("ns");
         let state = serde_json::json!({"key": "web:v1", "phone": null, "external_id": null,
             "first_inbound": {"stamp": {"at": "2026-11-20T10:00:00Z", "id": "a"}, "value": "web"},
             "first_source": null, "last_source": null, "name": null, "email": null,
@@ -475,7 +485,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("leads-schema-{}", std::process::id()));
         let address = format!("rocksdb://{}", dir.display());
         {
-            let db = open(&address, None, None).await.expect("db");
+            let db = open(&address, None, None, None).await.expect("db");
             db.query("DEFINE TABLE meta SCHEMALESS; UPSERT meta:schema SET version = 1;")
                 .await
                 .and_then(|r| r.check())
@@ -483,17 +493,19 @@ mod tests {
         }
         // (RocksDB frees its lock once the handle is gone.)
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        let err = open_current(&address, None, None)
+        let err = open_current(&address, None, None, None)
             .await
             .err()
             .expect("refused");
         assert!(err.to_string().contains("older than this build"), "{err}");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        let db = open(&address, None, None).await.expect("db");
+        let db = open(&address, None, None, None).await.expect("db");
         assert_eq!(stored_version(&db).await.expect("v"), Some(1));
         drop(db);
         // An empty database is set up.
-        let fresh = open_current("mem://", None, None).await.expect("fresh");
+        let fresh = open_current("mem://", None, None, None)
+            .await
+            .expect("fresh");
         assert_eq!(
             stored_version(&fresh).await.expect("v"),
             Some(SCHEMA_VERSION)

@@ -6,5 +6,6 @@ pub(crate) mod accounts;
 pub(crate) mod batch;
 pub(crate) mod contacts;
 pub mod db;
+pub mod engine;
 pub mod outbox;
 pub(crate) mod spend;

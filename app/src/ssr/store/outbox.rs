@@ -53,6 +53,22 @@ pub fn row_of(lead: &str, o: &Outcome, event: &Value) -> surrealdb::types::Value
     )
 }
 
+/// Queues `rows` (from [`row_of`]) outside a batch, 1000 to a statement;
+/// events already in the outbox stay as they are.
+pub async fn queue(db: &Db, rows: Vec<surrealdb::types::Value>) -> Result<(), AppError> {
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(1000).collect();
+        db.query("INSERT IGNORE INTO capi $rows RETURN NONE;")
+            .bind(("rows", chunk))
+            .await
+            .map_err(db_error)?
+            .check()
+            .map_err(db_error)?;
+    }
+    Ok(())
+}
+
 /// One claimed event.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Claimed {
@@ -304,7 +320,7 @@ mod tests {
     /// once; what became of it is recorded.
     #[tokio::test]
     async fn queued_in_the_commit_claimed_once_and_finished() {
-        let db = db::connect("mem://", None, None).await.expect("db");
+        let db = db::connect("mem://", None, None, None).await.expect("db");
         let terms = OutboxTerms {
             terms: Terms::default(),
             currency: "IDR".into(),

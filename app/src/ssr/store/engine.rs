@@ -1,0 +1,156 @@
+//! The connection behind [`Db`]: SurrealDB's `Any` engine for `mem://` and
+//! SurrealDB servers, its `Local` engine for the embedded RocksDB, which we
+//! open ourselves to size its caches (the SDK's `connect` sizes them from
+//! the host's memory). The SDK has no conversion between the two, so `Db`
+//! forwards the few calls the store makes (queries, transactions, export,
+//! import) to whichever it holds.
+
+use std::borrow::Cow;
+use std::future::IntoFuture;
+use std::path::Path;
+
+use surrealdb::Surreal;
+use surrealdb::engine::any::Any;
+use surrealdb::engine::local::Db as Local;
+use surrealdb::method::{IntoVariables, Query as SdkQuery, Transaction};
+
+use crate::ssr::domain::memory::DbMemory;
+
+/// A connection to the database (cheap to clone: a handle).
+#[derive(Clone, Debug)]
+pub enum Db {
+    Any(Surreal<Any>),
+    Local(Surreal<Local>),
+}
+
+/// A query being built ([`Db::query`], [`Tx::query`]): `bind`, then await.
+#[must_use = "a query runs when awaited"]
+pub enum Query<'a> {
+    Any(SdkQuery<'a, Any>),
+    Local(SdkQuery<'a, Local>),
+}
+
+/// A transaction ([`Db::begin`]): queries, then `commit` or `cancel`.
+pub enum Tx {
+    Any(Transaction<Any>),
+    Local(Transaction<Local>),
+}
+
+impl Db {
+    pub fn query<'a>(&'a self, sql: impl Into<Cow<'a, str>>) -> Query<'a> {
+        match self {
+            Db::Any(db) => Query::Any(db.query(sql)),
+            Db::Local(db) => Query::Local(db.query(sql)),
+        }
+    }
+
+    pub async fn begin(self) -> surrealdb::Result<Tx> {
+        Ok(match self {
+            Db::Any(db) => Tx::Any(db.begin().await?),
+            Db::Local(db) => Tx::Local(db.begin().await?),
+        })
+    }
+
+    pub async fn export(&self, path: &Path) -> surrealdb::Result<()> {
+        match self {
+            Db::Any(db) => db.export(path).await,
+            Db::Local(db) => db.export(path).await,
+        }
+    }
+
+    pub async fn import(&self, path: &Path) -> surrealdb::Result<()> {
+        match self {
+            Db::Any(db) => db.import(path).await,
+            Db::Local(db) => db.import(path).await,
+        }
+    }
+
+    pub async fn use_ns_db(&self, ns: &str, db: &str) -> surrealdb::Result<()> {
+        match self {
+            Db::Any(d) => d.use_ns(ns).use_db(db).await.map(drop),
+            Db::Local(d) => d.use_ns(ns).use_db(db).await.map(drop),
+        }
+    }
+}
+
+impl<'a> Query<'a> {
+    pub fn bind(self, vars: impl IntoVariables) -> Self {
+        match self {
+            Query::Any(q) => Query::Any(q.bind(vars)),
+            Query::Local(q) => Query::Local(q.bind(vars)),
+        }
+    }
+}
+
+impl<'a> IntoFuture for Query<'a> {
+    type Output = surrealdb::Result<surrealdb::IndexedResults>;
+    // Both engines' queries are the same boxed future.
+    type IntoFuture = <SdkQuery<'a, Any> as IntoFuture>::IntoFuture;
+
+    fn into_future(self) -> Self::IntoFuture {
+        match self {
+            Query::Any(q) => q.into_future(),
+            Query::Local(q) => q.into_future(),
+        }
+    }
+}
+
+impl Tx {
+    pub fn query<'a>(&'a self, sql: impl Into<Cow<'a, str>>) -> Query<'a> {
+        match self {
+            Tx::Any(tx) => Query::Any(tx.query(sql)),
+            Tx::Local(tx) => Query::Local(tx.query(sql)),
+        }
+    }
+
+    pub async fn commit(self) -> surrealdb::Result<()> {
+        match self {
+            Tx::Any(tx) => tx.commit().await.map(drop),
+            Tx::Local(tx) => tx.commit().await.map(drop),
+        }
+    }
+
+    pub async fn cancel(self) -> surrealdb::Result<()> {
+        match self {
+            Tx::Any(tx) => tx.cancel().await.map(drop),
+            Tx::Local(tx) => tx.cancel().await.map(drop),
+        }
+    }
+}
+
+/// The embedded RocksDB at `path`, its caches sized by `memory` (`None`:
+/// SurrealDB's own sizing, from the host). What SurrealDB 3.3.5's
+/// `surrealdb_engine_local::connect` does for the SDK's `connect`, with the
+/// one difference of a configuration map (the SDK passes none, and ignores
+/// `?key=value` on the address). `unstable_from_datastore` is hidden and
+/// without a semver promise: SurrealDB is pinned (`=3.3.5`) for it; check
+/// this function against `connect` on every upgrade.
+pub async fn open_rocksdb(path: &str, memory: Option<&DbMemory>) -> surrealdb::Result<Db> {
+    use surrealdb_cnf::{ConfigMap, NOTIFICATIONS_CHANNEL_SIZE};
+    use surrealdb_engine_local::Datastore;
+    // (The datastore's errors are text to the SDK too.)
+    fn error(e: impl std::fmt::Display) -> surrealdb::Error {
+        surrealdb::Error::internal(e.to_string())
+    }
+    let config = memory
+        .map(|m| m.config())
+        .unwrap_or_default()
+        .into_iter()
+        .fold(ConfigMap::empty(), |c, (k, v)| c.with_key_value(k, v));
+    // Live queries (the lead index follows commits) need the channel.
+    let (send, recv) = surrealdb::channel::bounded(NOTIFICATIONS_CHANNEL_SIZE);
+    // Maintenance starts after the version check, as in `connect`: its
+    // writes would otherwise make a new datastore look like an old one.
+    let ds = Datastore::builder()
+        .with_config(config)
+        .with_notify(send)
+        .without_maintenance_tasks()
+        .build_with_path(&format!("rocksdb://{path}"))
+        .await
+        .map_err(error)?;
+    ds.check_version().await.map_err(error)?;
+    ds.bootstrap().await.map_err(error)?;
+    ds.start_maintenance_tasks();
+    let db = Surreal::<Local>::unstable_from_datastore(ds, Some(recv)).await?;
+    Ok(Db::Local(db))
+}
