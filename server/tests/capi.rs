@@ -582,7 +582,7 @@ async fn two_instances_never_send_one_event_twice() {
     for _ in 0..6 {
         graph.answer(500, json!({"error": {"message": "busy", "code": 2}}));
     }
-    let db = app::ssr::store::db::connect("mem://", None, None)
+    let db = app::ssr::store::db::connect("mem://", None, None, None)
         .await
         .expect("database");
     let env = capi_env(&graph, None);
@@ -642,7 +642,7 @@ async fn two_instances_never_send_one_event_twice() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outcomes_known_before_sending_was_set_up_are_sent_at_start() {
     let graph = Standin::start().await;
-    let db = app::ssr::store::db::connect("mem://", None, None)
+    let db = app::ssr::store::db::connect("mem://", None, None, None)
         .await
         .expect("database");
     let plain = [
