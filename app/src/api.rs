@@ -40,17 +40,14 @@ pub async fn load_leads(
     public(crate::ssr::web::view::leads_view(&state()?, &query, lang))
 }
 
-/// KPI cards, first-response distribution, chart and breakdown by source.
+/// KPI cards, first-response distribution, chart and breakdown by source,
+/// and the leads whose window for Meta closes soon.
 #[server(prefix = "/srv", endpoint = "dashboard")]
 pub async fn load_dashboard(
     #[server(default)] query: LeadsQuery,
     lang: Lang,
 ) -> Result<DashboardView, AppError> {
-    public(crate::ssr::web::view::dashboard_view(
-        &state()?,
-        &query,
-        lang,
-    ))
+    public(crate::ssr::web::view::dashboard_view(&state()?, &query, lang).await)
 }
 
 /// One lead with its sessions and its latest events (or those before

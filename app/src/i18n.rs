@@ -55,6 +55,12 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("quality.buyer", "Pembeli", "Buyer"),
     ("quality.not_buyer", "Belum membeli", "Not a buyer"),
+    ("capi", "Dikirim ke Meta", "Sent to Meta"),
+    ("capi.all", "Semua", "All"),
+    ("capi.f.sent", "Terkirim", "Sent"),
+    ("capi.f.pending", "Menunggu dikirim", "Pending"),
+    ("capi.f.rejected", "Ditolak Meta", "Rejected by Meta"),
+    ("capi.f.not_sendable", "Tidak bisa dikirim", "Not sendable"),
     ("search", "Cari", "Search"),
     (
         "search.placeholder",
@@ -243,8 +249,9 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("notfound", "Halaman tidak ditemukan.", "Page not found."),
 ];
 
-/// The sign-in and settings pages' texts: rendered on the server only, so
-/// kept out of the browser bundle.
+/// Texts rendered on the server only (the sign-in and settings pages, the
+/// lead detail's Conversions API part, the closing-soon card), so kept out
+/// of the browser bundle.
 #[cfg(feature = "ssr")]
 const ACCOUNT_TEXTS: &[(&str, &str, &str)] = &[
     ("signin", "Masuk", "Sign in"),
@@ -338,6 +345,116 @@ const ACCOUNT_TEXTS: &[(&str, &str, &str)] = &[
         "new_token",
         "Token baru — salin sekarang, tidak akan ditampilkan lagi:",
         "New token — copy it now, it will not be shown again:",
+    ),
+    ("capi.title", "Meta Conversions API", "Meta Conversions API"),
+    (
+        "capi.off",
+        "Pengiriman ke Meta belum diatur (LEADS_META_DATASET_ID dan LEADS_META_CAPI_TOKEN): tidak ada yang dikirim.",
+        "Sending to Meta is not set up (LEADS_META_DATASET_ID and LEADS_META_CAPI_TOKEN): nothing is sent.",
+    ),
+    ("capi.click", "Klik iklan", "Ad click id"),
+    ("capi.sendable", "Bisa dikirim", "Sendable"),
+    ("capi.sendable.yes", "ya", "yes"),
+    ("capi.sendable.no", "tidak", "no"),
+    ("capi.window", "Batas 7 hari", "7-day window ends"),
+    ("capi.window.left", "sisa", "in"),
+    ("capi.window.over", "sudah lewat", "passed"),
+    (
+        "capi.none",
+        "Belum ada hasil untuk dikirim (lead terlibat atau pembelian).",
+        "No outcome to send yet (an engaged lead or a purchase).",
+    ),
+    ("capi.tries", "percobaan", "tries"),
+    ("capi.state.sent", "Terkirim", "Sent"),
+    ("capi.state.pending", "Menunggu dikirim", "Pending"),
+    ("capi.state.rejected", "Ditolak Meta", "Rejected"),
+    (
+        "capi.state.not_sendable",
+        "Tidak bisa dikirim",
+        "Not sendable",
+    ),
+    (
+        "capi.state.window_passed",
+        "Lewat batas 7 hari",
+        "Window passed",
+    ),
+    (
+        "capi.state.unsent",
+        "Tidak dikirim (terjadi sebelum pengiriman diatur)",
+        "Not sent (known before sending was set up)",
+    ),
+    (
+        "capi.why.no_click",
+        "bukan dari klik iklan Meta",
+        "not from a Meta ad click",
+    ),
+    (
+        "capi.why.no_click_id",
+        "klik tanpa click id (ctwa_clid)",
+        "the click has no click id (ctwa_clid)",
+    ),
+    (
+        "capi.why.no_account",
+        "id WhatsApp Business Account atau Page tidak diketahui",
+        "no WhatsApp Business Account or Page id",
+    ),
+    (
+        "capi.why.no_user_id",
+        "id pengguna di Page tidak diketahui",
+        "no user id for the Page",
+    ),
+    (
+        "capi.why.detected_by_meta",
+        "sudah dideteksi Meta sendiri",
+        "Meta detected it itself",
+    ),
+    (
+        "capi.why.before_click",
+        "terjadi sebelum klik iklan",
+        "it happened before the ad click",
+    ),
+    ("closing.title", "Segera lewat batas Meta", "Closing soon"),
+    (
+        "closing.help",
+        "Lead dari iklan yang batas 7 harinya berakhir dalam 48 jam dan belum ada yang dikirim ke Meta: nilai sekarang agar Meta masih bisa mengaitkannya.",
+        "Ad leads whose 7-day window ends within 48 hours with nothing sent to Meta: qualify them now so Meta can still attribute them.",
+    ),
+    ("closing.ends", "berakhir", "ends"),
+    ("capi.dataset", "Dataset id", "Dataset id"),
+    ("capi.token", "Token akses", "Access token"),
+    (
+        "capi.token.set",
+        "terpasang (tidak ditampilkan)",
+        "set (never shown)",
+    ),
+    ("capi.token.unset", "belum dipasang", "not set"),
+    ("capi.test_code", "Kode event uji", "Test event code"),
+    ("capi.last_success", "Terakhir berhasil", "Last success"),
+    ("capi.last_error", "Galat terakhir", "Last error"),
+    ("capi.counts", "Event", "Events"),
+    ("capi.n.sent", "terkirim", "sent"),
+    ("capi.n.pending", "menunggu", "pending"),
+    ("capi.n.rejected", "ditolak", "rejected"),
+    ("capi.test", "Kirim event uji", "Send a test event"),
+    (
+        "capi.test.help",
+        "Mengirim satu LeadSubmitted dengan kode event uji: muncul di Events Manager → Test events, tidak dihitung untuk iklan.",
+        "Sends one LeadSubmitted with the test event code: it shows under Events Manager → Test events and counts for no ad.",
+    ),
+    (
+        "capi.test.no_code",
+        "Setel LEADS_META_TEST_EVENT_CODE (dari Events Manager → Test events) untuk mengirim event uji.",
+        "Set LEADS_META_TEST_EVENT_CODE (from Events Manager → Test events) to send a test event.",
+    ),
+    (
+        "capi.test.sent",
+        "Event uji diterima Meta (events_received: {}). Periksa Test events di Events Manager.",
+        "Meta received the test event (events_received: {}). Check Test events in Events Manager.",
+    ),
+    (
+        "capi.test.failed",
+        "Event uji gagal",
+        "The test event failed",
     ),
     ("done", "Selesai.", "Done."),
     (

@@ -176,10 +176,11 @@ impl CapiSender {
         match sent {
             Ok(resp) => {
                 let status = resp.status().as_u16();
-                match resp.bytes().await {
+                let reply = match resp.bytes().await {
                     Ok(b) => capi::classify(status, &b),
                     Err(_) => capi::classify(status, b""),
-                }
+                };
+                self.without_token(reply)
             }
             // Without the error's text: it may name the URL, never the token,
             // but a time-out or refused connection says enough.
@@ -192,6 +193,31 @@ impl CapiSender {
             Err(_) => Reply::Retry {
                 why: "the request failed".into(),
             },
+        }
+    }
+
+    /// Meta's message as it is, but never with the token in it (a message
+    /// echoing the request would put it in the outbox, a log and the pages).
+    fn without_token(&self, reply: Reply) -> Reply {
+        let clean = |m: String| {
+            if self.token.is_empty() {
+                m
+            } else {
+                m.replace(&self.token, "…")
+            }
+        };
+        match reply {
+            Reply::Rejected {
+                message,
+                subcode,
+                fbtrace_id,
+            } => Reply::Rejected {
+                message: clean(message),
+                subcode,
+                fbtrace_id,
+            },
+            Reply::Retry { why } => Reply::Retry { why: clean(why) },
+            sent => sent,
         }
     }
 

@@ -687,3 +687,190 @@ async fn outcomes_known_before_sending_was_set_up_are_sent_at_start() {
     let d = detail(&after, "+6281234599001").await;
     assert_eq!(d["capi"]["click_id"], "CLID-IN");
 }
+
+/// The admin's session cookie (`name=value`), signed in through the form
+/// with one request through the router.
+async fn admin_cookie(s: &InProcess) -> String {
+    let req = axum::http::Request::builder()
+        .method("POST")
+        .uri("/signin")
+        .header("host", "127.0.0.1")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(format!(
+            "name=admin&password={}&next=/",
+            common::ADMIN_PASSWORD
+        )))
+        .expect("request");
+    let (status, headers, body) = s.call(req).await;
+    assert_eq!(status, 303, "{body}");
+    headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.split(';').next().filter(|c| c.contains("session")))
+        .expect("a session cookie")
+        .to_owned()
+}
+
+/// A page (`GET`) or a form without fields (`POST`) in English, signed in
+/// with `cookie`, through the router: status and HTML.
+async fn page(s: &InProcess, cookie: &str, method: &str, path: &str) -> (u16, String) {
+    let req = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", "127.0.0.1")
+        .header("cookie", cookie)
+        .header("accept-language", "en")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::empty())
+        .expect("request");
+    let (status, _, html) = s.call(req).await;
+    (status, html)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_show_each_outcome_the_closing_leads_and_the_test_event() {
+    let graph = Standin::start().await;
+    let s = server(&graph, Some("TEST4242")).await;
+    let cookie = admin_cookie(&s).await;
+    // An ad lead that engaged: its LeadSubmitted is sent.
+    let key = "+6281234500011";
+    webhook(
+        &s,
+        "/webhooks/whatsapp",
+        WA_SECRET,
+        &ctwa_body(&key[1..], "CLID-PAGE", "wamid.P1", ago(60)),
+    )
+    .await;
+    let (st, b) = s
+        .post_events(&json!([
+            reply("p-r1", key, ago(58)),
+            inbound("p-m2", key, ago(57))
+        ]))
+        .await;
+    assert_eq!(st, 200, "{b}");
+    wait_states(&s, key, &["sent"]).await;
+    // An ad lead clicked six days and 22 hours ago that never engaged: its
+    // window closes in about two hours with nothing sent.
+    let late = "+6281234500012";
+    webhook(
+        &s,
+        "/webhooks/whatsapp",
+        WA_SECRET,
+        &ctwa_body(&late[1..], "CLID-LATE", "wamid.P2", ago(7 * 24 * 60 - 120)),
+    )
+    .await;
+
+    // The lead detail (the page rendered with the lead open).
+    let (st, html) = page(&s, &cookie, "GET", "/?range=30d&lead=%2B6281234500011").await;
+    assert_eq!(st, 200);
+    assert!(html.contains("data-testid=\"capi\""), "{html}");
+    assert!(html.contains("CLID-PAGE"));
+    assert!(
+        html.contains("data-event=\"LeadSubmitted\" data-state=\"sent\""),
+        "{html}"
+    );
+    assert!(html.contains("7-day window ends"));
+    // The closing-soon card names the late lead, linked to it, and not the
+    // one that was sent.
+    let card = html
+        .split("data-testid=\"closing-soon\"")
+        .nth(1)
+        .expect("the closing-soon card")
+        .split("</section>")
+        .next()
+        .unwrap_or_default();
+    assert!(card.contains("lead=%2B6281234500012"), "{card}");
+    assert!(!card.contains("6281234500011"), "{card}");
+    let (_, api) = s.get("/api/v1/capi/closing_soon").await;
+    assert_eq!(api["leads"].as_array().map(Vec::len), Some(1), "{api}");
+    // The filter on the Leads page and the Ads view.
+    let (st, html) = page(&s, &cookie, "GET", "/?range=30d&capi=sent").await;
+    assert_eq!(st, 200);
+    assert!(html.contains("data-lead=\"+6281234500011\"") || html.contains("6281234500011"));
+    assert!(!html.contains("data-lead=\"+6281234500012\""));
+    let (st, html) = page(&s, &cookie, "GET", "/ads?range=30d&capi=sent").await;
+    assert_eq!(st, 200);
+    assert!(
+        html.contains("class=\"chip on\" data-capi=\"sent\""),
+        "{html}"
+    );
+
+    // Settings: the dataset, the token as set (never its value), counts.
+    let (st, html) = page(&s, &cookie, "GET", "/settings").await;
+    assert_eq!(st, 200);
+    let section = html
+        .split("data-testid=\"capi-settings\"")
+        .nth(1)
+        .expect("the Conversions API section");
+    assert!(section.contains(DATASET));
+    assert!(section.contains("set (never shown)"));
+    assert!(section.contains("1 sent"), "{section}");
+    assert!(!html.contains(CAPI_TOKEN));
+    let before = graph.got().len();
+    // The test event: one LeadSubmitted with the test code, shown received.
+    let (st, html) = page(&s, &cookie, "POST", "/settings/capi/test").await;
+    assert_eq!(st, 200);
+    assert!(
+        html.contains("Meta received the test event (events_received: 1)"),
+        "{html}"
+    );
+    assert!(!html.contains(CAPI_TOKEN));
+    let got = graph.got();
+    assert_eq!(got.len(), before + 1);
+    let test = &got[before];
+    assert_eq!(test.body["test_event_code"], "TEST4242");
+    assert_eq!(test.body["data"][0]["event_name"], "LeadSubmitted");
+    assert_eq!(
+        test.auth.as_deref(),
+        Some(format!("Bearer {CAPI_TOKEN}").as_str())
+    );
+    // Meta refuses it: its message on the page and as the last error,
+    // without the token even when the message carries it.
+    graph.answer(
+        400,
+        json!({"error": {"message": format!("Invalid token {CAPI_TOKEN} for dataset"), "error_subcode": 33}}),
+    );
+    let (st, html) = page(&s, &cookie, "POST", "/settings/capi/test").await;
+    assert_eq!(st, 200);
+    assert!(
+        html.contains("The test event failed: Invalid token … for dataset"),
+        "{html}"
+    );
+    assert!(html.contains("data-testid=\"capi-last-error\""));
+    assert!(!html.contains(CAPI_TOKEN));
+    let (_, status) = s.get("/api/v1/capi").await;
+    assert!(
+        status["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("Invalid token …")),
+        "{status}"
+    );
+    assert!(!status.to_string().contains(CAPI_TOKEN));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_test_code_the_settings_say_so_and_send_nothing() {
+    let graph = Standin::start().await;
+    let s = server(&graph, None).await;
+    let cookie = admin_cookie(&s).await;
+    let (st, html) = page(&s, &cookie, "GET", "/settings").await;
+    assert_eq!(st, 200);
+    assert!(html.contains("Set LEADS_META_TEST_EVENT_CODE"), "{html}");
+    let button = html
+        .split("data-testid=\"capi-test\"")
+        .nth(1)
+        .and_then(|b| b.split('>').next())
+        .expect("the test button");
+    assert!(button.contains("disabled"), "{button}");
+    let (st, html) = page(&s, &cookie, "POST", "/settings/capi/test").await;
+    assert_eq!(st, 200);
+    assert!(html.contains("The test event failed: Set LEADS_META_TEST_EVENT_CODE"));
+    assert!(graph.got().is_empty());
+    // Without a dataset and token: the section says nothing is sent.
+    let plain = InProcess::start("mem://").await;
+    let cookie = admin_cookie(&plain).await;
+    let (_, html) = page(&plain, &cookie, "GET", "/settings").await;
+    assert!(html.contains("data-testid=\"capi-off\""), "{html}");
+    assert!(html.contains("not set"));
+}

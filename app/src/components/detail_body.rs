@@ -1,11 +1,11 @@
 //! The lead detail's body, rendered to HTML on the server: the contact, its
 //! first and last source with their links, and the timeline of its sessions
-//! (rule 8) with their events.
+//! (rule 8) with their events, and what Meta was told (Conversions API).
 
 use leptos::prelude::*;
 
 use super::lead_table::SourceBadge;
-use crate::model::{Lang, LeadDetail, Source, TimelineEvent};
+use crate::model::{CapiEvent, CapiInfo, Lang, LeadDetail, Source, TimelineEvent};
 
 /// The detail's texts formatted on the server (times in the chosen zone).
 pub struct DetailTexts {
@@ -16,6 +16,16 @@ pub struct DetailTexts {
     pub event_times: Vec<String>,
     /// Per session: its start and end.
     pub session_times: Vec<(String, Option<String>)>,
+    /// The ad click's time and the end of its 7-day window.
+    pub clicked: Option<String>,
+    pub window_ends: Option<String>,
+    /// Seconds until the window ends (negative: it has passed).
+    pub window_left: Option<i64>,
+    /// Per Conversions API outcome, in the order of `capi.events`: its
+    /// time and when it was sent.
+    pub capi_times: Vec<(String, Option<String>)>,
+    /// Purchase values' currency (the settings').
+    pub currency: String,
 }
 
 fn source_link(source: Option<Source>, l: Lang) -> AnyView {
@@ -35,8 +45,9 @@ fn source_link(source: Option<Source>, l: Lang) -> AnyView {
     }
 }
 
-pub fn detail_body(d: LeadDetail, v: DetailTexts, l: Lang) -> impl IntoView {
+pub fn detail_body(d: LeadDetail, mut v: DetailTexts, l: Lang) -> impl IntoView {
     let lead = d.lead;
+    let capi = capi_section(d.capi, &mut v, l);
     let wait = lead.first_touched_at.map(|t| (t - lead.date).num_seconds());
     let field = |key: &'static str, value: Option<String>| {
         view! {
@@ -97,6 +108,7 @@ pub fn detail_body(d: LeadDetail, v: DetailTexts, l: Lang) -> impl IntoView {
             <dd>{source_link(lead.last_source.clone(), l)}</dd>
             {field("col.id", Some(lead.id.clone()))}
         </dl>
+        {capi}
         <h3>{l.t("detail.sessions")}</h3>
         {(!outside.is_empty()).then(|| view! {
             <div class="session outside">
@@ -147,6 +159,126 @@ fn event_item(e: TimelineEvent, time: String, l: Lang) -> impl IntoView {
             <span class="time">{time}</span>
             <span class="what">{l.t(key)}{source}</span>
             <span class="muted small">{e.channel}</span>
+        </li>
+    }
+}
+
+/// Why an outcome or a lead cannot be sent, for people.
+fn reason(code: &str, l: Lang) -> String {
+    match code {
+        "no_click" | "no_click_id" | "no_account" | "no_user_id" | "detected_by_meta"
+        | "before_click" => l.t(&format!("capi.why.{code}")).to_owned(),
+        other => other.to_owned(),
+    }
+}
+
+/// The lead's Conversions API part: its ad click, whether it can be sent
+/// and until when, and each outcome with what became of it.
+fn capi_section(info: CapiInfo, v: &mut DetailTexts, l: Lang) -> impl IntoView + use<> {
+    let click = match (&info.click_id, &info.account_id, &info.user_id) {
+        (Some(clid), _, _) => Some(clid.clone()),
+        (None, Some(a), Some(u)) => Some(format!("{a} · {u}")),
+        (None, Some(a), None) => Some(a.clone()),
+        (None, None, Some(u)) => Some(u.clone()),
+        (None, None, None) => None,
+    };
+    let sendable = match (&info.not_sendable_reason, info.sendable) {
+        (None, true) => l.t("capi.sendable.yes").to_owned(),
+        (Some(why), _) => format!("{}: {}", l.t("capi.sendable.no"), reason(why, l)),
+        (None, false) => l.t("capi.sendable.no").to_owned(),
+    };
+    let window = v.window_ends.take().map(|end| match v.window_left {
+        Some(left) if left > 0 => {
+            format!("{end} ({} {})", l.t("capi.window.left"), l.duration(left))
+        }
+        _ => format!("{end} ({})", l.t("capi.window.over")),
+    });
+    let clicked = v.clicked.take();
+    let times = std::mem::take(&mut v.capi_times);
+    let currency = v.currency.clone();
+    let none = info.events.is_empty();
+    let events = info
+        .events
+        .into_iter()
+        .zip(times)
+        .map(|(e, (at, sent))| capi_event(e, at, sent, &currency, l))
+        .collect_view();
+    view! {
+        <section class="capi" data-testid="capi">
+            <h3>{l.t("capi.title")}</h3>
+            {(!info.configured).then(|| view! {
+                <p class="muted small" data-testid="capi-off">{l.t("capi.off")}</p>
+            })}
+            <dl class="facts">
+                <dt>{l.t("capi.click")}</dt>
+                <dd data-testid="capi-click"><code>{click.unwrap_or_else(|| "—".into())}</code>
+                    {clicked.map(|c| view! { <span class="muted small">{format!(" · {c}")}</span> })}</dd>
+                <dt>{l.t("capi.sendable")}</dt>
+                <dd data-testid="capi-sendable">{sendable}</dd>
+                <dt>{l.t("capi.window")}</dt>
+                <dd data-testid="capi-window">{window.unwrap_or_else(|| "—".into())}</dd>
+            </dl>
+            {none.then(|| view! { <p class="muted small">{l.t("capi.none")}</p> })}
+            <ul class="capi-events" data-testid="capi-events">{events}</ul>
+        </section>
+    }
+}
+
+fn capi_event(
+    e: CapiEvent,
+    at: String,
+    sent: Option<String>,
+    currency: &str,
+    l: Lang,
+) -> impl IntoView + use<> {
+    let state = match e.state.as_str() {
+        "sent" => match sent {
+            Some(t) => format!("{} {t}", l.t("capi.state.sent")),
+            None => l.t("capi.state.sent").to_owned(),
+        },
+        "rejected" => format!(
+            "{}: {}",
+            l.t("capi.state.rejected"),
+            e.message.clone().unwrap_or_else(|| "—".into())
+        ),
+        "not_sendable" => format!(
+            "{}: {}",
+            l.t("capi.state.not_sendable"),
+            e.reason
+                .as_deref()
+                .map(|r| reason(r, l))
+                .unwrap_or_default()
+        ),
+        "pending" | "window_passed" | "unsent" => {
+            l.t(&format!("capi.state.{}", e.state)).to_owned()
+        }
+        other => other.to_owned(),
+    };
+    // A pending event that failed before says why it is still waiting.
+    let note = match e.state.as_str() {
+        "pending" if e.tries > 0 => Some(format!(
+            "{} {}{}",
+            l.t("capi.tries"),
+            e.tries,
+            e.message
+                .as_deref()
+                .map(|m| format!(" · {m}"))
+                .unwrap_or_default()
+        )),
+        "rejected" => e.error_subcode.map(|c| format!("error_subcode {c}")),
+        _ => None,
+    };
+    let cur = if currency == "IDR" { "Rp" } else { currency };
+    let value = e
+        .value
+        .map(|v| format!(" · {cur} {}", l.int(v.round().max(0.0) as u64)));
+    let class = format!("capi-state {}", e.state);
+    view! {
+        <li class="capi-event" data-event=e.event_name.clone() data-state=e.state.clone()>
+            <span class="what"><strong>{e.event_name.clone()}</strong>{value}</span>
+            <span class="time muted small">{at}</span>
+            <span class=class>{state}</span>
+            {note.map(|n| view! { <span class="muted small note">{n}</span> })}
         </li>
     }
 }

@@ -1,5 +1,6 @@
 //! The filter bar: date presets and custom days, time zone, channel, first
-//! source, answered or not, lead quality, search, and the CSV download. Every control
+//! source, answered or not, lead quality, what Meta was told (`capi=`),
+//! search, and the CSV download. Every control
 //! writes the URL; the page reads only the URL.
 
 use leptos::prelude::*;
@@ -27,6 +28,9 @@ const QUALITIES: [&str; 6] = [
     "buyer",
     "not_buyer",
 ];
+
+/// Conversions API states (`capi=`, as the API takes them).
+pub const CAPI_STATES: [&str; 4] = ["sent", "pending", "rejected", "not_sendable"];
 
 /// Time zones offered (Indonesia's three first); the server's and the
 /// URL's are added when they are not among them.
@@ -124,7 +128,7 @@ pub fn Filters(
         )
     };
     let has_filters = move || {
-        ["q", "channel", "source", "touched", "quality"]
+        ["q", "channel", "source", "touched", "quality", "capi"]
             .iter()
             .any(|k| url.get(k).is_some())
     };
@@ -259,6 +263,22 @@ pub fn Filters(
                             .map(|v| view! { <option value=v.clone() selected=true>{v.clone()}</option> })}
                     </select>
                 </label>
+                <label>
+                    {t("capi")}
+                    <select name="capi" data-testid="capi"
+                        prop:value=move || url.get("capi").unwrap_or_default()
+                        on:change=move |ev| url.set(&[("capi", Some(event_target_value(&ev)))], false)>
+                        <option value="" selected=first("capi").is_none()>{t("capi.all")}</option>
+                        {CAPI_STATES
+                            .iter()
+                            .map(|c| view! {
+                                <option value=*c selected=first("capi").as_deref() == Some(*c)>
+                                    {lang.t(&format!("capi.f.{c}"))}
+                                </option>
+                            })
+                            .collect_view()}
+                    </select>
+                </label>
                 <label class="search">
                     {t("search")}
                     <input type="search" name="q" data-testid="search"
@@ -277,6 +297,7 @@ pub fn Filters(
                                 ("source", None),
                                 ("touched", None),
                                 ("quality", None),
+                                ("capi", None),
                             ],
                             false,
                         )>

@@ -1,5 +1,6 @@
-//! Sign-in, sign-out and the admins' settings page (users, API tokens):
-//! plain HTML forms, each handler one call to the `Auth` service.
+//! Sign-in, sign-out and the admins' settings page (users, API tokens, the
+//! Conversions API and its test event): plain HTML forms, each handler one
+//! call to a service.
 
 use axum::Form;
 use axum::Router;
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/settings/users/password", post(set_password))
         .route("/settings/tokens", post(create_token))
         .route("/settings/tokens/revoke", post(revoke_token))
+        .route("/settings/capi/test", post(capi_test))
 }
 
 #[derive(Deserialize, Default)]
@@ -218,6 +220,8 @@ struct Outcome {
     message: Option<String>,
     error: Option<String>,
     new_token: Option<(String, String)>,
+    /// The Conversions API test event: Meta's receipt, or why not.
+    capi_test: Option<Result<String, String>>,
 }
 
 fn outcome(lang: Lang, r: Result<(), AuthError>) -> Outcome {
@@ -265,6 +269,7 @@ async fn render_settings(
             );
         }
     };
+    let capi = capi_section(state, lang, &when, out.capi_test).await;
     let page = settings_page(account::Settings {
         lang,
         me,
@@ -288,8 +293,83 @@ async fn render_settings(
         message: out.message,
         error: out.error,
         intake: intake_lines(state),
+        capi,
     });
     html(StatusCode::OK, page)
+}
+
+/// Meta's messages are shown as they are, but never with the token in them
+/// (a message that echoed the request would).
+fn without_token(state: &AppState, text: String) -> String {
+    match state.settings.meta_capi_token.as_deref() {
+        Some(t) if !t.is_empty() => text.replace(t, "…"),
+        _ => text,
+    }
+}
+
+/// The Conversions API section: the settings (the token as set or not) and
+/// the outbox's counts, last success and last error.
+async fn capi_section(
+    state: &AppState,
+    lang: Lang,
+    when: &(dyn Fn(i64) -> String + Sync),
+    test: Option<Result<String, String>>,
+) -> account::CapiSection {
+    let status = match super::capi::status(state).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("conversions API status failed: {e}");
+            app::model::CapiStatus {
+                last_error: Some(lang.t("failed").to_owned()),
+                ..Default::default()
+            }
+        }
+    };
+    let at = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(|t| when(t.timestamp()));
+    account::CapiSection {
+        dataset_id: state.settings.meta_dataset_id.clone(),
+        token_set: status.token_set,
+        test_code_set: status.test_event_code_set,
+        last_success: at(status.last_success),
+        last_error: status.last_error.map(|e| {
+            (
+                at(status.last_error_at).unwrap_or_default(),
+                without_token(state, e),
+            )
+        }),
+        pending: status.pending,
+        sent: status.sent,
+        rejected: status.rejected,
+        test: test.map(|r| r.map_err(|e| without_token(state, e))),
+    }
+}
+
+/// "Send a test event": one `LeadSubmitted` with the test event code, and
+/// the settings page with what Meta answered.
+async fn capi_test(
+    State(state): State<AppState>,
+    Admin(me): Admin,
+    headers: HeaderMap,
+) -> Response {
+    let lang = request_lang(&headers);
+    let result = if state.settings.meta_test_event_code.is_none() {
+        Err(lang.t("capi.test.no_code").to_owned())
+    } else {
+        match crate::capi::CapiSender::new(state.leads.clone(), &state.settings) {
+            None => Err(lang.t("capi.off").to_owned()),
+            Some(sender) => match sender.send_test().await {
+                crate::capi::TestOutcome::Sent { events_received } => Ok(lang
+                    .t("capi.test.sent")
+                    .replace("{}", &events_received.unwrap_or(0).to_string())),
+                crate::capi::TestOutcome::Failed(why) => Err(why),
+            },
+        }
+    };
+    let out = Outcome {
+        capi_test: Some(result),
+        ..Outcome::default()
+    };
+    render_settings(&state, me, &headers, out).await
 }
 
 /// Each webhook intake's counts, as the settings page lists them.

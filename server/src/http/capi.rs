@@ -7,13 +7,10 @@ use axum::extract::State;
 use axum::routing::get;
 
 use app::model::{CapiStatus, ClosingSoon};
+use app::ssr::domain::capi;
 use app::ssr::state::AppState;
 
 use super::ApiError;
-
-/// How far ahead "closing soon" looks, and how many leads it lists.
-pub const CLOSING_WITHIN_HOURS: i64 = 48;
-pub const CLOSING_MAX: usize = 200;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -46,8 +43,8 @@ pub(crate) async fn closing_soon(
         .leads
         .closing_soon(
             chrono::Utc::now(),
-            chrono::Duration::hours(CLOSING_WITHIN_HOURS),
-            CLOSING_MAX,
+            capi::closing_within(),
+            capi::CLOSING_MAX,
         )
         .await
 }

@@ -18,6 +18,15 @@ pub fn window() -> Duration {
     Duration::days(7)
 }
 
+/// "Closing soon" lists the sendable ad leads whose window ends within
+/// this long with nothing sent (the API's list and the Leads page's card).
+pub fn closing_within() -> Duration {
+    Duration::hours(48)
+}
+
+/// The most leads "closing soon" lists.
+pub const CLOSING_MAX: usize = 200;
+
 /// The most events one request carries.
 pub const BATCH_MAX: usize = 1000;
 

@@ -567,9 +567,13 @@ impl Leads {
         let candidates = self
             .read()
             .unsent_between(now - window, now - window + within);
+        // The candidates' clicks in one read (a query per lead was one
+        // round trip each).
+        let keys: Vec<String> = candidates.iter().map(|l| l.key.clone()).collect();
+        let states = contacts::states_of(&self.inner.db, &keys).await?;
         let mut out = Vec::new();
         for lead in candidates {
-            let Some(state) = contacts::state_of(&self.inner.db, &lead.key).await? else {
+            let Some(state) = states.get(&lead.key) else {
                 continue;
             };
             let Some(click) = state.click.as_ref() else {

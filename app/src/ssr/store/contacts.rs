@@ -231,6 +231,29 @@ pub async fn state_of(db: &Db, key: &str) -> Result<Option<ContactState>, AppErr
         .transpose()
 }
 
+/// The stored states of `keys`, by key (absent keys and aliases left
+/// out): one query per thousand keys, not one per key.
+pub async fn states_of(
+    db: &Db,
+    keys: &[String],
+) -> Result<HashMap<String, ContactState>, AppError> {
+    let mut out = HashMap::with_capacity(keys.len());
+    for chunk in keys.chunks(1000) {
+        let ids: Vec<_> = chunk.iter().map(|k| record("contact", k)).collect();
+        let mut res = db
+            .query("SELECT VALUE state FROM $cids")
+            .bind(("cids", ids))
+            .await
+            .map_err(db_error)?;
+        let states: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
+        for s in states.iter().filter(|s| !s.is_null()) {
+            let state = parse_state(s).map_err(AppError::Internal)?;
+            out.insert(state.key.clone(), state);
+        }
+    }
+    Ok(out)
+}
+
 /// The contact key an alias key redirects to (`None`: not an alias).
 pub async fn contact_of(db: &Db, key: &str) -> Result<Option<String>, AppError> {
     let mut res = db

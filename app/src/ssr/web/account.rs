@@ -1,4 +1,5 @@
-//! The sign-in page and the admins' settings page (users and API tokens).
+//! The sign-in page and the admins' settings page (users, API tokens,
+//! intake counts, the Conversions API).
 //! Plain HTML forms rendered on the server only: they work without the
 //! browser bundle and add nothing to it.
 
@@ -135,6 +136,24 @@ pub struct Settings {
     pub message: Option<String>,
     pub error: Option<String>,
     pub intake: Vec<IntakeLine>,
+    pub capi: CapiSection,
+}
+
+/// The Conversions API on the settings page: what is set (the token only
+/// as set or not), how sending goes, and the test button's outcome.
+pub struct CapiSection {
+    pub dataset_id: Option<String>,
+    pub token_set: bool,
+    pub test_code_set: bool,
+    pub last_success: Option<String>,
+    /// When, and Meta's or the sender's message.
+    pub last_error: Option<(String, String)>,
+    pub pending: u64,
+    pub sent: u64,
+    pub rejected: u64,
+    /// What the test button just did: received by Meta (with the text), or
+    /// why not.
+    pub test: Option<Result<String, String>>,
 }
 
 /// One webhook intake's counts on the settings page.
@@ -227,6 +246,7 @@ pub fn settings_page(p: Settings) -> String {
         .into_iter()
         .map(|(intake, app, n)| view! { <li>{intake}": app "<code>{app}</code>" × "{n}</li> })
         .collect_view();
+    let capi = capi_section(p.capi, lang);
     let body = super::view::html(move || {
         view! {
             {topbar(lang, Some(p.me))}
@@ -307,10 +327,57 @@ pub fn settings_page(p: Settings) -> String {
                         <p class="muted">{lang.t("intake.unknown_help")}</p>
                     })}
                 </section>
+                {capi}
             </main>
         }
     });
     document(lang, lang.t("settings"), body)
+}
+
+fn capi_section(c: CapiSection, lang: Lang) -> impl IntoView {
+    let configured = c.dataset_id.is_some() && c.token_set;
+    let can_test = configured && c.test_code_set;
+    let test = c.test.map(|r| match r {
+        Ok(text) => view! { <p class="notice" role="status" data-testid="capi-test-result">{text}</p> }.into_any(),
+        Err(e) => view! {
+            <p class="error" role="alert" data-testid="capi-test-result">{format!("{}: {e}", lang.t("capi.test.failed"))}</p>
+        }
+        .into_any(),
+    });
+    let never = lang.t("never").to_owned();
+    view! {
+        <section class="card" id="capi" data-testid="capi-settings">
+            <h2>{lang.t("capi.title")}</h2>
+            {(!configured).then(|| view! { <p class="muted" data-testid="capi-off">{lang.t("capi.off")}</p> })}
+            {test}
+            <dl class="capi-status">
+                <dt>{lang.t("capi.dataset")}</dt>
+                <dd data-testid="capi-dataset">{c.dataset_id.unwrap_or_else(|| "—".into())}</dd>
+                <dt>{lang.t("capi.token")}</dt>
+                <dd data-testid="capi-token">{lang.t(if c.token_set { "capi.token.set" } else { "capi.token.unset" })}</dd>
+                <dt>{lang.t("capi.test_code")}</dt>
+                <dd>{lang.t(if c.test_code_set { "capi.token.set" } else { "capi.token.unset" })}</dd>
+                <dt>{lang.t("capi.last_success")}</dt>
+                <dd data-testid="capi-last-success">{c.last_success.unwrap_or_else(|| never.clone())}</dd>
+                <dt>{lang.t("capi.last_error")}</dt>
+                <dd data-testid="capi-last-error">{match c.last_error {
+                    Some((at, text)) => format!("{at} · {text}"),
+                    None => "—".to_owned(),
+                }}</dd>
+                <dt>{lang.t("capi.counts")}</dt>
+                <dd data-testid="capi-counts">{format!(
+                    "{} {} · {} {} · {} {}",
+                    lang.int(c.sent), lang.t("capi.n.sent"),
+                    lang.int(c.pending), lang.t("capi.n.pending"),
+                    lang.int(c.rejected), lang.t("capi.n.rejected"),
+                )}</dd>
+            </dl>
+            <form class="inline" method="post" action="/settings/capi/test#capi">
+                <button type="submit" class="primary" data-testid="capi-test" disabled=!can_test>{lang.t("capi.test")}</button>
+            </form>
+            <p class="muted small">{lang.t(if !configured || c.test_code_set { "capi.test.help" } else { "capi.test.no_code" })}</p>
+        </section>
+    }
 }
 
 /// What a viewer sees on an admin page (with status 403).

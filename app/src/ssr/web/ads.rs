@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 
-use crate::components::filters::PRESETS;
+use crate::components::filters::{CAPI_STATES, PRESETS};
 use crate::error::AppError;
 use crate::model::{AdsFigures, AdsQuery, AdsRow, Lang, LeadsQuery};
 use crate::ssr::domain::filter::Filter;
@@ -159,6 +159,26 @@ pub fn ads_html(state: &AppState, q: &AdsQuery, l: Lang) -> Result<String, AppEr
             esc(l.t(text))
         )
     };
+    // What Meta was told (`capi=`): the same filter as the Leads page's,
+    // so a row's link shows the same leads there.
+    let capi_now = q.leads.capi.as_deref().map(str::trim).unwrap_or("");
+    let capi_chip = |value: &str, text: &str| {
+        let mut period = view.clone();
+        period.capi = (!value.is_empty()).then(|| value.to_owned());
+        let on = value == capi_now;
+        format!(
+            "<a class=\"chip{}\" data-capi=\"{}\" href=\"{}\"{}>{}</a>",
+            if on { " on" } else { "" },
+            if value.is_empty() { "all" } else { value },
+            esc(&link(&period, &[])),
+            if on { " aria-current=\"true\"" } else { "" },
+            esc(text)
+        )
+    };
+    let mut capi_chips = capi_chip("", l.t("capi.all"));
+    for c in CAPI_STATES {
+        capi_chips.push_str(&capi_chip(c, l.t(&format!("capi.f.{c}"))));
+    }
     let mut html = String::new();
     html.push_str(&format!(
         "<h2>{}</h2><p class=\"muted\" data-testid=\"ads-period\">{} – {}</p><nav class=\"toggles presets\" aria-label=\"{}\">{presets}</nav><div class=\"toggles\">{}{}<span class=\"sep\"></span>{}{}<a class=\"csv\" href=\"/export/ads.csv{}\" download>{}</a></div>",
@@ -172,6 +192,10 @@ pub fn ads_html(state: &AppState, q: &AdsQuery, l: Lang) -> Result<String, AppEr
         toggle("count_by", "event_date", "ads.event_date", count_by == CountBy::EventDate),
         esc(&here(&[]).trim_start_matches("/ads").to_owned()),
         esc(l.t("ads.csv")),
+    ));
+    html.push_str(&format!(
+        "<nav class=\"toggles capi\" data-testid=\"ads-capi\" aria-label=\"{0}\"><span class=\"muted\">{0}</span>{capi_chips}</nav>",
+        esc(l.t("capi")),
     ));
     if rows.is_empty() {
         html.push_str(&format!("<p class=\"empty\">{}</p>", esc(l.t("ads.empty"))));

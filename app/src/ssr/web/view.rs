@@ -13,9 +13,10 @@ use crate::components::{source_label, source_value};
 use crate::error::AppError;
 use crate::model::{DashboardView, Lang, Lead, LeadPanel, LeadRow, LeadsQuery, LeadsView};
 use crate::ssr::domain::filter::{Filter, encode_cursor};
-use crate::ssr::domain::phone;
 use crate::ssr::domain::rules::LeadFacts;
+use crate::ssr::domain::{capi, phone};
 use crate::ssr::state::AppState;
+use crate::url::query_string;
 use leptos::prelude::*;
 
 /// How many first sources the chart stacks before "other".
@@ -105,7 +106,7 @@ pub fn html<V: IntoView + 'static>(f: impl FnOnce() -> V) -> String {
     owner.with(|| f().to_html())
 }
 
-pub fn dashboard_view(
+pub async fn dashboard_view(
     state: &AppState,
     query: &LeadsQuery,
     lang: Lang,
@@ -115,6 +116,33 @@ pub fn dashboard_view(
     query.cursor = None;
     query.limit = None;
     let filter = filter(state, &query)?;
+    // Whatever the period: a window closes by the clock, not the filters.
+    let now = Utc::now();
+    let closing = state
+        .leads
+        .closing_soon(now, capi::closing_within(), capi::CLOSING_MAX)
+        .await?;
+    let closing: Vec<ClosingLine> = closing
+        .into_iter()
+        .map(|c| ClosingLine {
+            href: format!("/{}", query_string(&query, &[("lead", c.lead.id.as_str())])),
+            who: c
+                .lead
+                .name
+                .clone()
+                .or_else(|| c.lead.phone.as_deref().map(phone::display))
+                .unwrap_or_else(|| c.lead.id.clone()),
+            source: c
+                .lead
+                .first_source
+                .as_ref()
+                .map(|s| s.label())
+                .unwrap_or_else(|| lang.t("organic").to_owned()),
+            channel: c.lead.channel.clone(),
+            ends: local_time(c.window_ends_at, filter.tz, lang),
+            left: (c.window_ends_at - now).num_seconds(),
+        })
+        .collect();
     let (mut summary, chart) = state.leads.dashboard(&filter, Some(CHART_SERIES));
     if let Some(h) = &state.settings.business_hours {
         summary.business_hours = Some(state.leads.hours(&filter, h, state.settings.tz));
@@ -137,6 +165,7 @@ pub fn dashboard_view(
     Ok(DashboardView {
         html: html(move || {
             view! {
+                {closing_card(closing, lang)}
                 <Kpis summary lang/>
                 <div class="charts">
                     <ChartView chart lang/>
@@ -145,6 +174,45 @@ pub fn dashboard_view(
             }
         }),
         sources,
+    })
+}
+
+/// One lead of the closing-soon card, formatted.
+struct ClosingLine {
+    href: String,
+    who: String,
+    source: String,
+    channel: String,
+    ends: String,
+    left: i64,
+}
+
+/// The ad leads whose window for Meta closes within 48 hours with nothing
+/// sent, newest deadline first, each opening its lead (nothing when none).
+fn closing_card(lines: Vec<ClosingLine>, l: Lang) -> impl IntoView {
+    (!lines.is_empty()).then(move || {
+        let n = lines.len();
+        let items = lines
+            .into_iter()
+            .map(|c| {
+                view! {
+                    <li>
+                        <a href=c.href>{c.who}</a>
+                        <span class="muted small">{format!(" · {} · {}", c.channel, c.source)}</span>
+                        <span class="ends">
+                            {format!("{} {} ({} {})", l.t("closing.ends"), c.ends, l.t("capi.window.left"), l.duration(c.left))}
+                        </span>
+                    </li>
+                }
+            })
+            .collect_view();
+        view! {
+            <section class="card closing" data-testid="closing-soon">
+                <h2>{format!("{} ({})", l.t("closing.title"), l.int(n as u64))}</h2>
+                <p class="muted small">{l.t("closing.help")}</p>
+                <ol>{items}</ol>
+            </section>
+        }
     })
 }
 
@@ -179,6 +247,19 @@ pub async fn lead_view(
             .iter()
             .map(|s| (time(s.started_at), s.ended_at.map(time)))
             .collect(),
+        clicked: detail.capi.clicked_at.map(time),
+        window_ends: detail.capi.window_ends_at.map(time),
+        window_left: detail
+            .capi
+            .window_ends_at
+            .map(|end| (end - Utc::now()).num_seconds()),
+        capi_times: detail
+            .capi
+            .events
+            .iter()
+            .map(|e| (time(e.event_time), e.sent_at.map(time)))
+            .collect(),
+        currency: state.settings.currency.clone(),
     };
     let (shown, total, older) = (
         detail.events.len() as u64,
