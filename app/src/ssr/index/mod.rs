@@ -109,15 +109,28 @@ impl Default for LeadIndex {
 
 impl LeadIndex {
     /// An index of `leads` (in any order), laid out in Date order.
+    #[cfg(test)]
     pub fn build(leads: impl IntoIterator<Item = LeadFacts>) -> Self {
         let mut index = LeadIndex::default();
+        index.add(leads);
+        index.finish();
+        index
+    }
+
+    /// Building in parts: leads added with this are read only after
+    /// [`LeadIndex::finish`]. The start-up adds a chunk at a time, so it
+    /// never holds every lead's facts at once.
+    pub fn add(&mut self, leads: impl IntoIterator<Item = LeadFacts>) {
         for lead in leads {
-            if index.push(&lead).is_some() {
-                index.note_phones(&lead);
+            if self.push(&lead).is_some() {
+                self.note_phones(&lead);
             }
         }
-        index.rebuild();
-        index
+    }
+
+    /// Orders what [`LeadIndex::add`] added.
+    pub fn finish(&mut self) {
+        self.rebuild();
     }
 
     pub fn len(&self) -> usize {

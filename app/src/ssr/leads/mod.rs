@@ -149,23 +149,28 @@ impl Leads {
         // window are kept too, to queue what they have to send (below).
         let now = chrono::Utc::now();
         let sending = outbox.is_some();
-        let (contacts, loaded) = contacts::load_states(&db, move |s| {
-            let lead = s.lead(&terms);
-            let recent = sending
-                && s.click
-                    .as_ref()
-                    .is_some_and(|c| now - c.stamp.at <= crate::ssr::domain::capi::window());
-            (lead.is_some() || recent).then(|| (lead, recent.then_some(s)))
-        })
-        .await?;
-        let mut leads = Vec::with_capacity(loaded.len());
+        let mut index = LeadIndex::default();
         let mut in_window = Vec::new();
-        for (lead, state) in loaded {
-            leads.extend(lead);
-            in_window.extend(state);
-        }
+        let contacts = contacts::load_states_each(
+            &db,
+            move |s| {
+                let lead = s.lead(&terms);
+                let recent = sending
+                    && s.click
+                        .as_ref()
+                        .is_some_and(|c| now - c.stamp.at <= crate::ssr::domain::capi::window());
+                (lead.is_some() || recent).then(|| (lead, recent.then_some(s)))
+            },
+            |part| {
+                for (lead, state) in part {
+                    index.add(lead);
+                    in_window.extend(state);
+                }
+            },
+        )
+        .await?;
         let loaded = started.elapsed();
-        let index = LeadIndex::build(leads);
+        index.finish();
         let stats = index.stats();
         tracing::info!(
             contacts,
@@ -178,7 +183,6 @@ impl Leads {
         let book = SpendBook::build(spend::load(&db).await?);
         let (writers, queues): (Vec<_>, Vec<_>) = (0..writers).map(|_| mpsc::channel(256)).unzip();
         let (changes, _) = broadcast::channel(LIVE_BACKLOG);
-        let mut index = index;
         if let Some(t) = &outbox {
             // Outcomes known before sending was set up (or while it was
             // off) and still in the window: queued now. Each event id is

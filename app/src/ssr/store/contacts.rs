@@ -31,6 +31,19 @@ pub async fn load_states<T: Send + 'static>(
     db: &Db,
     map: impl Fn(ContactState) -> Option<T> + Send + Sync + Copy + 'static,
 ) -> Result<(usize, Vec<T>), AppError> {
+    let mut out = Vec::new();
+    let n = load_states_each(db, map, |part| out.extend(part)).await?;
+    Ok((n, out))
+}
+
+/// The same, handing `each` a chunk's results at a time, so that the
+/// caller need not hold them all (the lead index is built this way at
+/// start). How many states there were.
+pub async fn load_states_each<T: Send + 'static>(
+    db: &Db,
+    map: impl Fn(ContactState) -> Option<T> + Send + Sync + Copy + 'static,
+    mut each: impl FnMut(Vec<T>),
+) -> Result<usize, AppError> {
     // The keys first, then the states a chunk at a time by key: one query
     // for every state held them all as JSON at once, and at a million
     // contacts that alone passed a 1 GiB limit (the bench's restart). Not pages of an id
@@ -40,7 +53,7 @@ pub async fn load_states<T: Send + 'static>(
         .await
         .map_err(db_error)?;
     let keys: Vec<String> = res.take(0).map_err(db_error)?;
-    let (mut n, mut out) = (0, Vec::new());
+    let mut n = 0;
     for chunk in keys.chunks(LOAD_CHUNK) {
         let ids: Vec<_> = chunk.iter().map(|k| record("contact", k)).collect();
         let mut res = db
@@ -53,9 +66,9 @@ pub async fn load_states<T: Send + 'static>(
             .await
             .map_err(|_| AppError::Internal("a loader thread failed".into()))??;
         n += m;
-        out.extend(part);
+        each(part);
     }
-    Ok((n, out))
+    Ok(n)
 }
 
 /// Contact states read at once at start: a few megabytes of JSON.
