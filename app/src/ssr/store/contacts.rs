@@ -46,8 +46,9 @@ pub async fn load_states_each<T: Send + 'static>(
 ) -> Result<usize, AppError> {
     // The keys first, then the states a chunk at a time by key: one query
     // for every state held them all as JSON at once, and at a million
-    // contacts that alone passed a 1 GiB limit (the bench's restart). Not pages of an id
-    // range: SurrealDB reads a range whole before a LIMIT applies.
+    // contacts that alone passed a 1 GiB limit (the bench's restart). Not
+    // pages of an id range: SurrealDB reads a range whole before a LIMIT
+    // applies.
     let mut res = db
         .query("SELECT VALUE record::id(id) FROM contact")
         .await
@@ -55,13 +56,7 @@ pub async fn load_states_each<T: Send + 'static>(
     let keys: Vec<String> = res.take(0).map_err(db_error)?;
     let mut n = 0;
     for chunk in keys.chunks(LOAD_CHUNK) {
-        let ids: Vec<_> = chunk.iter().map(|k| record("contact", k)).collect();
-        let mut res = db
-            .query("SELECT VALUE state FROM $cids")
-            .bind(("cids", ids))
-            .await
-            .map_err(db_error)?;
-        let states: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
+        let states = stored_states(db, chunk).await?;
         let (m, part) = tokio::task::spawn_blocking(move || parse_states(states, map))
             .await
             .map_err(|_| AppError::Internal("a loader thread failed".into()))??;
@@ -271,19 +266,24 @@ pub async fn states_of(
 ) -> Result<HashMap<String, ContactState>, AppError> {
     let mut out = HashMap::with_capacity(keys.len());
     for chunk in keys.chunks(1000) {
-        let ids: Vec<_> = chunk.iter().map(|k| record("contact", k)).collect();
-        let mut res = db
-            .query("SELECT VALUE state FROM $cids")
-            .bind(("cids", ids))
-            .await
-            .map_err(db_error)?;
-        let states: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
-        for s in states.iter().filter(|s| !s.is_null()) {
+        for s in stored_states(db, chunk).await?.iter().filter(|s| !s.is_null()) {
             let state = parse_state(s).map_err(AppError::Internal)?;
             out.insert(state.key.clone(), state);
         }
     }
     Ok(out)
+}
+
+/// The stored states of `keys` as JSON, in one query (null for an alias
+/// or an absent key).
+async fn stored_states(db: &Db, keys: &[String]) -> Result<Vec<serde_json::Value>, AppError> {
+    let ids: Vec<_> = keys.iter().map(|k| record("contact", k)).collect();
+    let mut res = db
+        .query("SELECT VALUE state FROM $cids")
+        .bind(("cids", ids))
+        .await
+        .map_err(db_error)?;
+    res.take(0).map_err(db_error)
 }
 
 /// The contact key an alias key redirects to (`None`: not an alias).
