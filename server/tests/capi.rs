@@ -597,7 +597,12 @@ async fn two_instances_never_send_one_event_twice() {
             s,
             "/webhooks/whatsapp",
             WA_SECRET,
-            &ctwa_body(&phone, &format!("CLID-{i}"), &format!("wamid.T{i}"), ago(90)),
+            &ctwa_body(
+                &phone,
+                &format!("CLID-{i}"),
+                &format!("wamid.T{i}"),
+                ago(90),
+            ),
         )
         .await;
         let key = format!("+{phone}");

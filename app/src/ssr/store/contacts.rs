@@ -266,7 +266,11 @@ pub async fn states_of(
 ) -> Result<HashMap<String, ContactState>, AppError> {
     let mut out = HashMap::with_capacity(keys.len());
     for chunk in keys.chunks(1000) {
-        for s in stored_states(db, chunk).await?.iter().filter(|s| !s.is_null()) {
+        for s in stored_states(db, chunk)
+            .await?
+            .iter()
+            .filter(|s| !s.is_null())
+        {
             let state = parse_state(s).map_err(AppError::Internal)?;
             out.insert(state.key.clone(), state);
         }
