@@ -266,6 +266,25 @@ impl FirstResponse {
         self.buyers[i] += u64::from(buyer);
     }
 
+    /// The buckets from per-bucket counts in [`FirstResponse::buckets`]'
+    /// order: leads, engaged, buyers. Without leads the outcome lists stay
+    /// empty, as [`FirstResponse::add_lead`] leaves them.
+    pub fn from_counts(leads: [u64; 7], engaged: [u64; 7], buyers: [u64; 7]) -> FirstResponse {
+        let none = leads.iter().all(|n| *n == 0);
+        let list = |v: [u64; 7]| if none { Vec::new() } else { v.to_vec() };
+        FirstResponse {
+            under_1m: leads[0],
+            m1_to_5m: leads[1],
+            m5_to_30m: leads[2],
+            m30_to_2h: leads[3],
+            h2_to_24h: leads[4],
+            over_24h: leads[5],
+            never: leads[6],
+            engaged: list(engaged),
+            buyers: list(buyers),
+        }
+    }
+
     /// The bucket of a wait, in [`FirstResponse::buckets`]' order.
     pub fn bucket(wait: Option<i64>) -> usize {
         match wait {

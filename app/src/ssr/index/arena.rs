@@ -91,6 +91,9 @@ impl Arena {
 pub(super) struct Store {
     pub(super) hot: Vec<Hot>,
     pub(super) cold: Vec<Cold>,
+    /// Each lead's revenue (its attributed purchases' sum; 0 unless a
+    /// buyer), beside `hot` so a report's scan reads it in sequence.
+    pub(super) revenue: Vec<Minor>,
     pub(super) text: Arena,
     pub(super) data: Arena,
 }

@@ -25,12 +25,13 @@ use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 
 mod arena;
 mod blocks;
+mod buys;
 mod columns;
 mod counts;
 mod export;
 mod orders;
 mod page;
-mod scan;
+pub(crate) mod scan;
 mod search;
 mod sources;
 pub mod spend;
@@ -40,10 +41,12 @@ pub(crate) mod tests;
 use crate::model::Source;
 use crate::ssr::domain::event::CHANNELS;
 use crate::ssr::domain::filter::{CapiState, Cursor, Filter, Quality, SortField};
+use crate::ssr::domain::money::Minor;
 use crate::ssr::domain::phone;
 use crate::ssr::domain::rules::{LeadFacts, Purchase};
 use arena::*;
 use blocks::{Blocks, Pos};
+use buys::Buys;
 use columns::*;
 pub use columns::{
     CAPI_NONE, CAPI_NOT_SENDABLE, CAPI_PENDING, CAPI_REJECTED, CAPI_SENT, Stamp, stamp,
@@ -52,7 +55,7 @@ use counts::{Counted, Counts, Hour};
 use export::*;
 use orders::cmp_names;
 pub use page::Page;
-pub use scan::Seen;
+pub use scan::{Seen, parts};
 use sources::*;
 
 /// Sizes of the index, for the log, `/api/v1/stats` and the benchmark.
@@ -78,9 +81,10 @@ pub struct LeadIndex {
     /// Other numbers of the few leads that have them (a number change, a
     /// hidden phone tied later), by contact key: searched, not listed.
     other_phones: HashMap<String, Box<[String]>>,
-    /// The attributed purchases of the leads that have any (buyers), by
-    /// contact key: read for revenue, not scanned.
-    purchases: HashMap<String, Box<[Purchase]>>,
+    /// The attributed purchases of the leads that have any (buyers): the
+    /// ads report by purchase date and the lead's facts read them (their
+    /// sums are the `revenue` column).
+    buys: Buys,
     /// Counts the layouts: a rebuild moves slots and starts the next epoch.
     epoch: u64,
     /// Exports in progress, and how slots moved since the oldest began.
@@ -100,7 +104,7 @@ impl Default for LeadIndex {
             counts: Counts::default(),
             live: 0,
             other_phones: HashMap::new(),
-            purchases: HashMap::new(),
+            buys: Buys::default(),
             epoch: 0,
             pins: std::sync::Mutex::default(),
         }
@@ -162,8 +166,11 @@ impl LeadIndex {
         let (hot, cold) = self.entries(lead, &placed);
         grow(&mut self.store.hot, 1, 1024);
         grow(&mut self.store.cold, 1, 1024);
+        grow(&mut self.store.revenue, 1, 1024);
         self.store.hot.push(hot);
         self.store.cold.push(cold);
+        self.store.revenue.push(0);
+        self.set_purchases(slot, &lead.purchases);
         let hash = self.hash(&lead.key);
         let (store, hasher) = (&self.store, &self.hasher);
         self.by_key
@@ -299,6 +306,7 @@ impl LeadIndex {
         }
         self.store.hot[slot as usize] = hot;
         self.store.cold[slot as usize] = cold;
+        self.set_purchases(slot, &lead.purchases);
         self.relink(slot, moved, true);
         self.counts.change(self.counted(slot), true);
         let (t, d) = (&self.store.text, &self.store.data);
@@ -356,7 +364,7 @@ impl LeadIndex {
             store: &self.store,
         };
         let mut slots = Vec::new();
-        self.scan(pred.range, &pred, |s| slots.push(s));
+        self.scan(pred.range, &pred, |s, _| slots.push(s));
         slots.into_iter().map(|s| self.facts(s)).collect()
     }
 
@@ -375,13 +383,12 @@ impl LeadIndex {
         }
     }
 
+    fn set_purchases(&mut self, slot: u32, purchases: &[Purchase]) {
+        self.store.revenue[slot as usize] = purchases.iter().map(|p| p.value).sum();
+        self.buys.set(slot, purchases);
+    }
+
     fn note_phones(&mut self, lead: &LeadFacts) {
-        if lead.purchases.is_empty() {
-            self.purchases.remove(&lead.key);
-        } else {
-            self.purchases
-                .insert(lead.key.clone(), lead.purchases.clone().into());
-        }
         if lead.other_phones.is_empty() {
             self.other_phones.remove(&lead.key);
         } else {
@@ -393,7 +400,8 @@ impl LeadIndex {
     /// Marks a slot dead (its records are already counted dead).
     fn kill(&mut self, slot: u32) {
         self.other_phones.remove(self.store.key(slot));
-        self.purchases.remove(self.store.key(slot));
+        self.buys.remove(slot);
+        self.store.revenue[slot as usize] = 0;
         let hash = self.hash(self.store.key(slot));
         if let Ok(entry) = self.by_key.find_entry(hash, |s| *s == slot) {
             entry.remove();
@@ -412,14 +420,14 @@ impl LeadIndex {
             .collect();
         order.sort_unstable_by(|a, b| old.cmp_date(*a, *b));
         let pinned = !self.pins().open.is_empty();
-        let moves = pinned.then(|| {
-            let mut to = vec![GONE; old.hot.len()];
-            for (new, &s) in order.iter().enumerate() {
-                to[s as usize] = new as u32;
-            }
-            to
-        });
-        self.moved(moves);
+        let mut to = vec![GONE; old.hot.len()];
+        for (new, &s) in order.iter().enumerate() {
+            to[s as usize] = new as u32;
+        }
+        // Buyers' purchases follow their slots.
+        self.buys
+            .renumber(|s| to.get(s as usize).copied().filter(|n| *n != GONE));
+        self.moved(pinned.then_some(to));
         let copy = |from: &Arena, into: &mut Arena, off: u32, len: usize, slot: u32| -> u32 {
             let new = into.bytes.len() as u32;
             into.owners.push((new, slot));
@@ -430,6 +438,7 @@ impl LeadIndex {
         let mut store = Store {
             hot: Vec::with_capacity(order.len()),
             cold: Vec::with_capacity(order.len()),
+            revenue: Vec::with_capacity(order.len()),
             text: Arena {
                 bytes: Vec::with_capacity(old.text.bytes.len() - old.text.dead),
                 owners: Vec::with_capacity(order.len()),
@@ -460,6 +469,7 @@ impl LeadIndex {
             );
             store.hot.push(old.hot[s as usize]);
             store.cold.push(cold);
+            store.revenue.push(old.revenue[s as usize]);
         }
         drop(old);
         let n = store.hot.len() as u32;
@@ -525,9 +535,7 @@ impl LeadIndex {
         if self.store.hot[slot as usize].flags & BUYER == 0 {
             return &[];
         }
-        self.purchases
-            .get(self.store.key(slot))
-            .map_or(&[], |p| &p[..])
+        self.buys.get(slot)
     }
 
     /// The lead of a contact, if it is one.
@@ -539,6 +547,8 @@ impl LeadIndex {
         let s = &self.store;
         let bytes = s.hot.capacity() * std::mem::size_of::<Hot>()
             + s.cold.capacity() * std::mem::size_of::<Cold>()
+            + s.revenue.capacity() * std::mem::size_of::<Minor>()
+            + self.buys.heap_bytes()
             + s.text.heap_bytes()
             + s.data.heap_bytes()
             + self.by_key.capacity() * (std::mem::size_of::<u32>() + 1)

@@ -19,31 +19,84 @@ pub struct Seen {
     pub one_message: bool,
     pub buyer: bool,
     /// Where the lead is, for [`LeadIndex::last_group`] and
-    /// [`LeadIndex::purchases`] (valid while the index is read).
+    /// [`LeadIndex::revenue`] (valid while the index is read).
     pub slot: u32,
 }
 
 impl LeadIndex {
     /// Calls `visit` with every lead matching `f` (paging ignored), in no
-    /// particular order. Generic, so each report's loop is compiled with
-    /// the scan: a year's summary costs what it cost inside the index.
-    #[inline]
-    pub fn each(&self, f: &Filter, mut visit: impl FnMut(Seen)) {
+    /// particular order, with one accumulator per part of the scan (made
+    /// by `init`, returned in no particular order): a range holding many
+    /// leads is read by up to [`parts`] threads, each over its own stretch
+    /// of slots, so a year's report takes a fraction of one core's time.
+    pub fn each_parts<A: Send>(
+        &self,
+        f: &Filter,
+        init: impl Fn() -> A + Sync,
+        visit: impl Fn(&mut A, Seen) + Sync,
+    ) -> Vec<A> {
         let pred = self.pred(f);
         let hot = &self.store.hot;
-        let group = &self.sources.group;
-        self.scan(pred.range, &pred, |slot| {
-            let h = &hot[slot as usize];
-            visit(Seen {
-                date: h.date(),
-                group: group[h.src as usize],
-                wait: self.wait(slot),
-                engaged: h.flags & ENGAGED != 0,
-                one_message: h.flags & ONE_MESSAGE != 0,
-                buyer: h.flags & BUYER != 0,
-                slot,
-            })
-        });
+        let (a, b) = self.date_bounds(pred.range);
+        let n = self.by_date.rank(b) - self.by_date.rank(a);
+        #[cfg(test)]
+        let (k, from) = if SPLIT_IN_TESTS.get() {
+            (3, 0)
+        } else {
+            (parts(), SPLIT_FROM)
+        };
+        #[cfg(not(test))]
+        let (k, from) = (parts(), SPLIT_FROM);
+        if k < 2 || n < from || n * 4 < hot.len() {
+            let mut acc = init();
+            self.scan(pred.range, &pred, |slot, h| {
+                visit(&mut acc, self.seen(slot, h))
+            });
+            return vec![acc];
+        }
+        let (range, pred, init, visit) = (pred.range, &pred, &init, &visit);
+        let step = hot.len().div_ceil(k);
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = hot
+                .chunks(step)
+                .enumerate()
+                .map(|(i, chunk)| {
+                    scope.spawn(move || {
+                        let mut acc = init();
+                        let first = i * step;
+                        for (j, h) in chunk.iter().enumerate() {
+                            let slot = (first + j) as u32;
+                            let d = h.date();
+                            if d >= range.0 && d < range.1 && pred.test_hot(slot, h) {
+                                visit(&mut acc, self.seen(slot, h));
+                            }
+                        }
+                        acc
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    }
+
+    #[inline(always)]
+    fn seen(&self, slot: u32, h: &Hot) -> Seen {
+        Seen {
+            date: h.date(),
+            group: self.sources.group[h.src as usize],
+            wait: match h.wait {
+                UNTOUCHED => None,
+                WAIT_SATURATED => self.wait(slot),
+                w => Some(i64::from(w)),
+            },
+            engaged: h.flags & ENGAGED != 0,
+            one_message: h.flags & ONE_MESSAGE != 0,
+            buyer: h.flags & BUYER != 0,
+            slot,
+        }
     }
 
     /// A lead's first source's group (0: none).
@@ -59,24 +112,26 @@ impl LeadIndex {
         self.sources.group[src as usize]
     }
 
-    /// A lead's attributed purchases (empty unless a buyer).
+    /// A lead's revenue: the sum of its attributed purchases (0 unless a
+    /// buyer). A column, read in the scan's order.
     #[inline]
-    pub fn purchases(&self, slot: u32) -> &[Purchase] {
-        self.purchases_of(slot)
+    pub fn revenue(&self, slot: u32) -> Minor {
+        self.store.revenue[slot as usize]
     }
 
     /// Every buyer among the leads matching `f` by everything but the date
-    /// range (a purchase made in a range may be a lead's of any day), with
-    /// its slot: the ads report by purchase date.
+    /// range (a purchase made in a range may be a lead's of any day) that
+    /// made a purchase in the range, with its slot: the ads report by
+    /// purchase date. The purchases' times are tested first: they sit with
+    /// the purchases, the lead's columns elsewhere.
     pub fn each_buyer(&self, f: &Filter, mut visit: impl FnMut(u32, &[Purchase])) {
         let pred = self.pred(f);
-        for key in self.purchases.keys() {
-            if let Some(slot) = self.slot_of(key) {
-                if pred.test(slot) {
-                    visit(slot, self.purchases_of(slot));
-                }
+        let (start, end) = (f.start, f.end);
+        self.buys.each(|slot, purchases| {
+            if purchases.iter().any(|p| p.at >= start && p.at < end) && pred.test(slot) {
+                visit(slot, purchases);
             }
-        }
+        });
     }
 
     /// How many source groups there are: every [`Seen::group`] is below.
@@ -108,6 +163,28 @@ impl LeadIndex {
     }
 }
 
+/// Scans of fewer leads than this stay on one thread: starting threads
+/// would cost more than it saves.
+const SPLIT_FROM: usize = 100_000;
+
+#[cfg(test)]
+thread_local! {
+    /// Tests split every wide scan in three uneven parts, so the small
+    /// indexes of the model tests check the merging too (the speed test
+    /// turns it off).
+    pub(crate) static SPLIT_IN_TESTS: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+/// How many threads a large scan uses: the cores there are, at most 4.
+pub fn parts() -> usize {
+    static PARTS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *PARTS.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(1, std::num::NonZeroUsize::get)
+            .min(4)
+    })
+}
+
 /// The conditions of a filter other than its date range and paging.
 pub(super) struct Pred<'a> {
     pub(super) channels: Option<u16>,
@@ -136,7 +213,12 @@ impl Pred<'_> {
     /// Everything but the date range.
     #[inline]
     pub(super) fn test(&self, slot: u32) -> bool {
-        let h = &self.store.hot[slot as usize];
+        self.test_hot(slot, &self.store.hot[slot as usize])
+    }
+
+    /// [`Pred::test`] of a lead whose `hot` entry is at hand (scans).
+    #[inline(always)]
+    pub(super) fn test_hot(&self, slot: u32, h: &Hot) -> bool {
         if h.flags & ALIVE == 0 {
             return false;
         }
@@ -243,7 +325,7 @@ impl LeadIndex {
     /// How many leads of the date range `range` meet `pred`, read one by one.
     pub(super) fn count(&self, range: (Stamp, Stamp), pred: &Pred) -> usize {
         let mut n = 0;
-        self.scan(range, pred, |_| n += 1);
+        self.scan(range, pred, |_, _| n += 1);
         n
     }
 
@@ -253,21 +335,23 @@ impl LeadIndex {
     /// jumps around memory when leads arrived out of Date order: three
     /// times slower over a year of leads); a smaller one through the Date
     /// order.
-    pub(super) fn scan(&self, range: (Stamp, Stamp), pred: &Pred, mut f: impl FnMut(u32)) {
+    #[inline]
+    pub(super) fn scan(&self, range: (Stamp, Stamp), pred: &Pred, mut f: impl FnMut(u32, &Hot)) {
         let (a, b) = self.date_bounds(range);
         let n = self.by_date.rank(b) - self.by_date.rank(a);
         let hot = &self.store.hot;
         if n * 4 >= hot.len() {
             for (slot, h) in hot.iter().enumerate() {
                 let d = h.date();
-                if d >= range.0 && d < range.1 && pred.test(slot as u32) {
-                    f(slot as u32);
+                if d >= range.0 && d < range.1 && pred.test_hot(slot as u32, h) {
+                    f(slot as u32, h);
                 }
             }
         } else {
             for slot in self.by_date.slices_from(a, n).flatten().copied() {
-                if pred.test(slot) {
-                    f(slot);
+                let h = &hot[slot as usize];
+                if pred.test_hot(slot, h) {
+                    f(slot, h);
                 }
             }
         }

@@ -235,8 +235,10 @@ proptest! {
             // The visitor sees exactly the matching leads, each once.
             let f = filter(&[&[("from", "2026-10-25")], *pairs].concat());
             let want: Vec<LeadFacts> = expected(&model, &f);
-            let mut seen: Vec<(Stamp, Option<i64>, Option<Source>)> = Vec::new();
-            index.each(&f, |l| seen.push((l.date, l.wait, index.group_source(l.group))));
+            let parts = index.each_parts(&f, Vec::new, |seen: &mut Vec<_>, l| {
+                seen.push((l.date, l.wait, index.group_source(l.group)))
+            });
+            let mut seen: Vec<(Stamp, Option<i64>, Option<Source>)> = parts.concat();
             let order = |x: &(Stamp, Option<i64>, Option<Source>)| {
                 (x.0, x.1, x.2.as_ref().map(|s| (s.platform.clone(), s.id.clone(), s.name.clone())))
             };

@@ -11,7 +11,7 @@ use crate::ssr::domain::filter::Filter;
 use crate::ssr::domain::money::Minor;
 use crate::ssr::index::spend::SpendBook;
 use crate::ssr::index::{LeadIndex, Seen, stamp};
-use crate::ssr::reports::summary::median_of;
+use crate::ssr::reports::summary::{group_medians, median_of};
 
 /// Which source a lead's outcomes are credited to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,14 +74,15 @@ struct Acc {
     answered: u64,
     engaged: u64,
     one_message: u64,
-    waits: Vec<i64>,
+    /// Set from the groups' waits after the scan.
+    median_wait: Option<i64>,
     buyers: u64,
     revenue: Minor,
     spend: Option<Minor>,
 }
 
 impl Acc {
-    fn figures(mut self) -> AdsFigures {
+    fn figures(self) -> AdsFigures {
         let units = |m: Minor| m as f64 / 100.0;
         let per = |m: Option<Minor>, n: u64| {
             m.filter(|_| n > 0)
@@ -94,7 +95,7 @@ impl Acc {
             answered: self.answered,
             engaged: self.engaged,
             one_message: self.one_message,
-            median_first_touch_seconds: median_of(&mut self.waits),
+            median_first_touch_seconds: self.median_wait,
             buyers: self.buyers,
             revenue: units(self.revenue),
             cost_per_buyer: per(self.spend, self.buyers),
@@ -110,7 +111,6 @@ impl Acc {
         self.answered += o.answered;
         self.engaged += o.engaged;
         self.one_message += o.one_message;
-        self.waits.extend_from_slice(&o.waits);
         self.buyers += o.buyers;
         self.revenue += o.revenue;
         if let Some(s) = o.spend {
@@ -140,45 +140,62 @@ pub fn ads(
     currency: &str,
 ) -> AdsReport {
     let groups = index.source_groups();
-    let mut acc: Vec<Acc> = vec![Acc::default(); groups];
     let group_of = |lead: &Seen| match attribution {
         Attribution::First => lead.group,
         Attribution::Last => index.last_group(lead.slot),
     };
-    index.each(f, |lead: Seen| {
-        let a = &mut acc[group_of(&lead) as usize];
-        a.leads += 1;
-        a.answered += u64::from(lead.wait.is_some());
-        a.engaged += u64::from(lead.engaged);
-        a.one_message += u64::from(lead.one_message);
-        a.waits.extend(lead.wait);
-        if count_by == CountBy::LeadDate && lead.buyer {
-            a.buyers += 1;
-            a.revenue += index
-                .purchases(lead.slot)
-                .iter()
-                .map(|p| p.value)
-                .sum::<Minor>();
+    // Per part: the groups' counts, and the waits with their groups.
+    let parts = index.each_parts(
+        f,
+        || (vec![Acc::default(); groups], Vec::new(), Vec::new()),
+        |(acc, waits, wait_groups): &mut (Vec<Acc>, Vec<i64>, Vec<u32>), lead: Seen| {
+            let g = group_of(&lead);
+            let a = &mut acc[g as usize];
+            a.leads += 1;
+            a.answered += u64::from(lead.wait.is_some());
+            a.engaged += u64::from(lead.engaged);
+            a.one_message += u64::from(lead.one_message);
+            if let Some(w) = lead.wait {
+                waits.push(w);
+                wait_groups.push(g);
+            }
+            if count_by == CountBy::LeadDate && lead.buyer {
+                a.buyers += 1;
+                a.revenue += index.revenue(lead.slot);
+            }
+        },
+    );
+    let (medians, mut all_waits) =
+        group_medians(parts.iter().map(|(_, w, g)| (&w[..], &g[..])), groups);
+    let mut acc = vec![Acc::default(); groups];
+    for (part, _, _) in &parts {
+        for (a, p) in acc.iter_mut().zip(part) {
+            a.add(p);
         }
-    });
+    }
+    drop(parts);
+    for (a, (_, median)) in acc.iter_mut().zip(&medians) {
+        a.median_wait = *median;
+    }
     if count_by == CountBy::EventDate {
         let (start, end) = (stamp(f.start), stamp(f.end));
         index.each_buyer(f, |slot, purchases| {
-            let inside: Vec<Minor> = purchases
+            let mut inside = purchases
                 .iter()
                 .filter(|p| (stamp(p.at) >= start) && stamp(p.at) < end)
                 .map(|p| p.value)
-                .collect();
-            if inside.is_empty() {
+                .peekable();
+            if inside.peek().is_none() {
                 return;
             }
+            let revenue: Minor = inside.sum();
             let g = match attribution {
                 Attribution::First => index.first_group(slot),
                 Attribution::Last => index.last_group(slot),
             };
             let a = &mut acc[g as usize];
             a.buyers += 1;
-            a.revenue += inside.iter().sum::<Minor>();
+            a.revenue += revenue;
         });
     }
 
@@ -261,7 +278,11 @@ pub fn ads(
         attribution: attribution.as_str().into(),
         count_by: count_by.as_str().into(),
         rows: rows.into_iter().map(|(_, r)| r).collect(),
-        total: total.figures(),
+        total: Acc {
+            median_wait: median_of(&mut all_waits),
+            ..total
+        }
+        .figures(),
     }
 }
 

@@ -4,5 +4,7 @@
 
 pub mod ads;
 pub(crate) mod capi;
+#[cfg(test)]
+mod speed;
 pub mod summary;
 pub mod timeline;

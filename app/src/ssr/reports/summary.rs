@@ -1,7 +1,7 @@
 //! The dashboard's figures for a filter: KPIs, the previous period, the
 //! first-response buckets, leads per day and per first source, and the
 //! chart stacked by the largest sources. Read through the index's one
-//! visitor ([`LeadIndex::each`]); the index knows nothing of these shapes.
+//! visitor ([`LeadIndex::each_parts`]); the index knows nothing of these shapes.
 
 use crate::model::{
     Chart, DayCount, FirstResponse, HoursSplit, PeriodTotals, SourceCount, SourceRef, Summary,
@@ -9,7 +9,7 @@ use crate::model::{
 use crate::ssr::domain::days::day_range;
 use crate::ssr::domain::filter::Filter;
 use crate::ssr::domain::hours::BusinessHours;
-use crate::ssr::index::{LeadIndex, Seen, Stamp, stamp};
+use crate::ssr::index::{LeadIndex, Seen, Stamp, parts, stamp};
 
 /// The summary with the previous period's totals and, with `top = Some(n)`,
 /// the per-day chart stacked by the `n` largest first sources (and
@@ -41,64 +41,61 @@ pub fn summary_and_chart(index: &LeadIndex, f: &Filter, top: Option<usize>) -> (
                 .map_or(stamp(f.end), |d| stamp(day_range(d, d, f.tz).0))
         })
         .collect();
-    let mut by_day = vec![0u64; days];
     let groups = index.source_groups();
-    let mut by_group = vec![0u64; groups];
-    // The waits of answered leads, and each one's source group.
-    let mut waits: Vec<i64> = Vec::new();
-    let mut wait_groups: Vec<u32> = Vec::new();
-    // With a chart: each counted lead's (day, group).
-    let mut day_group: Vec<(u32, u32)> = Vec::new();
-    let mut first_response = FirstResponse::default();
-    let mut total = 0u64;
-    let (mut engaged, mut one_message, mut buyers, mut revenue) = (0u64, 0u64, 0u64, 0i64);
     let day_of = day_finder(&bounds);
-    index.each(f, |lead: Seen| {
-        let day = day_of(lead.date);
-        by_day[day] += 1;
-        total += 1;
-        by_group[lead.group as usize] += 1;
-        if top.is_some() {
-            day_group.push((day as u32, lead.group));
+    let chart = top.is_some();
+    let parts = index.each_parts(
+        f,
+        || Part::new(days, groups, index.len() / parts()),
+        |p: &mut Part, lead: Seen| {
+            let day = day_of(lead.date);
+            p.by_day[day] += 1;
+            p.by_group[lead.group as usize] += 1;
+            if chart {
+                p.day_group.push((day as u32, lead.group));
+            }
+            // Counted without branches: the bounds a wait reaches, 6 for none.
+            let b = lead.wait.map_or(6, |w| {
+                FirstResponse::BOUNDS
+                    .iter()
+                    .map(|b| usize::from(w >= *b))
+                    .sum()
+            });
+            p.buckets[0][b] += 1;
+            p.buckets[1][b] += u64::from(lead.engaged);
+            p.buckets[2][b] += u64::from(lead.buyer);
+            p.one_message += u64::from(lead.one_message);
+            if lead.buyer {
+                p.revenue += index.revenue(lead.slot);
+            }
+            if let Some(w) = lead.wait {
+                p.waits.push(w);
+                p.wait_groups.push(lead.group);
+            }
+        },
+    );
+    let mut by_day = vec![0u64; days];
+    let mut by_group = vec![0u64; groups];
+    let mut buckets = [[0u64; 7]; 3];
+    let (mut one_message, mut revenue) = (0u64, 0i64);
+    for p in &parts {
+        add_into(&mut by_day, &p.by_day);
+        add_into(&mut by_group, &p.by_group);
+        for (sum, part) in buckets.iter_mut().zip(&p.buckets) {
+            add_into(sum, part);
         }
-        first_response.add_lead(lead.wait, lead.engaged, lead.buyer);
-        engaged += u64::from(lead.engaged);
-        one_message += u64::from(lead.one_message);
-        if lead.buyer {
-            buyers += 1;
-            revenue += index
-                .purchases(lead.slot)
-                .iter()
-                .map(|p| p.value)
-                .sum::<i64>();
-        }
-        if let Some(w) = lead.wait {
-            waits.push(w);
-            wait_groups.push(lead.group);
-        }
-    });
-    let touched = waits.len() as u64;
-    // Medians per group: the waits laid out group by group (a counting
-    // sort, linear), then a selection in each group's slice.
-    let mut start = vec![0usize; groups + 1];
-    for g in &wait_groups {
-        start[*g as usize + 1] += 1;
+        one_message += p.one_message;
+        revenue += p.revenue;
     }
-    for i in 0..groups {
-        start[i + 1] += start[i];
-    }
-    let mut by_group_waits = vec![0i64; waits.len()];
-    let mut next = start.clone();
-    for (w, g) in waits.iter().zip(&wait_groups) {
-        by_group_waits[next[*g as usize]] = *w;
-        next[*g as usize] += 1;
-    }
-    let group_stats: Vec<(u64, Option<i64>)> = (0..groups)
-        .map(|g| {
-            let slice = &mut by_group_waits[start[g]..start[g + 1]];
-            (slice.len() as u64, median_of(slice))
-        })
-        .collect();
+    let total: u64 = buckets[0].iter().sum();
+    let engaged: u64 = buckets[1].iter().sum();
+    let buyers: u64 = buckets[2].iter().sum();
+    let first_response = FirstResponse::from_counts(buckets[0], buckets[1], buckets[2]);
+    let touched: u64 = parts.iter().map(|p| p.waits.len() as u64).sum();
+    let (group_stats, mut waits) = group_medians(
+        parts.iter().map(|p| (&p.waits[..], &p.wait_groups[..])),
+        groups,
+    );
     let median_all = median_of(&mut waits);
     let mut order: Vec<usize> = (0..groups).filter(|g| by_group[*g] > 0).collect();
     let refs: Vec<Option<SourceRef>> = (0..groups)
@@ -149,7 +146,8 @@ pub fn summary_and_chart(index: &LeadIndex, f: &Filter, top: Option<usize>) -> (
                 series_of[*g] = i;
             }
             let mut counts = vec![vec![0u64; width]; days];
-            for (d, g) in day_group {
+            for (d, g) in parts.iter().flat_map(|p| &p.day_group) {
+                let (d, g) = (*d, *g);
                 counts[d as usize][series_of[g as usize]] += 1;
             }
             Chart {
@@ -189,6 +187,78 @@ pub fn summary_and_chart(index: &LeadIndex, f: &Filter, top: Option<usize>) -> (
     (summary, chart)
 }
 
+/// Each group's count and median of the waits given in parts (each a
+/// wait and its group), and every wait: the waits are laid out group by
+/// group (a counting sort, linear), then selected in each group's slice,
+/// which only reorders inside it.
+pub(crate) fn group_medians<'a>(
+    parts: impl Iterator<Item = (&'a [i64], &'a [u32])> + Clone,
+    groups: usize,
+) -> (Vec<(u64, Option<i64>)>, Vec<i64>) {
+    let mut start = vec![0usize; groups + 1];
+    for (_, gs) in parts.clone() {
+        for g in gs {
+            start[*g as usize + 1] += 1;
+        }
+    }
+    for i in 0..groups {
+        start[i + 1] += start[i];
+    }
+    let mut waits = vec![0i64; start[groups]];
+    let mut next = start.clone();
+    for (ws, gs) in parts {
+        for (w, g) in ws.iter().zip(gs) {
+            waits[next[*g as usize]] = *w;
+            next[*g as usize] += 1;
+        }
+    }
+    let stats = (0..groups)
+        .map(|g| {
+            let slice = &mut waits[start[g]..start[g + 1]];
+            (slice.len() as u64, median_of(slice))
+        })
+        .collect();
+    (stats, waits)
+}
+
+/// What one part of a summary's scan counted.
+struct Part {
+    by_day: Vec<u64>,
+    by_group: Vec<u64>,
+    /// Per first-response bucket: leads, engaged, buyers.
+    buckets: [[u64; 7]; 3],
+    one_message: u64,
+    revenue: i64,
+    /// The waits of answered leads, and each one's source group.
+    waits: Vec<i64>,
+    wait_groups: Vec<u32>,
+    /// With a chart: each counted lead's (day, group).
+    day_group: Vec<(u32, u32)>,
+}
+
+impl Part {
+    /// `expect` leads reserved for: untouched pages cost nothing, and a
+    /// year's summary no longer copies the waits as they grow.
+    fn new(days: usize, groups: usize, expect: usize) -> Part {
+        Part {
+            by_day: vec![0; days],
+            by_group: vec![0; groups],
+            buckets: [[0; 7]; 3],
+            one_message: 0,
+            revenue: 0,
+            waits: Vec::with_capacity(expect),
+            wait_groups: Vec::with_capacity(expect),
+            day_group: Vec::new(),
+        }
+    }
+}
+
+fn add_into(sum: &mut [u64], part: &[u64]) {
+    for (s, p) in sum.iter_mut().zip(part) {
+        *s += p;
+    }
+}
+
 /// The leads matching `f` whose Date fell in and out of `hours`, which are
 /// in the business's zone `tz` (not the view's: choosing another zone to
 /// read the page in does not move the opening hours). A pass of its own,
@@ -200,28 +270,35 @@ pub fn hours_split(
     hours: &BusinessHours,
     tz: chrono_tz::Tz,
 ) -> HoursSplit {
-    let mut split = HoursSplit::default();
-    index.each(f, |lead: Seen| {
-        let open = chrono::DateTime::from_timestamp(lead.date.0, lead.date.1)
-            .is_some_and(|t| hours.contains(t.with_timezone(&tz).naive_local()));
-        if open {
-            split.in_hours += 1;
-        } else {
-            split.out_of_hours += 1;
-        }
-    });
-    split
+    let counted = index.each_parts(
+        f,
+        || (0u64, 0u64),
+        |(open, closed): &mut (u64, u64), lead: Seen| {
+            let inside = chrono::DateTime::from_timestamp(lead.date.0, lead.date.1)
+                .is_some_and(|t| hours.contains(t.with_timezone(&tz).naive_local()));
+            *open += u64::from(inside);
+            *closed += u64::from(!inside);
+        },
+    );
+    HoursSplit {
+        in_hours: counted.iter().map(|c| c.0).sum(),
+        out_of_hours: counted.iter().map(|c| c.1).sum(),
+    }
 }
 
 /// Total, answered and the median wait of the leads matching `f`: the
 /// previous period's figures, without days, sources or a chart.
 pub fn totals(index: &LeadIndex, f: &Filter) -> (u64, u64, Option<i64>) {
-    let mut total = 0u64;
-    let mut waits: Vec<i64> = Vec::new();
-    index.each(f, |lead: Seen| {
-        total += 1;
-        waits.extend(lead.wait);
-    });
+    let parts = index.each_parts(
+        f,
+        || (0u64, Vec::new()),
+        |(total, waits): &mut (u64, Vec<i64>), lead: Seen| {
+            *total += 1;
+            waits.extend(lead.wait);
+        },
+    );
+    let total = parts.iter().map(|p| p.0).sum();
+    let mut waits: Vec<i64> = parts.into_iter().flat_map(|p| p.1).collect();
     (total, waits.len() as u64, median_of(&mut waits))
 }
 
