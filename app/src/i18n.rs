@@ -31,6 +31,12 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("channel.all", "Semua kanal", "All channels"),
     ("source", "Sumber pertama", "First source"),
     ("source.all", "Semua sumber", "All sources"),
+    ("last_source", "Sumber terakhir", "Last source"),
+    (
+        "last_source.remove",
+        "Hapus filter sumber terakhir",
+        "Remove the last source filter",
+    ),
     ("status", "Status", "Status"),
     ("status.all", "Semua", "All"),
     ("status.yes", "Sudah dibalas", "Answered"),

@@ -152,6 +152,10 @@ pub struct LeadsQuery {
     pub q: Option<String>,
     pub channel: Option<String>,
     pub source: Option<String>,
+    /// The last source, as `source` tests the first (the ads report's rows
+    /// by last source link with it).
+    #[serde(default)]
+    pub last_source: Option<String>,
     pub touched: Option<String>,
     /// `answered`, `engaged`, `one_message`, `buyer` or their `not_` forms,
     /// comma-separated (all must hold).
@@ -176,6 +180,7 @@ impl LeadsQuery {
             ("q", &self.q),
             ("channel", &self.channel),
             ("source", &self.source),
+            ("last_source", &self.last_source),
             ("touched", &self.touched),
             ("quality", &self.quality),
             ("capi", &self.capi),

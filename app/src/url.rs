@@ -10,8 +10,19 @@ use leptos_router::params::ParamsMap;
 use crate::model::LeadsQuery;
 
 /// The filter parameters the page keeps (the API's names).
-pub const FILTER_KEYS: [&str; 11] = [
-    "range", "from", "to", "tz", "q", "channel", "source", "touched", "quality", "capi", "sort",
+pub const FILTER_KEYS: [&str; 12] = [
+    "range",
+    "from",
+    "to",
+    "tz",
+    "q",
+    "channel",
+    "source",
+    "last_source",
+    "touched",
+    "quality",
+    "capi",
+    "sort",
 ];
 
 #[derive(Clone, Copy)]
@@ -78,6 +89,7 @@ impl UrlState {
             q: get("q"),
             channel: get("channel"),
             source: get("source"),
+            last_source: get("last_source"),
             touched: get("touched"),
             quality: get("quality"),
             capi: get("capi"),

@@ -193,6 +193,27 @@ test('the Ads view shows the API report; its toggles, sorting and links work', a
   }
 });
 
+test('by last source, a row opens the Leads page filtered to its last source', async ({ page, request }) => {
+  // Teh Juni is the last source of one more lead than it is the first of.
+  for (const [source, leads] of [['ad-jun-2', 3], ['ad-jun-1', 2]] as const) {
+    await page.goto(`/ads?${RANGE}&attribution=last`);
+    await hydrated(page);
+    await page.locator(`tr[data-source="${source}"] th a`).click();
+    await expect(page).toHaveURL(new RegExp(`^[^?]*/\\?.*last_source=${source}`));
+    await expect(page).not.toHaveURL(/[?&]source=/);
+    await expect(summary(page)).toContainText(`${leads} lead`);
+    await expect(page.getByTestId('last-source')).toContainText('Last source');
+    const api = await (await request.get(`/api/v1/leads?${RANGE}&last_source=${source}`, { headers: auth })).json();
+    expect(api.total).toBe(leads);
+  }
+  await page.setViewportSize({ width: 375, height: 800 });
+  await page.screenshot({ path: `${shots}/23-leads-last-source-375.png`, fullPage: false });
+  // The chip removes the filter.
+  await page.getByTestId('last-source-remove').click();
+  await expect(page).not.toHaveURL(/last_source=/);
+  await expect(page.getByTestId('last-source')).toHaveCount(0);
+});
+
 test('the Ads view has the period presets, kept relative and with the toggles', async ({ page }) => {
   await page.goto(`/ads?${RANGE}&attribution=last`);
   await hydrated(page);

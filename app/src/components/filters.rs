@@ -128,9 +128,17 @@ pub fn Filters(
         )
     };
     let has_filters = move || {
-        ["q", "channel", "source", "touched", "quality", "capi"]
-            .iter()
-            .any(|k| url.get(k).is_some())
+        [
+            "q",
+            "channel",
+            "source",
+            "last_source",
+            "touched",
+            "quality",
+            "capi",
+        ]
+        .iter()
+        .any(|k| url.get(k).is_some())
     };
     view! {
         <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
@@ -233,6 +241,27 @@ pub fn Filters(
                         </Transition>
                     </select>
                 </label>
+                // Set by a row of the Ads view by last source: shown, and removable.
+                <Show when=move || url.get("last_source").is_some()>
+                    <span class="filter-chip" data-testid="last-source">
+                        {t("last_source")} ": "
+                        <Transition>
+                        {move || {
+                            let v = url.get("last_source").unwrap_or_default();
+                            sources
+                                .get()
+                                .into_iter()
+                                .find(|(value, _)| *value == v)
+                                .map_or(v, |(_, label)| label)
+                        }}
+                        </Transition>
+                        <button type="button" class="secondary" data-testid="last-source-remove"
+                            aria-label=t("last_source.remove")
+                            on:click=move |_| url.set(&[("last_source", None)], false)>
+                            "×"
+                        </button>
+                    </span>
+                </Show>
                 <label>
                     {t("status")}
                     <select name="touched" data-testid="touched"
@@ -295,6 +324,7 @@ pub fn Filters(
                                 ("q", None),
                                 ("channel", None),
                                 ("source", None),
+                                ("last_source", None),
                                 ("touched", None),
                                 ("quality", None),
                                 ("capi", None),

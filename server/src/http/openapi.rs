@@ -27,6 +27,10 @@ const FILTERS: &[(&str, &str)] = &[
         "first source: a platform (meta), a source id, or `none`",
     ),
     (
+        "last_source",
+        "last source, tested as `source` tests the first (an extension of the spec)",
+    ),
+    (
         "touched",
         "`yes` (answered) or `no` (awaiting first response)",
     ),

@@ -179,6 +179,9 @@ pub struct Filter {
     pub q_phone: Vec<String>,
     pub channels: Vec<String>,
     pub source: Option<String>,
+    /// The same test of the last source (`last_source=`): the ads report's
+    /// rows by last source link to the leads they count.
+    pub last_source: Option<String>,
     pub touched: Option<bool>,
     /// Lead quality conditions, each a flag and whether it must hold.
     pub quality: Vec<(Quality, bool)>,
@@ -354,6 +357,7 @@ impl Filter {
             q_phone,
             channels,
             source: get("source").map(str::to_owned),
+            last_source: get("last_source").map(str::to_owned),
             touched,
             quality,
             capi,

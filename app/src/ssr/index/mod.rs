@@ -355,6 +355,7 @@ impl LeadIndex {
         let pred = scan::Pred {
             channels: None,
             sources: None,
+            last_sources: None,
             touched: None,
             quality_on: 0,
             quality_off: 0,

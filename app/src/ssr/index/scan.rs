@@ -189,6 +189,8 @@ pub fn parts() -> usize {
 pub(super) struct Pred<'a> {
     pub(super) channels: Option<u16>,
     pub(super) sources: Option<Vec<bool>>,
+    /// The same of the last source (`cold`: read only when it is set).
+    pub(super) last_sources: Option<Vec<bool>>,
     pub(super) touched: Option<bool>,
     /// Quality bits that must be set, and that must be clear.
     pub(super) quality_on: u8,
@@ -204,6 +206,7 @@ impl Pred<'_> {
     pub(super) fn is_trivial(&self) -> bool {
         self.channels.is_none()
             && self.sources.is_none()
+            && self.last_sources.is_none()
             && self.touched.is_none()
             && self.quality_on | self.quality_off == 0
             && self.capi.is_none()
@@ -229,6 +232,12 @@ impl Pred<'_> {
         }
         if let Some(ok) = &self.sources {
             if !ok.get(h.src as usize).copied().unwrap_or(false) {
+                return false;
+            }
+        }
+        if let Some(ok) = &self.last_sources {
+            let src = self.store.cold[slot as usize].last_src;
+            if !ok.get(src as usize).copied().unwrap_or(false) {
                 return false;
             }
         }
@@ -266,13 +275,13 @@ impl LeadIndex {
                 .filter_map(|c| CHANNELS.iter().position(|k| k == c))
                 .fold(0u16, |m, i| m | (1u16 << i))
         });
-        let sources = f.source.as_deref().map(|want| {
+        let matching = |want: &str| -> Vec<bool> {
             self.sources
                 .list
                 .iter()
                 .enumerate()
                 .map(|(i, s)| {
-                    // `none`: leads without a first source (organic).
+                    // `none`: leads without that source (organic).
                     if want == "none" {
                         i == 0
                     } else {
@@ -280,7 +289,9 @@ impl LeadIndex {
                     }
                 })
                 .collect()
-        });
+        };
+        let sources = f.source.as_deref().map(matching);
+        let last_sources = f.last_source.as_deref().map(matching);
         // `answered` is `touched`; both given and differing match nothing
         // (an impossible pair of bits stands for that).
         let (mut quality_on, mut quality_off, mut touched) = (0u8, 0u8, f.touched);
@@ -307,6 +318,7 @@ impl LeadIndex {
         Pred {
             channels,
             sources,
+            last_sources,
             touched,
             quality_on,
             quality_off,
@@ -383,7 +395,9 @@ impl LeadIndex {
         let first =
             Counts::hour_of(start.0) + i64::from(start.0.rem_euclid(3600) != 0 || start.1 != 0);
         let last = Counts::hour_of(end.0);
-        let quality = pred.quality_on | pred.quality_off != 0 || pred.capi.is_some();
+        let quality = pred.quality_on | pred.quality_off != 0
+            || pred.capi.is_some()
+            || pred.last_sources.is_some();
         if quality || dims.iter().filter(|d| **d).count() != 1 || first >= last {
             return self.count(pred.range, pred);
         }

@@ -92,6 +92,12 @@ fn matches(l: &LeadFacts, f: &Filter) -> bool {
             None => s == "none",
             Some(x) => s != "none" && (x.platform == s || x.id.as_deref() == Some(s)),
         })
+        && f.last_source
+            .as_deref()
+            .is_none_or(|s| match &l.last_source {
+                None => s == "none",
+                Some(x) => s != "none" && (x.platform == s || x.id.as_deref() == Some(s)),
+            })
         && f.touched.is_none_or(|t| l.first_touched_at.is_some() == t)
 }
 
@@ -167,6 +173,9 @@ pub(crate) const FILTERS: &[&[(&str, &str)]] = &[
     &[("source", "meta")],
     &[("source", "ad3")],
     &[("source", "none")],
+    &[("last_source", "ad2")],
+    &[("last_source", "none"), ("channel", "whatsapp")],
+    &[("source", "ad3"), ("last_source", "ad2")],
     &[("q", "budi")],
     &[("q", "contoh")],
     &[("q", "0812000")],

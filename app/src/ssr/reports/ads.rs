@@ -119,14 +119,16 @@ impl Acc {
     }
 }
 
-/// Whether an ad's spend belongs in a report filtered by `source=` (the
-/// same test the leads list makes of a first source).
+/// Whether an ad's spend belongs in a report filtered by `source=` and
+/// `last_source=` (the same test the leads list makes of a lead's sources).
 fn spend_matches(f: &Filter, platform: &str, ad_id: &str) -> bool {
-    match f.source.as_deref() {
-        None => true,
-        Some("none") => false,
-        Some(want) => platform == want || ad_id == want,
-    }
+    [f.source.as_deref(), f.last_source.as_deref()]
+        .into_iter()
+        .all(|want| match want {
+            None => true,
+            Some("none") => false,
+            Some(want) => platform == want || ad_id == want,
+        })
 }
 
 /// The report for `f` (its date range, channels, source, quality and

@@ -647,7 +647,7 @@ mod tests {
             );
         }
         assert_eq!(
-            contact_events(&db, "web:v130")
+            contact_events(&db, &format!("web:v{}", n - 1))
                 .await
                 .expect("history")
                 .len(),

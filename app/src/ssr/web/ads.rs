@@ -267,11 +267,15 @@ pub fn ads_html(state: &AppState, q: &AdsQuery, l: Lang) -> Result<String, AppEr
             None => "none".to_owned(),
             Some(s) => s.id.clone().unwrap_or_else(|| s.platform.clone()),
         };
+        // The row's leads: those whose first, or last, source it is.
         let mut leads_q = base.clone();
-        leads_q.source = Some(source);
+        match attribution {
+            Attribution::First => leads_q.source = Some(source.clone()),
+            Attribution::Last => leads_q.last_source = Some(source.clone()),
+        }
         html.push_str(&format!(
             "<tr data-source=\"{}\"><th scope=\"row\"><a href=\"/{}\">{}</a></th>{}</tr>",
-            esc(leads_q.source.as_deref().unwrap_or("")),
+            esc(&source),
             esc(&query_string(&leads_q, &[])),
             esc(&label(r, l)),
             cells(&r.figures)
