@@ -47,7 +47,7 @@ impl LeadIndex {
         };
         #[cfg(not(test))]
         let (k, from) = (parts(), SPLIT_FROM);
-        if k < 2 || n < from || n * 4 < hot.len() {
+        if k < 2 || n == 0 || n < from || n * 4 < hot.len() {
             let mut acc = init();
             self.scan(pred.range, &pred, |slot, h| {
                 visit(&mut acc, self.seen(slot, h))

@@ -398,6 +398,17 @@ mod tests {
         }
     }
 
+    /// An empty index: nothing to split, nothing counted.
+    #[test]
+    fn an_empty_index_sums_to_nothing() {
+        let index = LeadIndex::default();
+        let f = filter(&[("from", "2026-10-25")]);
+        let (summary, chart) = summary_and_chart(&index, &f, Some(3));
+        assert_eq!((summary.total, summary.touched), (0, 0));
+        assert!(chart.series.is_empty());
+        assert_eq!(totals(&index, &f), (0, 0, None));
+    }
+
     #[test]
     fn medians() {
         assert_eq!(median_of(&mut []), None);
