@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::ops::Bound;
 
-use surrealdb::types::Value;
+use surrealdb::types::{SurrealValue, Value};
 
 use super::batch::PAGE;
 use super::db::{Db, db_error, record};
@@ -108,12 +108,7 @@ async fn states_between(
             end: key(end),
         })),
     );
-    let mut res = db
-        .query("SELECT VALUE state FROM $range")
-        .bind(("range", range))
-        .await
-        .map_err(db_error)?;
-    res.take(0).map_err(db_error)
+    states_from(db, range.into_value()).await
 }
 
 /// Contact states read at once at start: a few megabytes of JSON. (Seven
@@ -174,7 +169,7 @@ pub enum ContactChange {
 /// meanwhile is not replayed (the caller loads everything again).
 pub async fn watch_contacts(db: &Db) -> Result<ContactChanges, AppError> {
     use futures::StreamExt;
-    use surrealdb::types::{Action, SurrealValue};
+    use surrealdb::types::Action;
     let mut res = db
         .query("LIVE SELECT state, into, key FROM contact")
         .await
@@ -296,13 +291,8 @@ pub async fn contact_history(
 
 /// The stored state of contact `key` (`None`: no such contact).
 pub async fn state_of(db: &Db, key: &str) -> Result<Option<ContactState>, AppError> {
-    let mut res = db
-        .query("SELECT VALUE state FROM $cid")
-        .bind(("cid", record("contact", key)))
-        .await
-        .map_err(db_error)?;
-    let states: Vec<serde_json::Value> = res.take(0).map_err(db_error)?;
-    states
+    states_from(db, record("contact", key).into_value())
+        .await?
         .iter()
         .find(|s| !s.is_null())
         .map(|s| parse_state(s).map_err(AppError::Internal))
@@ -333,9 +323,15 @@ pub async fn states_of(
 /// or an absent key).
 async fn stored_states(db: &Db, keys: &[String]) -> Result<Vec<serde_json::Value>, AppError> {
     let ids: Vec<_> = keys.iter().map(|k| record("contact", k)).collect();
+    states_from(db, ids.into_value()).await
+}
+
+/// The stored states, as JSON (null for an alias's row), of the contact
+/// records `from` names: one record id, a list of them, or a range.
+async fn states_from(db: &Db, from: Value) -> Result<Vec<serde_json::Value>, AppError> {
     let mut res = db
-        .query("SELECT VALUE state FROM $cids")
-        .bind(("cids", ids))
+        .query("SELECT VALUE state FROM $from")
+        .bind(("from", from))
         .await
         .map_err(db_error)?;
     res.take(0).map_err(db_error)
