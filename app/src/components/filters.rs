@@ -30,6 +30,18 @@ const QUALITIES: [&str; 6] = [
 ];
 
 /// Conversions API states (`capi=`, as the API takes them).
+/// The parameters that narrow the leads (not the period, zone or sort):
+/// what "Clear filters" removes, shown only while one is set.
+const NARROWING: [&str; 7] = [
+    "q",
+    "channel",
+    "source",
+    "last_source",
+    "touched",
+    "quality",
+    "capi",
+];
+
 pub const CAPI_STATES: [&str; 4] = ["sent", "pending", "rejected", "not_sendable"];
 
 /// Time zones offered (Indonesia's three first); the server's and the
@@ -127,19 +139,7 @@ pub fn Filters(
             query_string(&q, &[("lang", lang.code())])
         )
     };
-    let has_filters = move || {
-        [
-            "q",
-            "channel",
-            "source",
-            "last_source",
-            "touched",
-            "quality",
-            "capi",
-        ]
-        .iter()
-        .any(|k| url.get(k).is_some())
-    };
+    let has_filters = move || NARROWING.iter().any(|k| url.get(k).is_some());
     view! {
         <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
             <fieldset class="presets">
@@ -319,18 +319,7 @@ pub fn Filters(
             <div class="actions">
                 <Show when=has_filters>
                     <button type="button" class="secondary" data-testid="reset"
-                        on:click=move |_| url.set(
-                            &[
-                                ("q", None),
-                                ("channel", None),
-                                ("source", None),
-                                ("last_source", None),
-                                ("touched", None),
-                                ("quality", None),
-                                ("capi", None),
-                            ],
-                            false,
-                        )>
+                        on:click=move |_| url.set(&NARROWING.map(|k| (k, None)), false)>
                         {t("reset")}
                     </button>
                 </Show>
