@@ -63,6 +63,9 @@ impl LeadIndex {
                 .map(|(i, chunk)| {
                     scope.spawn(move || {
                         let mut acc = init();
+                        // The loop of `scan` written out again: one shared
+                        // function measured slower here (a year's summary
+                        // 20-29 ms at p95 instead of 17-18, in process).
                         let first = i * step;
                         for (j, h) in chunk.iter().enumerate() {
                             let slot = (first + j) as u32;
