@@ -110,10 +110,11 @@ impl Leads {
         Leads::open_with(db, false, None, Terms::default(), None).await
     }
 
-    /// The same; with `follow`, the index also follows what other processes
-    /// commit to the database (several instances on one SurrealDB server):
-    /// the subscription starts before the index is loaded, so nothing
-    /// committed in between is missed. `writers`: how many writer tasks
+    /// The same; with `follow`, the index, the spend book and the leads'
+    /// Conversions API states also follow what other processes commit to
+    /// the database (several instances on one SurrealDB server): the
+    /// subscriptions start before they are loaded, so nothing committed in
+    /// between is missed. `writers`: how many writer tasks
     /// (default: one per core).
     pub async fn open_with(
         db: Db,
@@ -122,8 +123,8 @@ impl Leads {
         terms: Terms,
         outbox: Option<OutboxTerms>,
     ) -> Result<Leads, AppError> {
-        let changes = if follow {
-            Some(contacts::watch_contacts(&db).await?)
+        let streams = if follow {
+            Some(follow::subscribe(&db).await?)
         } else {
             None
         };
@@ -131,8 +132,8 @@ impl Leads {
             std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
         });
         let leads = Leads::load(db, writers.clamp(1, MAX_WRITERS), terms, outbox).await?;
-        if let Some(changes) = changes {
-            tokio::spawn(follow::follow_loop(leads.clone(), changes));
+        if let Some(streams) = streams {
+            follow::start(&leads, streams);
         }
         Ok(leads)
     }
@@ -430,12 +431,18 @@ impl Leads {
     /// it), then shows them.
     pub async fn put_spend(&self, rows: Vec<SpendRow>) -> Result<usize, AppError> {
         spend::put(&self.inner.db, &rows).await?;
+        self.show_spend(&rows);
+        Ok(rows.len())
+    }
+
+    /// Committed spend rows into the spend book (this process's, or
+    /// another instance's as followed).
+    fn show_spend(&self, rows: &[SpendRow]) {
         self.inner
             .spend
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .put(&rows);
-        Ok(rows.len())
+            .put(rows);
     }
 
     /// Stores ad spend in the database without a lead index: the import
@@ -521,12 +528,29 @@ impl Leads {
         outbox::note(&self.inner.db, now, note.as_deref()).await?;
         leads.sort_unstable();
         leads.dedup();
-        let codes = capi_codes(outbox::states_of(&self.inner.db, &leads).await?);
+        self.show_capi(&leads).await
+    }
+
+    /// Shows the stored Conversions API state of `leads` on them.
+    async fn show_capi(&self, leads: &[String]) -> Result<(), AppError> {
+        let codes = capi_codes(outbox::states_of(&self.inner.db, leads).await?);
+        self.set_capi(codes);
+        Ok(())
+    }
+
+    /// The same for every lead with outbox rows (a follower that lost its
+    /// stream; rows are never deleted, so no lead loses its state).
+    async fn show_capi_all(&self) -> Result<(), AppError> {
+        let codes = capi_codes(outbox::all_states(&self.inner.db).await?);
+        self.set_capi(codes);
+        Ok(())
+    }
+
+    fn set_capi(&self, codes: Vec<(String, u8)>) {
         let mut index = self.write();
         for (lead, code) in codes {
             index.set_capi(&lead, code);
         }
-        Ok(())
     }
 
     /// Notes an error of the sender that concerns no event (e.g. the
@@ -747,7 +771,7 @@ mod tests {
 
     /// Two services on one database, as two instances on one SurrealDB
     /// server: what one commits appears in the other's index (and live
-    /// updates) by following the database.
+    /// updates), spend book and send states by following the database.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_following_instance_sees_the_other_instances_commits() {
         let db = crate::ssr::store::db::connect("mem://", None, None, None)
@@ -793,21 +817,86 @@ mod tests {
         )])))
         .await
         .expect("ingest");
-        let deadline = Instant::now() + std::time::Duration::from_secs(5);
-        loop {
+        wait_for("the answer on b", || {
             let page = b.list(&f);
-            if page
-                .leads
+            page.leads
                 .first()
                 .and_then(|l| l.first_touched_at)
                 .is_some()
-            {
-                break;
-            }
-            assert!(Instant::now() < deadline, "b never saw the answer");
+        })
+        .await;
+        assert_eq!(b.list(&f).total, 1);
+
+        // Ad spend stored through A shows in B's spend book.
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).expect("day");
+        a.put_spend(vec![SpendRow {
+            date: day,
+            platform: "meta".into(),
+            ad_id: "120400001".into(),
+            spend: 60_000_00,
+            ad_name: Some("Kopi A".into()),
+            campaign_name: None,
+        }])
+        .await
+        .expect("spend");
+        let spent = |l: &Leads| {
+            l.inner
+                .spend
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .in_range(day, day)
+                .iter()
+                .map(|s| s.spend)
+                .sum::<i64>()
+        };
+        wait_for("b's spend", || spent(&b) == 60_000_00).await;
+        // Stored again with another amount: replaced, not added.
+        a.put_spend(vec![SpendRow {
+            date: day,
+            platform: "meta".into(),
+            ad_id: "120400001".into(),
+            spend: 75_000_00,
+            ad_name: Some("Kopi A".into()),
+            campaign_name: None,
+        }])
+        .await
+        .expect("spend again");
+        wait_for("b's replaced spend", || spent(&b) == 75_000_00).await;
+
+        // A send result recorded by another instance shows on B's lead (one
+        // that came from a click-to-WhatsApp ad an hour ago: sendable).
+        let key = "+6281234567891";
+        let at = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+        a.ingest(batch(serde_json::json!([{"id": "c1", "occurred_at": at,
+            "channel": "whatsapp", "direction": "inbound", "contact": {"phone": key},
+            "ctwa_clid": "CL", "meta_account_id": "W",
+            "source": {"platform": "meta", "type": "ad", "id": "120400001"}}])))
+            .await
+            .expect("ingest");
+        wait_for("the ad's lead on b", || {
+            b.read().capi_of(key) == Some(CAPI_NONE)
+        })
+        .await;
+        a.inner
+            .db
+            .query("CREATE capi:e1 SET eid = 'e1', lead = $lead, state = 'pending'; UPDATE capi:e1 SET state = 'sent';")
+            .bind(("lead", key))
+            .await
+            .expect("outbox row")
+            .check()
+            .expect("written");
+        wait_for("b's send state", || {
+            b.read().capi_of(key) == Some(CAPI_SENT)
+        })
+        .await;
+    }
+
+    /// Waits up to 5 s for `done`, failing the test with `what` after.
+    async fn wait_for(what: &str, done: impl Fn() -> bool) {
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        while !done() {
+            assert!(Instant::now() < deadline, "never saw {what}");
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-
-        assert_eq!(b.list(&f).total, 1);
     }
 }

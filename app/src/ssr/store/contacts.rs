@@ -164,38 +164,19 @@ pub enum ContactChange {
 }
 
 /// Every contact change committed from now on, by any process on the
-/// database (a live query; on a SurrealDB server, also other instances'
-/// commits). The stream ends when the connection does; what was committed
-/// meanwhile is not replayed (the caller loads everything again).
+/// database ([`super::db::live`]).
 pub async fn watch_contacts(db: &Db) -> Result<ContactChanges, AppError> {
     use futures::StreamExt;
-    use surrealdb::types::Action;
-    let mut res = db
-        .query("LIVE SELECT state, into, key FROM contact")
-        .await
-        .map_err(db_error)?;
-    let stream = res
-        .stream::<surrealdb::Notification<Value>>(0)
-        .map_err(db_error)?;
-    Ok(stream
-        .filter_map(|n| async move {
-            let n = match n {
-                Ok(n) => n,
-                Err(e) => return Some(Err(db_error(e))),
-            };
-            // Contacts are never deleted; a killed query ends with the stream.
-            if !matches!(n.action, Action::Create | Action::Update) {
-                return None;
-            }
-            let json = serde_json::Value::from_value(n.data).ok()?;
+    let rows = super::db::live(db, "LIVE SELECT state, into, key FROM contact").await?;
+    Ok(rows
+        .map(|row| {
+            let json = row?;
             if let (Some(_), Some(key)) = (json["into"].as_str(), json["key"].as_str()) {
-                return Some(Ok(ContactChange::Gone(key.to_owned())));
+                return Ok(ContactChange::Gone(key.to_owned()));
             }
-            Some(
-                parse_state(&json["state"])
-                    .map(ContactChange::State)
-                    .map_err(AppError::Internal),
-            )
+            parse_state(&json["state"])
+                .map(ContactChange::State)
+                .map_err(AppError::Internal)
         })
         .boxed())
 }

@@ -407,6 +407,36 @@ pub fn row(id: RecordId, json: serde_json::Value) -> Value {
     v
 }
 
+/// The rows `live` (a `LIVE SELECT …`) reports created or updated by any
+/// process from now on (on a SurrealDB server, other instances' commits
+/// too). Deletions are left out: contacts and outbox rows are never
+/// deleted, and a spend row only to be inserted again in the same commit.
+/// The stream ends when the connection does; what was committed meanwhile
+/// is not replayed (the follower loads again).
+pub async fn live(db: &Db, live: &str) -> Result<Rows, AppError> {
+    use futures::StreamExt;
+    use surrealdb::types::Action;
+    let mut res = db.query(live.to_owned()).await.map_err(db_error)?;
+    let stream = res
+        .stream::<surrealdb::Notification<Value>>(0)
+        .map_err(db_error)?;
+    Ok(stream
+        .filter_map(|n| async move {
+            match n {
+                Ok(n) if matches!(n.action, Action::Create | Action::Update) => Some(
+                    serde_json::Value::from_value(n.data)
+                        .map_err(|e| AppError::Internal(format!("an unreadable change: {e}"))),
+                ),
+                Ok(_) => None,
+                Err(e) => Some(Err(db_error(e))),
+            }
+        })
+        .boxed())
+}
+
+/// Rows as a live query reports them ([`live`]).
+pub type Rows = futures::stream::BoxStream<'static, Result<serde_json::Value, AppError>>;
+
 /// Health: a trivial query answers.
 pub async fn ping(db: &Db) -> Result<(), AppError> {
     db.query("RETURN 1")

@@ -211,6 +211,25 @@ fn pairs(rows: Vec<Value>) -> impl Iterator<Item = (String, String)> {
     })
 }
 
+/// The lead of every outbox row any process queues or changes from now on
+/// (a claim, a send, a rejection; [`super::db::live`]); the stream ends
+/// with the connection.
+pub async fn watch(db: &Db) -> Result<LeadChanges, AppError> {
+    use futures::StreamExt;
+    let rows = super::db::live(db, "LIVE SELECT lead FROM capi").await?;
+    Ok(rows
+        .map(|row| {
+            row?["lead"]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or_else(|| AppError::Internal("an outbox row without its lead".into()))
+        })
+        .boxed())
+}
+
+/// Leads whose outbox rows changed, as they arrive ([`watch`]).
+pub type LeadChanges = futures::stream::BoxStream<'static, Result<String, AppError>>;
+
 /// Every event's lead and state (the lead index is marked with them at start).
 pub async fn all_states(db: &Db) -> Result<Vec<(String, String)>, AppError> {
     let mut res = db

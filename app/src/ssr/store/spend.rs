@@ -112,6 +112,21 @@ pub async fn load(db: &Db) -> Result<Vec<SpendDay>, AppError> {
     rows.into_iter().map(parse).collect()
 }
 
+/// Spend rows as any process stores them from now on ([`super::db::live`]);
+/// the stream ends with the connection.
+pub async fn watch(db: &Db) -> Result<SpendChanges, AppError> {
+    use futures::StreamExt;
+    let rows = super::db::live(
+        db,
+        "LIVE SELECT date, platform, ad_id, spend, ad_name, campaign_name FROM spend",
+    )
+    .await?;
+    Ok(rows.map(|row| parse(row?)).boxed())
+}
+
+/// Stored spend rows as they arrive ([`watch`]).
+pub type SpendChanges = futures::stream::BoxStream<'static, Result<SpendDay, AppError>>;
+
 #[cfg(test)]
 mod tests {
     use super::*;
