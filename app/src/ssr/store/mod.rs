@@ -8,4 +8,6 @@ pub(crate) mod contacts;
 pub mod db;
 pub mod engine;
 pub mod outbox;
+#[cfg(test)]
+mod speed;
 pub(crate) mod spend;

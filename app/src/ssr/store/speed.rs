@@ -1,0 +1,105 @@
+//! The write path's speed on RocksDB, in process: chats, then purchases of
+//! the same contacts, each stored as the writers store them (one batch of
+//! 1000 at a time per writer, two writers side by side). For profiling one
+//! change at a time without the HTTP benchmark (which stays the measure of
+//! record, `make bench`). Ignored: run with
+//! `cargo test --release -p app -p server --lib store::speed -- --ignored --nocapture`
+//! (`SPEED_CONTACTS` sets the contacts, default 100,000; `SPEED_BUYER_EVERY`
+//! which of them buy, default every 5th).
+
+use std::time::Instant;
+
+use super::batch::store;
+use super::db;
+use crate::ssr::domain::event::{Event, test_batch};
+
+fn phone(c: usize) -> String {
+    format!("+62812{:08}", c)
+}
+
+/// Three events of contact `c` on its day: its first message, an answer, a
+/// second message.
+fn chat(c: usize) -> Vec<serde_json::Value> {
+    let day = 1 + c % 28;
+    let at = |m: usize| format!("2026-10-{day:02}T{:02}:{:02}:00Z", 8 + c % 10, m);
+    let ev = |n: usize, dir: &str| {
+        serde_json::json!({"id": format!("c{c}-{n}"), "occurred_at": at(n * 7),
+            "channel": "whatsapp", "direction": dir,
+            "sender": if dir == "inbound" { "customer" } else { "agent" },
+            "contact": {"phone": phone(c), "name": format!("Budi {c}")},
+            "source": {"platform": "meta", "type": "ad", "id": format!("1202{:08}", c % 500)}})
+    };
+    vec![ev(0, "inbound"), ev(1, "outbound"), ev(2, "inbound")]
+}
+
+fn purchase(c: usize) -> serde_json::Value {
+    serde_json::json!({"id": format!("order-{c}"), "kind": "conversion",
+        "occurred_at": format!("2026-11-{:02}T10:00:00Z", 1 + c % 28),
+        "channel": "whatsapp", "direction": "inbound",
+        "contact": {"phone": phone(c)},
+        "conversion": {"type": "purchase", "value": "150000", "currency": "IDR"}})
+}
+
+/// Stores `batches` two at a time (as two writers would); events per second.
+async fn run(db: &db::Db, batches: Vec<Vec<Event>>) -> f64 {
+    let n: usize = batches.iter().map(Vec::len).sum();
+    let started = Instant::now();
+    let mut it = batches.into_iter();
+    loop {
+        let (a, b) = (it.next(), it.next());
+        let Some(a) = a else { break };
+        let da = db.clone();
+        let ta = tokio::spawn(async move { store(&da, &a, None).await });
+        if let Some(b) = b {
+            let db = db.clone();
+            store(&db, &b, None).await.expect("stored");
+        }
+        ta.await.expect("task").expect("stored");
+    }
+    n as f64 / started.elapsed().as_secs_f64()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn chats_then_purchases() {
+    let contacts: usize = std::env::var("SPEED_CONTACTS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
+    let dir = std::env::temp_dir().join(format!("leads-speed-{}", std::process::id()));
+    let memory = crate::ssr::domain::memory::DbMemory::for_budget(1 << 30);
+    let db = db::connect(
+        &format!("rocksdb://{}", dir.display()),
+        None,
+        None,
+        Some(&memory),
+    )
+    .await
+    .expect("db");
+    // Two writers each take half of a client's batch of 1000: batches of
+    // 500 contacts' events, a writer's share of one request.
+    let chats: Vec<Vec<Event>> = (0..contacts)
+        .collect::<Vec<_>>()
+        .chunks(333)
+        .map(|cs| test_batch(cs.iter().flat_map(|c| chat(*c)).collect()))
+        .collect();
+    let rate = run(&db, chats).await;
+    println!("chats: {contacts} contacts, {rate:.0} events/s");
+    let every: usize = std::env::var("SPEED_BUYER_EVERY")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5);
+    let buys: Vec<Vec<Event>> = (0..contacts)
+        .step_by(every)
+        .collect::<Vec<_>>()
+        .chunks(1000)
+        .map(|cs| test_batch(cs.iter().map(|c| purchase(*c)).collect()))
+        .collect();
+    let rate = run(&db, buys).await;
+    println!(
+        "purchases: {} contacts, {rate:.0} events/s",
+        contacts / every
+    );
+    drop(db);
+    let _ = std::fs::remove_dir_all(dir);
+}
