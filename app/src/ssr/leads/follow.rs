@@ -4,10 +4,9 @@
 //! it subscribes again and reloads that read model whole, since what was
 //! committed meanwhile is not replayed.
 
-use std::future::Future;
-
-use futures::StreamExt;
+use futures::future::BoxFuture;
 use futures::stream::BoxStream;
+use futures::{FutureExt, StreamExt};
 
 use super::Leads;
 use crate::error::AppError;
@@ -32,111 +31,68 @@ pub(super) async fn subscribe(db: &crate::ssr::store::db::Db) -> Result<Streams,
 
 /// Starts a task per stream.
 pub(super) fn start(leads: &Leads, streams: Streams) {
-    let l = leads.clone();
     tokio::spawn(follow(
         "contacts",
         streams.contacts,
-        move || {
-            let db = l.inner.db.clone();
-            async move { contacts::watch_contacts(&db).await }
-        },
-        {
-            let l = leads.clone();
-            move |ready| {
-                let l = l.clone();
-                async move { apply_contacts(&l, ready) }
+        leads.clone(),
+        |l| contacts::watch_contacts(&l.inner.db).boxed(),
+        |l, ready| async move { apply_contacts(l, ready) }.boxed(),
+        |l| {
+            async move {
+                let terms = l.inner.terms;
+                let (_, all) = contacts::load_states(&l.inner.db, move |s| s.lead(&terms)).await?;
+                l.reload(all);
+                Ok(())
             }
-        },
-        {
-            let l = leads.clone();
-            move || {
-                let l = l.clone();
-                async move {
-                    let terms = l.inner.terms;
-                    let (_, all) =
-                        contacts::load_states(&l.inner.db, move |s| s.lead(&terms)).await?;
-                    l.reload(all);
-                    Ok(())
-                }
-            }
+            .boxed()
         },
     ));
-    let l = leads.clone();
     tokio::spawn(follow(
         "ad spend",
         streams.spend,
-        move || {
-            let db = l.inner.db.clone();
-            async move { spend::watch(&db).await }
-        },
-        {
-            let l = leads.clone();
-            move |rows| {
-                let l = l.clone();
-                async move { l.show_spend(&rows) }
-            }
-        },
-        {
-            let l = leads.clone();
-            move || {
-                let l = l.clone();
-                async move { l.reload_spend().await }
-            }
-        },
+        leads.clone(),
+        |l| spend::watch(&l.inner.db).boxed(),
+        |l, rows| async move { l.show_spend(&rows) }.boxed(),
+        |l| l.reload_spend().boxed(),
     ));
-    let l = leads.clone();
     tokio::spawn(follow(
         "conversions API states",
         streams.capi,
-        move || {
-            let db = l.inner.db.clone();
-            async move { outbox::watch(&db).await }
-        },
-        {
-            let l = leads.clone();
-            move |mut changed: Vec<String>| {
-                let l = l.clone();
-                async move {
-                    changed.sort_unstable();
-                    changed.dedup();
-                    if let Err(e) = l.show_capi(&changed).await {
-                        tracing::warn!("conversions API states of followed changes: {e}");
-                    }
+        leads.clone(),
+        |l| outbox::watch(&l.inner.db).boxed(),
+        |l, mut changed| {
+            async move {
+                changed.sort_unstable();
+                changed.dedup();
+                if let Err(e) = l.show_capi(&changed).await {
+                    tracing::warn!("conversions API states of followed changes: {e}");
                 }
             }
+            .boxed()
         },
-        {
-            let l = leads.clone();
-            move || {
-                let l = l.clone();
-                async move { l.show_capi_all().await }
-            }
-        },
+        |l| l.show_capi_all().boxed(),
     ));
 }
+
+/// A stream of one read model's changes.
+type Changes<T> = BoxStream<'static, Result<T, AppError>>;
 
 /// Applies a stream's items as they arrive (whatever is ready, together);
 /// when the stream ends (the connection to the database server dropped),
 /// subscribes again once a second until that works, then reloads.
-async fn follow<T, W, WF, A, AF, R, RF>(
+async fn follow<T>(
     what: &'static str,
-    mut stream: BoxStream<'static, Result<T, AppError>>,
-    watch: W,
-    apply: A,
-    reload: R,
-) where
-    W: Fn() -> WF,
-    WF: Future<Output = Result<BoxStream<'static, Result<T, AppError>>, AppError>>,
-    A: Fn(Vec<T>) -> AF,
-    AF: Future<Output = ()>,
-    R: Fn() -> RF,
-    RF: Future<Output = Result<(), AppError>>,
-{
+    mut stream: Changes<T>,
+    leads: Leads,
+    watch: for<'a> fn(&'a Leads) -> BoxFuture<'a, Result<Changes<T>, AppError>>,
+    apply: for<'a> fn(&'a Leads, Vec<T>) -> BoxFuture<'a, ()>,
+    reload: for<'a> fn(&'a Leads) -> BoxFuture<'a, Result<(), AppError>>,
+) {
     loop {
         while let Some(first) = stream.next().await {
             let mut ready = vec![first];
             while ready.len() < 1000 {
-                match futures::FutureExt::now_or_never(stream.next()) {
+                match stream.next().now_or_never() {
                     Some(Some(c)) => ready.push(c),
                     _ => break,
                 }
@@ -149,13 +105,13 @@ async fn follow<T, W, WF, A, AF, R, RF>(
                 })
                 .collect();
             if !items.is_empty() {
-                apply(items).await;
+                apply(&leads, items).await;
             }
         }
         tracing::warn!("lost the database's change stream of {what}; subscribing again");
         loop {
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-            match watch().await {
+            match watch(&leads).await {
                 Ok(s) => {
                     stream = s;
                     break;
@@ -163,7 +119,7 @@ async fn follow<T, W, WF, A, AF, R, RF>(
                 Err(e) => tracing::warn!("cannot follow {what} yet: {e}"),
             }
         }
-        if let Err(e) = reload().await {
+        if let Err(e) = reload(&leads).await {
             tracing::warn!("reloading {what} after a lost change stream failed: {e}");
         }
     }

@@ -829,16 +829,15 @@ mod tests {
 
         // Ad spend stored through A shows in B's spend book.
         let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).expect("day");
-        a.put_spend(vec![SpendRow {
+        let spend = |minor: i64| SpendRow {
             date: day,
             platform: "meta".into(),
             ad_id: "120400001".into(),
-            spend: 60_000_00,
+            spend: minor,
             ad_name: Some("Kopi A".into()),
             campaign_name: None,
-        }])
-        .await
-        .expect("spend");
+        };
+        a.put_spend(vec![spend(60_000_00)]).await.expect("spend");
         let spent = |l: &Leads| {
             l.inner
                 .spend
@@ -851,16 +850,9 @@ mod tests {
         };
         wait_for("b's spend", || spent(&b) == 60_000_00).await;
         // Stored again with another amount: replaced, not added.
-        a.put_spend(vec![SpendRow {
-            date: day,
-            platform: "meta".into(),
-            ad_id: "120400001".into(),
-            spend: 75_000_00,
-            ad_name: Some("Kopi A".into()),
-            campaign_name: None,
-        }])
-        .await
-        .expect("spend again");
+        a.put_spend(vec![spend(75_000_00)])
+            .await
+            .expect("spend again");
         wait_for("b's replaced spend", || spent(&b) == 75_000_00).await;
 
         // A send result recorded by another instance shows on B's lead (one

@@ -512,16 +512,7 @@ mod tests {
     /// the caches a small server gets.)
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_stores_on_rocksdb_retry_their_conflicts() {
-        let dir = std::env::temp_dir().join(format!("leads-conflict-{}", std::process::id()));
-        let memory = crate::ssr::domain::memory::DbMemory::for_budget(256 << 20);
-        let db = db::connect(
-            &format!("rocksdb://{}", dir.display()),
-            None,
-            None,
-            Some(&memory),
-        )
-        .await
-        .expect("db");
+        let (db, dir) = db::temp_rocksdb("conflict", 256 << 20).await;
         let mut tasks = Vec::new();
         for b in 0..12 {
             let db = db.clone();

@@ -437,6 +437,24 @@ pub async fn live(db: &Db, live: &str) -> Result<Rows, AppError> {
 /// Rows as a live query reports them ([`live`]).
 pub type Rows = futures::stream::BoxStream<'static, Result<serde_json::Value, AppError>>;
 
+/// Tests: an embedded RocksDB in a fresh folder named after `name` and
+/// this process, its caches sized for `budget` bytes; the folder is the
+/// caller's to remove.
+#[cfg(test)]
+pub async fn temp_rocksdb(name: &str, budget: u64) -> (Db, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("leads-{name}-{}", std::process::id()));
+    let memory = DbMemory::for_budget(budget);
+    let db = connect(
+        &format!("rocksdb://{}", dir.display()),
+        None,
+        None,
+        Some(&memory),
+    )
+    .await
+    .expect("db");
+    (db, dir)
+}
+
 /// Health: a trivial query answers.
 pub async fn ping(db: &Db) -> Result<(), AppError> {
     db.query("RETURN 1")

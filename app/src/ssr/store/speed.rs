@@ -66,16 +66,7 @@ async fn chats_then_purchases() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(100_000);
-    let dir = std::env::temp_dir().join(format!("leads-speed-{}", std::process::id()));
-    let memory = crate::ssr::domain::memory::DbMemory::for_budget(1 << 30);
-    let db = db::connect(
-        &format!("rocksdb://{}", dir.display()),
-        None,
-        None,
-        Some(&memory),
-    )
-    .await
-    .expect("db");
+    let (db, dir) = db::temp_rocksdb("speed", 1 << 30).await;
     // Two writers each take half of a client's batch of 1000: batches of
     // 500 contacts' events, a writer's share of one request.
     let chats: Vec<Vec<Event>> = (0..contacts)
