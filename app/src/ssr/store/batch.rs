@@ -330,7 +330,7 @@ async fn write(
         event_rows.push(event_row(e).map_err(TxError::Corrupt)?);
     }
     let mut inserts = Vec::new();
-    // Existing contacts, in chunks: (ids, their new fields by key).
+    // Existing contacts: (id, state, event ids, history pages).
     let mut updates: Vec<(RecordId, String, Vec<String>, Vec<String>)> = Vec::new();
     // Rows written whole (merges, redirects): rare.
     let mut replaced: Vec<(RecordId, serde_json::Value)> = Vec::new();
@@ -421,15 +421,11 @@ async fn write(
         if simple && existed {
             updates.push((record("contact", &root), text, ids, pages));
         } else if simple {
-            inserts.push(row(
-                record("contact", &root),
-                json!({ "state": text, "events": ids, "pages": pages }),
-            ));
+            let fields = json!({ "state": text, "events": ids, "pages": pages });
+            inserts.push(row(record("contact", &root), fields));
         } else {
-            replaced.push((
-                record("contact", &root),
-                json!({ "state": text, "events": ids, "pages": pages }),
-            ));
+            let fields = json!({ "state": text, "events": ids, "pages": pages });
+            replaced.push((record("contact", &root), fields));
             for m in &group {
                 let already = matches!(rows.get(*m), Some(Row::Into(r)) if *r == root);
                 if **m != root && !already {
