@@ -29,7 +29,6 @@ const QUALITIES: [&str; 6] = [
     "not_buyer",
 ];
 
-/// Conversions API states (`capi=`, as the API takes them).
 /// The parameters that narrow the leads (not the period, zone or sort):
 /// what "Clear filters" removes, shown only while one is set.
 const NARROWING: [&str; 7] = [
@@ -42,6 +41,7 @@ const NARROWING: [&str; 7] = [
     "capi",
 ];
 
+/// Conversions API states (`capi=`, as the API takes them).
 pub const CAPI_STATES: [&str; 4] = ["sent", "pending", "rejected", "not_sendable"];
 
 /// Time zones offered (Indonesia's three first); the server's and the
