@@ -15,18 +15,28 @@ use crate::ssr::index::{LeadIndex, Seen, Stamp, parts, stamp};
 /// the per-day chart stacked by the `n` largest first sources (and
 /// "other"): one pass over the range, plus one over the previous period.
 pub fn dashboard(index: &LeadIndex, f: &Filter, top: Option<usize>) -> (Summary, Chart) {
-    let (mut summary, chart) = summary_and_chart(index, f, top);
-    summary.previous = f.previous_period().map(|p| {
-        let (total, touched, median) = totals(index, &p);
-        PeriodTotals {
+    let previous = f.previous_period();
+    // The previous period's pass runs beside this period's: a month's scan
+    // is one thread's (too few leads to split), so on two cores the two
+    // passes take the time of one.
+    let ((mut summary, chart), before) = std::thread::scope(|scope| {
+        let before = previous
+            .as_ref()
+            .map(|p| scope.spawn(move || totals(index, p)));
+        let now = summary_and_chart(index, f, top);
+        let before = before.map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        (now, before)
+    });
+    summary.previous = previous
+        .zip(before)
+        .map(|(p, (total, touched, median))| PeriodTotals {
             from: p.from.to_string(),
             to: p.to.to_string(),
             total,
             touched,
             untouched: total - touched,
             median_first_touch_seconds: median,
-        }
-    });
+        });
     (summary, chart)
 }
 
