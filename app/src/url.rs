@@ -9,7 +9,8 @@ use leptos_router::params::ParamsMap;
 
 use crate::model::LeadsQuery;
 
-/// The filter parameters the page keeps (the API's names).
+/// The filter parameters the page keeps (the API's names): the period and
+/// zone, those that narrow the leads ([`NARROWING`]), the sort.
 pub const FILTER_KEYS: [&str; 12] = [
     "range",
     "from",
@@ -24,6 +25,10 @@ pub const FILTER_KEYS: [&str; 12] = [
     "capi",
     "sort",
 ];
+
+/// The parameters that narrow the leads (not the period, zone or sort):
+/// what "Clear filters" removes, shown only while one is set.
+pub const NARROWING: &[&str] = FILTER_KEYS.split_at(4).1.split_at(7).0;
 
 #[derive(Clone, Copy)]
 pub struct UrlState {
@@ -144,4 +149,25 @@ pub fn encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    /// "Clear filters" removes what narrows the leads and keeps the
+    /// period, the zone and the sort.
+    #[test]
+    fn narrowing_is_the_filters_without_period_zone_or_sort() {
+        assert_eq!(
+            super::NARROWING,
+            [
+                "q",
+                "channel",
+                "source",
+                "last_source",
+                "touched",
+                "quality",
+                "capi"
+            ]
+        );
+    }
 }

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 use super::use_lang;
 use crate::model::CHANNELS;
-use crate::url::{UrlState, query_string};
+use crate::url::{NARROWING, UrlState, query_string};
 
 pub const PRESETS: [&str; 6] = [
     "today",
@@ -27,18 +27,6 @@ const QUALITIES: [&str; 6] = [
     "not_one_message",
     "buyer",
     "not_buyer",
-];
-
-/// The parameters that narrow the leads (not the period, zone or sort):
-/// what "Clear filters" removes, shown only while one is set.
-const NARROWING: [&str; 7] = [
-    "q",
-    "channel",
-    "source",
-    "last_source",
-    "touched",
-    "quality",
-    "capi",
 ];
 
 /// Conversions API states (`capi=`, as the API takes them).
@@ -319,7 +307,7 @@ pub fn Filters(
             <div class="actions">
                 <Show when=has_filters>
                     <button type="button" class="secondary" data-testid="reset"
-                        on:click=move |_| url.set(&NARROWING.map(|k| (k, None)), false)>
+                        on:click=move |_| url.set(&NARROWING.iter().map(|k| (*k, None)).collect::<Vec<_>>(), false)>
                         {t("reset")}
                     </button>
                 </Show>
