@@ -264,8 +264,8 @@ async fn bad_conversions_and_spend_are_refused_naming_the_field() {
 
 #[test]
 fn the_import_command_takes_an_ads_manager_export_and_orders() {
-    let (dir, db) = common::temp_db("outcomes-import");
-    let dir = dir.with_extension("files");
+    let (db_dir, db) = common::temp_db("outcomes-import");
+    let dir = db_dir.with_extension("files");
     std::fs::create_dir_all(&dir).expect("dir");
     let write = |name: &str, text: &str| {
         let p = dir.join(name);
@@ -345,6 +345,9 @@ fn the_import_command_takes_an_ads_manager_export_and_orders() {
         assert_eq!(r["rows"][0]["buyers"], 1);
         assert_eq!(r["total"]["leads"], 5);
     });
+    // The runtime's end closes the database.
+    drop(rt);
+    common::remove_dirs(&[db_dir, dir]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

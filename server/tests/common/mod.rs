@@ -200,6 +200,20 @@ pub fn temp_db(name: &str) -> (std::path::PathBuf, String) {
     (dir, url)
 }
 
+/// Removes test folders, again while something writes one back (an
+/// embedded RocksDB still closing).
+pub fn remove_dirs(dirs: &[std::path::PathBuf]) {
+    for _ in 0..50 {
+        for d in dirs {
+            let _ = std::fs::remove_dir_all(d);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        if dirs.iter().all(|d| !d.exists()) {
+            return;
+        }
+    }
+}
+
 /// A small deterministic generator (xorshift): the same cases every run.
 pub struct Rng(pub u64);
 

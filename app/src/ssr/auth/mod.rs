@@ -591,15 +591,7 @@ mod tests {
     /// other is told it would remove the last admin.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_last_two_admins_cannot_both_be_removed_at_once() {
-        let dir = std::env::temp_dir().join(format!("leads-admins-{}", std::process::id()));
-        let db = crate::ssr::store::db::connect(
-            &format!("rocksdb://{}", dir.display()),
-            None,
-            None,
-            None,
-        )
-        .await
-        .expect("db");
+        let (db, dir) = crate::ssr::store::db::temp_rocksdb("admins", 256 << 20).await;
         for round in 0..5 {
             let (x, y) = (format!("a{round}x"), format!("a{round}y"));
             let one = Auth::new(db.clone(), chrono::Duration::minutes(1), None);
@@ -627,8 +619,7 @@ mod tests {
             // removes the last one).
             db.query("DELETE user").await.expect("cleanup");
         }
-        drop(db);
-        let _ = std::fs::remove_dir_all(dir);
+        crate::ssr::store::db::remove_temp(db, dir).await;
     }
 
     /// A session belongs to the user it was made for: removing the user
@@ -694,15 +685,7 @@ mod tests {
     /// still gets its caller.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrent_requests_of_one_session_all_pass() {
-        let dir = std::env::temp_dir().join(format!("leads-touch-{}", std::process::id()));
-        let db = crate::ssr::store::db::connect(
-            &format!("rocksdb://{}", dir.display()),
-            None,
-            None,
-            None,
-        )
-        .await
-        .expect("db");
+        let (db, dir) = crate::ssr::store::db::temp_rocksdb("touch", 256 << 20).await;
         let a = Auth::new(db.clone(), chrono::Duration::hours(1), None);
         a.add_user("budi", Role::Viewer, "long enough!!")
             .await
@@ -723,6 +706,7 @@ mod tests {
                 assert_eq!(caller.map(|c| c.name).as_deref(), Some("budi"));
             }
         }
-        let _ = std::fs::remove_dir_all(dir);
+        drop(a);
+        crate::ssr::store::db::remove_temp(db, dir).await;
     }
 }

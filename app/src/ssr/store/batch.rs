@@ -542,7 +542,7 @@ mod tests {
                 Some("2026-11-20T10:30:00+00:00")
             );
         }
-        let _ = std::fs::remove_dir_all(dir);
+        db::remove_temp(db, dir).await;
     }
 
     /// Repeats are found from the contacts' event lists; an id repeated

@@ -438,8 +438,8 @@ pub async fn live(db: &Db, live: &str) -> Result<Rows, AppError> {
 pub type Rows = futures::stream::BoxStream<'static, Result<serde_json::Value, AppError>>;
 
 /// Tests: an embedded RocksDB in a fresh folder named after `name` and
-/// this process, its caches sized for `budget` bytes; the folder is the
-/// caller's to remove.
+/// this process, its caches sized for `budget` bytes; the caller removes
+/// it with [`remove_temp`].
 #[cfg(test)]
 pub async fn temp_rocksdb(name: &str, budget: u64) -> (Db, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("leads-{name}-{}", std::process::id()));
@@ -453,6 +453,23 @@ pub async fn temp_rocksdb(name: &str, budget: u64) -> (Db, std::path::PathBuf) {
     .await
     .expect("db");
     (db, dir)
+}
+
+/// Tests: removes a test database's folder once `db` is closed. RocksDB
+/// closes on a task of its own after the last handle is dropped, and its
+/// close writes the folder again (a flushed table, a manifest) when it comes
+/// after a first removal, so the removal is repeated until the folder stays
+/// gone.
+#[cfg(test)]
+pub async fn remove_temp(db: Db, dir: std::path::PathBuf) {
+    drop(db);
+    for _ in 0..50 {
+        let _ = std::fs::remove_dir_all(&dir);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if !dir.exists() {
+            return;
+        }
+    }
 }
 
 /// Health: a trivial query answers.

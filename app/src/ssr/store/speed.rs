@@ -91,6 +91,5 @@ async fn chats_then_purchases() {
         "purchases: {} contacts, {rate:.0} events/s",
         contacts / every
     );
-    drop(db);
-    let _ = std::fs::remove_dir_all(dir);
+    db::remove_temp(db, dir).await;
 }
