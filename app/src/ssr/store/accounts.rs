@@ -157,21 +157,12 @@ pub async fn set_password(db: &Db, name: &str, hash: &str) -> Result<bool, AppEr
         .bind(("hash", hash.to_owned()))
         .bind(("name", name.to_owned()))
         .await
-        .and_then(first_error);
+        .and_then(super::db::first_error);
     match result {
         Ok(()) => Ok(true),
         Err(e) if e.message().contains("leads:unknown") => Ok(false),
         Err(e) => Err(db_error(e)),
     }
-}
-
-/// The error of a transaction's statements that says why it failed: a
-/// THROW of ours (`leads:…`) first, then a conflict (to retry), then any
-/// (the others only say the transaction failed).
-fn first_error(mut r: surrealdb::IndexedResults) -> Result<(), surrealdb::Error> {
-    let mut errors: Vec<surrealdb::Error> = r.take_errors().into_values().collect();
-    errors.sort_by_key(|e| (!e.message().contains("leads:"), !super::db::is_retryable(e)));
-    errors.into_iter().next().map_or(Ok(()), Err)
 }
 
 /// What [`delete_user`] did.
@@ -204,7 +195,7 @@ pub async fn delete_user(db: &Db, name: &str) -> Result<Removal, AppError> {
             .bind(("id", record("user", name)))
             .bind(("name", name.to_owned()))
             .await;
-        let result = result.and_then(first_error);
+        let result = result.and_then(super::db::first_error);
         match result {
             Ok(()) => return Ok(Removal::Removed),
             Err(e) if e.message().contains("leads:unknown") => return Ok(Removal::Unknown),

@@ -128,6 +128,15 @@ pub fn is_retryable(e: &surrealdb::Error) -> bool {
     m.contains("can be retried") || m.contains("onflict")
 }
 
+/// The error of a transaction's statements that says why it failed: a
+/// THROW of ours (`leads:…`) first, then a conflict (to retry), then any
+/// (the others only say the transaction failed).
+pub fn first_error(mut r: surrealdb::IndexedResults) -> Result<(), surrealdb::Error> {
+    let mut errors: Vec<surrealdb::Error> = r.take_errors().into_values().collect();
+    errors.sort_by_key(|e| (!e.message().contains("leads:"), !is_retryable(e)));
+    errors.into_iter().next().map_or(Ok(()), Err)
+}
+
 /// An insert met a record that exists already.
 pub fn is_duplicate(e: &surrealdb::Error) -> bool {
     e.is_already_exists() || e.message().contains("already exists")
@@ -143,13 +152,19 @@ pub async fn connect(
 ) -> Result<Db, AppError> {
     let db = open(address, user, pass, memory).await?;
     // Instances starting together on one database server migrate together:
-    // the loser of a write conflict tries again (and finds it done).
+    // the loser of a write conflict tries again (and finds it done). A
+    // server may tell the loser only that its statements were "not executed
+    // due to a failed transaction" (seen with two instances starting at
+    // once on a SurrealDB 3.3.5 server), so that counts as a conflict too.
     let mut attempt = 0;
     loop {
         match migrate(&db).await {
             Ok(()) => return Ok(db),
             Err(AppError::Unavailable(m))
-                if attempt < 5 && (m.contains("onflict") || m.contains("retried")) =>
+                if attempt < 5
+                    && (m.contains("onflict")
+                        || m.contains("retried")
+                        || m.contains("failed transaction")) =>
             {
                 attempt += 1;
                 tokio::time::sleep(std::time::Duration::from_millis(100 << attempt)).await;
@@ -339,7 +354,7 @@ pub async fn migrate(db: &Db) -> Result<(), AppError> {
         db.query(query)
             .bind(("version", *version))
             .await
-            .and_then(|r| r.check())
+            .and_then(first_error)
             .map_err(db_error)?;
         tracing::info!(version, "database schema migrated");
     }
@@ -416,10 +431,28 @@ pub fn row(id: RecordId, json: serde_json::Value) -> Value {
 pub async fn live(db: &Db, live: &str) -> Result<Rows, AppError> {
     use futures::StreamExt;
     use surrealdb::types::Action;
-    let mut res = db.query(live.to_owned()).await.map_err(db_error)?;
-    let stream = res
-        .stream::<surrealdb::Notification<Value>>(0)
-        .map_err(db_error)?;
+    // Instances subscribing at once, or one starting again while the server
+    // drops its old subscriptions, can conflict on the server's list of
+    // live queries (seen on a SurrealDB 3.3.5 server): subscribe again.
+    let mut attempt = 0u32;
+    let stream = loop {
+        let subscribed = match db.query(live.to_owned()).await {
+            Ok(mut res) => res.stream::<surrealdb::Notification<Value>>(0),
+            Err(e) => Err(e),
+        };
+        match subscribed {
+            Ok(stream) => break stream,
+            Err(e) if attempt < 8 && is_retryable(&e) => {
+                attempt += 1;
+                let pause = 10u64 << attempt;
+                tokio::time::sleep(std::time::Duration::from_millis(
+                    pause + rand::random_range(0..pause),
+                ))
+                .await;
+            }
+            Err(e) => return Err(db_error(e)),
+        }
+    };
     Ok(stream
         .filter_map(|n| async move {
             match n {
