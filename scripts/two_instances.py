@@ -6,7 +6,9 @@ loopback, two instances of BINARY against it, sends concurrent batches for
 the same contacts to both (out of order), then checks on both instances'
 API that every contact is one lead with the right Date and First Touched
 At, that a lead ingested through one appears on the other within a second,
-and that a sign-in made on one works on the other.
+that ad spend stored (and stored again) through one shows on the other,
+that an instance started again loads both from the server, and that a
+sign-in made on one works on the other.
 
 usage: two_instances.py SURREAL BINARY"""
 import http.cookiejar, json, os, random, socket, subprocess, sys, tempfile, threading, time
@@ -64,15 +66,17 @@ def main(surreal, binary):
             except OSError:
                 time.sleep(0.1)
         bases = []
-        for name in ["a", "b"]:
-            port = free_port()
+        def instance(name, port):
             env = dict(os.environ, LEADS_API_TOKEN=TOKEN, LEADS_ADMIN_PASSWORD="two-instances-pw",
-                       RUST_LOG="warn")
-            p = subprocess.Popen([binary, "serve", "--db", f"ws://127.0.0.1:{dbport}", "--db-user", "root",
-                                  "--db-pass", "root", "--addr", f"127.0.0.1:{port}"], env=env,
-                                 stderr=open(os.path.join(work, f"{name}.log"), "w"))
-            procs.append(p)
-            bases.append(f"http://127.0.0.1:{port}")
+                       RUST_LOG=os.environ.get("TWO_LOG", "warn"))  # TWO_LOG=debug to see why one fails
+            return subprocess.Popen([binary, "serve", "--db", f"ws://127.0.0.1:{dbport}", "--db-user", "root",
+                                     "--db-pass", "root", "--addr", f"127.0.0.1:{port}"], env=env,
+                                    stderr=open(os.path.join(work, f"{name}.log"), "a"))
+        ports = []
+        for name in ["a", "b"]:
+            ports.append(free_port())
+            procs.append(instance(name, ports[-1]))
+            bases.append(f"http://127.0.0.1:{ports[-1]}")
         for base, p, name in zip(bases, procs[1:], "ab"):
             wait_healthy(base, p, f"instance {name}")
 
@@ -144,6 +148,36 @@ def main(surreal, binary):
             assert time.time() - started < 1.0, "B did not show A's lead within a second"
             time.sleep(0.02)
         print(f"a lead ingested through A appeared on B after {1000 * (time.time() - started):.0f} ms")
+
+        # Ad spend stored through A shows in B's ads report; stored again
+        # with another amount, it replaces the first on B too.
+        ads_q = "/api/v1/ads?from=2026-11-20&to=2026-11-21&tz=UTC"
+        ad = "120400001"
+        def spend_on_b():
+            status, report = call(bases[1], ads_q)
+            assert status == 200, report
+            return next((r["spend"] for r in report["rows"]
+                         if r["source"] and r["source"].get("id") == ad), None)
+        for amount in [60000, 45000]:
+            started = time.time()
+            status, body = call(bases[0], "/api/v1/spend", [{"date": "2026-11-20", "platform": "meta",
+                                                              "ad_id": ad, "spend": amount}])
+            assert status == 200, body
+            while (shown := spend_on_b()) != amount:
+                assert time.time() - started < 2.0, f"B shows spend {shown}, not A's {amount}, after 2 s"
+                time.sleep(0.02)
+            print(f"spend of {amount} stored through A shown on B after {1000 * (time.time() - started):.0f} ms")
+
+        # B started again loads what is stored on the server: every lead
+        # and the spend as replaced.
+        procs[2].terminate()
+        procs[2].wait(timeout=30)
+        procs[2] = instance("b", ports[1])
+        wait_healthy(bases[1], procs[2], "instance b, started again")
+        _, page = call(bases[1], q)
+        assert page["total"] == len(expected) + 1, page["total"]
+        assert spend_on_b() == 45000, spend_on_b()
+        print(f"instance b started again: {page['total']} leads and the replaced spend")
 
         # A sign-in made on A works on B (sessions live in the database).
         jar = http.cookiejar.CookieJar()
