@@ -22,13 +22,12 @@
 //! lead detail). Every read of leads is served by the in-memory lead index.
 
 use std::collections::{BTreeMap, HashSet};
-use std::time::Duration;
 
 use serde_json::json;
 use surrealdb::types::{RecordId, SurrealValue, Value};
 
 use super::contacts::parse_state;
-use super::db::{Db, db_error, is_duplicate, is_retryable, record, row};
+use super::db::{Db, backoff, db_error, is_duplicate, is_retryable, record, row};
 use super::engine::Tx;
 use super::outbox::{self, OutboxTerms};
 use crate::error::AppError;
@@ -129,12 +128,6 @@ enum Check {
     Contacts,
     /// A keyed read of every event id.
     Global,
-}
-
-/// Exponential backoff with jitter, so that two losers do not collide again.
-fn backoff(attempt: u32) -> Duration {
-    let base = 5u64 << attempt.min(7);
-    Duration::from_millis(base + rand::random_range(0..base))
 }
 
 async fn try_store(

@@ -128,6 +128,13 @@ pub fn is_retryable(e: &surrealdb::Error) -> bool {
     m.contains("can be retried") || m.contains("onflict")
 }
 
+/// Exponential backoff with jitter before running again what lost a
+/// conflict, so that two losers do not collide again.
+pub fn backoff(attempt: u32) -> std::time::Duration {
+    let base = 5u64 << attempt.min(7);
+    std::time::Duration::from_millis(base + rand::random_range(0..base))
+}
+
 /// The error of a transaction's statements that says why it failed: a
 /// THROW of ours (`leads:…`) first, then a conflict (to retry), then any
 /// (the others only say the transaction failed).
@@ -444,11 +451,7 @@ pub async fn live(db: &Db, live: &str) -> Result<Rows, AppError> {
             Ok(stream) => break stream,
             Err(e) if attempt < 8 && is_retryable(&e) => {
                 attempt += 1;
-                let pause = 10u64 << attempt;
-                tokio::time::sleep(std::time::Duration::from_millis(
-                    pause + rand::random_range(0..pause),
-                ))
-                .await;
+                tokio::time::sleep(backoff(attempt + 1)).await;
             }
             Err(e) => return Err(db_error(e)),
         }
