@@ -3,7 +3,7 @@
 
 use std::io::BufRead;
 
-use app::ssr::auth::{Auth, AuthError, Role};
+use app::ssr::auth::{Auth, AuthError, ChosenBy, Role};
 
 use crate::cli::{TokenCommand, UserCommand};
 
@@ -48,7 +48,9 @@ pub async fn user(auth: &Auth, command: UserCommand) -> Result<(), String> {
         } => {
             let role = Role::parse(&role).ok_or("--role is admin or viewer")?;
             let password = read_password(password_stdin)?;
-            auth.add_user(&name, role, &password).await.map_err(text)?;
+            auth.add_user(&name, role, &password, ChosenBy::Operator)
+                .await
+                .map_err(text)?;
             println!(
                 "created user {} ({})",
                 name.trim().to_lowercase(),
@@ -60,7 +62,9 @@ pub async fn user(auth: &Auth, command: UserCommand) -> Result<(), String> {
             password_stdin,
         } => {
             let password = read_password(password_stdin)?;
-            auth.set_password(&name, &password).await.map_err(text)?;
+            auth.set_password(&name, &password, ChosenBy::Operator)
+                .await
+                .map_err(text)?;
             println!(
                 "password set for {}; their sessions ended",
                 name.trim().to_lowercase()

@@ -358,14 +358,6 @@ impl SettingsArgs {
                 memory::choose(None, cgroup, host)
             }
         };
-        if let Some(t) = env("LEADS_API_TOKEN").filter(|t| !t.is_empty()) {
-            if t.chars().count() < app::ssr::auth::MIN_PASSWORD {
-                return Err(format!(
-                    "LEADS_API_TOKEN must be at least {} characters (make one with `openssl rand -hex 32`)",
-                    app::ssr::auth::MIN_PASSWORD
-                ));
-            }
-        }
         // Secrets come from the environment only (not flags: a process
         // list would show them).
         let secret = |name: &str| env(name).filter(|t| !t.is_empty());

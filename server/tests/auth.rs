@@ -378,31 +378,43 @@ async fn other_host_names_and_cross_site_sign_ins_are_refused() {
     let s =
         InProcess::start_with_env("mem://", &[("LEADS_PUBLIC_NAMES", "leads.example.com")]).await;
     let anon = no_redirects();
-    let r = anon
-        .get(s.url("/healthz"))
-        .header("host", "rebind.attacker.example")
-        .send()
-        .await
-        .expect("rebinding");
-    assert_eq!(r.status(), 403);
-    let v: serde_json::Value = r.json().await.expect("json");
-    assert_eq!(v["error"]["code"], "unknown_host");
+    // What a browser uses answers only under the server's own names.
+    for path in ["/", "/signin", "/ads"] {
+        let r = anon
+            .get(s.url(path))
+            .header("host", "rebind.attacker.example")
+            .send()
+            .await
+            .expect("rebinding");
+        assert_eq!(r.status(), 403, "{path}");
+        let v: serde_json::Value = r.json().await.expect("json");
+        assert_eq!(v["error"]["code"], "unknown_host");
+    }
+    // Programs' routes prove themselves (a token, a signature) and are
+    // reached under names nobody listed (Meta, a container network).
     let r = anon
         .get(s.url("/api/v1/leads"))
         .bearer_auth(TOKEN)
-        .header("host", "rebind.attacker.example:3000")
+        .header("host", "leads-app:3000")
         .send()
         .await
-        .expect("rebinding");
-    assert_eq!(r.status(), 403);
+        .expect("api");
+    assert_eq!(r.status(), 200);
+    let r = anon
+        .get(s.url("/api/v1/leads"))
+        .header("host", "rebind.attacker.example")
+        .send()
+        .await
+        .expect("api");
+    assert_eq!(r.status(), 401);
     for host in ["leads.example.com", "localhost:1234", "127.0.0.1"] {
         let r = anon
-            .get(s.url("/healthz"))
+            .get(s.url("/"))
             .header("host", host)
             .send()
             .await
             .expect("ok");
-        assert_eq!(r.status(), 200, "{host}");
+        assert_ne!(r.status(), 403, "{host}");
     }
     // A sign-in form posted from another site, or from another port or
     // subdomain of this one (same-site, not same-origin).
@@ -654,7 +666,8 @@ async fn a_sign_in_flood_is_bounded_and_ingest_goes_on() {
     assert!(refused > 0, "the queue is bounded");
 }
 
-/// Passwords and tokens have at least 12 characters; an admin sets a
+/// Passwords chosen in the dashboard have at least 12 characters (the
+/// operator's own, and tokens, are only warned about); an admin sets a
 /// user's password on the settings page, which ends that user's sessions.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passwords_are_long_and_can_be_changed() {
@@ -699,12 +712,15 @@ async fn passwords_are_long_and_can_be_changed() {
         401
     );
     s.sign_in(&client(), "rina", "rina-password-2").await;
-    // A short LEADS_API_TOKEN is refused at start.
+    // The operator's LEADS_API_TOKEN stands, however short (warned about).
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_leads-dashboard"))
         .args(["verify", "--db", "mem://"])
         .env("LEADS_API_TOKEN", "short")
         .output()
         .expect("run");
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 12 characters"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use app::model::Lang;
 use app::ssr::auth::{
-    AuthError, Caller, Role, SECURE_SESSION_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE,
+    AuthError, Caller, ChosenBy, Role, SECURE_SESSION_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE,
 };
 use app::ssr::state::AppState;
 use app::ssr::web::account::{
@@ -444,7 +444,12 @@ async fn add_user(
     Form(f): Form<UserForm>,
 ) -> Response {
     let r = match Role::parse(&f.role) {
-        Some(role) => state.auth.add_user(&f.name, role, &f.password).await,
+        Some(role) => {
+            state
+                .auth
+                .add_user(&f.name, role, &f.password, ChosenBy::Dashboard)
+                .await
+        }
         None => Err(AuthError::Unknown),
     };
     render_settings(&state, me, &headers, outcome(request_lang(&headers), r)).await
@@ -464,7 +469,10 @@ async fn set_password(
     headers: HeaderMap,
     Form(f): Form<PasswordForm>,
 ) -> Response {
-    let r = state.auth.set_password(&f.name, &f.password).await;
+    let r = state
+        .auth
+        .set_password(&f.name, &f.password, ChosenBy::Dashboard)
+        .await;
     render_settings(&state, me, &headers, outcome(request_lang(&headers), r)).await
 }
 
