@@ -504,6 +504,39 @@ async fn nothing_is_sent_without_a_click_or_past_the_window() {
     assert_eq!(ns["total"], 1, "{ns}");
 }
 
+/// The window is the outcome's time against the click's: a purchase a day
+/// after a click three weeks ago, learnt today (an import of old orders),
+/// is sent with its own time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_purchase_within_its_click_window_is_sent_when_learnt() {
+    let graph = Standin::start().await;
+    let s = server(&graph, None).await;
+    let wa = "6281234500031";
+    webhook(
+        &s,
+        "/webhooks/whatsapp",
+        WA_SECRET,
+        &ctwa_body(wa, "CLID-LATE", "wamid.L1", ago(21 * 24 * 60)),
+    )
+    .await;
+    let bought = ago(20 * 24 * 60);
+    s.post_events(&json!([purchase(
+        "o-late",
+        &format!("+{wa}"),
+        bought,
+        "7000"
+    )]))
+    .await;
+    let got = graph.wait_events(1, 10).await;
+    let purchases: Vec<&Value> = got
+        .iter()
+        .filter(|e| e["event_name"] == "Purchase")
+        .collect();
+    assert_eq!(purchases.len(), 1, "{got:?}");
+    assert_eq!(purchases[0]["event_time"], bought.timestamp());
+    assert_eq!(purchases[0]["user_data"]["ctwa_clid"], "CLID-LATE");
+}
+
 /// A SIGKILL while events are pending (Meta answering 500) loses none:
 /// the restarted server sends every one, and its log never holds the token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -94,10 +94,13 @@ fn click_identity(c: &AdClick) -> String {
 
 /// A lead's outcomes under `terms` (only a lead has any): one
 /// `LeadSubmitted` at the first of engaged, qualified or submitted details,
-/// and a `Purchase` per purchase; each with what becomes of it. Learnt
-/// after the window closed (`now`, e.g. an import of old chats), an outcome
-/// is not sent either: Meta refuses events older than that.
-pub fn outcomes(state: &ContactState, terms: &Terms, now: DateTime<Utc>) -> Vec<Outcome> {
+/// and a `Purchase` per purchase; each with what becomes of it. An outcome
+/// more than 7 days after the click is not sent (the spec's rule: the
+/// outcome's time against the click's, whenever it is learnt). With
+/// `late`, an outcome whose window had closed by then is not sent either:
+/// the queueing at start of outcomes known before sending was set up, and
+/// the detail of one never queued, which would not be sent now.
+pub fn outcomes(state: &ContactState, terms: &Terms, late: Option<DateTime<Utc>>) -> Vec<Outcome> {
     if !state.is_lead() {
         return Vec::new();
     }
@@ -112,7 +115,8 @@ pub fn outcomes(state: &ContactState, terms: &Terms, now: DateTime<Utc>) -> Vec<
             Some(why) => Plan::NotSendable(why),
             None if by_meta => Plan::NotSendable("detected_by_meta"),
             None if at < c.stamp.at => Plan::NotSendable("before_click"),
-            None if at - c.stamp.at > window() || now - c.stamp.at > window() => Plan::WindowPassed,
+            None if at - c.stamp.at > window() => Plan::WindowPassed,
+            None if late.is_some_and(|now| now - c.stamp.at > window()) => Plan::WindowPassed,
             None => Plan::Send,
         },
     };
@@ -188,17 +192,18 @@ pub fn event_json(o: &Outcome, click: &AdClick, currency: &str) -> Value {
     ev
 }
 
-/// The outcomes of `state` to queue: planned `Send`, as (outcome, event).
+/// The outcomes of `state` to queue: planned `Send`, as (outcome, event)
+/// (`late` as for [`outcomes`]).
 pub fn to_send(
     state: &ContactState,
     terms: &Terms,
     currency: &str,
-    now: DateTime<Utc>,
+    late: Option<DateTime<Utc>>,
 ) -> Vec<(Outcome, Value)> {
     let Some(click) = state.click.as_ref() else {
         return Vec::new();
     };
-    outcomes(state, terms, now)
+    outcomes(state, terms, late)
         .into_iter()
         .filter(|o| o.plan == Plan::Send)
         .map(|o| {
@@ -343,10 +348,6 @@ mod tests {
     }
 
     /// A day after the click: inside the window.
-    fn now() -> DateTime<Utc> {
-        at(24 * 60)
-    }
-
     fn fold(events: &[Event]) -> ContactState {
         let mut s = ContactState::new("+628111");
         for e in events {
@@ -376,7 +377,7 @@ mod tests {
             ),
             purchase("p1", 60, 15_000_000, false),
         ]);
-        let sent = to_send(&s, &terms, "IDR", now());
+        let sent = to_send(&s, &terms, "IDR", None);
         assert_eq!(sent.len(), 2);
         let (ls, ev0) = &sent[0];
         assert_eq!((ls.name, ls.at), (EventName::LeadSubmitted, at(3)));
@@ -409,7 +410,7 @@ mod tests {
             ),
             click_msg("m1", 0, Some("WABA1")),
         ]);
-        assert_eq!(to_send(&again, &terms, "IDR", now()), sent);
+        assert_eq!(to_send(&again, &terms, "IDR", None), sent);
     }
 
     #[test]
@@ -427,13 +428,13 @@ mod tests {
             purchase("p1", 5, 100, false),
         ]);
         assert_eq!(
-            outcomes(&s, &terms, now())[0].plan,
+            outcomes(&s, &terms, None)[0].plan,
             Plan::NotSendable("no_click")
         );
         // A click without its account.
         let s = fold(&[click_msg("m1", 0, None), purchase("p1", 5, 100, false)]);
         assert_eq!(
-            outcomes(&s, &terms, now())[0].plan,
+            outcomes(&s, &terms, None)[0].plan,
             Plan::NotSendable("no_account")
         );
         // Past the window, detected by Meta, inside the window at its edge.
@@ -444,20 +445,29 @@ mod tests {
             purchase("p2", week + 1, 100, false),
             purchase("p3", 10, 100, true),
         ]);
-        let plans: Vec<_> = outcomes(&s, &terms, now())
+        let plans: Vec<_> = outcomes(&s, &terms, None)
             .into_iter()
             .map(|o| (o.conversion, o.plan))
             .collect();
         assert!(plans.contains(&(Some("p1".into()), Plan::Send)));
         assert!(plans.contains(&(Some("p2".into()), Plan::WindowPassed)));
         assert!(plans.contains(&(Some("p3".into()), Plan::NotSendable("detected_by_meta"))));
-        // Learnt after the window closed: not sent either.
-        let late = outcomes(&s, &terms, at(week + 1));
+        // Learnt after the window closed, the purchase in it is still sent
+        // (the spec's rule is its time against the click's)...
+        assert_eq!(
+            to_send(&s, &terms, "IDR", None)
+                .iter()
+                .filter_map(|(o, _)| o.conversion.clone())
+                .collect::<Vec<_>>(),
+            ["p1".to_owned()]
+        );
+        // ...but not by the queueing at start of what was known before.
+        let late = outcomes(&s, &terms, Some(at(week + 1)));
         assert!(late.iter().all(|o| o.plan != Plan::Send));
         // A known customer is no lead: nothing at all.
         let mut s = fold(&[click_msg("m1", 0, Some("W")), purchase("p1", 5, 100, false)]);
         s.mark_known_customer();
-        assert!(outcomes(&s, &terms, now()).is_empty());
+        assert!(outcomes(&s, &terms, None).is_empty());
     }
 
     #[test]

@@ -192,7 +192,7 @@ impl Leads {
             let rows: Vec<_> = in_window
                 .iter()
                 .flat_map(|s| {
-                    outbox::planned(s, t, now)
+                    outbox::planned(s, t, Some(now))
                         .into_iter()
                         .map(|(o, ev)| outbox::row_of(&s.key, &o, &ev))
                 })
@@ -401,8 +401,11 @@ impl Leads {
         detail.events_total = history.total as u64;
         detail.older = history.older.map(|o| o as u64);
         if let Some(state) = contacts::state_of(&self.inner.db, &key).await? {
-            let outcomes =
-                crate::ssr::domain::capi::outcomes(&state, &self.inner.terms, chrono::Utc::now());
+            let outcomes = crate::ssr::domain::capi::outcomes(
+                &state,
+                &self.inner.terms,
+                Some(chrono::Utc::now()),
+            );
             let ids: Vec<String> = outcomes.iter().map(|o| o.event_id.clone()).collect();
             let rows = outbox::get(&self.inner.db, &ids).await?;
             let info =

@@ -333,9 +333,8 @@ async fn write(
     // Conversions API events this batch makes known (written in its commit).
     let mut capi_rows = Vec::new();
     let mut queued = Vec::new();
-    let now = chrono::Utc::now();
     let planned_ids = |state: &ContactState, t: &OutboxTerms| -> HashSet<String> {
-        outbox::planned(state, t, now)
+        outbox::planned(state, t, None)
             .into_iter()
             .map(|(o, _)| o.event_id)
             .collect()
@@ -400,7 +399,7 @@ async fn write(
         history.extend(spill(&root, &mut ids, &mut pages));
         if let Some(t) = outbox {
             let mut any = false;
-            for (o, ev) in outbox::planned(&state, t, now) {
+            for (o, ev) in outbox::planned(&state, t, None) {
                 if !before.contains(&o.event_id) {
                     capi_rows.push(outbox::row_of(&root, &o, &ev));
                     any = true;

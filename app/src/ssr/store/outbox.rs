@@ -26,13 +26,13 @@ pub const PENDING: &str = "pending";
 pub const SENT: &str = "sent";
 pub const REJECTED: &str = "rejected";
 
-/// The events `state` has to send.
+/// The events `state` has to send (`late` as for [`capi::outcomes`]).
 pub fn planned(
     state: &ContactState,
     t: &OutboxTerms,
-    now: chrono::DateTime<chrono::Utc>,
+    late: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Vec<(Outcome, Value)> {
-    capi::to_send(state, &t.terms, &t.currency, now)
+    capi::to_send(state, &t.terms, &t.currency, late)
 }
 
 /// The outbox row of one event of lead `lead`.
