@@ -30,7 +30,7 @@ pub fn event_id(message_id: &str) -> String {
 }
 
 /// Message types that are no chat (the spec's table).
-const NOT_A_MESSAGE: &[(&str, &str)] = &[("reaction", "reaction"), ("ephemeral", "notice")];
+const NOT_A_MESSAGE: &[(&str, &str)] = &[("reaction", "reaction")];
 
 /// Templates' pricing categories: sent by the business's automation.
 const TEMPLATE_CATEGORIES: &[&str] = &[
