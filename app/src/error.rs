@@ -22,6 +22,9 @@ pub enum AppError {
     BatchTooLarge { max: usize, got: usize },
     #[error("the body is not valid JSON: {0}")]
     InvalidJson(String),
+    /// JSON, but not what the route takes (a webhook body of another shape).
+    #[error("{0}")]
+    InvalidBody(String),
     #[error("a valid API token is required (Authorization: Bearer …)")]
     Unauthorized,
     /// No such thing (a lead id, a route).
@@ -63,8 +66,10 @@ impl AppError {
         match self {
             AppError::InvalidParam { .. } => "invalid_parameter",
             AppError::InvalidEvent { .. } => "invalid_event",
-            AppError::BatchTooLarge { .. } => "batch_too_large",
+            // The spec's one code for a refused batch (events.md).
+            AppError::BatchTooLarge { .. } => "invalid_event",
             AppError::InvalidJson(_) => "invalid_json",
+            AppError::InvalidBody(_) => "invalid_body",
             AppError::Unauthorized => "unauthorized",
             AppError::NotFound(_) => "not_found",
             AppError::BadSignature => "invalid_signature",
@@ -83,8 +88,9 @@ impl AppError {
         match self {
             AppError::InvalidParam { .. }
             | AppError::InvalidEvent { .. }
-            | AppError::InvalidJson(_) => 400,
-            AppError::BatchTooLarge { .. } => 413,
+            | AppError::InvalidJson(_)
+            | AppError::InvalidBody(_)
+            | AppError::BatchTooLarge { .. } => 400,
             AppError::Unauthorized => 401,
             AppError::NotFound(_) => 404,
             AppError::BadSignature => 401,
@@ -125,7 +131,11 @@ impl AppError {
                 body["field"] = field.clone().into();
                 body["message"] = message.clone().into();
             }
-            AppError::BatchTooLarge { max, .. } => body["max"] = (*max).into(),
+            AppError::BatchTooLarge { max, .. } => {
+                // The first event past the limit.
+                body["index"] = (*max).into();
+                body["max"] = (*max).into();
+            }
             _ => {}
         }
         serde_json::json!({ "error": body })

@@ -118,11 +118,11 @@ fn params(list: &[&[(&str, &str)]]) -> Value {
 /// The answer for an error status, in the API's error shape.
 fn error(code: &str) -> Value {
     let what = match code {
-        "400" => "a malformed parameter or body (names it)",
+        "400" => "a malformed parameter or body (names it), or a batch over 1000 events",
         "401" => "missing or wrong token or signature",
         "403" => "refused (verification token, host name, cross-site)",
         "404" => "no such lead or route",
-        "413" => "body over 8 MiB or batch over 1000 events",
+        "413" => "body over 8 MiB",
         _ => "the database is unavailable",
     };
     json!({"description": what, "content": {"application/json":
