@@ -126,9 +126,23 @@ async fn a_signed_ctwa_message_becomes_a_lead_with_its_ad() {
     assert_eq!(lead["first_source"]["name"], "AD_TITLE");
     assert_eq!(lead["date"], "2023-10-11T17:23:20Z");
 
-    // A body that is not JSON (but signed) is a 400.
+    // A body that is not JSON (but signed) is a 400, and so is JSON that
+    // is no delivery: nothing of either is written.
     let junk = b"not json";
     assert_eq!(post(&s, junk, Some(sign(SECRET, junk))).await.0, 400);
+    for junk in [
+        &b"[1,2]"[..],
+        b"{\"object\":\"whatsapp_business_account\"}",
+        b"{\"entry\":{}}",
+    ] {
+        let (status, answer) = post(&s, junk, Some(sign(SECRET, junk))).await;
+        assert_eq!(status, 400, "{answer}");
+        assert_eq!(answer["error"]["code"], "invalid_body");
+    }
+    let (_, page) = s
+        .get("/api/v1/leads?from=2023-10-11&to=2023-10-11&tz=UTC")
+        .await;
+    assert_eq!(page["total"], 1, "{page}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,9 +162,13 @@ async fn every_real_body_is_acknowledged_and_statuses_make_no_lead() {
         let (status, answer) = post(&s, &body, Some(sign(SECRET, &body))).await;
         assert_eq!(status, 200, "{name}: {answer}");
     }
-    for body in [&b"{}"[..], br#"{"entry":[]}"#, br#"{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"messages":[{"type":"text"}]}}]}]}"#] {
+    // A delivery with nothing in it, or an item missing its fields, is
+    // acknowledged (Meta would retry a refusal for days); `{}` is no
+    // delivery at all (a bad body: 400).
+    for body in [&br#"{"entry":[]}"#[..], br#"{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"messages":[{"type":"text"}]}}]}]}"#] {
         assert_eq!(post(&s, body, Some(sign(SECRET, body))).await.0, 200);
     }
+    assert_eq!(post(&s, b"{}", Some(sign(SECRET, b"{}"))).await.0, 400);
     let statuses = fixture("status_read.json");
     let (_, answer) = post(&s, &statuses, Some(sign(SECRET, &statuses))).await;
     assert_eq!(
@@ -594,6 +612,12 @@ async fn chatwoot_replies_count_by_who_sent_them_and_forgeries_are_refused() {
     assert_eq!(chatwoot(&s, &first, "not-the-secret", 0).await.0, 401);
     assert_eq!(chatwoot(&s, &first, CHATWOOT_SECRET, 301).await.0, 401);
     assert_eq!(chatwoot(&s, &first, CHATWOOT_SECRET, -301).await.0, 401);
+    // Signed JSON that is no Chatwoot delivery: 400.
+    let (status, answer) = chatwoot(&s, &json!({"id": 1}), CHATWOOT_SECRET, 0).await;
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (400, &json!("invalid_body"))
+    );
     let r = s
         .http
         .post(s.url("/webhooks/chatwoot"))

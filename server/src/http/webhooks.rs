@@ -67,7 +67,8 @@ async fn verify(
 
 /// A webhook delivery: `503` without a configured secret, `401` for a bad
 /// or missing signature (or a stale Chatwoot timestamp; nothing written),
-/// `400` for a body that is not JSON; otherwise every message becomes an
+/// `400` for a body that is not JSON or not a delivery of the channel
+/// (nothing written); otherwise every message becomes an
 /// event and the answer is `200` once they are stored. What carries
 /// nothing useful is acknowledged and counted.
 async fn receive(
@@ -91,6 +92,7 @@ async fn receive(
     }
     let value: Value = serde_json::from_slice(&body)
         .map_err(|_| AppError::InvalidJson("the webhook body is not JSON".into()))?;
+    (c.shape)(&value).map_err(|why| AppError::InvalidBody(why.into()))?;
     let mut parsed = (c.parse)(&value, &state.settings);
     if !parsed.skipped.is_empty() {
         // Reasons only (field and rule), never a phone number or a name.

@@ -71,7 +71,28 @@ pub struct Channel {
     /// Meta's `hub.challenge` handshake on `GET`, with this verify token.
     pub handshake: Option<fn(&Settings) -> Option<&str>>,
     pub scheme: Scheme,
+    /// Whether a body is a delivery of this channel at all (else `400`,
+    /// nothing written); what its items hold is `parse`'s concern.
+    pub shape: fn(&Value) -> Result<(), &'static str>,
     pub parse: fn(&Value, &Settings) -> Parsed,
+}
+
+/// A Meta delivery (WhatsApp, Messenger, Instagram): an object with an
+/// `entry` list. (Another `object` is another subscription on the same
+/// address: acknowledged, nothing taken.)
+fn meta_shape(body: &Value) -> Result<(), &'static str> {
+    match body.get("entry") {
+        Some(Value::Array(_)) => Ok(()),
+        _ => Err("a delivery is a JSON object with an \"entry\" list"),
+    }
+}
+
+/// A Chatwoot delivery: an object naming its `event`.
+fn chatwoot_shape(body: &Value) -> Result<(), &'static str> {
+    match body.get("event") {
+        Some(Value::String(_)) => Ok(()),
+        _ => Err("a delivery is a JSON object with an \"event\" name"),
+    }
 }
 
 /// Every webhook intake.
@@ -83,6 +104,7 @@ pub static CHANNELS: [Channel; 3] = [
         secret: |s| s.whatsapp_app_secret.as_deref(),
         handshake: Some(|s| s.whatsapp_verify_token.as_deref()),
         scheme: Scheme::Hub,
+        shape: meta_shape,
         parse: whatsapp::parse,
     },
     Channel {
@@ -92,6 +114,7 @@ pub static CHANNELS: [Channel; 3] = [
         secret: |s| s.meta_app_secret.as_deref(),
         handshake: Some(|s| s.meta_verify_token.as_deref()),
         scheme: Scheme::Hub,
+        shape: meta_shape,
         parse: meta::parse,
     },
     Channel {
@@ -101,6 +124,7 @@ pub static CHANNELS: [Channel; 3] = [
         secret: |s| s.chatwoot_secret.as_deref(),
         handshake: None,
         scheme: Scheme::Chatwoot,
+        shape: chatwoot_shape,
         parse: chatwoot::parse,
     },
 ];
