@@ -118,6 +118,21 @@ impl Tx {
     }
 }
 
+/// The `SURREAL_ROCKSDB_*` variables of `vars` as SurrealDB's configuration
+/// keys (`rocksdb_…`).
+fn rocksdb_overrides(vars: impl Iterator<Item = (String, String)>) -> surrealdb_cnf::ConfigMap {
+    vars.filter_map(|(k, v)| {
+        let key = k.strip_prefix("SURREAL_")?.to_ascii_lowercase();
+        key.starts_with("rocksdb_").then(|| {
+            tracing::info!(setting = %key, value = %v, "RocksDB setting from the environment");
+            (key, v)
+        })
+    })
+    .fold(surrealdb_cnf::ConfigMap::empty(), |c, (k, v)| {
+        c.with_key_value(k, v)
+    })
+}
+
 /// The embedded RocksDB at `path`, its caches sized by `memory` (`None`:
 /// SurrealDB's own sizing, from the host). What SurrealDB 3.3.5's
 /// `surrealdb_engine_local::connect` does for the SDK's `connect`, with the
@@ -132,11 +147,15 @@ pub async fn open_rocksdb(path: &str, memory: Option<&DbMemory>) -> surrealdb::R
     fn error(e: impl std::fmt::Display) -> surrealdb::Error {
         surrealdb::Error::internal(e.to_string())
     }
-    let config = memory
+    let sized = memory
         .map(|m| m.config())
         .unwrap_or_default()
         .into_iter()
         .fold(ConfigMap::empty(), |c, (k, v)| c.with_key_value(k, v));
+    // An operator's own RocksDB settings (`SURREAL_ROCKSDB_*`, SurrealDB's
+    // names) win over the sizes above; nothing else is read from the
+    // environment (`SURREAL_DATASTORE_SYNC` could end durable commits).
+    let config = sized.join(rocksdb_overrides(std::env::vars()));
     // Live queries (the lead index follows commits) need the channel.
     let (send, recv) = surrealdb::channel::bounded(NOTIFICATIONS_CHANNEL_SIZE);
     // Maintenance starts after the version check, as in `connect`: its
@@ -153,4 +172,25 @@ pub async fn open_rocksdb(path: &str, memory: Option<&DbMemory>) -> surrealdb::R
     ds.start_maintenance_tasks();
     let db = Surreal::<Local>::unstable_from_datastore(ds, Some(recv)).await?;
     Ok(Db::Local(db))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rocksdb_overrides;
+
+    #[test]
+    fn only_rocksdb_settings_come_from_the_environment() {
+        let vars = [
+            ("SURREAL_ROCKSDB_COMPACTION_STYLE", "universal"),
+            ("SURREAL_DATASTORE_SYNC", "never"),
+            ("LEADS_MEMORY", "1G"),
+            ("ROCKSDB_BLOCK_SIZE", "4096"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned()));
+        let map = rocksdb_overrides(vars.into_iter());
+        assert!(map.has_key("rocksdb_compaction_style"));
+        assert!(!map.has_key("datastore_sync"));
+        assert!(!map.has_key("leads_memory"));
+        assert!(!map.has_key("rocksdb_block_size"));
+    }
 }
