@@ -376,7 +376,11 @@ pub struct Summary {
     pub touched: u64,
     pub untouched: u64,
     pub median_first_touch_seconds: Option<i64>,
-    /// Lead quality (`shared/spec/outcomes.md`): answered is `touched`.
+    /// Lead quality (`shared/spec/outcomes.md`): `answered` (the same
+    /// count as `touched`, under the quality flag's name), engaged, one
+    /// message, buyers.
+    #[serde(default)]
+    pub answered: u64,
     #[serde(default)]
     pub engaged: u64,
     #[serde(default)]
@@ -464,6 +468,7 @@ pub struct ConversionInfo {
     /// `purchase`, `qualified` or `lead_submitted`.
     #[serde(rename = "type")]
     pub kind: String,
+    #[serde(serialize_with = "money_json::opt")]
     pub value: Option<f64>,
     pub currency: Option<String>,
     /// `meta` for Meta's own detection (`automatic_events`), else `null`.
@@ -579,6 +584,19 @@ pub struct LeadDetail {
     /// What Meta was told about this lead (Conversions API).
     #[serde(default)]
     pub capi: CapiInfo,
+    /// The lead's conversions, oldest first, each with its send state (the
+    /// `conversion` events of `events`, gathered).
+    #[serde(default)]
+    pub conversions: Vec<LeadConversion>,
+}
+
+/// One conversion of a lead: its event's id and time, and what it is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LeadConversion {
+    pub id: String,
+    pub occurred_at: DateTime<Utc>,
+    #[serde(flatten)]
+    pub conversion: ConversionInfo,
 }
 
 /// Money as a JSON number: whole amounts without a fraction (`110000`,

@@ -148,7 +148,7 @@ test('the CSV download holds exactly the filtered leads', async ({ page }) => {
   const text = fs.readFileSync(await download.path(), 'utf8');
   expect(text.charCodeAt(0)).toBe(0xfeff);
   const lines = text.slice(1).trim().split(/\r\n/);
-  expect(lines[0]).toBe('Date,Customer Name,Phone Number,Email,First Source,First Touched At,Last Source,Channel,Lead ID');
+  expect(lines[0]).toBe('Date,Customer Name,Phone Number,Email,First Source,First Touched At,Last Source,Channel,Lead ID,Answered,Engaged,One message,Buyer,Revenue');
   expect(lines).toHaveLength(1 + 3);
   for (const n of [3, 7, 11]) expect(text).toContain(`Agustus ${n}`);
 });

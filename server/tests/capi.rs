@@ -288,6 +288,11 @@ async fn a_ctwa_lead_that_engages_and_buys_is_one_lead_submitted_and_one_purchas
         .find(|e| e["kind"] == "conversion")
         .expect("the purchase");
     assert_eq!(conv["conversion"]["capi_state"], "sent");
+    // The detail's list of conversions says the same.
+    let listed = &d["conversions"][0];
+    assert_eq!(listed["id"], conv["id"]);
+    assert_eq!(listed["type"], "purchase");
+    assert_eq!(listed["capi_state"], "sent");
     // The order again, and another message: nothing new is sent.
     let (st, b) = s
         .post_events(&json!([

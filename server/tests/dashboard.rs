@@ -257,7 +257,7 @@ async fn the_page_download_is_a_spreadsheet_csv_of_exactly_the_filtered_leads() 
     let lines: Vec<&str> = all.trim_start_matches('\u{feff}').lines().collect();
     assert_eq!(
         lines[0],
-        "Date,Customer Name,Phone Number,Email,First Source,First Touched At,Last Source,Channel,Lead ID"
+        "Date,Customer Name,Phone Number,Email,First Source,First Touched At,Last Source,Channel,Lead ID,Answered,Engaged,One message,Buyer,Revenue"
     );
     assert_eq!(lines.len(), 1 + 9);
     let awaiting = get("&touched=no&lang=id").await;

@@ -168,6 +168,11 @@ async fn quality_filters_summary_and_toggles() {
         (json!(2), json!(3), json!(1))
     );
     assert_eq!(sum["revenue"], 150000);
+    assert_eq!(sum["answered"], sum["touched"]);
+    let (_, answered) = s
+        .get(&format!("/api/v1/leads?{RANGE}&quality=answered"))
+        .await;
+    assert_eq!(sum["answered"], answered["total"], "{sum}");
 
     // The buyer's lead carries its outcome; its detail lists the purchase.
     let (_, page) = s.get(&format!("/api/v1/leads?{RANGE}&quality=buyer")).await;
@@ -185,6 +190,12 @@ async fn quality_filters_summary_and_toggles() {
     assert_eq!(conv.len(), 1);
     assert_eq!(conv[0]["conversion"]["type"], "purchase");
     assert_eq!(conv[0]["conversion"]["attributed"], true);
+    let listed = detail["conversions"].as_array().expect("conversions");
+    assert_eq!(listed.len(), 1, "{detail}");
+    assert_eq!(listed[0]["type"], "purchase");
+    assert_eq!(listed[0]["value"], 150000.0);
+    assert_eq!(listed[0]["currency"], "IDR");
+    assert_eq!(listed[0]["attributed"], true);
 
     // By the purchase's date: a range holding only the purchase day has
     // the buyer and revenue, and no leads.

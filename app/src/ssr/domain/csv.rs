@@ -59,7 +59,8 @@ fn yes_no(b: bool) -> String {
 pub const BOM: &str = "\u{feff}";
 
 /// The header of the page's download: the seven columns of the Leads table
-/// in the page's language, then channel and lead id.
+/// in the page's language, then channel and lead id, then the lead's
+/// quality (answered, engaged, one message, buyer) and revenue.
 pub fn page_header(lang: Lang) -> String {
     let keys = [
         "col.date",
@@ -71,6 +72,11 @@ pub fn page_header(lang: Lang) -> String {
         "col.last_source",
         "col.channel",
         "col.id",
+        "kpi.answered",
+        "quality.engaged",
+        "ads.one_message",
+        "quality.buyer",
+        "ads.revenue",
     ];
     let names: Vec<String> = keys.iter().map(|k| text(lang.t(k))).collect();
     format!("{BOM}{}\r\n", names.join(","))
@@ -81,6 +87,7 @@ pub fn page_header(lang: Lang) -> String {
 /// time); phones are written as `="+6281…"` so Excel keeps them as text
 /// instead of turning them into a number; Last Source only when it differs.
 pub fn page_rows(out: &mut String, leads: &[LeadFacts], tz: Tz, lang: Lang) {
+    let yes = |b: bool| lang.t(if b { "yes" } else { "no" }).to_owned();
     for l in leads {
         let time = |t: chrono::DateTime<chrono::Utc>| {
             t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string()
@@ -111,6 +118,11 @@ pub fn page_rows(out: &mut String, leads: &[LeadFacts], tz: Tz, lang: Lang) {
             } else {
                 quote(l.key.clone())
             },
+            yes(l.answered()),
+            yes(l.engaged),
+            yes(l.one_message),
+            yes(l.buyer()),
+            super::money::to_text(l.revenue()),
         ];
         out.push_str(&fields.join(","));
         out.push_str("\r\n");
@@ -225,14 +237,14 @@ mod tests {
         assert!(head.starts_with('\u{feff}'));
         assert_eq!(
             head.trim_start_matches('\u{feff}'),
-            "Date,Customer Name,Phone Number,Email,First Source,First Touched At,Last Source,Channel,Lead ID\r\n"
+            "Date,Customer Name,Phone Number,Email,First Source,First Touched At,Last Source,Channel,Lead ID,Answered,Engaged,One message,Buyer,Revenue\r\n"
         );
         assert!(page_header(Lang::Id).contains("Nama Pelanggan"));
         let mut out = String::new();
         page_rows(&mut out, &[lead], chrono_tz::Asia::Jakarta, Lang::En);
         assert_eq!(
             out,
-            "2026-11-20 09:15:03,\"Budi, \"\"Santoso\"\"\",\"=\"\"+6281234567890\"\"\",,Promo 11.11 (meta),,,whatsapp,\"=\"\"+6281234567890\"\"\"\r\n"
+            "2026-11-20 09:15:03,\"Budi, \"\"Santoso\"\"\",\"=\"\"+6281234567890\"\"\",,Promo 11.11 (meta),,,whatsapp,\"=\"\"+6281234567890\"\"\",no,no,no,no,0\r\n"
         );
     }
 

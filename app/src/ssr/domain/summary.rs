@@ -59,6 +59,7 @@ pub fn summarize(leads: &[LeadFacts], from: NaiveDate, to: NaiveDate, tz: Tz) ->
         touched,
         untouched: leads.len() as u64 - touched,
         median_first_touch_seconds: median(&mut waits),
+        answered: touched,
         engaged: leads.iter().filter(|l| l.engaged).count() as u64,
         one_message: leads.iter().filter(|l| l.one_message).count() as u64,
         buyers: leads.iter().filter(|l| l.buyer()).count() as u64,

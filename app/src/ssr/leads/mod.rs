@@ -412,6 +412,7 @@ impl Leads {
                 reports::capi::lead_capi(&state, outcomes, &rows, self.inner.outbox.is_some());
             reports::capi::attach(&mut detail, info);
         }
+        reports::capi::conversions(&mut detail);
         Ok(Some(detail))
     }
 

@@ -88,3 +88,19 @@ pub(crate) fn attach(detail: &mut LeadDetail, info: CapiInfo) {
     }
     detail.capi = info;
 }
+
+/// Gathers the conversion events of the detail (with their send states).
+pub(crate) fn conversions(detail: &mut LeadDetail) {
+    detail.conversions = detail
+        .events
+        .iter()
+        .filter_map(|e| {
+            let c = e.conversion.clone()?;
+            Some(crate::model::LeadConversion {
+                id: e.id.clone(),
+                occurred_at: e.occurred_at,
+                conversion: c,
+            })
+        })
+        .collect();
+}

@@ -176,6 +176,7 @@ pub fn summary_and_chart(index: &LeadIndex, f: &Filter, top: Option<usize>) -> (
         touched,
         untouched: total - touched,
         median_first_touch_seconds: median_all,
+        answered: touched,
         engaged,
         one_message,
         buyers,

@@ -75,5 +75,6 @@ pub(crate) fn timeline(
         events_total: 0,
         older: None,
         capi: Default::default(),
+        conversions: Vec::new(),
     }
 }
