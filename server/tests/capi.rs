@@ -509,6 +509,50 @@ async fn nothing_is_sent_without_a_click_or_past_the_window() {
     assert_eq!(ns["total"], 1, "{ns}");
 }
 
+/// "Closing soon" lists the leads with nothing sent: one whose only event
+/// Meta rejected is still one (someone can qualify it in time), one with
+/// an event sent is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_whose_only_event_was_rejected_is_still_closing_soon() {
+    let graph = Standin::start().await;
+    graph.answer(
+        400,
+        json!({"error": {"message": "Invalid parameter", "code": 100, "error_subcode": 2804019}}),
+    );
+    let s = server(&graph, None).await;
+    let clicked = ago(7 * 24 * 60 - 120);
+    let (rejected, sent) = ("6281234500041", "6281234500042");
+    for (n, phone) in [(1, rejected), (2, sent)] {
+        webhook(
+            &s,
+            "/webhooks/whatsapp",
+            WA_SECRET,
+            &ctwa_body(
+                phone,
+                &format!("CLID-C{n}"),
+                &format!("wamid.C{n}"),
+                clicked,
+            ),
+        )
+        .await;
+        s.post_events(&json!([purchase(
+            &format!("o-c{n}"),
+            &format!("+{phone}"),
+            ago(7 * 24 * 60 - 150),
+            "9000"
+        )]))
+        .await;
+        let want = if n == 1 { "rejected" } else { "sent" };
+        wait_states(&s, &format!("+{phone}"), &[want]).await;
+    }
+    let (_, list) = s.get("/api/v1/capi/closing_soon").await;
+    let leads: Vec<&Value> = list["leads"]
+        .as_array()
+        .map(|l| l.iter().map(|x| &x["lead"]["id"]).collect())
+        .unwrap_or_default();
+    assert_eq!(leads, [&json!(format!("+{rejected}"))], "{list}");
+}
+
 /// The window is the outcome's time against the click's: a purchase a day
 /// after a click three weeks ago, learnt today (an import of old orders),
 /// is sent with its own time.

@@ -349,9 +349,10 @@ impl LeadIndex {
         }
     }
 
-    /// The sendable leads with nothing queued whose Date is in
-    /// `[start, end)` (the "closing soon" candidates).
-    pub fn unsent_between(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<LeadFacts> {
+    /// The sendable leads whose Date is in `[start, end)` and whose events,
+    /// if any, are not all sent (the "closing soon" candidates, with their
+    /// codes: a lead marked pending or rejected may also have a sent one).
+    pub fn unsent_between(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<(LeadFacts, u8)> {
         let pred = scan::Pred {
             channels: None,
             sources: None,
@@ -359,14 +360,22 @@ impl LeadIndex {
             touched: None,
             quality_on: 0,
             quality_off: 0,
-            capi: Some(CAPI_NONE),
+            capi: None,
             matches: None,
             range: (stamp(start), stamp(end)),
             store: &self.store,
         };
         let mut slots = Vec::new();
-        self.scan(pred.range, &pred, |s, _| slots.push(s));
-        slots.into_iter().map(|s| self.facts(s)).collect()
+        self.scan(pred.range, &pred, |s, _| {
+            let code = self.store.hot[s as usize].capi;
+            if matches!(code, CAPI_NONE | CAPI_PENDING | CAPI_REJECTED) {
+                slots.push((s, code));
+            }
+        });
+        slots
+            .into_iter()
+            .map(|(s, code)| (self.facts(s), code))
+            .collect()
     }
 
     /// A lead's Conversions API state (`CAPI_*`).

@@ -586,7 +586,8 @@ impl Leads {
     }
 
     /// Sendable ad leads whose 7-day window ends within `within` of `now`
-    /// with nothing queued or sent, newest deadline first.
+    /// with nothing sent (nothing queued, or only events still pending or
+    /// rejected), newest deadline first.
     pub async fn closing_soon(
         &self,
         now: chrono::DateTime<chrono::Utc>,
@@ -599,6 +600,23 @@ impl Leads {
         let candidates = self
             .read()
             .unsent_between(now - window, now - window + within);
+        // A lead marked pending or rejected may have another event sent.
+        let marked: Vec<String> = candidates
+            .iter()
+            .filter(|(_, code)| *code != CAPI_NONE)
+            .map(|(l, _)| l.key.clone())
+            .collect();
+        let sent: HashSet<String> = outbox::states_of(&self.inner.db, &marked)
+            .await?
+            .into_iter()
+            .filter(|(_, state)| state == outbox::SENT)
+            .map(|(lead, _)| lead)
+            .collect();
+        let candidates: Vec<_> = candidates
+            .into_iter()
+            .map(|(l, _)| l)
+            .filter(|l| !sent.contains(&l.key))
+            .collect();
         // The candidates' clicks in one read (a query per lead was one
         // round trip each).
         let keys: Vec<String> = candidates.iter().map(|l| l.key.clone()).collect();
