@@ -120,6 +120,21 @@ async fn the_ads_report_is_the_specs_example() {
         (json!(0), Value::Null)
     );
 
+    // An ad its leads name without a name takes the name its spend gives.
+    let mut unnamed = inbound("u1", "+6281100000009", "2026-10-08T04:00:00Z", Some("777"));
+    unnamed["source"]["name"] = Value::Null;
+    s.post_events(&json!([unnamed])).await;
+    let named = json!([{"date": "2026-10-08", "platform": "meta", "ad_id": "777", "spend": 3000, "ad_name": "Kopi Z"}]);
+    s.call(s.api("/api/v1/spend", Some(&named))).await;
+    let (_, r) = s.get(&format!("/api/v1/ads?{RANGE}")).await;
+    let row = r["rows"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|x| x["source"]["id"] == "777"))
+        .cloned()
+        .expect("the unnamed ad's row");
+    assert_eq!(row["source"]["name"], "Kopi Z", "{row}");
+    assert_eq!(row["leads"], 1);
+
     // The CSV has the same numbers.
     let (status, headers, csv) = s
         .call(s.api(&format!("/api/v1/ads.csv?{RANGE}"), None))
@@ -133,7 +148,7 @@ async fn the_ads_report_is_the_specs_example() {
     );
     let total = csv.lines().last().expect("total line");
     assert!(
-        total.starts_with("total,,,,,105000,5,21000,4,2,3,240,1,150000,"),
+        total.starts_with("total,,,,,108000,6,18000,4,2,4,240,1,150000,"),
         "{total}"
     );
 }

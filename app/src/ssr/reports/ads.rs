@@ -213,6 +213,8 @@ pub fn ads(
     }
     // Spend: onto its source's row, or a row of its own (money spent, no leads).
     let mut extra: Vec<(AdSource, Acc)> = Vec::new();
+    // The ad's name from its spend, for a row whose leads did not name it.
+    let mut spend_names: Vec<Option<String>> = vec![None; groups];
     for ad in book.in_range(f.from, f.to) {
         if !spend_matches(f, &ad.platform, &ad.ad_id) {
             continue;
@@ -221,6 +223,9 @@ pub fn ads(
             Some(g) => {
                 let a = &mut acc[*g];
                 a.spend = Some(a.spend.unwrap_or(0) + ad.spend);
+                if spend_names[*g].is_none() {
+                    spend_names[*g] = ad.name.clone();
+                }
             }
             None => extra.push((
                 AdSource {
@@ -248,7 +253,7 @@ pub fn ads(
             platform: s.platform.clone(),
             kind: s.kind.clone(),
             id: s.id.clone(),
-            name: s.name.clone(),
+            name: s.name.clone().or_else(|| spend_names[g].take()),
         });
         rows.push((
             a.spend,
