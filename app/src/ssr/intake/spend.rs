@@ -238,7 +238,7 @@ pub fn parse_spend_csv(text: &str, currency: &str) -> Result<Vec<SpendRow>, RowE
     let names = recs.first().map(|(_, h)| names_of(h)).unwrap_or_default();
     let rows = recs.get(1..).unwrap_or_default();
     match kind_of_names(&names) {
-        Some(CsvKind::AdsManager) => ads_manager(&names, rows, currency).map(dedup),
+        Some(CsvKind::AdsManager) => ads_manager(&names, rows, currency).map(sum_parts),
         Some(CsvKind::PlainSpend) => {
             let cols = PLAIN.map(|n| find_ci(&names, n));
             let parse = |(at, [d, p, id, an, cn, s]): (usize, [&str; 6])| {
@@ -367,6 +367,30 @@ pub fn parse_spend_json(value: &Value) -> Result<Vec<SpendRow>, RowError> {
         out.push(plain(i, texts, spend.and_then(money::from_json))?);
     }
     Ok(dedup(out))
+}
+
+/// Rows of one ad's day in an Ads Manager export are the parts of a
+/// breakdown (by age, gender, placement…; the day's spend split among
+/// them): added up into the day's spend.
+fn sum_parts(rows: Vec<SpendRow>) -> Vec<SpendRow> {
+    let mut at: HashMap<(NaiveDate, String, String), usize> = HashMap::new();
+    let mut out: Vec<SpendRow> = Vec::with_capacity(rows.len());
+    for r in rows {
+        match at.entry((r.date, r.platform.clone(), r.ad_id.clone())) {
+            Entry::Occupied(e) => {
+                let day = &mut out[*e.get()];
+                day.spend += r.spend;
+                if day.ad_name.is_none() {
+                    day.ad_name = r.ad_name;
+                }
+            }
+            Entry::Vacant(e) => {
+                e.insert(out.len());
+                out.push(r);
+            }
+        }
+    }
+    out
 }
 
 /// A repeated `(date, platform, ad_id)` replaces the earlier row in place,
@@ -514,6 +538,13 @@ mod tests {
         assert_eq!(
             (rows[2].spend, rows[2].campaign_name.as_deref()),
             (5_000_050, None)
+        );
+        // A breakdown (here by age) splits an ad's day: its parts add up.
+        let csv = "Day,Age,Ad ID,Ad name,Amount spent (IDR)\n2026-10-07,18-24,1,Kopi A,5000\n2026-10-07,25-34,1,Kopi A,7000\n2026-10-08,18-24,1,Kopi A,1000\n";
+        let rows = parse_spend_csv(csv, "IDR").unwrap();
+        assert_eq!(
+            rows.iter().map(|r| r.spend).collect::<Vec<_>>(),
+            [1_200_000, 100_000]
         );
         // A `Day` column is the day, whatever range the export covers.
         let csv = "Ad ID,Day,Reporting starts,Reporting ends,Amount spent (IDR)\n1,2026-10-07,2026-10-01,2026-10-31,5\n";
