@@ -21,9 +21,10 @@ pub struct SpendRow {
 /// spend comes near; it keeps every sum far from overflow).
 pub const MAX_UNITS: i64 = 1_000_000_000_000;
 
-/// Reads a decimal amount ≥ 0 as text: `150000`, `149999.50`, `0.5`; a
+/// Reads a decimal amount ≥ 0 as text: `150000`, `149999.50`, `0.5`; more
+/// than two decimals are rounded half up to the cent (`1.005` is 1.01). A
 /// thousands separator is refused (`150,000` is ambiguous between
-/// locales), as are more than two decimals, signs, exponents and blanks.
+/// locales), as are signs, exponents and blanks.
 pub fn parse(text: &str) -> Result<Minor, &'static str> {
     let t = text.trim();
     let (whole, frac) = match t.split_once('.') {
@@ -41,9 +42,11 @@ pub fn parse(text: &str) -> Result<Minor, &'static str> {
             "must be a number ≥ 0 written with digits and an optional decimal point, e.g. 149999.50",
         );
     }
-    if frac.len() > 2 {
-        return Err("must have at most two decimals");
-    }
+    // Past the cent: rounded half up on the first dropped digit.
+    let (frac, up) = match frac.as_bytes().get(2) {
+        Some(d) => (&frac[..2], *d >= b'5'),
+        None => (frac, false),
+    };
     let units: i64 = if whole.is_empty() {
         0
     } else {
@@ -67,7 +70,7 @@ pub fn parse(text: &str) -> Result<Minor, &'static str> {
         1 => i64::from(frac.as_bytes()[0] - b'0') * 10,
         _ => frac.parse::<i64>().unwrap_or(0),
     };
-    Ok(units * 100 + cents)
+    Ok(units * 100 + cents + i64::from(up))
 }
 
 /// Reads an amount given as a JSON number or a string (the spec allows both).
@@ -80,7 +83,13 @@ pub fn from_json(v: &serde_json::Value) -> Result<Minor, &'static str> {
             // serde_json prints a float as its shortest exact form (149999.5).
             let s = n.to_string();
             if s.contains(['e', 'E']) {
-                return Err("must be a plain decimal number, e.g. 149999.50");
+                // A number with an exponent (1e5): its value, to the cent.
+                return match n.as_f64() {
+                    Some(f) if f.is_finite() && f <= MAX_UNITS as f64 => {
+                        Ok((f * 100.0).round() as Minor)
+                    }
+                    _ => Err("is too large"),
+                };
             }
             parse(&s)
         }
@@ -130,13 +139,17 @@ mod tests {
         assert_eq!(from_json(&json!(150000)), Ok(15_000_000));
         assert_eq!(from_json(&json!(149999.5)), Ok(14_999_950));
         assert_eq!(from_json(&json!("149999.50")), Ok(14_999_950));
+        // Past the cent, rounded half up; an exponent's value is taken.
+        assert_eq!(parse("1.005"), Ok(101));
+        assert_eq!(parse("149999.504"), Ok(14_999_950));
+        assert_eq!(from_json(&json!(1e5)), Ok(10_000_000));
+        assert_eq!(from_json(&json!(149999.505)), Ok(14_999_951));
+        assert!(from_json(&json!(1e300)).is_err());
     }
 
     #[test]
     fn what_is_not_an_amount_is_refused() {
-        for bad in [
-            "", "-1", "1,5", "150,000", "1.005", "1e5", "abc", "1.2.3", "+5", ".",
-        ] {
+        for bad in ["", "-1", "1,5", "150,000", "1e5", "abc", "1.2.3", "+5", "."] {
             assert!(parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(from_json(&json!(-1)).is_err());
