@@ -78,15 +78,19 @@ fn time(v: Option<&Value>) -> Option<DateTime<Utc>> {
 /// `message_type` as a name: Chatwoot sends the enum's name, some
 /// versions and relays its number.
 fn message_type(body: &Value) -> &str {
-    match body.get("message_type") {
-        Some(Value::String(s)) => s.as_str(),
-        Some(Value::Number(n)) => match n.as_u64() {
-            Some(0) => "incoming",
-            Some(1) => "outgoing",
-            Some(2) => "activity",
-            Some(3) => "template",
-            _ => "",
+    let number = match body.get("message_type") {
+        Some(Value::String(s)) => match s.trim().parse::<u64>() {
+            Ok(n) => Some(n),
+            Err(_) => return s.as_str(),
         },
+        Some(Value::Number(n)) => n.as_u64(),
+        _ => None,
+    };
+    match number {
+        Some(0) => "incoming",
+        Some(1) => "outgoing",
+        Some(2) => "activity",
+        Some(3) => "template",
         _ => "",
     }
 }
@@ -344,6 +348,9 @@ pub(crate) mod tests {
         b["message_type"] = json!(0);
         b["created_at"] = json!(1_748_772_000);
         assert_eq!(p(&b).events[0].occurred_at.timestamp(), 1_748_772_000);
+        // ...and the number as text.
+        b["message_type"] = json!("0");
+        assert_eq!(p(&b).events[0].direction, Some(Direction::Inbound));
     }
 
     #[test]
