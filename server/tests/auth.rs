@@ -373,6 +373,29 @@ async fn api_tokens_are_shown_once_used_and_revoked() {
     assert_eq!(v["error"]["code"], "unauthorized");
 }
 
+/// Wrong API tokens from one address are slowed as wrong passwords are:
+/// 20 free, then 429 with Retry-After, whatever token comes next.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_api_tokens_from_one_address_are_slowed() {
+    let s = InProcess::start("mem://").await;
+    let api = client();
+    let get = |token: &'static str| api.get(s.url("/api/v1/leads")).bearer_auth(token).send();
+    for i in 0..20 {
+        let r = get("guess-0000").await.expect("api");
+        assert_eq!(r.status(), 401, "guess {i}");
+    }
+    let r = get("guess-0021").await.expect("api");
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().contains_key("retry-after"));
+    let v: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(v["error"]["code"], "throttled");
+    let r = get(TOKEN).await.expect("api");
+    assert_eq!(r.status(), 429, "the right token waits its turn too");
+    // No token at all is no guess: it still answers 401.
+    let r = api.get(s.url("/api/v1/leads")).send().await.expect("api");
+    assert_eq!(r.status(), 401);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_host_names_and_cross_site_sign_ins_are_refused() {
     let s =
@@ -414,7 +437,8 @@ async fn other_host_names_and_cross_site_sign_ins_are_refused() {
             .send()
             .await
             .expect("ok");
-        assert_ne!(r.status(), 403, "{host}");
+        // The page answers: a redirect to sign in, not a refusal.
+        assert_eq!(r.status(), 303, "{host}");
     }
     // A sign-in form posted from another site, or from another port or
     // subdomain of this one (same-site, not same-origin).

@@ -2,7 +2,7 @@
 //! with `token create` (or on the settings page), or `LEADS_API_TOKEN`.
 
 use axum::extract::{Request, State};
-use axum::http::header;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -10,6 +10,7 @@ use app::error::AppError;
 use app::ssr::state::AppState;
 
 use super::ApiError;
+use super::access::Peer;
 
 /// The token of an `Authorization: Bearer …` header (the scheme's name in
 /// any case, as HTTP says).
@@ -21,16 +22,39 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
         .then_some(token.trim())
 }
 
-pub async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn require_token(
+    State(state): State<AppState>,
+    Peer(peer): Peer,
+    req: Request,
+    next: Next,
+) -> Response {
     // The API description is for anyone (a path inside the nested router).
     if req.uri().path() == "/openapi.json" {
         return next.run(req).await;
     }
     let ok = match bearer(req.headers()) {
-        Some(token) => match state.auth.api_token(token).await {
-            Ok(ok) => ok,
-            Err(e) => return ApiError(e).into_response(),
-        },
+        Some(token) => {
+            // An address that kept giving wrong tokens waits (429).
+            let wait = state.auth.token_wait(peer);
+            if wait > 0 {
+                let mut res = super::error::json_error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "throttled",
+                    "too many wrong tokens from this address: try again later",
+                );
+                res.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+                return res;
+            }
+            match state.auth.api_token(token).await {
+                Ok(true) => true,
+                Ok(false) => {
+                    state.auth.token_failed(peer);
+                    false
+                }
+                Err(e) => return ApiError(e).into_response(),
+            }
+        }
         None => false,
     };
     if ok {

@@ -122,6 +122,14 @@ struct Inner {
     throttle: Mutex<Throttle>,
 }
 
+/// The throttle's key for wrong API tokens from `addr`.
+fn token_key(addr: Option<IpAddr>) -> String {
+    format!(
+        "t:{}",
+        addr.map_or_else(|| "-".to_owned(), crate::ssr::domain::net::throttle_key)
+    )
+}
+
 /// Milliseconds since 1970 (the sign-in throttle's clock).
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -167,7 +175,7 @@ fn check_password(p: &str, by: ChosenBy) -> Result<(), AuthError> {
         _ => {
             if n < MIN_PASSWORD {
                 tracing::warn!(
-                    "a password of fewer than {MIN_PASSWORD} characters was set; sign-in throttling slows guessing, a longer one stops it"
+                    "a password of fewer than {MIN_PASSWORD} characters was set; throttling slows guessing it, a longer one stops it"
                 );
             }
             Ok(())
@@ -428,6 +436,22 @@ impl Auth {
             return Ok(());
         }
         accounts::delete_session(self.db(), &digest(cookie)).await
+    }
+
+    /// Seconds an address must wait before its next API token is checked:
+    /// wrong tokens are slowed per address as wrong passwords are (after
+    /// [`FREE_PER_ADDRESS`] free ones), so that a short token the operator
+    /// chose cannot be guessed at the server's speed.
+    pub fn token_wait(&self, addr: Option<IpAddr>) -> i64 {
+        let ms = self
+            .throttle()
+            .wait(&token_key(addr), FREE_PER_ADDRESS, now_ms());
+        (ms + 999) / 1000
+    }
+
+    /// Counts a wrong API token from `addr`.
+    pub fn token_failed(&self, addr: Option<IpAddr>) {
+        self.throttle().failed(&token_key(addr), now_ms());
     }
 
     /// Whether a bearer token may use the API: `LEADS_API_TOKEN`, or a
