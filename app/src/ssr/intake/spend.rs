@@ -232,13 +232,17 @@ fn plain(at: usize, cells: [&str; 5], spend: Result<Minor, &str>) -> Result<Spen
 }
 
 /// Reads a spend CSV, Meta Ads Manager's export or the plain form, with
-/// repeated `(date, platform, ad_id)` rows reduced to the last one.
+/// repeated `(date, platform, ad_id)` rows reduced to the last one (in an
+/// export broken down by age, placement…, added up).
 pub fn parse_spend_csv(text: &str, currency: &str) -> Result<Vec<SpendRow>, RowError> {
     let recs = records(text);
     let names = recs.first().map(|(_, h)| names_of(h)).unwrap_or_default();
     let rows = recs.get(1..).unwrap_or_default();
     match kind_of_names(&names) {
-        Some(CsvKind::AdsManager) => ads_manager(&names, rows, currency).map(sum_parts),
+        Some(CsvKind::AdsManager) if names.iter().any(|n| is_breakdown(n)) => {
+            ads_manager(&names, rows, currency).map(sum_parts)
+        }
+        Some(CsvKind::AdsManager) => ads_manager(&names, rows, currency).map(dedup),
         Some(CsvKind::PlainSpend) => {
             let cols = PLAIN.map(|n| find_ci(&names, n));
             let parse = |(at, [d, p, id, an, cn, s]): (usize, [&str; 6])| {
@@ -369,9 +373,31 @@ pub fn parse_spend_json(value: &Value) -> Result<Vec<SpendRow>, RowError> {
     Ok(dedup(out))
 }
 
-/// Rows of one ad's day in an Ads Manager export are the parts of a
-/// breakdown (by age, gender, placement…; the day's spend split among
-/// them): added up into the day's spend.
+/// Ads Manager's breakdown columns beyond the day (Breakdown → By
+/// Delivery / By Action): each splits an ad's day into several rows.
+fn is_breakdown(name: &str) -> bool {
+    const BREAKDOWNS: &[&str] = &[
+        "Age",
+        "Gender",
+        "Placement",
+        "Platform",
+        "Device platform",
+        "Impression device",
+        "Country",
+        "Region",
+        "DMA region",
+        "Business locations",
+        "Time of day (ad account time zone)",
+        "Time of day (viewer's time zone)",
+    ];
+    BREAKDOWNS
+        .iter()
+        .any(|b| b.eq_ignore_ascii_case(name.trim()))
+}
+
+/// Rows of one ad's day in an Ads Manager export with a breakdown are its
+/// parts (by age, gender, placement…; the day's spend split among them):
+/// added up into the day's spend.
 fn sum_parts(rows: Vec<SpendRow>) -> Vec<SpendRow> {
     let mut at: HashMap<(NaiveDate, String, String), usize> = HashMap::new();
     let mut out: Vec<SpendRow> = Vec::with_capacity(rows.len());
@@ -546,6 +572,10 @@ mod tests {
             rows.iter().map(|r| r.spend).collect::<Vec<_>>(),
             [1_200_000, 100_000]
         );
+        // Without a breakdown column a repeated day is a correction: the
+        // last row stands.
+        let csv = "Day,Ad ID,Amount spent (IDR)\n2026-10-07,1,5000\n2026-10-07,1,7000\n";
+        assert_eq!(parse_spend_csv(csv, "IDR").unwrap()[0].spend, 700_000);
         // A `Day` column is the day, whatever range the export covers.
         let csv = "Ad ID,Day,Reporting starts,Reporting ends,Amount spent (IDR)\n1,2026-10-07,2026-10-01,2026-10-31,5\n";
         assert_eq!(
