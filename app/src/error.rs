@@ -132,8 +132,9 @@ impl AppError {
                 body["message"] = message.clone().into();
             }
             AppError::BatchTooLarge { max, .. } => {
-                // The first event past the limit.
+                // The first event past the limit; no one field is at fault.
                 body["index"] = (*max).into();
+                body["field"] = "".into();
                 body["max"] = (*max).into();
             }
             _ => {}

@@ -584,8 +584,8 @@ pub struct LeadDetail {
     /// What Meta was told about this lead (Conversions API).
     #[serde(default)]
     pub capi: CapiInfo,
-    /// The lead's conversions, oldest first, each with its send state (the
-    /// `conversion` events of `events`, gathered).
+    /// The lead's conversions among this window's events (all of them
+    /// unless `older`), oldest first, each with its send state.
     #[serde(default)]
     pub conversions: Vec<LeadConversion>,
 }

@@ -204,6 +204,9 @@ pub fn document() -> Value {
                     "events": {"type": "array", "items": {"type": "object"},
                         "description": "the latest events (about 1000), in time order"},
                     "events_total": {"type": "integer", "description": "every event the lead has"},
+                    "conversions": {"type": "array", "items": {"type": "object"},
+                        "description": "the conversions among this window's events: id, occurred_at, type, value, currency, detected_by, attributed, capi_state, capi_message"},
+                    "capi": {"type": "object", "description": "the ad click and what Meta was told of each outcome"},
                     "older": {"type": ["integer", "null"], "description": "before= for the next older window; null: this window reaches the first event"}}})),
                     "400": error("400"), "401": error("401"), "404": error("404")}}},
             "/api/v1/ads": {"get": {"summary": "The ads report: per source, spend, leads, quality, buyers, revenue, cost per lead and per buyer, ROAS",
@@ -285,6 +288,9 @@ pub fn document() -> Value {
                     "total": {"type": "integer"}, "touched": {"type": "integer"},
                     "untouched": {"type": "integer"},
                     "median_first_touch_seconds": {"type": ["integer", "null"]},
+                    "answered": {"type": "integer"}, "engaged": {"type": "integer"},
+                    "one_message": {"type": "integer"}, "buyers": {"type": "integer"},
+                    "revenue": {"type": "number"},
                     "by_day": {"type": "array", "items": {"type": "object", "properties": {
                         "day": {"type": "string", "format": "date"}, "count": {"type": "integer"}}}},
                     "by_source": {"type": "array", "items": {"type": "object", "properties": {
