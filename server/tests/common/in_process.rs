@@ -75,9 +75,10 @@ impl InProcess {
         let settings = cli
             .settings
             .resolve_with(|name| {
+                // The last of a name wins (a test's own token).
                 secrets
                     .iter()
-                    .find(|(k, _)| k == name)
+                    .rfind(|(k, _)| k == name)
                     .map(|(_, v)| v.clone())
             })
             .expect("settings");

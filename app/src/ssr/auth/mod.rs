@@ -438,10 +438,21 @@ impl Auth {
         accounts::delete_session(self.db(), &digest(cookie)).await
     }
 
+    /// Whether `LEADS_API_TOKEN` is short enough to guess. Only then are
+    /// wrong tokens throttled: a made token is 256 random bits, and a
+    /// throttle keyed by address would let anyone behind the same proxy
+    /// lock every API client out.
+    pub fn weak_token(&self) -> bool {
+        self.inner
+            .env_token
+            .as_ref()
+            .is_some_and(|t| t.chars().count() < MIN_PASSWORD)
+    }
+
     /// Seconds an address must wait before its next API token is checked:
     /// wrong tokens are slowed per address as wrong passwords are (after
     /// [`FREE_PER_ADDRESS`] free ones), so that a short token the operator
-    /// chose cannot be guessed at the server's speed.
+    /// chose cannot be guessed at the server's speed ([`Auth::weak_token`]).
     pub fn token_wait(&self, addr: Option<IpAddr>) -> i64 {
         let ms = self
             .throttle()
