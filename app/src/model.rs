@@ -584,8 +584,8 @@ pub struct LeadDetail {
     /// What Meta was told about this lead (Conversions API).
     #[serde(default)]
     pub capi: CapiInfo,
-    /// The lead's conversions among this window's events (all of them
-    /// unless `older`), oldest first, each with its send state.
+    /// Every conversion of the lead, oldest first, each with its send state
+    /// (also those older than this window of events).
     #[serde(default)]
     pub conversions: Vec<LeadConversion>,
 }

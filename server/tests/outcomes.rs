@@ -441,3 +441,52 @@ fn a_wrong_business_hours_calendar_stops_the_start_naming_the_setting() {
         "{err}"
     );
 }
+
+/// The detail lists every conversion of a lead, also one older than its
+/// window of events (a chatty buyer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_detail_lists_conversions_older_than_its_window() {
+    let s = InProcess::start("mem://").await;
+    let phone = "+6281100000077";
+    let (status, body) = s
+        .post_events(&json!([
+            inbound("c0", phone, "2026-10-05T02:00:00Z", Some(AD)),
+            purchase("order-77", phone, "2026-10-05T02:30:00Z", json!("25000"))
+        ]))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let start = chrono::DateTime::parse_from_rfc3339("2026-10-05T03:00:00Z").expect("time");
+    for batch in 0..4 {
+        let events: Vec<Value> = (0..600)
+            .map(|i| {
+                let at = start + chrono::Duration::seconds(batch * 600 + i);
+                inbound(
+                    &format!("c{batch}-{i}"),
+                    phone,
+                    &at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    None,
+                )
+            })
+            .collect();
+        let (status, body) = s.post_events(&Value::Array(events)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (_, d) = s.get("/api/v1/leads/%2B6281100000077").await;
+    assert!(
+        d["older"].is_number(),
+        "the window leaves the purchase out: {}",
+        d["older"]
+    );
+    assert!(
+        d["events"]
+            .as_array()
+            .is_some_and(|e| e.iter().all(|e| e["kind"] != "conversion"))
+    );
+    let listed = d["conversions"].as_array().expect("conversions");
+    assert_eq!(listed.len(), 1, "{}", d["conversions"]);
+    assert_eq!(listed[0]["id"], "order-77");
+    assert_eq!(listed[0]["type"], "purchase");
+    assert_eq!(listed[0]["value"], 25000);
+    assert_eq!(listed[0]["currency"], "IDR");
+    assert_eq!(listed[0]["attributed"], true);
+}

@@ -64,7 +64,12 @@ async fn get_lead(
     };
     match state
         .leads
-        .detail(&id, before, state.settings.session_timeout)
+        .detail(
+            &id,
+            before,
+            state.settings.session_timeout,
+            &state.settings.currency,
+        )
         .await?
     {
         Some(d) => Ok(axum::Json(d)),

@@ -205,7 +205,7 @@ pub fn document() -> Value {
                         "description": "the latest events (about 1000), in time order"},
                     "events_total": {"type": "integer", "description": "every event the lead has"},
                     "conversions": {"type": "array", "items": {"type": "object"},
-                        "description": "the conversions among this window's events: id, occurred_at, type, value, currency, detected_by, attributed, capi_state, capi_message"},
+                        "description": "every conversion of the lead: id, occurred_at, type, value, currency, detected_by, attributed, capi_state, capi_message"},
                     "capi": {"type": "object", "description": "the ad click and what Meta was told of each outcome"},
                     "older": {"type": ["integer", "null"], "description": "before= for the next older window; null: this window reaches the first event"}}})),
                     "400": error("400"), "401": error("401"), "404": error("404")}}},

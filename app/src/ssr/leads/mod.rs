@@ -382,6 +382,7 @@ impl Leads {
         key: &str,
         before: Option<u64>,
         timeout: chrono::Duration,
+        currency: &str,
     ) -> Result<Option<LeadDetail>, AppError> {
         let mut facts = self.read().get(key);
         // Another identifier of the lead (an old number, a user id) finds it too.
@@ -397,22 +398,24 @@ impl Leads {
         let history =
             contacts::contact_history(&self.inner.db, &facts.key, DETAIL_EVENTS, before).await?;
         let key = facts.key.clone();
+        let purchases = facts.purchases.clone();
         let mut detail = reports::timeline::timeline(facts, history.events, timeout);
         detail.events_total = history.total as u64;
         detail.older = history.older.map(|o| o as u64);
-        if let Some(state) = contacts::state_of(&self.inner.db, &key).await? {
+        let state = contacts::state_of(&self.inner.db, &key).await?;
+        if let Some(state) = &state {
             let outcomes = crate::ssr::domain::capi::outcomes(
-                &state,
+                state,
                 &self.inner.terms,
                 Some(chrono::Utc::now()),
             );
             let ids: Vec<String> = outcomes.iter().map(|o| o.event_id.clone()).collect();
             let rows = outbox::get(&self.inner.db, &ids).await?;
             let info =
-                reports::capi::lead_capi(&state, outcomes, &rows, self.inner.outbox.is_some());
+                reports::capi::lead_capi(state, outcomes, &rows, self.inner.outbox.is_some());
             reports::capi::attach(&mut detail, info);
         }
-        reports::capi::conversions(&mut detail);
+        reports::capi::conversions(&mut detail, state.as_ref(), &purchases, currency);
         Ok(Some(detail))
     }
 

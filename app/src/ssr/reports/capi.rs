@@ -2,11 +2,13 @@
 //! outcome and what became of it. Pure: from the contact's state and the
 //! outbox rows of its events.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 
-use crate::model::{CapiEvent, CapiInfo, LeadDetail};
+use crate::model::{CapiEvent, CapiInfo, ConversionInfo, LeadConversion, LeadDetail};
 use crate::ssr::domain::capi::{self, Outcome, Plan};
-use crate::ssr::domain::rules::ContactState;
+use crate::ssr::domain::rules::{ContactState, Purchase};
 use crate::ssr::store::outbox::Stored;
 
 fn time(secs: Option<i64>) -> Option<DateTime<Utc>> {
@@ -89,18 +91,66 @@ pub(crate) fn attach(detail: &mut LeadDetail, info: CapiInfo) {
     detail.capi = info;
 }
 
-/// Gathers the conversion events of the detail (with their send states).
-pub(crate) fn conversions(detail: &mut LeadDetail) {
-    detail.conversions = detail
+/// The detail's list of the lead's conversions, oldest first: every one
+/// its state holds (`None`: the window's), each as its event in the window
+/// shows it, or, when older than the window, from the state: its type,
+/// value (in `currency`), whether Meta detected it, whether it counts for
+/// the lead (`purchases`: the attributed ones) and its send state.
+pub(crate) fn conversions(
+    detail: &mut LeadDetail,
+    state: Option<&ContactState>,
+    purchases: &[Purchase],
+    currency: &str,
+) {
+    let in_window: HashMap<&str, (DateTime<Utc>, &ConversionInfo)> = detail
         .events
         .iter()
-        .filter_map(|e| {
-            let c = e.conversion.clone()?;
-            Some(crate::model::LeadConversion {
-                id: e.id.clone(),
-                occurred_at: e.occurred_at,
-                conversion: c,
-            })
-        })
+        .filter_map(|e| Some((e.id.as_str(), (e.occurred_at, e.conversion.as_ref()?))))
         .collect();
+    let mut list: Vec<LeadConversion> = match state {
+        None => in_window
+            .iter()
+            .map(|(id, (at, c))| LeadConversion {
+                id: (*id).to_owned(),
+                occurred_at: *at,
+                conversion: (*c).clone(),
+            })
+            .collect(),
+        Some(st) => st
+            .conversions
+            .iter()
+            .map(|m| match in_window.get(m.id.as_str()) {
+                Some((at, c)) => LeadConversion {
+                    id: m.id.clone(),
+                    occurred_at: *at,
+                    conversion: (*c).clone(),
+                },
+                None => {
+                    let sent = detail
+                        .capi
+                        .events
+                        .iter()
+                        .find(|o| o.conversion_id.as_deref() == Some(m.id.as_str()));
+                    LeadConversion {
+                        id: m.id.clone(),
+                        occurred_at: m.at,
+                        conversion: ConversionInfo {
+                            kind: m.kind.as_str().into(),
+                            value: m.value.map(|v| v as f64 / 100.0),
+                            currency: m.value.map(|_| currency.to_owned()),
+                            detected_by: m.meta.then(|| "meta".to_owned()),
+                            attributed: m.value.is_some_and(|v| {
+                                purchases.iter().any(|p| p.at == m.at && p.value == v)
+                            }),
+                            capi_state: sent.map(|o| o.state.clone()),
+                            capi_message: sent
+                                .and_then(|o| o.message.clone().or_else(|| o.reason.clone())),
+                        },
+                    }
+                }
+            })
+            .collect(),
+    };
+    list.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
+    detail.conversions = list;
 }

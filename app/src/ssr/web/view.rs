@@ -231,7 +231,12 @@ pub async fn lead_view(
     };
     let Some(detail) = state
         .leads
-        .detail(id, before, state.settings.session_timeout)
+        .detail(
+            id,
+            before,
+            state.settings.session_timeout,
+            &state.settings.currency,
+        )
         .await?
     else {
         return Ok(None);
