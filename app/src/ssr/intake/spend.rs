@@ -399,34 +399,28 @@ fn is_breakdown(name: &str) -> bool {
 /// parts (by age, gender, placement…; the day's spend split among them):
 /// added up into the day's spend.
 fn sum_parts(rows: Vec<SpendRow>) -> Vec<SpendRow> {
-    let mut at: HashMap<(NaiveDate, String, String), usize> = HashMap::new();
-    let mut out: Vec<SpendRow> = Vec::with_capacity(rows.len());
-    for r in rows {
-        match at.entry((r.date, r.platform.clone(), r.ad_id.clone())) {
-            Entry::Occupied(e) => {
-                let day = &mut out[*e.get()];
-                day.spend += r.spend;
-                if day.ad_name.is_none() {
-                    day.ad_name = r.ad_name;
-                }
-            }
-            Entry::Vacant(e) => {
-                e.insert(out.len());
-                out.push(r);
-            }
+    one_per_day(rows, |day, part| {
+        day.spend += part.spend;
+        if day.ad_name.is_none() {
+            day.ad_name = part.ad_name;
         }
-    }
-    out
+    })
 }
 
 /// A repeated `(date, platform, ad_id)` replaces the earlier row in place,
 /// as a stored one is replaced: a corrected export never double-counts.
 fn dedup(rows: Vec<SpendRow>) -> Vec<SpendRow> {
+    one_per_day(rows, |old, new| *old = new)
+}
+
+/// One row per `(date, platform, ad_id)`, in the order each first came;
+/// `repeat` folds a later row of the same day into the first.
+fn one_per_day(rows: Vec<SpendRow>, repeat: impl Fn(&mut SpendRow, SpendRow)) -> Vec<SpendRow> {
     let mut at: HashMap<(NaiveDate, String, String), usize> = HashMap::new();
     let mut out: Vec<SpendRow> = Vec::with_capacity(rows.len());
     for r in rows {
         match at.entry((r.date, r.platform.clone(), r.ad_id.clone())) {
-            Entry::Occupied(e) => out[*e.get()] = r,
+            Entry::Occupied(e) => repeat(&mut out[*e.get()], r),
             Entry::Vacant(e) => {
                 e.insert(out.len());
                 out.push(r);
