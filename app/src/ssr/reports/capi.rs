@@ -79,23 +79,33 @@ pub(crate) fn attach(detail: &mut LeadDetail, info: CapiInfo) {
         let Some(c) = ev.conversion.as_mut() else {
             continue;
         };
-        if let Some(o) = info
-            .events
-            .iter()
-            .find(|o| o.conversion_id.as_deref() == Some(ev.id.as_str()))
-        {
-            c.capi_state = Some(o.state.clone());
-            c.capi_message = o.message.clone().or_else(|| o.reason.clone());
+        if let Some((state, message)) = send_state(&info, &ev.id) {
+            c.capi_state = Some(state);
+            c.capi_message = message;
         }
     }
     detail.capi = info;
 }
 
+/// The send state of the outcome conversion `id` makes, with Meta's
+/// message or why it cannot be sent.
+fn send_state(info: &CapiInfo, id: &str) -> Option<(String, Option<String>)> {
+    let o = info
+        .events
+        .iter()
+        .find(|o| o.conversion_id.as_deref() == Some(id))?;
+    Some((
+        o.state.clone(),
+        o.message.clone().or_else(|| o.reason.clone()),
+    ))
+}
+
 /// The detail's list of the lead's conversions, oldest first: every one
-/// its state holds (`None`: the window's), each as its event in the window
-/// shows it, or, when older than the window, from the state: its type,
-/// value (in `currency`), whether Meta detected it, whether it counts for
-/// the lead (`purchases`: the attributed ones) and its send state.
+/// its state holds (and, without a state, the window's), each as its
+/// event in the window shows it, or, when older than the window, from the
+/// state: its type, value (in `currency`), whether Meta detected it,
+/// whether it counts for the lead (`purchases`: the attributed ones) and
+/// its send state.
 pub(crate) fn conversions(
     detail: &mut LeadDetail,
     state: Option<&ContactState>,
@@ -107,50 +117,32 @@ pub(crate) fn conversions(
         .iter()
         .filter_map(|e| Some((e.id.as_str(), (e.occurred_at, e.conversion.as_ref()?))))
         .collect();
-    let mut list: Vec<LeadConversion> = match state {
-        None => in_window
-            .iter()
-            .map(|(id, (at, c))| LeadConversion {
-                id: (*id).to_owned(),
-                occurred_at: *at,
-                conversion: (*c).clone(),
-            })
-            .collect(),
-        Some(st) => st
-            .conversions
-            .iter()
-            .map(|m| match in_window.get(m.id.as_str()) {
-                Some((at, c)) => LeadConversion {
-                    id: m.id.clone(),
-                    occurred_at: *at,
-                    conversion: (*c).clone(),
+    let marks = state.map_or(&[][..], |s| &s.conversions[..]);
+    let mut list: Vec<LeadConversion> = marks
+        .iter()
+        .filter(|m| !in_window.contains_key(m.id.as_str()))
+        .map(|m| {
+            let (capi_state, capi_message) = send_state(&detail.capi, &m.id).unzip();
+            LeadConversion {
+                id: m.id.clone(),
+                occurred_at: m.at,
+                conversion: ConversionInfo {
+                    kind: m.kind.as_str().into(),
+                    value: m.value.map(|v| v as f64 / 100.0),
+                    currency: m.value.map(|_| currency.to_owned()),
+                    detected_by: m.meta.then(|| "meta".to_owned()),
+                    attributed: super::timeline::attributed(purchases, m.at, m.value),
+                    capi_state,
+                    capi_message: capi_message.flatten(),
                 },
-                None => {
-                    let sent = detail
-                        .capi
-                        .events
-                        .iter()
-                        .find(|o| o.conversion_id.as_deref() == Some(m.id.as_str()));
-                    LeadConversion {
-                        id: m.id.clone(),
-                        occurred_at: m.at,
-                        conversion: ConversionInfo {
-                            kind: m.kind.as_str().into(),
-                            value: m.value.map(|v| v as f64 / 100.0),
-                            currency: m.value.map(|_| currency.to_owned()),
-                            detected_by: m.meta.then(|| "meta".to_owned()),
-                            attributed: m.value.is_some_and(|v| {
-                                purchases.iter().any(|p| p.at == m.at && p.value == v)
-                            }),
-                            capi_state: sent.map(|o| o.state.clone()),
-                            capi_message: sent
-                                .and_then(|o| o.message.clone().or_else(|| o.reason.clone())),
-                        },
-                    }
-                }
-            })
-            .collect(),
-    };
+            }
+        })
+        .collect();
+    list.extend(in_window.into_iter().map(|(id, (at, c))| LeadConversion {
+        id: id.to_owned(),
+        occurred_at: at,
+        conversion: c.clone(),
+    }));
     list.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
     detail.conversions = list;
 }

@@ -3,8 +3,19 @@
 
 use crate::model::{ConversionInfo, LeadDetail, SessionInfo, TimelineEvent};
 use crate::ssr::domain::event::Event;
-use crate::ssr::domain::rules::LeadFacts;
+use crate::ssr::domain::money::Minor;
+use crate::ssr::domain::rules::{LeadFacts, Purchase};
 use crate::ssr::domain::sessions::{SessionEnd, sessions};
+
+/// Whether a conversion at `at` of `value` counts for the lead: one of its
+/// attributed `purchases`.
+pub(crate) fn attributed(
+    purchases: &[Purchase],
+    at: chrono::DateTime<chrono::Utc>,
+    value: Option<Minor>,
+) -> bool {
+    value.is_some_and(|v| purchases.iter().any(|p| p.at == at && p.value == v))
+}
 
 /// A lead's sessions and events, each event with the session it falls in.
 pub(crate) fn timeline(
@@ -31,10 +42,7 @@ pub(crate) fn timeline(
             value: c.value.map(|v| v as f64 / 100.0),
             currency: c.currency.clone(),
             detected_by: c.detected_by_meta.then(|| "meta".to_owned()),
-            attributed: facts
-                .purchases
-                .iter()
-                .any(|p| p.at == e.occurred_at && Some(p.value) == c.value),
+            attributed: attributed(&facts.purchases, e.occurred_at, c.value),
             capi_state: None,
             capi_message: None,
         })
