@@ -122,10 +122,11 @@ struct Inner {
     throttle: Mutex<Throttle>,
 }
 
-/// The throttle's key for wrong API tokens from `addr`.
-fn token_key(addr: Option<IpAddr>) -> String {
+/// The throttle's key for what `addr` tried, of a `kind` (`a`: passwords,
+/// `t`: API tokens).
+fn address_key(kind: &str, addr: Option<IpAddr>) -> String {
     format!(
-        "t:{}",
+        "{kind}:{}",
         addr.map_or_else(|| "-".to_owned(), crate::ssr::domain::net::throttle_key)
     )
 }
@@ -336,10 +337,7 @@ impl Auth {
         // accounts), and one per account (many addresses trying one). The
         // last never stops an address that has not been failing: someone
         // hammering `admin` from elsewhere cannot keep its owner out.
-        let address = format!(
-            "a:{}",
-            addr.map_or_else(|| "-".to_owned(), crate::ssr::domain::net::throttle_key)
-        );
+        let address = address_key("a", addr);
         let pair = format!("p:{name}|{address}");
         let account = format!("u:{name}");
         {
@@ -456,13 +454,13 @@ impl Auth {
     pub fn token_wait(&self, addr: Option<IpAddr>) -> i64 {
         let ms = self
             .throttle()
-            .wait(&token_key(addr), FREE_PER_ADDRESS, now_ms());
+            .wait(&address_key("t", addr), FREE_PER_ADDRESS, now_ms());
         (ms + 999) / 1000
     }
 
     /// Counts a wrong API token from `addr`.
     pub fn token_failed(&self, addr: Option<IpAddr>) {
-        self.throttle().failed(&token_key(addr), now_ms());
+        self.throttle().failed(&address_key("t", addr), now_ms());
     }
 
     /// Whether a bearer token may use the API: `LEADS_API_TOKEN`, or a
