@@ -157,10 +157,16 @@ fn reply_sender(body: &Value) -> Sender {
     }
 }
 
-/// The event id: a WhatsApp wamid as `wa:` + it (the same message through
-/// Meta's webhook is one event), else account and message id.
-fn event_id(body: &Value) -> Option<String> {
-    if let Some(src) = text(body, "source_id").filter(|s| s.starts_with("wamid.")) {
+/// The event id: a WhatsApp message's `source_id` (its wamid) as `wa:` + it
+/// (the same message through Meta's webhook is one event), else account
+/// and message id. A WhatsApp inbox's source id is the wamid whatever its
+/// spelling (the on-premises API's ids have no `wamid.` prefix); another
+/// inbox's counts only when it is one.
+fn event_id(body: &Value, channel: &str) -> Option<String> {
+    if let Some(src) = text(body, "source_id")
+        .filter(|s| !s.trim().is_empty())
+        .filter(|s| channel == "whatsapp" || s.starts_with("wamid."))
+    {
         return Some(super::whatsapp::event_id(src));
     }
     let account = body
@@ -198,7 +204,7 @@ fn message(body: &Value, settings: &Settings, out: &mut Parsed) {
     } else {
         conversation_contact(conversation)
     };
-    let Some(id) = event_id(body) else {
+    let Some(id) = event_id(body, channel) else {
         out.skipped.push("id: missing".into());
         return;
     };
@@ -412,6 +418,13 @@ pub(crate) mod tests {
         b["source_id"] = json!("wamid.HBgLNjI4MTIzNDU2Nzg5MBUCABIYFDNBMEE=");
         let e = &p(&b).events[0];
         assert_eq!(e.id, "wa:wamid.HBgLNjI4MTIzNDU2Nzg5MBUCABIYFDNBMEE=");
+        // A WhatsApp inbox's id without the prefix is still the wamid; a
+        // web widget's source id is no WhatsApp message's.
+        b["source_id"] = json!("ABGGFlA5FpafAgo6EhC6");
+        b["conversation"]["channel"] = json!("Channel::Whatsapp");
+        assert_eq!(p(&b).events[0].id, "wa:ABGGFlA5FpafAgo6EhC6");
+        b["conversation"]["channel"] = json!("Channel::WebWidget");
+        assert_eq!(p(&b).events[0].id, "cw:7:106");
     }
 
     #[test]
