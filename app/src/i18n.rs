@@ -441,6 +441,9 @@ const ACCOUNT_TEXTS: &[(&str, &str, &str)] = &[
     ("capi.n.sent", "terkirim", "sent"),
     ("capi.n.pending", "menunggu", "pending"),
     ("capi.n.rejected", "ditolak", "rejected"),
+    ("capi.leads_unsent", "Lead tanpa kiriman", "Leads not sent"),
+    ("capi.n.not_sendable", "tidak bisa dikirim", "not sendable"),
+    ("capi.n.window_passed", "lewat 7 hari", "window passed"),
     ("capi.test", "Kirim event uji", "Send a test event"),
     (
         "capi.test.help",

@@ -551,6 +551,14 @@ pub struct CapiStatus {
     pub pending: u64,
     pub sent: u64,
     pub rejected: u64,
+    /// Leads without an ad click's identifiers (Meta cannot take them).
+    #[serde(default)]
+    pub not_sendable: u64,
+    /// Sendable leads with an outcome but nothing queued: every outcome
+    /// came more than 7 days after the click (`null` while sending is not
+    /// set up: nothing is queued then).
+    #[serde(default)]
+    pub window_passed: Option<u64>,
 }
 
 /// A session (rule 8 of `shared/spec/leads.md`).

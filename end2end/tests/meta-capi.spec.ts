@@ -143,6 +143,7 @@ test('settings: the dataset, the token as set, counts, and a test event', async 
   await expect(section.getByTestId('capi-dataset')).toHaveText('e2e-dataset-1');
   await expect(section.getByTestId('capi-token')).toHaveText('set (never shown)');
   await expect(section.getByTestId('capi-counts')).toContainText(/\d+ sent · \d+ pending · \d+ rejected/);
+  await expect(section.getByTestId('capi-unsent')).toContainText(/\d+ not sendable · \d+ window passed/);
   expect(await page.content()).not.toContain('e2e-capi-token-never-shown');
   const before = (await (await request.get(`${graph}/got`)).json()).length;
   await section.getByTestId('capi-test').click();

@@ -507,6 +507,17 @@ async fn nothing_is_sent_without_a_click_or_past_the_window() {
         .get(&format!("/api/v1/leads?{range}&capi=not_sendable"))
         .await;
     assert_eq!(ns["total"], 1, "{ns}");
+    // The settings' counts: the organic lead cannot be sent, the late
+    // purchase is past its window; the lead closing soon has no outcome.
+    let (_, status) = s.get("/api/v1/capi").await;
+    assert_eq!(
+        (
+            status["not_sendable"].as_u64(),
+            status["window_passed"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{status}"
+    );
 }
 
 /// "Closing soon" lists the leads with nothing sent: one whose only event

@@ -340,6 +340,8 @@ async fn capi_section(
         pending: status.pending,
         sent: status.sent,
         rejected: status.rejected,
+        not_sendable: status.not_sendable,
+        window_passed: status.window_passed,
         test: test.map(|r| r.map_err(|e| without_token(state, e))),
     }
 }

@@ -231,6 +231,22 @@ pub fn document() -> Value {
                     "bytes_per_lead": {"type": "integer"}, "sources": {"type": "integer"},
                     "intake": {"type": "object", "description": "per webhook intake since start: deliveries, refused, events by kind, dropped by kind, invalid, unknown_echo_apps"}}})),
                     "401": error("401")}}},
+            "/api/v1/capi": {"get": {"summary": "Conversions API state: what is set (never the token), the last success and error, events per state, leads not sendable and past their window",
+                "responses": {"200": ok_json(json!({"type": "object", "properties": {
+                    "configured": {"type": "boolean"}, "dataset_id": {"type": ["string", "null"]},
+                    "token_set": {"type": "boolean"}, "test_event_code_set": {"type": "boolean"},
+                    "last_success": {"type": ["string", "null"], "format": "date-time"},
+                    "last_error_at": {"type": ["string", "null"], "format": "date-time"},
+                    "last_error": {"type": ["string", "null"]},
+                    "pending": {"type": "integer"}, "sent": {"type": "integer"}, "rejected": {"type": "integer"},
+                    "not_sendable": {"type": "integer", "description": "leads without an ad click's identifiers"},
+                    "window_passed": {"type": ["integer", "null"], "description": "sendable leads with an outcome but nothing queued (every outcome more than 7 days after the click); null while sending is not set up"}}})),
+                    "401": error("401")}}},
+            "/api/v1/capi/closing_soon": {"get": {"summary": "Ad leads whose 7-day window ends within 48 hours with nothing sent, newest deadline first",
+                "responses": {"200": ok_json(json!({"type": "object", "properties": {
+                    "leads": {"type": "array", "items": {"type": "object", "properties": {
+                        "lead": {"type": "object"}, "window_ends_at": {"type": "string", "format": "date-time"}}}}}})),
+                    "401": error("401")}}},
             "/api/v1/openapi.json": {"get": {"summary": "This document", "security": [],
                 "responses": {"200": ok_json(json!({"type": "object"}))}}},
             "/webhooks/whatsapp": webhook("WhatsApp Cloud API"),

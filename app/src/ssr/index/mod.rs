@@ -349,6 +349,24 @@ impl LeadIndex {
         }
     }
 
+    /// Leads that cannot be sent (no ad click with its identifiers), and
+    /// sendable leads with an outcome (engaged or buyer) but no event
+    /// queued: their outcomes came after the click's 7 days.
+    pub fn capi_unsent_counts(&self) -> (u64, u64) {
+        let (mut not_sendable, mut window_passed) = (0, 0);
+        for h in &self.store.hot {
+            if h.flags & ALIVE == 0 {
+                continue;
+            }
+            if h.capi == CAPI_NOT_SENDABLE {
+                not_sendable += 1;
+            } else if h.capi == CAPI_NONE && h.flags & (ENGAGED | BUYER) != 0 {
+                window_passed += 1;
+            }
+        }
+        (not_sendable, window_passed)
+    }
+
     /// The sendable leads whose Date is in `[start, end)` and whose events,
     /// if any, are not all sent (the "closing soon" candidates, with their
     /// codes: a lead marked pending or rejected may also have a sent one).

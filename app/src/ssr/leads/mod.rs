@@ -577,6 +577,9 @@ impl Leads {
             last_error: health.last_error,
             ..Default::default()
         };
+        let (not_sendable, window_passed) = self.read().capi_unsent_counts();
+        status.not_sendable = not_sendable;
+        status.window_passed = status.configured.then_some(window_passed);
         for (state, n) in outbox::counts(&self.inner.db).await? {
             match state.as_str() {
                 outbox::PENDING => status.pending = n,

@@ -151,6 +151,8 @@ pub struct CapiSection {
     pub pending: u64,
     pub sent: u64,
     pub rejected: u64,
+    pub not_sendable: u64,
+    pub window_passed: Option<u64>,
     /// What the test button just did: received by Meta (with the text), or
     /// why not.
     pub test: Option<Result<String, String>>,
@@ -371,6 +373,14 @@ fn capi_section(c: CapiSection, lang: Lang) -> impl IntoView {
                     lang.int(c.pending), lang.t("capi.n.pending"),
                     lang.int(c.rejected), lang.t("capi.n.rejected"),
                 )}</dd>
+                <dt>{lang.t("capi.leads_unsent")}</dt>
+                <dd data-testid="capi-unsent">{
+                    let mut s = format!("{} {}", lang.int(c.not_sendable), lang.t("capi.n.not_sendable"));
+                    if let Some(n) = c.window_passed {
+                        s.push_str(&format!(" · {} {}", lang.int(n), lang.t("capi.n.window_passed")));
+                    }
+                    s
+                }</dd>
             </dl>
             <form class="inline" method="post" action="/settings/capi/test#capi">
                 <button type="submit" class="primary" data-testid="capi-test" disabled=!can_test>{lang.t("capi.test")}</button>
