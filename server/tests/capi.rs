@@ -486,6 +486,23 @@ async fn nothing_is_sent_without_a_click_or_past_the_window() {
         &ctwa_body(soon, "CLID-SOON", "wamid.S1", ago(6 * 24 * 60)),
     )
     .await;
+    // A lead that wrote nine days ago without an ad, and came back through
+    // one six days and an hour ago: its window runs from that click.
+    let late = "6281234500024";
+    s.post_events(&json!([inbound(
+        "l1",
+        &format!("+{late}"),
+        ago(9 * 24 * 60)
+    )]))
+    .await;
+    let late_click = ago(6 * 24 * 60 + 60);
+    webhook(
+        &s,
+        "/webhooks/whatsapp",
+        WA_SECRET,
+        &ctwa_body(late, "CLID-LATE", "wamid.L1", late_click),
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert!(graph.got().is_empty(), "{:?}", graph.got());
     let d1 = detail(&s, k1).await;
@@ -497,8 +514,17 @@ async fn nothing_is_sent_without_a_click_or_past_the_window() {
     let (st, list) = s.get("/api/v1/capi/closing_soon").await;
     assert_eq!(st, 200, "{list}");
     let leads = list["leads"].as_array().expect("leads");
-    assert_eq!(leads.len(), 1, "{list}");
+    assert_eq!(leads.len(), 2, "{list}");
     assert_eq!(leads[0]["lead"]["id"], format!("+{soon}"));
+    assert_eq!(leads[1]["lead"]["id"], format!("+{late}"));
+    let ends: chrono::DateTime<chrono::Utc> = leads[1]["window_ends_at"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .expect("window_ends_at");
+    assert_eq!(
+        ends.timestamp(),
+        (late_click + chrono::Duration::days(7)).timestamp()
+    );
     let today = chrono::Utc::now()
         .with_timezone(&chrono_tz::Asia::Jakarta)
         .date_naive();

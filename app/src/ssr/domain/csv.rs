@@ -232,6 +232,7 @@ mod tests {
             one_message: false,
             purchases: Vec::new(),
             sendable: false,
+            click_at: None,
         };
         let head = page_header(Lang::En);
         assert!(head.starts_with('\u{feff}'));

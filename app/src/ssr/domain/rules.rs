@@ -520,6 +520,11 @@ impl ContactState {
                 .click
                 .as_ref()
                 .is_some_and(|c| c.value.missing().is_none()),
+            click_at: self
+                .click
+                .as_ref()
+                .filter(|c| c.value.missing().is_none())
+                .map(|c| c.stamp.at),
         })
     }
 }
@@ -571,6 +576,9 @@ pub struct LeadFacts {
     /// needs (`shared/spec/meta-capi.md`).
     #[serde(default)]
     pub sendable: bool,
+    /// When that click was (a sendable lead's): its 7 days run from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub click_at: Option<DateTime<Utc>>,
 }
 
 impl LeadFacts {
@@ -663,12 +671,14 @@ pub fn reference_group_lead(
         })
         .collect();
     // The click: the earliest message or referral carrying one.
-    let sendable = evs
+    let click_at = evs
         .iter()
-        .find_map(|e| AdClick::of(e))
-        .is_some_and(|c| c.missing().is_none());
+        .find_map(|e| AdClick::of(e).map(|c| (e.occurred_at, c)))
+        .filter(|(_, c)| c.missing().is_none())
+        .map(|(at, _)| at);
     Some(LeadFacts {
-        sendable,
+        sendable: click_at.is_some(),
+        click_at,
         engaged: first_touched_at.is_some_and(|t| later_inbound.iter().any(|m| *m > t)),
         one_message: later_inbound.is_empty(),
         purchases,

@@ -126,6 +126,7 @@ mod tests {
             one_message: false,
             purchases: Vec::new(),
             sendable: false,
+            click_at: None,
         }
     }
 

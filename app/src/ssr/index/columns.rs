@@ -69,7 +69,13 @@ pub(super) struct Cold {
     pub(super) text_ends: [u16; 2],
     /// Ends of the data record's fields (phone, key, name, e-mail).
     pub(super) data_ends: [u16; 4],
+    /// A sendable lead's ad click, as whole seconds from the Date (it may
+    /// come before or after it); [`NO_CLICK`] if none. (In what was
+    /// padding.)
+    pub(super) click: i32,
 }
+
+pub(super) const NO_CLICK: i32 = i32::MIN;
 
 impl Hot {
     #[inline]

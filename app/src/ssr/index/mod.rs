@@ -227,6 +227,13 @@ impl LeadIndex {
             data_off: p.data_off,
             text_ends: p.text_ends,
             data_ends: p.data_ends,
+            click: match lead.click_at.filter(|_| lead.sendable) {
+                None => NO_CLICK,
+                Some(c) => (c - lead.date)
+                    .num_seconds()
+                    .clamp(i64::from(NO_CLICK) + 1, i64::from(i32::MAX))
+                    as i32,
+            },
         };
         (hot, cold)
     }
@@ -367,29 +374,27 @@ impl LeadIndex {
         (not_sendable, window_passed)
     }
 
-    /// The sendable leads whose Date is in `[start, end)` and whose events,
-    /// if any, are not all sent (the "closing soon" candidates, with their
-    /// codes: a lead marked pending or rejected may also have a sent one).
-    pub fn unsent_between(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> Vec<(LeadFacts, u8)> {
-        let pred = scan::Pred {
-            channels: None,
-            sources: None,
-            last_sources: None,
-            touched: None,
-            quality_on: 0,
-            quality_off: 0,
-            capi: None,
-            matches: None,
-            range: (stamp(start), stamp(end)),
-            store: &self.store,
-        };
+    /// The sendable leads whose click is in `(after, until]` and whose
+    /// events, if any, are not all sent (the "closing soon" candidates,
+    /// with their codes: a lead marked pending or rejected may also have a
+    /// sent one). Every lead is looked at: a click may come days after the
+    /// lead's Date, or before it (a referral ahead of the first message).
+    pub fn unsent_clicked(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Vec<(LeadFacts, u8)> {
         let mut slots = Vec::new();
-        self.scan(pred.range, &pred, |s, _| {
-            let code = self.store.hot[s as usize].capi;
-            if matches!(code, CAPI_NONE | CAPI_PENDING | CAPI_REJECTED) {
-                slots.push((s, code));
+        for (s, h) in self.store.hot.iter().enumerate() {
+            if h.flags & ALIVE == 0 || !matches!(h.capi, CAPI_NONE | CAPI_PENDING | CAPI_REJECTED) {
+                continue;
             }
-        });
+            if let Some(c) = self.click_of(s as u32) {
+                if c > after && c <= until {
+                    slots.push((s as u32, h.capi));
+                }
+            }
+        }
         slots
             .into_iter()
             .map(|(s, code)| (self.facts(s), code))
@@ -554,7 +559,19 @@ impl LeadIndex {
             one_message: h.flags & ONE_MESSAGE != 0,
             purchases: self.purchases_of(slot).to_vec(),
             sendable: h.capi != CAPI_NOT_SENDABLE,
+            click_at: self.click_of(slot),
         }
+    }
+
+    /// A sendable lead's click, to the second.
+    #[inline]
+    fn click_of(&self, slot: u32) -> Option<DateTime<Utc>> {
+        let (h, c) = (
+            &self.store.hot[slot as usize],
+            &self.store.cold[slot as usize],
+        );
+        (h.capi != CAPI_NOT_SENDABLE && c.click != NO_CLICK)
+            .then(|| time(h.date()) + chrono::Duration::seconds(i64::from(c.click)))
     }
 
     /// A lead's attributed purchases (none unless it is a buyer).

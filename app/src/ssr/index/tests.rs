@@ -43,6 +43,7 @@ fn lead(i: u32, minutes: i64, name: u8, touch: Option<i64>, src: u8, chan: u8) -
         one_message: false,
         purchases: Vec::new(),
         sendable: src % 2 == 1,
+        click_at: (src % 2 == 1).then(|| date + Duration::seconds(i64::from(i % 7) - 3)),
     }
 }
 

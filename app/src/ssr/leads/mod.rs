@@ -601,11 +601,11 @@ impl Leads {
         limit: usize,
     ) -> Result<Vec<ClosingSoon>, AppError> {
         let window = crate::ssr::domain::capi::window();
-        // The click is at or after the Date, so its window ends at or
-        // after Date + 7 days: only leads of these Dates can close soon.
+        // A window ends in `(now, now + within]` when its click is in
+        // `(now - window, now - window + within]`.
         let candidates = self
             .read()
-            .unsent_between(now - window, now - window + within);
+            .unsent_clicked(now - window, now - window + within);
         // A lead marked pending or rejected may have another event sent.
         let marked: Vec<String> = candidates
             .iter()
@@ -618,31 +618,18 @@ impl Leads {
             .filter(|(_, state)| state == outbox::SENT)
             .map(|(lead, _)| lead)
             .collect();
-        let candidates: Vec<_> = candidates
+        let mut out: Vec<ClosingSoon> = candidates
             .into_iter()
             .map(|(l, _)| l)
             .filter(|l| !sent.contains(&l.key))
-            .collect();
-        // The candidates' clicks in one read (a query per lead was one
-        // round trip each).
-        let keys: Vec<String> = candidates.iter().map(|l| l.key.clone()).collect();
-        let states = contacts::states_of(&self.inner.db, &keys).await?;
-        let mut out = Vec::new();
-        for lead in candidates {
-            let Some(state) = states.get(&lead.key) else {
-                continue;
-            };
-            let Some(click) = state.click.as_ref() else {
-                continue;
-            };
-            let ends = click.stamp.at + window;
-            if ends > now && ends <= now + within {
-                out.push(ClosingSoon {
-                    lead: lead.into(),
+            .filter_map(|l| {
+                let ends = l.click_at? + window;
+                Some(ClosingSoon {
+                    lead: l.into(),
                     window_ends_at: ends,
-                });
-            }
-        }
+                })
+            })
+            .collect();
         out.sort_by(|a, b| b.window_ends_at.cmp(&a.window_ends_at));
         out.truncate(limit);
         Ok(out)

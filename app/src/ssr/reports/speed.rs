@@ -81,6 +81,7 @@ fn leads(n: u64) -> Vec<LeadFacts> {
                     Vec::new()
                 },
                 sendable: ad.is_some(),
+                click_at: ad.map(|_| date),
             }
         })
         .collect()

@@ -280,33 +280,6 @@ pub async fn state_of(db: &Db, key: &str) -> Result<Option<ContactState>, AppErr
         .transpose()
 }
 
-/// The stored states of `keys`, by key (absent keys and aliases left
-/// out): one query per thousand keys, not one per key.
-pub async fn states_of(
-    db: &Db,
-    keys: &[String],
-) -> Result<HashMap<String, ContactState>, AppError> {
-    let mut out = HashMap::with_capacity(keys.len());
-    for chunk in keys.chunks(1000) {
-        for s in stored_states(db, chunk)
-            .await?
-            .iter()
-            .filter(|s| !s.is_null())
-        {
-            let state = parse_state(s).map_err(AppError::Internal)?;
-            out.insert(state.key.clone(), state);
-        }
-    }
-    Ok(out)
-}
-
-/// The stored states of `keys` as JSON, in one query (null for an alias
-/// or an absent key).
-async fn stored_states(db: &Db, keys: &[String]) -> Result<Vec<serde_json::Value>, AppError> {
-    let ids: Vec<_> = keys.iter().map(|k| record("contact", k)).collect();
-    states_from(db, ids.into_value()).await
-}
-
 /// The stored states, as JSON (null for an alias's row), of the contact
 /// records `from` names: one record id, a list of them, or a range.
 async fn states_from(db: &Db, from: Value) -> Result<Vec<serde_json::Value>, AppError> {
