@@ -476,6 +476,22 @@ async fn other_host_names_and_cross_site_sign_ins_are_refused() {
         assert_eq!(r.status(), 403, "{site}");
         assert!(r.headers().get("set-cookie").is_none());
     }
+    // The API takes only a bearer token, which no foreign page can send
+    // on its own: a client on another origin gets its answer by the token.
+    let ev = serde_json::json!([{"id": "xs-1", "occurred_at": "2026-11-20T10:00:00Z",
+        "channel": "whatsapp", "direction": "inbound", "contact": {"phone": "+6281234500077"}}]);
+    for (token, status) in [(None, 401), (Some(common::TOKEN), 200)] {
+        let mut req = anon
+            .post(s.url("/api/v1/events"))
+            .header("origin", "http://localhost:5173")
+            .header("sec-fetch-site", "cross-site")
+            .json(&ev);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.expect("api");
+        assert_eq!(r.status(), status);
+    }
 }
 
 /// Even at debug level the log holds no phone number, e-mail address or
