@@ -33,15 +33,35 @@ enum Format {
 }
 
 impl Format {
-    /// A `.csv` holds existing customers; anything else NDJSON events.
+    /// By what the file holds, whatever its name: NDJSON events start with
+    /// `{` (or a JSON list with `[`); anything else is a CSV (customers,
+    /// or spend or orders by its header). A file that cannot be read (or
+    /// is empty) goes by its name: `.csv` or not.
     fn of(file: &Path) -> Format {
-        if file
+        let by_name = if file
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
         {
             Format::Customers
         } else {
             Format::Events
+        };
+        let Ok(f) = std::fs::File::open(file) else {
+            return by_name;
+        };
+        let mut head = Vec::new();
+        // The first bytes that are not a byte-order mark or white space.
+        let _ = std::io::Read::read_to_end(&mut std::io::Read::take(f, 4096), &mut head);
+        let text = String::from_utf8_lossy(&head);
+        match text
+            .trim_start_matches('\u{feff}')
+            .trim_start()
+            .chars()
+            .next()
+        {
+            None => by_name,
+            Some('{' | '[') => Format::Events,
+            Some(_) => Format::Customers,
         }
     }
 }
@@ -310,7 +330,20 @@ fn lines<'a>(
             );
         };
         let header = header.map_err(|e| format!("line 1: {e}"))?;
-        columns = Some(Columns::of(&header)?);
+        match Columns::of(&header) {
+            Ok(c) => columns = Some(c),
+            // No header, the spec's columns in their order: the first
+            // line is a customer already.
+            Err(e) => {
+                if customer(&header, &Columns::SPEC, settings).is_err() {
+                    return Err(e);
+                }
+                columns = Some(Columns::SPEC);
+                let f =
+                    std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+                reader = std::io::BufReader::new(f).lines().enumerate();
+            }
+        }
     }
     Ok(reader.filter_map(move |(i, line)| {
         let n = i + 1;
@@ -379,6 +412,14 @@ struct Columns {
 }
 
 impl Columns {
+    /// `phone,name,email,known_since`, for a file without a header.
+    const SPEC: Columns = Columns {
+        phone: 0,
+        name: Some(1),
+        email: Some(2),
+        known_since: Some(3),
+    };
+
     fn of(header: &str) -> Result<Columns, String> {
         let names: Vec<String> = fields(header.trim_start_matches('\u{feff}'))
             .into_iter()

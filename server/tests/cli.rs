@@ -111,6 +111,20 @@ async fn imported_customers_are_never_new_leads_and_bad_files_import_nothing() {
     );
     // Again: nothing changes.
     assert!(import(&csv).status.success());
+    // Customers without a header line, in a file not named .csv: the
+    // spec's columns in their order.
+    let bare = dir.join("old-customers.txt");
+    std::fs::write(
+        &bare,
+        "0813-2222-3333,Old Cust,old@example.com,2024-01-01\n",
+    )
+    .expect("write");
+    let out = import(&bare);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // One bad line: nothing of the file is imported, the line is named.
     let events = dir.join("events.ndjson");
@@ -141,7 +155,10 @@ async fn imported_customers_are_never_new_leads_and_bad_files_import_nothing() {
 
     // Without the bad line: the known customer who writes is no new lead.
     let text = std::fs::read_to_string(&events).expect("read");
-    let good: Vec<&str> = text.lines().take(2).collect();
+    let mut good: Vec<&str> = text.lines().take(2).collect();
+    good.push(
+        r#"{"id":"c4","occurred_at":"2026-11-20T11:00:00+07:00","channel":"whatsapp","direction":"inbound","contact":{"phone":"0813-2222-3333"}}"#,
+    );
     std::fs::write(&events, good.join("\n")).expect("write");
     let out = import(&events);
     assert!(
