@@ -138,7 +138,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("col.channel", "Kanal", "Channel"),
     ("col.id", "ID Lead", "Lead ID"),
     ("organic", "Organik", "Organic"),
-    ("awaiting", "Menunggu balasan", "Awaiting response"),
+    (
+        "awaiting",
+        "Menunggu balasan pertama",
+        "Awaiting first response",
+    ),
     ("waited", "menunggu", "waiting"),
     ("lead", "lead", "lead"),
     ("leads", "lead", "leads"),
@@ -536,6 +540,14 @@ impl Lang {
             out.push(c);
         }
         out
+    }
+
+    /// What separates whole units from decimals: `,` (Indonesian) or `.`.
+    pub fn decimal_mark(self) -> &'static str {
+        match self {
+            Lang::Id => ",",
+            Lang::En => ".",
+        }
     }
 
     /// A share as a whole percent: `42%`.

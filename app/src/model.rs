@@ -385,9 +385,12 @@ pub struct Summary {
     pub engaged: u64,
     #[serde(default)]
     pub one_message: u64,
-    /// Leads with an attributed purchase, and the sum of their purchases.
+    /// Leads with an attributed purchase (`buyer` too, the flag's name),
+    /// and the sum of their purchases.
     #[serde(default)]
     pub buyers: u64,
+    #[serde(default)]
+    pub buyer: u64,
     #[serde(default, serialize_with = "money_json::one")]
     pub revenue: f64,
     pub by_day: Vec<DayCount>,

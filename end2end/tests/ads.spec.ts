@@ -69,7 +69,9 @@ test.beforeAll(async ({ request }) => {
 
 // The page's texts in English, as the API's numbers would be written.
 const int = (n: number) => n.toLocaleString('en-US');
-const money = (v: number | null) => (v === null ? '–' : `Rp ${int(Math.round(v))}`);
+// Whole units, with the cents when there are any.
+const money = (v: number | null) =>
+  v === null ? '–' : `Rp ${Number.isInteger(v) ? int(v) : v.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 const key = (row: any) => (row.source === null ? 'none' : row.source.id ?? row.source.platform);
 const COLS = ['spend', 'leads', 'cost_per_lead', 'answered', 'engaged', 'one_message', 'median_first_touch',
   'buyers', 'revenue', 'cost_per_buyer', 'roas'];
@@ -92,7 +94,7 @@ function same(cells: string[], f: any) {
   expect(at('buyers')).toBe(int(f.buyers));
   expect(at('revenue')).toBe(money(f.revenue));
   expect(at('cost_per_buyer')).toBe(money(f.cost_per_buyer));
-  expect(at('roas')).toBe(f.roas === null ? '–' : `${f.roas.toFixed(2)}×`);
+  expect(at('roas')).toBe(f.roas === null ? '–' : `${f.roas}×`);
 }
 
 async function agrees(page: Page, request: any, query: string) {

@@ -62,7 +62,7 @@ test('leads appear with their seven columns and filters reload the table in plac
   const sari = row(page, 'sari.shop').locator('td');
   // 10:00 UTC is 17:00 in Jakarta.
   await expect(sari).toHaveText([
-    '18 Nov 2026 17:00', 'sari.shop', '—', 'Sari@Example.com', 'Organic', /^Awaiting response\s*waiting \d+ d/, '—',
+    '18 Nov 2026 17:00', 'sari.shop', '—', 'Sari@Example.com', 'Organic', /^Awaiting first response\s*waiting \d+ d/, '—',
   ]);
   const andi = row(page, 'Andi').locator('td');
   await expect(andi.nth(4)).toContainText('Ramadan Sale');
@@ -106,7 +106,7 @@ test('a late, earlier message shows up after a reload of the data', async ({ pag
   await page.goto('/?from=2026-10-01&to=2026-10-31');
   await hydrated(page);
   const citra = row(page, 'Citra').locator('td');
-  await expect(citra.nth(5)).toContainText('Awaiting response');
+  await expect(citra.nth(5)).toContainText('Awaiting first response');
 
   // The customer's real first message arrives late: the Date moves back and
   // the agent's 09:30 answer becomes the first touch.

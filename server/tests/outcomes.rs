@@ -146,10 +146,76 @@ async fn the_ads_report_is_the_specs_example() {
             .expect("type")
             .starts_with("text/csv")
     );
+    let mut lines = csv.lines();
+    let head: Vec<&str> = lines.next().expect("header").split(',').collect();
+    for name in [
+        "spend",
+        "leads",
+        "cost_per_lead",
+        "buyers",
+        "revenue",
+        "cost_per_buyer",
+        "roas",
+    ] {
+        assert!(head.contains(&name), "{name} in {head:?}");
+    }
     let total = csv.lines().last().expect("total line");
     assert!(
-        total.starts_with("total,,,,,108000,6,18000,4,2,4,240,1,150000,"),
+        total.starts_with("total,,,,,IDR,108000,6,18000,4,2,4,240,1,150000,"),
         "{total}"
+    );
+
+    // Sorted by any column (spend descending by default), empty values
+    // last either way; the same order in the CSV; a name that is no
+    // column is refused naming `sort`.
+    let leads_of = |r: &Value| -> Vec<u64> {
+        r["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|x| x["leads"].as_u64().unwrap_or(0))
+            .collect()
+    };
+    let (_, r) = s.get(&format!("/api/v1/ads?{RANGE}&sort=-leads")).await;
+    let desc = leads_of(&r);
+    assert!(desc.windows(2).all(|w| w[0] >= w[1]), "{desc:?}");
+    let (_, r) = s.get(&format!("/api/v1/ads?{RANGE}&sort=leads")).await;
+    let asc = leads_of(&r);
+    assert!(asc.windows(2).all(|w| w[0] <= w[1]), "{asc:?}");
+    for sort in ["cost_per_lead", "-cost_per_lead"] {
+        let (_, r) = s.get(&format!("/api/v1/ads?{RANGE}&sort={sort}")).await;
+        let cpl: Vec<&Value> = r["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|x| &x["cost_per_lead"])
+            .collect();
+        let first_null = cpl.iter().position(|v| v.is_null()).unwrap_or(cpl.len());
+        assert!(
+            cpl[first_null..].iter().all(|v| v.is_null()),
+            "{sort}: {cpl:?}"
+        );
+    }
+    let (_, _, csv) = s
+        .call(s.api(&format!("/api/v1/ads.csv?{RANGE}&sort=leads"), None))
+        .await;
+    let csv_leads: Vec<u64> = csv
+        .lines()
+        .skip(1)
+        .filter(|l| !l.starts_with("total"))
+        .map(|l| {
+            l.split(',')
+                .nth(7)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0)
+        })
+        .collect();
+    assert_eq!(csv_leads, asc);
+    let (status, e) = s.get(&format!("/api/v1/ads?{RANGE}&sort=name")).await;
+    assert_eq!(
+        (status, e["error"]["param"].as_str()),
+        (400, Some("sort")),
+        "{e}"
     );
 }
 
@@ -321,6 +387,11 @@ fn the_import_command_takes_an_ads_manager_export_and_orders() {
         let (ok, _, err) = common::run_cli(&["import", export.to_str().expect("path")], &db, None);
         assert!(ok, "{err}");
     }
+    // Known by its header, whatever the file's name (again: it replaces).
+    let renamed = dir.join("ads-export.txt");
+    std::fs::copy(&export, &renamed).expect("copy");
+    let (ok, _, err) = common::run_cli(&["import", renamed.to_str().expect("path")], &db, None);
+    assert!(ok, "{err}");
     // Through a running server it is refused, saying what the file is.
     let (ok, _, err) = common::run_cli(
         &[

@@ -9,7 +9,8 @@ use chrono::Utc;
 
 use app::error::AppError;
 use app::ssr::domain::filter::Filter;
-use app::ssr::leads::{Attribution, CountBy};
+use app::ssr::leads::{AdsOrder, Attribution, CountBy};
+
 use app::ssr::state::AppState;
 
 use super::ApiError;
@@ -54,21 +55,31 @@ impl FromRequestParts<AppState> for UnpagedFilter {
     }
 }
 
-/// The ads report's own parameters: `attribution=first|last`,
-/// `count_by=lead_date|event_date`.
+/// The ads report's parameters: the filters of an unpaged read,
+/// `attribution=first|last`, `count_by=lead_date|event_date`, and its order
+/// `sort=` (a column of the report, `-` for descending; the page's
+/// `order=` too). The leads' sort means nothing to the report.
 pub struct AdsParams {
+    pub filter: Filter,
     pub attribution: Attribution,
     pub count_by: CountBy,
+    pub order: AdsOrder,
 }
 
 impl FromRequestParts<AppState> for AdsParams {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let p = params(parts, state).await?;
+        let mut p = params(parts, state).await?;
+        let order = match (p.remove("sort"), p.remove("order")) {
+            (Some(s), _) if !s.trim().is_empty() => AdsOrder::parse(Some(&s), "sort")?,
+            (_, o) => AdsOrder::parse(o.as_deref(), "order")?,
+        };
         Ok(AdsParams {
+            filter: Filter::parse_unpaged(&p, state.settings.tz, Utc::now())?,
             attribution: Attribution::parse(p.get("attribution").map(String::as_str))?,
             count_by: CountBy::parse(p.get("count_by").map(String::as_str))?,
+            order,
         })
     }
 }

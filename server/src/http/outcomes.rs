@@ -12,10 +12,11 @@ use app::error::AppError;
 use app::model::AdsReport;
 use app::ssr::domain::csv;
 use app::ssr::intake::spend;
+use app::ssr::leads::plain_label;
 use app::ssr::state::AppState;
 
 use super::ApiError;
-use super::extract::{AdsParams, UnpagedFilter};
+use super::extract::AdsParams;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -24,30 +25,25 @@ pub fn router() -> Router<AppState> {
         .route("/spend", post(post_spend))
 }
 
-pub(super) fn report(state: &AppState, filter: &UnpagedFilter, p: &AdsParams) -> AdsReport {
-    state.leads.ads(
-        &filter.0,
+/// The report in its order.
+pub(super) fn report(state: &AppState, p: &AdsParams) -> AdsReport {
+    let mut r = state.leads.ads(
+        &p.filter,
         p.attribution,
         p.count_by,
         &state.settings.currency,
-    )
+    );
+    p.order.sort(&mut r.rows, plain_label);
+    r
 }
 
-async fn get_ads(
-    State(state): State<AppState>,
-    filter: UnpagedFilter,
-    params: AdsParams,
-) -> axum::Json<AdsReport> {
-    axum::Json(report(&state, &filter, &params))
+async fn get_ads(State(state): State<AppState>, params: AdsParams) -> axum::Json<AdsReport> {
+    axum::Json(report(&state, &params))
 }
 
 /// The same report as CSV: one line per source, then the total.
-async fn get_ads_csv(
-    State(state): State<AppState>,
-    filter: UnpagedFilter,
-    params: AdsParams,
-) -> Response {
-    ads_csv_response(&report(&state, &filter, &params))
+async fn get_ads_csv(State(state): State<AppState>, params: AdsParams) -> Response {
+    ads_csv_response(&report(&state, &params))
 }
 
 /// A report as a CSV download (the API's and the page's).

@@ -88,8 +88,7 @@ async fn download(
 /// signed-in person (the page's filters and toggles).
 async fn download_ads(
     State(state): State<AppState>,
-    filter: UnpagedFilter,
     params: super::extract::AdsParams,
 ) -> Response {
-    super::outcomes::ads_csv_response(&super::outcomes::report(&state, &filter, &params))
+    super::outcomes::ads_csv_response(&super::outcomes::report(&state, &params))
 }

@@ -130,12 +130,13 @@ pub fn page_rows(out: &mut String, leads: &[LeadFacts], tz: Tz, lang: Lang) {
 }
 
 /// The ads report (`GET /api/v1/ads.csv`): one line per source, then the
-/// total; money in the report's currency, empty where a division has none.
+/// total; the figures under their names in `GET /api/v1/ads`, money in the
+/// report's currency (its own column), empty where a division has none.
 pub fn ads(r: &AdsReport) -> String {
-    let mut out = format!(
-        "row,source_platform,source_type,source_id,source_name,spend_{c},leads,cost_per_lead_{c},answered,engaged,one_message,median_first_touch_seconds,buyers,revenue_{c},cost_per_buyer_{c},roas\r\n",
-        c = r.currency.to_lowercase()
+    let mut out = String::from(
+        "row,source_platform,source_type,source_id,source_name,currency,spend,leads,cost_per_lead,answered,engaged,one_message,median_first_touch_seconds,buyers,revenue,cost_per_buyer,roas\r\n",
     );
+    let currency = text(&r.currency);
     let num = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     let mut line = |kind: &str, src: Option<&AdSource>, f: &AdsFigures| {
         let src = src.map_or(
@@ -156,6 +157,7 @@ pub fn ads(r: &AdsReport) -> String {
             kind_of,
             id,
             name,
+            currency.clone(),
             num(f.spend),
             f.leads.to_string(),
             num(f.cost_per_lead),

@@ -334,8 +334,10 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
     }
 
     // A conversion (an order from a shop system) need not know the chat's
-    // channel; its contact is found by phone like any other.
-    let channel = match opt_text(obj, "channel", "channel")? {
+    // channel; its contact is found by phone like any other (by an
+    // external id only with its channel: below).
+    let channel_given = opt_text(obj, "channel", "channel")?;
+    let channel = match channel_given.clone() {
         Some(c) => c,
         None if kind == Kind::Conversion => "other".to_owned(),
         None => return Err(bad("channel", "is required")),
@@ -407,6 +409,14 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
     let external_id = opt_digits_or_text(contact, "external_id", "contact.external_id")?;
     let contact_key = match (&phone, &external_id) {
         (Some(p), _) => p.clone(),
+        // An external id is the channel's own: without the channel it
+        // names no contact (it would be credited to nobody, silently).
+        (None, Some(_)) if channel_given.is_none() => {
+            return Err(bad(
+                "channel",
+                "is required when the contact has no phone (an external_id is the channel's own id)",
+            ));
+        }
         (None, Some(x)) => external_key(&channel, x),
         (None, None) => {
             return Err(bad("contact", "needs a phone or an external_id"));
@@ -792,6 +802,13 @@ mod tests {
         let q = json!({"id": "q1", "kind": "conversion", "occurred_at": "2026-11-21T10:00:00Z",
                        "contact": {"phone": "+6281234567890"}, "conversion": {"type": "qualified"}});
         assert!(parse_batch(q.to_string().as_bytes(), region(), "IDR").is_ok());
+        // By a channel's own id: only with the channel.
+        let mut v = purchase();
+        v["contact"] = json!({"external_id": "17841400000000077"});
+        assert_eq!(field(v.clone()), "channel");
+        v["channel"] = json!("instagram");
+        let e = parse_batch(v.to_string().as_bytes(), region(), "IDR").expect("with its channel");
+        assert_eq!(e[0].contact_key, "instagram:17841400000000077");
         assert_eq!(
             parse_batch(purchase().to_string().as_bytes(), region(), "USD")
                 .err()

@@ -223,10 +223,23 @@ impl Filter {
             })?,
         };
         let day = |k: &str| -> Result<Option<NaiveDate>, AppError> {
+            // Exactly `YYYY-MM-DD` (chrono alone also takes `2026-1-5`).
+            let shaped = |v: &str| {
+                v.len() == 10
+                    && v.bytes().enumerate().all(|(i, b)| {
+                        if i == 4 || i == 7 {
+                            b == b'-'
+                        } else {
+                            b.is_ascii_digit()
+                        }
+                    })
+            };
             get(k)
                 .map(|v| {
-                    NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                        .map_err(|_| AppError::param(k, "must be a day YYYY-MM-DD"))
+                    Some(v)
+                        .filter(|v| shaped(v))
+                        .and_then(|v| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
+                        .ok_or_else(|| AppError::param(k, "must be a day YYYY-MM-DD"))
                 })
                 .transpose()
         };
@@ -545,6 +558,8 @@ mod tests {
     fn malformed_parameters_are_named() {
         assert_eq!(param_of(parse(&[("from", "20-11-2026")])), "from");
         assert_eq!(param_of(parse(&[("to", "2026-13-01")])), "to");
+        assert_eq!(param_of(parse(&[("from", "2026-1-5")])), "from");
+        assert_eq!(param_of(parse(&[("to", "+2026-11-20")])), "to");
         assert_eq!(param_of(parse(&[("tz", "Mars/Olympus")])), "tz");
         assert_eq!(param_of(parse(&[("limit", "0")])), "limit");
         assert_eq!(param_of(parse(&[("limit", "501")])), "limit");

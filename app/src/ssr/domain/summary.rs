@@ -63,6 +63,7 @@ pub fn summarize(leads: &[LeadFacts], from: NaiveDate, to: NaiveDate, tz: Tz) ->
         engaged: leads.iter().filter(|l| l.engaged).count() as u64,
         one_message: leads.iter().filter(|l| l.one_message).count() as u64,
         buyers: leads.iter().filter(|l| l.buyer()).count() as u64,
+        buyer: leads.iter().filter(|l| l.buyer()).count() as u64,
         revenue: leads.iter().map(LeadFacts::revenue).sum::<i64>() as f64 / 100.0,
         by_day: by_day
             .into_iter()

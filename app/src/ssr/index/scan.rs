@@ -288,7 +288,10 @@ impl LeadIndex {
                     if want == "none" {
                         i == 0
                     } else {
-                        i != 0 && (s.platform == want || s.id.as_deref() == Some(want))
+                        // Platforms are stored lowercase; ids exactly.
+                        i != 0
+                            && (s.platform.eq_ignore_ascii_case(want)
+                                || s.id.as_deref() == Some(want))
                     }
                 })
                 .collect()

@@ -68,6 +68,122 @@ impl CountBy {
     }
 }
 
+/// The report's columns, by their names in `GET /api/v1/ads` (`source`:
+/// the row's label).
+pub const ORDER_COLUMNS: [&str; 12] = [
+    "spend",
+    "leads",
+    "cost_per_lead",
+    "answered",
+    "engaged",
+    "one_message",
+    "median_first_touch",
+    "buyers",
+    "revenue",
+    "cost_per_buyer",
+    "roas",
+    "source",
+];
+
+/// The report's order (`sort=`, the page's `order=`): a column, `-` for
+/// descending; spend descending by default.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdsOrder {
+    pub column: &'static str,
+    pub desc: bool,
+}
+
+impl Default for AdsOrder {
+    fn default() -> Self {
+        AdsOrder {
+            column: "spend",
+            desc: true,
+        }
+    }
+}
+
+impl AdsOrder {
+    /// `name` is the parameter's, for its error.
+    pub fn parse(v: Option<&str>, name: &str) -> Result<AdsOrder, AppError> {
+        let v = v.map(str::trim).unwrap_or("");
+        if v.is_empty() {
+            return Ok(AdsOrder::default());
+        }
+        let (col, desc) = match v.strip_prefix('-') {
+            Some(c) => (c, true),
+            None => (v, false),
+        };
+        // `median_first_touch_seconds` is the figure's name in the JSON.
+        let col = if col == "median_first_touch_seconds" {
+            "median_first_touch"
+        } else {
+            col
+        };
+        ORDER_COLUMNS
+            .iter()
+            .find(|c| **c == col)
+            .map(|c| AdsOrder { column: c, desc })
+            .ok_or_else(|| {
+                AppError::param(name, "must be a column of the report, e.g. -spend or leads")
+            })
+    }
+
+    pub fn as_param(&self) -> String {
+        format!("{}{}", if self.desc { "-" } else { "" }, self.column)
+    }
+
+    /// Orders `rows`: by the column, empty values last whichever way, ties
+    /// in the report's own order (the sort is stable); `source` by
+    /// `label`, without regard to case.
+    pub fn sort(&self, rows: &mut [AdsRow], label: impl Fn(&AdsRow) -> String) {
+        if *self == AdsOrder::default() {
+            return; // the report's own order
+        }
+        let value = |f: &AdsFigures| -> Option<f64> {
+            match self.column {
+                "spend" => f.spend,
+                "leads" => Some(f.leads as f64),
+                "cost_per_lead" => f.cost_per_lead,
+                "answered" => Some(f.answered as f64),
+                "engaged" => Some(f.engaged as f64),
+                "one_message" => Some(f.one_message as f64),
+                "median_first_touch" => f.median_first_touch_seconds.map(|s| s as f64),
+                "buyers" => Some(f.buyers as f64),
+                "revenue" => Some(f.revenue),
+                "cost_per_buyer" => f.cost_per_buyer,
+                "roas" => f.roas,
+                _ => None,
+            }
+        };
+        rows.sort_by(|a, b| {
+            let ord = if self.column == "source" {
+                label(a).to_lowercase().cmp(&label(b).to_lowercase())
+            } else {
+                match (value(&a.figures), value(&b.figures)) {
+                    (Some(x), Some(y)) => x.total_cmp(&y),
+                    (Some(_), None) => return std::cmp::Ordering::Less,
+                    (None, Some(_)) => return std::cmp::Ordering::Greater,
+                    (None, None) => std::cmp::Ordering::Equal,
+                }
+            };
+            if self.desc { ord.reverse() } else { ord }
+        });
+    }
+}
+
+/// A row's label where no language is at hand (the API, the CSV): the
+/// source's name, else its platform and id; organic is empty.
+pub fn plain_label(r: &AdsRow) -> String {
+    match &r.source {
+        None => String::new(),
+        Some(s) => match (&s.name, &s.id) {
+            (Some(n), _) => n.clone(),
+            (None, Some(id)) => format!("{} {id}", s.platform),
+            (None, None) => s.platform.clone(),
+        },
+    }
+}
+
 #[derive(Default, Clone)]
 struct Acc {
     leads: u64,

@@ -180,6 +180,7 @@ pub fn summary_and_chart(index: &LeadIndex, f: &Filter, top: Option<usize>) -> (
         engaged,
         one_message,
         buyers,
+        buyer: buyers,
         revenue: revenue as f64 / 100.0,
         by_day: by_day
             .into_iter()

@@ -9,6 +9,7 @@ use crate::error::AppError;
 use crate::model::{AdsFigures, AdsQuery, AdsRow, Lang, LeadsQuery};
 use crate::ssr::domain::filter::Filter;
 use crate::ssr::leads::{Attribution, CountBy};
+use crate::ssr::reports::ads::AdsOrder;
 use crate::ssr::state::AppState;
 use crate::url::query_string;
 
@@ -36,66 +37,52 @@ const COLUMNS: [(&str, &str); 12] = [
     ("source", "ads.source"),
 ];
 
-fn sort_value(f: &AdsFigures, col: &str) -> Option<f64> {
-    match col {
-        "spend" => f.spend,
-        "leads" => Some(f.leads as f64),
-        "cost_per_lead" => f.cost_per_lead,
-        "answered" => Some(f.answered as f64),
-        "engaged" => Some(f.engaged as f64),
-        "one_message" => Some(f.one_message as f64),
-        "median_first_touch" => f.median_first_touch_seconds.map(|s| s as f64),
-        "buyers" => Some(f.buyers as f64),
-        "revenue" => Some(f.revenue),
-        "cost_per_buyer" => f.cost_per_buyer,
-        "roas" => f.roas,
-        _ => None,
-    }
-}
-
+/// Money as the API gives it: whole units, with the cents when there are
+/// any (`Rp 36,666.67`), so the page and the API agree.
 fn money(v: Option<f64>, currency: &str, l: Lang) -> String {
     match v {
         None => "–".into(),
         Some(v) => {
             let cur = if currency == "IDR" { "Rp" } else { currency };
-            format!("{cur} {}", l.int(v.round().max(0.0) as u64))
+            let cents = (v.max(0.0) * 100.0).round() as u64;
+            match cents % 100 {
+                0 => format!("{cur} {}", l.int(cents / 100)),
+                c => format!("{cur} {}{}{c:02}", l.int(cents / 100), l.decimal_mark()),
+            }
         }
     }
 }
 
+/// A ratio as the API gives it (at most three decimals), in the page's
+/// writing: `1.364×`, `1,364×`.
+fn ratio(r: f64, l: Lang) -> String {
+    let text = format!("{r:.3}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{}×", text.replace('.', l.decimal_mark()))
+}
+
 pub fn ads_html(state: &AppState, q: &AdsQuery, l: Lang) -> Result<String, AppError> {
-    let filter = Filter::from_query(&q.leads, state.settings.tz, Utc::now())?;
     let attribution = Attribution::parse(q.attribution.as_deref())?;
     let count_by = CountBy::parse(q.count_by.as_deref())?;
-    let order = q.order.clone().unwrap_or_else(|| "-spend".into());
-    let (col, desc) = match order.strip_prefix('-') {
-        Some(c) => (c.to_owned(), true),
-        None => (order.clone(), false),
+    // The report's order: `order=`, or `sort=` (the API's name for it);
+    // the leads' own sort means nothing here.
+    let mut q = q.clone();
+    let sort = q.leads.sort.take();
+    let (param, text) = match (&q.order, &sort) {
+        (Some(o), _) => ("order", Some(o.as_str())),
+        (None, Some(s)) => ("sort", Some(s.as_str())),
+        (None, None) => ("order", None),
     };
-    if !COLUMNS.iter().any(|(c, _)| *c == col) {
-        return Err(AppError::param("order", "must be a column of the report"));
-    }
+    let ads_order = AdsOrder::parse(text, param)?;
+    let order = ads_order.as_param();
+    let (col, desc) = (ads_order.column.to_owned(), ads_order.desc);
+    let q = &q;
+    let filter = Filter::from_query(&q.leads, state.settings.tz, Utc::now())?;
     let report = state
         .leads
         .ads(&filter, attribution, count_by, &state.settings.currency);
     let mut rows: Vec<AdsRow> = report.rows.clone();
-    if !(col == "spend" && desc) {
-        rows.sort_by(|a, b| {
-            let ord = if col == "source" {
-                label(a, l).to_lowercase().cmp(&label(b, l).to_lowercase())
-            } else {
-                // Empty values last whichever way.
-                let (x, y) = (sort_value(&a.figures, &col), sort_value(&b.figures, &col));
-                match (x, y) {
-                    (Some(x), Some(y)) => x.total_cmp(&y),
-                    (Some(_), None) => return std::cmp::Ordering::Less,
-                    (None, Some(_)) => return std::cmp::Ordering::Greater,
-                    (None, None) => std::cmp::Ordering::Equal,
-                }
-            };
-            if desc { ord.reverse() } else { ord }
-        });
-    }
+    ads_order.sort(&mut rows, |r| label(r, l));
     let from = filter.from.to_string();
     let to = filter.to.to_string();
     // The rows' links name the days, so the Leads page shows the same
@@ -254,9 +241,7 @@ pub fn ads_html(state: &AppState, q: &AdsQuery, l: Lang) -> Result<String, AppEr
             l.int(f.buyers),
             money(Some(f.revenue), cur, l),
             money(f.cost_per_buyer, cur, l),
-            f.roas
-                .map(|r| format!("{r:.2}×"))
-                .unwrap_or_else(|| "–".into()),
+            f.roas.map(|r| ratio(r, l)).unwrap_or_else(|| "–".into()),
         ]
         .iter()
         .map(|c| format!("<td class=\"num\">{c}</td>"))
