@@ -124,6 +124,22 @@ async fn the_ads_report_is_the_specs_example() {
     let mut unnamed = inbound("u1", "+6281100000009", "2026-10-08T04:00:00Z", Some("777"));
     unnamed["source"]["name"] = Value::Null;
     s.post_events(&json!([unnamed])).await;
+    // Its spend not imported yet: an ad's spend sums to 0 (not unknown).
+    let (_, r) = s.get(&format!("/api/v1/ads?{RANGE}")).await;
+    let row = r["rows"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|x| x["source"]["id"] == "777"))
+        .cloned()
+        .expect("the ad's row");
+    assert_eq!(
+        (
+            row["spend"].as_f64(),
+            row["cost_per_lead"].as_f64(),
+            row["roas"].clone()
+        ),
+        (Some(0.0), Some(0.0), Value::Null),
+        "{row}"
+    );
     let named = json!([{"date": "2026-10-08", "platform": "meta", "ad_id": "777", "spend": 3000, "ad_name": "Kopi Z"}]);
     s.call(s.api("/api/v1/spend", Some(&named))).await;
     let (_, r) = s.get(&format!("/api/v1/ads?{RANGE}")).await;

@@ -99,6 +99,13 @@ fn ads_params() -> serde_json::Value {
     if let Some(list) = p.as_array_mut() {
         list.push(json!({"name": "attribution", "in": "query", "schema": {"type": "string", "enum": ["first", "last"], "default": "first"}}));
         list.push(json!({"name": "count_by", "in": "query", "schema": {"type": "string", "enum": ["lead_date", "event_date"], "default": "lead_date"}}));
+        let mut orders = Vec::new();
+        for c in app::ssr::leads::ADS_ORDER_COLUMNS {
+            orders.push(c.to_owned());
+            orders.push(format!("-{c}"));
+        }
+        list.push(json!({"name": "sort", "in": "query", "description": "the rows' order: a column, - for descending; empty values last",
+            "schema": {"type": "string", "enum": orders, "default": "-spend"}}));
     }
     p
 }

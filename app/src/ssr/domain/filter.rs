@@ -346,9 +346,10 @@ impl Filter {
 
         let limit = match get("limit") {
             None => DEFAULT_LIMIT,
-            Some(l) => l
-                .parse::<usize>()
-                .ok()
+            // Digits only (`parse` also takes a leading `+`).
+            Some(l) => Some(l)
+                .filter(|l| l.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|l| l.parse::<usize>().ok())
                 .filter(|l| (1..=MAX_LIMIT).contains(l))
                 .ok_or_else(|| {
                     AppError::param(
@@ -563,6 +564,7 @@ mod tests {
         assert_eq!(param_of(parse(&[("tz", "Mars/Olympus")])), "tz");
         assert_eq!(param_of(parse(&[("limit", "0")])), "limit");
         assert_eq!(param_of(parse(&[("limit", "501")])), "limit");
+        assert_eq!(param_of(parse(&[("limit", "+5")])), "limit");
         assert_eq!(param_of(parse(&[("cursor", "!!")])), "cursor");
         assert_eq!(param_of(parse(&[("channel", "fax")])), "channel");
         assert_eq!(param_of(parse(&[("touched", "maybe")])), "touched");

@@ -40,7 +40,9 @@ use crate::ssr::index::spend::SpendBook;
 use crate::ssr::index::{CAPI_NONE, CAPI_PENDING, CAPI_REJECTED, CAPI_SENT};
 pub use crate::ssr::index::{Page, Stats};
 use crate::ssr::reports;
-pub use crate::ssr::reports::ads::{AdsOrder, Attribution, CountBy, plain_label};
+pub use crate::ssr::reports::ads::{
+    AdsOrder, Attribution, CountBy, ORDER_COLUMNS as ADS_ORDER_COLUMNS, plain_label,
+};
 use crate::ssr::store::contacts;
 use crate::ssr::store::db::{self, Db};
 use crate::ssr::store::outbox::{self, OutboxTerms};

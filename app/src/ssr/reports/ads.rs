@@ -360,9 +360,15 @@ pub fn ads(
 
     let mut total = Acc::default();
     let mut rows: Vec<(Option<Minor>, AdsRow)> = Vec::new();
-    for (g, a) in acc.into_iter().enumerate() {
+    for (g, mut a) in acc.into_iter().enumerate() {
         if a.leads == 0 && a.buyers == 0 && a.spend.is_none() {
             continue;
+        }
+        // An ad's spend is the sum of its rows over the range: 0 when none
+        // was imported (outcomes.md: "sum of the source's spend over the
+        // range's days (ads only)"); other sources have none (`null`).
+        if sources[g].as_ref().is_some_and(|s| s.kind == "ad") && a.spend.is_none() {
+            a.spend = Some(0);
         }
         total.add(&a);
         let source = sources[g].as_ref().map(|s| AdSource {
