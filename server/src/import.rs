@@ -46,6 +46,10 @@ impl Format {
         } else {
             Format::Events
         };
+        // Only a file can be looked into twice (not a pipe).
+        if !std::fs::metadata(file).is_ok_and(|m| m.is_file()) {
+            return by_name;
+        }
         let Ok(f) = std::fs::File::open(file) else {
             return by_name;
         };
@@ -330,12 +334,13 @@ fn lines<'a>(
             );
         };
         let header = header.map_err(|e| format!("line 1: {e}"))?;
-        match Columns::of(&header) {
+        let header = header.trim_start_matches('\u{feff}');
+        match Columns::of(header) {
             Ok(c) => columns = Some(c),
             // No header, the spec's columns in their order: the first
             // line is a customer already.
             Err(e) => {
-                if customer(&header, &Columns::SPEC, settings).is_err() {
+                if customer(header, &Columns::SPEC, settings).is_err() {
                     return Err(e);
                 }
                 columns = Some(Columns::SPEC);
@@ -348,6 +353,9 @@ fn lines<'a>(
     Ok(reader.filter_map(move |(i, line)| {
         let n = i + 1;
         let line = match line {
+            // A byte-order mark (Excel's "CSV UTF-8", some editors) is
+            // not part of the first line.
+            Ok(l) if i == 0 => l.trim_start_matches('\u{feff}').to_owned(),
             Ok(l) => l,
             Err(e) => return Some(Err(format!("line {n}: {e}"))),
         };
@@ -549,6 +557,11 @@ pub async fn run_remote(
     let (mut accepted, mut duplicates) = (0u64, 0u64);
     for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
         let line = line.map_err(|e| format!("line {}: {e}", i + 1))?;
+        let line = if i == 0 {
+            line.trim_start_matches('\u{feff}').to_owned()
+        } else {
+            line
+        };
         if line.trim().is_empty() {
             continue;
         }

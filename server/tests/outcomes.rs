@@ -74,6 +74,15 @@ async fn server_with_example() -> InProcess {
     s
 }
 
+/// The report's row of the ad `id`.
+fn ad_row(report: &Value, id: &str) -> Value {
+    report["rows"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|x| x["source"]["id"] == id))
+        .cloned()
+        .unwrap_or_else(|| panic!("a row for ad {id}: {report}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ads_report_is_the_specs_example() {
     let s = server_with_example().await;
@@ -110,11 +119,7 @@ async fn the_ads_report_is_the_specs_example() {
     let other = json!([{"date": "2026-10-06", "platform": "meta", "ad_id": "999", "spend": 5000}]);
     s.call(s.api("/api/v1/spend", Some(&other))).await;
     let (_, r) = s.get(&format!("/api/v1/ads?{RANGE}")).await;
-    let row = r["rows"]
-        .as_array()
-        .and_then(|rows| rows.iter().find(|x| x["source"]["id"] == "999"))
-        .cloned()
-        .expect("a row for the ad without leads");
+    let row = ad_row(&r, "999");
     assert_eq!(
         (row["leads"].clone(), row["cost_per_lead"].clone()),
         (json!(0), Value::Null)
@@ -126,11 +131,7 @@ async fn the_ads_report_is_the_specs_example() {
     s.post_events(&json!([unnamed])).await;
     // Its spend not imported yet: an ad's spend sums to 0 (not unknown).
     let (_, r) = s.get(&format!("/api/v1/ads?{RANGE}")).await;
-    let row = r["rows"]
-        .as_array()
-        .and_then(|rows| rows.iter().find(|x| x["source"]["id"] == "777"))
-        .cloned()
-        .expect("the ad's row");
+    let row = ad_row(&r, "777");
     assert_eq!(
         (
             row["spend"].as_f64(),
@@ -143,11 +144,7 @@ async fn the_ads_report_is_the_specs_example() {
     let named = json!([{"date": "2026-10-08", "platform": "meta", "ad_id": "777", "spend": 3000, "ad_name": "Kopi Z"}]);
     s.call(s.api("/api/v1/spend", Some(&named))).await;
     let (_, r) = s.get(&format!("/api/v1/ads?{RANGE}")).await;
-    let row = r["rows"]
-        .as_array()
-        .and_then(|rows| rows.iter().find(|x| x["source"]["id"] == "777"))
-        .cloned()
-        .expect("the unnamed ad's row");
+    let row = ad_row(&r, "777");
     assert_eq!(row["source"]["name"], "Kopi Z", "{row}");
     assert_eq!(row["leads"], 1);
 

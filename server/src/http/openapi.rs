@@ -99,7 +99,7 @@ fn ads_params() -> serde_json::Value {
     if let Some(list) = p.as_array_mut() {
         list.push(json!({"name": "attribution", "in": "query", "schema": {"type": "string", "enum": ["first", "last"], "default": "first"}}));
         list.push(json!({"name": "count_by", "in": "query", "schema": {"type": "string", "enum": ["lead_date", "event_date"], "default": "lead_date"}}));
-        let mut orders = Vec::new();
+        let mut orders = vec![String::new()];
         for c in app::ssr::leads::ADS_ORDER_COLUMNS {
             orders.push(c.to_owned());
             orders.push(format!("-{c}"));

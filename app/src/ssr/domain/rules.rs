@@ -524,7 +524,7 @@ impl ContactState {
                 .click
                 .as_ref()
                 .filter(|c| c.value.missing().is_none())
-                .map(|c| c.stamp.at),
+                .and_then(|c| whole_second(c.stamp.at)),
         })
     }
 }
@@ -546,6 +546,11 @@ fn other_phones<'a>(keys: impl Iterator<Item = &'a str>, phone: Option<&str>) ->
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// `t` to its second (a click's time: the index keeps seconds).
+pub fn whole_second(t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.timestamp(), 0)
 }
 
 /// The derived columns of one lead.
@@ -576,7 +581,8 @@ pub struct LeadFacts {
     /// needs (`shared/spec/meta-capi.md`).
     #[serde(default)]
     pub sendable: bool,
-    /// When that click was (a sendable lead's): its 7 days run from it.
+    /// When that click was (a sendable lead's), to the second: its 7 days
+    /// run from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub click_at: Option<DateTime<Utc>>,
 }
@@ -675,7 +681,7 @@ pub fn reference_group_lead(
         .iter()
         .find_map(|e| AdClick::of(e).map(|c| (e.occurred_at, c)))
         .filter(|(_, c)| c.missing().is_none())
-        .map(|(at, _)| at);
+        .and_then(|(at, _)| whole_second(at));
     Some(LeadFacts {
         sendable: click_at.is_some(),
         click_at,

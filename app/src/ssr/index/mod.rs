@@ -227,10 +227,11 @@ impl LeadIndex {
             data_off: p.data_off,
             text_ends: p.text_ends,
             data_ends: p.data_ends,
+            // Seconds from the Date's whole second (a click is kept to
+            // the second).
             click: match lead.click_at.filter(|_| lead.sendable) {
                 None => NO_CLICK,
-                Some(c) => (c - lead.date)
-                    .num_seconds()
+                Some(c) => (c.timestamp() - date.0)
                     .clamp(i64::from(NO_CLICK) + 1, i64::from(i32::MAX))
                     as i32,
             },
@@ -571,7 +572,7 @@ impl LeadIndex {
             &self.store.cold[slot as usize],
         );
         (h.capi != CAPI_NOT_SENDABLE && c.click != NO_CLICK)
-            .then(|| time(h.date()) + chrono::Duration::seconds(i64::from(c.click)))
+            .then(|| time((h.date_s + i64::from(c.click), 0)))
     }
 
     /// A lead's attributed purchases (none unless it is a buyer).

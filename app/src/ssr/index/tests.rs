@@ -43,7 +43,9 @@ fn lead(i: u32, minutes: i64, name: u8, touch: Option<i64>, src: u8, chan: u8) -
         one_message: false,
         purchases: Vec::new(),
         sendable: src % 2 == 1,
-        click_at: (src % 2 == 1).then(|| date + Duration::seconds(i64::from(i % 7) - 3)),
+        click_at: (src % 2 == 1)
+            .then(|| date + Duration::seconds(i64::from(i % 7) - 3))
+            .and_then(crate::ssr::domain::rules::whole_second),
     }
 }
 
@@ -91,13 +93,18 @@ fn matches(l: &LeadFacts, f: &Filter) -> bool {
         && (f.channels.is_empty() || f.channels.contains(&l.channel))
         && f.source.as_deref().is_none_or(|s| match &l.first_source {
             None => s == "none",
-            Some(x) => s != "none" && (x.platform == s || x.id.as_deref() == Some(s)),
+            Some(x) => {
+                s != "none" && (x.platform.eq_ignore_ascii_case(s) || x.id.as_deref() == Some(s))
+            }
         })
         && f.last_source
             .as_deref()
             .is_none_or(|s| match &l.last_source {
                 None => s == "none",
-                Some(x) => s != "none" && (x.platform == s || x.id.as_deref() == Some(s)),
+                Some(x) => {
+                    s != "none"
+                        && (x.platform.eq_ignore_ascii_case(s) || x.id.as_deref() == Some(s))
+                }
             })
         && f.touched.is_none_or(|t| l.first_touched_at.is_some() == t)
 }

@@ -243,7 +243,8 @@ fn spend_matches(f: &Filter, platform: &str, ad_id: &str) -> bool {
         .all(|want| match want {
             None => true,
             Some("none") => false,
-            Some(want) => platform == want || ad_id == want,
+            // As the leads' test: the platform in any case, ids exactly.
+            Some(want) => platform.eq_ignore_ascii_case(want) || ad_id == want,
         })
 }
 

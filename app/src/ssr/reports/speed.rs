@@ -81,7 +81,7 @@ fn leads(n: u64) -> Vec<LeadFacts> {
                     Vec::new()
                 },
                 sendable: ad.is_some(),
-                click_at: ad.map(|_| date),
+                click_at: ad.and_then(|_| crate::ssr::domain::rules::whole_second(date)),
             }
         })
         .collect()

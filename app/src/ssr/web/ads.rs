@@ -64,14 +64,14 @@ fn ratio(r: f64, l: Lang) -> String {
 pub fn ads_html(state: &AppState, q: &AdsQuery, l: Lang) -> Result<String, AppError> {
     let attribution = Attribution::parse(q.attribution.as_deref())?;
     let count_by = CountBy::parse(q.count_by.as_deref())?;
-    // The report's order: `order=`, or `sort=` (the API's name for it);
-    // the leads' own sort means nothing here.
+    // The report's order: `sort=` (the API's name for it; the page's own
+    // links carry `order=` and no `sort`), else `order=`, as the API reads
+    // them; the leads' own sort means nothing here.
     let mut q = q.clone();
-    let sort = q.leads.sort.take();
-    let (param, text) = match (&q.order, &sort) {
-        (Some(o), _) => ("order", Some(o.as_str())),
-        (None, Some(s)) => ("sort", Some(s.as_str())),
-        (None, None) => ("order", None),
+    let sort = q.leads.sort.take().filter(|s| !s.trim().is_empty());
+    let (param, text) = match (&sort, &q.order) {
+        (Some(s), _) => ("sort", Some(s.as_str())),
+        (None, o) => ("order", o.as_deref()),
     };
     let ads_order = AdsOrder::parse(text, param)?;
     let order = ads_order.as_param();
@@ -82,7 +82,8 @@ pub fn ads_html(state: &AppState, q: &AdsQuery, l: Lang) -> Result<String, AppEr
         .leads
         .ads(&filter, attribution, count_by, &state.settings.currency);
     let mut rows: Vec<AdsRow> = report.rows.clone();
-    ads_order.sort(&mut rows, |r| label(r, l));
+    // The same labels as the API's and the CSV's order (Organic first).
+    ads_order.sort(&mut rows, crate::ssr::reports::ads::plain_label);
     let from = filter.from.to_string();
     let to = filter.to.to_string();
     // The rows' links name the days, so the Leads page shows the same
