@@ -171,11 +171,12 @@ impl AdsOrder {
     }
 }
 
-/// A row's label where no language is at hand (the API, the CSV): the
-/// source's name, else its platform and id; organic is empty.
+/// A row's label for ordering by `source`, the same on the API, the CSV
+/// and the page: the source's name, else its platform and id; Organic is
+/// `Organic` (ordered among the names, as the page shows it).
 pub fn plain_label(r: &AdsRow) -> String {
     match &r.source {
-        None => String::new(),
+        None => "Organic".to_owned(),
         Some(s) => match (&s.name, &s.id) {
             (Some(n), _) => n.clone(),
             (None, Some(id)) => format!("{} {id}", s.platform),

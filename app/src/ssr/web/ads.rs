@@ -82,7 +82,7 @@ pub fn ads_html(state: &AppState, q: &AdsQuery, l: Lang) -> Result<String, AppEr
         .leads
         .ads(&filter, attribution, count_by, &state.settings.currency);
     let mut rows: Vec<AdsRow> = report.rows.clone();
-    // The same labels as the API's and the CSV's order (Organic first).
+    // The same labels as the API's and the CSV's order.
     ads_order.sort(&mut rows, crate::ssr::reports::ads::plain_label);
     let from = filter.from.to_string();
     let to = filter.to.to_string();
