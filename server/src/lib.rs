@@ -210,11 +210,7 @@ async fn serving_state(
     leads: Leads,
     admin_password: Option<&str>,
 ) -> Result<AppState, String> {
-    if settings
-        .api_token
-        .as_ref()
-        .is_some_and(|t| t.chars().count() < app::ssr::auth::MIN_PASSWORD)
-    {
+    if auth.weak_token() {
         tracing::warn!(
             "LEADS_API_TOKEN is shorter than {} characters: easy to guess (make one with `openssl rand -hex 32`)",
             app::ssr::auth::MIN_PASSWORD

@@ -161,7 +161,7 @@ impl FromRequestParts<AppState> for Peer {
 
 /// The routes of programs rather than browsers: the API, the webhooks, the
 /// health check.
-fn machine_route(path: &str) -> bool {
+pub(super) fn machine_route(path: &str) -> bool {
     path == "/healthz" || path.starts_with("/api/") || path.starts_with("/webhooks/")
 }
 

@@ -175,19 +175,18 @@ async fn request_id(req: Request, next: middleware::Next) -> Response {
 /// Cross-site request forgery: a browser's state-changing request (any
 /// method but GET, HEAD, OPTIONS) must come from this site. Browsers send
 /// `Sec-Fetch-Site` and `Origin`; API clients (curl, scripts) send neither
-/// and pass, as do the webhooks, which their signature protects, and the
-/// API, which takes only a bearer token (never a cookie, so a foreign page
-/// has nothing to forge with; a client on another origin, a dev server
-/// say, gets its answer or its `401`).
+/// and pass. Machines' routes (`access::machine_route`) are not checked:
+/// the webhooks are proven by their signature, and the API takes only a
+/// bearer token (never a cookie, so a foreign page has nothing to forge
+/// with; a client on another origin, a dev server say, gets its answer or
+/// its `401`).
 async fn same_origin(req: Request, next: middleware::Next) -> Response {
     use axum::http::{Method, header};
     let m = req.method();
-    let path = req.uri().path();
     if *m == Method::GET
         || *m == Method::HEAD
         || *m == Method::OPTIONS
-        || path.starts_with("/webhooks/")
-        || path.starts_with("/api/")
+        || access::machine_route(req.uri().path())
     {
         return next.run(req).await;
     }

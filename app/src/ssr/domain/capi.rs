@@ -347,7 +347,6 @@ mod tests {
         e
     }
 
-    /// A day after the click: inside the window.
     fn fold(events: &[Event]) -> ContactState {
         let mut s = ContactState::new("+628111");
         for e in events {

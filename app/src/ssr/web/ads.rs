@@ -278,10 +278,6 @@ pub fn ads_html(state: &AppState, q: &AdsQuery, l: Lang) -> Result<String, AppEr
 fn label(r: &AdsRow, l: Lang) -> String {
     match &r.source {
         None => l.t("ads.organic").to_owned(),
-        Some(s) => match (&s.name, &s.id) {
-            (Some(n), _) => n.clone(),
-            (None, Some(id)) => format!("{} {id}", s.platform),
-            (None, None) => s.platform.clone(),
-        },
+        Some(_) => crate::ssr::reports::ads::plain_label(r),
     }
 }
