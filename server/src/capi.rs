@@ -141,7 +141,7 @@ impl CapiSender {
             }
             Reply::Retry { why } => {
                 let tries = claimed.iter().map(|c| c.tries).max().unwrap_or(0);
-                let wait = (self.retry_base * capi::backoff(tries).num_seconds() / 10).max(1);
+                let wait = capi::backoff(self.retry_base, tries).num_seconds();
                 tracing::info!(events = ids.len(), %why, retry_in_s = wait, "conversions API: will try again");
                 Done::Retry {
                     next: t + wait,

@@ -251,7 +251,7 @@ pub struct SettingsArgs {
     #[arg(
         long,
         env = "LEADS_META_RETRY_SECONDS",
-        default_value_t = 10,
+        default_value_t = 2,
         global = true,
         hide = true
     )]

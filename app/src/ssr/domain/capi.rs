@@ -252,7 +252,8 @@ pub fn classify(status: u16, body: &[u8]) -> Reply {
             events_received: v["events_received"].as_i64(),
             fbtrace_id: trace,
         },
-        429 | 500..=599 => Reply::Retry {
+        // 408: the request timed out on the way (a time-out, retried).
+        408 | 429 | 500..=599 => Reply::Retry {
             why: match err["message"].as_str() {
                 Some(m) => format!("HTTP {status}: {}", clip(m)),
                 None => format!("HTTP {status}"),
@@ -274,10 +275,10 @@ fn clip(m: &str) -> String {
     m.chars().take(500).collect()
 }
 
-/// How long to wait before the `tries`-th retry: doubling from 10 s, at
-/// most an hour.
-pub fn backoff(tries: u32) -> Duration {
-    let secs = 10i64.saturating_mul(1i64 << tries.min(9));
+/// How long to wait before the `tries`-th retry: doubling from `first`
+/// seconds, at most an hour.
+pub fn backoff(first: i64, tries: u32) -> Duration {
+    let secs = first.max(1).saturating_mul(1i64 << tries.min(20));
     Duration::seconds(secs.min(3600))
 }
 
@@ -514,8 +515,11 @@ mod tests {
         );
         assert!(matches!(classify(429, b""), Reply::Retry { .. }));
         assert!(matches!(classify(503, b"<html>"), Reply::Retry { .. }));
-        assert_eq!(backoff(0), Duration::seconds(10));
-        assert_eq!(backoff(30), Duration::seconds(3600));
+        assert!(matches!(classify(408, b""), Reply::Retry { .. }));
+        assert!(matches!(classify(404, b"<html>"), Reply::Rejected { .. }));
+        assert_eq!(backoff(2, 0), Duration::seconds(2));
+        assert_eq!(backoff(2, 3), Duration::seconds(16));
+        assert_eq!(backoff(2, 30), Duration::seconds(3600));
         assert_eq!(
             request_json(&[json!({"a": 1})], Some("TEST1")),
             json!({"data": [{"a": 1}], "test_event_code": "TEST1"})

@@ -115,7 +115,7 @@ impl Settings {
             meta_dataset_id: None,
             meta_capi_token: None,
             meta_test_event_code: None,
-            meta_retry_seconds: 10,
+            meta_retry_seconds: 2,
             business_hours: None,
             memory: None,
         }
