@@ -195,6 +195,43 @@ async fn without_a_secret_the_webhook_is_unavailable() {
     assert_eq!(r.status(), 403);
 }
 
+/// api.md names only the WhatsApp secret and token: with those alone,
+/// Messenger and Instagram deliveries of the same Meta app are taken too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whatsapp_secret_serves_the_meta_webhook_when_it_has_none_of_its_own() {
+    let s = InProcess::start_with_env(
+        "mem://",
+        &[
+            ("LEADS_WHATSAPP_APP_SECRET", SECRET),
+            ("LEADS_WHATSAPP_VERIFY_TOKEN", VERIFY),
+        ],
+    )
+    .await;
+    let r = s
+        .http
+        .get(s.url("/webhooks/meta?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=7"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap_or_default(), "7");
+    let body = fixture_in("messenger", "text.json");
+    let (status, answer) = post_to(&s, "/webhooks/meta", &body, Some(sign(SECRET, &body))).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        post_to(&s, "/webhooks/meta", &body, Some(sign("another", &body)))
+            .await
+            .0,
+        401
+    );
+    // The chat plugin's guest (`sender: {user_ref}`) is a lead too.
+    let body = fixture_in("messenger", "postback_customer_chat_plugin_user_ref.json");
+    let (status, answer) = post_to(&s, "/webhooks/meta", &body, Some(sign(SECRET, &body))).await;
+    assert_eq!(status, 200, "{answer}");
+    let (_, lead) = s.get("/api/v1/leads/messenger:987654321432").await;
+    assert_eq!(lead["lead"]["channel"], "messenger", "{lead}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messenger_and_instagram_bodies_make_leads_with_referrals_as_sources() {
     let s = server().await;
@@ -446,6 +483,8 @@ async fn one_person_is_one_lead_across_username_phone_and_number_changes() {
     let page = june_first(&s).await;
     assert_eq!(page["total"], 1);
     assert_eq!(page["leads"][0]["id"], "whatsapp:US.900");
+    // It shows the user id where the phone goes ("else the user id").
+    assert_eq!(page["leads"][0]["phone"], "US.900");
     // A second person writes with a phone only, later.
     deliver(
         &s,

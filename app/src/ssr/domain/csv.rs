@@ -29,7 +29,7 @@ pub fn rows(out: &mut String, leads: &[LeadFacts], tz: Tz) {
             quote(l.key.clone()),
             time(l.date),
             text(l.name.as_deref().unwrap_or("")),
-            l.phone.clone().unwrap_or_default(),
+            l.shown_phone().unwrap_or_default(),
             text(l.email.as_deref().unwrap_or("")),
             l.channel.clone(),
             fp,
@@ -104,8 +104,7 @@ pub fn page_rows(out: &mut String, leads: &[LeadFacts], tz: Tz, lang: Lang) {
         let fields = [
             time(l.date),
             text(l.name.as_deref().unwrap_or("")),
-            l.phone
-                .as_deref()
+            l.shown_phone()
                 .map(|p| quote(format!("=\"{p}\"")))
                 .unwrap_or_default(),
             text(l.email.as_deref().unwrap_or("")),

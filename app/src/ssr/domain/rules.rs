@@ -553,6 +553,19 @@ pub fn whole_second(t: DateTime<Utc>) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(t.timestamp(), 0)
 }
 
+/// A WhatsApp business-scoped user id as a contact key holds it
+/// (`whatsapp:` + two capital letters, a dot and the id's characters, as
+/// `US.13491208655302741918`); `None` for any other key.
+fn whatsapp_user_id(key: &str) -> Option<&str> {
+    let id = key.strip_prefix("whatsapp:")?;
+    let (country, rest) = id.split_once('.')?;
+    let shaped = country.len() == 2
+        && country.bytes().all(|b| b.is_ascii_uppercase())
+        && !rest.is_empty()
+        && rest.bytes().all(|b| b.is_ascii_alphanumeric());
+    shaped.then_some(id)
+}
+
 /// The derived columns of one lead.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LeadFacts {
@@ -599,6 +612,15 @@ impl LeadFacts {
     /// The sum of the attributed purchases' values.
     pub fn revenue(&self) -> Minor {
         self.purchases.iter().map(|p| p.value).sum()
+    }
+
+    /// What the lead shows as its phone (`channels.md`: "the most recent
+    /// phone …, else the user id"): the phone, else the WhatsApp user id
+    /// of a person who hides their number (their key, `whatsapp:US.…`).
+    pub fn shown_phone(&self) -> Option<String> {
+        self.phone
+            .clone()
+            .or_else(|| whatsapp_user_id(&self.key).map(str::to_owned))
     }
 
     /// The page shows Last Source only when it differs from the first (rule 5).
@@ -1373,5 +1395,40 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// A lead without a phone shows its WhatsApp user id; any other key
+    /// (a Messenger id, an API external id) shows none.
+    #[test]
+    fn the_shown_phone_is_else_the_whatsapp_user_id() {
+        let facts = |key: &str, phone: Option<&str>| LeadFacts {
+            key: key.into(),
+            date: Utc::now(),
+            channel: "whatsapp".into(),
+            name: None,
+            phone: phone.map(str::to_owned),
+            email: None,
+            first_source: None,
+            last_source: None,
+            first_touched_at: None,
+            other_phones: Vec::new(),
+            engaged: false,
+            one_message: false,
+            purchases: Vec::new(),
+            sendable: false,
+            click_at: None,
+        };
+        let shown = |key: &str, phone: Option<&str>| facts(key, phone).shown_phone();
+        assert_eq!(
+            shown("whatsapp:US.13491208655302741918", None).as_deref(),
+            Some("US.13491208655302741918")
+        );
+        assert_eq!(
+            shown("+6281234567890", Some("+6281234567890")).as_deref(),
+            Some("+6281234567890")
+        );
+        assert_eq!(shown("messenger:987654321432", None), None);
+        assert_eq!(shown("whatsapp:=cmd()", None), None);
+        assert_eq!(shown("whatsapp:us.1", None), None);
     }
 }

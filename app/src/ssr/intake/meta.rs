@@ -138,8 +138,10 @@ fn event(
     // The customer is whichever party is not the Page (or Instagram
     // account) the entry is for; without an entry id, the recipient of an
     // echo and the sender of anything else.
-    let sender_id = e.get("sender").and_then(|p| id_text(p, "id"));
-    let recipient_id = e.get("recipient").and_then(|p| id_text(p, "id"));
+    // A website chat plugin's guest is named by a `user_ref` instead.
+    let party = |p: &Value| id_text(p, "id").or_else(|| id_text(p, "user_ref"));
+    let sender_id = e.get("sender").and_then(party);
+    let recipient_id = e.get("recipient").and_then(party);
     let user = match (page, echo) {
         (Some(p), _) if sender_id.as_deref() == Some(p) => recipient_id,
         (Some(p), _) if recipient_id.as_deref() == Some(p) => sender_id,
@@ -147,8 +149,7 @@ fn event(
         (_, false) => sender_id,
     };
     let Some(user) = user else {
-        out.skipped
-            .push("an event without a user id (e.g. a chat plugin's user_ref)".into());
+        out.skipped.push("an event without a user id".into());
         return;
     };
     let sender = match (echo, message) {
@@ -249,6 +250,21 @@ mod tests {
         let ig = p(&fixture("instagram", "attachment_unsupported_type.json"));
         assert_eq!(ig.events[0].channel, "instagram");
         assert!(ig.events[0].id.starts_with("ig:"));
+    }
+
+    /// A website chat plugin's guest is a `user_ref`, not an `id`: the
+    /// postback is still their inbound message.
+    #[test]
+    fn a_chat_plugin_guest_is_named_by_user_ref() {
+        let parsed = p(&fixture(
+            "messenger",
+            "postback_customer_chat_plugin_user_ref.json",
+        ));
+        assert_eq!(parsed.events.len(), 1, "{:?}", parsed.skipped);
+        let e = &parsed.events[0];
+        assert_eq!(e.contact_key, "messenger:987654321432");
+        assert_eq!(e.direction, Some(Direction::Inbound));
+        assert_eq!(e.sender, Sender::Customer);
     }
 
     #[test]

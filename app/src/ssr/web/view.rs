@@ -25,6 +25,7 @@ pub const CHART_SERIES: usize = 5;
 impl From<LeadFacts> for Lead {
     fn from(f: LeadFacts) -> Self {
         let (buyer, revenue) = (f.buyer(), f.revenue());
+        let phone = f.shown_phone();
         Lead {
             engaged: f.engaged,
             one_message: f.one_message,
@@ -33,7 +34,7 @@ impl From<LeadFacts> for Lead {
             id: f.key,
             date: f.date,
             name: f.name,
-            phone: f.phone,
+            phone,
             email: f.email,
             channel: f.channel,
             first_source: f.first_source,
