@@ -18,8 +18,8 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use super::{Parsed, id_text, text, unix_time};
-use crate::ssr::domain::event::{Sender, validate};
+use super::{Parsed, id_text, text, unix_time, validate_contact};
+use crate::ssr::domain::event::Sender;
 use crate::ssr::domain::settings::Settings;
 
 /// Chatwoot's inbox channel classes and our channel names.
@@ -101,9 +101,13 @@ fn contact(
     body: &Value,
     conversation: Option<&Value>,
     customer: Option<&Value>,
+    with_phone: bool,
 ) -> Option<Map<String, Value>> {
     let mut c = Map::new();
-    if let Some(p) = customer.and_then(|s| text(s, "phone_number")) {
+    let phone = customer
+        .and_then(|s| text(s, "phone_number"))
+        .filter(|_| with_phone);
+    if let Some(p) = phone {
         c.insert("phone".into(), json!(p));
     } else {
         let source = conversation
@@ -137,6 +141,18 @@ fn conversation_contact(conversation: Option<&Value>) -> Option<&Value> {
 
 /// Who sent an outgoing message.
 fn reply_sender(body: &Value) -> Sender {
+    // A campaign's message carries its campaign (and is sent as the
+    // campaign's user), an automation rule's its rule: both `system`.
+    let marked = |attrs: &str, key: &str| {
+        body.get(attrs)
+            .and_then(|a| a.get(key))
+            .is_some_and(|v| !v.is_null())
+    };
+    if marked("additional_attributes", "campaign_id")
+        || marked("content_attributes", "automation_rule_id")
+    {
+        return Sender::System;
+    }
     let kind = body
         .get("sender")
         .and_then(|s| text(s, "type"))
@@ -212,7 +228,8 @@ fn message(body: &Value, settings: &Settings, out: &mut Parsed) {
         out.skipped.push("created_at: missing or not a time".into());
         return;
     };
-    let Some(contact) = contact(body, conversation, customer) else {
+    let by_id = contact(body, conversation, customer, false);
+    let Some(contact) = contact(body, conversation, customer, true) else {
         out.skipped
             .push("contact: no phone and no source id".into());
         return;
@@ -227,9 +244,9 @@ fn message(body: &Value, settings: &Settings, out: &mut Parsed) {
             ev["source"] = referral(r);
         }
     }
-    match validate(&ev, settings.region) {
+    match validate_contact(ev, settings.region, by_id) {
         Ok(e) => out.events.push(e),
-        Err((field, why)) => out.skipped.push(format!("{field}: {why}")),
+        Err(why) => out.skipped.push(why),
     }
 }
 
@@ -271,7 +288,8 @@ fn status_changed(body: &Value, settings: &Settings, out: &mut Parsed) {
         .and_then(|a| id_text(a, "id"))
         .or_else(|| id_text(body, "account_id"))
         .unwrap_or_else(|| "0".into());
-    let Some(contact) = contact(body, Some(body), customer) else {
+    let by_id = contact(body, Some(body), customer, false);
+    let Some(contact) = contact(body, Some(body), customer, true) else {
         out.skipped
             .push("contact: no phone and no source id".into());
         return;
@@ -283,9 +301,9 @@ fn status_changed(body: &Value, settings: &Settings, out: &mut Parsed) {
         "channel": channel,
         "contact": contact,
     });
-    match validate(&ev, settings.region) {
+    match validate_contact(ev, settings.region, by_id) {
         Ok(e) => out.events.push(e),
-        Err((field, why)) => out.skipped.push(format!("{field}: {why}")),
+        Err(why) => out.skipped.push(why),
     }
 }
 
@@ -359,6 +377,29 @@ pub(crate) mod tests {
         assert_eq!(p(&b).events[0].direction, Some(Direction::Inbound));
     }
 
+    /// Chatwoot keeps details the API would refuse: the message is kept
+    /// without them (a bad e-mail or an overlong name left out, an
+    /// impossible phone giving way to the conversation's source id).
+    #[test]
+    fn an_odd_contact_detail_does_not_lose_the_message() {
+        let at = "2025-06-01T10:00:00Z";
+        let mut odd = contact();
+        odd["email"] = json!("not an address");
+        odd["name"] = json!("x".repeat(300));
+        let parsed = p(&message_body(120, "incoming", odd, at));
+        assert_eq!(parsed.events.len(), 1, "{:?}", parsed.skipped);
+        let e = &parsed.events[0];
+        assert_eq!(e.contact_key, "+6281234567890");
+        assert_eq!((e.name.as_deref(), e.email.as_deref()), (None, None));
+        let mut odd = contact();
+        odd["phone_number"] = json!("+62123");
+        let parsed = p(&message_body(121, "incoming", odd, at));
+        assert_eq!(parsed.events.len(), 1, "{:?}", parsed.skipped);
+        let e = &parsed.events[0];
+        assert_eq!(e.contact_key, "whatsapp:6281234567890");
+        assert_eq!(e.name.as_deref(), Some("Budi"));
+    }
+
     #[test]
     fn replies_by_agent_bot_captain_automation_and_echo() {
         let agent = json!({"id": 1, "name": "Rina", "type": "user"});
@@ -382,6 +423,14 @@ pub(crate) mod tests {
         let mut b = message_body(102, "outgoing", Value::Null, at);
         b["content_attributes"] = json!({"external_echo": true});
         assert_eq!(p(&b).events[0].sender, Sender::Agent);
+        // A campaign's message (sent as the campaign's user) and an
+        // automation rule's: the business's automation, no touch.
+        let mut c = message_body(107, "outgoing", json!({"id": 1, "type": "user"}), at);
+        c["additional_attributes"] = json!({"campaign_id": 9});
+        assert_eq!(p(&c).events[0].sender, Sender::System);
+        let mut r = message_body(108, "outgoing", Value::Null, at);
+        r["content_attributes"] = json!({"automation_rule_id": 4});
+        assert_eq!(p(&r).events[0].sender, Sender::System);
         // A template is the business's automation: no touch.
         let t = p(&message_body(103, "template", json!({"type": "user"}), at));
         assert_eq!(t.events[0].sender, Sender::System);

@@ -275,6 +275,44 @@ pub(super) fn event_json(
     })
 }
 
+/// Validates an intake's event so that one odd detail of the contact does
+/// not lose the message: a name or e-mail that fails is left out, and a
+/// phone that fails gives way to `without_phone` (the contact by its
+/// channel's id, with the same name and e-mail), when there is one. What
+/// still fails is `field: why`.
+pub(super) fn validate_contact(
+    mut ev: Value,
+    region: phonenumber::country::Id,
+    mut without_phone: Option<serde_json::Map<String, Value>>,
+) -> Result<Event, String> {
+    // Each round removes one field, so this ends.
+    for _ in 0..4 {
+        let field = match crate::ssr::domain::event::validate(&ev, region) {
+            Ok(e) => return Ok(e),
+            Err((field, why)) => match (field, without_phone.take()) {
+                ("contact.name" | "contact.email", back) => {
+                    without_phone = back;
+                    field
+                }
+                ("contact.phone", Some(mut instead)) => {
+                    for keep in ["name", "email"] {
+                        if let Some(v) = ev["contact"].get(keep) {
+                            instead.insert(keep.into(), v.clone());
+                        }
+                    }
+                    ev["contact"] = Value::Object(instead);
+                    continue;
+                }
+                (field, _) => return Err(format!("{field}: {why}")),
+            },
+        };
+        if let Some(c) = ev.get_mut("contact").and_then(Value::as_object_mut) {
+            c.remove(&field["contact.".len()..]);
+        }
+    }
+    Err("contact: unusable".into())
+}
+
 /// A recorded webhook body from `app/tests/fixtures/meta-webhooks/`.
 #[cfg(test)]
 pub(super) fn fixture(dir: &str, name: &str) -> Value {

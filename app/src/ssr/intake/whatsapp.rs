@@ -284,12 +284,9 @@ impl Cx<'_> {
             }
         }
         if kind == "request_welcome" {
-            // The chat was opened and nothing typed: no lead, no session;
+            // The chat was opened and nothing typed: a referral event (the
+            // spec's words, with or without an ad), no lead, no session;
             // its referral can still be the later lead's First Source.
-            if ev.get("source").is_none() {
-                self.out.no_event("chat_opened");
-                return;
-            }
             self.push(ev, aliases, Some(Kind::Referral));
             return;
         }
@@ -361,11 +358,14 @@ impl Cx<'_> {
                     self.out.no_event("notice");
                     return;
                 };
+                // The old user id, where Meta names it in `system` too.
+                let previous = id_text(&sys, "previous_user_id");
                 let old: Vec<String> = who
                     .phone
                     .iter()
                     .filter_map(|p| self.phone_key(p))
                     .chain(who.user.iter().map(|u| Self::user_key(u)))
+                    .chain(previous.iter().map(|u| Self::user_key(u)))
                     .collect();
                 (
                     Who {
@@ -376,12 +376,19 @@ impl Cx<'_> {
                 )
             }
             "user_changed_user_id" => {
+                let named =
+                    id_text(&sys, "previous_user_id").or_else(|| id_text(&sys, "old_user_id"));
+                // The new id: named in `system`, else the sender's own
+                // (`from_user_id`) when `system` names only the old one.
                 let new = id_text(&sys, "user_id")
                     .or_else(|| id_text(&sys, "new_user_id"))
-                    .or_else(|| id_text(&sys, "current_user_id"));
-                let previous = id_text(&sys, "previous_user_id")
-                    .or_else(|| id_text(&sys, "old_user_id"))
-                    .or_else(|| who.user.clone());
+                    .or_else(|| id_text(&sys, "current_user_id"))
+                    .or_else(|| {
+                        who.user
+                            .clone()
+                            .filter(|u| named.is_some() && named.as_ref() != Some(u))
+                    });
+                let previous = named.or_else(|| who.user.clone());
                 let Some(new) = new else {
                     self.out.no_event("notice");
                     return;
@@ -847,6 +854,39 @@ mod tests {
         let e = &parse(&body, &settings()).events[0];
         assert_eq!(e.contact_key, "+6281234567890");
         assert_eq!(e.aliases, vec!["whatsapp:US.777"]);
+        // A user id change that names only the old id in `system`: the
+        // sender's own id is the new one.
+        let body = value(
+            "messages",
+            json!({"messages": [{"from_user_id": "US.888", "id": "wamid.S1", "timestamp": "1750000002", "type": "system",
+                "system": {"type": "user_changed_user_id", "previous_user_id": "US.777"}}]}),
+        );
+        let e = &parse(&body, &settings()).events[0];
+        assert_eq!(e.kind, Kind::Link);
+        let mut keys = e.aliases.clone();
+        keys.push(e.contact_key.clone());
+        keys.sort();
+        assert_eq!(keys, ["whatsapp:US.777", "whatsapp:US.888"]);
+        // A number change that names the old user id in `system`: it is
+        // tied too.
+        let body = value(
+            "messages",
+            json!({"messages": [{"from": "6281234567890", "id": "wamid.S2", "timestamp": "1750000003", "type": "system",
+                "system": {"type": "user_changed_number", "wa_id": "6289999999999", "previous_user_id": "US.777", "user_id": "US.999"}}]}),
+        );
+        let e = &parse(&body, &settings()).events[0];
+        let mut keys = e.aliases.clone();
+        keys.push(e.contact_key.clone());
+        keys.sort();
+        assert_eq!(
+            keys,
+            [
+                "+6281234567890",
+                "+6289999999999",
+                "whatsapp:US.777",
+                "whatsapp:US.999"
+            ]
+        );
     }
 
     #[test]
@@ -866,14 +906,19 @@ mod tests {
             Some("120210000000000001")
         );
         assert_eq!(p.events[0].ctwa_clid.as_deref(), Some("CL"));
-        // Without a referral it gives nothing at all.
+        // Without a referral it is still a referral event, with no source:
+        // it makes no lead.
         let body = value(
             "messages",
             json!({"messages": [{"from": "6281234567890", "id": "wamid.X", "timestamp": "1750000000", "type": "request_welcome"}]}),
         );
         let p = parse(&body, &settings());
-        assert!(p.events.is_empty());
-        assert_eq!(p.dropped, vec!["chat_opened"]);
+        assert_eq!(p.events.len(), 1);
+        assert_eq!(p.events[0].kind, Kind::Referral);
+        assert!(p.events[0].source.is_none());
+        let mut state = crate::ssr::domain::rules::ContactState::new(&p.events[0].contact_key);
+        state.apply(&p.events[0]);
+        assert!(!state.is_lead());
     }
 
     #[test]
