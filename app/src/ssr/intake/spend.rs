@@ -260,7 +260,7 @@ pub fn parse_spend_csv(text: &str, currency: &str) -> Result<Vec<SpendRow>, RowE
         }
         _ => {
             let why = format!(
-                "the header is neither Meta Ads Manager's export (Ad ID, Day or Reporting starts, Amount spent ({currency})) nor date,platform,ad_id,spend[,ad_name]"
+                "the header is neither Meta Ads Manager's export (Ad ID, Day or Reporting starts, Amount spent ({currency}); export it with Ads Manager set to English, whose column names these are) nor date,platform,ad_id,spend[,ad_name]"
             );
             Err(err(1, "", why))
         }
