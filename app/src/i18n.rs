@@ -250,6 +250,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Opened the chat from an ad or link",
     ),
     (
+        "ev.opened",
+        "Membuka chat tanpa mengetik",
+        "Opened the chat without typing",
+    ),
+    (
         "ev.known",
         "Pelanggan lama (impor)",
         "Existing customer (imported)",

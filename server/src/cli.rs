@@ -368,14 +368,12 @@ impl SettingsArgs {
             currency,
             attribution: chrono::Duration::days(i64::from(self.attribution_days)),
             api_token: secret("LEADS_API_TOKEN"),
+            whatsapp_app_secret: secret("LEADS_WHATSAPP_APP_SECRET"),
+            whatsapp_verify_token: secret("LEADS_WHATSAPP_VERIFY_TOKEN"),
             // One Meta app usually receives WhatsApp, Messenger and
-            // Instagram webhooks alike, signed with its one secret: each
-            // pair falls back to the other when unset (api.md names only
-            // the WhatsApp ones).
-            whatsapp_app_secret: secret("LEADS_WHATSAPP_APP_SECRET")
-                .or_else(|| secret("LEADS_META_APP_SECRET")),
-            whatsapp_verify_token: secret("LEADS_WHATSAPP_VERIFY_TOKEN")
-                .or_else(|| secret("LEADS_META_VERIFY_TOKEN")),
+            // Instagram webhooks alike, signed with its one secret: unset,
+            // the Messenger/Instagram pair is the WhatsApp one (api.md
+            // names only that).
             meta_app_secret: secret("LEADS_META_APP_SECRET")
                 .or_else(|| secret("LEADS_WHATSAPP_APP_SECRET")),
             meta_verify_token: secret("LEADS_META_VERIFY_TOKEN")

@@ -228,7 +228,7 @@ async fn the_whatsapp_secret_serves_the_meta_webhook_when_it_has_none_of_its_own
     let body = fixture_in("messenger", "postback_customer_chat_plugin_user_ref.json");
     let (status, answer) = post_to(&s, "/webhooks/meta", &body, Some(sign(SECRET, &body))).await;
     assert_eq!(status, 200, "{answer}");
-    let (_, lead) = s.get("/api/v1/leads/messenger:987654321432").await;
+    let (_, lead) = s.get("/api/v1/leads/messenger:ref:987654321432").await;
     assert_eq!(lead["lead"]["channel"], "messenger", "{lead}");
 }
 

@@ -184,6 +184,10 @@ pub struct AdClick {
     pub user: Option<String>,
 }
 
+/// How a Messenger contact's id starts when it is a website chat plugin's
+/// `user_ref` (the website's own name for a guest), not a Meta user id.
+pub const USER_REF: &str = "ref:";
+
 impl AdClick {
     /// The click an inbound message or referral carries, if any: on
     /// WhatsApp a `ctwa_clid`, on Messenger/Instagram an ad's referral.
@@ -199,11 +203,11 @@ impl AdClick {
         };
         match ev.channel.as_str() {
             "whatsapp" => ev.ctwa_clid.as_ref().map(|c| click(Some(c), None)),
-            "messenger" | "instagram" => ev
-                .source
-                .as_ref()
-                .filter(|s| s.kind == "ad")
-                .map(|_| click(None, ev.external_id.as_ref())),
+            "messenger" | "instagram" => ev.source.as_ref().filter(|s| s.kind == "ad").map(|_| {
+                // A chat plugin's guest has no user id Meta knows.
+                let user = ev.external_id.as_ref().filter(|u| !u.starts_with(USER_REF));
+                click(None, user)
+            }),
             _ => None,
         }
     }

@@ -99,6 +99,7 @@ fn message_type(body: &Value) -> &str {
 /// (the sender of an incoming message, else `conversation.meta.sender`).
 fn contact(
     body: &Value,
+    channel: &str,
     conversation: Option<&Value>,
     customer: Option<&Value>,
     with_phone: bool,
@@ -120,7 +121,18 @@ fn contact(
                 let id = customer.and_then(|s| id_text(s, "id"))?;
                 Some(format!("cw:{account}:contact:{id}"))
             })?;
-        c.insert("external_id".into(), json!(source));
+        // A WhatsApp inbox's source id is the customer's WhatsApp number
+        // (`wa_id`): the phone, so that the contact is the one Meta's
+        // webhook names.
+        let digits = source.strip_prefix('+').unwrap_or(&source);
+        let number = channel == "whatsapp"
+            && (8..=15).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit());
+        if number {
+            c.insert("phone".into(), json!(format!("+{digits}")));
+        } else {
+            c.insert("external_id".into(), json!(source));
+        }
     }
     if let Some(n) = customer.and_then(|s| text(s, "name")) {
         c.insert("name".into(), json!(n));
@@ -228,8 +240,8 @@ fn message(body: &Value, settings: &Settings, out: &mut Parsed) {
         out.skipped.push("created_at: missing or not a time".into());
         return;
     };
-    let by_id = contact(body, conversation, customer, false);
-    let Some(contact) = contact(body, conversation, customer, true) else {
+    let by_id = contact(body, channel, conversation, customer, false);
+    let Some(contact) = contact(body, channel, conversation, customer, true) else {
         out.skipped
             .push("contact: no phone and no source id".into());
         return;
@@ -288,8 +300,8 @@ fn status_changed(body: &Value, settings: &Settings, out: &mut Parsed) {
         .and_then(|a| id_text(a, "id"))
         .or_else(|| id_text(body, "account_id"))
         .unwrap_or_else(|| "0".into());
-    let by_id = contact(body, Some(body), customer, false);
-    let Some(contact) = contact(body, Some(body), customer, true) else {
+    let by_id = contact(body, channel, Some(body), customer, false);
+    let Some(contact) = contact(body, channel, Some(body), customer, true) else {
         out.skipped
             .push("contact: no phone and no source id".into());
         return;
@@ -391,12 +403,14 @@ pub(crate) mod tests {
         let e = &parsed.events[0];
         assert_eq!(e.contact_key, "+6281234567890");
         assert_eq!((e.name.as_deref(), e.email.as_deref()), (None, None));
+        // The WhatsApp inbox's source id is the customer's number: the
+        // contact Meta's webhook names too.
         let mut odd = contact();
         odd["phone_number"] = json!("+62123");
         let parsed = p(&message_body(121, "incoming", odd, at));
         assert_eq!(parsed.events.len(), 1, "{:?}", parsed.skipped);
         let e = &parsed.events[0];
-        assert_eq!(e.contact_key, "whatsapp:6281234567890");
+        assert_eq!(e.contact_key, "+6281234567890");
         assert_eq!(e.name.as_deref(), Some("Budi"));
     }
 

@@ -21,6 +21,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Parsed, id_text, tagged_sender, unix_time};
 use crate::ssr::domain::event::{Kind, Sender, validate};
+use crate::ssr::domain::rules::USER_REF;
 use crate::ssr::domain::settings::Settings;
 
 pub fn parse(body: &Value, settings: &Settings) -> Parsed {
@@ -138,8 +139,11 @@ fn event(
     // The customer is whichever party is not the Page (or Instagram
     // account) the entry is for; without an entry id, the recipient of an
     // echo and the sender of anything else.
-    // A website chat plugin's guest is named by a `user_ref` instead.
-    let party = |p: &Value| id_text(p, "id").or_else(|| id_text(p, "user_ref"));
+    // A website chat plugin's guest is named by a `user_ref` instead,
+    // which the website chooses: kept apart from Meta's user ids.
+    let party = |p: &Value| {
+        id_text(p, "id").or_else(|| id_text(p, "user_ref").map(|r| format!("{USER_REF}{r}")))
+    };
     let sender_id = e.get("sender").and_then(party);
     let recipient_id = e.get("recipient").and_then(party);
     let user = match (page, echo) {
@@ -262,7 +266,7 @@ mod tests {
         ));
         assert_eq!(parsed.events.len(), 1, "{:?}", parsed.skipped);
         let e = &parsed.events[0];
-        assert_eq!(e.contact_key, "messenger:987654321432");
+        assert_eq!(e.contact_key, "messenger:ref:987654321432");
         assert_eq!(e.direction, Some(Direction::Inbound));
         assert_eq!(e.sender, Sender::Customer);
     }

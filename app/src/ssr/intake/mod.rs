@@ -100,7 +100,7 @@ pub static CHANNELS: [Channel; 3] = [
     Channel {
         name: "whatsapp",
         path: "/webhooks/whatsapp",
-        secret_var: "LEADS_WHATSAPP_APP_SECRET (or LEADS_META_APP_SECRET)",
+        secret_var: "LEADS_WHATSAPP_APP_SECRET",
         secret: |s| s.whatsapp_app_secret.as_deref(),
         handshake: Some(|s| s.whatsapp_verify_token.as_deref()),
         scheme: Scheme::Hub,

@@ -389,18 +389,19 @@ impl Cx<'_> {
                             .filter(|u| named.is_some() && named.as_ref() != Some(u))
                     });
                 let previous = named.or_else(|| who.user.clone());
-                let Some(new) = new else {
-                    self.out.no_event("notice");
-                    return;
-                };
-                let old = previous
-                    .filter(|p| *p != new)
+                let old: Vec<String> = previous
+                    .filter(|p| Some(p) != new.as_ref())
                     .map(|p| vec![Self::user_key(&p)])
                     .unwrap_or_default();
+                // Without a new id, the old one still belongs to the phone.
+                if new.is_none() && (old.is_empty() || who.phone.is_none()) {
+                    self.out.no_event("notice");
+                    return;
+                }
                 (
                     Who {
                         phone: who.phone.clone(),
-                        user: Some(new),
+                        user: new,
                     },
                     old,
                 )
@@ -887,6 +888,16 @@ mod tests {
                 "whatsapp:US.999"
             ]
         );
+        // A user id change naming only the old id, from a phone: the old
+        // id is the phone's.
+        let body = value(
+            "messages",
+            json!({"messages": [{"from": "6281234567890", "id": "wamid.S3", "timestamp": "1750000004", "type": "system",
+                "system": {"type": "user_changed_user_id", "previous_user_id": "US.777"}}]}),
+        );
+        let e = &parse(&body, &settings()).events[0];
+        assert_eq!(e.contact_key, "+6281234567890");
+        assert_eq!(e.aliases, vec!["whatsapp:US.777"]);
     }
 
     #[test]
