@@ -476,7 +476,8 @@ pub struct ConversionInfo {
     pub currency: Option<String>,
     /// `meta` for Meta's own detection (`automatic_events`), else `null`.
     pub detected_by: Option<String>,
-    /// Whether it counts for this lead (a purchase within the window).
+    /// Whether it counts for this lead: at or after its Date and within the
+    /// attribution window (for a purchase: one of its attributed purchases).
     pub attributed: bool,
     /// What Meta was told of it (Conversions API): `pending`, `sent`,
     /// `rejected`, `not_sendable`, `window_passed` or `unsent`; `null` for

@@ -293,16 +293,32 @@ async fn a_ctwa_lead_that_engages_and_buys_is_one_lead_submitted_and_one_purchas
     assert_eq!(listed["id"], conv["id"]);
     assert_eq!(listed["type"], "purchase");
     assert_eq!(listed["capi_state"], "sent");
-    // The order again, and another message: nothing new is sent.
+    // The order again, another message and a `qualified` (the lead's
+    // LeadSubmitted went already): nothing new is sent.
+    let qualified = json!({"id": "q-1", "kind": "conversion", "occurred_at": rfc(ago(19)),
+        "contact": {"phone": key}, "conversion": {"type": "qualified"}});
     let (st, b) = s
         .post_events(&json!([
             purchase("order-1", &key, t30, "150000"),
-            inbound("m3", &key, ago(20))
+            inbound("m3", &key, ago(20)),
+            qualified
         ]))
         .await;
     assert_eq!(st, 200, "{b}");
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(graph.events().len(), 2);
+    // The qualified counts for the lead and shows the lead's LeadSubmitted
+    // state (sent once per lead).
+    let d = detail(&s, &key).await;
+    let q = d["conversions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["id"] == "q-1"))
+        .expect("the qualified");
+    assert_eq!(
+        (&q["attributed"], &q["capi_state"]),
+        (&json!(true), &json!("sent")),
+        "{q}"
+    );
     // The filter finds it; the token is in no answer.
     let today = chrono::Utc::now()
         .with_timezone(&chrono_tz::Asia::Jakarta)

@@ -314,6 +314,7 @@ mod tests {
             meta_account: None,
             aliases: Vec::new(),
             conversion: None,
+            via: None,
         }
     }
 

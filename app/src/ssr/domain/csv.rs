@@ -213,12 +213,8 @@ mod tests {
     #[test]
     fn the_page_download_is_for_spreadsheets() {
         let lead = LeadFacts {
-            key: "+6281234567890".into(),
-            date: "2026-11-20T02:15:03Z".parse().expect("t"),
-            channel: "whatsapp".into(),
             name: Some("Budi, \"Santoso\"".into()),
             phone: Some("+6281234567890".into()),
-            email: None,
             first_source: Some(Source {
                 platform: "meta".into(),
                 kind: "ad".into(),
@@ -226,14 +222,7 @@ mod tests {
                 name: Some("Promo 11.11".into()),
                 url: None,
             }),
-            last_source: None,
-            first_touched_at: None,
-            other_phones: Vec::new(),
-            engaged: false,
-            one_message: false,
-            purchases: Vec::new(),
-            sendable: false,
-            click_at: None,
+            ..LeadFacts::bare("+6281234567890", "2026-11-20T02:15:03Z".parse().expect("t"))
         };
         let head = page_header(Lang::En);
         assert!(head.starts_with('\u{feff}'));

@@ -54,6 +54,17 @@ impl ConversionType {
             ConversionType::LeadSubmitted => "lead_submitted",
         }
     }
+
+    /// The type [`Self::as_str`] names.
+    pub fn named(name: &str) -> Option<ConversionType> {
+        [
+            ConversionType::Purchase,
+            ConversionType::Qualified,
+            ConversionType::LeadSubmitted,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == name)
+    }
 }
 
 /// The outcome a `conversion` event carries.
@@ -158,6 +169,11 @@ pub struct Event {
     /// Only on `conversion` events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversion: Option<Conversion>,
+    /// The webhook it came through (`whatsapp`, `meta`, `chatwoot`); `None`
+    /// from the API and imports. Two webhooks' versions of one message
+    /// (Meta's and Chatwoot's) are both folded in (`store::batch`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 impl Event {
@@ -462,6 +478,7 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
             Kind::Conversion => Some(validate_conversion(obj)?),
             _ => None,
         },
+        via: None,
     })
 }
 

@@ -107,12 +107,6 @@ mod tests {
             .single()
             .expect("t");
         LeadFacts {
-            key: key.into(),
-            date,
-            channel: "whatsapp".into(),
-            name: None,
-            phone: None,
-            email: None,
             first_source: source.map(|id| Source {
                 platform: "meta".into(),
                 kind: "ad".into(),
@@ -120,14 +114,8 @@ mod tests {
                 name: Some(format!("Ad {id}")),
                 url: None,
             }),
-            last_source: None,
             first_touched_at: wait.map(|w| date + Duration::seconds(w)),
-            other_phones: Vec::new(),
-            engaged: false,
-            one_message: false,
-            purchases: Vec::new(),
-            sendable: false,
-            click_at: None,
+            ..LeadFacts::bare(key, date)
         }
     }
 

@@ -400,8 +400,8 @@ impl Leads {
         let history =
             contacts::contact_history(&self.inner.db, &facts.key, DETAIL_EVENTS, before).await?;
         let key = facts.key.clone();
-        let purchases = facts.purchases.clone();
-        let mut detail = reports::timeline::timeline(facts, history.events, timeout);
+        let counted = reports::timeline::Counted::of(&facts, self.inner.terms.attribution);
+        let mut detail = reports::timeline::timeline(facts, history.events, timeout, &counted);
         detail.events_total = history.total as u64;
         detail.older = history.older.map(|o| o as u64);
         let state = contacts::state_of(&self.inner.db, &key).await?;
@@ -417,7 +417,7 @@ impl Leads {
                 reports::capi::lead_capi(state, outcomes, &rows, self.inner.outbox.is_some());
             reports::capi::attach(&mut detail, info);
         }
-        reports::capi::conversions(&mut detail, state.as_ref(), &purchases, currency);
+        reports::capi::conversions(&mut detail, state.as_ref(), &counted, currency);
         Ok(Some(detail))
     }
 

@@ -6,9 +6,11 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
+use super::timeline::Counted;
 use crate::model::{CapiEvent, CapiInfo, ConversionInfo, LeadConversion, LeadDetail};
 use crate::ssr::domain::capi::{self, Outcome, Plan};
-use crate::ssr::domain::rules::{ContactState, Purchase};
+use crate::ssr::domain::event::ConversionType;
+use crate::ssr::domain::rules::ContactState;
 use crate::ssr::store::outbox::Stored;
 
 fn time(secs: Option<i64>) -> Option<DateTime<Utc>> {
@@ -79,7 +81,10 @@ pub(crate) fn attach(detail: &mut LeadDetail, info: CapiInfo) {
         let Some(c) = ev.conversion.as_mut() else {
             continue;
         };
-        if let Some((state, message)) = send_state(&info, &ev.id) {
+        let Some(kind) = ConversionType::named(&c.kind) else {
+            continue;
+        };
+        if let Some((state, message)) = send_state(&info, &ev.id, kind) {
             c.capi_state = Some(state);
             c.capi_message = message;
         }
@@ -87,13 +92,24 @@ pub(crate) fn attach(detail: &mut LeadDetail, info: CapiInfo) {
     detail.capi = info;
 }
 
-/// The send state of the outcome conversion `id` makes, with Meta's
-/// message or why it cannot be sent.
-fn send_state(info: &CapiInfo, id: &str) -> Option<(String, Option<String>)> {
-    let o = info
+/// The send state of the outcome conversion `id` (of `kind`) makes, with
+/// Meta's message or why it cannot be sent. A `qualified` or
+/// `lead_submitted` conversion that came after the lead's `LeadSubmitted`
+/// (once per lead) has that event's state.
+fn send_state(info: &CapiInfo, id: &str, kind: ConversionType) -> Option<(String, Option<String>)> {
+    let own = info
         .events
         .iter()
-        .find(|o| o.conversion_id.as_deref() == Some(id))?;
+        .find(|o| o.conversion_id.as_deref() == Some(id));
+    let lead_submitted = || {
+        matches!(
+            kind,
+            ConversionType::Qualified | ConversionType::LeadSubmitted
+        )
+        .then(|| info.events.iter().find(|o| o.event_name == "LeadSubmitted"))
+        .flatten()
+    };
+    let o = own.or_else(lead_submitted)?;
     Some((
         o.state.clone(),
         o.message.clone().or_else(|| o.reason.clone()),
@@ -109,7 +125,7 @@ fn send_state(info: &CapiInfo, id: &str) -> Option<(String, Option<String>)> {
 pub(crate) fn conversions(
     detail: &mut LeadDetail,
     state: Option<&ContactState>,
-    purchases: &[Purchase],
+    counted: &Counted,
     currency: &str,
 ) {
     let in_window: HashMap<&str, (DateTime<Utc>, &ConversionInfo)> = detail
@@ -122,7 +138,7 @@ pub(crate) fn conversions(
         .iter()
         .filter(|m| !in_window.contains_key(m.id.as_str()))
         .map(|m| {
-            let (capi_state, capi_message) = send_state(&detail.capi, &m.id).unzip();
+            let (capi_state, capi_message) = send_state(&detail.capi, &m.id, m.kind).unzip();
             LeadConversion {
                 id: m.id.clone(),
                 occurred_at: m.at,
@@ -131,7 +147,7 @@ pub(crate) fn conversions(
                     value: m.value.map(|v| v as f64 / 100.0),
                     currency: m.value.map(|_| currency.to_owned()),
                     detected_by: m.meta.then(|| "meta".to_owned()),
-                    attributed: super::timeline::attributed(purchases, m.at, m.value),
+                    attributed: counted.counts(m.kind, m.at, m.value),
                     capi_state,
                     capi_message: capi_message.flatten(),
                 },

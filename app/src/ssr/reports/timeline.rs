@@ -2,19 +2,46 @@
 //! session it falls in. Pure: from the lead's facts and its stored events.
 
 use crate::model::{ConversionInfo, LeadDetail, SessionInfo, TimelineEvent};
+use crate::ssr::domain::event::ConversionType;
 use crate::ssr::domain::event::Event;
 use crate::ssr::domain::money::Minor;
 use crate::ssr::domain::rules::{LeadFacts, Purchase};
 use crate::ssr::domain::sessions::{SessionEnd, sessions};
 
-/// Whether a conversion at `at` of `value` counts for the lead: one of its
-/// attributed `purchases`.
-pub(crate) fn attributed(
-    purchases: &[Purchase],
-    at: chrono::DateTime<chrono::Utc>,
-    value: Option<Minor>,
-) -> bool {
-    value.is_some_and(|v| purchases.iter().any(|p| p.at == at && p.value == v))
+/// What counts for a lead (`outcomes.md`: a conversion at or after its
+/// Date and within the attribution window): its attributed purchases, and
+/// for the other conversions the window itself.
+#[derive(Clone, Debug)]
+pub(crate) struct Counted {
+    purchases: Vec<Purchase>,
+    from: chrono::DateTime<chrono::Utc>,
+    until: chrono::DateTime<chrono::Utc>,
+}
+
+impl Counted {
+    pub(crate) fn of(facts: &LeadFacts, window: chrono::Duration) -> Self {
+        Counted {
+            purchases: facts.purchases.clone(),
+            from: facts.date,
+            until: facts.date + window,
+        }
+    }
+
+    /// Whether a conversion of `kind` at `at` of `value` counts for the lead.
+    pub(crate) fn counts(
+        &self,
+        kind: ConversionType,
+        at: chrono::DateTime<chrono::Utc>,
+        value: Option<Minor>,
+    ) -> bool {
+        match kind {
+            // One of the attributed purchases (the rules chose them).
+            ConversionType::Purchase => {
+                value.is_some_and(|v| self.purchases.iter().any(|p| p.at == at && p.value == v))
+            }
+            _ => at >= self.from && at <= self.until,
+        }
+    }
 }
 
 /// A lead's sessions and events, each event with the session it falls in.
@@ -22,6 +49,7 @@ pub(crate) fn timeline(
     facts: LeadFacts,
     mut events: Vec<Event>,
     timeout: chrono::Duration,
+    counted: &Counted,
 ) -> LeadDetail {
     events.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
     events.dedup_by(|a, b| a.id == b.id);
@@ -42,7 +70,7 @@ pub(crate) fn timeline(
             value: c.value.map(|v| v as f64 / 100.0),
             currency: c.currency.clone(),
             detected_by: c.detected_by_meta.then(|| "meta".to_owned()),
-            attributed: attributed(&facts.purchases, e.occurred_at, c.value),
+            attributed: counted.counts(c.kind, e.occurred_at, c.value),
             capi_state: None,
             capi_message: None,
         })
