@@ -761,66 +761,6 @@ async fn a_message_seen_by_metas_webhook_and_chatwoot_is_one_event() {
     assert_eq!((status, a["duplicates"].clone()), (200, json!(1)), "{a}");
 }
 
-/// The same message and reply through Meta's webhook and Chatwoot, whose
-/// copies differ (Chatwoot's own times; its copy of the reply has no
-/// sender): one event each, and the same lead whichever copy comes first
-/// (rule 7): the earliest time, answered by the copy that is a person's.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_webhooks_copies_of_a_message_give_one_lead_in_either_order() {
-    let inbound_wa = wa_text("wamid.TWO1", Some("6289000000002"), None, T0);
-    let mut inbound_cw = cw_message(
-        30,
-        "incoming",
-        Value::Null,
-        "2025-06-01T10:00:01.734Z",
-        "+6289000000002",
-    );
-    inbound_cw["source_id"] = json!("wamid.TWO1");
-    let reply_wa = wa(
-        json!({"statuses": [{"id": "wamid.TWO2", "status": "sent", "timestamp": (T0 + 61).to_string(),
-        "recipient_id": "6289000000002", "pricing": {"category": "service"}}]}),
-    );
-    let mut reply_cw = cw_message(
-        31,
-        "outgoing",
-        Value::Null,
-        "2025-06-01T10:01:00.250Z",
-        "+6289000000002",
-    );
-    reply_cw["source_id"] = json!("wamid.TWO2");
-    let mut seen = Vec::new();
-    for meta_first in [true, false] {
-        let s = server().await;
-        for (wa_body, cw_body) in [(&inbound_wa, &inbound_cw), (&reply_wa, &reply_cw)] {
-            if meta_first {
-                deliver(&s, wa_body).await;
-                let (_, a) = chatwoot(&s, cw_body, CHATWOOT_SECRET, 0).await;
-                assert_eq!(a["duplicates"], 1, "{a}");
-            } else {
-                let (_, a) = chatwoot(&s, cw_body, CHATWOOT_SECRET, 0).await;
-                assert_eq!(a["accepted"], 1, "{a}");
-                let (_, a) = post(&s, wa_body, Some(sign(SECRET, wa_body))).await;
-                assert_eq!(a["duplicates"], 1, "{a}");
-            }
-        }
-        let page = june_first(&s).await;
-        assert_eq!(page["total"], 1, "{page}");
-        let lead = &page["leads"][0];
-        seen.push((lead["date"].clone(), lead["first_touched_at"].clone()));
-        let (_, detail) = s.get("/api/v1/leads/%2B6289000000002").await;
-        assert_eq!(
-            detail["events"].as_array().map(Vec::len),
-            Some(2),
-            "{detail}"
-        );
-    }
-    assert_eq!(
-        seen[0],
-        (json!("2025-06-01T10:00:00Z"), json!("2025-06-01T10:01:01Z"))
-    );
-    assert_eq!(seen[0], seen[1]);
-}
-
 /// The default view, as the page calls it with no query string at all
 /// (the live update of a bare `/`): the server functions answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -106,11 +106,7 @@ async fn receive(
     let skipped = parsed.skipped.len();
     let dropped = parsed.dropped.len();
     // Counted only once stored.
-    let mut events = parsed.take_events();
-    for e in &mut events {
-        e.via = Some(c.name.to_owned());
-    }
-    let done = state.leads.ingest(events).await?;
+    let done = state.leads.ingest(parsed.take_events()).await?;
     state.intake.delivered(c.name, &parsed);
     Ok(axum::Json(json!({
         "accepted": done.accepted,

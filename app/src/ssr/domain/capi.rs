@@ -314,7 +314,6 @@ mod tests {
             meta_account: None,
             aliases: Vec::new(),
             conversion: None,
-            via: None,
         }
     }
 

@@ -169,11 +169,6 @@ pub struct Event {
     /// Only on `conversion` events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversion: Option<Conversion>,
-    /// The webhook it came through (`whatsapp`, `meta`, `chatwoot`); `None`
-    /// from the API and imports. Two webhooks' versions of one message
-    /// (Meta's and Chatwoot's) are both folded in (`store::batch`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub via: Option<String>,
 }
 
 impl Event {
@@ -478,7 +473,6 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
             Kind::Conversion => Some(validate_conversion(obj)?),
             _ => None,
         },
-        via: None,
     })
 }
 

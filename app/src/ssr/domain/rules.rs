@@ -71,19 +71,6 @@ pub struct ConversionMark {
 /// a lead's window can hold.
 pub const CONVERSIONS_MAX: usize = 64;
 
-/// Inserts a mark, one per event id: of two versions of one event (a
-/// message as two webhooks send it, at slightly different times) the
-/// earlier is kept, so any order gives the same list.
-fn keep_mark(list: &mut Vec<Mark>, mark: Mark) {
-    if let Some(i) = list.iter().position(|m| m.1 == mark.1) {
-        if list[i] <= mark {
-            return;
-        }
-        list.remove(i);
-    }
-    keep_smallest(list, mark, MARKS_MAX);
-}
-
 /// Inserts `item` into the sorted, duplicate-free `list`, keeping at most
 /// `max` of the smallest: a minimum over the set, so any order gives the
 /// same list.
@@ -286,7 +273,7 @@ impl ContactState {
         }
         if ev.kind == Kind::Resolved {
             let mark = Mark(ev.occurred_at, ev.id.clone(), MarkKind::Resolved);
-            keep_mark(&mut self.marks, mark);
+            keep_smallest(&mut self.marks, mark, MARKS_MAX);
         }
         if ev.kind == Kind::Link {
             // Ties identifiers (the store groups them); gives the phone,
@@ -311,7 +298,11 @@ impl ContactState {
         } else {
             MarkKind::Out
         };
-        keep_mark(&mut self.marks, Mark(ev.occurred_at, ev.id.clone(), kind));
+        keep_smallest(
+            &mut self.marks,
+            Mark(ev.occurred_at, ev.id.clone(), kind),
+            MARKS_MAX,
+        );
         if ev.is_inbound() {
             merge(&mut self.first_inbound, &stamp, &ev.channel, true);
             if let Some(src) = &ev.source {
@@ -379,7 +370,7 @@ impl ContactState {
         }
         self.known_customer |= other.known_customer;
         for m in &other.marks {
-            keep_mark(&mut self.marks, m.clone());
+            keep_smallest(&mut self.marks, m.clone(), MARKS_MAX);
         }
         for c in &other.conversions {
             keep_smallest(&mut self.conversions, c.clone(), CONVERSIONS_MAX);
@@ -805,7 +796,6 @@ mod tests {
             meta_account: None,
             aliases: Vec::new(),
             conversion: None,
-            via: None,
         }
     }
 
@@ -1218,7 +1208,6 @@ mod tests {
                         meta_account: (inbound && source > 1).then(|| "WABA".to_owned()),
                         aliases: Vec::new(),
                         conversion,
-                        via: None,
                     }
                 })
         }
@@ -1269,7 +1258,6 @@ mod tests {
                     meta_account: None,
                     aliases: vec![KEYS[b].into()],
                     conversion: None,
-                    via: None,
                 };
                 e.aliases.retain(|k| *k != e.contact_key);
                 e
@@ -1435,30 +1423,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    /// Two webhooks' copies of one message and one reply (other times, one
-    /// copy of the reply a person's, the other `system`): folded in either
-    /// order, one state: the earliest time, one mark per message, answered.
-    #[test]
-    fn two_copies_of_a_message_fold_the_same_in_either_order() {
-        let copies = [
-            inbound("m", t(9, 0)),
-            inbound("m", t(9, 0) + Duration::milliseconds(1734)),
-            reply("r", t(9, 1), Sender::Agent),
-            reply("r", t(9, 0) + Duration::seconds(50), Sender::System),
-        ];
-        let orders: [[usize; 4]; 3] = [[0, 1, 2, 3], [1, 0, 3, 2], [3, 1, 2, 0]];
-        let states: Vec<ContactState> = orders
-            .iter()
-            .map(|o| fold(&o.map(|i| copies[i].clone())))
-            .collect();
-        assert_eq!(states[0], states[1]);
-        assert_eq!(states[0], states[2]);
-        let lead = states[0].lead(&Terms::default()).expect("lead");
-        assert_eq!(lead.date, t(9, 0));
-        assert_eq!(lead.first_touched_at, Some(t(9, 1)));
-        assert_eq!(states[0].marks.len(), 2);
     }
 
     /// A lead without a phone shows its WhatsApp user id; any other key

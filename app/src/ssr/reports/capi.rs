@@ -84,7 +84,7 @@ pub(crate) fn attach(detail: &mut LeadDetail, info: CapiInfo) {
         let Some(kind) = ConversionType::named(&c.kind) else {
             continue;
         };
-        if let Some((state, message)) = send_state(&info, &ev.id, kind) {
+        if let Some((state, message)) = send_state(&info, &ev.id, kind, c.attributed) {
             c.capi_state = Some(state);
             c.capi_message = message;
         }
@@ -94,18 +94,24 @@ pub(crate) fn attach(detail: &mut LeadDetail, info: CapiInfo) {
 
 /// The send state of the outcome conversion `id` (of `kind`) makes, with
 /// Meta's message or why it cannot be sent. A `qualified` or
-/// `lead_submitted` conversion that came after the lead's `LeadSubmitted`
-/// (once per lead) has that event's state.
-fn send_state(info: &CapiInfo, id: &str, kind: ConversionType) -> Option<(String, Option<String>)> {
+/// `lead_submitted` conversion that `counts` for the lead and came after
+/// its `LeadSubmitted` (once per lead) has that event's state.
+fn send_state(
+    info: &CapiInfo,
+    id: &str,
+    kind: ConversionType,
+    counts: bool,
+) -> Option<(String, Option<String>)> {
     let own = info
         .events
         .iter()
         .find(|o| o.conversion_id.as_deref() == Some(id));
     let lead_submitted = || {
-        matches!(
-            kind,
-            ConversionType::Qualified | ConversionType::LeadSubmitted
-        )
+        (counts
+            && matches!(
+                kind,
+                ConversionType::Qualified | ConversionType::LeadSubmitted
+            ))
         .then(|| info.events.iter().find(|o| o.event_name == "LeadSubmitted"))
         .flatten()
     };
@@ -138,7 +144,9 @@ pub(crate) fn conversions(
         .iter()
         .filter(|m| !in_window.contains_key(m.id.as_str()))
         .map(|m| {
-            let (capi_state, capi_message) = send_state(&detail.capi, &m.id, m.kind).unzip();
+            let counts = counted.counts(m.kind, m.at, m.value);
+            let (capi_state, capi_message) =
+                send_state(&detail.capi, &m.id, m.kind, counts).unzip();
             LeadConversion {
                 id: m.id.clone(),
                 occurred_at: m.at,
@@ -147,7 +155,7 @@ pub(crate) fn conversions(
                     value: m.value.map(|v| v as f64 / 100.0),
                     currency: m.value.map(|_| currency.to_owned()),
                     detected_by: m.meta.then(|| "meta".to_owned()),
-                    attributed: counted.counts(m.kind, m.at, m.value),
+                    attributed: counts,
                     capi_state,
                     capi_message: capi_message.flatten(),
                 },

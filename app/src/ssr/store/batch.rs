@@ -21,7 +21,7 @@
 //! a chatty contact costs the same as to a new one (its history is for the
 //! lead detail). Every read of leads is served by the in-memory lead index.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use serde_json::json;
 use surrealdb::types::{RecordId, SurrealValue, Value};
@@ -31,7 +31,7 @@ use super::db::{Db, backoff, db_error, is_duplicate, is_retryable, record, row};
 use super::engine::Tx;
 use super::outbox::{self, OutboxTerms};
 use crate::error::AppError;
-use crate::ssr::domain::event::{Event, Kind};
+use crate::ssr::domain::event::Event;
 use crate::ssr::domain::identity::Groups;
 use crate::ssr::domain::rules::ContactState;
 
@@ -260,19 +260,17 @@ async fn write(
     let roots: Vec<&str> = roots.iter().map(String::as_str).collect();
     rows.extend(read_rows(tx, &roots).await?);
 
-    // Which contact row lists each repeated id (`Check::Contacts`).
-    let mut listed: HashMap<String, String> = HashMap::new();
     let existing: HashSet<String> = match check {
         Check::Contacts => {
             let batch: HashSet<&str> = events.iter().map(|e| e.id.as_str()).collect();
-            for (key, r) in &rows {
-                if let Row::State(_, ids, _) = r {
-                    for id in ids.iter().filter(|id| batch.contains(id.as_str())) {
-                        listed.insert(id.clone(), key.clone());
-                    }
-                }
-            }
-            listed.keys().cloned().collect()
+            rows.values()
+                .flat_map(|r| match r {
+                    Row::State(_, ids, _) => ids.as_slice(),
+                    Row::Into(_) => &[],
+                })
+                .filter(|id| batch.contains(id.as_str()))
+                .cloned()
+                .collect()
         }
         Check::Global => {
             let event_ids: Vec<_> = events.iter().map(|e| record("event", &e.id)).collect();
@@ -288,8 +286,7 @@ async fn write(
         .copied()
         .filter(|e| !existing.contains(&e.id))
         .collect();
-    let again = other_versions(tx, events, &listed).await?;
-    if new_events.is_empty() && again.is_empty() {
+    if new_events.is_empty() {
         return Ok(None);
     }
 
@@ -312,22 +309,12 @@ async fn write(
             groups.tie(&e.contact_key, a);
         }
     }
-    // Per group: its new events, and other versions of its stored ones.
-    let mut by_root: BTreeMap<String, (Vec<&Event>, Vec<&Event>)> = BTreeMap::new();
+    let mut by_root: BTreeMap<String, Vec<&Event>> = BTreeMap::new();
     for e in &new_events {
         by_root
             .entry(groups.root(&e.contact_key))
             .or_default()
-            .0
             .push(e);
-    }
-    for e in &again {
-        // Only where it is stored: the same person's (never a lead made
-        // from another contact's message).
-        let root = groups.root(&e.contact_key);
-        if listed.get(&e.id).is_some_and(|k| groups.root(k) == root) {
-            by_root.entry(root).or_default().1.push(e);
-        }
     }
     let members = groups.all();
 
@@ -352,8 +339,8 @@ async fn write(
             .map(|(o, _)| o.event_id)
             .collect()
     };
-    // Only groups this batch added events to (or changed) are written.
-    for (root, (group_events, versions)) in by_root {
+    // Only groups this batch added events to are written.
+    for (root, group_events) in by_root {
         let group: Vec<&String> = members
             .get(&root)
             .map(|m| m.iter().collect())
@@ -392,10 +379,6 @@ async fn write(
                 .collect();
             (state, ids, pages, false)
         };
-        // Other versions alone change only a stored contact of its own.
-        if group_events.is_empty() && !(simple && existed) {
-            continue;
-        }
         // What was planned before: the events of the stored states.
         let before: HashSet<String> = match outbox {
             Some(t) if simple => planned_ids(&state, t),
@@ -409,18 +392,9 @@ async fn write(
                 .collect(),
             None => HashSet::new(),
         };
-        let unchanged = (group_events.is_empty()).then(|| state.clone());
         for e in &group_events {
             state.apply(e);
             ids.push(e.id.clone());
-        }
-        // Each field folds to a minimum or maximum, so both versions in
-        // either order give the same state (rule 7); stored once.
-        for e in &versions {
-            state.apply(e);
-        }
-        if unchanged.as_ref() == Some(&state) {
-            continue;
         }
         history.extend(spill(&root, &mut ids, &mut pages));
         if let Some(t) = outbox {
@@ -452,9 +426,6 @@ async fn write(
             }
         }
         changed.push(state);
-    }
-    if new_events.is_empty() && changed.is_empty() {
-        return Ok(None);
     }
     // One UPDATE per existing contact, each with parameters of its own:
     // SurrealDB copies a parameter's whole value at every use, so one
@@ -503,45 +474,6 @@ async fn write(
     query.await?.check()?;
     let ids = new_events.iter().map(|e| e.id.clone()).collect();
     Ok(Some((ids, changed, gone, queued)))
-}
-
-/// Messages of this batch already stored (`listed`) that came through a
-/// webhook and differ from their stored version, which came through a
-/// webhook too: the same WhatsApp message as Meta's webhook and Chatwoot
-/// send it (times and senders differ). Repeats from the API or an import,
-/// and identical repeats, are only repeats (`events.md`).
-async fn other_versions<'a>(
-    tx: &Tx,
-    events: &[&'a Event],
-    listed: &HashMap<String, String>,
-) -> Result<Vec<&'a Event>, TxError> {
-    let candidates: Vec<&Event> = events
-        .iter()
-        .copied()
-        .filter(|e| e.via.is_some() && e.kind == Kind::Message && listed.contains_key(&e.id))
-        .collect();
-    if candidates.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<_> = candidates.iter().map(|e| record("event", &e.id)).collect();
-    let mut res = tx
-        .query("SELECT VALUE ev FROM $eids;")
-        .bind(("eids", ids))
-        .await?;
-    let stored: Vec<String> = res.take(0)?;
-    let stored: HashMap<String, Event> = stored
-        .iter()
-        .filter_map(|text| serde_json::from_str::<Event>(text).ok())
-        .map(|e| (e.id.clone(), e))
-        .collect();
-    Ok(candidates
-        .into_iter()
-        .filter(|e| {
-            stored
-                .get(&e.id)
-                .is_some_and(|old| old.via.is_some() && old != *e)
-        })
-        .collect())
 }
 
 /// The stored event: its id (for the existence check), its contact, and the
