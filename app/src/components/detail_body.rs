@@ -145,7 +145,7 @@ fn event_item(e: TimelineEvent, time: String, l: Lang) -> impl IntoView {
     if let Some(c) = conv {
         let mut text = String::new();
         if let (Some(v), Some(cur)) = (c.value, c.currency.as_deref()) {
-            text.push_str(&format!(" · {cur} {v}"));
+            text.push_str(&format!(" · {}", super::money(Some(v), cur, l)));
         }
         if c.detected_by.is_some() {
             text.push_str(&format!(" · {}", l.t("ev.by_meta")));
@@ -155,11 +155,13 @@ fn event_item(e: TimelineEvent, time: String, l: Lang) -> impl IntoView {
         }
         source = Some(text);
     }
+    // An outcome has no channel of its own (`other` when none was given).
+    let channel = (e.kind != "conversion").then_some(e.channel);
     view! {
         <li class=class>
             <span class="time">{time}</span>
             <span class="what">{l.t(key)}{source}</span>
-            <span class="muted small">{e.channel}</span>
+            <span class="muted small">{channel}</span>
         </li>
     }
 }
@@ -269,10 +271,9 @@ fn capi_event(
         "rejected" => e.error_subcode.map(|c| format!("error_subcode {c}")),
         _ => None,
     };
-    let cur = if currency == "IDR" { "Rp" } else { currency };
     let value = e
         .value
-        .map(|v| format!(" · {cur} {}", l.int(v.round().max(0.0) as u64)));
+        .map(|v| format!(" · {}", super::money(Some(v), currency, l)));
     let class = format!("capi-state {}", e.state);
     view! {
         <li class="capi-event" data-event=e.event_name.clone() data-state=e.state.clone()>

@@ -38,12 +38,34 @@ pub fn source_label(source: Option<&SourceRef>, lang: Lang) -> String {
 }
 
 /// The `source=` filter value that selects this source: its id, else its
-/// platform; `none` for organic.
+/// name (a source without an id is told by its name), else its platform;
+/// `none` for organic.
 pub fn source_value(source: Option<&SourceRef>) -> String {
     match source {
         None => "none".into(),
-        Some(s) => s.id.clone().unwrap_or_else(|| s.platform.clone()),
+        Some(s) => source_filter(&s.platform, s.id.as_deref(), s.name.as_deref()),
     }
+}
+
+/// Money as the API gives it: whole units, with the cents when there are
+/// any (`Rp 36,666.67`), so the page and the API agree; `–` for none.
+pub fn money(v: Option<f64>, currency: &str, l: Lang) -> String {
+    match v {
+        None => "–".into(),
+        Some(v) => {
+            let cur = if currency == "IDR" { "Rp" } else { currency };
+            let cents = (v.max(0.0) * 100.0).round() as u64;
+            match cents % 100 {
+                0 => format!("{cur} {}", l.int(cents / 100)),
+                c => format!("{cur} {}{}{c:02}", l.int(cents / 100), l.decimal_mark()),
+            }
+        }
+    }
+}
+
+/// [`source_value`] of a source's parts.
+pub fn source_filter(platform: &str, id: Option<&str>, name: Option<&str>) -> String {
+    id.or(name).unwrap_or(platform).to_owned()
 }
 
 /// A change against the previous period: `+12% ▲`; `good` when the change

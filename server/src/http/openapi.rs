@@ -24,7 +24,7 @@ const FILTERS: &[(&str, &str)] = &[
     ("channel", "one channel or a comma-separated list"),
     (
         "source",
-        "first source: a platform (meta), a source id, or `none`",
+        "first source: a platform (meta), a source id, the name of a source without an id, or `none`",
     ),
     (
         "last_source",

@@ -100,6 +100,17 @@ fn click_identity(c: &AdClick) -> String {
 /// `late`, an outcome whose window had closed by then is not sent either:
 /// the queueing at start of outcomes known before sending was set up, and
 /// the detail of one never queued, which would not be sent now.
+/// Why a lead without a click cannot be sent: it came from a Meta ad
+/// whose click's identifiers never arrived (an API event without
+/// `ctwa_clid`), or it is not from a Meta ad at all.
+pub fn no_click(state: &ContactState) -> &'static str {
+    let meta_ad = state
+        .first_source
+        .as_ref()
+        .is_some_and(|s| s.value.platform.eq_ignore_ascii_case("meta") && s.value.kind == "ad");
+    if meta_ad { "no_click_id" } else { "no_click" }
+}
+
 pub fn outcomes(state: &ContactState, terms: &Terms, late: Option<DateTime<Utc>>) -> Vec<Outcome> {
     if !state.is_lead() {
         return Vec::new();
@@ -110,7 +121,7 @@ pub fn outcomes(state: &ContactState, terms: &Terms, late: Option<DateTime<Utc>>
         None => format!("key:{}", state.key),
     };
     let plan = |at: DateTime<Utc>, by_meta: bool| match click {
-        None => Plan::NotSendable("no_click"),
+        None => Plan::NotSendable(no_click(state)),
         Some(c) => match c.value.missing() {
             Some(why) => Plan::NotSendable(why),
             None if by_meta => Plan::NotSendable("detected_by_meta"),
@@ -411,6 +422,35 @@ mod tests {
             click_msg("m1", 0, Some("WABA1")),
         ]);
         assert_eq!(to_send(&again, &terms, "IDR", None), sent);
+    }
+
+    /// A lead from a Meta ad whose click id never came says so, not "not
+    /// from a Meta ad click".
+    #[test]
+    fn a_meta_ad_lead_without_its_click_id_says_that() {
+        let organic = ev(
+            "m1",
+            0,
+            Kind::Message,
+            Some(Direction::Inbound),
+            Sender::Customer,
+        );
+        let mut from_ad = organic.clone();
+        from_ad.source = Some(Source {
+            platform: "meta".into(),
+            kind: "ad".into(),
+            id: Some("120".into()),
+            name: None,
+            url: None,
+        });
+        assert_eq!(no_click(&fold(&[organic])), "no_click");
+        let s = fold(&[from_ad, purchase("p1", 5, 100, false)]);
+        assert_eq!(no_click(&s), "no_click_id");
+        let plans: Vec<Plan> = outcomes(&s, &Terms::default(), None)
+            .into_iter()
+            .map(|o| o.plan)
+            .collect();
+        assert_eq!(plans, vec![Plan::NotSendable("no_click_id")]);
     }
 
     #[test]

@@ -17,7 +17,8 @@ fn ad(id: u8) -> Source {
     Source {
         platform: if id % 3 == 0 { "tiktok" } else { "meta" }.into(),
         kind: "ad".into(),
-        id: Some(format!("ad{id}")),
+        // Source 4 is a link without an id: told apart by its name.
+        id: (id != 4).then(|| format!("ad{id}")),
         name: Some(format!("Promo {id}")),
         url: None,
     }
@@ -93,20 +94,23 @@ fn matches(l: &LeadFacts, f: &Filter) -> bool {
         && (f.channels.is_empty() || f.channels.contains(&l.channel))
         && f.source.as_deref().is_none_or(|s| match &l.first_source {
             None => s == "none",
-            Some(x) => {
-                s != "none" && (x.platform.eq_ignore_ascii_case(s) || x.id.as_deref() == Some(s))
-            }
+            Some(x) => s != "none" && source_is(x, s),
         })
         && f.last_source
             .as_deref()
             .is_none_or(|s| match &l.last_source {
                 None => s == "none",
-                Some(x) => {
-                    s != "none"
-                        && (x.platform.eq_ignore_ascii_case(s) || x.id.as_deref() == Some(s))
-                }
+                Some(x) => s != "none" && source_is(x, s),
             })
         && f.touched.is_none_or(|t| l.first_touched_at.is_some() == t)
+}
+
+/// The model's `source=` test: the platform, the id, or (without an id)
+/// the name.
+fn source_is(x: &Source, s: &str) -> bool {
+    x.platform.eq_ignore_ascii_case(s)
+        || x.id.as_deref() == Some(s)
+        || (x.id.is_none() && x.name.as_deref() == Some(s))
 }
 
 type SortKey = (bool, String, DateTime<Utc>, DateTime<Utc>, String);
@@ -184,6 +188,9 @@ pub(crate) const FILTERS: &[&[(&str, &str)]] = &[
     &[("last_source", "ad2")],
     &[("last_source", "none"), ("channel", "whatsapp")],
     &[("source", "ad3"), ("last_source", "ad2")],
+    // A source without an id by its name; one with an id never by it.
+    &[("source", "Promo 4")],
+    &[("source", "Promo 1")],
     &[("q", "budi")],
     &[("q", "contoh")],
     &[("q", "0812000")],

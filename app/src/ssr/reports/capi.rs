@@ -67,7 +67,7 @@ pub(crate) fn lead_capi(
         window_ends_at: click.map(|c| c.stamp.at + capi::window()),
         sendable: click.is_some_and(|c| c.value.missing().is_none()),
         not_sendable_reason: match click {
-            None => Some("no_click".to_owned()),
+            None => Some(capi::no_click(state).to_owned()),
             Some(c) => c.value.missing().map(str::to_owned),
         },
         events,

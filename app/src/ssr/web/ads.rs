@@ -37,21 +37,7 @@ const COLUMNS: [(&str, &str); 12] = [
     ("source", "ads.source"),
 ];
 
-/// Money as the API gives it: whole units, with the cents when there are
-/// any (`Rp 36,666.67`), so the page and the API agree.
-fn money(v: Option<f64>, currency: &str, l: Lang) -> String {
-    match v {
-        None => "–".into(),
-        Some(v) => {
-            let cur = if currency == "IDR" { "Rp" } else { currency };
-            let cents = (v.max(0.0) * 100.0).round() as u64;
-            match cents % 100 {
-                0 => format!("{cur} {}", l.int(cents / 100)),
-                c => format!("{cur} {}{}{c:02}", l.int(cents / 100), l.decimal_mark()),
-            }
-        }
-    }
-}
+use crate::components::money;
 
 /// A ratio as the API gives it (at most three decimals), in the page's
 /// writing: `1.364×`, `1,364×`.
@@ -251,7 +237,9 @@ pub fn ads_html(state: &AppState, q: &AdsQuery, l: Lang) -> Result<String, AppEr
     for r in &rows {
         let source = match &r.source {
             None => "none".to_owned(),
-            Some(s) => s.id.clone().unwrap_or_else(|| s.platform.clone()),
+            Some(s) => {
+                crate::components::source_filter(&s.platform, s.id.as_deref(), s.name.as_deref())
+            }
         };
         // The row's leads: those whose first, or last, source it is.
         let mut leads_q = base.clone();
