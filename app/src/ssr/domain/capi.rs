@@ -92,14 +92,6 @@ fn click_identity(c: &AdClick) -> String {
     }
 }
 
-/// A lead's outcomes under `terms` (only a lead has any): one
-/// `LeadSubmitted` at the first of engaged, qualified or submitted details,
-/// and a `Purchase` per purchase; each with what becomes of it. An outcome
-/// more than 7 days after the click is not sent (the spec's rule: the
-/// outcome's time against the click's, whenever it is learnt). With
-/// `late`, an outcome whose window had closed by then is not sent either:
-/// the queueing at start of outcomes known before sending was set up, and
-/// the detail of one never queued, which would not be sent now.
 /// Why a lead without a click cannot be sent: it came from a Meta ad
 /// whose click's identifiers never arrived (an API event without
 /// `ctwa_clid`), or it is not from a Meta ad at all.
@@ -111,6 +103,14 @@ pub fn no_click(state: &ContactState) -> &'static str {
     if meta_ad { "no_click_id" } else { "no_click" }
 }
 
+/// A lead's outcomes under `terms` (only a lead has any): one
+/// `LeadSubmitted` at the first of engaged, qualified or submitted details,
+/// and a `Purchase` per purchase; each with what becomes of it. An outcome
+/// more than 7 days after the click is not sent (the spec's rule: the
+/// outcome's time against the click's, whenever it is learnt). With
+/// `late`, an outcome whose window had closed by then is not sent either:
+/// the queueing at start of outcomes known before sending was set up, and
+/// the detail of one never queued, which would not be sent now.
 pub fn outcomes(state: &ContactState, terms: &Terms, late: Option<DateTime<Utc>>) -> Vec<Outcome> {
     if !state.is_lead() {
         return Vec::new();

@@ -207,6 +207,14 @@ pub struct Cursor {
     pub key: String,
 }
 
+/// Whether a source is what `source=want` (or `last_source=`) names,
+/// `want` not being `none`: the platform in any case, the id exactly, or
+/// the name of a source without an id (`outcomes.md`: "or, without id,
+/// their name"). The leads' test and the spend rows' alike.
+pub fn source_matches(platform: &str, id: Option<&str>, name: Option<&str>, want: &str) -> bool {
+    platform.eq_ignore_ascii_case(want) || id == Some(want) || (id.is_none() && name == Some(want))
+}
+
 impl Filter {
     /// Parses query parameters; a malformed one is named in the error.
     pub fn parse(

@@ -482,7 +482,7 @@ impl ContactState {
     fn purchases(&self, date: DateTime<Utc>, window: Duration) -> Vec<Purchase> {
         self.conversions
             .iter()
-            .filter(|c| c.kind == ConversionType::Purchase && c.at >= date && c.at <= date + window)
+            .filter(|c| c.kind == ConversionType::Purchase && attributed(date, window, c.at))
             .map(|c| Purchase {
                 at: c.at,
                 value: c.value.unwrap_or(0),
@@ -550,6 +550,13 @@ fn other_phones<'a>(keys: impl Iterator<Item = &'a str>, phone: Option<&str>) ->
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// Whether an outcome at `at` counts for a lead of Date `date`
+/// (`outcomes.md`: at or after the Date and within the attribution
+/// `window`, its last instant included).
+pub fn attributed(date: DateTime<Utc>, window: Duration, at: DateTime<Utc>) -> bool {
+    at >= date && at <= date + window
 }
 
 /// `t` to its second (a click's time: the index keeps seconds).

@@ -288,13 +288,13 @@ impl LeadIndex {
                     if want == "none" {
                         i == 0
                     } else {
-                        // Platforms are stored lowercase; ids exactly; a
-                        // source without an id by its name (`outcomes.md`:
-                        // "or, without id, their name").
                         i != 0
-                            && (s.platform.eq_ignore_ascii_case(want)
-                                || s.id.as_deref() == Some(want)
-                                || (s.id.is_none() && s.name.as_deref() == Some(want)))
+                            && crate::ssr::domain::filter::source_matches(
+                                &s.platform,
+                                s.id.as_deref(),
+                                s.name.as_deref(),
+                                want,
+                            )
                     }
                 })
                 .collect()

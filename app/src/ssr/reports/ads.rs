@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use crate::error::AppError;
 use crate::model::{AdSource, AdsFigures, AdsReport, AdsRow, Source};
-use crate::ssr::domain::filter::Filter;
+use crate::ssr::domain::filter::{Filter, source_matches};
 use crate::ssr::domain::money::Minor;
 use crate::ssr::index::spend::SpendBook;
 use crate::ssr::index::{LeadIndex, Seen, stamp};
@@ -244,8 +244,8 @@ fn spend_matches(f: &Filter, platform: &str, ad_id: &str) -> bool {
         .all(|want| match want {
             None => true,
             Some("none") => false,
-            // As the leads' test: the platform in any case, ids exactly.
-            Some(want) => platform.eq_ignore_ascii_case(want) || ad_id == want,
+            // As the leads' test (a spend row is an ad's: it has an id).
+            Some(want) => source_matches(platform, Some(ad_id), None, want),
         })
 }
 

@@ -5,7 +5,7 @@ use crate::model::{ConversionInfo, LeadDetail, SessionInfo, TimelineEvent};
 use crate::ssr::domain::event::ConversionType;
 use crate::ssr::domain::event::Event;
 use crate::ssr::domain::money::Minor;
-use crate::ssr::domain::rules::{LeadFacts, Purchase};
+use crate::ssr::domain::rules::{LeadFacts, Purchase, attributed};
 use crate::ssr::domain::sessions::{SessionEnd, sessions};
 
 /// What counts for a lead (`outcomes.md`: a conversion at or after its
@@ -14,16 +14,16 @@ use crate::ssr::domain::sessions::{SessionEnd, sessions};
 #[derive(Clone, Debug)]
 pub(crate) struct Counted {
     purchases: Vec<Purchase>,
-    from: chrono::DateTime<chrono::Utc>,
-    until: chrono::DateTime<chrono::Utc>,
+    date: chrono::DateTime<chrono::Utc>,
+    window: chrono::Duration,
 }
 
 impl Counted {
     pub(crate) fn of(facts: &LeadFacts, window: chrono::Duration) -> Self {
         Counted {
             purchases: facts.purchases.clone(),
-            from: facts.date,
-            until: facts.date + window,
+            date: facts.date,
+            window,
         }
     }
 
@@ -39,7 +39,7 @@ impl Counted {
             ConversionType::Purchase => {
                 value.is_some_and(|v| self.purchases.iter().any(|p| p.at == at && p.value == v))
             }
-            _ => at >= self.from && at <= self.until,
+            _ => attributed(self.date, self.window, at),
         }
     }
 }
