@@ -29,6 +29,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("tz", "Zona waktu", "Time zone"),
     ("channel", "Kanal", "Channel"),
     ("channel.all", "Semua kanal", "All channels"),
+    ("apply", "Terapkan", "Apply"),
     ("source", "Sumber pertama", "First source"),
     ("source.all", "Semua sumber", "All sources"),
     ("last_source", "Sumber terakhir", "Last source"),

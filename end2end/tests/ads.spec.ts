@@ -193,6 +193,13 @@ test('the Ads view shows the API report; its toggles, sorting and links work', a
     const api = await (await request.get(`/api/v1/leads?${RANGE}&source=${source}`, { headers: auth })).json();
     expect(api.total).toBe(leads);
   }
+  // Filtered to Kopi Juni, the picker still offers Teh Juni: one step to the other ad.
+  const picker = page.getByTestId('source');
+  await expect(picker).toHaveValue('ad-jun-1');
+  await expect(picker.locator('option[value="ad-jun-2"]')).toHaveCount(1);
+  await picker.selectOption('ad-jun-2');
+  await expect(page).toHaveURL(/source=ad-jun-2/);
+  await expect(summary(page)).toContainText('2 lead');
 });
 
 test('by last source, a row opens the Leads page filtered to its last source', async ({ page, request }) => {
@@ -231,6 +238,33 @@ test('the Ads view has the period presets, kept relative and with the toggles', 
   // Without any period the view is the last 7 days, as the Leads page.
   await page.goto('/ads');
   await expect(page.locator('.presets a[data-preset="7d"]')).toHaveAttribute('aria-current', 'true');
+});
+
+test('the Ads view takes chosen days, a time zone and a channel, keeping its toggles', async ({ page, request }) => {
+  await page.goto(`/ads?${RANGE}&attribution=last&order=leads`);
+  await hydrated(page);
+  const form = page.getByTestId('ads-period-form');
+  await expect(page.getByTestId('ads-from')).toHaveValue('2026-06-01');
+  await expect(page.getByTestId('ads-to')).toHaveValue('2026-06-30');
+  await page.getByTestId('ads-from').fill('2026-06-10');
+  await page.getByTestId('ads-to').fill('2026-06-11');
+  await page.getByTestId('ads-tz').selectOption('Asia/Jakarta');
+  await page.getByTestId('ads-channel').selectOption('whatsapp');
+  await form.getByRole('button', { name: 'Apply' }).click();
+  await expect(page).toHaveURL(/from=2026-06-10/);
+  for (const kept of [/to=2026-06-11/, /attribution=last/, /order=leads/, /channel=whatsapp/, /tz=Asia%2FJakarta/]) {
+    await expect(page).toHaveURL(kept);
+  }
+  await expect(page.getByTestId('ads-period')).toHaveText('10 Jun 2026 – 11 Jun 2026');
+  const { api } = await agrees(page, request,
+    'from=2026-06-10&to=2026-06-11&tz=Asia%2FJakarta&channel=whatsapp&attribution=last');
+  expect(api.total.leads).toBe(4);
+  await expect(page.getByTestId('ads-channel')).toHaveValue('whatsapp');
+  // A preset drops the chosen days and keeps the channel.
+  await page.locator('.presets a[data-preset="30d"]').click();
+  await expect(page).toHaveURL(/range=30d/);
+  await expect(page).not.toHaveURL(/from=/);
+  await expect(page).toHaveURL(/channel=whatsapp/);
 });
 
 test('the Ads view fits 375 px and reads in Indonesian', async ({ page, request }) => {

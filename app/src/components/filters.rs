@@ -34,7 +34,7 @@ pub const CAPI_STATES: [&str; 4] = ["sent", "pending", "rejected", "not_sendable
 
 /// Time zones offered (Indonesia's three first); the server's and the
 /// URL's are added when they are not among them.
-const ZONES: [&str; 8] = [
+pub const ZONES: [&str; 8] = [
     "Asia/Jakarta",
     "Asia/Makassar",
     "Asia/Jayapura",

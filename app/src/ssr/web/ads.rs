@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 
-use crate::components::filters::{CAPI_STATES, PRESETS};
+use crate::components::filters::{CAPI_STATES, PRESETS, ZONES};
 use crate::error::AppError;
 use crate::model::{AdsFigures, AdsQuery, AdsRow, Lang, LeadsQuery};
 use crate::ssr::domain::filter::Filter;
@@ -153,9 +153,19 @@ pub fn ads_html(state: &AppState, q: &AdsQuery, l: Lang) -> Result<String, AppEr
     for c in CAPI_STATES {
         capi_chips.push_str(&capi_chip(c, l.t(&format!("capi.f.{c}"))));
     }
+    let period_form = period_form(
+        &view,
+        &filter,
+        &[
+            ("attribution", attribution.as_str()),
+            ("count_by", count_by.as_str()),
+            ("order", order.as_str()),
+        ],
+        l,
+    );
     let mut html = String::new();
     html.push_str(&format!(
-        "<h2>{}</h2><p class=\"muted\" data-testid=\"ads-period\">{} – {}</p><nav class=\"toggles presets\" aria-label=\"{}\">{presets}</nav><div class=\"toggles\">{}{}<span class=\"sep\"></span>{}{}<a class=\"csv\" href=\"/export/ads.csv{}\" download>{}</a></div>",
+        "<h2>{}</h2><p class=\"muted\" data-testid=\"ads-period\">{} – {}</p><nav class=\"toggles presets\" aria-label=\"{}\">{presets}</nav>{period_form}<div class=\"toggles\">{}{}<span class=\"sep\"></span>{}{}<a class=\"csv\" href=\"/export/ads.csv{}\" download>{}</a></div>",
         esc(l.t("ads.title")),
         esc(&l.day(&from, true)),
         esc(&l.day(&to, true)),
@@ -261,6 +271,83 @@ pub fn ads_html(state: &AppState, q: &AdsQuery, l: Lang) -> Result<String, AppEr
         cells(&report.total)
     ));
     Ok(html)
+}
+
+/// Chosen days, time zone and channel: a plain form that reloads the view
+/// with them (`from`, `to`, `tz`, `channel`, as the API takes them), keeping
+/// every other filter and the report's toggles.
+fn period_form(view: &LeadsQuery, filter: &Filter, toggles: &[(&str, &str)], l: Lang) -> String {
+    let mut kept = view.clone();
+    kept.range = None;
+    kept.from = None;
+    kept.to = None;
+    kept.tz = None;
+    kept.channel = None;
+    kept.sort = None;
+    let hidden: String = kept
+        .pairs()
+        .into_iter()
+        .filter(|(k, _)| *k != "cursor" && *k != "limit")
+        .map(|(k, v)| (k, v.as_str()))
+        .chain(toggles.iter().copied())
+        .map(|(k, v)| {
+            format!(
+                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+                esc(k),
+                esc(v)
+            )
+        })
+        .collect();
+    let tz = filter.tz.name();
+    let mut zones: Vec<&str> = ZONES.to_vec();
+    if !zones.contains(&tz) {
+        zones.push(tz);
+    }
+    let zones: String = zones
+        .iter()
+        .map(|z| {
+            format!(
+                "<option value=\"{0}\"{1}>{0}</option>",
+                esc(z),
+                if *z == tz { " selected" } else { "" }
+            )
+        })
+        .collect();
+    let chosen = view.channel.as_deref().map(str::trim).unwrap_or("");
+    let mut channels = format!(
+        "<option value=\"\"{}>{}</option>",
+        if chosen.is_empty() { " selected" } else { "" },
+        esc(l.t("channel.all"))
+    );
+    let mut known = false;
+    for &c in crate::model::CHANNELS {
+        known |= c == chosen;
+        channels.push_str(&format!(
+            "<option value=\"{c}\"{}>{c}</option>",
+            if c == chosen { " selected" } else { "" }
+        ));
+    }
+    if !chosen.is_empty() && !known {
+        // A list of channels from a link (`whatsapp,instagram`) stays chosen.
+        channels.push_str(&format!(
+            "<option value=\"{0}\" selected>{0}</option>",
+            esc(chosen)
+        ));
+    }
+    let day = |k: &str, d: &str| {
+        format!(
+            "<label>{}<input type=\"date\" name=\"{k}\" data-testid=\"ads-{k}\" value=\"{d}\" required></label>",
+            esc(l.t(k))
+        )
+    };
+    format!(
+        "<form class=\"toggles period\" method=\"get\" action=\"/ads\" data-testid=\"ads-period-form\">{hidden}{}{}<label>{}<select name=\"tz\" data-testid=\"ads-tz\">{zones}</select></label><label>{}<select name=\"channel\" data-testid=\"ads-channel\">{channels}</select></label><button type=\"submit\" class=\"secondary\">{}</button></form>",
+        day("from", &filter.from.to_string()),
+        day("to", &filter.to.to_string()),
+        esc(l.t("tz")),
+        esc(l.t("channel")),
+        esc(l.t("apply")),
+    )
 }
 
 fn label(r: &AdsRow, l: Lang) -> String {

@@ -148,9 +148,26 @@ pub async fn dashboard_view(
     if let Some(h) = &state.settings.business_hours {
         summary.business_hours = Some(state.leads.hours(&filter, h, state.settings.tz));
     }
+    // The picker offers the sources of the other filters, so a marketer
+    // can switch from one ad straight to another (with a source chosen,
+    // the view's own sources are that one alone).
+    let picked = [&query.source, &query.last_source]
+        .iter()
+        .any(|s| s.as_deref().is_some_and(|s| !s.trim().is_empty()));
+    let offered = if picked {
+        let mut others = query.clone();
+        others.source = None;
+        others.last_source = None;
+        state
+            .leads
+            .summary(&self::filter(state, &others)?)
+            .by_source
+    } else {
+        summary.by_source.clone()
+    };
     // Each source, and before a platform's first ad the platform as a whole.
     let mut sources: Vec<(String, String)> = Vec::new();
-    for c in &summary.by_source {
+    for c in &offered {
         if let Some(s) = c.source.as_ref().filter(|s| s.id.is_some()) {
             if !sources.iter().any(|(v, _)| *v == s.platform) {
                 let all = lang.t("status.all").to_lowercase();
