@@ -761,6 +761,68 @@ async fn a_message_seen_by_metas_webhook_and_chatwoot_is_one_event() {
     assert_eq!((status, a["duplicates"].clone()), (200, json!(1)), "{a}");
 }
 
+/// Meta's webhook and Chatwoot send each message of a conversation, with
+/// their own times, names and senders: either order gives the same lead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metas_and_chatwoots_copies_give_the_same_lead_in_either_order() {
+    let phone = "+6289000000002";
+    let cw = |id: u64, kind: &str, sender: Value, at: &str, wamid: &str| {
+        let mut m = cw_message(id, kind, sender, at, phone);
+        m["source_id"] = json!(wamid);
+        m
+    };
+    let mut automation = cw(
+        31,
+        "outgoing",
+        Value::Null,
+        "2025-06-01T10:00:30Z",
+        "wamid.X2",
+    );
+    automation["content_attributes"]["automation_rule_id"] = json!(5);
+    let agent = json!({"id": 1, "name": "Rina", "type": "user"});
+    // Each message as (Meta's copy, Chatwoot's copy).
+    let pairs = [
+        (
+            wa_text("wamid.X1", Some(&phone[1..]), None, T0),
+            cw(
+                30,
+                "incoming",
+                Value::Null,
+                "2025-06-01T10:00:02Z",
+                "wamid.X1",
+            ),
+        ),
+        (
+            wa_sent("wamid.X2", &phone[1..], T0 + 31, "service", None),
+            automation,
+        ),
+        (
+            wa_sent("wamid.X3", &phone[1..], T0 + 121, "service", None),
+            cw(32, "outgoing", agent, "2025-06-01T10:02:00Z", "wamid.X3"),
+        ),
+    ];
+    let mut leads = Vec::new();
+    for meta_first in [true, false] {
+        let s = server().await;
+        for (meta, chatwoot_copy) in &pairs {
+            if !meta_first {
+                assert_eq!(chatwoot(&s, chatwoot_copy, CHATWOOT_SECRET, 0).await.0, 200);
+            }
+            deliver(&s, meta).await;
+            if meta_first {
+                assert_eq!(chatwoot(&s, chatwoot_copy, CHATWOOT_SECRET, 0).await.0, 200);
+            }
+        }
+        let page = june_first(&s).await;
+        assert_eq!(page["total"], 1, "{page}");
+        leads.push(page["leads"][0].clone());
+    }
+    assert_eq!(leads[0], leads[1]);
+    assert_eq!(leads[0]["date"], "2025-06-01T10:00:00Z");
+    // The automation's message is no answer; the agent's is, at Chatwoot's time.
+    assert_eq!(leads[0]["first_touched_at"], "2025-06-01T10:02:00Z");
+}
+
 /// The default view, as the page calls it with no query string at all
 /// (the live update of a bare `/`): the server functions answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

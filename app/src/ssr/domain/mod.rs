@@ -1,6 +1,7 @@
 //! The product's rules and formats, pure: no I/O, no clock ("now" is passed in).
 
 pub mod capi;
+pub mod copies;
 pub mod csv;
 pub(crate) mod days;
 pub mod event;

@@ -21,16 +21,18 @@
 //! a chatty contact costs the same as to a new one (its history is for the
 //! lead detail). Every read of leads is served by the in-memory lead index.
 
-use std::collections::{BTreeMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::json;
 use surrealdb::types::{RecordId, SurrealValue, Value};
 
-use super::contacts::parse_state;
+use super::contacts::{event_of, parse_state};
 use super::db::{Db, backoff, db_error, is_duplicate, is_retryable, record, row};
 use super::engine::Tx;
 use super::outbox::{self, OutboxTerms};
 use crate::error::AppError;
+use crate::ssr::domain::copies::join;
 use crate::ssr::domain::event::Event;
 use crate::ssr::domain::identity::Groups;
 use crate::ssr::domain::rules::ContactState;
@@ -77,15 +79,27 @@ pub async fn store(
     events: &[Event],
     outbox: Option<&OutboxTerms>,
 ) -> Result<Stored, AppError> {
-    // Repeats inside the batch are duplicates of their first occurrence.
-    let mut seen = HashSet::new();
-    let first: Vec<bool> = events.iter().map(|e| seen.insert(e.id.as_str())).collect();
-    let unique: Vec<&Event> = events
-        .iter()
-        .zip(&first)
-        .filter(|(_, f)| **f)
-        .map(|(e, _)| e)
-        .collect();
+    // Copies of one id inside the batch are one event (`copies::join`,
+    // so the batch's order does not matter), counted at the first.
+    let mut at: HashMap<&str, usize> = HashMap::new();
+    let mut joined: Vec<Cow<'_, Event>> = Vec::with_capacity(events.len());
+    let mut first = Vec::with_capacity(events.len());
+    for e in events {
+        match at.get(e.id.as_str()) {
+            Some(&i) => {
+                if let Some(j) = join(&joined[i], e).filter(|j| *j != *joined[i]) {
+                    joined[i] = Cow::Owned(j);
+                }
+                first.push(false);
+            }
+            None => {
+                at.insert(e.id.as_str(), joined.len());
+                joined.push(Cow::Borrowed(e));
+                first.push(true);
+            }
+        }
+    }
+    let unique: Vec<&Event> = joined.iter().map(|e| e.as_ref()).collect();
     let mut attempt = 0;
     let mut check = Check::Contacts;
     loop {
@@ -286,7 +300,8 @@ async fn write(
         .copied()
         .filter(|e| !existing.contains(&e.id))
         .collect();
-    if new_events.is_empty() {
+    let rejoined = rejoin(tx, events, &existing).await?;
+    if new_events.is_empty() && rejoined.is_empty() {
         return Ok(None);
     }
 
@@ -303,7 +318,8 @@ async fn write(
             Row::Into(root) => groups.tie(key, root),
         }
     }
-    for e in &new_events {
+    // A joined copy ties what either copy ties, as a new event does.
+    for e in new_events.iter().copied().chain(rejoined.values()) {
         groups.add(&e.contact_key);
         for a in &e.aliases {
             groups.tie(&e.contact_key, a);
@@ -315,6 +331,13 @@ async fn write(
             .entry(groups.root(&e.contact_key))
             .or_default()
             .push(e);
+    }
+    // Contacts with a joined copy are folded again from their events.
+    let mut refold_roots = HashSet::new();
+    for e in rejoined.values() {
+        let root = groups.root(&e.contact_key);
+        by_root.entry(root.clone()).or_default();
+        refold_roots.insert(root);
     }
     let members = groups.all();
 
@@ -392,6 +415,9 @@ async fn write(
                 .collect(),
             None => HashSet::new(),
         };
+        if refold_roots.contains(&root) {
+            state = refold(tx, &state, &ids, &pages, &rejoined).await?;
+        }
         for e in &group_events {
             state.apply(e);
             ids.push(e.id.clone());
@@ -448,6 +474,12 @@ async fn write(
     if !history.is_empty() {
         sql.push_str(" INSERT INTO history $history RETURN NONE;");
     }
+    let mut copies = Vec::with_capacity(rejoined.len());
+    for (i, e) in rejoined.values().enumerate() {
+        sql.push_str(&format!(" UPDATE $eid{i} SET ev = $ev{i} RETURN NONE;"));
+        let text = serde_json::to_string(e).map_err(|e| TxError::Corrupt(e.to_string()))?;
+        copies.push((record("event", &e.id), text));
+    }
     if !capi_rows.is_empty() {
         // IGNORE: an event already in the outbox (sent, or queued by a
         // merged contact) stays as it is.
@@ -471,9 +503,91 @@ async fn write(
             .bind((format!("rid{i}"), rid))
             .bind((format!("row{i}"), content.into_value()));
     }
+    for (i, (rid, text)) in copies.into_iter().enumerate() {
+        query = query
+            .bind((format!("eid{i}"), rid))
+            .bind((format!("ev{i}"), text));
+    }
     query.await?.check()?;
     let ids = new_events.iter().map(|e| e.id.clone()).collect();
     Ok(Some((ids, changed, gone, queued)))
+}
+
+/// The repeats of the batch whose stored copy the new one changes
+/// (`copies::join`), joined, by id: a keyed read of the repeats' stored
+/// events, so only a batch with repeats pays it.
+async fn rejoin(
+    tx: &Tx,
+    events: &[&Event],
+    existing: &HashSet<String>,
+) -> Result<BTreeMap<String, Event>, TxError> {
+    let repeats: Vec<&Event> = events
+        .iter()
+        .copied()
+        .filter(|e| existing.contains(&e.id))
+        .collect();
+    let mut rejoined = BTreeMap::new();
+    if repeats.is_empty() {
+        return Ok(rejoined);
+    }
+    let ids: Vec<_> = repeats.iter().map(|e| record("event", &e.id)).collect();
+    let mut res = tx
+        .query("SELECT ev, event FROM $eids;")
+        .bind(("eids", ids))
+        .await?;
+    let rows: Vec<serde_json::Value> = res.take(0)?;
+    let mut stored = HashMap::with_capacity(rows.len());
+    for r in rows {
+        let e = event_of(r).map_err(|e| TxError::Corrupt(e.to_string()))?;
+        stored.insert(e.id.clone(), e);
+    }
+    for e in repeats {
+        if let Some(old) = stored.get(&e.id) {
+            if let Some(j) = join(old, e).filter(|j| j != old) {
+                rejoined.insert(e.id.clone(), j);
+            }
+        }
+    }
+    Ok(rejoined)
+}
+
+/// A contact's state folded again from its stored events (those `ids` and
+/// `pages` list), with the joined copies in place of theirs: the state is
+/// always the fold of the stored events, which `verify` and the lead
+/// detail read.
+async fn refold(
+    tx: &Tx,
+    old: &ContactState,
+    ids: &[String],
+    pages: &[String],
+    rejoined: &BTreeMap<String, Event>,
+) -> Result<ContactState, TxError> {
+    let mut all: Vec<String> = Vec::new();
+    if !pages.is_empty() {
+        let keys: Vec<_> = pages.iter().map(|k| record("history", k)).collect();
+        let mut res = tx
+            .query("SELECT VALUE events FROM $hids;")
+            .bind(("hids", keys))
+            .await?;
+        let lists: Vec<Vec<String>> = res.take(0)?;
+        all.extend(lists.into_iter().flatten());
+    }
+    all.extend(ids.iter().cloned());
+    let mut state = ContactState::new(&old.key);
+    for chunk in all.chunks(5000) {
+        let keys: Vec<_> = chunk.iter().map(|id| record("event", id)).collect();
+        let mut res = tx
+            .query("SELECT ev, event FROM $ids;")
+            .bind(("ids", keys))
+            .await?;
+        let rows: Vec<serde_json::Value> = res.take(0)?;
+        for r in rows {
+            let e = event_of(r).map_err(|e| TxError::Corrupt(e.to_string()))?;
+            state.apply(rejoined.get(&e.id).unwrap_or(&e));
+        }
+    }
+    state.aliases = old.aliases.clone();
+    Ok(state)
 }
 
 /// The stored event: its id (for the existence check), its contact, and the
@@ -578,6 +692,126 @@ mod tests {
                 .await
                 .expect("none")
                 .is_empty()
+        );
+    }
+
+    /// A WhatsApp conversation through Meta's webhook and through Chatwoot:
+    /// each message twice, with Chatwoot's times and senders. Any order of
+    /// the deliveries (two batches either way, one batch, a copy again)
+    /// gives the same lead, and the stored events fold to it (`verify`).
+    #[tokio::test]
+    async fn copies_from_two_webhooks_give_one_lead_in_any_order() {
+        let msg = |id: &str, at: &str, dir: &str, sender: &str, name: Option<&str>, ad: bool| {
+            let mut e = serde_json::json!({"id": id, "occurred_at": at, "channel": "whatsapp",
+                "direction": dir, "sender": sender, "contact": {"phone": "+6281234567890"}});
+            if let Some(n) = name {
+                e["contact"]["name"] = n.into();
+            }
+            if ad {
+                e["source"] =
+                    serde_json::json!({"platform": "meta", "type": "ad", "id": "120200001"});
+            }
+            e
+        };
+        let meta = vec![
+            msg(
+                "wa:IN",
+                "2026-11-20T09:00:00Z",
+                "inbound",
+                "customer",
+                Some("Budi"),
+                true,
+            ),
+            // An automation's reply: Meta's status knows only that it went out.
+            msg(
+                "wa:AUTO",
+                "2026-11-20T09:01:01Z",
+                "outbound",
+                "agent",
+                None,
+                false,
+            ),
+            msg(
+                "wa:OUT",
+                "2026-11-20T09:05:01Z",
+                "outbound",
+                "agent",
+                None,
+                false,
+            ),
+        ];
+        let chatwoot = vec![
+            msg(
+                "wa:IN",
+                "2026-11-20T09:00:02Z",
+                "inbound",
+                "customer",
+                Some("Budi S"),
+                false,
+            ),
+            msg(
+                "wa:AUTO",
+                "2026-11-20T09:01:00Z",
+                "outbound",
+                "system",
+                None,
+                false,
+            ),
+            msg(
+                "wa:OUT",
+                "2026-11-20T09:05:00Z",
+                "outbound",
+                "agent",
+                None,
+                false,
+            ),
+        ];
+        let both = |a: &[serde_json::Value], b: &[serde_json::Value]| {
+            a.iter()
+                .zip(b)
+                .flat_map(|(x, y)| [x.clone(), y.clone()])
+                .collect::<Vec<_>>()
+        };
+        let orders: Vec<Vec<Vec<serde_json::Value>>> = vec![
+            vec![meta.clone(), chatwoot.clone()],
+            vec![chatwoot.clone(), meta.clone()],
+            vec![both(&meta, &chatwoot)],
+            vec![both(&chatwoot, &meta)],
+            vec![meta.clone(), chatwoot.clone(), meta.clone()],
+            vec![chatwoot.clone(), meta.clone(), chatwoot.clone()],
+        ];
+        let terms = crate::ssr::domain::rules::Terms::default();
+        let mut leads = Vec::new();
+        for batches in orders {
+            let db = db::connect("mem://", None, None, None).await.expect("db");
+            for (i, b) in batches.into_iter().enumerate() {
+                let stored = store(&db, &batch(serde_json::Value::Array(b)), None)
+                    .await
+                    .expect("stored");
+                assert_eq!(stored.accepted(), if i == 0 { 3 } else { 0 });
+            }
+            let (_, states) = load_states(&db, Some).await.expect("load");
+            assert_eq!(states.len(), 1);
+            let lead = states[0].lead(&terms).expect("a lead");
+            let mut again = ContactState::new(&states[0].key);
+            for e in contact_events(&db, &states[0].key).await.expect("events") {
+                again.apply(&e);
+            }
+            assert_eq!(again.lead(&terms).as_ref(), Some(&lead), "verify");
+            leads.push(lead);
+        }
+        let lead = &leads[0];
+        assert!(leads.iter().all(|l| l == lead), "{leads:#?}");
+        assert_eq!(lead.date.to_rfc3339(), "2026-11-20T09:00:00+00:00");
+        // The automation's reply is not an answer; the agent's, at Chatwoot's time, is.
+        assert_eq!(
+            lead.first_touched_at.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-11-20T09:05:00+00:00")
+        );
+        assert_eq!(lead.name.as_deref(), Some("Budi"));
+        assert_eq!(
+            lead.first_source.as_ref().and_then(|s| s.id.as_deref()),
+            Some("120200001")
         );
     }
 

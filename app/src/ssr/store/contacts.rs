@@ -302,7 +302,7 @@ pub async fn contact_of(db: &Db, key: &str) -> Result<Option<String>, AppError> 
     Ok(into.into_iter().find_map(|v| v.as_str().map(str::to_owned)))
 }
 
-fn event_of(mut r: serde_json::Value) -> Result<Event, AppError> {
+pub(super) fn event_of(mut r: serde_json::Value) -> Result<Event, AppError> {
     match r.get_mut("ev").map(serde_json::Value::take) {
         Some(serde_json::Value::String(s)) => serde_json::from_str(&s),
         _ => serde_json::from_value(
