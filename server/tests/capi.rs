@@ -519,8 +519,35 @@ async fn nothing_is_sent_without_a_click_or_past_the_window() {
         &ctwa_body(late, "CLID-LATE", "wamid.L1", late_click),
     )
     .await;
+    // A click an hour ago and a purchase Meta detected itself: not sent,
+    // and not past any window either.
+    let detected = "6281234500025";
+    webhook(
+        &s,
+        "/webhooks/whatsapp",
+        WA_SECRET,
+        &ctwa_body(detected, "CLID-DET", "wamid.D1", ago(60)),
+    )
+    .await;
+    let auto = json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA-777", "changes": [
+        {"field": "automatic_events", "value": {"messaging_product": "whatsapp",
+         "metadata": {"display_phone_number": "15550001111", "phone_number_id": "1122334455667"},
+         "automatic_events": [{"id": "ae-D1", "event_name": "Purchase", "timestamp": ago(30).timestamp(),
+                               "ctwa_clid": "CLID-DET", "custom_data": {"currency": "IDR", "value": 300000}}]}}]}]});
+    webhook(
+        &s,
+        "/webhooks/whatsapp",
+        WA_SECRET,
+        auto.to_string().as_bytes(),
+    )
+    .await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert!(graph.got().is_empty(), "{:?}", graph.got());
+    let dd = detail(&s, &format!("+{detected}")).await;
+    assert_eq!(
+        dd["capi"]["events"][0]["reason"], "detected_by_meta",
+        "{dd}"
+    );
     let d1 = detail(&s, k1).await;
     assert_eq!(d1["capi"]["sendable"], false);
     assert_eq!(d1["capi"]["not_sendable_reason"], "no_click");
@@ -550,7 +577,8 @@ async fn nothing_is_sent_without_a_click_or_past_the_window() {
         .await;
     assert_eq!(ns["total"], 1, "{ns}");
     // The settings' counts: the organic lead cannot be sent, the late
-    // purchase is past its window; the lead closing soon has no outcome.
+    // purchase is past its window; the lead closing soon has no outcome,
+    // nor one Meta detected a purchase of.
     let (_, status) = s.get("/api/v1/capi").await;
     assert_eq!(
         (

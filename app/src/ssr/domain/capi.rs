@@ -120,38 +120,15 @@ pub fn outcomes(state: &ContactState, terms: &Terms, late: Option<DateTime<Utc>>
         Some(c) => click_identity(&c.value),
         None => format!("key:{}", state.key),
     };
-    let plan = |at: DateTime<Utc>, by_meta: bool| match click {
-        None => Plan::NotSendable(no_click(state)),
-        Some(c) => match c.value.missing() {
-            Some(why) => Plan::NotSendable(why),
-            None if by_meta => Plan::NotSendable("detected_by_meta"),
-            None if at < c.stamp.at => Plan::NotSendable("before_click"),
-            None if at - c.stamp.at > window() => Plan::WindowPassed,
-            None if late.is_some_and(|now| now - c.stamp.at > window()) => Plan::WindowPassed,
-            None => Plan::Send,
-        },
-    };
+    let plan = |at: DateTime<Utc>, by_meta: bool| plan_of(state, at, by_meta, late);
     let mut out = Vec::new();
-    // LeadSubmitted: the earliest of the moments that make it.
-    let engaged = state.engaged_at(terms).map(|at| (at, None, false));
-    let submitted = state
-        .conversions
-        .iter()
-        .filter(|c| {
-            matches!(
-                c.kind,
-                ConversionType::Qualified | ConversionType::LeadSubmitted
-            )
-        })
-        .map(|c| (c.at, Some(c.id.clone()), c.meta))
-        .min();
-    if let Some((at, conversion, by_meta)) = [engaged, submitted].into_iter().flatten().min() {
+    if let Some((at, conversion, by_meta)) = lead_submitted(state, terms) {
         out.push(Outcome {
             event_id: format!("ls-{}", digest(&person)),
             name: EventName::LeadSubmitted,
             at,
             value: None,
-            conversion,
+            conversion: conversion.map(str::to_owned),
             plan: plan(at, by_meta),
         });
     }
@@ -170,6 +147,69 @@ pub fn outcomes(state: &ContactState, terms: &Terms, late: Option<DateTime<Utc>>
         });
     }
     out
+}
+
+/// What becomes of an outcome at `at` (`by_meta`: Meta detected it).
+fn plan_of(
+    state: &ContactState,
+    at: DateTime<Utc>,
+    by_meta: bool,
+    late: Option<DateTime<Utc>>,
+) -> Plan {
+    match state.click.as_ref() {
+        None => Plan::NotSendable(no_click(state)),
+        Some(c) => match c.value.missing() {
+            Some(why) => Plan::NotSendable(why),
+            None if by_meta => Plan::NotSendable("detected_by_meta"),
+            None if at < c.stamp.at => Plan::NotSendable("before_click"),
+            None if at - c.stamp.at > window() => Plan::WindowPassed,
+            None if late.is_some_and(|now| now - c.stamp.at > window()) => Plan::WindowPassed,
+            None => Plan::Send,
+        },
+    }
+}
+
+/// The moment of the lead's `LeadSubmitted`: the earliest of engaged and
+/// its qualified / lead_submitted conversions (with the conversion, and
+/// whether Meta detected it).
+fn lead_submitted<'a>(
+    state: &'a ContactState,
+    terms: &Terms,
+) -> Option<(DateTime<Utc>, Option<&'a str>, bool)> {
+    let engaged = state.engaged_at(terms).map(|at| (at, None, false));
+    let submitted = state
+        .conversions
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.kind,
+                ConversionType::Qualified | ConversionType::LeadSubmitted
+            )
+        })
+        .map(|c| (c.at, Some(c.id.as_str()), c.meta))
+        .min();
+    [engaged, submitted].into_iter().flatten().min()
+}
+
+/// Whether an outcome of a sendable lead came more than [`window`] after
+/// its click, so that it is not sent: what the settings count as "window
+/// passed" (a Meta-detected outcome is not one; Meta has it).
+pub fn window_passed(state: &ContactState, terms: &Terms) -> bool {
+    if !state.is_lead()
+        || state
+            .click
+            .as_ref()
+            .is_none_or(|c| c.value.missing().is_some())
+    {
+        return false;
+    }
+    let passed = |at, by_meta| plan_of(state, at, by_meta, None) == Plan::WindowPassed;
+    lead_submitted(state, terms).is_some_and(|(at, _, by_meta)| passed(at, by_meta))
+        || state
+            .conversions
+            .iter()
+            .filter(|c| c.kind == ConversionType::Purchase)
+            .any(|c| passed(c.at, c.meta))
 }
 
 /// The event as Meta takes it (one item of `data`).
@@ -422,6 +462,39 @@ mod tests {
             click_msg("m1", 0, Some("WABA1")),
         ]);
         assert_eq!(to_send(&again, &terms, "IDR", None), sent);
+    }
+
+    /// "Window passed" is an outcome after the click's 7 days, not one Meta
+    /// detected itself, nor one within them.
+    #[test]
+    fn window_passed_is_an_outcome_after_the_clicks_seven_days() {
+        let terms = Terms::default();
+        let day = 24 * 60;
+        let click = click_msg("m1", 0, Some("WABA1"));
+        let passed = |events: &[Event]| window_passed(&fold(events), &terms);
+        assert!(!passed(&[click.clone()]));
+        assert!(!passed(&[click.clone(), purchase("p1", 30, 100, false)]));
+        // Meta's own detection is never sent: not "window passed".
+        assert!(!passed(&[click.clone(), purchase("p1", 30, 100, true)]));
+        assert!(!passed(&[
+            click.clone(),
+            purchase("p1", 10 * day, 100, true)
+        ]));
+        assert!(passed(&[
+            click.clone(),
+            purchase("p1", 10 * day, 100, false)
+        ]));
+        // One late purchase among timely ones.
+        assert!(passed(&[
+            click.clone(),
+            purchase("p1", 30, 100, false),
+            purchase("p2", 8 * day, 100, false)
+        ]));
+        // Without a sendable click nothing is late.
+        let mut organic = click;
+        organic.ctwa_clid = None;
+        organic.source = None;
+        assert!(!passed(&[organic, purchase("p1", 10 * day, 100, false)]));
     }
 
     /// A lead from a Meta ad whose click id never came says so, not "not

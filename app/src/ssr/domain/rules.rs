@@ -529,6 +529,7 @@ impl ContactState {
                 .as_ref()
                 .filter(|c| c.value.missing().is_none())
                 .and_then(|c| whole_second(c.stamp.at)),
+            window_passed: super::capi::window_passed(self, terms),
         })
     }
 }
@@ -609,6 +610,10 @@ pub struct LeadFacts {
     /// run from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub click_at: Option<DateTime<Utc>>,
+    /// A sendable lead's outcome came more than the Conversions API's 7 days
+    /// after the click, so it is not sent (`meta-capi.md`: "window passed").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub window_passed: bool,
 }
 
 #[cfg(test)]
@@ -631,6 +636,7 @@ impl LeadFacts {
             purchases: Vec::new(),
             sendable: false,
             click_at: None,
+            window_passed: false,
         }
     }
 }
@@ -734,14 +740,51 @@ pub fn reference_group_lead(
         })
         .collect();
     // The click: the earliest message or referral carrying one.
-    let click_at = evs
+    let click = evs
         .iter()
         .find_map(|e| AdClick::of(e).map(|c| (e.occurred_at, c)))
         .filter(|(_, c)| c.missing().is_none())
-        .and_then(|(at, _)| whole_second(at));
+        .map(|(at, _)| at);
+    let click_at = click.and_then(whole_second);
+    // meta-capi.md: an outcome more than 7 days after the click is not
+    // sent ("window passed"); Meta's own detections are not sent at all.
+    let late = |at: DateTime<Utc>, by_meta: bool| {
+        click.is_some_and(|c| !by_meta && at >= c && at - c > super::capi::window())
+    };
+    let conversions: Vec<(DateTime<Utc>, &str, &crate::ssr::domain::event::Conversion)> = evs
+        .iter()
+        .filter_map(|e| {
+            e.conversion
+                .as_ref()
+                .map(|c| (e.occurred_at, e.id.as_str(), c))
+        })
+        .collect();
+    let touched_then_wrote =
+        first_touched_at.and_then(|t| later_inbound.iter().find(|m| **m > t).copied());
+    // LeadSubmitted: at the first of engaged and the qualified / submitted conversions.
+    let lead_submitted = touched_then_wrote
+        .map(|at| (at, None, false))
+        .into_iter()
+        .chain(
+            conversions
+                .iter()
+                .filter(|(_, _, c)| {
+                    matches!(
+                        c.kind,
+                        ConversionType::Qualified | ConversionType::LeadSubmitted
+                    )
+                })
+                .map(|(at, id, c)| (*at, Some(*id), c.detected_by_meta)),
+        )
+        .min();
+    let window_passed = lead_submitted.is_some_and(|(at, _, m)| late(at, m))
+        || conversions
+            .iter()
+            .any(|(at, _, c)| c.kind == ConversionType::Purchase && late(*at, c.detected_by_meta));
     Some(LeadFacts {
         sendable: click_at.is_some(),
         click_at,
+        window_passed,
         engaged: first_touched_at.is_some_and(|t| later_inbound.iter().any(|m| *m > t)),
         one_message: later_inbound.is_empty(),
         purchases,

@@ -55,6 +55,9 @@ pub(super) struct Hot {
     pub(super) flags: u8,
     /// `CAPI_*` (in what was padding).
     pub(super) capi: u8,
+    /// An outcome came after the click's 7 days (`LeadFacts::window_passed`;
+    /// in what was padding).
+    pub(super) late: bool,
 }
 
 #[derive(Clone, Copy, Debug)]

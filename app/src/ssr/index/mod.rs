@@ -217,6 +217,7 @@ impl LeadIndex {
             } else {
                 CAPI_NOT_SENDABLE
             },
+            late: lead.window_passed,
         };
         let touch = touch.unwrap_or(NONE_TOUCH);
         let cold = Cold {
@@ -358,8 +359,8 @@ impl LeadIndex {
     }
 
     /// Leads that cannot be sent (no ad click with its identifiers), and
-    /// sendable leads with an outcome (engaged or buyer) but no event
-    /// queued: their outcomes came after the click's 7 days.
+    /// sendable leads with nothing queued whose outcome came after the
+    /// click's 7 days.
     pub fn capi_unsent_counts(&self) -> (u64, u64) {
         let (mut not_sendable, mut window_passed) = (0, 0);
         for h in &self.store.hot {
@@ -368,7 +369,7 @@ impl LeadIndex {
             }
             if h.capi == CAPI_NOT_SENDABLE {
                 not_sendable += 1;
-            } else if h.capi == CAPI_NONE && h.flags & (ENGAGED | BUYER) != 0 {
+            } else if h.capi == CAPI_NONE && h.late {
                 window_passed += 1;
             }
         }
@@ -561,6 +562,7 @@ impl LeadIndex {
             purchases: self.purchases_of(slot).to_vec(),
             sendable: h.capi != CAPI_NOT_SENDABLE,
             click_at: self.click_of(slot),
+            window_passed: h.late,
         }
     }
 

@@ -47,6 +47,7 @@ fn lead(i: u32, minutes: i64, name: u8, touch: Option<i64>, src: u8, chan: u8) -
         click_at: (src % 2 == 1)
             .then(|| date + Duration::seconds(i64::from(i % 7) - 3))
             .and_then(crate::ssr::domain::rules::whole_second),
+        window_passed: src % 4 == 3,
     }
 }
 
