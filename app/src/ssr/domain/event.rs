@@ -379,8 +379,13 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
         ],
     )?;
     let (direction, sender) = match (kind, direction) {
-        (Kind::Resolved | Kind::Known | Kind::Referral | Kind::Link | Kind::Conversion, _) => {
-            (None, sender.unwrap_or(Sender::Agent))
+        // Who did it, when not said: an agent resolves a conversation, a
+        // customer opens a chat from a referral; the rest are records a
+        // system sends (no person's message, none counts as an answer).
+        (Kind::Resolved, _) => (None, sender.unwrap_or(Sender::Agent)),
+        (Kind::Referral, _) => (None, sender.unwrap_or(Sender::Customer)),
+        (Kind::Known | Kind::Link | Kind::Conversion, _) => {
+            (None, sender.unwrap_or(Sender::System))
         }
         (Kind::Message, None) => {
             return Err(bad(
