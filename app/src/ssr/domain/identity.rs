@@ -5,6 +5,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The key prefix of a Click-to-WhatsApp click id (`~` sorts last, so a
+/// phone or user id stays the contact's key).
+pub const CLICK: &str = "~ctwa:";
+
 /// A union-find over contact keys whose root is always a group's
 /// smallest key (so the outcome depends only on the set of ties).
 #[derive(Debug, Default)]

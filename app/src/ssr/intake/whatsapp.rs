@@ -107,7 +107,7 @@ pub fn parse(body: &Value, settings: &Settings) -> Parsed {
 /// The contact key a click id gives (`~` sorts last, so a phone or user
 /// id stays the contact's key).
 fn click_key(clid: &str) -> String {
-    format!("~ctwa:{clid}")
+    format!("{}{clid}", crate::ssr::domain::identity::CLICK)
 }
 
 /// Only the digits of a phone as WhatsApp writes it.

@@ -662,6 +662,17 @@ impl Leads {
             for e in evs {
                 state.apply(e);
             }
+            // The group's other keys, as the stored contact lists them
+            // (a lead is found by every number it has had).
+            let mut aliases: Vec<String> = evs
+                .iter()
+                .flat_map(|e| std::iter::once(&e.contact_key).chain(&e.aliases))
+                .filter(|k| *k != key)
+                .cloned()
+                .collect();
+            aliases.sort_unstable();
+            aliases.dedup();
+            state.aliases = aliases;
             let expected = state.lead(&self.inner.terms);
             v.leads += usize::from(expected.is_some());
             if index.get(key) != expected {
@@ -775,6 +786,36 @@ mod tests {
         let index = leads.read();
         assert_eq!(index.len(), 1);
         assert_eq!(index.get("+6281234567890"), Some(one));
+    }
+
+    /// `verify` recomputes a contact of three numbers (two number changes)
+    /// as it is stored: found by every number it has had.
+    #[tokio::test]
+    async fn verify_agrees_on_a_contact_of_three_numbers() {
+        let db = crate::ssr::store::db::connect("mem://", None, None, None)
+            .await
+            .expect("db");
+        let leads = Leads::open(db).await.expect("leads");
+        let ev = |id: &str, at: &str, phone: &str| {
+            serde_json::json!({"id": id, "occurred_at": at, "channel": "whatsapp",
+                "direction": "inbound", "contact": {"phone": phone}})
+        };
+        let mut events = batch(serde_json::json!([
+            ev("n1", "2026-11-20T03:00:00Z", "+6281299990001"),
+            ev("n2", "2026-11-21T03:00:00Z", "+6281299990002"),
+            ev("n3", "2026-11-22T03:00:00Z", "+6281299990003")
+        ]));
+        // Each new number tied to the one before, as a number change ties them.
+        events[1].aliases = vec!["+6281299990001".into()];
+        events[2].aliases = vec!["+6281299990002".into()];
+        for e in events {
+            leads.ingest(vec![e]).await.expect("ingest");
+        }
+        let lead = leads.read().get("+6281299990001").expect("one lead");
+        assert_eq!(lead.phone.as_deref(), Some("+6281299990003"));
+        assert_eq!(lead.other_phones, ["+6281299990001", "+6281299990002"]);
+        let v = leads.verify().await.expect("verify");
+        assert_eq!((v.leads, v.mismatches), (1, 0), "{v:?}");
     }
 
     /// A live-update reader that stops reading keeps at most the

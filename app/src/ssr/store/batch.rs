@@ -34,7 +34,7 @@ use super::outbox::{self, OutboxTerms};
 use crate::error::AppError;
 use crate::ssr::domain::copies::join;
 use crate::ssr::domain::event::Event;
-use crate::ssr::domain::identity::Groups;
+use crate::ssr::domain::identity::{CLICK, Groups};
 use crate::ssr::domain::rules::ContactState;
 
 /// How often a batch that lost a write conflict to another process is run again.
@@ -273,6 +273,9 @@ async fn write(
         .collect();
     let roots: Vec<&str> = roots.iter().map(String::as_str).collect();
     rows.extend(read_rows(tx, &roots).await?);
+    let claimed = claim_clicks(&rows, events);
+    let events: Vec<&Event> = claimed.iter().map(|e| e.as_ref()).collect();
+    let events = events.as_slice();
 
     let existing: HashSet<String> = match check {
         Check::Contacts => {
@@ -511,6 +514,71 @@ async fn write(
     query.await?.check()?;
     let ids = new_events.iter().map(|e| e.id.clone()).collect();
     Ok(Some((ids, changed, gone, queued)))
+}
+
+/// The batch's events, each tied only to a click id that is its person's:
+/// a click id belongs to the first person who carried it (`outcomes.md`
+/// matches Meta's detections "to the lead by its ctwa_clid"), so another
+/// person whose message carries the same id (an id reused, or a
+/// placeholder copied from Meta's examples) is not tied to it, and two
+/// people never become one lead through a click. A click no stored person
+/// holds goes to the smallest of the batch's people carrying it. (The
+/// event is stored without that tie, so `verify` groups it the same way.)
+fn claim_clicks<'a>(rows: &BTreeMap<String, Row>, events: &[&'a Event]) -> Vec<Cow<'a, Event>> {
+    let is_click = |k: &str| k.starts_with(CLICK);
+    if !events.iter().any(|e| e.aliases.iter().any(|a| is_click(a))) {
+        return events.iter().map(|e| Cow::Borrowed(*e)).collect();
+    }
+    // The people as stored and as the batch ties them, clicks aside.
+    let mut g = Groups::default();
+    for (key, row) in rows {
+        g.add(key);
+        match row {
+            Row::State(state, _, _) => {
+                for a in &state.aliases {
+                    g.tie(key, a);
+                }
+            }
+            Row::Into(root) => g.tie(key, root),
+        }
+    }
+    for e in events {
+        g.add(&e.contact_key);
+        for a in e.aliases.iter().filter(|a| !is_click(a)) {
+            g.tie(&e.contact_key, a);
+        }
+    }
+    // Each click's person: the one holding it in the store (a group whose
+    // key is no click), else the smallest claimer.
+    let mut owner: BTreeMap<&str, String> = BTreeMap::new();
+    for e in events {
+        let me = g.root(&e.contact_key);
+        for a in e.aliases.iter().filter(|a| is_click(a)) {
+            let held = g.root(a);
+            let o = owner.entry(a.as_str()).or_insert_with(|| held.clone());
+            if o.starts_with('~') || (held.starts_with('~') && me < *o) {
+                *o = if held.starts_with('~') {
+                    me.clone()
+                } else {
+                    held
+                };
+            }
+        }
+    }
+    events
+        .iter()
+        .map(|e| {
+            let me = g.root(&e.contact_key);
+            let mine = |a: &String| !is_click(a) || owner.get(a.as_str()) == Some(&me);
+            if e.aliases.iter().all(mine) {
+                Cow::Borrowed(*e)
+            } else {
+                let mut e = (*e).clone();
+                e.aliases.retain(mine);
+                Cow::Owned(e)
+            }
+        })
+        .collect()
 }
 
 /// The repeats of the batch whose stored copy the new one changes
@@ -813,6 +881,56 @@ mod tests {
             lead.first_source.as_ref().and_then(|s| s.id.as_deref()),
             Some("120200001")
         );
+    }
+
+    /// Two people whose messages carry the same click id (a placeholder
+    /// copied from Meta's examples) stay two leads, in separate batches or
+    /// one; Meta's detection of that click goes to the first of them.
+    #[tokio::test]
+    async fn a_click_id_two_people_carry_makes_no_one_lead_of_them() {
+        let msg = |id: &str, phone: &str, min: u32| {
+            serde_json::json!({"id": id, "occurred_at": format!("2026-11-20T09:{min:02}:00Z"),
+                "channel": "whatsapp", "direction": "inbound", "contact": {"phone": phone},
+                "ctwa_clid": "CTWA_CLID"})
+        };
+        let click = format!("{CLICK}CTWA_CLID");
+        let with_click = |v: serde_json::Value| {
+            let mut e = batch(serde_json::json!([v])).remove(0);
+            e.aliases = vec![click.clone()];
+            e
+        };
+        let a = with_click(msg("a1", "+6281200000001", 0));
+        let b = with_click(msg("b1", "+6281200000002", 5));
+        let mut detected = batch(serde_json::json!([{"id": "ae1", "kind": "conversion",
+            "occurred_at": "2026-11-20T10:00:00Z", "contact": {"phone": "+6281200000009"},
+            "conversion": {"type": "purchase", "value": "1000", "currency": "IDR"}}]))
+        .remove(0);
+        detected.contact_key = click.clone();
+        let terms = crate::ssr::domain::rules::Terms::default();
+        for batches in [
+            vec![vec![a.clone()], vec![b.clone()], vec![detected.clone()]],
+            vec![vec![detected.clone()], vec![a.clone()], vec![b.clone()]],
+            vec![vec![a.clone(), b.clone(), detected.clone()]],
+            vec![
+                vec![b.clone(), a.clone()],
+                vec![detected.clone()],
+                vec![b.clone()],
+            ],
+        ] {
+            let db = db::connect("mem://", None, None, None).await.expect("db");
+            for events in batches {
+                store(&db, &events, None).await.expect("stored");
+            }
+            let (_, states) = load_states(&db, Some).await.expect("load");
+            let mut leads: Vec<_> = states.iter().filter_map(|s| s.lead(&terms)).collect();
+            leads.sort_by(|x, y| x.key.cmp(&y.key));
+            let keys: Vec<&str> = leads.iter().map(|l| l.key.as_str()).collect();
+            assert_eq!(keys, ["+6281200000001", "+6281200000002"]);
+            assert!(leads[0].buyer() && !leads[1].buyer());
+            // The stored events group as the contacts do.
+            let events = load_events(&db).await.expect("events");
+            assert_eq!(events.len(), 2, "{:?}", events.keys());
+        }
     }
 
     /// Many existing contacts in one batch: every one gets its new state
