@@ -122,7 +122,7 @@ pub fn outcomes(state: &ContactState, terms: &Terms, late: Option<DateTime<Utc>>
     };
     let plan = |at: DateTime<Utc>, by_meta: bool| plan_of(state, at, by_meta, late);
     let mut out = Vec::new();
-    if let Some((at, conversion, by_meta)) = lead_submitted(state, terms) {
+    if let Some((at, conversion, by_meta)) = lead_submitted(state, state.engaged_at(terms)) {
         out.push(Outcome {
             event_id: format!("ls-{}", digest(&person)),
             name: EventName::LeadSubmitted,
@@ -169,14 +169,14 @@ fn plan_of(
     }
 }
 
-/// The moment of the lead's `LeadSubmitted`: the earliest of engaged and
-/// its qualified / lead_submitted conversions (with the conversion, and
-/// whether Meta detected it).
-fn lead_submitted<'a>(
-    state: &'a ContactState,
-    terms: &Terms,
-) -> Option<(DateTime<Utc>, Option<&'a str>, bool)> {
-    let engaged = state.engaged_at(terms).map(|at| (at, None, false));
+/// The moment of the lead's `LeadSubmitted`: the earliest of engaged (at
+/// `engaged_at`) and its qualified / lead_submitted conversions (with the
+/// conversion, and whether Meta detected it).
+fn lead_submitted(
+    state: &ContactState,
+    engaged_at: Option<DateTime<Utc>>,
+) -> Option<(DateTime<Utc>, Option<&str>, bool)> {
+    let engaged = engaged_at.map(|at| (at, None, false));
     let submitted = state
         .conversions
         .iter()
@@ -191,25 +191,46 @@ fn lead_submitted<'a>(
     [engaged, submitted].into_iter().flatten().min()
 }
 
-/// Whether an outcome of a sendable lead came more than [`window`] after
-/// its click, so that it is not sent: what the settings count as "window
-/// passed" (a Meta-detected outcome is not one; Meta has it).
-pub fn window_passed(state: &ContactState, terms: &Terms) -> bool {
+/// When a sendable lead's outcomes fall against its click's [`window`]
+/// (what the settings count): whether one came after it, so is not sent
+/// ("window passed"), and whether one came within it, so is sent when it is
+/// known in time. Meta's own detections are neither (Meta has them).
+/// `engaged_at` as [`ContactState::engaged_at`] gives it.
+pub fn timing(state: &ContactState, engaged_at: Option<DateTime<Utc>>) -> Timing {
+    let mut t = Timing::default();
     if !state.is_lead()
         || state
             .click
             .as_ref()
             .is_none_or(|c| c.value.missing().is_some())
     {
-        return false;
+        return t;
     }
-    let passed = |at, by_meta| plan_of(state, at, by_meta, None) == Plan::WindowPassed;
-    lead_submitted(state, terms).is_some_and(|(at, _, by_meta)| passed(at, by_meta))
-        || state
-            .conversions
-            .iter()
-            .filter(|c| c.kind == ConversionType::Purchase)
-            .any(|c| passed(c.at, c.meta))
+    let moments = lead_submitted(state, engaged_at)
+        .map(|(at, _, by_meta)| (at, by_meta))
+        .into_iter()
+        .chain(
+            state
+                .conversions
+                .iter()
+                .filter(|c| c.kind == ConversionType::Purchase)
+                .map(|c| (c.at, c.meta)),
+        );
+    for (at, by_meta) in moments {
+        match plan_of(state, at, by_meta, None) {
+            Plan::WindowPassed => t.late = true,
+            Plan::Send => t.in_time = true,
+            Plan::NotSendable(_) => {}
+        }
+    }
+    t
+}
+
+/// See [`timing`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Timing {
+    pub late: bool,
+    pub in_time: bool,
 }
 
 /// The event as Meta takes it (one item of `data`).
@@ -355,6 +376,7 @@ mod tests {
             channel: "whatsapp".into(),
             direction: dir,
             sender,
+            sender_known: false,
             contact_key: "+628111".into(),
             phone: Some("+628111".into()),
             external_id: None,
@@ -471,7 +493,10 @@ mod tests {
         let terms = Terms::default();
         let day = 24 * 60;
         let click = click_msg("m1", 0, Some("WABA1"));
-        let passed = |events: &[Event]| window_passed(&fold(events), &terms);
+        let passed = |events: &[Event]| {
+            let s = fold(events);
+            timing(&s, s.engaged_at(&terms)).late
+        };
         assert!(!passed(&[click.clone()]));
         assert!(!passed(&[click.clone(), purchase("p1", 30, 100, false)]));
         // Meta's own detection is never sent: not "window passed".

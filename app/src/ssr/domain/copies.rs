@@ -9,24 +9,31 @@
 //! result is the same in any order, and again the same when a copy comes
 //! back (each field is a minimum or a maximum of the copies).
 
-use super::event::{Event, Sender};
+use super::event::{Event, Kind, Sender};
 use crate::model::Source;
 
-/// Both copies as one event, or `None` when they cannot be one event (they
-/// name other contacts, kinds, directions, channels or conversions): then
-/// the first stored stays, as a repeated id does (`events.md`).
+/// Both copies of a WhatsApp message (`wa:` id) as one event, or `None`:
+/// for any other repeat, and for copies that name other contacts, kinds,
+/// directions or channels; then the first stored stays, as a repeated id
+/// does (`events.md`).
 ///
 /// - the time: the earlier (Meta's for a customer's message, the moment an
 ///   agent sent it in Chatwoot for a reply);
-/// - the sender: the more specific (`system` over `ai` over `agent`): the
-///   intake that knows an automation or a bot sent it is right, the other
-///   only saw a reply go out;
+/// - the sender: the one an intake knew (Chatwoot's, the Business app's
+///   echo, a sending tool's tag) over one inferred from a status's
+///   category; of two alike the more specific (`system` over `ai` over
+///   `agent`);
 /// - each detail (phone, user id, name, e-mail, click id, account): the one
 ///   copy that has it, or of two different the one that sorts first;
 /// - the source: one with an ad id over one without, else the one that
-///   sorts first;
+///   sorts first, with the other copy's name and link of the same source;
 /// - the identifiers tied: both copies'.
 pub fn join(a: &Event, b: &Event) -> Option<Event> {
+    // Only a WhatsApp message reaches us through two intakes under one id;
+    // any other repeat is ignored, whatever it carries (`events.md`).
+    if a.kind != Kind::Message || !a.id.starts_with(WHATSAPP_ID) {
+        return None;
+    }
     if a.id != b.id
         || a.kind != b.kind
         || a.direction != b.direction
@@ -45,22 +52,19 @@ pub fn join(a: &Event, b: &Event) -> Option<Event> {
         occurred_at: a.occurred_at.min(b.occurred_at),
         channel: a.channel.clone(),
         direction: a.direction,
-        sender: if rank(b.sender) > rank(a.sender) {
+        sender: if (b.sender_known, rank(b.sender)) > (a.sender_known, rank(a.sender)) {
             b.sender
         } else {
             a.sender
         },
+        sender_known: a.sender_known || b.sender_known,
         contact_key: a.contact_key.clone(),
         phone: either(&a.phone, &b.phone),
         external_id: either(&a.external_id, &b.external_id),
         name: either(&a.name, &b.name),
         email: either(&a.email, &b.email),
         source: match (&a.source, &b.source) {
-            (Some(x), Some(y)) => Some(if source_order(y) < source_order(x) {
-                y.clone()
-            } else {
-                x.clone()
-            }),
+            (Some(x), Some(y)) => Some(join_source(x, y)),
             (x, y) => x.clone().or_else(|| y.clone()),
         },
         ctwa_clid: either(&a.ctwa_clid, &b.ctwa_clid),
@@ -69,6 +73,10 @@ pub fn join(a: &Event, b: &Event) -> Option<Event> {
         conversion: a.conversion.clone(),
     })
 }
+
+/// The id prefix of a WhatsApp message (`channels.md`: `wa:` + Meta's id,
+/// whichever intake it came through).
+const WHATSAPP_ID: &str = "wa:";
 
 fn rank(s: Sender) -> u8 {
     match s {
@@ -87,13 +95,30 @@ fn either(a: &Option<String>, b: &Option<String>) -> Option<String> {
     }
 }
 
-/// A source with an id first, then by its fields.
-fn source_order(s: &Source) -> (bool, [&Option<String>; 3], &str, &str) {
+/// Two copies' sources: the one that sorts first by what it is (one with an
+/// ad id first), with the other's name and link when it is the same source
+/// and lacks them (Meta's copy names the ad's headline, Chatwoot's may not).
+fn join_source(x: &Source, y: &Source) -> Source {
+    let (kx, ky) = (identity(x), identity(y));
+    if kx != ky {
+        return if ky < kx { y.clone() } else { x.clone() };
+    }
+    Source {
+        name: either(&x.name, &y.name),
+        url: either(&x.url, &y.url),
+        ..x.clone()
+    }
+}
+
+/// What a source is: with an id, its platform, kind and id; without, also
+/// its name (`outcomes.md`: sources without id are told by their name).
+fn identity(s: &Source) -> (bool, &str, &str, Option<&str>, Option<&str>) {
     (
         s.id.is_none(),
-        [&s.id, &s.name, &s.url],
         s.platform.as_str(),
         s.kind.as_str(),
+        s.id.as_deref(),
+        s.id.is_none().then_some(s.name.as_deref()).flatten(),
     )
 }
 
@@ -146,6 +171,54 @@ mod tests {
             assert_eq!(join(&a, &b).map(|e| e.sender), Some(want));
             assert_eq!(join(&b, &a).map(|e| e.sender), Some(want));
         }
+    }
+
+    #[test]
+    fn a_sender_an_intake_knew_wins_over_one_inferred() {
+        let (mut chatwoot, mut meta) = copies();
+        for e in [&mut chatwoot, &mut meta] {
+            e.direction = Some(crate::ssr::domain::event::Direction::Outbound);
+        }
+        // An agent typed it in Chatwoot; Meta's status only had its
+        // category, read as the AI's by the reply-sender setting.
+        chatwoot.sender = Sender::Agent;
+        chatwoot.sender_known = true;
+        meta.sender = Sender::Ai;
+        for j in [join(&chatwoot, &meta), join(&meta, &chatwoot)] {
+            let j = j.expect("one event");
+            assert_eq!((j.sender, j.sender_known), (Sender::Agent, true));
+        }
+    }
+
+    #[test]
+    fn the_same_source_keeps_the_details_either_copy_has() {
+        let (meta, mut chatwoot) = copies();
+        let mut bare = meta.source.clone().expect("source");
+        bare.name = None;
+        bare.url = None;
+        let mut full = bare.clone();
+        full.name = Some("Kopi A".into());
+        full.url = Some("https://fb.me/x".into());
+        let mut meta = meta;
+        meta.source = Some(full.clone());
+        chatwoot.source = Some(bare);
+        assert_eq!(
+            join(&meta, &chatwoot).and_then(|j| j.source),
+            Some(full.clone())
+        );
+        assert_eq!(join(&chatwoot, &meta).and_then(|j| j.source), Some(full));
+    }
+
+    #[test]
+    fn other_repeats_are_not_joined() {
+        let (mut a, mut b) = copies();
+        a.id = "order-1".into();
+        b.id = "order-1".into();
+        assert_eq!(join(&a, &b), None);
+        let (mut a, mut b) = copies();
+        a.kind = crate::ssr::domain::event::Kind::Conversion;
+        b.kind = a.kind;
+        assert_eq!(join(&a, &b), None);
     }
 
     #[test]

@@ -144,6 +144,12 @@ pub struct Event {
     /// `None` for `resolved` events.
     pub direction: Option<Direction>,
     pub sender: Sender,
+    /// The intake knew who sent it (Chatwoot's sender, the Business app's
+    /// echo, a sending tool's tag), rather than inferring it from a status's
+    /// category: of two copies of one message the known sender wins
+    /// (`copies::join`). Not on the API (it says its sender).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sender_known: bool,
     pub contact_key: String,
     pub phone: Option<String>,
     pub external_id: Option<String>,
@@ -465,6 +471,7 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
         channel,
         direction,
         sender,
+        sender_known: false,
         contact_key,
         phone,
         external_id,

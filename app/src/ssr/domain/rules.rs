@@ -502,8 +502,9 @@ impl ContactState {
             return None;
         }
         let first = self.first_inbound.as_ref()?;
-        let (engaged, one_message) = self.quality(terms.session_timeout);
-        let engaged = engaged.is_some();
+        let (engaged_at, one_message) = self.quality(terms.session_timeout);
+        let engaged = engaged_at.is_some();
+        let timing = super::capi::timing(self, engaged_at);
         let first_source = self.first_source.as_ref().map(|s| s.value.clone());
         let last_source = self.last_source.as_ref().map(|s| s.value.clone());
         Some(LeadFacts {
@@ -529,7 +530,8 @@ impl ContactState {
                 .as_ref()
                 .filter(|c| c.value.missing().is_none())
                 .and_then(|c| whole_second(c.stamp.at)),
-            window_passed: super::capi::window_passed(self, terms),
+            window_passed: timing.late,
+            in_window: timing.in_time,
         })
     }
 }
@@ -614,6 +616,11 @@ pub struct LeadFacts {
     /// after the click, so it is not sent (`meta-capi.md`: "window passed").
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub window_passed: bool,
+    /// A sendable lead's outcome came within those 7 days: sent when it is
+    /// known in time (one never queued is past its window once the 7 days
+    /// are over).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_window: bool,
 }
 
 #[cfg(test)]
@@ -637,6 +644,7 @@ impl LeadFacts {
             sendable: false,
             click_at: None,
             window_passed: false,
+            in_window: false,
         }
     }
 }
@@ -777,14 +785,26 @@ pub fn reference_group_lead(
                 .map(|(at, id, c)| (*at, Some(*id), c.detected_by_meta)),
         )
         .min();
-    let window_passed = lead_submitted.is_some_and(|(at, _, m)| late(at, m))
-        || conversions
-            .iter()
-            .any(|(at, _, c)| c.kind == ConversionType::Purchase && late(*at, c.detected_by_meta));
+    let in_time = |at: DateTime<Utc>, by_meta: bool| {
+        click.is_some_and(|c| !by_meta && at >= c && at - c <= super::capi::window())
+    };
+    let moments: Vec<(DateTime<Utc>, bool)> = lead_submitted
+        .map(|(at, _, m)| (at, m))
+        .into_iter()
+        .chain(
+            conversions
+                .iter()
+                .filter(|(_, _, c)| c.kind == ConversionType::Purchase)
+                .map(|(at, _, c)| (*at, c.detected_by_meta)),
+        )
+        .collect();
+    let window_passed = moments.iter().any(|(at, m)| late(*at, *m));
+    let in_window = moments.iter().any(|(at, m)| in_time(*at, *m));
     Some(LeadFacts {
         sendable: click_at.is_some(),
         click_at,
         window_passed,
+        in_window,
         engaged: first_touched_at.is_some_and(|t| later_inbound.iter().any(|m| *m > t)),
         one_message: later_inbound.is_empty(),
         purchases,
@@ -836,6 +856,7 @@ mod tests {
             channel: "whatsapp".into(),
             direction: Some(dir),
             sender,
+            sender_known: false,
             contact_key: KEY.into(),
             phone: Some(KEY.into()),
             external_id: None,
@@ -1246,6 +1267,7 @@ mod tests {
                         },
                         direction,
                         sender,
+                        sender_known: false,
                         contact_key: KEYS[k].into(),
                         phone: (k < 2).then(|| KEYS[k].into()),
                         external_id: (k == 2).then(|| "77".into()),
@@ -1298,6 +1320,7 @@ mod tests {
                     channel: "whatsapp".into(),
                     direction: None,
                     sender: Sender::Customer,
+                    sender_known: false,
                     contact_key: KEYS[a].into(),
                     phone: (a < 2).then(|| KEYS[a].into()),
                     external_id: None,

@@ -42,6 +42,10 @@ pub const CAPI_SENT: u8 = 2;
 pub const CAPI_PENDING: u8 = 3;
 pub const CAPI_REJECTED: u8 = 4;
 
+/// `Hot::timing` bits.
+pub(super) const LATE: u8 = 1;
+pub(super) const IN_WINDOW: u8 = 2;
+
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Hot {
     /// The Date as seconds and nanoseconds (two fields: a tuple would pad).
@@ -55,9 +59,9 @@ pub(super) struct Hot {
     pub(super) flags: u8,
     /// `CAPI_*` (in what was padding).
     pub(super) capi: u8,
-    /// An outcome came after the click's 7 days (`LeadFacts::window_passed`;
-    /// in what was padding).
-    pub(super) late: bool,
+    /// `LATE` and `IN_WINDOW`: where the outcomes fall against the click's
+    /// 7 days (`LeadFacts::window_passed`, `in_window`; in what was padding).
+    pub(super) timing: u8,
 }
 
 #[derive(Clone, Copy, Debug)]

@@ -217,7 +217,8 @@ impl LeadIndex {
             } else {
                 CAPI_NOT_SENDABLE
             },
-            late: lead.window_passed,
+            timing: if lead.window_passed { LATE } else { 0 }
+                | if lead.in_window { IN_WINDOW } else { 0 },
         };
         let touch = touch.unwrap_or(NONE_TOUCH);
         let cold = Cold {
@@ -360,16 +361,24 @@ impl LeadIndex {
 
     /// Leads that cannot be sent (no ad click with its identifiers), and
     /// sendable leads with nothing queued whose outcome came after the
-    /// click's 7 days.
-    pub fn capi_unsent_counts(&self) -> (u64, u64) {
+    /// click's 7 days, or came within them but was never queued (known
+    /// before sending was set up) and the 7 days are over by `now`.
+    pub fn capi_unsent_counts(&self, now: DateTime<Utc>) -> (u64, u64) {
         let (mut not_sendable, mut window_passed) = (0, 0);
-        for h in &self.store.hot {
+        let closed = now.timestamp() - crate::ssr::domain::capi::window().num_seconds();
+        for (slot, h) in self.store.hot.iter().enumerate() {
             if h.flags & ALIVE == 0 {
                 continue;
             }
             if h.capi == CAPI_NOT_SENDABLE {
                 not_sendable += 1;
-            } else if h.capi == CAPI_NONE && h.late {
+            } else if h.capi == CAPI_NONE
+                && (h.timing & LATE != 0
+                    || (h.timing & IN_WINDOW != 0
+                        && self
+                            .click_of(slot as u32)
+                            .is_some_and(|c| c.timestamp() < closed)))
+            {
                 window_passed += 1;
             }
         }
@@ -562,7 +571,8 @@ impl LeadIndex {
             purchases: self.purchases_of(slot).to_vec(),
             sendable: h.capi != CAPI_NOT_SENDABLE,
             click_at: self.click_of(slot),
-            window_passed: h.late,
+            window_passed: h.timing & LATE != 0,
+            in_window: h.timing & IN_WINDOW != 0,
         }
     }
 

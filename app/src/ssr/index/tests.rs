@@ -48,6 +48,7 @@ fn lead(i: u32, minutes: i64, name: u8, touch: Option<i64>, src: u8, chan: u8) -
             .then(|| date + Duration::seconds(i64::from(i % 7) - 3))
             .and_then(crate::ssr::domain::rules::whole_second),
         window_passed: src % 4 == 3,
+        in_window: src % 4 == 1,
     }
 }
 
@@ -435,4 +436,32 @@ fn compact_enough_when_built_and_when_grown() {
     let s = index.stats();
     assert_eq!(s.leads, 60_000);
     assert!(s.bytes_per_lead <= 200, "grown: {s:?}");
+}
+
+/// The settings' counts: leads that cannot be sent, and sendable leads
+/// with nothing queued whose outcome is past the click's 7 days, or was
+/// within them but never queued and the 7 days are over.
+#[test]
+fn window_passed_counts_late_outcomes_and_never_queued_ones_once_closed() {
+    let now = t0() + Duration::days(30);
+    let at = |days: i64| crate::ssr::domain::rules::whole_second(now - Duration::days(days));
+    let sendable = |i: u32, click_days_ago: i64, late: bool, in_window: bool| LeadFacts {
+        sendable: true,
+        click_at: at(click_days_ago),
+        window_passed: late,
+        in_window,
+        date: now - Duration::days(click_days_ago),
+        ..lead(i, 0, 1, None, 0, 0)
+    };
+    let mut index = LeadIndex::build([
+        sendable(1, 10, true, false),
+        sendable(2, 10, false, true),
+        sendable(3, 2, false, true),
+        sendable(4, 10, false, false),
+        lead(5, 0, 1, None, 0, 0),
+    ]);
+    assert_eq!(index.capi_unsent_counts(now), (1, 2));
+    // One queued (sent) is counted by its events' state instead.
+    index.set_capi("+628120000002", CAPI_SENT);
+    assert_eq!(index.capi_unsent_counts(now), (1, 1));
 }

@@ -152,7 +152,10 @@ fn conversation_contact(conversation: Option<&Value>) -> Option<&Value> {
 }
 
 /// Who sent an outgoing message.
-fn reply_sender(body: &Value) -> Sender {
+/// Who sent an outgoing message, and whether Chatwoot says so (a campaign,
+/// an automation rule, a user, a bot, an echo of the channel's own app) or
+/// it is a guess (`system` for a sender it does not name).
+fn reply_sender(body: &Value) -> (Sender, bool) {
     // A campaign's message carries its campaign (and is sent as the
     // campaign's user), an automation rule's its rule: both `system`.
     let marked = |attrs: &str, key: &str| {
@@ -163,7 +166,7 @@ fn reply_sender(body: &Value) -> Sender {
     if marked("additional_attributes", "campaign_id")
         || marked("content_attributes", "automation_rule_id")
     {
-        return Sender::System;
+        return (Sender::System, true);
     }
     let kind = body
         .get("sender")
@@ -171,16 +174,20 @@ fn reply_sender(body: &Value) -> Sender {
         .or_else(|| text(body, "sender_type"))
         .map(|t| t.to_ascii_lowercase().replace("::", "_"));
     match kind.as_deref() {
-        Some("user") => Sender::Agent,
-        Some("agent_bot" | "agentbot" | "captain_assistant" | "captain") => Sender::Ai,
-        Some(_) => Sender::System,
+        Some("user") => (Sender::Agent, true),
+        Some("agent_bot" | "agentbot" | "captain_assistant" | "captain") => (Sender::Ai, true),
+        Some(_) => (Sender::System, false),
         None => {
             let echo = body
                 .get("content_attributes")
                 .and_then(|a| a.get("external_echo"))
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
-            if echo { Sender::Agent } else { Sender::System }
+            if echo {
+                (Sender::Agent, true)
+            } else {
+                (Sender::System, false)
+            }
         }
     }
 }
@@ -212,10 +219,10 @@ fn message(body: &Value, settings: &Settings, out: &mut Parsed) {
     let kind = message_type(body);
     let conversation = body.get("conversation");
     let channel = channel(body, conversation);
-    let (direction, sender) = match kind {
-        "incoming" => ("inbound", Sender::Customer),
+    let (direction, (sender, known)) = match kind {
+        "incoming" => ("inbound", (Sender::Customer, true)),
         "outgoing" => ("outbound", reply_sender(body)),
-        "template" => ("outbound", Sender::System),
+        "template" => ("outbound", (Sender::System, true)),
         "activity" => {
             out.no_event("activity");
             return;
@@ -257,7 +264,10 @@ fn message(body: &Value, settings: &Settings, out: &mut Parsed) {
         }
     }
     match validate_contact(ev, settings.region, by_id) {
-        Ok(e) => out.events.push(e),
+        Ok(mut e) => {
+            e.sender_known = known;
+            out.events.push(e)
+        }
         Err(why) => out.skipped.push(why),
     }
 }

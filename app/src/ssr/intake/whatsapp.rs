@@ -210,6 +210,11 @@ impl Cx<'_> {
     }
 
     fn push(&mut self, ev: Value, aliases: Vec<String>, kind: Option<Kind>) {
+        self.push_known(ev, aliases, kind, false);
+    }
+
+    /// As [`Self::push`]; `known`: the sender is known, not inferred.
+    fn push_known(&mut self, ev: Value, aliases: Vec<String>, kind: Option<Kind>, known: bool) {
         match validate(&ev, self.region()) {
             Ok(mut e) => {
                 if let Some(k) = kind {
@@ -218,8 +223,12 @@ impl Cx<'_> {
                         e.direction = None;
                     }
                 }
+                e.sender_known = known;
                 e.aliases = aliases;
                 e.aliases.retain(|a| *a != e.contact_key);
+                // A set: sorted, so two copies of one delivery are equal.
+                e.aliases.sort_unstable();
+                e.aliases.dedup();
                 self.out.events.push(e);
             }
             Err((field, why)) => self.out.skipped.push(format!("{field}: {why}")),
@@ -479,9 +488,14 @@ impl Cx<'_> {
             self.out.skipped.push("a status without a recipient".into());
             return;
         };
+        let tagged = s
+            .get("biz_opaque_callback_data")
+            .and_then(Value::as_str)
+            .and_then(tagged_sender)
+            .is_some();
         let sender = self.status_sender(s);
         let ev = self.base(&id, at, "outbound", sender, contact);
-        self.push(ev, aliases, None);
+        self.push_known(ev, aliases, None, tagged);
     }
 
     /// Who sent a `sent` message: the sending software's tag, else its
@@ -540,7 +554,7 @@ impl Cx<'_> {
             return;
         };
         let ev = self.base(&id, at, "outbound", Sender::Agent, contact);
-        self.push(ev, aliases, None);
+        self.push_known(ev, aliases, None, true);
     }
 
     /// `history`: each thread's messages as the events they were: the

@@ -579,7 +579,7 @@ impl Leads {
             last_error: health.last_error,
             ..Default::default()
         };
-        let (not_sendable, window_passed) = self.read().capi_unsent_counts();
+        let (not_sendable, window_passed) = self.read().capi_unsent_counts(chrono::Utc::now());
         status.not_sendable = not_sendable;
         status.window_passed = status.configured.then_some(window_passed);
         for (state, n) in outbox::counts(&self.inner.db).await? {

@@ -83,6 +83,7 @@ fn leads(n: u64) -> Vec<LeadFacts> {
                 sendable: ad.is_some(),
                 click_at: ad.and_then(|_| crate::ssr::domain::rules::whole_second(date)),
                 window_passed: false,
+                in_window: false,
             }
         })
         .collect()
