@@ -309,18 +309,7 @@ async fn write(
     }
 
     // The groups: what is stored, and what the new events tie.
-    let mut groups = Groups::default();
-    for (key, row) in &rows {
-        groups.add(key);
-        match row {
-            Row::State(state, _, _) => {
-                for a in &state.aliases {
-                    groups.tie(key, a);
-                }
-            }
-            Row::Into(root) => groups.tie(key, root),
-        }
-    }
+    let mut groups = stored_groups(&rows);
     // A joined copy ties what either copy ties, as a new event does.
     for e in new_events.iter().copied().chain(rejoined.values()) {
         groups.add(&e.contact_key);
@@ -516,6 +505,23 @@ async fn write(
     Ok(Some((ids, changed, gone, queued)))
 }
 
+/// The contacts as the rows read tie them.
+fn stored_groups(rows: &BTreeMap<String, Row>) -> Groups {
+    let mut groups = Groups::default();
+    for (key, row) in rows {
+        groups.add(key);
+        match row {
+            Row::State(state, _, _) => {
+                for a in &state.aliases {
+                    groups.tie(key, a);
+                }
+            }
+            Row::Into(root) => groups.tie(key, root),
+        }
+    }
+    groups
+}
+
 /// The batch's events, each tied only to a click id that is its person's:
 /// a click id belongs to the first person who carried it (`outcomes.md`
 /// matches Meta's detections "to the lead by its ctwa_clid"), so another
@@ -530,18 +536,7 @@ fn claim_clicks<'a>(rows: &BTreeMap<String, Row>, events: &[&'a Event]) -> Vec<C
         return events.iter().map(|e| Cow::Borrowed(*e)).collect();
     }
     // The people as stored and as the batch ties them, clicks aside.
-    let mut g = Groups::default();
-    for (key, row) in rows {
-        g.add(key);
-        match row {
-            Row::State(state, _, _) => {
-                for a in &state.aliases {
-                    g.tie(key, a);
-                }
-            }
-            Row::Into(root) => g.tie(key, root),
-        }
-    }
+    let mut g = stored_groups(rows);
     for e in events {
         g.add(&e.contact_key);
         for a in e.aliases.iter().filter(|a| !is_click(a)) {
