@@ -64,6 +64,10 @@ pub(super) struct Hot {
     pub(super) timing: u8,
 }
 
+// A lead's hot column stays one 24-byte record (the spare byte holds its
+// outcomes' timing).
+const _: () = assert!(std::mem::size_of::<Hot>() == 24);
+
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Cold {
     pub(super) touch_s: i64,

@@ -110,8 +110,43 @@ pub fn records(text: &str) -> Vec<(usize, Vec<String>)> {
     out
 }
 
+/// A header's column names, trimmed, and those of Ads Manager set to
+/// Indonesian read as the English names they stand for.
 fn names_of(header: &[String]) -> Vec<String> {
-    header.iter().map(|n| n.trim().to_owned()).collect()
+    header.iter().map(|n| english(n.trim())).collect()
+}
+
+/// Ads Manager's Indonesian column names (as it exports them with its
+/// language set to Bahasa Indonesia) and the English names they are.
+const INDONESIAN: [(&str, &str); 12] = [
+    ("ID iklan", "Ad ID"),
+    ("Nama iklan", "Ad name"),
+    ("Nama kampanye", "Campaign name"),
+    ("Hari", "Day"),
+    ("Awal pelaporan", "Reporting starts"),
+    ("Akhir pelaporan", "Reporting ends"),
+    ("Usia", "Age"),
+    ("Jenis kelamin", "Gender"),
+    ("Penempatan", "Placement"),
+    ("Platform perangkat", "Device platform"),
+    ("Negara", "Country"),
+    ("Wilayah", "Region"),
+];
+
+/// The English name of an Indonesian Ads Manager column (any other name
+/// as it is). `Jumlah yang dibelanjakan (IDR)` is `Amount spent (IDR)`.
+fn english(name: &str) -> String {
+    const SPENT: &str = "jumlah yang dibelanjakan (";
+    if name.len() > SPENT.len()
+        && name.is_char_boundary(SPENT.len())
+        && name[..SPENT.len()].eq_ignore_ascii_case(SPENT)
+    {
+        return format!("Amount spent ({}", &name[SPENT.len()..]);
+    }
+    INDONESIAN
+        .iter()
+        .find(|(id, _)| id.eq_ignore_ascii_case(name))
+        .map_or_else(|| name.to_owned(), |(_, en)| (*en).to_owned())
 }
 
 fn find(names: &[String], want: &str) -> Option<usize> {
@@ -236,8 +271,24 @@ fn plain(at: usize, cells: [&str; 5], spend: Result<Minor, &str>) -> Result<Spen
 /// export broken down by age, placement…, added up).
 pub fn parse_spend_csv(text: &str, currency: &str) -> Result<Vec<SpendRow>, RowError> {
     let recs = records(text);
-    let names = recs.first().map(|(_, h)| names_of(h)).unwrap_or_default();
+    let header = recs.first().map(|(_, h)| h.as_slice()).unwrap_or_default();
+    let names = names_of(header);
     let rows = recs.get(1..).unwrap_or_default();
+    // An error names the column as the file does (`ID iklan`, not `Ad ID`).
+    spend_rows(&names, rows, currency).map_err(|mut e| {
+        if let Some(i) = names.iter().position(|n| *n == e.field) {
+            e.field = header[i].trim().to_owned();
+        }
+        e
+    })
+}
+
+fn spend_rows(
+    names: &[String],
+    rows: &[(usize, Vec<String>)],
+    currency: &str,
+) -> Result<Vec<SpendRow>, RowError> {
+    let names = names.to_vec();
     match kind_of_names(&names) {
         Some(CsvKind::AdsManager) if names.iter().any(|n| is_breakdown(n)) => {
             ads_manager(&names, rows, currency).map(sum_parts)
@@ -260,7 +311,7 @@ pub fn parse_spend_csv(text: &str, currency: &str) -> Result<Vec<SpendRow>, RowE
         }
         _ => {
             let why = format!(
-                "the header is neither Meta Ads Manager's export (Ad ID, Day or Reporting starts, Amount spent ({currency}); export it with Ads Manager set to English, whose column names these are) nor date,platform,ad_id,spend[,ad_name]"
+                "the header is neither Meta Ads Manager's export (Ad ID, Day or Reporting starts, Amount spent ({currency}); in Indonesian ID iklan, Hari or Awal pelaporan, Jumlah yang dibelanjakan ({currency})) nor date,platform,ad_id,spend[,ad_name]"
             );
             Err(err(1, "", why))
         }
@@ -614,6 +665,52 @@ mod tests {
             e.message.contains("date,platform,ad_id,spend")
                 && e.to_string().starts_with("line 1: ")
         );
+    }
+
+    /// Ads Manager set to Indonesian: the same export under its Indonesian
+    /// column names (any case), errors naming the file's own columns.
+    #[test]
+    fn ads_manager_export_in_indonesian() {
+        let header = "\u{feff}Awal Pelaporan,Akhir Pelaporan,Nama kampanye,Nama iklan,ID iklan,Hari,Usia,Jumlah yang dibelanjakan (IDR),Impresi";
+        assert_eq!(kind_of(header), Some(CsvKind::AdsManager));
+        let csv = format!(
+            "{header}\n2026-10-01,2026-10-31,Promo,Kopi A,120400001,2026-10-07,18-24,5000,10\n\
+             2026-10-01,2026-10-31,Promo,Kopi A,120400001,2026-10-07,25-34,7000,20\n"
+        );
+        let rows = parse_spend_csv(&csv, "IDR").unwrap();
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert_eq!(
+            (
+                r.date.to_string().as_str(),
+                r.ad_id.as_str(),
+                r.spend,
+                r.ad_name.as_deref(),
+                r.campaign_name.as_deref()
+            ),
+            (
+                "2026-10-07",
+                "120400001",
+                1_200_000,
+                Some("Kopi A"),
+                Some("Promo")
+            )
+        );
+        let e = parse_spend_csv(
+            "ID iklan,Hari,Jumlah yang dibelanjakan (USD)\n1,2026-10-05,5\n",
+            "IDR",
+        )
+        .unwrap_err();
+        assert_eq!(
+            (e.line, e.field.as_str()),
+            (1, "Jumlah yang dibelanjakan (USD)")
+        );
+        let e = parse_spend_csv(
+            "ID iklan,Hari,Jumlah yang dibelanjakan (IDR)\n1,5/10/2026,5\n",
+            "IDR",
+        )
+        .unwrap_err();
+        assert_eq!((e.line, e.field.as_str()), (2, "Hari"));
     }
 
     #[test]
