@@ -345,6 +345,9 @@ async fn messenger_and_instagram_leads_name_the_page_and_the_user() {
     let graph = Standin::start().await;
     let s = server(&graph, Some("TEST4242")).await;
     let t = ago(90).timestamp_millis();
+    // One moment for the conversions and the check (two calls of `ago` can
+    // straddle a second).
+    let qualified_at = ago(80);
     for (object, page, user, mid) in [
         ("page", "PAGE-1", "PSID-1", "m.fb1"),
         ("instagram", "IG-1", "IGSID-1", "m.ig1"),
@@ -365,7 +368,7 @@ async fn messenger_and_instagram_leads_name_the_page_and_the_user() {
         } else {
             "instagram"
         };
-        let q = json!({"id": format!("q-{user}"), "kind": "conversion", "occurred_at": rfc(ago(80)),
+        let q = json!({"id": format!("q-{user}"), "kind": "conversion", "occurred_at": rfc(qualified_at),
                        "channel": channel, "contact": {"external_id": user},
                        "conversion": {"type": "qualified"}});
         let (st, b) = s.post_events(&json!([q])).await;
@@ -382,7 +385,7 @@ async fn messenger_and_instagram_leads_name_the_page_and_the_user() {
         json!({"page_id": "PAGE-1", "page_scoped_user_id": "PSID-1"})
     );
     assert_eq!(fb["event_name"], "LeadSubmitted");
-    assert_eq!(fb["event_time"], ago(80).timestamp());
+    assert_eq!(fb["event_time"], qualified_at.timestamp());
     let ig = got
         .iter()
         .find(|e| e["messaging_channel"] == "instagram")
@@ -1041,4 +1044,79 @@ async fn without_a_test_code_the_settings_say_so_and_send_nothing() {
     let (_, html) = page(&plain, &cookie, "GET", "/settings").await;
     assert!(html.contains("data-testid=\"capi-off\""), "{html}");
     assert!(html.contains("not set"));
+}
+
+/// A lead whose outcome was sent, merged later into another contact (a
+/// hidden number that turns out to be a known phone): the send state
+/// follows it, and it is not counted as past its window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merged_lead_keeps_what_meta_was_told() {
+    let graph = Standin::start().await;
+    let s = server(&graph, None).await;
+    let wa = |value: Value| {
+        json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA-777", "changes": [
+            {"field": "messages", "value": value}]}]})
+        .to_string()
+        .into_bytes()
+    };
+    let meta = json!({"display_phone_number": "15550001111", "phone_number_id": "1122334455667"});
+    let text = |id: &str,
+                at: chrono::DateTime<chrono::Utc>,
+                phone: Option<&str>,
+                referral: bool| {
+        let mut m = json!({"from_user_id": "US.77", "id": id, "timestamp": at.timestamp().to_string(),
+                           "type": "text", "text": {"body": "Halo"}});
+        let mut c = json!({"profile": {"name": "Sari"}, "user_id": "US.77"});
+        if let Some(p) = phone {
+            m["from"] = json!(p);
+            c["wa_id"] = json!(p);
+        }
+        if referral {
+            m["referral"] =
+                json!({"source_id": "120400001", "source_type": "ad", "ctwa_clid": "CLID-M"});
+        }
+        wa(
+            json!({"messaging_product": "whatsapp", "metadata": meta, "contacts": [c], "messages": [m]}),
+        )
+    };
+    // A hidden number clicks an ad, is answered and writes back: engaged.
+    webhook(
+        &s,
+        "/webhooks/whatsapp",
+        WA_SECRET,
+        &text("wamid.M1", ago(60), None, true),
+    )
+    .await;
+    let reply = wa(
+        json!({"messaging_product": "whatsapp", "metadata": meta, "statuses": [
+        {"id": "wamid.R1", "status": "sent", "timestamp": ago(59).timestamp().to_string(),
+         "recipient_user_id": "US.77", "pricing": {"category": "service"}}]}),
+    );
+    webhook(&s, "/webhooks/whatsapp", WA_SECRET, &reply).await;
+    webhook(
+        &s,
+        "/webhooks/whatsapp",
+        WA_SECRET,
+        &text("wamid.M2", ago(58), None, false),
+    )
+    .await;
+    let (_, page) = s.get("/api/v1/leads?range=7d").await;
+    let hidden = page["leads"][0]["id"].as_str().expect("a lead").to_owned();
+    wait_states(&s, &hidden, &["sent"]).await;
+    // The number shows up: the hidden contact joins the phone's.
+    webhook(
+        &s,
+        "/webhooks/whatsapp",
+        WA_SECRET,
+        &text("wamid.M3", ago(30), Some("6281234500031"), false),
+    )
+    .await;
+    let d = wait_states(&s, "+6281234500031", &["sent"]).await;
+    assert_eq!(d["capi"]["events"][0]["event_name"], "LeadSubmitted", "{d}");
+    let (_, sent) = s.get("/api/v1/leads?range=7d&capi=sent").await;
+    assert_eq!(sent["total"], 1, "{sent}");
+    assert_eq!(sent["leads"][0]["id"], "+6281234500031");
+    let (_, status) = s.get("/api/v1/capi").await;
+    assert_eq!(status["window_passed"].as_u64(), Some(0), "{status}");
+    assert_eq!(graph.got().len(), 1, "sent once");
 }

@@ -163,8 +163,11 @@ fn reply_sender(body: &Value) -> (Sender, bool) {
             .and_then(|a| a.get(key))
             .is_some_and(|v| !v.is_null())
     };
+    // A WhatsApp template sent from Chatwoot (its parameters kept) is a
+    // template, `system`, as Meta's status of it says (channels.md).
     if marked("additional_attributes", "campaign_id")
         || marked("content_attributes", "automation_rule_id")
+        || marked("additional_attributes", "template_params")
     {
         return (Sender::System, true);
     }
@@ -220,7 +223,8 @@ fn message(body: &Value, settings: &Settings, out: &mut Parsed) {
     let conversation = body.get("conversation");
     let channel = channel(body, conversation);
     let (direction, (sender, known)) = match kind {
-        "incoming" => ("inbound", (Sender::Customer, true)),
+        // A customer's message: both copies say so; only replies differ.
+        "incoming" => ("inbound", (Sender::Customer, false)),
         "outgoing" => ("outbound", reply_sender(body)),
         "template" => ("outbound", (Sender::System, true)),
         "activity" => {

@@ -3,8 +3,8 @@
 //! CSV and its JSON form, and the orders CSV turned into conversion events
 //! for `event::validate`. Pure: no I/O, no clock.
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use chrono::{NaiveDate, NaiveTime, TimeZone};
@@ -291,9 +291,9 @@ fn spend_rows(
     let names = names.to_vec();
     match kind_of_names(&names) {
         Some(CsvKind::AdsManager) if names.iter().any(|n| is_breakdown(n)) => {
-            ads_manager(&names, rows, currency).map(sum_parts)
+            ads_manager(&names, rows, currency, true).map(sum_parts)
         }
-        Some(CsvKind::AdsManager) => ads_manager(&names, rows, currency).map(dedup),
+        Some(CsvKind::AdsManager) => ads_manager(&names, rows, currency, false),
         Some(CsvKind::PlainSpend) => {
             let cols = PLAIN.map(|n| find_ci(&names, n));
             let parse = |(at, [d, p, id, an, cn, s]): (usize, [&str; 6])| {
@@ -318,10 +318,15 @@ fn spend_rows(
     }
 }
 
+/// An Ads Manager export's rows; `parts`: broken down (by age, placement…)
+/// beyond the day, so an ad's day comes in several rows. Without a known
+/// breakdown an ad's day twice means one this import does not know: refused,
+/// rather than one part taken for the day.
 fn ads_manager(
     names: &[String],
     rows: &[(usize, Vec<String>)],
     currency: &str,
+    parts: bool,
 ) -> Result<Vec<SpendRow>, RowError> {
     let want = format!("Amount spent ({currency})");
     if find(names, &want).is_none() {
@@ -346,6 +351,7 @@ fn ads_manager(
     let cols = want.map(|n| find(names, n));
     let has_day = cols[2].is_some();
     let mut out = Vec::with_capacity(rows.len());
+    let mut seen = HashSet::new();
     for (at, [spend, id, day_, starts, ends, ad_name, campaign]) in table(names, rows, cols)? {
         let e = |field: &'static str| move |m: String| err(at, field, m);
         if id.is_empty() {
@@ -368,10 +374,18 @@ fn ads_manager(
         } else {
             money::parse(spend)
         };
+        let date = day(date).map_err(e(field))?;
+        let id = ad_id(id).map_err(e("Ad ID"))?;
+        if !parts && !seen.insert((date, id.clone())) {
+            let why = format!(
+                "{id} is on {date} twice: the export is broken down by a column this import does not know; in Ads Manager choose Breakdown → By Time → Day only"
+            );
+            return Err(err(at, "Ad ID", why));
+        }
         out.push(SpendRow {
-            date: day(date).map_err(e(field))?,
+            date,
             platform: "meta".into(),
-            ad_id: ad_id(id).map_err(e("Ad ID"))?,
+            ad_id: id,
             spend: spend.map_err(|m| err(at, want[0], m))?,
             ad_name: name(ad_name).map_err(e("Ad name"))?,
             campaign_name: name(campaign).map_err(e("Campaign name"))?,
@@ -617,10 +631,12 @@ mod tests {
             rows.iter().map(|r| r.spend).collect::<Vec<_>>(),
             [1_200_000, 100_000]
         );
-        // Without a breakdown column a repeated day is a correction: the
-        // last row stands.
+        // Without a known breakdown column an ad's day twice is refused:
+        // a breakdown this import does not know split it.
         let csv = "Day,Ad ID,Amount spent (IDR)\n2026-10-07,1,5000\n2026-10-07,1,7000\n";
-        assert_eq!(parse_spend_csv(csv, "IDR").unwrap()[0].spend, 700_000);
+        let e = parse_spend_csv(csv, "IDR").unwrap_err();
+        assert_eq!((e.line, e.field.as_str()), (3, "Ad ID"));
+        assert!(e.message.contains("By Time → Day only"), "{e}");
         // A `Day` column is the day, whatever range the export covers.
         let csv = "Ad ID,Day,Reporting starts,Reporting ends,Amount spent (IDR)\n1,2026-10-07,2026-10-01,2026-10-31,5\n";
         assert_eq!(
@@ -711,6 +727,14 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!((e.line, e.field.as_str()), (2, "Hari"));
+        // A breakdown whose Indonesian name is not known splits an ad's day:
+        // refused, not one part taken for the day.
+        let e = parse_spend_csv(
+            "ID iklan,Hari,Perangkat tayangan,Jumlah yang dibelanjakan (IDR)\n1,2026-10-05,iPhone,5\n1,2026-10-05,Android,7\n",
+            "IDR",
+        )
+        .unwrap_err();
+        assert_eq!((e.line, e.field.as_str()), (3, "ID iklan"));
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub fn parse(body: &Value, settings: &Settings) -> Parsed {
                         .get("message_echoes")
                         .or_else(|| value.get("messages"));
                     for m in list.and_then(Value::as_array).into_iter().flatten() {
-                        cx.echo(m);
+                        cx.echo(m, true);
                     }
                 }
                 "history" => cx.history(value),
@@ -524,8 +524,9 @@ impl Cx<'_> {
         }
     }
 
-    /// `smb_message_echoes`: a person typed it in the Business app.
-    fn echo(&mut self, m: &Value) {
+    /// `smb_message_echoes`: a person typed it in the Business app (a
+    /// known sender; `history`'s business messages are only taken for one).
+    fn echo(&mut self, m: &Value, known: bool) {
         let kind = m.get("type").and_then(Value::as_str).unwrap_or("");
         if matches!(kind, "edit" | "revoke") {
             self.out.no_event("edit");
@@ -554,7 +555,7 @@ impl Cx<'_> {
             return;
         };
         let ev = self.base(&id, at, "outbound", Sender::Agent, contact);
-        self.push_known(ev, aliases, None, true);
+        self.push_known(ev, aliases, None, known);
     }
 
     /// `history`: each thread's messages as the events they were: the
@@ -580,7 +581,7 @@ impl Cx<'_> {
                                 echo["to"] = json!(c);
                             }
                         }
-                        self.echo(&echo);
+                        self.echo(&echo, false);
                     } else {
                         let mut msg = m.clone();
                         if msg.get("from").is_none() {

@@ -47,6 +47,14 @@ pub(super) async fn write_loop(leads: Leads, mut jobs: mpsc::Receiver<Job>) {
             let stored = batch::store(&db, &events, l.inner.outbox.as_ref()).await?;
             l.apply_committed(&stored.changed, &stored.gone);
             l.note_queued(&stored.queued);
+            if !stored.gone.is_empty() {
+                // A merge moved the merged leads' Conversions API rows to
+                // the lead they joined: its send state is theirs now.
+                let keys: Vec<String> = stored.changed.iter().map(|s| s.key.clone()).collect();
+                if let Err(e) = l.show_capi(&keys).await {
+                    tracing::warn!(error = %e, "conversions API: a merged lead's send state could not be read");
+                }
+            }
             Ok::<_, AppError>(stored.new)
         })
         .await;

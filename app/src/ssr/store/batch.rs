@@ -303,7 +303,7 @@ async fn write(
         .copied()
         .filter(|e| !existing.contains(&e.id))
         .collect();
-    let rejoined = rejoin(tx, events, &existing).await?;
+    let (rejoined, refold_ids) = rejoin(tx, events, &existing).await?;
     if new_events.is_empty() && rejoined.is_empty() {
         return Ok(None);
     }
@@ -324,9 +324,10 @@ async fn write(
             .or_default()
             .push(e);
     }
-    // Contacts with a joined copy are folded again from their events.
+    // Contacts with a joined copy that changes what the rules read are
+    // folded again from their events.
     let mut refold_roots = HashSet::new();
-    for e in rejoined.values() {
+    for e in rejoined.values().filter(|e| refold_ids.contains(&e.id)) {
         let root = groups.root(&e.contact_key);
         by_root.entry(root.clone()).or_default();
         refold_roots.insert(root);
@@ -344,6 +345,8 @@ async fn write(
     let mut replaced: Vec<(RecordId, serde_json::Value)> = Vec::new();
     let mut changed = Vec::new();
     let mut gone = Vec::new();
+    // Merged contacts' Conversions API rows move to the contact they joined.
+    let mut moved: Vec<(String, Vec<String>)> = Vec::new();
     let mut history = Vec::new();
     // Conversions API events this batch makes known (written in its commit).
     let mut capi_rows = Vec::new();
@@ -376,15 +379,20 @@ async fn write(
             let mut state = ContactState::new(&root);
             let mut ids = Vec::new();
             let mut pages = Vec::new();
+            let mut merged = Vec::new();
             for m in &group {
                 if let Some(Row::State(old, old_ids, old_pages)) = rows.get(*m) {
                     state.absorb(old);
                     ids.extend(old_ids.iter().cloned());
                     pages.extend(old_pages.iter().cloned());
                     if **m != root {
-                        gone.push((*m).clone());
+                        merged.push((*m).clone());
                     }
                 }
+            }
+            if !merged.is_empty() {
+                gone.extend(merged.iter().cloned());
+                moved.push((root.clone(), merged));
             }
             state.rekey(&root);
             state.aliases = group
@@ -466,6 +474,11 @@ async fn write(
     if !history.is_empty() {
         sql.push_str(" INSERT INTO history $history RETURN NONE;");
     }
+    for i in 0..moved.len() {
+        sql.push_str(&format!(
+            " UPDATE capi SET lead = $mroot{i} WHERE lead IN $mgone{i} RETURN NONE;"
+        ));
+    }
     let mut copies = Vec::with_capacity(rejoined.len());
     for (i, e) in rejoined.values().enumerate() {
         sql.push_str(&format!(" UPDATE $eid{i} SET ev = $ev{i} RETURN NONE;"));
@@ -494,6 +507,11 @@ async fn write(
         query = query
             .bind((format!("rid{i}"), rid))
             .bind((format!("row{i}"), content.into_value()));
+    }
+    for (i, (root, merged)) in moved.into_iter().enumerate() {
+        query = query
+            .bind((format!("mroot{i}"), root))
+            .bind((format!("mgone{i}"), merged));
     }
     for (i, (rid, text)) in copies.into_iter().enumerate() {
         query = query
@@ -529,7 +547,11 @@ fn stored_groups(rows: &BTreeMap<String, Row>) -> Groups {
 /// placeholder copied from Meta's examples) is not tied to it, and two
 /// people never become one lead through a click. A click no stored person
 /// holds goes to the smallest of the batch's people carrying it. (The
-/// event is stored without that tie, so `verify` groups it the same way.)
+/// event is stored without that tie or the click id, so `verify` groups it
+/// the same way.) Which of two people keeps a shared click depends on who
+/// came first: a departure from rule 7 for data Meta never sends (its
+/// click ids are one per click), since moving a click would split a
+/// contact.
 fn claim_clicks<'a>(rows: &BTreeMap<String, Row>, events: &[&'a Event]) -> Vec<Cow<'a, Event>> {
     let is_click = |k: &str| k.starts_with(CLICK);
     if !events.iter().any(|e| e.aliases.iter().any(|a| is_click(a))) {
@@ -570,6 +592,12 @@ fn claim_clicks<'a>(rows: &BTreeMap<String, Row>, events: &[&'a Event]) -> Vec<C
             } else {
                 let mut e = (*e).clone();
                 e.aliases.retain(mine);
+                // Nor is the click this person's to report to Meta (its
+                // `LeadSubmitted` is the click's owner's).
+                let theirs = |c: &String| !e.aliases.contains(&format!("{CLICK}{c}"));
+                if e.ctwa_clid.as_ref().is_some_and(theirs) {
+                    e.ctwa_clid = None;
+                }
                 Cow::Owned(e)
             }
         })
@@ -577,21 +605,23 @@ fn claim_clicks<'a>(rows: &BTreeMap<String, Row>, events: &[&'a Event]) -> Vec<C
 }
 
 /// The repeats of the batch whose stored copy the new one changes
-/// (`copies::join`), joined, by id: a keyed read of the repeats' stored
-/// events, so only a batch with repeats pays it.
+/// (`copies::join`), joined, by id, and the ids among them whose change
+/// the rules read (not only whether the sender was known): a keyed read
+/// of the repeats' stored events, so only a batch with repeats pays it.
 async fn rejoin(
     tx: &Tx,
     events: &[&Event],
     existing: &HashSet<String>,
-) -> Result<BTreeMap<String, Event>, TxError> {
+) -> Result<(BTreeMap<String, Event>, HashSet<String>), TxError> {
     let repeats: Vec<&Event> = events
         .iter()
         .copied()
         .filter(|e| existing.contains(&e.id))
         .collect();
     let mut rejoined = BTreeMap::new();
+    let mut refold = HashSet::new();
     if repeats.is_empty() {
-        return Ok(rejoined);
+        return Ok((rejoined, refold));
     }
     let ids: Vec<_> = repeats.iter().map(|e| record("event", &e.id)).collect();
     let mut res = tx
@@ -607,11 +637,16 @@ async fn rejoin(
     for e in repeats {
         if let Some(old) = stored.get(&e.id) {
             if let Some(j) = join(old, e).filter(|j| j != old) {
+                let mut seen = j.clone();
+                seen.sender_known = old.sender_known;
+                if seen != *old {
+                    refold.insert(e.id.clone());
+                }
                 rejoined.insert(e.id.clone(), j);
             }
         }
     }
-    Ok(rejoined)
+    Ok((rejoined, refold))
 }
 
 /// A contact's state folded again from its stored events (those `ids` and
@@ -886,7 +921,7 @@ mod tests {
         let msg = |id: &str, phone: &str, min: u32| {
             serde_json::json!({"id": id, "occurred_at": format!("2026-11-20T09:{min:02}:00Z"),
                 "channel": "whatsapp", "direction": "inbound", "contact": {"phone": phone},
-                "ctwa_clid": "CTWA_CLID"})
+                "ctwa_clid": "CTWA_CLID", "meta_account_id": "WABA1"})
         };
         let click = format!("{CLICK}CTWA_CLID");
         let with_click = |v: serde_json::Value| {
@@ -902,15 +937,29 @@ mod tests {
         .remove(0);
         detected.contact_key = click.clone();
         let terms = crate::ssr::domain::rules::Terms::default();
-        for batches in [
-            vec![vec![a.clone()], vec![b.clone()], vec![detected.clone()]],
-            vec![vec![detected.clone()], vec![a.clone()], vec![b.clone()]],
-            vec![vec![a.clone(), b.clone(), detected.clone()]],
-            vec![
-                vec![b.clone(), a.clone()],
-                vec![detected.clone()],
-                vec![b.clone()],
-            ],
+        // The first stored keeps the click (in one batch, the smaller key).
+        for (batches, owner) in [
+            (
+                vec![vec![a.clone()], vec![b.clone()], vec![detected.clone()]],
+                0,
+            ),
+            (
+                vec![vec![detected.clone()], vec![a.clone()], vec![b.clone()]],
+                0,
+            ),
+            (vec![vec![a.clone(), b.clone(), detected.clone()]], 0),
+            (
+                vec![
+                    vec![b.clone(), a.clone()],
+                    vec![detected.clone()],
+                    vec![b.clone()],
+                ],
+                0,
+            ),
+            (
+                vec![vec![b.clone()], vec![a.clone()], vec![detected.clone()]],
+                1,
+            ),
         ] {
             let db = db::connect("mem://", None, None, None).await.expect("db");
             for events in batches {
@@ -921,7 +970,9 @@ mod tests {
             leads.sort_by(|x, y| x.key.cmp(&y.key));
             let keys: Vec<&str> = leads.iter().map(|l| l.key.as_str()).collect();
             assert_eq!(keys, ["+6281200000001", "+6281200000002"]);
-            assert!(leads[0].buyer() && !leads[1].buyer());
+            assert!(leads[owner].buyer() && !leads[1 - owner].buyer());
+            // Only the click's owner is sendable with it (one LeadSubmitted a click).
+            assert!(leads[owner].sendable && !leads[1 - owner].sendable);
             // The stored events group as the contacts do.
             let events = load_events(&db).await.expect("events");
             assert_eq!(events.len(), 2, "{:?}", events.keys());
