@@ -104,8 +104,9 @@ impl CapiSender {
         let reply = self.post(&claimed, None).await;
         match reply {
             // One bad event makes Meta refuse the whole request: each is
-            // posted alone so that only the bad ones are rejected.
-            Reply::Rejected { .. } if n > 1 => {
+            // posted alone so that only the bad ones are rejected (unless
+            // the refusal is of the request: a token, say, refuses them all).
+            Reply::Rejected { whole: false, .. } if n > 1 => {
                 for one in &claimed {
                     let reply = self.post(std::slice::from_ref(one), None).await;
                     self.finish(std::slice::from_ref(one), reply).await?;
@@ -131,6 +132,7 @@ impl CapiSender {
                 message,
                 subcode,
                 fbtrace_id,
+                ..
             } => {
                 tracing::warn!(events = ids.len(), %message, ?subcode, "conversions API: Meta rejected events");
                 Done::Rejected {
@@ -211,10 +213,12 @@ impl CapiSender {
                 message,
                 subcode,
                 fbtrace_id,
+                whole,
             } => Reply::Rejected {
                 message: clean(message),
                 subcode,
                 fbtrace_id,
+                whole,
             },
             Reply::Retry { why } => Reply::Retry { why: clean(why) },
             sent => sent,

@@ -473,6 +473,73 @@ async fn outages_are_retried_and_rejections_are_shown_not_retried() {
     );
 }
 
+/// A Click-to-WhatsApp lead (click `CLID-{n}`, `mins` ago) that engages
+/// and buys in one batch: its LeadSubmitted and Purchase are queued in one
+/// commit, so posted in one request. Its key.
+async fn ctwa_lead_engaging_and_buying(s: &InProcess, phone: &str, n: usize, mins: i64) -> String {
+    let key = format!("+{phone}");
+    let body = ctwa_body(
+        phone,
+        &format!("CLID-{n}"),
+        &format!("wamid.T{n}"),
+        ago(mins),
+    );
+    webhook(s, "/webhooks/whatsapp", WA_SECRET, &body).await;
+    let (st, b) = s
+        .post_events(&json!([
+            reply(&format!("r{n}"), &key, ago(mins - 1)),
+            inbound(&format!("m{n}"), &key, ago(mins - 2)),
+            purchase(&format!("order-{n}"), &key, ago(mins - 10), "99000")
+        ]))
+        .await;
+    assert_eq!(st, 200, "{b}");
+    key
+}
+
+/// A refusal of one event in a request makes Meta refuse the request: its
+/// events are posted again one by one, so only the bad one is rejected. A
+/// refusal of the request itself (the token) is not: one request, and
+/// every event in it rejected with Meta's message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_is_one_request_and_a_refused_event_is_found_alone() {
+    let graph = Standin::start().await;
+    graph.answer(
+        400,
+        json!({"error": {"message": "Error validating access token: Session has expired",
+                         "type": "OAuthException", "code": 190, "error_subcode": 463}}),
+    );
+    let s = server(&graph, None).await;
+    let ka = ctwa_lead_engaging_and_buying(&s, "6281234500091", 1, 60).await;
+    let d = wait_states(&s, &ka, &["rejected"]).await;
+    let got = graph.got();
+    assert_eq!(
+        got.len(),
+        1,
+        "the token's refusal was posted again: {got:?}"
+    );
+    assert_eq!(got[0].body["data"].as_array().map(Vec::len), Some(2));
+    for e in d["capi"]["events"].as_array().expect("events") {
+        assert_eq!(
+            e["message"],
+            "Error validating access token: Session has expired"
+        );
+    }
+    // One bad event (Meta's answer to the request of two), then every
+    // request taken: the two are posted alone and both are sent.
+    graph.answer(
+        400,
+        json!({"error": {"message": "Invalid parameter", "type": "OAuthException", "code": 100,
+                         "error_subcode": 2804019}}),
+    );
+    let kc = ctwa_lead_engaging_and_buying(&s, "6281234500092", 2, 60).await;
+    wait_states(&s, &kc, &["sent"]).await;
+    let sizes: Vec<usize> = graph.got()[1..]
+        .iter()
+        .map(|g| g.body["data"].as_array().map_or(0, Vec::len))
+        .collect();
+    assert_eq!(sizes, [2, 1, 1]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_sent_without_a_click_or_past_the_window() {
     let graph = Standin::start().await;
@@ -757,29 +824,8 @@ async fn two_instances_never_send_one_event_twice() {
     // 40 ad leads that each buy: 80 events, written through both instances.
     let n = 40;
     for i in 0..n {
-        let phone = format!("62812345{i:05}");
         let s = if i % 2 == 0 { &a } else { &b };
-        webhook(
-            s,
-            "/webhooks/whatsapp",
-            WA_SECRET,
-            &ctwa_body(
-                &phone,
-                &format!("CLID-{i}"),
-                &format!("wamid.T{i}"),
-                ago(90),
-            ),
-        )
-        .await;
-        let key = format!("+{phone}");
-        let (st, body) = s
-            .post_events(&json!([
-                reply(&format!("r{i}"), &key, ago(89)),
-                inbound(&format!("m{i}"), &key, ago(88)),
-                purchase(&format!("order-{i}"), &key, ago(80), "99000")
-            ]))
-            .await;
-        assert_eq!(st, 200, "{body}");
+        ctwa_lead_engaging_and_buying(s, &format!("62812345{i:05}"), i, 90).await;
     }
     // Only 200s count as delivered: the 500s' events were posted again.
     let delivered = |graph: &Standin| {

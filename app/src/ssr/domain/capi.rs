@@ -306,6 +306,10 @@ pub enum Reply {
         message: String,
         subcode: Option<i64>,
         fbtrace_id: Option<String>,
+        /// Refused for what the request is, not for one of its events (the
+        /// token, a permission, the dataset, a rate limit): each event
+        /// posted alone would be refused the same way.
+        whole: bool,
     },
     /// A 5xx or 429 (or no answer): tried again later.
     Retry { why: String },
@@ -319,18 +323,22 @@ pub fn classify(status: u16, body: &[u8]) -> Reply {
         .as_str()
         .or_else(|| err["fbtrace_id"].as_str())
         .map(str::to_owned);
+    let why = || match err["message"].as_str() {
+        Some(m) => format!("HTTP {status}: {}", clip(m)),
+        None => format!("HTTP {status}"),
+    };
     match status {
         200..=299 => Reply::Sent {
             events_received: v["events_received"].as_i64(),
             fbtrace_id: trace,
         },
-        // 408: the request timed out on the way (a time-out, retried).
-        408 | 429 | 500..=599 => Reply::Retry {
-            why: match err["message"].as_str() {
-                Some(m) => format!("HTTP {status}: {}", clip(m)),
-                None => format!("HTTP {status}"),
-            },
-        },
+        // 408: the request timed out on the way (a time-out, retried). The
+        // Graph API's rate limits come as a 4xx with their own codes: a
+        // 429 in all but name, so retried as one (never lost).
+        408 | 429 | 500..=599 => Reply::Retry { why: why() },
+        400..=499 if matches!(err["code"].as_i64(), Some(4 | 17 | 32 | 613 | 80004)) => {
+            Reply::Retry { why: why() }
+        }
         _ => Reply::Rejected {
             message: match err["message"].as_str() {
                 Some(m) => clip(m),
@@ -338,8 +346,19 @@ pub fn classify(status: u16, body: &[u8]) -> Reply {
             },
             subcode: err["error_subcode"].as_i64(),
             fbtrace_id: trace,
+            whole: about_the_request(status, err["code"].as_i64(), err["error_subcode"].as_i64()),
         },
     }
+}
+
+/// Whether a refusal is of the request itself: HTTP 401/403/404, or one of
+/// the Graph API's error codes for an access token (190, 102), a
+/// permission (10, 200–299) or an object that does not exist (100 with
+/// subcode 33: the dataset).
+fn about_the_request(status: u16, code: Option<i64>, subcode: Option<i64>) -> bool {
+    matches!(status, 401 | 403 | 404)
+        || matches!(code, Some(10 | 102 | 190 | 200..=299))
+        || (code == Some(100) && subcode == Some(33))
 }
 
 /// Meta's messages are shown as they are, within reason.
@@ -649,9 +668,36 @@ mod tests {
         );
         assert_eq!(
             classify(400, br#"{"error": {"message": "Invalid parameter", "error_subcode": 2804003, "fbtrace_id": "T2"}}"#),
-            Reply::Rejected { message: "Invalid parameter".into(), subcode: Some(2804003), fbtrace_id: Some("T2".into()) }
+            Reply::Rejected { message: "Invalid parameter".into(), subcode: Some(2804003), fbtrace_id: Some("T2".into()), whole: false }
         );
+        // The token, a permission or the dataset: every event would be
+        // refused alike.
+        for (status, body) in [
+            (
+                400,
+                r#"{"error": {"message": "Error validating access token", "code": 190, "error_subcode": 463}}"#,
+            ),
+            (
+                400,
+                r#"{"error": {"message": "Permissions error", "code": 200}}"#,
+            ),
+            (
+                400,
+                r#"{"error": {"message": "Unsupported post request", "code": 100, "error_subcode": 33}}"#,
+            ),
+            (401, ""),
+        ] {
+            assert!(
+                matches!(
+                    classify(status, body.as_bytes()),
+                    Reply::Rejected { whole: true, .. }
+                ),
+                "{body}"
+            );
+        }
         assert!(matches!(classify(429, b""), Reply::Retry { .. }));
+        let limit = br#"{"error": {"message": "User request limit reached", "code": 17}}"#;
+        assert!(matches!(classify(400, limit), Reply::Retry { .. }));
         assert!(matches!(classify(503, b"<html>"), Reply::Retry { .. }));
         assert!(matches!(classify(408, b""), Reply::Retry { .. }));
         assert!(matches!(classify(404, b"<html>"), Reply::Rejected { .. }));
