@@ -540,6 +540,40 @@ async fn a_refused_token_is_one_request_and_a_refused_event_is_found_alone() {
     assert_eq!(sizes, [2, 1, 1]);
 }
 
+/// Two numbers whose messages carry one click id (Meta's documentation
+/// placeholder, as copied into a test or an integration): two leads, each
+/// sent once with the click id it carried, under event ids of their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_people_with_one_placeholder_click_id_are_two_leads_each_sent_once() {
+    let graph = Standin::start().await;
+    let s = server(&graph, None).await;
+    let phones = ["6281234500081", "6281234500082"];
+    for (i, phone) in phones.iter().enumerate() {
+        let key = format!("+{phone}");
+        let body = ctwa_body(phone, "CTWA_CLID", &format!("wamid.P{i}"), ago(60));
+        webhook(&s, "/webhooks/whatsapp", WA_SECRET, &body).await;
+        let (st, b) = s
+            .post_events(&json!([
+                reply(&format!("pr{i}"), &key, ago(58)),
+                inbound(&format!("pm{i}"), &key, ago(57))
+            ]))
+            .await;
+        assert_eq!(st, 200, "{b}");
+    }
+    for phone in phones {
+        let d = wait_states(&s, &format!("+{phone}"), &["sent"]).await;
+        assert_eq!(d["capi"]["click_id"], "CTWA_CLID");
+    }
+    let got = graph.events();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert!(
+        got.iter()
+            .all(|e| e["event_name"] == "LeadSubmitted"
+                && e["user_data"]["ctwa_clid"] == "CTWA_CLID")
+    );
+    assert_ne!(got[0]["event_id"], got[1]["event_id"]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_sent_without_a_click_or_past_the_window() {
     let graph = Standin::start().await;

@@ -79,9 +79,11 @@ fn digest(text: &str) -> String {
     hex(&Sha256::digest(text.as_bytes())[..16])
 }
 
-/// What names the person at Meta: the click id, or account and user.
-fn click_identity(c: &AdClick) -> String {
+/// What names the person at Meta: the click id (with the contact's key
+/// when another person holds that id too), or account and user.
+fn click_identity(c: &AdClick, key: &str) -> String {
     match &c.clid {
+        Some(clid) if c.shared => format!("clid:{clid}|{key}"),
         Some(clid) => format!("clid:{clid}"),
         None => format!(
             "{}:{}:{}",
@@ -117,7 +119,7 @@ pub fn outcomes(state: &ContactState, terms: &Terms, late: Option<DateTime<Utc>>
     }
     let click = state.click.as_ref();
     let person = match click {
-        Some(c) => click_identity(&c.value),
+        Some(c) => click_identity(&c.value, &state.key),
         None => format!("key:{}", state.key),
     };
     let plan = |at: DateTime<Utc>, by_meta: bool| plan_of(state, at, by_meta, late);
@@ -396,6 +398,7 @@ mod tests {
             direction: dir,
             sender,
             sender_known: false,
+            click_shared: false,
             contact_key: "+628111".into(),
             phone: Some("+628111".into()),
             external_id: None,
@@ -642,6 +645,7 @@ mod tests {
             clid: None,
             account: Some("PAGE".into()),
             user: Some("PSID".into()),
+            shared: false,
         };
         let m = event_json(&o, &click("messenger"), "IDR");
         assert_eq!(m["messaging_channel"], "messenger");
@@ -655,6 +659,44 @@ mod tests {
             i["user_data"],
             json!({"ig_account_id": "PAGE", "ig_sid": "PSID"})
         );
+    }
+
+    /// Two people whose messages carried one click id (Meta's example
+    /// placeholder, say; the second marked shared by the store): each lead's LeadSubmitted has an id of its own,
+    /// and the click's owner keeps the id the click alone gives.
+    #[test]
+    fn a_shared_click_id_still_gives_each_lead_its_own_event_id() {
+        let terms = Terms::default();
+        let lead = |phone: &str, shared: bool| {
+            let mut click = click_msg("m1", 0, Some("WABA1"));
+            click.click_shared = shared;
+            let reply = ev(
+                "r1",
+                2,
+                Kind::Message,
+                Some(Direction::Outbound),
+                Sender::Agent,
+            );
+            let again = ev(
+                "m2",
+                3,
+                Kind::Message,
+                Some(Direction::Inbound),
+                Sender::Customer,
+            );
+            let mut s = ContactState::new(phone);
+            for mut e in [click, reply, again] {
+                e.contact_key = phone.into();
+                s.apply(&e);
+            }
+            outcomes(&s, &terms, None)
+        };
+        let (owner, other) = (lead("+62811", false), lead("+62812", true));
+        assert_eq!(owner[0].name, EventName::LeadSubmitted);
+        assert_eq!(other[0].name, EventName::LeadSubmitted);
+        assert_eq!(other[0].plan, Plan::Send);
+        assert_ne!(owner[0].event_id, other[0].event_id);
+        assert_eq!(owner[0].event_id, format!("ls-{}", digest("clid:CL1")));
     }
 
     #[test]

@@ -68,6 +68,7 @@ pub fn join(a: &Event, b: &Event) -> Option<Event> {
             (x, y) => x.clone().or_else(|| y.clone()),
         },
         ctwa_clid: either(&a.ctwa_clid, &b.ctwa_clid),
+        click_shared: a.click_shared || b.click_shared,
         meta_account: either(&a.meta_account, &b.meta_account),
         aliases,
         conversion: a.conversion.clone(),

@@ -161,6 +161,12 @@ pub struct Event {
     /// event so conversions can be reported to Meta later.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ctwa_clid: Option<String>,
+    /// Another person held `ctwa_clid` first (a reused id, or Meta's
+    /// example placeholder): this event keeps it as its person's click for
+    /// the Conversions API, but does not tie them to the click's owner. Set
+    /// by the store, never by an intake or the API.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub click_shared: bool,
     /// The Meta account the message came to: the WhatsApp Business Account
     /// (a webhook's `entry.id`), the Page or the Instagram account; what the
     /// Conversions API names besides the click (`shared/spec/meta-capi.md`).
@@ -472,6 +478,7 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
         direction,
         sender,
         sender_known: false,
+        click_shared: false,
         contact_key,
         phone,
         external_id,

@@ -182,6 +182,11 @@ pub struct AdClick {
     pub account: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// The click id is another person's too, who holds it
+    /// (`Event::click_shared`): this person's events at Meta are named
+    /// apart from the holder's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub shared: bool,
 }
 
 /// How a Messenger contact's id starts when it is a website chat plugin's
@@ -200,6 +205,7 @@ impl AdClick {
             clid: clid.cloned(),
             account: ev.meta_account.clone(),
             user: user.cloned(),
+            shared: ev.click_shared && clid.is_some(),
         };
         match ev.channel.as_str() {
             "whatsapp" => ev.ctwa_clid.as_ref().map(|c| click(Some(c), None)),
@@ -857,6 +863,7 @@ mod tests {
             direction: Some(dir),
             sender,
             sender_known: false,
+            click_shared: false,
             contact_key: KEY.into(),
             phone: Some(KEY.into()),
             external_id: None,
@@ -1268,6 +1275,7 @@ mod tests {
                         direction,
                         sender,
                         sender_known: false,
+                        click_shared: false,
                         contact_key: KEYS[k].into(),
                         phone: (k < 2).then(|| KEYS[k].into()),
                         external_id: (k == 2).then(|| "77".into()),
@@ -1321,6 +1329,7 @@ mod tests {
                     direction: None,
                     sender: Sender::Customer,
                     sender_known: false,
+                    click_shared: false,
                     contact_key: KEYS[a].into(),
                     phone: (a < 2).then(|| KEYS[a].into()),
                     external_id: None,

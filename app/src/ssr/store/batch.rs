@@ -546,9 +546,13 @@ fn stored_groups(rows: &BTreeMap<String, Row>) -> Groups {
 /// person whose message carries the same id (an id reused, or a
 /// placeholder copied from Meta's examples) is not tied to it, and two
 /// people never become one lead through a click. A click no stored person
-/// holds goes to the smallest of the batch's people carrying it. (The
-/// event is stored without that tie or the click id, so `verify` groups it
-/// the same way.) Which of two people keeps a shared click depends on who
+/// holds goes to the smallest of the batch's people carrying it. The
+/// others keep the click id as theirs for the Conversions API, marked
+/// shared (`Event::click_shared`: their events at Meta are named by the
+/// click and their own key, so each lead is sent once and no two leads
+/// share an event id); Meta's detections of the click go to its owner.
+/// (The event is stored without the tie, so `verify` groups it the same
+/// way.) Which of two people owns a shared click depends on who
 /// came first: a departure from rule 7 for data Meta never sends (its
 /// click ids are one per click), since moving a click would split a
 /// contact.
@@ -592,11 +596,11 @@ fn claim_clicks<'a>(rows: &BTreeMap<String, Row>, events: &[&'a Event]) -> Vec<C
             } else {
                 let mut e = (*e).clone();
                 e.aliases.retain(mine);
-                // Nor is the click this person's to report to Meta (its
-                // `LeadSubmitted` is the click's owner's).
+                // The click id stays this person's to report to Meta,
+                // named apart from the owner's (`AdClick::shared`).
                 let theirs = |c: &String| !e.aliases.contains(&format!("{CLICK}{c}"));
                 if e.ctwa_clid.as_ref().is_some_and(theirs) {
-                    e.ctwa_clid = None;
+                    e.click_shared = true;
                 }
                 Cow::Owned(e)
             }
@@ -971,8 +975,21 @@ mod tests {
             let keys: Vec<&str> = leads.iter().map(|l| l.key.as_str()).collect();
             assert_eq!(keys, ["+6281200000001", "+6281200000002"]);
             assert!(leads[owner].buyer() && !leads[1 - owner].buyer());
-            // Only the click's owner is sendable with it (one LeadSubmitted a click).
-            assert!(leads[owner].sendable && !leads[1 - owner].sendable);
+            // Both are sendable with the click id each carried; the one
+            // who does not own it is named apart at Meta.
+            assert!(leads[owner].sendable && leads[1 - owner].sendable);
+            let mut clicks: Vec<_> = states
+                .iter()
+                .filter_map(|s| Some((s.key.clone(), s.click.clone()?.value)))
+                .collect();
+            clicks.sort_by(|x, y| x.0.cmp(&y.0));
+            let shared: Vec<(Option<&str>, bool)> = clicks
+                .iter()
+                .map(|(_, c)| (c.clid.as_deref(), c.shared))
+                .collect();
+            let mut want = [(Some("CTWA_CLID"), true), (Some("CTWA_CLID"), true)];
+            want[owner].1 = false;
+            assert_eq!(shared, want);
             // The stored events group as the contacts do.
             let events = load_events(&db).await.expect("events");
             assert_eq!(events.len(), 2, "{:?}", events.keys());
