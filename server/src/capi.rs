@@ -107,8 +107,17 @@ impl CapiSender {
             // posted alone so that only the bad ones are rejected (unless
             // the refusal is of the request: a token, say, refuses them all).
             Reply::Rejected { whole: false, .. } if n > 1 => {
-                for one in &claimed {
+                for (i, one) in claimed.iter().enumerate() {
                     let reply = self.post(std::slice::from_ref(one), None).await;
+                    // A throttle, an outage or a refusal of the request
+                    // meanwhile stands for the rest too: no more posts now.
+                    if matches!(
+                        reply,
+                        Reply::Retry { .. } | Reply::Rejected { whole: true, .. }
+                    ) {
+                        self.finish(&claimed[i..], reply).await?;
+                        break;
+                    }
                     self.finish(std::slice::from_ref(one), reply).await?;
                 }
             }
@@ -232,14 +241,12 @@ impl CapiSender {
             return TestOutcome::Failed("LEADS_META_TEST_EVENT_CODE is not set".into());
         };
         let t = now();
-        let event = json!({
-            "event_name": "LeadSubmitted",
-            "event_time": t,
-            "event_id": format!("test-{t}"),
-            "action_source": "business_messaging",
-            "messaging_channel": "whatsapp",
-            "user_data": {"whatsapp_business_account_id": "test", "ctwa_clid": "test"},
+        let click = self.leads.latest_click().await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "conversions API: no lead's click for the test event");
+            None
         });
+        let at = chrono::DateTime::from_timestamp(t, 0).unwrap_or_else(chrono::Utc::now);
+        let event = capi::test_event(at, click.as_ref());
         let reply = self.post_events(&[event], Some(&code)).await;
         let outcome = match reply {
             Reply::Sent {

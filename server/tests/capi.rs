@@ -533,11 +533,26 @@ async fn a_refused_token_is_one_request_and_a_refused_event_is_found_alone() {
     );
     let kc = ctwa_lead_engaging_and_buying(&s, "6281234500092", 2, 60).await;
     wait_states(&s, &kc, &["sent"]).await;
-    let sizes: Vec<usize> = graph.got()[1..]
-        .iter()
-        .map(|g| g.body["data"].as_array().map_or(0, Vec::len))
-        .collect();
-    assert_eq!(sizes, [2, 1, 1]);
+    let sizes = |from: usize| -> Vec<usize> {
+        graph.got()[from..]
+            .iter()
+            .map(|g| g.body["data"].as_array().map_or(0, Vec::len))
+            .collect()
+    };
+    assert_eq!(sizes(1), [2, 1, 1]);
+    // One bad event, then a throttle on the first one posted alone: the
+    // other is not posted into it; both go later, together.
+    graph.answer(
+        400,
+        json!({"error": {"message": "Invalid parameter", "code": 100, "error_subcode": 2804019}}),
+    );
+    graph.answer(
+        400,
+        json!({"error": {"message": "User request limit reached", "code": 17}}),
+    );
+    let kd = ctwa_lead_engaging_and_buying(&s, "6281234500093", 3, 60).await;
+    wait_states(&s, &kd, &["sent"]).await;
+    assert_eq!(sizes(4), [2, 1, 2]);
 }
 
 /// Two numbers whose messages carry one click id (Meta's documentation
@@ -572,6 +587,11 @@ async fn two_people_with_one_placeholder_click_id_are_two_leads_each_sent_once()
                 && e["user_data"]["ctwa_clid"] == "CTWA_CLID")
     );
     assert_ne!(got[0]["event_id"], got[1]["event_id"]);
+    // Meta delivers the second person's message again: nothing new is sent.
+    let body = ctwa_body(phones[1], "CTWA_CLID", "wamid.P1", ago(60));
+    webhook(&s, "/webhooks/whatsapp", WA_SECRET, &body).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(graph.events().len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1072,6 +1092,11 @@ async fn the_pages_show_each_outcome_the_closing_leads_and_the_test_event() {
     let test = &got[before];
     assert_eq!(test.body["test_event_code"], "TEST4242");
     assert_eq!(test.body["data"][0]["event_name"], "LeadSubmitted");
+    // Naming the lead clicked last, so that Meta can match it.
+    assert_eq!(
+        test.body["data"][0]["user_data"],
+        json!({"whatsapp_business_account_id": "WABA-777", "ctwa_clid": "CLID-PAGE"})
+    );
     assert_eq!(
         test.auth.as_deref(),
         Some(format!("Bearer {CAPI_TOKEN}").as_str())

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::event::ConversionType;
 use super::money::{self, Minor};
-use super::rules::{AdClick, ContactState, Terms};
+use super::rules::{AdClick, ContactState, Stamped, Terms};
 use super::secret::hex;
 
 /// An outcome more than this long after the click is not sent: Meta no
@@ -79,11 +79,14 @@ fn digest(text: &str) -> String {
     hex(&Sha256::digest(text.as_bytes())[..16])
 }
 
-/// What names the person at Meta: the click id (with the contact's key
-/// when another person holds that id too), or account and user.
-fn click_identity(c: &AdClick, key: &str) -> String {
+/// What names the person at Meta: the click id (with the id of the
+/// message that carried it when another person holds that id too: a
+/// contact's key can change, the message cannot), or account and user.
+fn click_identity(c: &Stamped<AdClick>) -> String {
+    let c_id = &c.stamp.id;
+    let c = &c.value;
     match &c.clid {
-        Some(clid) if c.shared => format!("clid:{clid}|{key}"),
+        Some(clid) if c.shared => format!("clid:{clid}|{c_id}"),
         Some(clid) => format!("clid:{clid}"),
         None => format!(
             "{}:{}:{}",
@@ -119,7 +122,7 @@ pub fn outcomes(state: &ContactState, terms: &Terms, late: Option<DateTime<Utc>>
     }
     let click = state.click.as_ref();
     let person = match click {
-        Some(c) => click_identity(&c.value, &state.key),
+        Some(c) => click_identity(c),
         None => format!("key:{}", state.key),
     };
     let plan = |at: DateTime<Utc>, by_meta: bool| plan_of(state, at, by_meta, late);
@@ -264,6 +267,29 @@ pub fn event_json(o: &Outcome, click: &AdClick, currency: &str) -> Value {
         ev["custom_data"] = json!({"value": money::to_json(v), "currency": currency});
     }
     ev
+}
+
+/// The settings' test event (sent with the test event code, so that it
+/// shows under Test events in Events Manager and nowhere else): a
+/// `LeadSubmitted` at `at` naming the person of `click`, the lead clicked
+/// last, so that Meta can match it; placeholders before any lead has one.
+pub fn test_event(at: DateTime<Utc>, click: Option<&AdClick>) -> Value {
+    let placeholder = AdClick {
+        channel: "whatsapp".into(),
+        clid: Some("test".into()),
+        account: Some("test".into()),
+        user: None,
+        shared: false,
+    };
+    let o = Outcome {
+        event_id: format!("test-{}", at.timestamp()),
+        name: EventName::LeadSubmitted,
+        at,
+        value: None,
+        conversion: None,
+        plan: Plan::Send,
+    };
+    event_json(&o, click.unwrap_or(&placeholder), "")
 }
 
 /// The outcomes of `state` to queue: planned `Send`, as (outcome, event)
@@ -697,6 +723,33 @@ mod tests {
         assert_eq!(other[0].plan, Plan::Send);
         assert_ne!(owner[0].event_id, other[0].event_id);
         assert_eq!(owner[0].event_id, format!("ls-{}", digest("clid:CL1")));
+    }
+
+    /// The test event names a real lead's click when there is one.
+    #[test]
+    fn the_test_event_names_the_latest_click_or_placeholders() {
+        let at = at(0);
+        let ig = AdClick {
+            channel: "instagram".into(),
+            clid: None,
+            account: Some("IG1".into()),
+            user: Some("IGSID".into()),
+            shared: false,
+        };
+        let e = test_event(at, Some(&ig));
+        assert_eq!(e["event_name"], "LeadSubmitted");
+        assert_eq!(e["event_time"], at.timestamp());
+        assert_eq!(e["messaging_channel"], "instagram");
+        assert_eq!(
+            e["user_data"],
+            json!({"ig_account_id": "IG1", "ig_sid": "IGSID"})
+        );
+        let e = test_event(at, None);
+        assert_eq!(e["messaging_channel"], "whatsapp");
+        assert_eq!(
+            e["user_data"],
+            json!({"whatsapp_business_account_id": "test", "ctwa_clid": "test"})
+        );
     }
 
     #[test]

@@ -412,6 +412,23 @@ impl LeadIndex {
             .collect()
     }
 
+    /// The live sendable lead clicked last, if any: the person the
+    /// Conversions API's test event names (a scan; the button is rare).
+    pub fn latest_clicked(&self) -> Option<String> {
+        let mut latest: Option<(DateTime<Utc>, u32)> = None;
+        for (s, h) in self.store.hot.iter().enumerate() {
+            if h.flags & ALIVE == 0 {
+                continue;
+            }
+            if let Some(c) = self.click_of(s as u32) {
+                if latest.is_none_or(|(l, _)| c > l) {
+                    latest = Some((c, s as u32));
+                }
+            }
+        }
+        latest.map(|(_, s)| self.facts(s).key)
+    }
+
     /// A lead's Conversions API state (`CAPI_*`).
     pub fn capi_of(&self, key: &str) -> Option<u8> {
         self.slot_of(key).map(|s| self.store.hot[s as usize].capi)

@@ -34,7 +34,7 @@ use crate::ssr::domain::event::Event;
 use crate::ssr::domain::filter::Filter;
 use crate::ssr::domain::hours::BusinessHours;
 use crate::ssr::domain::money::SpendRow;
-use crate::ssr::domain::rules::{ContactState, LeadFacts, Terms};
+use crate::ssr::domain::rules::{AdClick, ContactState, LeadFacts, Terms};
 use crate::ssr::index::LeadIndex;
 use crate::ssr::index::spend::SpendBook;
 use crate::ssr::index::{CAPI_NONE, CAPI_PENDING, CAPI_REJECTED, CAPI_SENT};
@@ -560,6 +560,20 @@ impl Leads {
         for (lead, code) in codes {
             index.set_capi(&lead, code);
         }
+    }
+
+    /// The click of the sendable lead clicked last, which the settings'
+    /// test event names (`capi::test_event`), if there is one.
+    pub async fn latest_click(&self) -> Result<Option<AdClick>, AppError> {
+        let key = self.read().latest_clicked();
+        let Some(key) = key else {
+            return Ok(None);
+        };
+        let state = contacts::state_of(&self.inner.db, &key).await?;
+        Ok(state
+            .and_then(|s| s.click)
+            .map(|c| c.value)
+            .filter(|c| c.missing().is_none()))
     }
 
     /// Notes an error of the sender that concerns no event (e.g. the
