@@ -352,9 +352,18 @@ fn ads_manager(
     let has_day = cols[2].is_some();
     let mut out = Vec::with_capacity(rows.len());
     let mut seen = HashSet::new();
-    for (at, [spend, id, day_, starts, ends, ad_name, campaign]) in table(names, rows, cols)? {
+    let cells = table(names, rows, cols)?;
+    let last = cells.len().saturating_sub(1);
+    for (i, (at, [spend, id, day_, starts, ends, ad_name, campaign])) in
+        cells.into_iter().enumerate()
+    {
         let e = |field: &'static str| move |m: String| err(at, field, m);
         if id.is_empty() {
+            // Ads Manager's summary row ("Include summary row": the totals,
+            // first or last, naming no ad) is left out, not refused.
+            if ad_name.is_empty() && last > 0 && (i == 0 || i == last) {
+                continue;
+            }
             let why = "is empty: each row must be one ad on one day; export at the Ads level";
             return Err(err(at, "Ad ID", why));
         }
@@ -645,6 +654,20 @@ mod tests {
         );
     }
 
+    /// The summary row Ads Manager can add (totals, no ad), first or last,
+    /// is not spend of an ad: left out.
+    #[test]
+    fn ads_manager_summary_rows_are_left_out() {
+        let head = "Reporting starts,Reporting ends,Ad name,Ad ID,Amount spent (IDR)\n";
+        let total = "2026-10-05,2026-10-06,,,30\n";
+        let ads = "2026-10-05,2026-10-05,A,1,10\n2026-10-06,2026-10-06,B,2,20\n";
+        for csv in [format!("{head}{total}{ads}"), format!("{head}{ads}{total}")] {
+            let rows = parse_spend_csv(&csv, "IDR").unwrap();
+            let got: Vec<(&str, i64)> = rows.iter().map(|r| (r.ad_id.as_str(), r.spend)).collect();
+            assert_eq!(got, [("1", 1000), ("2", 2000)]);
+        }
+    }
+
     #[test]
     fn ads_manager_refusals() {
         let summed =
@@ -666,6 +689,13 @@ mod tests {
         let e =
             parse_spend_csv("Ad ID,Day,Amount spent (IDR)\n,2026-10-05,5\n", "IDR").unwrap_err();
         assert!(e.message.contains("Ads level"));
+        // A row naming an ad but no Ad ID, among others: refused.
+        let e = parse_spend_csv(
+            "Ad ID,Ad name,Day,Amount spent (IDR)\n1,A,2026-10-05,5\n,B,2026-10-05,5\n3,C,2026-10-05,5\n",
+            "IDR",
+        )
+        .unwrap_err();
+        assert_eq!((e.line, e.message.contains("Ads level")), (3, true));
         assert_eq!(
             refused("Ad ID,Day,Amount spent (IDR)\n1,05/10/2026,5\n"),
             (2, "Day".into())
