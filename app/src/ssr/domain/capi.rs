@@ -335,8 +335,8 @@ pub enum Reply {
         subcode: Option<i64>,
         fbtrace_id: Option<String>,
         /// Refused for what the request is, not for one of its events (the
-        /// token, a permission, the dataset, a rate limit): each event
-        /// posted alone would be refused the same way.
+        /// token, a permission, the dataset): each event posted alone would
+        /// be refused the same way.
         whole: bool,
     },
     /// A 5xx or 429 (or no answer): tried again later.
@@ -688,8 +688,9 @@ mod tests {
     }
 
     /// Two people whose messages carried one click id (Meta's example
-    /// placeholder, say; the second marked shared by the store): each lead's LeadSubmitted has an id of its own,
-    /// and the click's owner keeps the id the click alone gives.
+    /// placeholder, say; the second marked shared by the store): each
+    /// lead's LeadSubmitted has an id of its own, and the click's owner
+    /// keeps the id the click alone gives.
     #[test]
     fn a_shared_click_id_still_gives_each_lead_its_own_event_id() {
         let terms = Terms::default();

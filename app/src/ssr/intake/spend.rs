@@ -266,9 +266,10 @@ fn plain(at: usize, cells: [&str; 5], spend: Result<Minor, &str>) -> Result<Spen
     })
 }
 
-/// Reads a spend CSV, Meta Ads Manager's export or the plain form, with
-/// repeated `(date, platform, ad_id)` rows reduced to the last one (in an
-/// export broken down by age, placement…, added up).
+/// Reads a spend CSV, Meta Ads Manager's export or the plain form. A
+/// repeated `(date, platform, ad_id)` is, in the plain form, the last row;
+/// in an export broken down by age, placement…, the parts added up; in an
+/// export without a breakdown it knows, refused.
 pub fn parse_spend_csv(text: &str, currency: &str) -> Result<Vec<SpendRow>, RowError> {
     let recs = records(text);
     let header = recs.first().map(|(_, h)| h.as_slice()).unwrap_or_default();
@@ -288,8 +289,7 @@ fn spend_rows(
     rows: &[(usize, Vec<String>)],
     currency: &str,
 ) -> Result<Vec<SpendRow>, RowError> {
-    let names = names.to_vec();
-    match kind_of_names(&names) {
+    match kind_of_names(names) {
         Some(CsvKind::AdsManager) if names.iter().any(|n| is_breakdown(n)) => {
             ads_manager(&names, rows, currency, true).map(sum_parts)
         }

@@ -627,17 +627,12 @@ async fn rejoin(
     if repeats.is_empty() {
         return Ok((rejoined, refold));
     }
-    let ids: Vec<_> = repeats.iter().map(|e| record("event", &e.id)).collect();
-    let mut res = tx
-        .query("SELECT ev, event FROM $eids;")
-        .bind(("eids", ids))
-        .await?;
-    let rows: Vec<serde_json::Value> = res.take(0)?;
-    let mut stored = HashMap::with_capacity(rows.len());
-    for r in rows {
-        let e = event_of(r).map_err(|e| TxError::Corrupt(e.to_string()))?;
-        stored.insert(e.id.clone(), e);
-    }
+    let ids: Vec<&str> = repeats.iter().map(|e| e.id.as_str()).collect();
+    let stored: HashMap<String, Event> = read_events(tx, &ids)
+        .await?
+        .into_iter()
+        .map(|e| (e.id.clone(), e))
+        .collect();
     for e in repeats {
         if let Some(old) = stored.get(&e.id) {
             if let Some(j) = join(old, e).filter(|j| j != old) {
@@ -677,19 +672,26 @@ async fn refold(
     all.extend(ids.iter().cloned());
     let mut state = ContactState::new(&old.key);
     for chunk in all.chunks(5000) {
-        let keys: Vec<_> = chunk.iter().map(|id| record("event", id)).collect();
-        let mut res = tx
-            .query("SELECT ev, event FROM $ids;")
-            .bind(("ids", keys))
-            .await?;
-        let rows: Vec<serde_json::Value> = res.take(0)?;
-        for r in rows {
-            let e = event_of(r).map_err(|e| TxError::Corrupt(e.to_string()))?;
+        let chunk: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        for e in read_events(tx, &chunk).await? {
             state.apply(rejoined.get(&e.id).unwrap_or(&e));
         }
     }
     state.aliases = old.aliases.clone();
     Ok(state)
+}
+
+/// The stored events of `ids` (those stored; in no particular order).
+async fn read_events(tx: &Tx, ids: &[&str]) -> Result<Vec<Event>, TxError> {
+    let keys: Vec<_> = ids.iter().map(|id| record("event", id)).collect();
+    let mut res = tx
+        .query("SELECT ev, event FROM $ids;")
+        .bind(("ids", keys))
+        .await?;
+    let rows: Vec<serde_json::Value> = res.take(0)?;
+    rows.into_iter()
+        .map(|r| event_of(r).map_err(|e| TxError::Corrupt(e.to_string())))
+        .collect()
 }
 
 /// The stored event: its id (for the existence check), its contact, and the
