@@ -775,18 +775,25 @@ mod tests {
 
     use crate::ssr::domain::event::test_batch as batch;
 
+    async fn in_memory() -> Leads {
+        let db = crate::ssr::store::db::connect("mem://", None, None, None)
+            .await
+            .expect("db");
+        Leads::open(db).await.expect("leads")
+    }
+
+    /// A customer's WhatsApp message from `phone` at `at`, as the API takes it.
+    fn inbound(id: &str, at: &str, phone: &str) -> serde_json::Value {
+        serde_json::json!({"id": id, "occurred_at": at, "channel": "whatsapp",
+            "direction": "inbound", "contact": {"phone": phone}})
+    }
+
     /// A reload after a lost change stream brings the index to exactly what
     /// was loaded, in place.
     #[tokio::test]
     async fn a_reload_changes_the_index_in_place() {
-        let db = crate::ssr::store::db::connect("mem://", None, None, None)
-            .await
-            .expect("db");
-        let leads = Leads::open(db).await.expect("leads");
-        let ev = |id: &str, phone: &str| {
-            serde_json::json!({"id": id, "occurred_at": "2026-11-20T03:00:00Z", "channel": "whatsapp",
-                "direction": "inbound", "contact": {"phone": phone}})
-        };
+        let leads = in_memory().await;
+        let ev = |id: &str, phone: &str| inbound(id, "2026-11-20T03:00:00Z", phone);
         leads
             .ingest(batch(serde_json::json!([
                 ev("r1", "+6281234567890"),
@@ -806,18 +813,11 @@ mod tests {
     /// as it is stored: found by every number it has had.
     #[tokio::test]
     async fn verify_agrees_on_a_contact_of_three_numbers() {
-        let db = crate::ssr::store::db::connect("mem://", None, None, None)
-            .await
-            .expect("db");
-        let leads = Leads::open(db).await.expect("leads");
-        let ev = |id: &str, at: &str, phone: &str| {
-            serde_json::json!({"id": id, "occurred_at": at, "channel": "whatsapp",
-                "direction": "inbound", "contact": {"phone": phone}})
-        };
+        let leads = in_memory().await;
         let mut events = batch(serde_json::json!([
-            ev("n1", "2026-11-20T03:00:00Z", "+6281299990001"),
-            ev("n2", "2026-11-21T03:00:00Z", "+6281299990002"),
-            ev("n3", "2026-11-22T03:00:00Z", "+6281299990003")
+            inbound("n1", "2026-11-20T03:00:00Z", "+6281299990001"),
+            inbound("n2", "2026-11-21T03:00:00Z", "+6281299990002"),
+            inbound("n3", "2026-11-22T03:00:00Z", "+6281299990003")
         ]));
         // Each new number tied to the one before, as a number change ties them.
         events[1].aliases = vec!["+6281299990001".into()];
