@@ -411,13 +411,13 @@ impl SettingsArgs {
         })
     }
 
+    /// The address to listen on, checked before the database is opened.
+    pub fn listen_address(&self) -> Result<std::net::SocketAddr, String> {
+        listen_address(&self.addr)
+    }
+
     pub fn leptos_options(&self) -> Result<LeptosOptions, String> {
-        let addr: std::net::SocketAddr = self.addr.parse().map_err(|_| {
-            format!(
-                "--addr: {:?} is not an address like 127.0.0.1:3000",
-                self.addr
-            )
-        })?;
+        let addr = listen_address(&self.addr)?;
         Ok(LeptosOptions::builder()
             .output_name("leads-dashboard")
             .site_root(self.site_root.as_str())
@@ -426,4 +426,24 @@ impl SettingsArgs {
             .env(Env::PROD)
             .build())
     }
+}
+
+/// `--addr` as an IP address and port, or a host name and port
+/// (`localhost:3000`, resolved once at start; its IPv4 address when it has
+/// one, as most clients try that).
+fn listen_address(text: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let bad =
+        || format!("--addr: {text:?} is not an address like 127.0.0.1:3000 or localhost:3000");
+    if let Ok(addr) = text.parse() {
+        return Ok(addr);
+    }
+    // A port is required: `to_socket_addrs` needs one anyway.
+    let found: Vec<std::net::SocketAddr> = text.to_socket_addrs().map_err(|_| bad())?.collect();
+    found
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(found.first())
+        .copied()
+        .ok_or_else(bad)
 }

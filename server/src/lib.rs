@@ -22,6 +22,10 @@ use cli::{Cli, Command};
 pub async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
     let settings = cli.settings.resolve()?;
     let command = cli.command.unwrap_or(Command::Serve);
+    if matches!(command, Command::Serve) {
+        // A wrong --addr stops the start before the database is opened.
+        cli.settings.listen_address()?;
+    }
     if let Command::Floor { file } = &command {
         return floor::run(file, settings.region).map(|()| std::process::ExitCode::SUCCESS);
     }

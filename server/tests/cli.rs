@@ -620,3 +620,51 @@ async fn the_database_is_sized_from_leads_memory() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--addr` takes a host name with its port (`localhost:PORT`), and a
+/// wrong address stops the start at once, naming the setting.
+#[tokio::test]
+async fn the_address_may_name_a_host_and_a_wrong_one_stops_the_start() {
+    let bin = env!("CARGO_BIN_EXE_leads-dashboard");
+    let out = std::process::Command::new(bin)
+        .args(["serve", "--db", "mem://", "--addr", "nowhere"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--addr"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let mut child = std::process::Command::new(bin)
+        .args([
+            "serve",
+            "--db",
+            "mem://",
+            "--addr",
+            &format!("localhost:{port}"),
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let healthy = loop {
+        let r = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await;
+        if r.is_ok_and(|r| r.status() == 200) {
+            break true;
+        }
+        if std::time::Instant::now() > deadline {
+            break false;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(healthy, "the server listened on localhost:{port}");
+}

@@ -175,7 +175,8 @@ pub struct Event {
     pub meta_account: Option<String>,
     /// Other contact keys of the same person that this event ties to
     /// `contact_key` (`shared/spec/channels.md`, "One person, several
-    /// identifiers"). Only from webhooks; empty for API events.
+    /// identifiers"); on the API, the `external_id` of a contact named by
+    /// its phone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aliases: Vec<String>,
     /// Only on `conversion` events.
@@ -276,6 +277,17 @@ fn opt_text(
             Ok((!s.is_empty()).then(|| s.to_owned()))
         }
         Some(_) => Err(bad(field, "must be a string")),
+    }
+}
+
+/// A field of ours beyond `events.md` (`ctwa_clid`, `meta_account_id`):
+/// text when it is text; any other value is one of the "unknown fields"
+/// the spec says are ignored, so it is dropped rather than refusing the
+/// batch (another system may use the same name for something else).
+fn extension(obj: &Map<String, Value>, key: &'static str) -> Result<Option<String>, Invalid> {
+    match obj.get(key) {
+        Some(Value::String(_)) => opt_text(obj, key, key),
+        _ => Ok(None),
     }
 }
 
@@ -450,6 +462,14 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
             return Err(bad("contact", "needs a phone or an external_id"));
         }
     };
+    // A phone and the channel's own id of one person: the phone names the
+    // contact (rule 1) and the id is tied to it, so that the same person
+    // writing later without the phone (an Instagram user id alone) is the
+    // same contact, not a second lead.
+    let aliases = match (&phone, &external_id) {
+        (Some(_), Some(x)) if channel_given.is_some() => vec![external_key(&channel, x)],
+        _ => Vec::new(),
+    };
     let name = opt_text(contact, "name", "contact.name")?;
     let email = opt_text(contact, "email", "contact.email")?;
     if let Some(e) = &email {
@@ -485,9 +505,9 @@ pub fn validate(item: &Value, region: Region) -> Result<Event, Invalid> {
         name,
         email,
         source,
-        ctwa_clid: opt_text(obj, "ctwa_clid", "ctwa_clid")?,
-        meta_account: opt_text(obj, "meta_account_id", "meta_account_id")?,
-        aliases: Vec::new(),
+        ctwa_clid: extension(obj, "ctwa_clid")?,
+        meta_account: extension(obj, "meta_account_id")?,
+        aliases,
         conversion: match kind {
             Kind::Conversion => Some(validate_conversion(obj)?),
             _ => None,
@@ -624,7 +644,7 @@ fn validate_source(s: &Map<String, Value>) -> Result<Source, Invalid> {
 }
 
 fn looks_like_email(e: &str) -> bool {
-    let Some((local, domain)) = e.rsplit_once('@') else {
+    let Some((local, domain)) = e.split_once('@') else {
         return false;
     };
     !local.is_empty()
@@ -745,6 +765,9 @@ mod tests {
         ev["contact"]["email"] = json!("budi at mail");
         assert_eq!(error_of(ev).0, "contact.email");
         let mut ev = inbound();
+        ev["contact"]["email"] = json!("budi@mail@example.com");
+        assert_eq!(error_of(ev).0, "contact.email");
+        let mut ev = inbound();
         ev["source"] = json!({"name": "no platform"});
         assert_eq!(error_of(ev).0, "source.platform");
         let mut ev = inbound();
@@ -756,6 +779,30 @@ mod tests {
         let mut ev = inbound();
         ev["sender"] = json!("agent");
         assert_eq!(error_of(ev).0, "sender");
+    }
+
+    #[test]
+    fn our_own_fields_of_another_type_are_ignored_as_unknown() {
+        let mut ev = inbound();
+        ev["ctwa_clid"] = json!(12345);
+        ev["meta_account_id"] = json!({"id": "1"});
+        let batch = parse_batch(
+            Value::Array(vec![ev]).to_string().as_bytes(),
+            region(),
+            "IDR",
+        )
+        .expect("valid");
+        assert_eq!(batch[0].ctwa_clid, None);
+        assert_eq!(batch[0].meta_account, None);
+        let mut ev = inbound();
+        ev["ctwa_clid"] = json!("ARAkLkA8rmlFeiCktEJQ");
+        let batch = parse_batch(
+            Value::Array(vec![ev]).to_string().as_bytes(),
+            region(),
+            "IDR",
+        )
+        .expect("valid");
+        assert_eq!(batch[0].ctwa_clid.as_deref(), Some("ARAkLkA8rmlFeiCktEJQ"));
     }
 
     #[test]

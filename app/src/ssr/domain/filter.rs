@@ -390,16 +390,17 @@ impl Filter {
     }
 
     /// For reads that are not paged (summary, CSV): `cursor` and `limit`
-    /// are ignored, whatever they hold.
+    /// are checked like every filter (`api.md`: the table is shared, and a
+    /// malformed parameter answers 400 naming it), then ignored.
     pub fn parse_unpaged(
         params: &HashMap<String, String>,
         default_tz: Tz,
         now: DateTime<Utc>,
     ) -> Result<Filter, AppError> {
-        let mut params = params.clone();
-        params.remove("cursor");
-        params.remove("limit");
-        Filter::parse(&params, default_tz, now)
+        let mut filter = Filter::parse(params, default_tz, now)?;
+        filter.after = None;
+        filter.limit = DEFAULT_LIMIT;
+        Ok(filter)
     }
 
     pub fn from_query(
@@ -626,12 +627,24 @@ mod tests {
     }
 
     #[test]
-    fn unpaged_reads_ignore_cursor_and_limit() {
-        let params = [("cursor", "garbage"), ("limit", "0")]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let f = Filter::parse_unpaged(&params, chrono_tz::Asia::Jakarta, now()).expect("ok");
+    fn unpaged_reads_check_cursor_and_limit_then_ignore_them() {
+        let unpaged = |pairs: &[(&str, &str)]| {
+            let params = pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Filter::parse_unpaged(&params, chrono_tz::Asia::Jakarta, now())
+        };
+        let cursor = Cursor {
+            date: (1_763_604_903, 5),
+            touch: None,
+            name: None,
+            key: "+62812".into(),
+        };
+        let c = encode_cursor(parse(&[]).expect("ok").sort, &cursor);
+        let f = unpaged(&[("cursor", &c), ("limit", "2")]).expect("ok");
         assert_eq!((f.after, f.limit), (None, DEFAULT_LIMIT));
+        assert_eq!(param_of(unpaged(&[("cursor", "garbage")])), "cursor");
+        assert_eq!(param_of(unpaged(&[("limit", "0")])), "limit");
     }
 }

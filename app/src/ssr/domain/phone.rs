@@ -18,7 +18,8 @@ pub fn parse_region(text: &str) -> Option<Region> {
 /// is worse than storing an unusual number (rule 1). Text that is not a phone
 /// number is refused.
 pub fn normalize(text: &str, region: Region) -> Result<String, &'static str> {
-    let text = text.trim();
+    let plain = plain(text);
+    let text = plain.trim();
     if text.is_empty() {
         return Err("is empty");
     }
@@ -48,6 +49,33 @@ pub fn normalize(text: &str, region: Region) -> Result<String, &'static str> {
         .find(is_possible)
         .map(|n| e164(&n))
         .ok_or("is not a possible phone number for its country")
+}
+
+/// The number as people's tools write it, in plain ASCII: a number copied
+/// from WhatsApp or a phone's contacts comes wrapped in direction marks
+/// (U+202A … U+202C), with non-breaking hyphens and narrow spaces; others
+/// type en dashes, full-width digits or a full-width plus. Invisible marks
+/// go, every kind of space becomes a space and of dash a hyphen, and
+/// full-width digits their ASCII digits (other scripts' digits stay
+/// refused: no one writes an Indonesian number in them).
+fn plain(text: &str) -> String {
+    text.chars()
+        .filter_map(|c| match c {
+            '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' => None,
+            '\u{feff}' | '\u{00ad}' => None,
+            '\u{00a0}' | '\u{2000}'..='\u{200a}' | '\u{202f}' | '\u{205f}' | '\u{3000}' => {
+                Some(' ')
+            }
+            '\u{2010}'..='\u{2015}' | '\u{2212}' | '\u{fe63}' | '\u{ff0d}' => Some('-'),
+            '\u{ff0b}' => Some('+'),
+            '\u{ff08}' => Some('('),
+            '\u{ff09}' => Some(')'),
+            '\u{ff0e}' => Some('.'),
+            '\u{ff0f}' => Some('/'),
+            '\u{ff10}'..='\u{ff19}' => char::from_u32(c as u32 - 0xff10 + '0' as u32),
+            c => Some(c),
+        })
+        .collect()
 }
 
 fn e164(n: &PhoneNumber) -> String {
@@ -171,6 +199,29 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn numbers_copied_from_apps_are_the_same_number() {
+        for text in [
+            // WhatsApp's "copy number": direction marks, non-breaking hyphens.
+            "\u{202a}+62 812\u{2011}3456\u{2011}7890\u{202c}",
+            "\u{200e}+62 812-3456-7890",
+            "+62 812\u{2013}3456\u{2013}7890",
+            "+62\u{202f}812\u{202f}3456\u{202f}7890",
+            "\u{ff0b}62 812 3456 7890",
+            "\u{ff10}\u{ff18}\u{ff11}\u{ff12} 3456 7890",
+            "\u{feff}0812\u{00a0}3456\u{00a0}7890",
+        ] {
+            assert_eq!(
+                normalize(text, id()).as_deref(),
+                Ok("+6281234567890"),
+                "{text:?}"
+            );
+        }
+        // Still no words.
+        assert!(normalize("\u{202a}call me\u{202c}", id()).is_err());
+        assert!(normalize("\u{202a}\u{202c}", id()).is_err());
     }
 
     #[test]
