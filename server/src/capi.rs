@@ -1,10 +1,11 @@
 //! The Conversions API sender (`shared/spec/meta-capi.md`): a task that
 //! claims due events from the outbox (through the `Leads` service), posts
-//! them to Meta in batches and records each answer. A 5xx, a 429 or no
-//! answer is tried again later with back-off; any other 4xx rejects the
-//! events with Meta's message and is not retried. The token goes in the
-//! request's `Authorization` header and body only: never in a URL, a log
-//! line or an answer.
+//! them to Meta in batches and records each answer. A 5xx, a 429 (or a 4xx
+//! with one of the Graph API's rate-limit codes) or no answer is tried
+//! again later with back-off; any other 4xx rejects every event of the
+//! request with Meta's message and none is posted again. The token goes in
+//! the request's `Authorization` header and body only: never in a URL, a
+//! log line or an answer.
 
 use std::time::Duration;
 
@@ -101,28 +102,11 @@ impl CapiSender {
         if n == 0 {
             return Ok(0);
         }
+        // Meta's answer stands for every event of the request: a refusal
+        // (of one event or of the request) rejects them all with its
+        // message, and none is posted again.
         let reply = self.post(&claimed, None).await;
-        match reply {
-            // One bad event makes Meta refuse the whole request: each is
-            // posted alone so that only the bad ones are rejected (unless
-            // the refusal is of the request: a token, say, refuses them all).
-            Reply::Rejected { whole: false, .. } if n > 1 => {
-                for (i, one) in claimed.iter().enumerate() {
-                    let reply = self.post(std::slice::from_ref(one), None).await;
-                    // A throttle, an outage or a refusal of the request
-                    // meanwhile stands for the rest too: no more posts now.
-                    if matches!(
-                        reply,
-                        Reply::Retry { .. } | Reply::Rejected { whole: true, .. }
-                    ) {
-                        self.finish(&claimed[i..], reply).await?;
-                        break;
-                    }
-                    self.finish(std::slice::from_ref(one), reply).await?;
-                }
-            }
-            reply => self.finish(&claimed, reply).await?,
-        }
+        self.finish(&claimed, reply).await?;
         Ok(n)
     }
 
@@ -222,12 +206,10 @@ impl CapiSender {
                 message,
                 subcode,
                 fbtrace_id,
-                whole,
             } => Reply::Rejected {
                 message: clean(message),
                 subcode,
                 fbtrace_id,
-                whole,
             },
             Reply::Retry { why } => Reply::Retry { why: clean(why) },
             sent => sent,

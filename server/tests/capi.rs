@@ -496,12 +496,13 @@ async fn ctwa_lead_engaging_and_buying(s: &InProcess, phone: &str, n: usize, min
     key
 }
 
-/// A refusal of one event in a request makes Meta refuse the request: its
-/// events are posted again one by one, so only the bad one is rejected. A
-/// refusal of the request itself (the token) is not: one request, and
-/// every event in it rejected with Meta's message.
+/// Meta's refusal of a request stands for every event in it: one request,
+/// and each of its events rejected with Meta's message and never posted
+/// again, whether Meta refused the request itself (the token) or one of its
+/// events. A rate limit on a request of two is no refusal: both are posted
+/// again later, together.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_token_is_one_request_and_a_refused_event_is_found_alone() {
+async fn a_refused_request_rejects_all_its_events_in_one_request_and_a_throttle_retries_all() {
     let graph = Standin::start().await;
     graph.answer(
         400,
@@ -524,35 +525,54 @@ async fn a_refused_token_is_one_request_and_a_refused_event_is_found_alone() {
             "Error validating access token: Session has expired"
         );
     }
-    // One bad event (Meta's answer to the request of two), then every
-    // request taken: the two are posted alone and both are sent.
+    // One bad event (Meta's answer to the request of two): one request,
+    // both events rejected with Meta's message, subcode and trace.
     graph.answer(
         400,
         json!({"error": {"message": "Invalid parameter", "type": "OAuthException", "code": 100,
-                         "error_subcode": 2804019}}),
+                         "error_subcode": 2804019, "fbtrace_id": "TRACE-BAD"}}),
     );
     let kc = ctwa_lead_engaging_and_buying(&s, "6281234500092", 2, 60).await;
-    wait_states(&s, &kc, &["sent"]).await;
+    let d = wait_states(&s, &kc, &["rejected"]).await;
+    let events = d["capi"]["events"].as_array().expect("events");
+    assert_eq!(events.len(), 2, "{d}");
+    for e in events {
+        assert_eq!(e["message"], "Invalid parameter", "{e}");
+        assert_eq!(e["error_subcode"], 2804019, "{e}");
+        assert_eq!(e["fbtrace_id"], "TRACE-BAD", "{e}");
+    }
     let sizes = |from: usize| -> Vec<usize> {
         graph.got()[from..]
             .iter()
             .map(|g| g.body["data"].as_array().map_or(0, Vec::len))
             .collect()
     };
-    assert_eq!(sizes(1), [2, 1, 1]);
-    // One bad event, then a throttle on the first one posted alone: the
-    // other is not posted into it; both go later, together.
-    graph.answer(
-        400,
-        json!({"error": {"message": "Invalid parameter", "code": 100, "error_subcode": 2804019}}),
+    assert_eq!(sizes(1), [2]);
+    // Longer than the back-off (1 s, then 2 s): neither is posted again.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(sizes(1), [2], "a rejected event was posted again");
+    let ids: Vec<&Value> = events.iter().map(|e| &e["event_id"]).collect();
+    let posts = graph
+        .events()
+        .iter()
+        .filter(|e| ids.contains(&&e["event_id"]))
+        .count();
+    assert_eq!(posts, 2, "{:?}", graph.got());
+    let d = detail(&s, &kc).await;
+    assert!(
+        d["capi"]["events"]
+            .as_array()
+            .is_some_and(|evs| evs.iter().all(|e| e["state"] == "rejected")),
+        "{d}"
     );
+    // A rate limit on a request of two: no refusal; both go later, together.
     graph.answer(
         400,
         json!({"error": {"message": "User request limit reached", "code": 17}}),
     );
     let kd = ctwa_lead_engaging_and_buying(&s, "6281234500093", 3, 60).await;
     wait_states(&s, &kd, &["sent"]).await;
-    assert_eq!(sizes(4), [2, 1, 2]);
+    assert_eq!(sizes(2), [2, 2]);
 }
 
 /// Two numbers whose messages carry one click id (Meta's documentation

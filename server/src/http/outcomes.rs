@@ -69,10 +69,12 @@ async fn post_spend(
 ) -> Result<axum::Json<serde_json::Value>, ApiError> {
     let value: serde_json::Value =
         serde_json::from_slice(&body).map_err(|e| AppError::InvalidJson(e.to_string()))?;
-    let rows = spend::parse_spend_json(&value).map_err(|e| AppError::InvalidEvent {
-        index: e.line,
-        field: e.field,
-        message: e.message,
+    let rows = spend::parse_spend_json(&value, &state.settings.currency).map_err(|e| {
+        AppError::InvalidEvent {
+            index: e.line,
+            field: e.field,
+            message: e.message,
+        }
     })?;
     let n = state.leads.put_spend(rows).await?;
     Ok(axum::Json(serde_json::json!({ "accepted": n })))

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::event::ConversionType;
 use super::money::{self, Minor};
-use super::rules::{AdClick, ContactState, Stamped, Terms};
+use super::rules::{AdClick, ContactState, Stamped, Terms, attributed};
 use super::secret::hex;
 
 /// An outcome more than this long after the click is not sent: Meta no
@@ -109,13 +109,14 @@ pub fn no_click(state: &ContactState) -> &'static str {
 }
 
 /// A lead's outcomes under `terms` (only a lead has any): one
-/// `LeadSubmitted` at the first of engaged, qualified or submitted details,
-/// and a `Purchase` per purchase; each with what becomes of it. An outcome
-/// more than 7 days after the click is not sent (the spec's rule: the
-/// outcome's time against the click's, whenever it is learnt). With
-/// `late`, an outcome whose window had closed by then is not sent either:
-/// the queueing at start of outcomes known before sending was set up, and
-/// the detail of one never queued, which would not be sent now.
+/// `LeadSubmitted` at the first of engaged and the qualified or submitted
+/// details that count for the lead, and a `Purchase` per purchase; each
+/// with what becomes of it. An outcome more than 7 days after the click is
+/// not sent (the spec's rule: the outcome's time against the click's,
+/// whenever it is learnt). With `late`, an outcome whose window had closed
+/// by then is not sent either: the queueing at start of outcomes known
+/// before sending was set up, and the detail of one never queued, which
+/// would not be sent now.
 pub fn outcomes(state: &ContactState, terms: &Terms, late: Option<DateTime<Utc>>) -> Vec<Outcome> {
     if !state.is_lead() {
         return Vec::new();
@@ -127,7 +128,7 @@ pub fn outcomes(state: &ContactState, terms: &Terms, late: Option<DateTime<Utc>>
     };
     let plan = |at: DateTime<Utc>, by_meta: bool| plan_of(state, at, by_meta, late);
     let mut out = Vec::new();
-    if let Some((at, conversion, by_meta)) = lead_submitted(state, state.engaged_at(terms)) {
+    if let Some((at, conversion, by_meta)) = lead_submitted(state, terms, state.engaged_at(terms)) {
         out.push(Outcome {
             event_id: format!("ls-{}", digest(&person)),
             name: EventName::LeadSubmitted,
@@ -175,13 +176,18 @@ fn plan_of(
 }
 
 /// The moment of the lead's `LeadSubmitted`: the earliest of engaged (at
-/// `engaged_at`) and its qualified / lead_submitted conversions (with the
-/// conversion, and whether Meta detected it).
-fn lead_submitted(
-    state: &ContactState,
+/// `engaged_at`) and its qualified / lead_submitted conversions that count
+/// for it under `terms` (`outcomes.md`: at or after its Date and within the
+/// attribution window; one from before, a CRM import of someone who had not
+/// written yet, say, sets nothing), with the conversion, and whether Meta
+/// detected it.
+fn lead_submitted<'a>(
+    state: &'a ContactState,
+    terms: &Terms,
     engaged_at: Option<DateTime<Utc>>,
-) -> Option<(DateTime<Utc>, Option<&str>, bool)> {
+) -> Option<(DateTime<Utc>, Option<&'a str>, bool)> {
     let engaged = engaged_at.map(|at| (at, None, false));
+    let date = state.date();
     let submitted = state
         .conversions
         .iter()
@@ -189,7 +195,7 @@ fn lead_submitted(
             matches!(
                 c.kind,
                 ConversionType::Qualified | ConversionType::LeadSubmitted
-            )
+            ) && date.is_some_and(|d| attributed(d, terms.attribution, c.at))
         })
         .map(|c| (c.at, Some(c.id.as_str()), c.meta))
         .min();
@@ -200,8 +206,8 @@ fn lead_submitted(
 /// (what the settings count): whether one came after it, so is not sent
 /// ("window passed"), and whether one came within it, so is sent when it is
 /// known in time. Meta's own detections are neither (Meta has them).
-/// `engaged_at` as [`ContactState::engaged_at`] gives it.
-pub fn timing(state: &ContactState, engaged_at: Option<DateTime<Utc>>) -> Timing {
+/// `engaged_at` as [`ContactState::engaged_at`] gives it under `terms`.
+pub fn timing(state: &ContactState, terms: &Terms, engaged_at: Option<DateTime<Utc>>) -> Timing {
     let mut t = Timing::default();
     if !state.is_lead()
         || state
@@ -211,7 +217,7 @@ pub fn timing(state: &ContactState, engaged_at: Option<DateTime<Utc>>) -> Timing
     {
         return t;
     }
-    let moments = lead_submitted(state, engaged_at)
+    let moments = lead_submitted(state, terms, engaged_at)
         .map(|(at, _, by_meta)| (at, by_meta))
         .into_iter()
         .chain(
@@ -329,15 +335,12 @@ pub enum Reply {
         events_received: Option<i64>,
         fbtrace_id: Option<String>,
     },
-    /// A 4xx other than 429: not retried.
+    /// A 4xx other than 429 and the Graph API's rate limits: every event of
+    /// the request is rejected with Meta's message, and not retried.
     Rejected {
         message: String,
         subcode: Option<i64>,
         fbtrace_id: Option<String>,
-        /// Refused for what the request is, not for one of its events (the
-        /// token, a permission, the dataset): each event posted alone would
-        /// be refused the same way.
-        whole: bool,
     },
     /// A 5xx or 429 (or no answer): tried again later.
     Retry { why: String },
@@ -374,19 +377,8 @@ pub fn classify(status: u16, body: &[u8]) -> Reply {
             },
             subcode: err["error_subcode"].as_i64(),
             fbtrace_id: trace,
-            whole: about_the_request(status, err["code"].as_i64(), err["error_subcode"].as_i64()),
         },
     }
-}
-
-/// Whether a refusal is of the request itself: HTTP 401/403/404, or one of
-/// the Graph API's error codes for an access token (190, 102), a
-/// permission (10, 200–299) or an object that does not exist (100 with
-/// subcode 33: the dataset).
-fn about_the_request(status: u16, code: Option<i64>, subcode: Option<i64>) -> bool {
-    matches!(status, 401 | 403 | 404)
-        || matches!(code, Some(10 | 102 | 190 | 200..=299))
-        || (code == Some(100) && subcode == Some(33))
 }
 
 /// Meta's messages are shown as they are, within reason.
@@ -469,6 +461,17 @@ mod tests {
         e
     }
 
+    fn qualified(id: &str, min: i64) -> Event {
+        let mut e = ev(id, min, Kind::Conversion, None, Sender::System);
+        e.conversion = Some(Conversion {
+            kind: ConversionType::Qualified,
+            value: None,
+            currency: None,
+            detected_by_meta: false,
+        });
+        e
+    }
+
     fn fold(events: &[Event]) -> ContactState {
         let mut s = ContactState::new("+628111");
         for e in events {
@@ -534,6 +537,47 @@ mod tests {
         assert_eq!(to_send(&again, &terms, "IDR", None), sent);
     }
 
+    /// A qualified conversion from before the lead's Date (a CRM import 3
+    /// days before the person first wrote) does not count for the lead, so
+    /// sets no moment: the lead's LeadSubmitted is its engaged message,
+    /// sent, not one "before the click".
+    #[test]
+    fn a_qualified_conversion_before_the_leads_date_leaves_lead_submitted_at_engaged() {
+        let terms = Terms::default();
+        let day = 24 * 60;
+        let s = fold(&[
+            qualified("q0", -3 * day),
+            click_msg("m1", 0, Some("WABA1")),
+            ev(
+                "r1",
+                2,
+                Kind::Message,
+                Some(Direction::Outbound),
+                Sender::Agent,
+            ),
+            ev(
+                "m2",
+                3,
+                Kind::Message,
+                Some(Direction::Inbound),
+                Sender::Customer,
+            ),
+        ]);
+        assert_eq!(s.date(), Some(at(0)));
+        assert_eq!(s.engaged_at(&terms), Some(at(3)));
+        let all = outcomes(&s, &terms, None);
+        assert_eq!(all.len(), 1);
+        let ls = &all[0];
+        assert_eq!(
+            (ls.name, ls.at, ls.conversion.as_deref(), &ls.plan),
+            (EventName::LeadSubmitted, at(3), None, &Plan::Send)
+        );
+        let sent = to_send(&s, &terms, "IDR", None);
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].1["event_time"], at(3).timestamp());
+        assert!(timing(&s, &terms, s.engaged_at(&terms)).in_time);
+    }
+
     /// "Window passed" is an outcome after the click's 7 days, not one Meta
     /// detected itself, nor one within them.
     #[test]
@@ -543,7 +587,7 @@ mod tests {
         let click = click_msg("m1", 0, Some("WABA1"));
         let passed = |events: &[Event]| {
             let s = fold(events);
-            timing(&s, s.engaged_at(&terms)).late
+            timing(&s, &terms, s.engaged_at(&terms)).late
         };
         assert!(!passed(&[click.clone()]));
         assert!(!passed(&[click.clone(), purchase("p1", 30, 100, false)]));
@@ -764,29 +808,32 @@ mod tests {
         );
         assert_eq!(
             classify(400, br#"{"error": {"message": "Invalid parameter", "error_subcode": 2804003, "fbtrace_id": "T2"}}"#),
-            Reply::Rejected { message: "Invalid parameter".into(), subcode: Some(2804003), fbtrace_id: Some("T2".into()), whole: false }
+            Reply::Rejected { message: "Invalid parameter".into(), subcode: Some(2804003), fbtrace_id: Some("T2".into()) }
         );
-        // The token, a permission or the dataset: every event would be
-        // refused alike.
-        for (status, body) in [
+        // The token, a permission or the dataset: rejected like a refused
+        // event, with Meta's message (the status when there is none).
+        for (status, body, message) in [
             (
                 400,
                 r#"{"error": {"message": "Error validating access token", "code": 190, "error_subcode": 463}}"#,
+                "Error validating access token",
             ),
             (
                 400,
                 r#"{"error": {"message": "Permissions error", "code": 200}}"#,
+                "Permissions error",
             ),
             (
                 400,
                 r#"{"error": {"message": "Unsupported post request", "code": 100, "error_subcode": 33}}"#,
+                "Unsupported post request",
             ),
-            (401, ""),
+            (401, "", "HTTP 401"),
         ] {
             assert!(
                 matches!(
                     classify(status, body.as_bytes()),
-                    Reply::Rejected { whole: true, .. }
+                    Reply::Rejected { message: m, .. } if m == message
                 ),
                 "{body}"
             );

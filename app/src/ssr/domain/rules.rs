@@ -142,6 +142,11 @@ pub struct ContactState {
     pub external_id: Option<Stamped<String>>,
     /// Rule 2: the earliest inbound message (its value is its channel).
     pub first_inbound: Option<Stamped<String>>,
+    /// The latest inbound message: another than the first means the lead
+    /// is no "one message" lead (`outcomes.md`). Absent in states stored
+    /// before it: then the kept `marks` tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_inbound: Option<Stamp>,
     /// Rule 5: the earliest and the latest inbound message with a source.
     pub first_source: Option<Stamped<Source>>,
     pub last_source: Option<Stamped<Source>>,
@@ -311,6 +316,7 @@ impl ContactState {
         );
         if ev.is_inbound() {
             merge(&mut self.first_inbound, &stamp, &ev.channel, true);
+            self.note_last_inbound(&stamp);
             if let Some(src) = &ev.source {
                 merge(&mut self.first_source, &stamp, src, true);
                 merge(&mut self.last_source, &stamp, src, false);
@@ -319,6 +325,12 @@ impl ContactState {
             self.note_click(ev, &stamp);
         } else if ev.is_touch() {
             self.add_touch(ev.occurred_at);
+        }
+    }
+
+    fn note_last_inbound(&mut self, stamp: &Stamp) {
+        if self.last_inbound.as_ref().is_none_or(|l| stamp > l) {
+            self.last_inbound = Some(stamp.clone());
         }
     }
 
@@ -364,6 +376,9 @@ impl ContactState {
         keep(&mut self.email, &other.email, false);
         if let Some(o) = &other.first_inbound {
             merge(&mut self.first_inbound, &o.stamp, &o.value, true);
+        }
+        if let Some(o) = &other.last_inbound {
+            self.note_last_inbound(o);
         }
         if let Some(o) = &other.first_source {
             merge(&mut self.first_source, &o.stamp, &o.value, true);
@@ -449,7 +464,9 @@ impl ContactState {
 
     /// Lead quality (`shared/spec/outcomes.md`): whether the customer wrote
     /// again in session 1 after the First Touched At (engaged), and whether
-    /// the first message stayed their only one in session 1 (one message).
+    /// the first message stayed their only inbound message (one message:
+    /// "the lead's only inbound message is the first one", so a message in
+    /// a later session counts too).
     fn quality(&self, timeout: Duration) -> (Option<DateTime<Utc>>, bool) {
         let Some(first) = &self.first_inbound else {
             return (None, false);
@@ -474,7 +491,14 @@ impl ContactState {
             }
             last = m.0;
         }
-        (engaged, !more)
+        let other = match &self.last_inbound {
+            Some(last) => *last != first.stamp,
+            None => self
+                .marks
+                .iter()
+                .any(|m| m.2 == MarkKind::In && m.1 != first.stamp.id),
+        };
+        (engaged, !more && !other)
     }
 
     /// When the lead became engaged: its first inbound message in session 1
@@ -510,7 +534,7 @@ impl ContactState {
         let first = self.first_inbound.as_ref()?;
         let (engaged_at, one_message) = self.quality(terms.session_timeout);
         let engaged = engaged_at.is_some();
-        let timing = super::capi::timing(self, engaged_at);
+        let timing = super::capi::timing(self, terms, engaged_at);
         let first_source = self.first_source.as_ref().map(|s| s.value.clone());
         let last_source = self.last_source.as_ref().map(|s| s.value.clone());
         Some(LeadFacts {
@@ -775,18 +799,21 @@ pub fn reference_group_lead(
         .collect();
     let touched_then_wrote =
         first_touched_at.and_then(|t| later_inbound.iter().find(|m| **m > t).copied());
-    // LeadSubmitted: at the first of engaged and the qualified / submitted conversions.
+    // LeadSubmitted: at the first of engaged and the qualified / submitted
+    // conversions that count for the lead (outcomes.md: at or after its
+    // Date, within the attribution window).
     let lead_submitted = touched_then_wrote
         .map(|at| (at, None, false))
         .into_iter()
         .chain(
             conversions
                 .iter()
-                .filter(|(_, _, c)| {
+                .filter(|(at, _, c)| {
                     matches!(
                         c.kind,
                         ConversionType::Qualified | ConversionType::LeadSubmitted
-                    )
+                    ) && *at >= date
+                        && *at - date <= terms.attribution
                 })
                 .map(|(at, id, c)| (*at, Some(*id), c.detected_by_meta)),
         )
@@ -812,7 +839,8 @@ pub fn reference_group_lead(
         window_passed,
         in_window,
         engaged: first_touched_at.is_some_and(|t| later_inbound.iter().any(|m| *m > t)),
-        one_message: later_inbound.is_empty(),
+        // "The lead's only inbound message is the first one."
+        one_message: inbound.len() == 1,
         purchases,
         other_phones: other_phones(keys.iter().copied(), phone.as_deref()),
         key: key.to_owned(),
@@ -1121,7 +1149,9 @@ mod tests {
             q(&[inbound("a", t(9, 0)), inbound("c", t(9, 1))]),
             (false, false, false)
         );
-        // Writing back after session 1 ended (timeout, or resolved) is not engaging.
+        // Writing back after session 1 ended (timeout, or resolved) is not
+        // engaging, and no longer one message either: the first message is
+        // not the lead's only one.
         let next_day = t(9, 0) + Duration::hours(30);
         assert_eq!(
             q(&[
@@ -1129,7 +1159,16 @@ mod tests {
                 reply("b", t(9, 5), Sender::Ai),
                 inbound("c", next_day)
             ]),
-            (true, false, true)
+            (true, false, false)
+        );
+        // In any order.
+        assert_eq!(
+            q(&[
+                inbound("c", next_day),
+                reply("b", t(9, 5), Sender::Ai),
+                inbound("a", t(9, 0))
+            ]),
+            (true, false, false)
         );
         let mut res = reply("r", t(9, 6), Sender::Agent);
         res.kind = Kind::Resolved;
@@ -1141,7 +1180,7 @@ mod tests {
                 res,
                 inbound("c", t(9, 7))
             ]),
-            (true, false, true)
+            (true, false, false)
         );
         // System messages are no answer, but keep the session open.
         assert_eq!(

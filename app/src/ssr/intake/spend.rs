@@ -403,8 +403,11 @@ fn ads_manager(
     Ok(out)
 }
 
-/// Reads `POST /api/v1/spend`: an array of plain rows as JSON objects.
-pub fn parse_spend_json(value: &Value) -> Result<Vec<SpendRow>, RowError> {
+/// Reads `POST /api/v1/spend`: an array of plain rows as JSON objects, in
+/// the deployment's `currency` (a row may say so in `currency`; another
+/// currency is refused, as in an Ads Manager export, since spend is summed
+/// with no conversion).
+pub fn parse_spend_json(value: &Value, currency: &str) -> Result<Vec<SpendRow>, RowError> {
     let Some(items) = value.as_array() else {
         return Err(err(0, "", "expected a JSON array of spend rows"));
     };
@@ -431,6 +434,11 @@ pub fn parse_spend_json(value: &Value) -> Result<Vec<SpendRow>, RowError> {
             }
             _ => text("ad_id")?.to_owned(),
         };
+        let said = text("currency")?;
+        if !said.is_empty() && !said.eq_ignore_ascii_case(currency) {
+            let why = format!("must be the deployment's currency ({currency}), got {said:?}");
+            return Err(err(i, "currency", why));
+        }
         let spend = obj
             .get("spend")
             .filter(|v| !v.is_null())
@@ -537,7 +545,12 @@ pub fn parse_orders_csv(text: &str, tz: chrono_tz::Tz) -> Result<Vec<Value>, Row
     Ok(out)
 }
 
-/// An RFC 3339 time as given, or a day as its midnight in `tz`.
+/// An RFC 3339 time as given, or a day as its last second in `tz`: an
+/// order system that exports only the day says "bought that day", and a
+/// lead who wrote that morning and bought that day is a buyer
+/// (`outcomes.md` counts a conversion at or after the lead's Date); at
+/// midnight such a purchase would fall before the lead and count for no
+/// one. The purchase's day, whatever time it is shown with, stays that day.
 fn occurred_at(s: &str, tz: chrono_tz::Tz) -> Result<String, String> {
     if chrono::DateTime::parse_from_rfc3339(s).is_ok() {
         return Ok(s.to_owned());
@@ -545,16 +558,16 @@ fn occurred_at(s: &str, tz: chrono_tz::Tz) -> Result<String, String> {
     let d = day(s).map_err(|_| {
         format!("must be an RFC 3339 time, e.g. 2026-10-05T14:30:00+07:00, or a day YYYY-MM-DD, not {s:?}")
     })?;
-    let midnight = d.and_time(NaiveTime::MIN);
-    // Where a DST change skips midnight, the day starts at its first hour.
+    let last = d.and_time(NaiveTime::MIN) + chrono::Duration::seconds(86_399);
+    // Where a DST change skips the day's last hour, its end is earlier.
     let local = |h| {
-        tz.from_local_datetime(&(midnight + chrono::Duration::hours(h)))
-            .earliest()
+        tz.from_local_datetime(&(last - chrono::Duration::hours(h)))
+            .latest()
     };
-    let start = (0..3)
+    let end = (0..3)
         .find_map(local)
-        .ok_or_else(|| format!("{s} has no midnight in {tz}"))?;
-    Ok(start.fixed_offset().to_rfc3339())
+        .ok_or_else(|| format!("{s} has no end in {tz}"))?;
+    Ok(end.fixed_offset().to_rfc3339())
 }
 
 #[cfg(test)]
@@ -813,7 +826,7 @@ mod tests {
             {"date": "2026-10-05", "platform": "meta", "ad_id": 120400002u64, "spend": "149999.50"},
             {"date": "2026-10-05", "platform": "meta", "ad_id": "120400001", "spend": 70000}
         ]);
-        let rows = parse_spend_json(&body).unwrap();
+        let rows = parse_spend_json(&body, "IDR").unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(
             (rows[0].spend, rows[0].ad_name.as_deref()),
@@ -826,7 +839,7 @@ mod tests {
         let bad = |mut row: Value, key: &str, v: Value| {
             row[key] = v;
             let good = json!({"date": "2026-10-05", "platform": "meta", "ad_id": "1", "spend": 1});
-            let e = parse_spend_json(&json!([good, row])).unwrap_err();
+            let e = parse_spend_json(&json!([good, row]), "IDR").unwrap_err();
             (e.line, e.field, e.message)
         };
         let row = json!({"date": "2026-10-05", "platform": "meta", "ad_id": "1", "spend": 1});
@@ -837,12 +850,20 @@ mod tests {
         assert_eq!(bad(row.clone(), "ad_id", json!(null)).1, "ad_id");
         assert_eq!(bad(row.clone(), "ad_id", json!(1.5)).1, "ad_id");
         assert_eq!(bad(row.clone(), "date", json!("5 Oct")).1, "date");
-        assert_eq!(bad(row, "spend", json!(null)).1, "spend");
-        let e = parse_spend_json(&json!({"date": "2026-10-05"})).unwrap_err();
+        assert_eq!(bad(row.clone(), "spend", json!(null)).1, "spend");
+        assert_eq!(bad(row.clone(), "currency", json!("USD")).1, "currency");
+        assert_eq!(bad(row.clone(), "currency", json!(5)).1, "currency");
+        let idr = parse_spend_json(
+            &json!([{"date": "2026-10-05", "platform": "meta",
+            "ad_id": "1", "spend": 1, "currency": "idr"}]),
+            "IDR",
+        );
+        assert_eq!(idr.map(|r| r.len()), Ok(1));
+        let e = parse_spend_json(&json!({"date": "2026-10-05"}), "IDR").unwrap_err();
         assert_eq!((e.line, e.field.as_str()), (0, ""));
         let many = Value::Array(vec![json!({}); MAX_JSON_ROWS + 1]);
         assert!(
-            parse_spend_json(&many)
+            parse_spend_json(&many, "IDR")
                 .unwrap_err()
                 .message
                 .contains("at most")
@@ -857,7 +878,7 @@ mod tests {
             "{head}A-1,+6281234567890,2026-10-05,150000,IDR\nA-2,0812,2026-10-05T14:30:00+07:00,9.50,IDR\n"
         );
         let ev = parse_orders_csv(&csv, tz).unwrap();
-        let want = json!({"id": "A-1", "kind": "conversion", "occurred_at": "2026-10-05T00:00:00+07:00",
+        let want = json!({"id": "A-1", "kind": "conversion", "occurred_at": "2026-10-05T23:59:59+07:00",
             "channel": "other", "contact": {"phone": "+6281234567890"},
             "conversion": {"type": "purchase", "value": "150000", "currency": "IDR"}});
         assert_eq!(ev[0], want);
