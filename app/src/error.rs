@@ -30,9 +30,11 @@ pub enum AppError {
     /// No such thing (a lead id, a route).
     #[error("{0}")]
     NotFound(String),
-    /// A webhook body whose `X-Hub-Signature-256` is missing or wrong.
-    #[error("the X-Hub-Signature-256 signature is missing or does not match")]
-    BadSignature,
+    /// A webhook body whose signature is missing or wrong; the message
+    /// names the headers of the channel's scheme (`Scheme::refusal`), so
+    /// that whoever set up the webhook looks at the right one.
+    #[error("{0}")]
+    BadSignature(String),
     /// A refused webhook verification handshake.
     #[error("the verification token does not match")]
     Forbidden,
@@ -72,7 +74,7 @@ impl AppError {
             AppError::InvalidBody(_) => "invalid_body",
             AppError::Unauthorized => "unauthorized",
             AppError::NotFound(_) => "not_found",
-            AppError::BadSignature => "invalid_signature",
+            AppError::BadSignature(_) => "invalid_signature",
             AppError::Forbidden => "forbidden",
             AppError::CrossSite => "cross_site",
             AppError::NotConfigured(_) => "not_configured",
@@ -93,7 +95,7 @@ impl AppError {
             | AppError::BatchTooLarge { .. } => 400,
             AppError::Unauthorized => 401,
             AppError::NotFound(_) => 404,
-            AppError::BadSignature => 401,
+            AppError::BadSignature(_) => 401,
             AppError::Forbidden | AppError::CrossSite => 403,
             AppError::NotConfigured(_) => 503,
             AppError::Unavailable(_) | AppError::Busy(_) => 503,
@@ -148,5 +150,24 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         AppError::ServerFn(value.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A refused signature keeps its code, status and JSON shape; only the
+    /// message names the channel's headers.
+    #[test]
+    fn a_bad_signature_answers_401_with_its_channels_message() {
+        let e = AppError::BadSignature("the X-Chatwoot-Signature signature is wrong".into());
+        assert_eq!((e.code(), e.status()), ("invalid_signature", 401));
+        assert_eq!(
+            e.to_json(),
+            serde_json::json!({"error": {"code": "invalid_signature",
+                "message": "the X-Chatwoot-Signature signature is wrong"}})
+        );
+        assert_eq!(e.clone().public(), e);
     }
 }

@@ -647,8 +647,14 @@ async fn chatwoot_replies_count_by_who_sent_them_and_forgeries_are_refused() {
         "2025-06-01T10:00:00Z",
         "+6281000000001",
     );
-    // Forged, stale or unsigned: 401, nothing written.
-    assert_eq!(chatwoot(&s, &first, "not-the-secret", 0).await.0, 401);
+    // Forged, stale or unsigned: 401, nothing written; the message names
+    // Chatwoot's headers, not Meta's.
+    let (status, answer) = chatwoot(&s, &first, "not-the-secret", 0).await;
+    assert_eq!(status, 401);
+    assert_eq!(answer["error"]["code"], "invalid_signature");
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("X-Chatwoot-Signature"), "{answer}");
+    assert!(!message.contains("X-Hub-Signature-256"), "{answer}");
     assert_eq!(chatwoot(&s, &first, CHATWOOT_SECRET, 301).await.0, 401);
     assert_eq!(chatwoot(&s, &first, CHATWOOT_SECRET, -301).await.0, 401);
     // Signed JSON that is no Chatwoot delivery: 400.

@@ -88,7 +88,7 @@ async fn receive(
     let now = chrono::Utc::now().timestamp();
     if !signature::check(c.scheme, secret, &body, header, now) {
         state.intake.refused(c.name);
-        return Err(AppError::BadSignature.into());
+        return Err(AppError::BadSignature(c.scheme.refusal().into()).into());
     }
     let value: Value = serde_json::from_slice(&body)
         .map_err(|_| AppError::InvalidJson("the webhook body is not JSON".into()))?;

@@ -1,11 +1,13 @@
 //! Chatwoot account webhooks to events (`shared/spec/channels.md`,
 //! "Chatwoot"). The body is what Chatwoot's `Message#webhook_data` and
 //! `Conversation#webhook_data` give, with `event` naming it:
-//! - `message_created`: `incoming` (or `0`) is the customer's message;
-//!   `outgoing` (`1`) a reply whose sender is the message's `sender.type`
-//!   (`user` an agent, `agent_bot` / `captain_assistant` the AI; no sender
-//!   but an `external_echo` from the channel: an agent typing in the
-//!   channel's own app; else automation, `system`); `template` (`3`) is
+//! - `message_created`: `incoming` (or `0`) is the customer's message
+//!   (its `content_attributes.referral` the source, its `ctwa_clid` kept);
+//!   `outgoing` (`1`) a reply, a WhatsApp template too, whose sender is the
+//!   message's `sender.type` (`user` an agent, `agent_bot` /
+//!   `captain_assistant` the AI; no sender but an `external_echo` from the
+//!   channel: an agent typing in the channel's own app; else automation,
+//!   campaigns and rules included, `system`); `template` (`3`) is
 //!   `system`; `activity` (`2`) and private notes are no events.
 //! - `conversation_status_changed` to `resolved`: `resolved`.
 //! - everything else: acknowledged, nothing stored.
@@ -151,10 +153,9 @@ fn conversation_contact(conversation: Option<&Value>) -> Option<&Value> {
         .or_else(|| c.get("contact"))
 }
 
-/// Who sent an outgoing message.
 /// Who sent an outgoing message, and whether Chatwoot says so (a campaign,
-/// an automation rule, a user, a bot, an echo of the channel's own app) or
-/// it is a guess (`system` for a sender it does not name).
+/// an automation rule, a user, a bot, an echo of the channel's own app, a
+/// template) or it is a guess (`system` for a sender it does not name).
 fn reply_sender(body: &Value) -> (Sender, bool) {
     // A campaign's message carries its campaign (and is sent as the
     // campaign's user), an automation rule's its rule: both `system`.
@@ -163,14 +164,17 @@ fn reply_sender(body: &Value) -> (Sender, bool) {
             .and_then(|a| a.get(key))
             .is_some_and(|v| !v.is_null())
     };
-    // A WhatsApp template sent from Chatwoot (its parameters kept) is a
-    // template, `system`, as Meta's status of it says (channels.md).
     if marked("additional_attributes", "campaign_id")
         || marked("content_attributes", "automation_rule_id")
-        || marked("additional_attributes", "template_params")
     {
         return (Sender::System, true);
     }
+    // A WhatsApp template sent from Chatwoot (its parameters kept) is its
+    // sender's like any reply: after WhatsApp's 24 hours an agent can only
+    // answer with one (channels.md: sender `user` → `agent`). Without a
+    // sender it is the business's automation, `system`, as Meta's status
+    // of it says.
+    let template = marked("additional_attributes", "template_params");
     let kind = body
         .get("sender")
         .and_then(|s| text(s, "type"))
@@ -179,7 +183,7 @@ fn reply_sender(body: &Value) -> (Sender, bool) {
     match kind.as_deref() {
         Some("user") => (Sender::Agent, true),
         Some("agent_bot" | "agentbot" | "captain_assistant" | "captain") => (Sender::Ai, true),
-        Some(_) => (Sender::System, false),
+        Some(_) => (Sender::System, template),
         None => {
             let echo = body
                 .get("content_attributes")
@@ -189,7 +193,7 @@ fn reply_sender(body: &Value) -> (Sender, bool) {
             if echo {
                 (Sender::Agent, true)
             } else {
-                (Sender::System, false)
+                (Sender::System, template)
             }
         }
     }
@@ -265,6 +269,12 @@ fn message(body: &Value, settings: &Settings, out: &mut Parsed) {
             .filter(|r| r.is_object())
         {
             ev["source"] = referral(r);
+            // Chatwoot keeps Meta's referral whole: its click id, as the
+            // WhatsApp intake keeps it, names the lead to Meta's
+            // Conversions API.
+            if let Some(v) = text(r, "ctwa_clid") {
+                ev["ctwa_clid"] = json!(v);
+            }
         }
     }
     match validate_contact(ev, settings.region, by_id) {
@@ -276,7 +286,9 @@ fn message(body: &Value, settings: &Settings, out: &mut Parsed) {
     }
 }
 
-/// A referral Chatwoot kept from the channel (Meta's fields).
+/// A referral Chatwoot kept from the channel (Meta's fields: WhatsApp's
+/// `source_id` / `headline`, or Messenger's `ad_id` / `ref` with the ad's
+/// title in `ads_context_data`).
 fn referral(r: &Value) -> Value {
     let mut s = json!({"platform": "meta", "type": text(r, "source_type")
         .map(|t| if t.eq_ignore_ascii_case("post") { "post" } else { "ad" })
@@ -284,7 +296,9 @@ fn referral(r: &Value) -> Value {
     if let Some(v) = id_text(r, "source_id").or_else(|| id_text(r, "ad_id")) {
         s["id"] = json!(v);
     }
-    if let Some(v) = text(r, "headline").or_else(|| text(r, "ref")) {
+    // The ad's title over the `ref` parameter, as the Messenger intake.
+    let title = r.get("ads_context_data").and_then(|a| text(a, "ad_title"));
+    if let Some(v) = text(r, "headline").or(title).or_else(|| text(r, "ref")) {
         s["name"] = json!(v);
     }
     if let Some(v) = text(r, "source_url") {
@@ -463,6 +477,97 @@ pub(crate) mod tests {
         let t = p(&message_body(103, "template", json!({"type": "user"}), at));
         assert_eq!(t.events[0].sender, Sender::System);
         assert!(!t.events[0].is_touch());
+    }
+
+    /// After WhatsApp's 24 hours an agent can only answer with a template:
+    /// sent by a user it is the agent's reply; sent by no one, by a
+    /// campaign or by an automation rule it is the business's automation.
+    #[test]
+    fn a_template_is_its_senders_reply_and_without_one_the_automations() {
+        let at = "2025-06-02T10:00:00Z";
+        let agent = json!({"id": 1, "name": "Rina", "type": "user"});
+        let mut t = message_body(110, "outgoing", agent.clone(), at);
+        t["additional_attributes"] = json!({"template_params": {
+            "name": "follow_up", "category": "UTILITY", "language": "id",
+            "processed_params": {"1": "Budi"}}});
+        let parsed = p(&t);
+        assert_eq!(parsed.events.len(), 1, "{:?}", parsed.skipped);
+        let e = &parsed.events[0];
+        assert_eq!((e.sender, e.sender_known), (Sender::Agent, true));
+        assert!(e.is_touch());
+        // No sender: the business's automation, as Chatwoot says.
+        t["sender"] = Value::Null;
+        let e = &p(&t).events[0];
+        assert_eq!((e.sender, e.sender_known), (Sender::System, true));
+        assert!(!e.is_touch());
+        // A campaign's template (sent as the campaign's user) and an
+        // automation rule's.
+        let mut c = t.clone();
+        c["sender"] = agent.clone();
+        c["additional_attributes"]["campaign_id"] = json!(9);
+        assert_eq!(p(&c).events[0].sender, Sender::System);
+        let mut r = t.clone();
+        r["sender"] = agent;
+        r["content_attributes"] = json!({"automation_rule_id": 4});
+        assert_eq!(p(&r).events[0].sender, Sender::System);
+    }
+
+    /// Chatwoot keeps Meta's WhatsApp referral whole in the message's
+    /// `content_attributes.referral`: the source, and the click id on the
+    /// event; a Messenger referral names its ad by `ads_context_data`.
+    #[test]
+    fn a_referral_gives_the_source_and_keeps_the_click_id() {
+        let mut b = message_body(111, "incoming", contact(), "2025-06-01T10:00:00Z");
+        b["source_id"] = json!("wamid.HBgLNjI4MTIzNDU2Nzg5MBUCABIYFDNBRkE=");
+        b["content_attributes"] = json!({"referral": {
+            "source_url": "https://fb.me/promo1111", "source_id": "120210000000000001",
+            "source_type": "ad", "headline": "Promo 11.11", "body": "Diskon 50%",
+            "media_type": "image", "image_url": "https://scontent.example/ad.jpg",
+            "ctwa_clid": "ARAkLkA8rmlFeiCktEJQ"}});
+        let parsed = p(&b);
+        assert_eq!(parsed.events.len(), 1, "{:?}", parsed.skipped);
+        let e = &parsed.events[0];
+        assert_eq!(e.ctwa_clid.as_deref(), Some("ARAkLkA8rmlFeiCktEJQ"));
+        let s = e.source.as_ref().expect("source");
+        assert_eq!(
+            (
+                s.platform.as_str(),
+                s.kind.as_str(),
+                s.id.as_deref(),
+                s.name.as_deref(),
+                s.url.as_deref()
+            ),
+            (
+                "meta",
+                "ad",
+                Some("120210000000000001"),
+                Some("Promo 11.11"),
+                Some("https://fb.me/promo1111")
+            )
+        );
+        // A Messenger ad's referral: its id and title, no click id.
+        let mut m = message_body(112, "incoming", contact(), "2025-06-01T10:00:00Z");
+        m["conversation"]["channel"] = json!("Channel::FacebookPage");
+        m["content_attributes"] = json!({"referral": {
+            "ref": "promo", "ad_id": "6045246247433", "source": "ADS", "type": "OPEN_THREAD",
+            "ads_context_data": {"ad_title": "Diskon Akhir Tahun",
+                                 "photo_url": "https://scontent.example/ad.jpg"}}});
+        let parsed = p(&m);
+        assert_eq!(parsed.events.len(), 1, "{:?}", parsed.skipped);
+        let e = &parsed.events[0];
+        let s = e.source.as_ref().expect("source");
+        assert_eq!(
+            (s.id.as_deref(), s.name.as_deref()),
+            (Some("6045246247433"), Some("Diskon Akhir Tahun"))
+        );
+        assert_eq!(e.ctwa_clid, None);
+        // Only a customer's message carries its referral.
+        let mut r = b.clone();
+        r["message_type"] = json!("outgoing");
+        r["sender"] = json!({"id": 1, "type": "user"});
+        let e = &p(&r).events[0];
+        assert!(e.source.is_none());
+        assert_eq!(e.ctwa_clid, None);
     }
 
     #[test]

@@ -60,6 +60,21 @@ pub enum Scheme {
     Chatwoot,
 }
 
+impl Scheme {
+    /// What a refused delivery is told (`401`): the headers this scheme
+    /// reads, so that a Chatwoot setup is not sent looking for Meta's.
+    pub fn refusal(self) -> &'static str {
+        match self {
+            Scheme::Hub => "the X-Hub-Signature-256 signature is missing or does not match",
+            // `signature::CHATWOOT_WINDOW_SECONDS`: five minutes.
+            Scheme::Chatwoot => {
+                "the X-Chatwoot-Signature signature is missing or does not match, \
+                 or X-Chatwoot-Timestamp is more than 5 minutes from now"
+            }
+        }
+    }
+}
+
 /// One webhook intake: where it is served, how it is checked, what it reads.
 pub struct Channel {
     /// The name in logs, counts and `/api/v1/stats`.
@@ -355,6 +370,20 @@ mod tests {
         assert_eq!(tagged_sender("LEADS:SENDER=ai"), None);
         assert_eq!(tagged_sender("sender=ai"), None);
         assert_eq!(tagged_sender(""), None);
+    }
+
+    #[test]
+    fn a_refused_delivery_is_told_its_schemes_headers() {
+        let hub = Scheme::Hub.refusal();
+        assert!(hub.contains("X-Hub-Signature-256"), "{hub}");
+        let cw = Scheme::Chatwoot.refusal();
+        assert!(cw.contains("X-Chatwoot-Signature"), "{cw}");
+        assert!(cw.contains("X-Chatwoot-Timestamp"), "{cw}");
+        assert!(!cw.contains("X-Hub"), "{cw}");
+        assert_eq!(signature::CHATWOOT_WINDOW_SECONDS, 5 * 60);
+        // The Chatwoot route's intake says Chatwoot's headers.
+        let chatwoot = CHANNELS.iter().find(|c| c.name == "chatwoot");
+        assert_eq!(chatwoot.map(|c| c.scheme), Some(Scheme::Chatwoot));
     }
 
     #[test]

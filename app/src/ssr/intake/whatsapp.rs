@@ -115,6 +115,13 @@ fn digits(s: &str) -> String {
     s.chars().filter(char::is_ascii_digit).collect()
 }
 
+/// Whether an id is a phone as WhatsApp writes it: digits, perhaps after a
+/// `+` (a user id, `US.…`, is not).
+fn is_phone(s: &str) -> bool {
+    let d = s.strip_prefix('+').unwrap_or(s);
+    !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// One person as a payload names them: phone digits and/or a user id.
 #[derive(Default)]
 struct Who {
@@ -559,20 +566,30 @@ impl Cx<'_> {
     }
 
     /// `history`: each thread's messages as the events they were: the
-    /// business's own as an agent's, the customer's as inbound.
+    /// business's own as an agent's, the customer's as inbound. The
+    /// thread's id is the customer's: a phone, or the user id (`US.…`) of
+    /// one who hides it.
     fn history(&mut self, value: &Value) {
         let parts = value.get("history").and_then(Value::as_array);
         for part in parts.into_iter().flatten() {
             let threads = part.get("threads").and_then(Value::as_array);
             for thread in threads.into_iter().flatten() {
-                let customer = id_text(thread, "id").map(|d| digits(&d));
+                let id = id_text(thread, "id");
+                // Only a phone fills a message's `from` / `to`: a user id's
+                // digits would be a bogus phone (`US.7…` → `+7…`); its
+                // messages name the customer by `from_user_id` /
+                // `to_user_id`, as live ones do.
+                let customer = id.as_deref().filter(|t| is_phone(t)).map(digits);
+                let user = id.filter(|_| customer.is_none());
                 let msgs = thread.get("messages").and_then(Value::as_array);
                 for m in msgs.into_iter().flatten() {
                     let from = id_text(m, "from").map(|d| digits(&d));
                     let by_business = match (&from, &self.business, &customer) {
                         (Some(f), Some(b), _) if f == b => true,
                         (Some(f), _, Some(c)) => f != c,
-                        _ => false,
+                        // A user id's thread: the business's message is
+                        // the one sent to that user.
+                        _ => user.is_some() && id_text(m, "to_user_id") == user,
                     };
                     if by_business {
                         let mut echo = m.clone();
@@ -985,6 +1002,59 @@ mod tests {
         assert_eq!(p.events.len(), 1);
         assert_eq!(p.events[0].kind, Kind::Known);
         assert_eq!(p.events[0].name.as_deref(), Some("Sari"));
+    }
+
+    /// A thread of a user who hides the phone has the user id as its id:
+    /// its messages are that user's (`whatsapp:US.…`, as live ones), not
+    /// the bogus phone the id's digits would make.
+    #[test]
+    fn a_history_thread_of_a_hidden_phone_is_the_user_ids() {
+        let user = "US.7000000000000000099";
+        for business_message in [
+            json!({"to_user_id": user, "id": "wamid.HU2", "timestamp": "1600000060", "type": "text",
+                   "history_context": {"status": "READ"}}),
+            json!({"from": "15550783881", "to_user_id": user, "id": "wamid.HU2", "timestamp": "1600000060",
+                   "type": "text", "history_context": {"status": "READ"}}),
+        ] {
+            let body = value(
+                "history",
+                json!({"metadata": {"display_phone_number": "15550783881"},
+                    "history": [{"metadata": {"phase": 0}, "threads": [{"id": user, "messages": [
+                    {"from_user_id": user, "id": "wamid.HU1", "timestamp": "1600000000", "type": "text",
+                     "history_context": {"status": "READ"}},
+                    business_message]}]}]}),
+            );
+            let p = parse(&body, &settings());
+            assert_eq!(p.events.len(), 2, "{:?}", p.skipped);
+            assert!(p.skipped.is_empty(), "{:?}", p.skipped);
+            let (inbound, reply) = (&p.events[0], &p.events[1]);
+            assert!(inbound.is_inbound());
+            assert_eq!(inbound.occurred_at.timestamp(), 1_600_000_000);
+            assert!(reply.is_touch());
+            assert_eq!(reply.sender, Sender::Agent);
+            for e in &p.events {
+                assert_eq!(e.contact_key, "whatsapp:US.7000000000000000099");
+                assert_eq!(e.phone, None);
+            }
+        }
+        // A thread whose id is a phone, `+` or not, still fills the sides.
+        for id in ["6281234567890", "+6281234567890"] {
+            let body = value(
+                "history",
+                json!({"metadata": {"display_phone_number": "15550783881"},
+                    "history": [{"threads": [{"id": id, "messages": [
+                    {"id": "wamid.HP1", "timestamp": "1600000000", "type": "text"},
+                    {"from": "15550783881", "id": "wamid.HP2", "timestamp": "1600000060", "type": "text"}]}]}]}),
+            );
+            let p = parse(&body, &settings());
+            assert_eq!(p.events.len(), 2, "{id}: {:?}", p.skipped);
+            assert!(p.events[0].is_inbound());
+            assert!(p.events[1].is_touch());
+            assert!(
+                p.events.iter().all(|e| e.contact_key == "+6281234567890"),
+                "{id}"
+            );
+        }
     }
 
     #[test]
