@@ -393,6 +393,18 @@ async fn filters_of_the_spec_narrow_the_list() {
         vec!["sari.shop", "Budi Santoso"],
     )
     .await;
+    // A list as some clients write one: the key repeated.
+    check(
+        "channel=whatsapp&channel=instagram".into(),
+        vec!["sari.shop", "Budi Santoso"],
+    )
+    .await;
+    assert_names_param(
+        &s,
+        &format!("/api/v1/leads?{range}&sort=date&sort=name"),
+        "sort",
+    )
+    .await;
     check("touched=yes".into(), vec!["Budi Santoso"]).await;
     check("touched=no".into(), vec!["sari.shop"]).await;
     check("source=meta".into(), vec!["Budi Santoso"]).await;

@@ -614,6 +614,43 @@ async fn two_people_with_one_placeholder_click_id_are_two_leads_each_sent_once()
     assert_eq!(graph.events().len(), 2);
 }
 
+/// A lead's LeadSubmitted is sent once: a late delivery of the person's
+/// earlier click (another click id, so another event id) queues no second
+/// one, after the change or at the next start, and the lead detail still
+/// shows the one Meta got.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_earlier_click_sends_no_second_lead_submitted() {
+    let graph = Standin::start().await;
+    let db = app::ssr::store::db::connect("mem://", None, None, None)
+        .await
+        .expect("database");
+    let phone = "6281234500091";
+    let key = format!("+{phone}");
+    {
+        let s = InProcess::start_on("mem://", Some(db.clone()), &capi_env(&graph, None)).await;
+        let body = ctwa_body(phone, "CLID-B", "wamid.LB", ago(30));
+        webhook(&s, "/webhooks/whatsapp", WA_SECRET, &body).await;
+        s.post_events(&json!([
+            reply("lr", &key, ago(28)),
+            inbound("lm", &key, ago(27))
+        ]))
+        .await;
+        wait_states(&s, &key, &["sent"]).await;
+        assert_eq!(graph.events().len(), 1);
+        let body = ctwa_body(phone, "CLID-A", "wamid.LA", ago(60));
+        webhook(&s, "/webhooks/whatsapp", WA_SECRET, &body).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let d = wait_states(&s, &key, &["sent"]).await;
+        assert_eq!(d["capi"]["click_id"], "CLID-A", "{d}");
+        assert_eq!(graph.events().len(), 1, "{:?}", graph.events());
+    }
+    // A start queues what is in the window and not yet queued: not this.
+    let s = InProcess::start_on("mem://", Some(db), &capi_env(&graph, None)).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    wait_states(&s, &key, &["sent"]).await;
+    assert_eq!(graph.events().len(), 1, "{:?}", graph.events());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nothing_is_sent_without_a_click_or_past_the_window() {
     let graph = Standin::start().await;

@@ -22,11 +22,70 @@ pub struct LeadFilter(pub Filter);
 /// ignored.
 pub struct UnpagedFilter(pub Filter);
 
+/// The query's parameters. A list parameter given more than once
+/// (`channel=whatsapp&channel=instagram`, as many clients write lists) is
+/// one comma-separated list; any other given twice with different values
+/// is a 400 naming it, rather than one of them silently winning.
 async fn params(parts: &mut Parts, state: &AppState) -> Result<HashMap<String, String>, ApiError> {
-    Query::<HashMap<String, String>>::from_request_parts(parts, state)
+    let Query(pairs) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
         .await
-        .map(|Query(p)| p)
-        .map_err(|_| ApiError(AppError::param("query", "is not a valid query string")))
+        .map_err(|_| ApiError(AppError::param("query", "is not a valid query string")))?;
+    Ok(merge_params(pairs)?)
+}
+
+const LISTS: &[&str] = &["channel", "quality"];
+
+fn merge_params(pairs: Vec<(String, String)>) -> Result<HashMap<String, String>, AppError> {
+    let mut out: HashMap<String, String> = HashMap::new();
+    for (k, v) in pairs {
+        match out.get_mut(&k) {
+            None => {
+                out.insert(k, v);
+            }
+            Some(have) if LISTS.contains(&k.as_str()) => {
+                if !v.is_empty() {
+                    if !have.is_empty() {
+                        have.push(',');
+                    }
+                    have.push_str(&v);
+                }
+            }
+            Some(have) if *have == v => {}
+            Some(_) => {
+                let why = "is given more than once with different values";
+                return Err(AppError::param(&k, why));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge_params;
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn repeated_list_parameters_are_one_list() {
+        let m = merge_params(pairs(&[
+            ("channel", "whatsapp"),
+            ("channel", "instagram"),
+            ("tz", "UTC"),
+            ("tz", "UTC"),
+        ]))
+        .expect("merged");
+        assert_eq!(m["channel"], "whatsapp,instagram");
+        assert_eq!(m["tz"], "UTC");
+        let e = merge_params(pairs(&[("sort", "date"), ("sort", "-date")]));
+        assert!(
+            matches!(e, Err(app::error::AppError::InvalidParam { param, .. }) if param == "sort")
+        );
+    }
 }
 
 impl FromRequestParts<AppState> for LeadFilter {

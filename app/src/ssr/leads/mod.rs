@@ -30,6 +30,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::error::AppError;
 use crate::model::{AdsReport, Chart, HoursSplit, LeadDetail, Summary};
 use crate::model::{CapiStatus, ClosingSoon};
+use crate::ssr::domain::capi::EventName;
 use crate::ssr::domain::event::Event;
 use crate::ssr::domain::filter::Filter;
 use crate::ssr::domain::hours::BusinessHours;
@@ -191,11 +192,17 @@ impl Leads {
             // off) and still in the window: queued now. Each event id is
             // stable and the insert ignores queued ones, so every start,
             // and every instance, may do this.
+            // A lead's LeadSubmitted is sent once, under the id it was
+            // queued with (its click may have changed since).
+            let submitted = outbox::leads_with(&db, EventName::LeadSubmitted.as_str()).await?;
             let rows: Vec<_> = in_window
                 .iter()
                 .flat_map(|s| {
                     outbox::planned(s, t, Some(now))
                         .into_iter()
+                        .filter(|(o, _)| {
+                            o.name != EventName::LeadSubmitted || !submitted.contains(&s.key)
+                        })
                         .map(|(o, ev)| outbox::row_of(&s.key, &o, &ev))
                 })
                 .collect();
@@ -411,8 +418,21 @@ impl Leads {
                 &self.inner.terms,
                 Some(chrono::Utc::now()),
             );
+            let mut outcomes = outcomes;
             let ids: Vec<String> = outcomes.iter().map(|o| o.event_id.clone()).collect();
-            let rows = outbox::get(&self.inner.db, &ids).await?;
+            let mut rows = outbox::get(&self.inner.db, &ids).await?;
+            // The LeadSubmitted Meta was sent may carry an earlier click's
+            // id: it is the lead's one, shown as such.
+            let ls = EventName::LeadSubmitted;
+            if let Some(o) = outcomes
+                .iter_mut()
+                .find(|o| o.name == ls && !rows.iter().any(|r| r.eid == o.event_id))
+            {
+                if let Some(r) = outbox::named(&self.inner.db, &key, ls.as_str()).await? {
+                    o.event_id = r.eid.clone();
+                    rows.push(r);
+                }
+            }
             let info =
                 reports::capi::lead_capi(state, outcomes, &rows, self.inner.outbox.is_some());
             reports::capi::attach(&mut detail, info);

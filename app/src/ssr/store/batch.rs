@@ -32,10 +32,15 @@ use super::db::{Db, backoff, db_error, is_duplicate, is_retryable, record, row};
 use super::engine::Tx;
 use super::outbox::{self, OutboxTerms};
 use crate::error::AppError;
+use crate::ssr::domain::capi::EventName;
 use crate::ssr::domain::copies::join;
 use crate::ssr::domain::event::Event;
 use crate::ssr::domain::identity::{CLICK, Groups};
 use crate::ssr::domain::rules::ContactState;
+
+/// Marks a planned LeadSubmitted among planned event ids (no event id
+/// looks like it: they are hex digests with a prefix).
+const LEAD_SUBMITTED: &str = "LeadSubmitted";
 
 /// How often a batch that lost a write conflict to another process is run again.
 const MAX_ATTEMPTS: u32 = 12;
@@ -351,10 +356,16 @@ async fn write(
     // Conversions API events this batch makes known (written in its commit).
     let mut capi_rows = Vec::new();
     let mut queued = Vec::new();
+    // The ids planned, plus "LS" when a LeadSubmitted is among them: it is
+    // sent once per lead (`meta-capi.md`), and its id is made of the
+    // lead's click, which a late, earlier click (or a merge) can change.
     let planned_ids = |state: &ContactState, t: &OutboxTerms| -> HashSet<String> {
         outbox::planned(state, t, None)
             .into_iter()
-            .map(|(o, _)| o.event_id)
+            .flat_map(|(o, _)| {
+                let ls = (o.name == EventName::LeadSubmitted).then(|| LEAD_SUBMITTED.to_owned());
+                std::iter::once(o.event_id).chain(ls)
+            })
             .collect()
     };
     // Only groups this batch added events to are written.
@@ -426,7 +437,8 @@ async fn write(
         if let Some(t) = outbox {
             let mut any = false;
             for (o, ev) in outbox::planned(&state, t, None) {
-                if !before.contains(&o.event_id) {
+                let again = o.name == EventName::LeadSubmitted && before.contains(LEAD_SUBMITTED);
+                if !before.contains(&o.event_id) && !again {
                     capi_rows.push(outbox::row_of(&root, &o, &ev));
                     any = true;
                 }

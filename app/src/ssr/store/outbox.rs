@@ -4,6 +4,8 @@
 //! database (so with several instances each event is posted by one of them)
 //! and record Meta's answer.
 
+use std::collections::HashSet;
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -275,6 +277,34 @@ pub async fn get(db: &Db, ids: &[String]) -> Result<Vec<Stored>, AppError> {
         .into_iter()
         .filter_map(|v| serde_json::from_value(v).ok())
         .collect())
+}
+
+/// The leads with an event named `name` in the outbox, queued under any id.
+pub async fn leads_with(db: &Db, name: &str) -> Result<HashSet<String>, AppError> {
+    let mut res = db
+        .query("SELECT VALUE lead FROM capi WHERE name = $n;")
+        .bind(("n", name.to_owned()))
+        .await
+        .map_err(db_error)?;
+    let leads: Vec<String> = res.take(0).map_err(db_error)?;
+    Ok(leads.into_iter().collect())
+}
+
+/// `lead`'s stored event named `name`, under whatever id it was queued.
+pub async fn named(db: &Db, lead: &str, name: &str) -> Result<Option<Stored>, AppError> {
+    let mut res = db
+        .query(
+            "SELECT eid, state, done_at, error, subcode, received, trace, tries FROM capi \
+             WHERE lead = $l AND name = $n LIMIT 1;",
+        )
+        .bind(("l", lead.to_owned()))
+        .bind(("n", name.to_owned()))
+        .await
+        .map_err(db_error)?;
+    let rows: Vec<Value> = res.take(0).map_err(db_error)?;
+    Ok(rows
+        .into_iter()
+        .find_map(|v| serde_json::from_value(v).ok()))
 }
 
 /// How many events are in each state.
