@@ -667,6 +667,15 @@ async fn every_api_error_is_json_and_answers_carry_security_headers() {
     assert_eq!(r.status(), 405);
     let body: Value = r.json().await.expect("JSON");
     assert_eq!(body["error"]["code"], "method_not_allowed");
+    let r = s
+        .http
+        .post(s.url("/healthz"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(r.status(), 405);
+    let body: Value = r.json().await.expect("JSON");
+    assert_eq!(body["error"]["code"], "method_not_allowed");
     // Headers on the page and on the API.
     for path in ["/", "/api/v1/leads"] {
         let r = s

@@ -60,8 +60,12 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY))
         // Outermost: every API error in the JSON shape, also axum's own.
         .layer(middleware::map_response(error::json_errors));
-    Router::new()
+    // Errors in the API's JSON shape, also axum's own (405).
+    let health = Router::new()
         .route("/healthz", get(healthz))
+        .layer(middleware::map_response(error::json_errors));
+    Router::new()
+        .merge(health)
         .merge(page::router())
         .merge(account::router())
         .merge(webhooks::router())
