@@ -373,6 +373,11 @@ const ACCOUNT_TEXTS: &[(&str, &str, &str)] = &[
         "Sending to Meta is not set up (LEADS_META_DATASET_ID and LEADS_META_CAPI_TOKEN): nothing is sent.",
     ),
     ("capi.click", "Klik iklan", "Ad click id"),
+    (
+        "capi.click.person",
+        "Klik iklan (akun · pengguna)",
+        "Ad click (account · user id)",
+    ),
     ("capi.sendable", "Bisa dikirim", "Sendable"),
     ("capi.sendable.yes", "ya", "yes"),
     ("capi.sendable.no", "tidak", "no"),

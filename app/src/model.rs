@@ -687,6 +687,9 @@ pub struct AdsReport {
 /// and the column it is ordered by (`-spend` by default).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AdsQuery {
+    /// Absent when every filter is (the page opened from its link, then a
+    /// sort or a toggle): the server function's form leaves it out.
+    #[serde(default)]
     pub leads: LeadsQuery,
     pub attribution: Option<String>,
     pub count_by: Option<String>,

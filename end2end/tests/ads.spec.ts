@@ -238,6 +238,15 @@ test('the Ads view has the period presets, kept relative and with the toggles', 
   // Without any period the view is the last 7 days, as the Leads page.
   await page.goto('/ads');
   await expect(page.locator('.presets a[data-preset="7d"]')).toHaveAttribute('aria-current', 'true');
+  // Opened from the nav (no filter in the URL), the toggles still show
+  // the report (the page asks its server function with no filter at all).
+  await hydrated(page);
+  await page.getByRole('link', { name: 'Last source' }).click();
+  await expect(page).toHaveURL(/attribution=last/);
+  await page.getByRole('link', { name: 'By purchase date' }).click();
+  await expect(page).toHaveURL(/count_by=event_date/);
+  await expect(page.getByTestId('ads-period')).toBeVisible();
+  await expect(page.getByText('could not be loaded')).toHaveCount(0);
 });
 
 test('the Ads view takes chosen days, a time zone and a channel, keeping its toggles', async ({ page, request }) => {

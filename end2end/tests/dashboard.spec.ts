@@ -132,6 +132,17 @@ test('a row opens the lead with numbered sessions, by click and by keyboard', as
   await row(page, 'Agustus 1').focus();
   await page.keyboard.press('Enter');
   await expect(detail).toContainText('Agustus 1');
+  // A modal panel keeps the keyboard: Tab never leaves it.
+  for (let i = 0; i < 40; i++) {
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => !!document.activeElement?.closest('[data-testid=detail]'))).toBe(true);
+  }
+  // Closing gives the focus back to the row that opened it.
+  await page.keyboard.press('Escape');
+  await expect(detail).toHaveCount(0);
+  await expect(row(page, 'Agustus 1')).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(detail).toContainText('Agustus 1');
   await page.goBack();
   await expect(detail).toHaveCount(0);
 

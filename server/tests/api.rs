@@ -853,6 +853,23 @@ async fn customer_data_is_never_cacheable() {
         .expect("request");
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["cache-control"], "no-store");
+    // The Ads view's, as the page calls it with no filter set and only a
+    // toggle or a sort (no `query[leads]` at all).
+    for body in [
+        "query[order]=leads&lang=En",
+        "query[attribution]=last&lang=Id",
+        "query[count_by]=event_date&query[order]=-roas&lang=En",
+    ] {
+        let r = s
+            .http
+            .post(s.url("/srv/ads"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), 200, "{body}: {:?}", r.text().await);
+    }
     // Behind a proxy that says HTTPS: HSTS.
     let r = s
         .http

@@ -159,7 +159,7 @@ async fn a_lead_has_numbered_sessions_with_their_events() {
         // Session 2, closed by 24 h without a message.
         msg("a4", "2026-11-21T01:00:00Z", "inbound", None, p),
         msg("a5", "2026-11-21T01:05:00Z", "outbound", Some("agent"), p),
-        // Session 3, still open.
+        // Session 3: nothing came since, so the timeout closed it too.
         msg("a6", "2026-11-23T08:00:00Z", "inbound", None, p),
     ]);
     assert_eq!(s.post_events(&events).await.0, 200);
@@ -184,9 +184,21 @@ async fn a_lead_has_numbered_sessions_with_their_events() {
         vec![
             (1, "resolved".into(), json!("2026-11-20T02:00:00Z")),
             (2, "timeout".into(), json!("2026-11-22T01:05:00Z")),
-            (3, "open".into(), Value::Null),
+            (3, "timeout".into(), json!("2026-11-24T08:00:00Z")),
         ]
     );
+    // A session whose last message is an hour old is still open.
+    let q = "+6281234567891";
+    let hour_ago = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    assert_eq!(
+        s.post_events(&json!([msg("b1", &hour_ago, "inbound", None, q)]))
+            .await
+            .0,
+        200
+    );
+    let (_, d2) = s.get(&format!("/api/v1/leads/{}", enc(q))).await;
+    assert_eq!(d2["sessions"][0]["end"], "open", "{d2}");
+    assert_eq!(d2["sessions"][0]["ended_at"], Value::Null);
     let events: Vec<(String, Value)> = d["events"]
         .as_array()
         .expect("events")

@@ -50,6 +50,28 @@ pub fn DetailPanel(
     });
     on_cleanup(move || listener.remove());
     let close_button = NodeRef::<leptos::html::Button>::new();
+    let panel = NodeRef::<leptos::html::Aside>::new();
+    // A modal dialog keeps the focus: Tab past its last control comes back
+    // to Close instead of wandering behind the backdrop.
+    let trap = window_event_listener(leptos::ev::focusin, move |ev| {
+        #[cfg(feature = "hydrate")]
+        {
+            use leptos::wasm_bindgen::JsCast;
+            let target = ev
+                .target()
+                .and_then(|t| t.dyn_into::<leptos::web_sys::Node>().ok());
+            if let (Some(p), Some(t)) = (panel.get_untracked(), target) {
+                if !p.contains(Some(&t)) {
+                    if let Some(b) = close_button.get_untracked() {
+                        let _ = b.focus();
+                    }
+                }
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    });
+    on_cleanup(move || trap.remove());
     Effect::new(move |_| {
         if let Some(b) = close_button.get() {
             let _ = b.focus();
@@ -58,7 +80,7 @@ pub fn DetailPanel(
     view! {
         <div class="backdrop" on:click=move |_| on_close.run(())></div>
         <aside class="detail" role="dialog" aria-modal="true" aria-labelledby="detail-title"
-            data-testid="detail">
+            data-testid="detail" node_ref=panel>
             <header>
                 <h2 id="detail-title">{l.t("detail.title")}</h2>
                 <button type="button" class="close" data-testid="detail-close" node_ref=close_button

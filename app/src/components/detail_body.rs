@@ -190,12 +190,17 @@ fn capi_section(info: CapiInfo, v: &mut DetailTexts, l: Lang) -> impl IntoView +
         (Some(why), _) => format!("{}: {}", l.t("capi.sendable.no"), reason(why, l)),
         (None, false) => l.t("capi.sendable.no").to_owned(),
     };
-    let window = v.window_ends.take().map(|end| match v.window_left {
-        Some(left) if left > 0 => {
-            format!("{end} ({} {})", l.t("capi.window.left"), l.duration(left))
-        }
-        _ => format!("{end} ({})", l.t("capi.window.over")),
-    });
+    // A lead that cannot be sent has no window running for it.
+    let window = v
+        .window_ends
+        .take()
+        .filter(|_| info.sendable)
+        .map(|end| match v.window_left {
+            Some(left) if left > 0 => {
+                format!("{end} ({} {})", l.t("capi.window.left"), l.duration(left))
+            }
+            _ => format!("{end} ({})", l.t("capi.window.over")),
+        });
     let clicked = v.clicked.take();
     let times = std::mem::take(&mut v.capi_times);
     let currency = v.currency.clone();
@@ -213,7 +218,13 @@ fn capi_section(info: CapiInfo, v: &mut DetailTexts, l: Lang) -> impl IntoView +
                 <p class="muted small" data-testid="capi-off">{l.t("capi.off")}</p>
             })}
             <dl class="facts">
-                <dt>{l.t("capi.click")}</dt>
+                // WhatsApp names a click by its id; Messenger and
+                // Instagram by the account and the person's id there.
+                <dt>{l.t(if info.click_id.is_none() && (info.account_id.is_some() || info.user_id.is_some()) {
+                    "capi.click.person"
+                } else {
+                    "capi.click"
+                })}</dt>
                 <dd data-testid="capi-click"><code>{click.unwrap_or_else(|| "—".into())}</code>
                     {clicked.map(|c| view! { <span class="muted small">{format!(" · {c}")}</span> })}</dd>
                 <dt>{l.t("capi.sendable")}</dt>

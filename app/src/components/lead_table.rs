@@ -159,10 +159,17 @@ fn LeadRowView(row: LeadRow, lang: Lang) -> impl IntoView {
 
 #[component]
 pub fn SourceBadge(source: Source) -> impl IntoView {
-    let title = source
-        .url
-        .clone()
-        .unwrap_or_else(|| format!("{} {}", source.platform, source.kind));
+    // The whole name (the badge may cut it), then where it links.
+    let title = [
+        Some(source.label()),
+        source.url.clone(),
+        Some(format!("{} {}", source.platform, source.kind)),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|t| !t.is_empty())
+    .collect::<Vec<_>>()
+    .join(" · ");
     view! {
         <span class="badge source" title=title>
             <span class="platform">{source.platform.clone()}</span>

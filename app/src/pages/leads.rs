@@ -176,8 +176,13 @@ pub fn LeadsPage() -> impl IntoView {
             url.set(&[("lead", Some(id))], false);
         }
     };
-    let on_close =
-        Callback::new(move |_| url.set(&[("lead", None), ("events_before", None)], false));
+    // Closing gives the focus back to the lead's row, so a keyboard user
+    // goes on from where they were.
+    let on_close = Callback::new(move |_| {
+        let open = lead_id.get_untracked();
+        url.set(&[("lead", None), ("events_before", None)], false);
+        focus_row(open);
+    });
     let on_window = Callback::new(move |before: Option<u64>| {
         url.set(&[("events_before", before.map(|b| b.to_string()))], false)
     });
@@ -315,6 +320,35 @@ fn empty_state(any_leads: bool, l: Lang) -> impl IntoView {
                 <pre><code>{curl}</code></pre>
             </div>
         })
+    }
+}
+
+/// Focuses the row of lead `id`, if it is on the page, once the panel has
+/// gone (its focus trap with it).
+fn focus_row(id: Option<String>) {
+    #[cfg(feature = "hydrate")]
+    if let Some(id) = id {
+        set_timeout(
+            move || focus_row_now(&id),
+            std::time::Duration::from_millis(30),
+        );
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+}
+
+#[cfg(feature = "hydrate")]
+fn focus_row_now(id: &str) {
+    use leptos::wasm_bindgen::JsCast;
+    // A quoted attribute value: only `\` and `"` need escaping.
+    let quoted = id.replace('\\', "\\\\").replace('"', "\\\"");
+    let row = document()
+        .query_selector(&format!("tr[data-lead=\"{quoted}\"]"))
+        .ok()
+        .flatten()
+        .and_then(|r| r.dyn_into::<leptos::web_sys::HtmlElement>().ok());
+    if let Some(row) = row {
+        let _ = row.focus();
     }
 }
 

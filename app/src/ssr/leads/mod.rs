@@ -408,7 +408,13 @@ impl Leads {
             contacts::contact_history(&self.inner.db, &facts.key, DETAIL_EVENTS, before).await?;
         let key = facts.key.clone();
         let counted = reports::timeline::Counted::of(&facts, self.inner.terms.attribution);
-        let mut detail = reports::timeline::timeline(facts, history.events, timeout, &counted);
+        let mut detail = reports::timeline::timeline(
+            facts,
+            history.events,
+            timeout,
+            &counted,
+            chrono::Utc::now(),
+        );
         detail.events_total = history.total as u64;
         detail.older = history.older.map(|o| o as u64);
         let state = contacts::state_of(&self.inner.db, &key).await?;

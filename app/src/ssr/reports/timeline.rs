@@ -50,10 +50,19 @@ pub(crate) fn timeline(
     mut events: Vec<Event>,
     timeout: chrono::Duration,
     counted: &Counted,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> LeadDetail {
     events.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
     events.dedup_by(|a, b| a.id == b.id);
-    let sessions = sessions(&events, timeout);
+    let mut sessions = sessions(&events, timeout);
+    // Rule 8: a session closes after the timeout without a message, also
+    // when nothing has come since (it is not "open" days later).
+    if let Some(s) = sessions.last_mut() {
+        if s.end == SessionEnd::Open && now - s.last_activity >= timeout {
+            s.end = SessionEnd::Timeout;
+            s.ended_at = Some(s.last_activity + timeout);
+        }
+    }
     let session_of = |e: &Event| {
         let i = sessions.partition_point(|s| s.started_at <= e.occurred_at);
         let s = sessions.get(i.checked_sub(1)?)?;
