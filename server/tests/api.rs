@@ -657,25 +657,19 @@ async fn every_api_error_is_json_and_answers_carry_security_headers() {
     let body: Value = r.json().await.expect("JSON");
     assert_eq!(body["error"]["code"], "payload_too_large");
     // A method the route does not take.
-    let r = s
-        .http
-        .delete(s.url("/api/v1/leads"))
-        .bearer_auth(common::TOKEN)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(r.status(), 405);
-    let body: Value = r.json().await.expect("JSON");
-    assert_eq!(body["error"]["code"], "method_not_allowed");
-    let r = s
-        .http
-        .post(s.url("/healthz"))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(r.status(), 405);
-    let body: Value = r.json().await.expect("JSON");
-    assert_eq!(body["error"]["code"], "method_not_allowed");
+    for wrong in [
+        s.http.delete(s.url("/api/v1/leads")),
+        s.http.post(s.url("/healthz")),
+    ] {
+        let r = wrong
+            .bearer_auth(common::TOKEN)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), 405);
+        let body: Value = r.json().await.expect("JSON");
+        assert_eq!(body["error"]["code"], "method_not_allowed");
+    }
     // Headers on the page and on the API.
     for path in ["/", "/api/v1/leads"] {
         let r = s

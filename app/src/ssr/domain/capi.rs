@@ -480,10 +480,10 @@ mod tests {
         s
     }
 
-    #[test]
-    fn an_engaged_buyer_gives_one_lead_submitted_and_a_purchase() {
-        let terms = Terms::default();
-        let s = fold(&[
+    /// A click-to-WhatsApp message at minute 0, an agent's answer at 2 and
+    /// the customer's reply at 3: an engaged lead.
+    fn engaged_click() -> Vec<Event> {
+        vec![
             click_msg("m1", 0, Some("WABA1")),
             ev(
                 "r1",
@@ -499,8 +499,15 @@ mod tests {
                 Some(Direction::Inbound),
                 Sender::Customer,
             ),
-            purchase("p1", 60, 15_000_000, false),
-        ]);
+        ]
+    }
+
+    #[test]
+    fn an_engaged_buyer_gives_one_lead_submitted_and_a_purchase() {
+        let terms = Terms::default();
+        let mut evs = engaged_click();
+        evs.push(purchase("p1", 60, 15_000_000, false));
+        let s = fold(&evs);
         let sent = to_send(&s, &terms, "IDR", None);
         assert_eq!(sent.len(), 2);
         let (ls, ev0) = &sent[0];
@@ -545,24 +552,9 @@ mod tests {
     fn a_qualified_conversion_before_the_leads_date_leaves_lead_submitted_at_engaged() {
         let terms = Terms::default();
         let day = 24 * 60;
-        let s = fold(&[
-            qualified("q0", -3 * day),
-            click_msg("m1", 0, Some("WABA1")),
-            ev(
-                "r1",
-                2,
-                Kind::Message,
-                Some(Direction::Outbound),
-                Sender::Agent,
-            ),
-            ev(
-                "m2",
-                3,
-                Kind::Message,
-                Some(Direction::Inbound),
-                Sender::Customer,
-            ),
-        ]);
+        let mut evs = vec![qualified("q0", -3 * day)];
+        evs.extend(engaged_click());
+        let s = fold(&evs);
         assert_eq!(s.date(), Some(at(0)));
         assert_eq!(s.engaged_at(&terms), Some(at(3)));
         let all = outcomes(&s, &terms, None);
