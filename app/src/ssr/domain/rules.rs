@@ -520,13 +520,22 @@ impl ContactState {
             .collect()
     }
 
-    /// The lead this contact is, if it is one (rules 2–6), with its quality
-    /// and attributed purchases under `terms`.
+    /// The WhatsApp user id of a person who hides their phone, the most
+    /// recent one (`channels.md`: "the most recent phone (by the time of the
+    /// change), else the user id"): the id of the latest event naming one,
+    /// so after a user id change the new id from the change's time on.
+    fn latest_user_id(&self) -> Option<String> {
+        let x = &self.external_id.as_ref()?.value;
+        whatsapp_user_id(&format!("whatsapp:{x}")).map(str::to_owned)
+    }
+
     /// Whether the contact is a lead (rules 2–4), without deriving it.
     pub fn is_lead(&self) -> bool {
         !self.known_customer && self.first_inbound.is_some()
     }
 
+    /// The lead this contact is, if it is one (rules 2–6), with its quality
+    /// and attributed purchases under `terms`.
     pub fn lead(&self, terms: &Terms) -> Option<LeadFacts> {
         if !self.is_lead() {
             return None;
@@ -542,7 +551,7 @@ impl ContactState {
             date: first.stamp.at,
             channel: first.value.clone(),
             name: self.name.as_ref().map(|s| s.value.clone()),
-            phone: self.phone.clone(),
+            phone: self.phone.clone().or_else(|| self.latest_user_id()),
             email: self.email.as_ref().map(|s| s.value.clone()),
             first_source,
             last_source,
@@ -741,7 +750,13 @@ pub fn reference_group_lead(
     let first = inbound.first()?;
     let date = first.occurred_at;
     let with_source: Vec<&&&Event> = inbound.iter().filter(|e| e.source.is_some()).collect();
-    let phone = evs.iter().rev().find_map(|e| e.phone.clone());
+    // The latest phone; without one, the latest WhatsApp user id.
+    let phone = evs.iter().rev().find_map(|e| e.phone.clone()).or_else(|| {
+        evs.iter()
+            .rev()
+            .find_map(|e| e.external_id.clone())
+            .filter(|x| whatsapp_user_id(&format!("whatsapp:{x}")).is_some())
+    });
     let first_touched_at = evs
         .iter()
         .filter(|e| e.is_touch() && e.occurred_at >= date)
@@ -919,6 +934,48 @@ mod tests {
             s.apply(e);
         }
         s
+    }
+
+    /// After a user id change the lead shows the new id, whichever id is
+    /// the contact's key (the smallest).
+    #[test]
+    fn a_hidden_phone_shows_the_latest_user_id() {
+        let user = |id: &str, at: DateTime<Utc>, uid: &str, kind: Kind| {
+            let mut e = inbound(id, at);
+            e.kind = kind;
+            e.phone = None;
+            e.contact_key = format!("whatsapp:{uid}");
+            e.external_id = Some(uid.into());
+            e
+        };
+        let evs = [
+            user("m1", t(9, 0), "US.7000000000000000001", Kind::Message),
+            user("m2", t(9, 5), "US.7000000000000000002", Kind::Message),
+            user("ch", t(9, 3), "US.7000000000000000002", Kind::Link),
+        ];
+        for order in [[0, 1, 2], [2, 1, 0], [1, 0, 2]] {
+            let mut s = ContactState::new("whatsapp:US.7000000000000000001");
+            for i in order {
+                s.apply(&evs[i]);
+            }
+            let lead = s.lead(&Terms::default()).expect("a lead");
+            assert_eq!(
+                lead.shown_phone().as_deref(),
+                Some("US.7000000000000000002")
+            );
+            assert_eq!(lead.key, "whatsapp:US.7000000000000000001");
+        }
+        // A phone, once known, is shown instead.
+        let mut s = ContactState::new("+6281234567890");
+        s.apply(&inbound("p1", t(9, 0)));
+        s.apply(&user(
+            "m3",
+            t(9, 9),
+            "US.7000000000000000003",
+            Kind::Message,
+        ));
+        let lead = s.lead(&Terms::default()).expect("a lead");
+        assert_eq!(lead.shown_phone().as_deref(), Some("+6281234567890"));
     }
 
     #[test]
