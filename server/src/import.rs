@@ -11,7 +11,7 @@
 //! changes nothing (event ids, `known:<phone>` for customers).
 
 use std::io::BufRead;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -68,6 +68,43 @@ impl Format {
             Some(_) => Format::Customers,
         }
     }
+}
+
+/// A temporary copy of an import's input, removed when the import ends.
+pub struct Spool(PathBuf);
+
+impl Drop for Spool {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// The import's input as a file that can be read more than once: an
+/// import looks at its head, checks every line, then stores (`run`), but a
+/// pipe (`/dev/stdin`, `<(…)`) gives its bytes once, so the second pass
+/// read nothing and "imported 0 new" with success. Such input is first
+/// copied to a private temporary file (mode 0600: it is customer data).
+pub fn readable_twice(file: PathBuf) -> Result<(PathBuf, Option<Spool>), String> {
+    if std::fs::metadata(&file).is_ok_and(|m| m.is_file()) {
+        return Ok((file, None));
+    }
+    let shown = |e: std::io::Error| format!("{}: {e}", file.display());
+    let mut src = std::fs::File::open(&file).map_err(shown)?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let path = std::env::temp_dir().join(format!("leads-import-{}-{nanos}", std::process::id()));
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut dst = opts
+        .open(&path)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let spool = Spool(path.clone());
+    std::io::copy(&mut src, &mut dst).map_err(shown)?;
+    Ok((path, Some(spool)))
 }
 
 /// Checks every line of `file`: `Err` lists up to 20 invalid lines.
@@ -175,7 +212,7 @@ pub async fn run(
     let (mut accepted, mut duplicates) = (0usize, 0usize);
     let mut batch: Vec<Event> = Vec::with_capacity(MAX_BATCH);
     let on_terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let mut stored_batches = 0u64;
+    let mut told = std::time::Instant::now();
     for line in lines(file, format, settings)? {
         let Some((events, bytes)) = rejects.keep(line)? else {
             continue;
@@ -188,9 +225,9 @@ pub async fn run(
                 accepted += o.0;
                 duplicates += o.1;
                 bar.set_message(format!("{accepted} new, {duplicates} already known"));
-                stored_batches += 1;
-                // No terminal (a log, a pipe): a plain line now and then.
-                if !on_terminal && stored_batches % 100 == 0 {
+                // No terminal (a log, a pipe): a plain line every few seconds.
+                if !on_terminal && told.elapsed() >= std::time::Duration::from_secs(5) {
+                    told = std::time::Instant::now();
                     eprintln!(
                         "imported {accepted} new, {duplicates} already known ({}%)",
                         bar.position() * 100 / size.max(1)

@@ -22,6 +22,24 @@ use cli::{Cli, Command};
 pub async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
     let settings = cli.settings.resolve()?;
     let command = cli.command.unwrap_or(Command::Serve);
+    // An import from a pipe is read from a copy (its file is read twice);
+    // the copy goes when this returns.
+    let (command, _spool) = match command {
+        Command::Import {
+            file,
+            skip_invalid,
+            url,
+        } => {
+            let (file, spool) = import::readable_twice(file)?;
+            let import = Command::Import {
+                file,
+                skip_invalid,
+                url,
+            };
+            (import, spool)
+        }
+        other => (other, None),
+    };
     if matches!(command, Command::Serve) {
         // A wrong --addr stops the start before the database is opened.
         cli.settings.listen_address()?;

@@ -15,7 +15,8 @@
 //!
 //! Contacts are `external_id` = the page- or Instagram-scoped user id; ids
 //! (which Meta may send as numbers, beyond 2^53) are read as text. Times are
-//! milliseconds. Event ids are prefixed per channel (`fb:`, `ig:`).
+//! milliseconds. Event ids are prefixed per channel (`fb:`, `ig:`), and
+//! the Page's own messages (echoes) by `fb:echo:` / `ig:echo:`.
 
 use serde_json::{Map, Value, json};
 
@@ -169,7 +170,12 @@ fn event(
     };
     // Postbacks and lone referrals may lack an id: the user and the time
     // name them (Meta's retries carry the same).
+    // The Page's own messages (echoes) have ids of their own: a customer's
+    // message and an echo never name one event, so no delivery order can
+    // make an echo hide a customer's message (Meta's published examples
+    // give both the same mid).
     let id = match base_id {
+        Some(mid) if echo => format!("{prefix}:echo:{mid}"),
         Some(mid) => format!("{prefix}:{mid}"),
         None => format!(
             "{prefix}:{}:{user}:{}",
@@ -254,6 +260,14 @@ mod tests {
         let ig = p(&fixture("instagram", "attachment_unsupported_type.json"));
         assert_eq!(ig.events[0].channel, "instagram");
         assert!(ig.events[0].id.starts_with("ig:"));
+        // Meta's echo example carries the text example's mid: two events.
+        let echo = p(&fixture("messenger", "echo.json"));
+        assert_eq!(echo.events[0].direction, Some(Direction::Outbound));
+        assert_eq!(
+            echo.events[0].id,
+            "fb:echo:mid.1457764197618:41d102a3e1ae206a38"
+        );
+        assert_ne!(echo.events[0].id, e.id);
     }
 
     /// A website chat plugin's guest is a `user_ref`, not an `id`: the
