@@ -48,7 +48,13 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(server::run(cli)) {
+    let run = async {
+        let code = server::run(cli).await;
+        // The database's background tasks end while the runtime runs.
+        app::ssr::store::engine::shut_down().await;
+        code
+    };
+    match runtime.block_on(run) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");

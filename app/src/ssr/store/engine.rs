@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::future::IntoFuture;
 use std::path::Path;
+use std::sync::Arc;
 
 use surrealdb::Surreal;
 use surrealdb::engine::any::Any;
@@ -170,8 +171,37 @@ pub async fn open_rocksdb(path: &str, memory: Option<&DbMemory>) -> surrealdb::R
     ds.check_version().await.map_err(error)?;
     ds.bootstrap().await.map_err(error)?;
     ds.start_maintenance_tasks();
+    opened()
+        .lock()
+        .map(|mut o| o.push(Arc::downgrade(&ds)))
+        .ok();
     let db = Surreal::<Local>::unstable_from_datastore(ds, Some(recv)).await?;
     Ok(Db::Local(db))
+}
+
+/// The embedded datastores this process opened (weakly: a closed one goes).
+fn opened() -> &'static std::sync::Mutex<Vec<std::sync::Weak<surrealdb_engine_local::Datastore>>> {
+    static OPENED: std::sync::OnceLock<
+        std::sync::Mutex<Vec<std::sync::Weak<surrealdb_engine_local::Datastore>>>,
+    > = std::sync::OnceLock::new();
+    OPENED.get_or_init(Default::default)
+}
+
+/// Shuts down every embedded datastore still open, waiting for its
+/// maintenance tasks: called before the process ends, while the runtime
+/// still runs them. Left to the runtime's end, they were cancelled mid-way
+/// and SurrealDB logged "Background task did not shut down cleanly" as an
+/// ERROR after commands that had succeeded.
+pub async fn shut_down() {
+    let live: Vec<_> = opened()
+        .lock()
+        .map(|mut o| o.drain(..).filter_map(|w| w.upgrade()).collect())
+        .unwrap_or_default();
+    for ds in live {
+        if let Err(e) = ds.shutdown().await {
+            tracing::warn!(error = %e, "the database did not shut down cleanly");
+        }
+    }
 }
 
 #[cfg(test)]
