@@ -30,11 +30,21 @@ pub fn parse(body: &Value, settings: &Settings) -> Parsed {
     let (channel, prefix) = match body.get("object").and_then(Value::as_str) {
         Some("page") => ("messenger", "fb"),
         Some("instagram") => ("instagram", "ig"),
-        _ => return out,
+        // Another product's delivery (`user`, a WhatsApp body sent here):
+        // counted, so that an admin sees it arrived.
+        _ => {
+            out.no_event("other_object");
+            return out;
+        }
     };
     let entries = body.get("entry").and_then(Value::as_array);
     for entry in entries.into_iter().flatten() {
         let page = id_text(entry, "id");
+        // Field changes (Instagram comments, mentions): not chats.
+        let changes = entry.get("changes").and_then(Value::as_array);
+        for _ in changes.into_iter().flatten() {
+            out.no_event("change");
+        }
         for list in ["messaging", "standby"] {
             let events = entry.get(list).and_then(Value::as_array);
             for e in events.into_iter().flatten() {
@@ -260,6 +270,13 @@ mod tests {
         let ig = p(&fixture("instagram", "attachment_unsupported_type.json"));
         assert_eq!(ig.events[0].channel, "instagram");
         assert!(ig.events[0].id.starts_with("ig:"));
+        // Instagram comments (a field change) and other products' bodies
+        // are counted as dropped.
+        let comments = p(&fixture("instagram", "comments_change.json"));
+        assert!(comments.events.is_empty());
+        assert_eq!(comments.dropped, vec!["change"]);
+        let other = p(&json!({"object": "user", "entry": [{"id": "1", "changes": []}]}));
+        assert_eq!(other.dropped, vec!["other_object"]);
         // Meta's echo example carries the text example's mid: two events.
         let echo = p(&fixture("messenger", "echo.json"));
         assert_eq!(echo.events[0].direction, Some(Direction::Outbound));

@@ -97,6 +97,12 @@ pub fn parse(body: &Value, settings: &Settings) -> Parsed {
                     for u in updates.into_iter().flatten() {
                         cx.user_id_update(u);
                     }
+                    // A field with nothing of a chat (account and template
+                    // notices, quality updates): counted, so that an admin
+                    // sees the delivery arrived.
+                    if msgs.is_none() && statuses.is_none() && updates.is_none() {
+                        cx.out.no_event("other_field");
+                    }
                 }
             }
         }
@@ -685,6 +691,18 @@ mod tests {
 
     fn value(field: &str, value: Value) -> Value {
         json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA1", "changes": [{"field": field, "value": value}]}]})
+    }
+
+    /// A field with nothing of a chat is counted, not silently passed over.
+    #[test]
+    fn other_fields_are_counted_as_dropped() {
+        let body = value(
+            "account_update",
+            json!({"phone_number": "15550783881", "event": "VERIFIED_ACCOUNT"}),
+        );
+        let parsed = parse(&body, &settings());
+        assert!(parsed.events.is_empty());
+        assert_eq!(parsed.dropped, vec!["other_field"]);
     }
 
     #[test]
