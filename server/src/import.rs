@@ -107,6 +107,55 @@ pub fn readable_twice(file: PathBuf) -> Result<(PathBuf, Option<Spool>), String>
     Ok((path, Some(spool)))
 }
 
+/// How far an import is: a bar on a terminal, else a plain line every 5 s.
+struct Progress {
+    bar: ProgressBar,
+    size: u64,
+    on_terminal: bool,
+    told: std::time::Instant,
+}
+
+impl Progress {
+    fn new(file: &Path) -> Result<Progress, String> {
+        let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+        let bar = ProgressBar::new(size);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta} {msg}",
+            )
+            .map_err(|e| e.to_string())?,
+        );
+        Ok(Progress {
+            bar,
+            size,
+            on_terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            told: std::time::Instant::now(),
+        })
+    }
+
+    /// `bytes` more of the file were read.
+    fn read(&self, bytes: u64) {
+        self.bar.inc(bytes);
+    }
+
+    /// What is stored so far.
+    fn counts(&mut self, accepted: u64, duplicates: u64) {
+        self.bar
+            .set_message(format!("{accepted} new, {duplicates} already known"));
+        if !self.on_terminal && self.told.elapsed() >= std::time::Duration::from_secs(5) {
+            self.told = std::time::Instant::now();
+            eprintln!(
+                "imported {accepted} new, {duplicates} already known ({}%)",
+                self.bar.position() * 100 / self.size.max(1)
+            );
+        }
+    }
+
+    fn finish(&self, done: &str) {
+        self.bar.finish_with_message(done.to_owned());
+    }
+}
+
 /// Checks every line of `file`: `Err` lists up to 20 invalid lines.
 fn check(file: &Path, format: Format, settings: &Settings) -> Result<(), String> {
     let errors: Vec<String> = lines(file, format, settings)?
@@ -201,38 +250,21 @@ pub async fn run(
     }
     let mut rejects = Rejects::open(skip_invalid)?;
     // Pass 2: store, a batch at a time (memory stays bounded).
-    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-    let bar = ProgressBar::new(size);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{bar:40} {bytes}/{total_bytes} {binary_bytes_per_sec} eta {eta} {msg}",
-        )
-        .map_err(|e| e.to_string())?,
-    );
+    let mut progress = Progress::new(file)?;
     let (mut accepted, mut duplicates) = (0usize, 0usize);
     let mut batch: Vec<Event> = Vec::with_capacity(MAX_BATCH);
-    let on_terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let mut told = std::time::Instant::now();
     for line in lines(file, format, settings)? {
         let Some((events, bytes)) = rejects.keep(line)? else {
             continue;
         };
-        bar.inc(bytes);
+        progress.read(bytes);
         for ev in events {
             batch.push(ev);
             if batch.len() == MAX_BATCH {
                 let o = store(db, std::mem::take(&mut batch)).await?;
                 accepted += o.0;
                 duplicates += o.1;
-                bar.set_message(format!("{accepted} new, {duplicates} already known"));
-                // No terminal (a log, a pipe): a plain line every few seconds.
-                if !on_terminal && told.elapsed() >= std::time::Duration::from_secs(5) {
-                    told = std::time::Instant::now();
-                    eprintln!(
-                        "imported {accepted} new, {duplicates} already known ({}%)",
-                        bar.position() * 100 / size.max(1)
-                    );
-                }
+                progress.counts(accepted as u64, duplicates as u64);
             }
         }
     }
@@ -241,9 +273,10 @@ pub async fn run(
         accepted += o.0;
         duplicates += o.1;
     }
-    bar.finish_with_message(format!("{accepted} new, {duplicates} already known"));
-    if !on_terminal {
-        eprintln!("imported {accepted} new, {duplicates} already known");
+    let done = format!("{accepted} new, {duplicates} already known");
+    progress.finish(&done);
+    if !progress.on_terminal {
+        eprintln!("imported {done}");
     }
     rejects.finish()?;
     Ok(())
@@ -590,10 +623,12 @@ pub async fn run_remote(
     }
     let mut rejects = Rejects::open(skip_invalid)?;
     let f = std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut progress = Progress::new(file)?;
     let mut batch: Vec<serde_json::Value> = Vec::with_capacity(MAX_BATCH);
     let (mut accepted, mut duplicates) = (0u64, 0u64);
     for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
         let line = line.map_err(|e| format!("line {}: {e}", i + 1))?;
+        progress.read(line.len() as u64 + 1);
         let line = if i == 0 {
             line.trim_start_matches('\u{feff}').to_owned()
         } else {
@@ -615,6 +650,7 @@ pub async fn run_remote(
             let rest = batch.split_off(MAX_BATCH);
             let (a, d) = target.post_events(token, &batch).await?;
             (accepted, duplicates) = (accepted + a, duplicates + d);
+            progress.counts(accepted, duplicates);
             batch = rest;
         }
     }
@@ -623,6 +659,7 @@ pub async fn run_remote(
         (accepted, duplicates) = (accepted + a, duplicates + d);
     }
     rejects.finish()?;
+    progress.bar.finish_and_clear();
     eprintln!("{accepted} new, {duplicates} already known (through {url})");
     Ok(())
 }
