@@ -125,7 +125,6 @@ impl CapiSender {
                 message,
                 subcode,
                 fbtrace_id,
-                ..
             } => {
                 tracing::warn!(events = ids.len(), %message, ?subcode, "conversions API: Meta rejected events");
                 Done::Rejected {

@@ -478,19 +478,18 @@ impl ContactState {
         if self.marks.get(start).is_none_or(|m| m.1 != first.stamp.id) {
             return (None, false);
         }
-        let (mut last, mut more, mut engaged) = (first.stamp.at, false, None);
+        let (mut last, mut engaged) = (first.stamp.at, None);
         for m in &self.marks[start + 1..] {
             if m.0 - last >= timeout || m.2 == MarkKind::Resolved {
                 break;
             }
-            if m.2 == MarkKind::In {
-                more = true;
-                if engaged.is_none() && self.first_touch.is_some_and(|t| m.0 > t) {
-                    engaged = Some(m.0);
-                }
+            if m.2 == MarkKind::In && engaged.is_none() && self.first_touch.is_some_and(|t| m.0 > t)
+            {
+                engaged = Some(m.0);
             }
             last = m.0;
         }
+        // Any inbound message after the first, in session 1 or later.
         let other = match &self.last_inbound {
             Some(last) => *last != first.stamp,
             None => self
@@ -498,7 +497,7 @@ impl ContactState {
                 .iter()
                 .any(|m| m.2 == MarkKind::In && m.1 != first.stamp.id),
         };
-        (engaged, !more && !other)
+        (engaged, !other)
     }
 
     /// When the lead became engaged: its first inbound message in session 1

@@ -419,12 +419,11 @@ impl Leads {
         detail.older = history.older.map(|o| o as u64);
         let state = contacts::state_of(&self.inner.db, &key).await?;
         if let Some(state) = &state {
-            let outcomes = crate::ssr::domain::capi::outcomes(
+            let mut outcomes = crate::ssr::domain::capi::outcomes(
                 state,
                 &self.inner.terms,
                 Some(chrono::Utc::now()),
             );
-            let mut outcomes = outcomes;
             let ids: Vec<String> = outcomes.iter().map(|o| o.event_id.clone()).collect();
             let mut rows = outbox::get(&self.inner.db, &ids).await?;
             // The LeadSubmitted Meta was sent may carry an earlier click's
