@@ -141,7 +141,9 @@ pub struct Event {
     pub kind: Kind,
     pub occurred_at: DateTime<Utc>,
     pub channel: String,
-    /// `None` for `resolved` events.
+    /// `None` for `resolved` events. (Absent values are left out of the
+    /// stored form: fewer bytes a row.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub direction: Option<Direction>,
     pub sender: Sender,
     /// The intake knew who sent it (Chatwoot's sender, the Business app's
@@ -151,11 +153,16 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sender_known: bool,
     pub contact_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     /// Only inbound messages carry a source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Source>,
     /// Meta's click id of a Click-to-WhatsApp ad (`ctwa_clid`), kept with the
     /// event so conversions can be reported to Meta later.

@@ -297,7 +297,7 @@ async fn write(
         Check::Global => {
             let event_ids: Vec<_> = events.iter().map(|e| record("event", &e.id)).collect();
             let mut res = tx
-                .query("SELECT VALUE eid FROM $eids;")
+                .query("SELECT VALUE record::id(id) FROM $eids;")
                 .bind(("eids", event_ids))
                 .await?;
             res.take::<Vec<String>>(0)?.into_iter().collect()
@@ -706,14 +706,13 @@ async fn read_events(tx: &Tx, ids: &[&str]) -> Result<Vec<Event>, TxError> {
         .collect()
 }
 
-/// The stored event: its id (for the existence check), its contact, and the
-/// validated event as one string.
+/// The stored event: the validated event as one string, under its id.
+/// (Rows written before also carry `eid` and `contact`, copies of the key
+/// and of the event's contact: two fewer values to encode made ingest
+/// about 8 % cheaper in CPU, `store::speed`.)
 fn event_row(e: &Event) -> Result<Value, String> {
     let text = serde_json::to_string(e).map_err(|e| e.to_string())?;
-    Ok(row(
-        record("event", &e.id),
-        json!({ "eid": e.id, "contact": e.contact_key, "ev": text }),
-    ))
+    Ok(row(record("event", &e.id), json!({ "ev": text })))
 }
 
 #[cfg(test)]
