@@ -143,3 +143,16 @@ test('rows show engaged and buyer; the first-response card has each wait\'s enga
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
   await page.screenshot({ path: `${shots}/32-quality-375-id.png`, fullPage: true });
 });
+
+test('a purchase made during a chat shows inside its session in the detail', async ({ page }) => {
+  await page.setViewportSize({ width: 1440, height: 900 });
+  // Juli 1 bought a day after writing, before the 24 h of inactivity ended
+  // the session.
+  await page.goto(`/?${RANGE}&lead=%2B6287900000001`);
+  await hydrated(page);
+  const sessions = page.getByTestId('detail').locator('[data-testid=sessions] > li');
+  await expect(sessions).toHaveCount(1);
+  await expect(sessions.nth(0)).toContainText('Purchase');
+  await expect(page.getByTestId('detail').locator('.session.outside')).toHaveCount(0);
+  await page.screenshot({ path: `${shots}/33-detail-purchase-in-session.png` });
+});

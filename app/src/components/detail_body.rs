@@ -60,22 +60,63 @@ pub fn detail_body(d: LeadDetail, mut v: DetailTexts, l: Lang) -> impl IntoView 
         _ => Some(l.t("awaiting").to_owned()),
     };
     let events: Vec<(TimelineEvent, String)> = d.events.into_iter().zip(v.event_times).collect();
-    // Events outside any session (before the first inbound message) first.
-    let outside: Vec<(TimelineEvent, String)> = events
+    // Where each event shows (`place`): a session's own events in it; an
+    // event outside every session (rule 8) before the first session, or
+    // after the session it follows; a conversion, which belongs to no
+    // session, inside the one it was made during, so a purchase made in a
+    // chat shows in that chat, and one made days later after it.
+    let spans: Vec<(
+        u32,
+        chrono::DateTime<chrono::Utc>,
+        Option<chrono::DateTime<chrono::Utc>>,
+    )> = d
+        .sessions
         .iter()
-        .filter(|(e, _)| e.session.is_none())
-        .cloned()
+        .map(|s| (s.number, s.started_at, s.ended_at))
         .collect();
+    let place = |e: &TimelineEvent| -> Place {
+        if let Some(n) = e.session {
+            return Place::In(n);
+        }
+        let Some(&(n, _, end)) = spans
+            .iter()
+            .rev()
+            .find(|(_, start, _)| *start <= e.occurred_at)
+        else {
+            return Place::Before;
+        };
+        let during = e.conversion.is_some() && end.is_none_or(|end| e.occurred_at <= end);
+        if during {
+            Place::In(n)
+        } else {
+            Place::After(n)
+        }
+    };
+    let in_place = |p: Place| -> Vec<(TimelineEvent, String)> {
+        events
+            .iter()
+            .filter(|(e, _)| place(e) == p)
+            .cloned()
+            .collect()
+    };
+    let outside_block = |evs: Vec<(TimelineEvent, String)>| {
+        (!evs.is_empty()).then(|| {
+            view! {
+                <div class="session outside">
+                    <h4>{l.t("detail.outside")}</h4>
+                    <ol class="events">{evs.into_iter().map(|(e, t)| event_item(e, t, l)).collect_view()}</ol>
+                </div>
+            }
+        })
+    };
+    let before = outside_block(in_place(Place::Before));
     let sessions = d
         .sessions
         .into_iter()
         .zip(v.session_times)
         .map(|(s, (start, end))| {
-            let evs: Vec<(TimelineEvent, String)> = events
-                .iter()
-                .filter(|(e, _)| e.session == Some(s.number))
-                .cloned()
-                .collect();
+            let evs = in_place(Place::In(s.number));
+            let after = outside_block(in_place(Place::After(s.number)));
             let state = match s.end.as_str() {
                 "timeout" => l.t("detail.timeout"),
                 "resolved" => l.t("detail.resolved"),
@@ -90,6 +131,7 @@ pub fn detail_body(d: LeadDetail, mut v: DetailTexts, l: Lang) -> impl IntoView 
                     <h4>{format!("{} {}", l.t("detail.session"), s.number)}</h4>
                     <p class="muted small">{format!("{span} · {state}")}</p>
                     <ol class="events">{evs.into_iter().map(|(e, t)| event_item(e, t, l)).collect_view()}</ol>
+                    {after}
                 </li>
             }
         })
@@ -110,14 +152,20 @@ pub fn detail_body(d: LeadDetail, mut v: DetailTexts, l: Lang) -> impl IntoView 
         </dl>
         {capi}
         <h3>{l.t("detail.sessions")}</h3>
-        {(!outside.is_empty()).then(|| view! {
-            <div class="session outside">
-                <h4>{l.t("detail.outside")}</h4>
-                <ol class="events">{outside.into_iter().map(|(e, t)| event_item(e, t, l)).collect_view()}</ol>
-            </div>
-        })}
+        {before}
         <ol class="sessions" data-testid="sessions">{sessions}</ol>
     }
+}
+
+/// Where the detail shows an event.
+#[derive(Clone, Copy, PartialEq)]
+enum Place {
+    /// Before the first session (or with no session at all).
+    Before,
+    /// In session n.
+    In(u32),
+    /// After session n ended, before the next began.
+    After(u32),
 }
 
 fn event_item(e: TimelineEvent, time: String, l: Lang) -> impl IntoView {

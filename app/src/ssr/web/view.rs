@@ -296,3 +296,71 @@ pub async fn lead_view(
         older,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ssr::domain::event::test_batch;
+    use crate::ssr::domain::rules::LeadFacts;
+    use crate::ssr::reports::timeline::{Counted, timeline};
+
+    /// The detail shows an event where it happened: an agent's message
+    /// before the customer wrote above the sessions, a purchase made in a
+    /// chat inside that chat's session, an answer after the session timed
+    /// out below it (not all of them in one block above the sessions).
+    #[test]
+    fn detail_places_events_outside_sessions_where_they_happened() {
+        let p = "+6281234567890";
+        let at = |id: &str, t: &str, dir: &str, sender: &str| {
+            serde_json::json!({"id": id, "occurred_at": format!("2026-11-{t}:00Z"),
+                "channel": "whatsapp", "direction": dir, "sender": sender, "contact": {"phone": p}})
+        };
+        let events = test_batch(serde_json::json!([
+            at("early", "19T23:00", "outbound", "agent"),
+            at("hello", "20T01:00", "inbound", "customer"),
+            at("reply", "20T01:01", "outbound", "agent"),
+            {"id": "buy", "kind": "conversion", "occurred_at": "2026-11-20T01:30:00Z",
+             "channel": "whatsapp", "direction": "inbound", "contact": {"phone": p},
+             "conversion": {"type": "purchase", "value": "150000", "currency": "IDR"}},
+            at("late", "22T09:00", "outbound", "agent"),
+            at("again", "25T10:00", "inbound", "customer"),
+        ]));
+        let date = events[1].occurred_at;
+        let facts = LeadFacts::bare(p, date);
+        let counted = Counted::of(&facts, chrono::Duration::days(30));
+        let now = date + chrono::Duration::days(10);
+        let d = timeline(facts, events, chrono::Duration::hours(24), &counted, now);
+        let ids: Vec<String> = d.events.iter().map(|e| e.id.clone()).collect();
+        let texts = DetailTexts {
+            phone: None,
+            date: String::new(),
+            first_touched: None,
+            event_times: ids.iter().map(|id| format!("at-{id}")).collect(),
+            session_times: d
+                .sessions
+                .iter()
+                .map(|s| (format!("s{}", s.number), None))
+                .collect(),
+            clicked: None,
+            window_ends: None,
+            window_left: None,
+            capi_times: Vec::new(),
+            currency: "IDR".into(),
+        };
+        let out = html(move || detail_body(d, texts, Lang::En));
+        let pos = |needle: &str| {
+            out.find(needle)
+                .unwrap_or_else(|| panic!("{needle} in {out}"))
+        };
+        // Above the sessions: only what came before the first.
+        let first_session = pos("data-session=\"1\"");
+        assert!(pos("at-early") < first_session);
+        let second_session = pos("data-session=\"2\"");
+        // The purchase in session 1, after its messages; the late answer
+        // after session 1, before session 2.
+        assert!(first_session < pos("at-reply") && pos("at-reply") < pos("at-buy"));
+        assert!(pos("at-buy") < pos("at-late") && pos("at-late") < second_session);
+        assert!(second_session < pos("at-again"));
+        assert_eq!(out.matches("Outside sessions").count(), 2, "{out}");
+    }
+}
