@@ -59,44 +59,40 @@ pub fn detail_body(d: LeadDetail, mut v: DetailTexts, l: Lang) -> impl IntoView 
         (Some(t), Some(w)) => Some(format!("{t} ({} {})", l.t("detail.wait"), l.duration(w))),
         _ => Some(l.t("awaiting").to_owned()),
     };
-    let events: Vec<(TimelineEvent, String)> = d.events.into_iter().zip(v.event_times).collect();
-    // Where each event shows (`place`): a session's own events in it; an
-    // event outside every session (rule 8) before the first session, or
-    // after the session it follows; a conversion, which belongs to no
-    // session, inside the one it was made during, so a purchase made in a
-    // chat shows in that chat, and one made days later after it.
-    let spans: Vec<(
-        u32,
-        chrono::DateTime<chrono::Utc>,
-        Option<chrono::DateTime<chrono::Utc>>,
-    )> = d
-        .sessions
-        .iter()
-        .map(|s| (s.number, s.started_at, s.ended_at))
-        .collect();
+    // Where each event shows, decided once per event: a session's own
+    // events in it; an event outside every session (rule 8) before the
+    // first session, or after the session it follows; a conversion, which
+    // belongs to no session, inside the one it was made during, so a
+    // purchase made in a chat shows in that chat, and one made days later
+    // after it. (Sessions come in time order.)
     let place = |e: &TimelineEvent| -> Place {
         if let Some(n) = e.session {
             return Place::In(n);
         }
-        let Some(&(n, _, end)) = spans
-            .iter()
-            .rev()
-            .find(|(_, start, _)| *start <= e.occurred_at)
-        else {
+        let i = d
+            .sessions
+            .partition_point(|s| s.started_at <= e.occurred_at);
+        let Some(s) = i.checked_sub(1).and_then(|i| d.sessions.get(i)) else {
             return Place::Before;
         };
-        let during = e.conversion.is_some() && end.is_none_or(|end| e.occurred_at <= end);
+        let during = e.conversion.is_some() && s.ended_at.is_none_or(|end| e.occurred_at <= end);
         if during {
-            Place::In(n)
+            Place::In(s.number)
         } else {
-            Place::After(n)
+            Place::After(s.number)
         }
     };
+    let events: Vec<(Place, TimelineEvent, String)> = d
+        .events
+        .into_iter()
+        .zip(v.event_times)
+        .map(|(e, t)| (place(&e), e, t))
+        .collect();
     let in_place = |p: Place| -> Vec<(TimelineEvent, String)> {
         events
             .iter()
-            .filter(|(e, _)| place(e) == p)
-            .cloned()
+            .filter(|(at, _, _)| *at == p)
+            .map(|(_, e, t)| (e.clone(), t.clone()))
             .collect()
     };
     let outside_block = |evs: Vec<(TimelineEvent, String)>| {
