@@ -829,6 +829,44 @@ async fn metas_and_chatwoots_copies_give_the_same_lead_in_either_order() {
     assert_eq!(leads[0]["first_touched_at"], "2025-06-01T10:02:00Z");
 }
 
+/// A web visitor writes before an agent saves their number in Chatwoot:
+/// the messages before and after are one person, one lead, in any order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_whose_number_is_saved_later_is_one_lead() {
+    let visitor = |id: u64, kind: &str, sender: Value, at: &str, phone: Option<&str>| {
+        let mut m = cw_message(id, kind, sender, at, phone.unwrap_or(""));
+        m["conversation"]["channel"] = json!("Channel::WebWidget");
+        m["conversation"]["contact_inbox"]["source_id"] = json!("a1b2c3d4-visitor");
+        let number = phone.map_or(Value::Null, |p| json!(p));
+        m["conversation"]["meta"]["sender"]["phone_number"] = number.clone();
+        if m["sender"]["type"] == "contact" {
+            m["sender"]["phone_number"] = number;
+        }
+        m
+    };
+    let agent = json!({"id": 1, "name": "Rina", "type": "user"});
+    let deliveries = [
+        visitor(41, "incoming", Value::Null, "2025-06-01T10:00:00Z", None),
+        visitor(42, "outgoing", agent, "2025-06-01T10:01:00Z", Some("+6281222000001")),
+        visitor(43, "incoming", Value::Null, "2025-06-01T11:00:00Z", Some("+6281222000001")),
+    ];
+    let mut leads = Vec::new();
+    for order in [[0, 1, 2], [2, 1, 0]] {
+        let s = server().await;
+        for i in order {
+            let (status, a) = chatwoot(&s, &deliveries[i], CHATWOOT_SECRET, 0).await;
+            assert_eq!(status, 200, "{a}");
+        }
+        let page = june_first(&s).await;
+        assert_eq!(page["total"], 1, "{page}");
+        leads.push(page["leads"][0].clone());
+    }
+    assert_eq!(leads[0], leads[1]);
+    assert_eq!(leads[0]["date"], "2025-06-01T10:00:00Z");
+    assert_eq!(leads[0]["phone"], "+6281222000001");
+    assert_eq!(leads[0]["first_touched_at"], "2025-06-01T10:01:00Z");
+}
+
 /// The default view, as the page calls it with no query string at all
 /// (the live update of a bare `/`): the server functions answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

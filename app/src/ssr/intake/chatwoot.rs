@@ -107,34 +107,47 @@ fn contact(
     with_phone: bool,
 ) -> Option<Map<String, Value>> {
     let mut c = Map::new();
+    let source = conversation
+        .and_then(|c| c.get("contact_inbox"))
+        .and_then(|ci| id_text(ci, "source_id"))
+        .or_else(|| customer.and_then(|s| id_text(s, "identifier")))
+        .or_else(|| {
+            // The contact's own id in Chatwoot, as a last resort.
+            let account = body.get("account").and_then(|a| id_text(a, "id"))?;
+            let id = customer.and_then(|s| id_text(s, "id"))?;
+            Some(format!("cw:{account}:contact:{id}"))
+        });
+    // A WhatsApp inbox's source id is the customer's WhatsApp number
+    // (`wa_id`): the phone, so that the contact is the one Meta's webhook
+    // names.
+    let number = source.as_deref().and_then(|s| {
+        let digits = s.strip_prefix('+').unwrap_or(s);
+        (channel == "whatsapp"
+            && (8..=15).contains(&digits.len())
+            && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| format!("+{digits}"))
+    });
     let phone = customer
         .and_then(|s| text(s, "phone_number"))
         .filter(|_| with_phone);
-    if let Some(p) = phone {
-        c.insert("phone".into(), json!(p));
-    } else {
-        let source = conversation
-            .and_then(|c| c.get("contact_inbox"))
-            .and_then(|ci| id_text(ci, "source_id"))
-            .or_else(|| customer.and_then(|s| id_text(s, "identifier")))
-            .or_else(|| {
-                // The contact's own id in Chatwoot, as a last resort.
-                let account = body.get("account").and_then(|a| id_text(a, "id"))?;
-                let id = customer.and_then(|s| id_text(s, "id"))?;
-                Some(format!("cw:{account}:contact:{id}"))
-            })?;
-        // A WhatsApp inbox's source id is the customer's WhatsApp number
-        // (`wa_id`): the phone, so that the contact is the one Meta's
-        // webhook names.
-        let digits = source.strip_prefix('+').unwrap_or(&source);
-        let number = channel == "whatsapp"
-            && (8..=15).contains(&digits.len())
-            && digits.bytes().all(|b| b.is_ascii_digit());
-        if number {
-            c.insert("phone".into(), json!(format!("+{digits}")));
-        } else {
-            c.insert("external_id".into(), json!(source));
+    match (phone, number, source) {
+        (Some(p), number, source) => {
+            c.insert("phone".into(), json!(p));
+            // The channel's own id goes with the phone, so that the person
+            // is one contact before and after an agent saves their number
+            // (a web visitor, an Instagram user Meta's webhook names by
+            // that id). A WhatsApp number is a phone of its own: not tied.
+            if let (None, Some(s)) = (number, source) {
+                c.insert("external_id".into(), json!(s));
+            }
         }
+        (None, Some(n), _) => {
+            c.insert("phone".into(), json!(n));
+        }
+        (None, None, Some(s)) => {
+            c.insert("external_id".into(), json!(s));
+        }
+        (None, None, None) => return None,
     }
     if let Some(n) = customer.and_then(|s| text(s, "name")) {
         c.insert("name".into(), json!(n));
@@ -624,6 +637,31 @@ pub(crate) mod tests {
         assert_eq!(e.contact_key, "instagram:17841400000000077");
         b["conversation"]["channel"] = json!("Channel::Api");
         assert_eq!(p(&b).events[0].channel, "other");
+    }
+
+    #[test]
+    fn a_phone_comes_with_the_channels_id_except_a_whatsapp_number() {
+        // A web visitor whose number an agent saved: the phone names the
+        // contact and the visitor id is tied to it, so the messages before
+        // the number was saved are the same person's.
+        let mut b = message_body(108, "incoming", contact(), "2025-06-01T10:00:00Z");
+        b["conversation"]["channel"] = json!("Channel::WebWidget");
+        b["conversation"]["contact_inbox"]["source_id"] = json!("5b1d7c0e-visitor");
+        let e = &p(&b).events[0];
+        assert_eq!(e.contact_key, "+6281234567890");
+        assert_eq!(e.aliases, vec!["web:5b1d7c0e-visitor".to_string()]);
+        // The same on Instagram: the id Meta's webhook names the user by.
+        b["conversation"]["channel"] = json!("Channel::Instagram");
+        b["conversation"]["contact_inbox"]["source_id"] = json!("17841400000000077");
+        assert_eq!(
+            p(&b).events[0].aliases,
+            vec!["instagram:17841400000000077".to_string()]
+        );
+        // A WhatsApp inbox's source id is the number itself: nothing to tie.
+        let wa = message_body(109, "incoming", contact(), "2025-06-01T10:00:00Z");
+        let e = &p(&wa).events[0];
+        assert_eq!(e.contact_key, "+6281234567890");
+        assert!(e.aliases.is_empty(), "{:?}", e.aliases);
     }
 
     #[test]
