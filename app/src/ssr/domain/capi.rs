@@ -635,6 +635,46 @@ mod tests {
         assert_eq!(plans, vec![Plan::NotSendable("no_click_id")]);
     }
 
+    /// On Instagram and Messenger the click is a Meta ad's referral: an ad
+    /// of another platform, or a website's referral, is no click.
+    #[test]
+    fn another_platforms_ad_on_instagram_is_no_click() {
+        for (platform, kind) in [("google", "ad"), ("website", "referral"), ("meta", "ad")] {
+            let mut m = ev(
+                "m1",
+                0,
+                Kind::Message,
+                Some(Direction::Inbound),
+                Sender::Customer,
+            );
+            m.channel = "instagram".into();
+            m.phone = None;
+            m.contact_key = "instagram:IGX1".into();
+            m.external_id = Some("IGX1".into());
+            m.meta_account = Some("IGACC".into());
+            m.source = Some(Source {
+                platform: platform.into(),
+                kind: kind.into(),
+                id: Some("AD9".into()),
+                name: None,
+                url: None,
+            });
+            let mut p = purchase("p1", 5, 100, false);
+            p.channel = "instagram".into();
+            p.phone = None;
+            p.contact_key = "instagram:IGX1".into();
+            p.external_id = Some("IGX1".into());
+            let s = fold(&[m, p]);
+            let plan = outcomes(&s, &Terms::default(), None)[0].plan.clone();
+            if platform == "meta" {
+                assert_eq!(plan, Plan::Send, "{platform}");
+            } else {
+                assert!(s.click.is_none(), "{platform}");
+                assert_eq!(plan, Plan::NotSendable("no_click"), "{platform}");
+            }
+        }
+    }
+
     #[test]
     fn what_is_not_sent_says_why() {
         let terms = Terms::default();

@@ -225,11 +225,17 @@ impl AdClick {
         };
         match ev.channel.as_str() {
             "whatsapp" => ev.ctwa_clid.as_ref().map(|c| click(Some(c), None)),
-            "messenger" | "instagram" => ev.source.as_ref().filter(|s| s.kind == "ad").map(|_| {
-                // A chat plugin's guest has no user id Meta knows.
-                let user = ev.external_id.as_ref().filter(|u| !u.starts_with(USER_REF));
-                click(None, user)
-            }),
+            // Only a Meta ad's referral is a click Meta can be told of: an
+            // ad of another platform (through the API) is none.
+            "messenger" | "instagram" => ev
+                .source
+                .as_ref()
+                .filter(|s| s.kind == "ad" && s.platform.eq_ignore_ascii_case("meta"))
+                .map(|_| {
+                    // A chat plugin's guest has no user id Meta knows.
+                    let user = ev.external_id.as_ref().filter(|u| !u.starts_with(USER_REF));
+                    click(None, user)
+                }),
             _ => None,
         }
     }
