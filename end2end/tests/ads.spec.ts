@@ -8,7 +8,7 @@ const A = { platform: 'meta', type: 'ad', id: 'ad-jun-1', name: 'Kopi Juni' };
 const B = { platform: 'tiktok', type: 'ad', id: 'ad-jun-2', name: 'Teh Juni' };
 
 // June 2026: three leads of Kopi Juni (one comes back later through Teh
-// Juni, so its last source differs), two of Teh Juni, two organic; a May
+// Juni, so its last source differs, and then buys), two of Teh Juni, two organic; a May
 // lead of Kopi Juni whose purchase falls in June, and a June lead of Teh
 // Juni whose purchase falls in July (so the two ways of counting by date
 // differ); spend on both ads, and a day of May outside the range.
@@ -39,7 +39,7 @@ function june() {
   again(1, '2026-06-10T09:03:00+07:00'); buy(1, '2026-06-12T15:00:00+07:00', '150000');
   // One message; comes back ten days later from the other ad.
   lead(2, '2026-06-10T10:00:00+07:00', A); reply(2, '2026-06-10T10:05:00+07:00');
-  again(2, '2026-06-20T10:00:00+07:00', B);
+  again(2, '2026-06-20T10:00:00+07:00', B); buy(2, '2026-06-21T10:00:00+07:00', '40000');
   // Never answered.
   lead(3, '2026-06-11T11:00:00+07:00', A);
   // Engaged, bought in July.
@@ -134,7 +134,7 @@ test('the Ads view shows the API report; its toggles, sorting and links work', a
   // The spec's arithmetic on this data: spend in the range only, purchases
   // of the range's leads, organic without spend.
   const f = byKey(first.api);
-  expect([f['ad-jun-1'].spend, f['ad-jun-1'].leads, f['ad-jun-1'].buyers, f['ad-jun-1'].revenue]).toEqual([110000, 3, 1, 150000]);
+  expect([f['ad-jun-1'].spend, f['ad-jun-1'].leads, f['ad-jun-1'].buyers, f['ad-jun-1'].revenue]).toEqual([110000, 3, 2, 190000]);
   expect([f['ad-jun-2'].spend, f['ad-jun-2'].leads, f['ad-jun-2'].buyers, f['ad-jun-2'].revenue]).toEqual([30000, 2, 1, 200000]);
   expect([f.none.spend, f.none.leads, f.none.buyers]).toEqual([null, 2, 1]);
   expect(first.api.total.leads).toBe(7);
@@ -143,11 +143,14 @@ test('the Ads view shows the API report; its toggles, sorting and links work', a
   await expect(page.locator('th[data-col=spend]')).toHaveAttribute('aria-sort', 'descending');
   await page.screenshot({ path: `${shots}/20-ads-1440.png`, fullPage: true });
 
-  // Last source: the lead that came back through Teh Juni moves to it.
+  // Last source: the purchase of the lead that came back through Teh Juni
+  // is credited to Teh Juni; the lead stays with Kopi Juni, where it began.
   await page.getByRole('link', { name: 'Last source' }).click();
   await expect(page).toHaveURL(/attribution=last/);
   const last = byKey((await agrees(page, request, `${RANGE}&attribution=last`)).api);
-  expect([last['ad-jun-1'].leads, last['ad-jun-2'].leads]).toEqual([2, 3]);
+  expect([last['ad-jun-1'].leads, last['ad-jun-2'].leads]).toEqual([3, 2]);
+  expect([last['ad-jun-1'].buyers, last['ad-jun-2'].buyers]).toEqual([1, 2]);
+  expect([last['ad-jun-1'].revenue, last['ad-jun-2'].revenue]).toEqual([150000, 240000]);
   await expect(page.getByRole('link', { name: 'Last source' })).toHaveAttribute('aria-current', 'true');
 
   // By purchase date: May's lead's June purchase counts, the July one does not.
@@ -156,7 +159,7 @@ test('the Ads view shows the API report; its toggles, sorting and links work', a
   await page.getByRole('link', { name: 'By purchase date' }).click();
   await expect(page).toHaveURL(/count_by=event_date/);
   const ev = byKey((await agrees(page, request, `${RANGE}&attribution=first&count_by=event_date`)).api);
-  expect(ev['ad-jun-1'].revenue).toBe(150000 + 99000);
+  expect(ev['ad-jun-1'].revenue).toBe(150000 + 99000 + 40000);
   expect(ev['ad-jun-2'].revenue).toBe(0);
   expect(ev['ad-jun-1'].leads).toBe(3);
 
@@ -202,19 +205,24 @@ test('the Ads view shows the API report; its toggles, sorting and links work', a
   await expect(summary(page)).toContainText('2 lead');
 });
 
-test('by last source, a row opens the Leads page filtered to its last source', async ({ page, request }) => {
-  // Teh Juni is the last source of one more lead than it is the first of.
-  for (const [source, leads] of [['ad-jun-2', 3], ['ad-jun-1', 2]] as const) {
+test('by last source, a row still opens the Leads page filtered to its leads', async ({ page, request }) => {
+  // The rows are first sources under either attribution.
+  for (const [source, leads] of [['ad-jun-2', 2], ['ad-jun-1', 3]] as const) {
     await page.goto(`/ads?${RANGE}&attribution=last`);
     await hydrated(page);
     await page.locator(`tr[data-source="${source}"] th a`).click();
-    await expect(page).toHaveURL(new RegExp(`^[^?]*/\\?.*last_source=${source}`));
-    await expect(page).not.toHaveURL(/[?&]source=/);
+    await expect(page).toHaveURL(new RegExp(`[?&]source=${source}(&|$)`));
+    await expect(page).not.toHaveURL(/last_source=/);
     await expect(summary(page)).toContainText(`${leads} lead`);
-    await expect(page.getByTestId('last-source')).toContainText('Last source');
-    const api = await (await request.get(`/api/v1/leads?${RANGE}&last_source=${source}`, { headers: auth })).json();
-    expect(api.total).toBe(leads);
   }
+  // The Leads page's own last-source filter (Teh Juni is the last source
+  // of one more lead than it is the first of), shown as a chip.
+  await page.goto(`/?${RANGE}&last_source=ad-jun-2`);
+  await hydrated(page);
+  await expect(summary(page)).toContainText('3 lead');
+  await expect(page.getByTestId('last-source')).toContainText('Last source');
+  const api = await (await request.get(`/api/v1/leads?${RANGE}&last_source=ad-jun-2`, { headers: auth })).json();
+  expect(api.total).toBe(3);
   await page.setViewportSize({ width: 375, height: 800 });
   await page.screenshot({ path: `${shots}/23-leads-last-source-375.png`, fullPage: false });
   // The chip removes the filter.

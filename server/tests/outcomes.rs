@@ -83,6 +83,56 @@ fn ad_row(report: &Value, id: &str) -> Value {
         .unwrap_or_else(|| panic!("a row for ad {id}: {report}"))
 }
 
+/// `attribution=last` credits a purchase to the lead's Last Source; the
+/// rows stay first sources, so the lead itself stays where it began.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_source_gets_the_purchase_and_the_first_keeps_the_lead() {
+    let s = InProcess::start("mem://").await;
+    let events = json!([
+        inbound("b1", "+6281100000011", "2026-10-05T02:00:00Z", Some(AD)),
+        reply("b1r", "+6281100000011", "2026-10-05T02:01:00Z"),
+        {"id": "b1b", "occurred_at": "2026-10-09T02:00:00Z", "channel": "whatsapp",
+         "direction": "inbound", "contact": {"phone": "+6281100000011"},
+         "source": {"platform": "meta", "type": "ad", "id": "120400002", "name": "Teh B"}},
+        purchase("order-b1", "+6281100000011", "2026-10-10T05:00:00Z", json!(90000)),
+    ]);
+    let (status, body) = s.post_events(&events).await;
+    assert_eq!(status, 200, "{body}");
+    for count_by in ["lead_date", "event_date"] {
+        let q = format!("/api/v1/ads?{RANGE}&count_by={count_by}");
+        let (_, first) = s.get(&format!("{q}&attribution=first")).await;
+        let a = ad_row(&first, AD);
+        assert_eq!(
+            (&a["leads"], &a["buyers"], &a["revenue"]),
+            (&json!(1), &json!(1), &json!(90000)),
+            "{first}"
+        );
+        assert_eq!(first["rows"].as_array().map(Vec::len), Some(1), "{first}");
+        let (_, last) = s.get(&format!("{q}&attribution=last")).await;
+        let a = ad_row(&last, AD);
+        assert_eq!(
+            (&a["leads"], &a["buyers"], &a["revenue"]),
+            (&json!(1), &json!(0), &json!(0)),
+            "{last}"
+        );
+        let b = ad_row(&last, "120400002");
+        assert_eq!(
+            (&b["leads"], &b["buyers"], &b["revenue"]),
+            (&json!(0), &json!(1), &json!(90000)),
+            "{last}"
+        );
+        assert_eq!(
+            (&b["cost_per_lead"], &b["answered"]),
+            (&Value::Null, &json!(0)),
+            "{last}"
+        );
+        assert_eq!(
+            (&last["total"]["leads"], &last["total"]["buyers"]),
+            (&json!(1), &json!(1))
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ads_report_is_the_specs_example() {
     let s = server_with_example().await;

@@ -847,8 +847,20 @@ async fn a_visitor_whose_number_is_saved_later_is_one_lead() {
     let agent = json!({"id": 1, "name": "Rina", "type": "user"});
     let deliveries = [
         visitor(41, "incoming", Value::Null, "2025-06-01T10:00:00Z", None),
-        visitor(42, "outgoing", agent, "2025-06-01T10:01:00Z", Some("+6281222000001")),
-        visitor(43, "incoming", Value::Null, "2025-06-01T11:00:00Z", Some("+6281222000001")),
+        visitor(
+            42,
+            "outgoing",
+            agent,
+            "2025-06-01T10:01:00Z",
+            Some("+6281222000001"),
+        ),
+        visitor(
+            43,
+            "incoming",
+            Value::Null,
+            "2025-06-01T11:00:00Z",
+            Some("+6281222000001"),
+        ),
     ];
     let mut leads = Vec::new();
     for order in [[0, 1, 2], [2, 1, 0]] {

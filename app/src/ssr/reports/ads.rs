@@ -269,7 +269,9 @@ pub fn ads(
         f,
         || (vec![Acc::default(); groups], Vec::new(), Vec::new()),
         |(acc, waits, wait_groups): &mut (Vec<Acc>, Vec<i64>, Vec<u32>), lead: Seen| {
-            let g = group_of(&lead);
+            // A row is a first source: its leads and what became of them;
+            // the attribution moves only where the purchases are credited.
+            let g = lead.group;
             let a = &mut acc[g as usize];
             a.leads += 1;
             a.answered += u64::from(lead.wait.is_some());
@@ -280,8 +282,9 @@ pub fn ads(
                 wait_groups.push(g);
             }
             if count_by == CountBy::LeadDate && lead.buyer {
-                a.buyers += 1;
-                a.revenue += index.revenue(lead.slot);
+                let b = &mut acc[group_of(&lead) as usize];
+                b.buyers += 1;
+                b.revenue += index.revenue(lead.slot);
             }
         },
     );

@@ -251,12 +251,10 @@ pub fn ads_html(state: &AppState, q: &AdsQuery, l: Lang) -> Result<String, AppEr
                 crate::components::source_filter(&s.platform, s.id.as_deref(), s.name.as_deref())
             }
         };
-        // The row's leads: those whose first, or last, source it is.
+        // The row's leads: those whose first source it is (by either
+        // attribution: it moves only the purchases).
         let mut leads_q = base.clone();
-        match attribution {
-            Attribution::First => leads_q.source = Some(source.clone()),
-            Attribution::Last => leads_q.last_source = Some(source.clone()),
-        }
+        leads_q.source = Some(source.clone());
         html.push_str(&format!(
             "<tr data-source=\"{}\"><th scope=\"row\"><a href=\"/{}\">{}</a></th>{}</tr>",
             esc(&source),
