@@ -436,6 +436,37 @@ async fn a_reply_seen_only_as_a_sent_status_answers_the_lead_in_either_order() {
     assert_eq!(senders, ["customer", "ai"], "{d}");
 }
 
+/// One delivery carrying two copies of one business message (the Business
+/// app's echo and its `sent` status without a category): joined as if
+/// they came apart, so the echo's person answers in either order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_copies_of_a_reply_in_one_delivery_are_joined() {
+    let to = "6281110000021";
+    let status = json!({"field": "messages", "value": {
+        "metadata": {"display_phone_number": "15550001111", "phone_number_id": "1"},
+        "statuses": [{"id": "wamid.J1", "status": "sent", "timestamp": (T0 + 30).to_string(),
+                      "recipient_id": to}]}});
+    let echo = json!({"field": "smb_message_echoes", "value": {
+        "metadata": {"display_phone_number": "15550001111", "phone_number_id": "1"},
+        "message_echoes": [{"from": "15550001111", "to": to, "id": "wamid.J1",
+                            "timestamp": (T0 + 31).to_string(), "type": "text", "text": {"body": "Siap kak"}}]}});
+    let mut leads = Vec::new();
+    for changes in [json!([status, echo]), json!([echo, status])] {
+        let s = server().await;
+        deliver(&s, &wa_text("wamid.I1", Some(to), None, T0)).await;
+        let body = serde_json::to_vec(&json!({"object": "whatsapp_business_account",
+            "entry": [{"id": "WABA-1", "changes": changes}]}))
+        .expect("json");
+        let a = deliver(&s, &body).await;
+        assert_eq!((&a["accepted"], &a["duplicates"]), (&json!(1), &json!(1)), "{a}");
+        let page = june_first(&s).await;
+        assert_eq!(page["total"], 1, "{page}");
+        leads.push(page["leads"][0].clone());
+    }
+    assert_eq!(leads[0], leads[1]);
+    assert_eq!(leads[0]["first_touched_at"], "2025-06-01T10:00:30Z");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reactions_groups_notices_and_chat_opens_make_no_lead() {
     let s = server().await;

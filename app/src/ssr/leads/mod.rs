@@ -21,7 +21,8 @@
 mod follow;
 mod writers;
 
-use std::collections::HashSet;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Instant;
 
@@ -31,6 +32,7 @@ use crate::error::AppError;
 use crate::model::{AdsReport, Chart, HoursSplit, LeadDetail, Summary};
 use crate::model::{CapiStatus, ClosingSoon};
 use crate::ssr::domain::capi::EventName;
+use crate::ssr::domain::copies;
 use crate::ssr::domain::event::Event;
 use crate::ssr::domain::filter::Filter;
 use crate::ssr::domain::hours::BusinessHours;
@@ -245,23 +247,45 @@ impl Leads {
     /// Stores a validated batch; answers after its commit is durable and the
     /// index shows it. The batch is split between the writers by contact;
     /// the answer waits for every part.
-    pub async fn ingest(&self, events: Vec<Event>) -> Result<Ingested, AppError> {
+    pub async fn ingest(&self, mut events: Vec<Event>) -> Result<Ingested, AppError> {
         let total = events.len();
         if total == 0 {
             return Ok(Ingested::default());
         }
         let writers = &self.inner.writers;
         // Repeats inside one batch are duplicates of their first occurrence,
-        // whatever their contact (so they cannot reach two writers).
-        let first: Vec<bool> = {
-            let mut seen = HashSet::with_capacity(total);
-            events.iter().map(|e| seen.insert(e.id.as_str())).collect()
+        // whatever their contact (so they cannot reach two writers); two
+        // copies of one WhatsApp message in one delivery are joined as
+        // they would be arriving apart (`copies::join`).
+        let repeat_of: Vec<Option<usize>> = {
+            let mut seen: HashMap<&str, usize> = HashMap::with_capacity(total);
+            events
+                .iter()
+                .enumerate()
+                .map(|(i, e)| match seen.entry(e.id.as_str()) {
+                    Entry::Occupied(o) => Some(*o.get()),
+                    Entry::Vacant(v) => {
+                        v.insert(i);
+                        None
+                    }
+                })
+                .collect()
         };
-        let mut parts: Vec<Vec<Event>> = (0..writers.len()).map(|_| Vec::new()).collect();
-        for (e, first) in events.into_iter().zip(first) {
-            if first {
-                parts[writers::writer_of(&e.contact_key, writers.len())].push(e);
+        for (i, first) in repeat_of.iter().enumerate() {
+            if let Some(f) = *first {
+                let (head, tail) = events.split_at_mut(i);
+                if let Some(j) = copies::join(&head[f], &tail[0]) {
+                    head[f] = j;
+                }
             }
+        }
+        let unique = events
+            .into_iter()
+            .zip(repeat_of)
+            .filter_map(|(e, r)| r.is_none().then_some(e));
+        let mut parts: Vec<Vec<Event>> = (0..writers.len()).map(|_| Vec::new()).collect();
+        for e in unique {
+            parts[writers::writer_of(&e.contact_key, writers.len())].push(e);
         }
         // Queued from a task of its own: a request dropped halfway (client
         // gone) still hands every part to its writer, so the batch is
