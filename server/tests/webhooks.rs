@@ -458,7 +458,11 @@ async fn two_copies_of_a_reply_in_one_delivery_are_joined() {
             "entry": [{"id": "WABA-1", "changes": changes}]}))
         .expect("json");
         let a = deliver(&s, &body).await;
-        assert_eq!((&a["accepted"], &a["duplicates"]), (&json!(1), &json!(1)), "{a}");
+        assert_eq!(
+            (&a["accepted"], &a["duplicates"]),
+            (&json!(1), &json!(1)),
+            "{a}"
+        );
         let page = june_first(&s).await;
         assert_eq!(page["total"], 1, "{page}");
         leads.push(page["leads"][0].clone());

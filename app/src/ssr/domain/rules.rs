@@ -135,6 +135,11 @@ pub struct ContactState {
     /// before aliases: then any stamped phone wins).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone_at: Option<Stamp>,
+    /// `phone` is the new number of a number change (`channels.md`: "the
+    /// most recent phone, by the time of the change"): a later event that
+    /// still names an old number (a status to it) does not bring it back.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub phone_changed: bool,
     /// The other keys of the same person (`shared/spec/channels.md`: one
     /// person, several identifiers), sorted. Their events are this
     /// contact's events.
@@ -271,7 +276,10 @@ impl ContactState {
     pub fn apply(&mut self, ev: &Event) {
         let stamp = Stamp::of(ev);
         if let Some(p) = &ev.phone {
-            self.set_phone(p, Some(&stamp));
+            // A tie from one number to another: a number change.
+            let change =
+                ev.kind == Kind::Link && ev.aliases.iter().any(|a| a.starts_with('+') && a != p);
+            self.set_phone(p, Some(&stamp), change);
         }
         if let Some(x) = &ev.external_id {
             merge(&mut self.external_id, &stamp, x, false);
@@ -358,10 +366,13 @@ impl ContactState {
         }
     }
 
-    /// The phone of the latest event that names one (rule 7's order).
-    fn set_phone(&mut self, phone: &str, stamp: Option<&Stamp>) {
+    /// The new number of the latest number change, else the phone of the
+    /// latest event that names one (rule 7's order): a maximum, so any
+    /// order gives it.
+    fn set_phone(&mut self, phone: &str, stamp: Option<&Stamp>, change: bool) {
         let newer = match (&self.phone_at, stamp, &self.phone) {
             (_, _, None) => true,
+            _ if change != self.phone_changed => change,
             (Some(cur), Some(s), _) => s > cur,
             (None, Some(_), _) => true,
             (Some(_), None, _) => false,
@@ -372,6 +383,7 @@ impl ContactState {
         if newer {
             self.phone = Some(phone.to_owned());
             self.phone_at = stamp.cloned();
+            self.phone_changed = change;
         }
     }
 
@@ -381,7 +393,7 @@ impl ContactState {
     /// its First Touched At). Used when a tie makes two contacts one.
     pub fn absorb(&mut self, other: &ContactState) {
         if let Some(p) = &other.phone {
-            self.set_phone(p, other.phone_at.as_ref());
+            self.set_phone(p, other.phone_at.as_ref(), other.phone_changed);
         }
         let keep = |slot: &mut Option<Stamped<_>>, o: &Option<Stamped<_>>, min: bool| {
             if let Some(o) = o {
@@ -766,13 +778,29 @@ pub fn reference_group_lead(
     let first = inbound.first()?;
     let date = first.occurred_at;
     let with_source: Vec<&&&Event> = inbound.iter().filter(|e| e.source.is_some()).collect();
-    // The latest phone; without one, the latest WhatsApp user id.
-    let phone = evs.iter().rev().find_map(|e| e.phone.clone()).or_else(|| {
+    // The new number of the latest number change (a tie from one number to
+    // another, `channels.md`), else the latest phone; without one, the
+    // latest WhatsApp user id.
+    let changed = |e: &&Event| {
+        e.kind == Kind::Link
+            && e.phone
+                .as_ref()
+                .is_some_and(|p| e.aliases.iter().any(|a| a.starts_with('+') && a != p))
+    };
+    let latest_phone = |only_changes: bool| {
         evs.iter()
             .rev()
-            .find_map(|e| e.external_id.clone())
-            .filter(|x| whatsapp_user_id(&format!("whatsapp:{x}")).is_some())
-    });
+            .filter(|e| !only_changes || changed(e))
+            .find_map(|e| e.phone.clone())
+    };
+    let phone = latest_phone(true)
+        .or_else(|| latest_phone(false))
+        .or_else(|| {
+            evs.iter()
+                .rev()
+                .find_map(|e| e.external_id.clone())
+                .filter(|x| whatsapp_user_id(&format!("whatsapp:{x}")).is_some())
+        });
     let first_touched_at = evs
         .iter()
         .filter(|e| e.is_touch() && e.occurred_at >= date)
@@ -1043,6 +1071,52 @@ mod tests {
         ));
         let lead = s.lead(&Terms::default()).expect("a lead");
         assert_eq!(lead.shown_phone().as_deref(), Some("+6281234567890"));
+    }
+
+    /// After a number change the lead shows the new number, even when a
+    /// later event still names the old one (a status sent to it), in any
+    /// order.
+    #[test]
+    fn a_number_change_outranks_a_later_event_naming_the_old_number() {
+        let (old, new) = ("+6281110000003", "+6281110000004");
+        let on = |mut e: Event, p: &str| {
+            e.phone = Some(p.into());
+            e.contact_key = p.into();
+            e
+        };
+        let mut change = on(inbound("ch", t(9, 1)), new);
+        change.kind = Kind::Link;
+        change.aliases = vec![old.into()];
+        let evs = [
+            on(inbound("m1", t(9, 0)), old),
+            change,
+            on(inbound("m2", t(9, 2)), new),
+            on(reply("s1", t(9, 3), Sender::System), old),
+        ];
+        for order in [[0, 1, 2, 3], [3, 2, 1, 0], [0, 3, 1, 2], [2, 0, 3, 1]] {
+            let mut s = ContactState::new(old);
+            for i in order {
+                s.apply(&evs[i]);
+            }
+            assert_eq!(s.phone.as_deref(), Some(new), "{order:?}");
+            // The same when the two numbers' states are joined.
+            let (mut a, mut b) = (ContactState::new(old), ContactState::new(new));
+            for i in order {
+                if evs[i].contact_key == old {
+                    a.apply(&evs[i])
+                } else {
+                    b.apply(&evs[i])
+                }
+            }
+            a.absorb(&b);
+            assert_eq!(a.phone.as_deref(), Some(new), "{order:?}");
+        }
+        // Without a change, the latest event's phone.
+        let s = fold(&[
+            on(inbound("m1", t(9, 0)), old),
+            on(inbound("m2", t(9, 2)), new),
+        ]);
+        assert_eq!(s.phone.as_deref(), Some(new));
     }
 
     #[test]
