@@ -49,9 +49,11 @@ pub enum MarkKind {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Mark(pub DateTime<Utc>, pub String, pub MarkKind);
 
-/// The most marks a contact keeps: the earliest ones, which hold session 1
-/// for all but contacts with hundreds of messages (then a session 1 that
-/// has not ended within them counts no further inbound messages).
+/// The most marks a contact keeps of each part: the earliest ones, and the
+/// earliest from the lead's Date on, which hold session 1 for all but a
+/// session of hundreds of messages (then it counts no further inbound
+/// messages). A contact with hundreds of broadcasts before it first wrote
+/// keeps its session 1 that way.
 pub const MARKS_MAX: usize = 256;
 
 /// One conversion of the contact (`shared/spec/outcomes.md`).
@@ -67,20 +69,35 @@ pub struct ConversionMark {
     pub meta: bool,
 }
 
-/// The most conversions a contact keeps: the earliest, which are the ones
-/// a lead's window can hold.
+/// The most conversions a contact keeps of each part: the earliest, and
+/// the earliest from the lead's Date on (those its window can hold).
 pub const CONVERSIONS_MAX: usize = 64;
 
-/// Inserts `item` into the sorted, duplicate-free `list`, keeping at most
-/// `max` of the smallest: a minimum over the set, so any order gives the
-/// same list.
-fn keep_smallest<T: Ord>(list: &mut Vec<T>, item: T, max: usize) {
+/// Inserts `item` into the sorted, duplicate-free `list`.
+fn insert_sorted<T: Ord>(list: &mut Vec<T>, item: T) {
     if let Err(pos) = list.binary_search(&item) {
-        if pos < max {
-            list.insert(pos, item);
-            list.truncate(max);
+        list.insert(pos, item);
+    }
+}
+
+/// Keeps the earliest `max` items of the sorted `list` and the earliest
+/// `max` from index `from` on (the first at or after the lead's Date);
+/// answers the last item dropped.
+fn trim<T>(list: &mut Vec<T>, max: usize, from: usize) -> Option<T> {
+    if list.len() <= max {
+        return None;
+    }
+    let end = from.saturating_add(max);
+    let mut dropped = None;
+    let old = std::mem::take(list);
+    for (i, x) in old.into_iter().enumerate() {
+        if i < max || (from..end).contains(&i) {
+            list.push(x);
+        } else {
+            dropped = Some(x);
         }
     }
+    dropped
 }
 
 /// A point in the event order: time first, event id breaks ties (rule 7).
@@ -181,9 +198,15 @@ pub struct ContactState {
     /// session 1 for the quality flags.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub marks: Vec<Mark>,
-    /// The earliest conversions (at most [`CONVERSIONS_MAX`]).
+    /// The earliest conversions, and the earliest from the Date on (at
+    /// most [`CONVERSIONS_MAX`] each).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conversions: Vec<ConversionMark>,
+    /// The time of the latest mark or conversion left out of the lists (a
+    /// contact with hundreds): a Date that moves to it or before may need
+    /// one of them, and the store then folds the contact again in order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cut: Option<DateTime<Utc>>,
     /// The Meta ad click that brought the contact: the one of its earliest
     /// inbound message or referral carrying a click's identifiers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -303,13 +326,15 @@ impl ContactState {
                     value: c.value,
                     meta: c.detected_by_meta,
                 };
-                keep_smallest(&mut self.conversions, mark, CONVERSIONS_MAX);
+                insert_sorted(&mut self.conversions, mark);
+                self.trim_lists();
             }
             return;
         }
         if ev.kind == Kind::Resolved {
             let mark = Mark(ev.occurred_at, ev.id.clone(), MarkKind::Resolved);
-            keep_smallest(&mut self.marks, mark, MARKS_MAX);
+            insert_sorted(&mut self.marks, mark);
+            self.trim_lists();
         }
         if ev.kind == Kind::Link {
             // Ties identifiers (the store groups them); gives the phone,
@@ -334,11 +359,7 @@ impl ContactState {
         } else {
             MarkKind::Out
         };
-        keep_smallest(
-            &mut self.marks,
-            Mark(ev.occurred_at, ev.id.clone(), kind),
-            MARKS_MAX,
-        );
+        insert_sorted(&mut self.marks, Mark(ev.occurred_at, ev.id.clone(), kind));
         if ev.is_inbound() {
             merge(&mut self.first_inbound, &stamp, &ev.channel, true);
             self.note_last_inbound(&stamp);
@@ -351,6 +372,7 @@ impl ContactState {
         } else if ev.is_touch() {
             self.add_touch(ev.occurred_at);
         }
+        self.trim_lists();
     }
 
     fn note_last_inbound(&mut self, stamp: &Stamp) {
@@ -363,6 +385,34 @@ impl ContactState {
     fn note_click(&mut self, ev: &Event, stamp: &Stamp) {
         if let Some(c) = AdClick::of(ev) {
             merge(&mut self.click, stamp, &c, true);
+        }
+    }
+
+    /// Keeps each list's earliest items and its earliest from the Date on,
+    /// noting the latest time left out.
+    fn trim_lists(&mut self) {
+        let date = self.first_inbound.as_ref().map(|f| &f.stamp);
+        let from = date.map_or(self.marks.len(), |d| {
+            self.marks
+                .partition_point(|m| (m.0, m.1.as_str()) < (d.at, d.id.as_str()))
+        });
+        let m = trim(&mut self.marks, MARKS_MAX, from).map(|m| m.0);
+        let from = date.map_or(self.conversions.len(), |d| {
+            self.conversions.partition_point(|c| c.at < d.at)
+        });
+        let c = trim(&mut self.conversions, CONVERSIONS_MAX, from).map(|c| c.at);
+        self.cut = self.cut.max(m).max(c);
+    }
+
+    /// Whether a mark or conversion this state left out may be one its
+    /// lead needs: the Date (`before` it, the stored one; `None` when not
+    /// known) moved to or before the latest left out. The store then folds
+    /// the contact again from its stored events in their order, which
+    /// keeps exactly what the lead needs.
+    pub fn may_lack_kept(&self, before: Option<DateTime<Utc>>) -> bool {
+        match (self.cut, self.date()) {
+            (Some(cut), Some(d)) => cut >= d && before.is_none_or(|b| d < b),
+            _ => false,
         }
     }
 
@@ -420,11 +470,13 @@ impl ContactState {
         }
         self.known_customer |= other.known_customer;
         for m in &other.marks {
-            keep_smallest(&mut self.marks, m.clone(), MARKS_MAX);
+            insert_sorted(&mut self.marks, m.clone());
         }
         for c in &other.conversions {
-            keep_smallest(&mut self.conversions, c.clone(), CONVERSIONS_MAX);
+            insert_sorted(&mut self.conversions, c.clone());
         }
+        self.cut = self.cut.max(other.cut);
+        self.trim_lists();
         // Every answer either side kept: before its own Date all of them,
         // at or after it the first (later ones cannot be first any more).
         let mut touches: Vec<DateTime<Utc>> = std::mem::take(&mut self.early_touches);
@@ -918,7 +970,7 @@ pub fn reference_group_lead(
 mod tests {
     use super::*;
     use crate::ssr::domain::days::day_range;
-    use crate::ssr::domain::event::{Direction, Sender};
+    use crate::ssr::domain::event::{Conversion, ConversionType, Direction, Sender};
     use crate::ssr::domain::sessions::{SessionEnd, sessions};
     use chrono::Duration;
     use chrono::TimeZone;
@@ -1117,6 +1169,59 @@ mod tests {
             on(inbound("m2", t(9, 2)), new),
         ]);
         assert_eq!(s.phone.as_deref(), Some(new));
+    }
+
+    /// Hundreds of broadcasts before the customer first wrote, or dozens
+    /// of orders imported from before: session 1 and the purchases after
+    /// the Date are still kept, in either order.
+    #[test]
+    fn a_long_history_before_the_date_keeps_what_the_lead_needs() {
+        let day = |d: i64| t(9, 0) - Duration::days(d);
+        let mut evs: Vec<Event> = (0..MARKS_MAX as i64 + 40)
+            .map(|i| {
+                reply(
+                    &format!("b{i:03}"),
+                    day(400) + Duration::hours(i),
+                    Sender::System,
+                )
+            })
+            .collect();
+        for i in 0..CONVERSIONS_MAX as i64 + 5 {
+            let mut c = inbound(&format!("o{i:03}"), day(100) + Duration::hours(i));
+            c.kind = Kind::Conversion;
+            c.direction = None;
+            c.conversion = Some(Conversion {
+                kind: ConversionType::Purchase,
+                value: Some(100),
+                currency: Some("IDR".into()),
+                detected_by_meta: false,
+            });
+            evs.push(c);
+        }
+        evs.push(inbound("m1", t(9, 0)));
+        evs.push(reply("r1", t(9, 1), Sender::Agent));
+        evs.push(inbound("m2", t(9, 2)));
+        let mut buy = evs[evs.len() - 4].clone();
+        buy.id = "late-order".into();
+        buy.occurred_at = t(12, 0);
+        evs.push(buy);
+        for reversed in [false, true] {
+            let mut s = ContactState::new(KEY);
+            let order: Vec<&Event> = if reversed {
+                evs.iter().rev().collect()
+            } else {
+                evs.iter().collect()
+            };
+            for e in order {
+                s.apply(e);
+            }
+            assert!(s.marks.len() <= 2 * MARKS_MAX && s.conversions.len() <= 2 * CONVERSIONS_MAX);
+            let lead = s.lead(&Terms::default()).expect("lead");
+            assert!(lead.engaged, "reversed {reversed}");
+            assert!(!lead.one_message);
+            assert_eq!(lead.purchases.len(), 1, "reversed {reversed}");
+            assert_eq!(lead.revenue(), 100);
+        }
     }
 
     #[test]

@@ -721,8 +721,11 @@ impl Leads {
             ..Default::default()
         };
         for (key, evs) in &events {
+            // In rule 7's order, as the store folds a contact again.
+            let mut sorted: Vec<&Event> = evs.iter().collect();
+            sorted.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
             let mut state = ContactState::new(key);
-            for e in evs {
+            for e in sorted {
                 state.apply(e);
             }
             // The group's other keys, as the stored contact lists them

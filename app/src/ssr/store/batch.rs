@@ -426,13 +426,20 @@ async fn write(
                 .collect(),
             None => HashSet::new(),
         };
+        // The stored Date (not known for a merge: its members' differ).
+        let date_before = if simple { state.date() } else { None };
         if refold_roots.contains(&root) {
-            state = refold(tx, &state, &ids, &pages, &rejoined).await?;
+            state = refold(tx, &state, &ids, &pages, &rejoined, &[]).await?;
         }
         for e in &group_events {
             state.apply(e);
-            ids.push(e.id.clone());
         }
+        // A contact of hundreds of messages or conversions whose Date moved
+        // back past what its state left out: folded again, in order.
+        if state.may_lack_kept(date_before) {
+            state = refold(tx, &state, &ids, &pages, &rejoined, &group_events).await?;
+        }
+        ids.extend(group_events.iter().map(|e| e.id.clone()));
         history.extend(spill(&root, &mut ids, &mut pages));
         if let Some(t) = outbox {
             let mut any = false;
@@ -661,15 +668,17 @@ async fn rejoin(
 }
 
 /// A contact's state folded again from its stored events (those `ids` and
-/// `pages` list), with the joined copies in place of theirs: the state is
-/// always the fold of the stored events, which `verify` and the lead
-/// detail read.
+/// `pages` list) and the batch's `new` ones, with the joined copies in
+/// place of theirs, in rule 7's order (so the lists keep what the lead
+/// needs): the state is always the fold of the stored events, which
+/// `verify` and the lead detail read.
 async fn refold(
     tx: &Tx,
     old: &ContactState,
     ids: &[String],
     pages: &[String],
     rejoined: &BTreeMap<String, Event>,
+    new: &[&Event],
 ) -> Result<ContactState, TxError> {
     let mut all: Vec<String> = Vec::new();
     if !pages.is_empty() {
@@ -682,12 +691,18 @@ async fn refold(
         all.extend(lists.into_iter().flatten());
     }
     all.extend(ids.iter().cloned());
-    let mut state = ContactState::new(&old.key);
+    let mut events: Vec<Event> = Vec::with_capacity(all.len() + new.len());
     for chunk in all.chunks(5000) {
         let chunk: Vec<&str> = chunk.iter().map(String::as_str).collect();
         for e in read_events(tx, &chunk).await? {
-            state.apply(rejoined.get(&e.id).unwrap_or(&e));
+            events.push(rejoined.get(&e.id).cloned().unwrap_or(e));
         }
+    }
+    events.extend(new.iter().map(|e| (*e).clone()));
+    events.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
+    let mut state = ContactState::new(&old.key);
+    for e in &events {
+        state.apply(e);
     }
     state.aliases = old.aliases.clone();
     Ok(state)
@@ -1052,6 +1067,66 @@ mod tests {
                 .len(),
             2
         );
+    }
+
+    /// A contact with more broadcasts than its state keeps, whose first
+    /// message (the Date) arrives after two answers that were left out:
+    /// folded again in order, session 1 holds them and the lead is engaged.
+    #[tokio::test]
+    async fn a_date_that_moves_past_what_was_left_out_folds_again() {
+        use crate::ssr::domain::rules::{MARKS_MAX, Terms};
+        let db = db::connect("mem://", None, None, None).await.expect("db");
+        let t0 = chrono::DateTime::parse_from_rfc3339("2026-10-01T00:00:00Z")
+            .expect("time")
+            .with_timezone(&chrono::Utc);
+        let at = |h: i64| (t0 + chrono::Duration::hours(h)).to_rfc3339();
+        let ev = |id: String, h: i64, dir: &str, sender: &str| {
+            serde_json::json!({"id": id, "occurred_at": at(h), "channel": "whatsapp",
+                "direction": dir, "sender": sender, "contact": {"phone": "+6281230000001"}})
+        };
+        let date = MARKS_MAX as i64 + 30;
+        let mut first: Vec<_> = (0..MARKS_MAX as i64 + 14)
+            .map(|h| ev(format!("b{h}"), h, "outbound", "system"))
+            .collect();
+        // Two answers after the Date, 12 and 24 hours on: beyond the
+        // earliest the state keeps, before the Date is known.
+        first.push(ev("r1".into(), date + 12, "outbound", "agent"));
+        first.push(ev("r2".into(), date + 24, "outbound", "agent"));
+        store(&db, &batch(serde_json::Value::Array(first)), None)
+            .await
+            .expect("broadcasts");
+        store(
+            &db,
+            &batch(serde_json::json!([ev(
+                "i1".into(),
+                date,
+                "inbound",
+                "customer"
+            )])),
+            None,
+        )
+        .await
+        .expect("first message");
+        // 30 hours after the Date: session 1 still, through the answers.
+        let stored = store(
+            &db,
+            &batch(serde_json::json!([ev(
+                "i2".into(),
+                date + 30,
+                "inbound",
+                "customer"
+            )])),
+            None,
+        )
+        .await
+        .expect("reply");
+        let lead = stored.changed[0].lead(&Terms::default()).expect("lead");
+        assert_eq!(
+            lead.first_touched_at,
+            Some(t0 + chrono::Duration::hours(date + 12))
+        );
+        assert!(lead.engaged, "{:?}", stored.changed[0].marks.len());
+        assert!(!lead.one_message);
     }
 
     #[tokio::test]
