@@ -184,7 +184,20 @@ impl<'a> Rejects<'a> {
         let out = match path {
             Some(p) => Some((
                 std::io::BufWriter::new(
-                    std::fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?,
+                    // A new file only: never over the input, or any other
+                    // file (a typo would lose it).
+                    std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(p)
+                        .map_err(|e| match e.kind() {
+                            std::io::ErrorKind::AlreadyExists => format!(
+                                "{}: exists already; --skip-invalid writes a new file, \
+                                 name one that does not exist",
+                                p.display()
+                            ),
+                            _ => format!("{}: {e}", p.display()),
+                        })?,
                 ),
                 p,
             )),
@@ -504,10 +517,33 @@ impl Columns {
             .map(|f| f.trim().to_lowercase())
             .collect();
         let find = |n: &str| names.iter().position(|h| h == n);
+        const KINDS: &str = "a customers CSV has the columns phone,name,email,known_since; \
+             an orders CSV order_id,phone,occurred_at,value,currency (email, type optional); \
+             a spend CSV date,platform,ad_id,spend (ad_name optional), or a Meta Ads Manager \
+             export by day";
+        if header.contains(';') && !header.contains(',') {
+            return Err(format!(
+                "line 1: the columns are separated by ';': save the file as CSV with commas \
+                 (in Excel: CSV UTF-8, comma delimited); {KINDS}"
+            ));
+        }
+        // Every column must be a customers column: an orders or spend file
+        // whose header is slightly off must not become known customers
+        // (rule 4 would hide those buyers for good).
+        const KNOWN: [&str; 4] = ["phone", "name", "email", "known_since"];
+        if let Some(other) = names
+            .iter()
+            .find(|n| !n.is_empty() && !KNOWN.contains(&n.as_str()))
+        {
+            return Err(format!(
+                "line 1: the column {other:?} is none of a customers CSV's, and the header \
+                 is no other kind's: {KINDS}; nothing imported"
+            ));
+        }
         Ok(Columns {
-            phone: find("phone").ok_or(
-                "line 1: the CSV header must name the columns phone,name,email,known_since",
-            )?,
+            phone: find("phone").ok_or(format!(
+                "line 1: the CSV header must name the columns phone,name,email,known_since ({KINDS})"
+            ))?,
             name: find("name"),
             email: find("email"),
             known_since: find("known_since"),

@@ -71,6 +71,15 @@ pub async fn run(cli: Cli) -> Result<std::process::ExitCode, String> {
         log_memory(&settings, address);
     }
     let memory = memory.as_ref();
+    // Checking or backing up a folder that holds no database is a mistyped
+    // `--db`: say so rather than answer for a new, empty database.
+    if matches!(command, Command::Verify | Command::Backup { .. })
+        && db::rocksdb_missing(address) == Some(true)
+    {
+        return Err(format!(
+            "no database at {address}: check --db (or LEADS_DB)"
+        ));
+    }
     let opened = match command {
         Command::Restore { .. } => db::open(address, user, pass, memory).await,
         Command::Serve => db::connect(address, user, pass, memory).await,

@@ -117,6 +117,30 @@ async fn imported_customers_are_never_new_leads_and_bad_files_import_nothing() {
         "old-customers.txt",
         "\u{feff}0813-2222-3333,Old Cust,old@example.com,2024-01-01\n",
     );
+    // An orders file whose header is slightly off is refused, not taken
+    // for customers (who would never be leads); so is one saved with `;`.
+    for (name, text, says) in [
+        (
+            "orders-off.csv",
+            "Order ID,Phone,Occurred at,Value,Currency\r\nA-1,081299990001,2026-11-21,150000,IDR\r\n",
+            "\"order id\"",
+        ),
+        (
+            "orders-semicolons.csv",
+            "\u{feff}order_id;phone;occurred_at;value;currency\r\nA-2;081299990002;2026-11-21;150000;IDR\r\n",
+            "separated by ';'",
+        ),
+    ] {
+        let file = dir.join(name);
+        std::fs::write(&file, text).expect("write");
+        let out = import(&file);
+        assert!(!out.status.success(), "{name}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(says) && err.contains("order_id,phone,occurred_at,value,currency"),
+            "{name}: {err}"
+        );
+    }
 
     // One bad line: nothing of the file is imported, the line is named.
     let events = dir.join("events.ndjson");
@@ -292,6 +316,14 @@ fn a_big_file_with_one_bad_line_imports_nothing_or_all_the_rest() {
     );
     let imported = format!("{} new", n - 1);
     assert!(String::from_utf8_lossy(&out.stderr).contains(&imported));
+    // The rejected file is always a new one: never over a file that exists
+    // (the input itself, by a slip).
+    let input_arg = file.display().to_string();
+    let before = std::fs::read(&file).expect("input");
+    let out = import(&["--skip-invalid", &input_arg]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exists already"));
+    assert_eq!(std::fs::read(&file).expect("input"), before);
     assert_eq!(
         std::fs::read_to_string(&rejected)
             .expect("rejected")
@@ -300,6 +332,53 @@ fn a_big_file_with_one_bad_line_imports_nothing_or_all_the_rest() {
         1
     );
     assert_eq!(common::verify(&db)["leads"], n - 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A mistyped `--db`: a folder of other files is refused and left as it
+/// was; checking or backing up a folder without a database says so.
+#[test]
+fn a_folder_without_a_database_is_never_taken_over() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("foreign");
+    let bin = env!("CARGO_BIN_EXE_leads-dashboard");
+    let project = dir.join("project");
+    std::fs::create_dir_all(&project).expect("mkdir");
+    let script = project.join("run.sh");
+    std::fs::write(&script, "#!/bin/sh\n").expect("write");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(&project, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let db = format!("rocksdb://{}", project.display());
+    for args in [vec!["token", "list"], vec!["verify"]] {
+        let out = Command::new(bin)
+            .args(&args)
+            .args(["--db", &db])
+            .output()
+            .expect("run");
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("no database") || err.contains("other files"),
+            "{args:?}: {err}"
+        );
+    }
+    let mode =
+        |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!((mode(&project), mode(&script)), (0o755, 0o755));
+    assert_eq!(std::fs::read_dir(&project).expect("ls").count(), 1);
+    // A folder that does not exist: verify and backup refuse, create nothing.
+    let missing = dir.join("typo");
+    let out = Command::new(bin)
+        .args([
+            "verify",
+            "--db",
+            &format!("rocksdb://{}", missing.display()),
+        ])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no database"));
+    assert!(!missing.exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -73,6 +73,22 @@ pub fn parse(text: &str) -> Result<Minor, &'static str> {
     Ok(units * 100 + cents + i64::from(up))
 }
 
+/// An amount as a CSV cell, where a spreadsheet in Indonesian writes
+/// `150.000` for 150,000: exactly three digits after the one point are
+/// refused, not read as 150 (the same money a thousand times smaller).
+pub fn parse_csv(text: &str) -> Result<Minor, &'static str> {
+    let t = text.trim();
+    if t.split_once('.').is_some_and(|(w, f)| {
+        !w.is_empty() && f.len() == 3 && f.bytes().all(|b| b.is_ascii_digit())
+    }) {
+        return Err(
+            "has three digits after the point, as a thousands separator writes it \
+             (150.000): write the amount without separators, e.g. 150000 or 149999.50",
+        );
+    }
+    parse(t)
+}
+
 /// Reads an amount given as a JSON number or a string (the spec allows both).
 pub fn from_json(v: &serde_json::Value) -> Result<Minor, &'static str> {
     match v {
@@ -145,6 +161,20 @@ mod tests {
         assert_eq!(from_json(&json!(1e5)), Ok(10_000_000));
         assert_eq!(from_json(&json!(149999.505)), Ok(14_999_951));
         assert!(from_json(&json!(1e300)).is_err());
+    }
+
+    /// In a CSV, `150.000` is how a spreadsheet in Indonesian writes
+    /// 150,000: refused rather than read as 150.
+    #[test]
+    fn a_csv_amount_with_a_thousands_point_is_refused() {
+        assert!(parse_csv("150.000").is_err());
+        assert!(parse_csv(" 70.000 ").is_err());
+        assert_eq!(parse_csv("150000"), Ok(15_000_000));
+        assert_eq!(parse_csv("149999.50"), Ok(14_999_950));
+        assert_eq!(parse_csv("0.5"), Ok(50));
+        assert!(parse_csv("1.500.000").is_err());
+        // The API's JSON keeps the spec's reading of a decimal number.
+        assert_eq!(from_json(&json!("150.000")), Ok(15_000));
     }
 
     #[test]

@@ -297,7 +297,7 @@ fn spend_rows(
         Some(CsvKind::PlainSpend) => {
             let cols = PLAIN.map(|n| find_ci(&names, n));
             let parse = |(at, [d, p, id, an, cn, s]): (usize, [&str; 6])| {
-                plain(at, [d, p, id, an, cn], money::parse(s))
+                plain(at, [d, p, id, an, cn], money::parse_csv(s))
             };
             table(&names, rows, cols)?
                 .into_iter()
@@ -381,7 +381,7 @@ fn ads_manager(
         let spend = if spend.is_empty() {
             Ok(0)
         } else {
-            money::parse(spend)
+            money::parse_csv(spend)
         };
         let date = day(date).map_err(e(field))?;
         let id = ad_id(id).map_err(e("Ad ID"))?;
@@ -534,6 +534,9 @@ pub fn parse_orders_csv(text: &str, tz: chrono_tz::Tz) -> Result<Vec<Value>, Row
         let mut conversion = json!({ "type": if kind.is_empty() { "purchase" } else { kind } });
         // A blank value or currency is left out, so that `validate` says
         // "required for purchase" and a `qualified` row needs neither.
+        if !value.is_empty() {
+            money::parse_csv(value).map_err(|m| err(at, "value", m))?;
+        }
         for (key, v) in [("value", value), ("currency", currency)] {
             if !v.is_empty() {
                 conversion[key] = json!(v);

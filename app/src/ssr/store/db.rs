@@ -315,10 +315,27 @@ pub async fn open(
     Ok(db)
 }
 
+/// Whether `address` names an embedded database folder that holds no
+/// database yet (`None`: not an embedded database).
+pub fn rocksdb_missing(address: &str) -> Option<bool> {
+    let path = std::path::Path::new(address.strip_prefix("rocksdb://")?);
+    Some(!path.join("CURRENT").is_file())
+}
+
 /// The embedded database's folder: created `0700`, and narrowed to that
 /// (its files to `0600`) when an older version left it readable. New files
-/// are private by the process's umask (`main` sets `077`).
+/// are private by the process's umask (`main` sets `077`). A folder that
+/// holds other files and no database is refused, never taken over (a
+/// mistyped `--db` must not change a user's own files).
 fn private_folder(path: &std::path::Path) -> std::io::Result<()> {
+    let foreign = path.is_dir()
+        && !path.join("CURRENT").is_file()
+        && std::fs::read_dir(path)?.next().is_some();
+    if foreign {
+        return Err(std::io::Error::other(
+            "the folder holds other files and no database: name a new or empty folder",
+        ));
+    }
     let mut dir = std::fs::DirBuilder::new();
     dir.recursive(true);
     #[cfg(unix)]
