@@ -156,6 +156,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Tidak ada lead yang cocok dengan filter ini.",
         "No leads match these filters.",
     ),
+    (
+        "empty.period",
+        "Tidak ada lead baru pada periode ini.",
+        "No new leads in this period.",
+    ),
     ("empty.none", "Belum ada lead.", "No leads yet."),
     (
         "empty.how",
@@ -227,6 +232,11 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ("ads.roas", "ROAS", "ROAS"),
     ("ads.total", "Total", "Total"),
     ("ads.organic", "Organik", "Organic"),
+    (
+        "ads.channel_note",
+        "Biaya iklan tidak dicatat per kanal: dengan satu kanal dipilih, seluruh biaya iklan dibandingkan dengan lead kanal itu saja.",
+        "Ad spend is not recorded per channel: with one channel chosen, each ad's whole spend is set against that channel's leads only.",
+    ),
     ("ads.first", "Sumber pertama", "First source"),
     ("ads.last", "Sumber terakhir", "Last source"),
     ("ads.lead_date", "Menurut tanggal lead", "By lead date"),

@@ -63,7 +63,12 @@ pub fn DetailPanel(
             if let (Some(p), Some(t)) = (panel.get_untracked(), target) {
                 if !p.contains(Some(&t)) {
                     if let Some(b) = close_button.get_untracked() {
-                        let _ = b.focus();
+                        // After this event: focusing here would fire focusin
+                        // again inside this very handler, which a Rust
+                        // closure called from JS must not be.
+                        request_animation_frame(move || {
+                            let _ = b.focus();
+                        });
                     }
                 }
             }

@@ -109,11 +109,23 @@ pub fn Filters(
     };
     // Changing a day makes the range custom: both days go into the URL.
     let set_day = move |k: &'static str, value: String| {
+        // A year still being typed (`0002`, `0020`, `0202`: each a date
+        // the field reports) is no day to ask for yet.
+        let typing = value
+            .get(..4)
+            .and_then(|y| y.parse::<u32>().ok())
+            .is_some_and(|y| y < 1970);
+        if typing {
+            return;
+        }
         let (from, to) = (day("from")(), day("to")());
-        let (from, to) = if k == "from" {
-            (value, to)
-        } else {
-            (from, value)
+        // ISO days compare as text. A From after To (or a To before From)
+        // moves the other end with it: one day, never an error.
+        let (from, to) = match k {
+            "from" if !to.is_empty() && value > to => (value.clone(), value),
+            "from" => (value, to),
+            _ if !from.is_empty() && value < from => (value.clone(), value),
+            _ => (from, value),
         };
         url.set(
             &[("range", None), ("from", Some(from)), ("to", Some(to))],

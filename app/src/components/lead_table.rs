@@ -113,7 +113,12 @@ fn LeadRowView(row: LeadRow, lang: Lang) -> impl IntoView {
             </td>
             <td class="email">
                 {match lead.email {
-                    Some(e) => e.into_any(),
+                    // A long address is cut with an ellipsis (whole on hover
+                    // and in the detail), so Last Source stays on screen.
+                    Some(e) => {
+                        let whole = e.clone();
+                        view! { <span class="cut" title=whole>{e}</span> }.into_any()
+                    }
                     None => dash(),
                 }}
             </td>

@@ -255,7 +255,10 @@ pub fn LeadsPage() -> impl IntoView {
                                         l.day(&view.from, true), l.day(&view.to, true), l.t("times_in"), view.tz)}
                                 </p>
                                 {if shown == 0 {
-                                    Either::Left(empty_state(view.any_leads, l))
+                                    let narrowed = crate::url::NARROWING
+                                        .iter()
+                                        .any(|k| url.get(k).is_some());
+                                    Either::Left(empty_state(view.any_leads, narrowed, l))
                                 } else {
                                     Either::Right(
                                     view! {
@@ -304,10 +307,15 @@ pub fn LeadsPage() -> impl IntoView {
 }
 
 /// No leads: with none at all, how to send the first events; else a hint
-/// that the filters hide them.
-fn empty_state(any_leads: bool, l: Lang) -> impl IntoView {
+/// that the filters hide them, or that the period has none.
+fn empty_state(any_leads: bool, narrowed: bool, l: Lang) -> impl IntoView {
     if any_leads {
-        Either::Left(view! { <p class="empty" data-testid="empty">{l.t("empty.filtered")}</p> })
+        let text = if narrowed {
+            "empty.filtered"
+        } else {
+            "empty.period"
+        };
+        Either::Left(view! { <p class="empty" data-testid="empty">{l.t(text)}</p> })
     } else {
         let curl = r#"curl -X POST http://127.0.0.1:3000/api/v1/events \
   -H "Authorization: Bearer $LEADS_API_TOKEN" -H "Content-Type: application/json" \

@@ -363,7 +363,12 @@ fn capi_section(c: CapiSection, lang: Lang) -> impl IntoView {
                 <dd data-testid="capi-last-success">{c.last_success.unwrap_or_else(|| never.clone())}</dd>
                 <dt>{lang.t("capi.last_error")}</dt>
                 <dd data-testid="capi-last-error">{match c.last_error {
-                    Some((at, text)) => format!("{at} · {text}"),
+                    // Meta's own message stays as Meta wrote it; the word
+                    // before it is ours, in the page's language.
+                    Some((at, text)) => match text.strip_prefix("rejected: ") {
+                        Some(m) => format!("{at} · {}: {m}", lang.t("capi.f.rejected")),
+                        None => format!("{at} · {text}"),
+                    },
                     None => "—".to_owned(),
                 }}</dd>
                 <dt>{lang.t("capi.counts")}</dt>

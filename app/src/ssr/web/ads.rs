@@ -185,6 +185,14 @@ pub fn ads_html(state: &AppState, q: &AdsQuery, l: Lang) -> Result<String, AppEr
         html.push_str(&format!("<p class=\"empty\">{}</p>", esc(l.t("ads.empty"))));
         return Ok(html);
     }
+    // Spend names no channel: with one chosen, the costs set an ad's whole
+    // spend against that channel's leads; say so beside the table.
+    if !filter.channels.is_empty() {
+        html.push_str(&format!(
+            "<p class=\"muted small\" data-testid=\"ads-channel-note\">{}</p>",
+            esc(l.t("ads.channel_note"))
+        ));
+    }
     html.push_str("<div class=\"table-wrap\"><table class=\"ads-table\" data-testid=\"ads-table\"><thead><tr>");
     let head = |c: &str, key: &str| {
         let next = if col == c && desc {
