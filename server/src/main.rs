@@ -48,10 +48,14 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    // A command's handles are all gone when it ends, so SurrealDB shuts its
+    // datastore down itself (waited for); the server's tasks may still hold
+    // theirs, so it shuts down at once.
+    let serving = matches!(cli.command, None | Some(server::cli::Command::Serve));
     let run = async {
         let code = server::run(cli).await;
         // The database's background tasks end while the runtime runs.
-        app::ssr::store::engine::shut_down().await;
+        app::ssr::store::engine::shut_down(!serving).await;
         code
     };
     match runtime.block_on(run) {

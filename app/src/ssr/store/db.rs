@@ -158,6 +158,7 @@ pub async fn connect(
     memory: Option<&DbMemory>,
 ) -> Result<Db, AppError> {
     let db = open(address, user, pass, memory).await?;
+    refuse_unfinished_restore(&db).await?;
     // Instances starting together on one database server migrate together:
     // the loser of a write conflict tries again (and finds it done). A
     // server may tell the loser only that its statements were "not executed
@@ -192,6 +193,7 @@ pub async fn open_current(
     memory: Option<&DbMemory>,
 ) -> Result<Db, AppError> {
     let db = open(address, user, pass, memory).await?;
+    refuse_unfinished_restore(&db).await?;
     match stored_version(&db).await? {
         None => {
             migrate(&db).await?;
@@ -278,8 +280,42 @@ pub async fn restore(db: &Db, path: &std::path::Path) -> Result<(), AppError> {
             "the database is not empty: restore into a new --db (an empty folder)".into(),
         ));
     }
+    // A table of its own marks the restore under way until it has ended:
+    // a restore stopped half-way leaves it, and no command serves or reads
+    // that half of a database (`refuse_unfinished_restore`).
+    db.query(format!("DEFINE TABLE {RESTORING} SCHEMALESS;"))
+        .await
+        .and_then(|r| r.check())
+        .map_err(db_error)?;
     db.import(path).await.map_err(db_error)?;
-    migrate(db).await
+    migrate(db).await?;
+    db.query(format!("REMOVE TABLE {RESTORING};"))
+        .await
+        .and_then(|r| r.check())
+        .map_err(db_error)?;
+    Ok(())
+}
+
+/// The table that marks a restore under way.
+const RESTORING: &str = "restore_unfinished";
+
+/// Refuses a database a restore was stopped in the middle of.
+async fn refuse_unfinished_restore(db: &Db) -> Result<(), AppError> {
+    let mut res = db.query("INFO FOR DB").await.map_err(db_error)?;
+    let info: Option<serde_json::Value> = res.take(0).map_err(db_error)?;
+    let unfinished = info
+        .as_ref()
+        .and_then(|i| i.get("tables"))
+        .and_then(|t| t.get(RESTORING))
+        .is_some();
+    if unfinished {
+        return Err(AppError::Unavailable(
+            "a restore into this database was stopped before it ended, so it holds only part \
+             of the backup: restore the backup again into a new, empty --db"
+                .into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Opens the database named by `--db` as it is. An embedded RocksDB path
@@ -594,6 +630,41 @@ mod tests {
         );
         // Migrating again changes nothing.
         migrate(&db).await.expect("again");
+    }
+
+    /// A restore stopped half-way leaves its mark: neither `serve` nor any
+    /// other command opens that part of a database.
+    #[tokio::test]
+    async fn a_restore_stopped_half_way_is_refused() {
+        let dir = std::env::temp_dir().join(format!("leads-restoring-{}", std::process::id()));
+        let address = format!("rocksdb://{}", dir.display());
+        {
+            let db = open(&address, None, None, None).await.expect("db");
+            db.query(format!(
+                "DEFINE TABLE {RESTORING} SCHEMALESS; DEFINE TABLE contact SCHEMALESS;"
+            ))
+            .await
+            .and_then(|r| r.check())
+            .expect("half a restore");
+        }
+        for current in [false, true] {
+            // (RocksDB frees its lock a moment after the last handle.)
+            let mut err = String::new();
+            for _ in 0..50 {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                let opened = if current {
+                    open_current(&address, None, None, None).await.err()
+                } else {
+                    connect(&address, None, None, None).await.err()
+                };
+                err = opened.expect("refused").to_string();
+                if !err.contains("lock") {
+                    break;
+                }
+            }
+            assert!(err.contains("stopped before it ended"), "{err}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// Commands other than `serve` and `restore` never migrate: they refuse

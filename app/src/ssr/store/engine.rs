@@ -192,14 +192,27 @@ fn opened() -> &'static std::sync::Mutex<Vec<std::sync::Weak<surrealdb_engine_lo
 /// still runs them. Left to the runtime's end, they were cancelled mid-way
 /// and SurrealDB logged "Background task did not shut down cleanly" as an
 /// ERROR after commands that had succeeded.
-pub async fn shut_down() {
-    let live: Vec<_> = opened()
+///
+/// Once its last handle is gone, SurrealDB's engine shuts a datastore down
+/// itself: a second shutdown beside that one failed its flush ("Shutdown in
+/// progress", logged as an ERROR after `token list` and other commands that
+/// had succeeded). So with `wait` this waits a little for that one, and
+/// shuts down only a datastore still held (by a task that has not ended).
+pub async fn shut_down(wait: bool) {
+    let opened: Vec<_> = opened()
         .lock()
-        .map(|mut o| o.drain(..).filter_map(|w| w.upgrade()).collect())
+        .map(|mut o| std::mem::take(&mut *o))
         .unwrap_or_default();
-    for ds in live {
-        if let Err(e) = ds.shutdown().await {
-            tracing::warn!(error = %e, "the database did not shut down cleanly");
+    let deadline =
+        std::time::Instant::now() + std::time::Duration::from_secs(if wait { 2 } else { 0 });
+    for weak in opened {
+        while weak.strong_count() > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        if let Some(ds) = weak.upgrade() {
+            if let Err(e) = ds.shutdown().await {
+                tracing::warn!(error = %e, "the database did not shut down cleanly");
+            }
         }
     }
 }
