@@ -23,6 +23,12 @@ pub fn normalize(text: &str, region: Region) -> Result<String, &'static str> {
     if text.is_empty() {
         return Err("is empty");
     }
+    // A number a spreadsheet or a script wrote as a float (`6281234567890.0`)
+    // would read as another person's with the `0` kept: the `.0` goes.
+    let text = match text.strip_suffix(".0") {
+        Some(n) if n.len() >= 5 && n.bytes().all(|b| b.is_ascii_digit() || b == b'+') => n,
+        _ => text,
+    };
     // Only what people type around digits; letters (vanity numbers, words) are refused.
     if !text
         .chars()
@@ -192,6 +198,9 @@ mod tests {
             "(0812) 3456 7890",
             "+6281234567890",
             "006281234567890",
+            // Written as a float by a spreadsheet or pandas.
+            "6281234567890.0",
+            "+6281234567890.0",
         ] {
             assert_eq!(
                 normalize(text, id()).as_deref(),
