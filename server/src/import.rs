@@ -188,7 +188,8 @@ impl<'a> Rejects<'a> {
                     // file (a typo would lose it).
                     std::fs::OpenOptions::new()
                         .write(true)
-                        .create_new(true)
+                        // A device (`/dev/null`, `/dev/stderr`) is written to.
+                        .create_new(!p.exists() || p.is_file())
                         .open(p)
                         .map_err(|e| match e.kind() {
                             std::io::ErrorKind::AlreadyExists => format!(
@@ -527,17 +528,36 @@ impl Columns {
                  (in Excel: CSV UTF-8, comma delimited); {KINDS}"
             ));
         }
-        // Every column must be a customers column: an orders or spend file
-        // whose header is slightly off must not become known customers
-        // (rule 4 would hide those buyers for good).
-        const KNOWN: [&str; 4] = ["phone", "name", "email", "known_since"];
-        if let Some(other) = names
-            .iter()
-            .find(|n| !n.is_empty() && !KNOWN.contains(&n.as_str()))
-        {
+        // A column of an orders or spend file: such a file whose header is
+        // slightly off must not become known customers (rule 4 would hide
+        // those buyers for good). Other extra columns (a CRM's `city`) are
+        // left unread, as before.
+        let other_kinds = |n: &str| {
+            let n: String = n.chars().filter(|c| c.is_alphanumeric()).collect();
+            [
+                "orderid",
+                "order",
+                "occurredat",
+                "value",
+                "currency",
+                "spend",
+                "adid",
+                "platform",
+                "adname",
+                "campaignname",
+                "reportingstarts",
+                "idiklan",
+                "awalpelaporan",
+                "namaiklan",
+            ]
+            .contains(&n.as_str())
+                || n.starts_with("amountspent")
+                || n.starts_with("jumlahyangdibelanjakan")
+        };
+        if let Some(other) = names.iter().find(|n| other_kinds(n)) {
             return Err(format!(
-                "line 1: the column {other:?} is none of a customers CSV's, and the header \
-                 is no other kind's: {KINDS}; nothing imported"
+                "line 1: the column {other:?} belongs to an orders or spend file, but the \
+                 header is not one: {KINDS}; nothing imported"
             ));
         }
         Ok(Columns {

@@ -107,7 +107,7 @@ async fn imported_customers_are_never_new_leads_and_bad_files_import_nothing() {
             String::from_utf8_lossy(&out.stderr)
         );
     };
-    let csv = "phone,name,email,known_since\r\n0812-3456-7890,\"Santoso, Budi\",budi@example.com,2025-01-01\r\n";
+    let csv = "phone,name,email,known_since,city\r\n0812-3456-7890,\"Santoso, Budi\",budi@example.com,2025-01-01,Bandung\r\n";
     imported("customers.csv", csv);
     // Again: nothing changes.
     imported("customers.csv", csv);

@@ -122,9 +122,9 @@ pub fn Filters(
         // ISO days compare as text. A From after To (or a To before From)
         // moves the other end with it: one day, never an error.
         let (from, to) = match k {
-            "from" if !to.is_empty() && value > to => (value.clone(), value),
+            "from" if !value.is_empty() && !to.is_empty() && value > to => (value.clone(), value),
             "from" => (value, to),
-            _ if !from.is_empty() && value < from => (value.clone(), value),
+            _ if !value.is_empty() && !from.is_empty() && value < from => (value.clone(), value),
             _ => (from, value),
         };
         url.set(

@@ -412,7 +412,24 @@ impl ContactState {
     pub fn may_lack_kept(&self, before: Option<DateTime<Utc>>) -> bool {
         match (self.cut, self.date()) {
             (Some(cut), Some(d)) => cut >= d && before.is_none_or(|b| d < b),
+            // A full list without `cut`: kept by a build that kept only
+            // the earliest (what it left out is not known), or one that
+            // has not been folded in order since it filled up.
+            (None, Some(_)) => self.full(),
             _ => false,
+        }
+    }
+
+    fn full(&self) -> bool {
+        self.marks.len() >= MARKS_MAX || self.conversions.len() >= CONVERSIONS_MAX
+    }
+
+    /// After a fold in rule 7's order: a full list is complete as it is,
+    /// which `cut` says (a time before any event's), so it is not folded
+    /// again for being full.
+    pub fn folded_in_order(&mut self) {
+        if self.cut.is_none() && self.full() {
+            self.cut = Some(DateTime::<Utc>::UNIX_EPOCH);
         }
     }
 
@@ -1222,6 +1239,27 @@ mod tests {
             assert_eq!(lead.purchases.len(), 1, "reversed {reversed}");
             assert_eq!(lead.revenue(), 100);
         }
+    }
+
+    /// A state stored when only the earliest were kept (full, no `cut`)
+    /// is folded again once; after a fold in order it is not again.
+    #[test]
+    fn a_full_list_from_before_is_folded_again_once() {
+        let mut s = ContactState::new(KEY);
+        for i in 0..MARKS_MAX as i64 {
+            s.apply(&reply(
+                &format!("b{i:03}"),
+                t(1, 0) + Duration::minutes(i),
+                Sender::System,
+            ));
+        }
+        s.apply(&inbound("m1", t(23, 0)));
+        assert_eq!((s.marks.len(), s.cut), (MARKS_MAX + 1, None));
+        // As the earlier build stored it: the earliest 256 only.
+        s.marks.truncate(MARKS_MAX);
+        assert!(s.may_lack_kept(s.date()));
+        s.folded_in_order();
+        assert!(!s.may_lack_kept(s.date()));
     }
 
     #[test]

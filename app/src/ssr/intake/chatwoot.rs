@@ -657,6 +657,13 @@ pub(crate) mod tests {
             p(&b).events[0].aliases,
             vec!["instagram:17841400000000077".to_string()]
         );
+        // A channel id too long to keep is left out, not the message.
+        b["conversation"]["contact_inbox"]["source_id"] = json!("x".repeat(300));
+        let e = &p(&b).events[0];
+        assert_eq!(
+            (e.contact_key.as_str(), e.aliases.len()),
+            ("+6281234567890", 0)
+        );
         // A WhatsApp inbox's source id is the number itself: nothing to tie.
         let wa = message_body(109, "incoming", contact(), "2025-06-01T10:00:00Z");
         let e = &p(&wa).events[0];

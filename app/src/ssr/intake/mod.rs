@@ -305,7 +305,7 @@ pub(super) fn validate_contact(
         let field = match crate::ssr::domain::event::validate(&ev, region) {
             Ok(e) => return Ok(e),
             Err((field, why)) => match (field, without_phone.take()) {
-                ("contact.name" | "contact.email", back) => {
+                ("contact.name" | "contact.email" | "contact.external_id", back) => {
                     without_phone = back;
                     field
                 }

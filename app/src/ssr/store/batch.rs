@@ -704,6 +704,7 @@ async fn refold(
     for e in &events {
         state.apply(e);
     }
+    state.folded_in_order();
     state.aliases = old.aliases.clone();
     Ok(state)
 }

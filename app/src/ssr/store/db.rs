@@ -364,9 +364,25 @@ pub fn rocksdb_missing(address: &str) -> Option<bool> {
 /// holds other files and no database is refused, never taken over (a
 /// mistyped `--db` must not change a user's own files).
 fn private_folder(path: &std::path::Path) -> std::io::Result<()> {
+    // A new volume's `lost+found`, hidden files, and RocksDB's own files
+    // (a database whose first start stopped before `CURRENT`) are no one
+    // else's.
+    let ours = |name: &str| {
+        name == "lost+found"
+            || name.starts_with('.')
+            || ["LOCK", "IDENTITY", "CURRENT"].contains(&name)
+            || ["LOG", "MANIFEST-", "OPTIONS-"]
+                .iter()
+                .any(|p| name.starts_with(p))
+            || [".log", ".sst", ".blob", ".dbtmp"]
+                .iter()
+                .any(|x| name.ends_with(x))
+    };
     let foreign = path.is_dir()
         && !path.join("CURRENT").is_file()
-        && std::fs::read_dir(path)?.next().is_some();
+        && std::fs::read_dir(path)?
+            .filter_map(Result::ok)
+            .any(|e| !ours(&e.file_name().to_string_lossy()));
     if foreign {
         return Err(std::io::Error::other(
             "the folder holds other files and no database: name a new or empty folder",
@@ -630,6 +646,28 @@ mod tests {
         );
         // Migrating again changes nothing.
         migrate(&db).await.expect("again");
+    }
+
+    /// A folder of other files is refused; a new volume's `lost+found`,
+    /// hidden files and RocksDB's own files are not other files.
+    #[test]
+    fn only_a_folder_of_other_files_is_refused() {
+        let dir = std::env::temp_dir().join(format!("leads-folder-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("lost+found")).expect("mkdir");
+        for f in [
+            ".gitkeep",
+            "LOCK",
+            "LOG",
+            "IDENTITY",
+            "MANIFEST-000001",
+            "000004.log",
+        ] {
+            std::fs::write(dir.join(f), "").expect("write");
+        }
+        assert!(private_folder(&dir).is_ok());
+        std::fs::write(dir.join("index.html"), "<p>").expect("write");
+        assert!(private_folder(&dir).is_err());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// A restore stopped half-way leaves its mark: neither `serve` nor any
