@@ -173,4 +173,9 @@ test('settings: the dataset, the token as set, counts, and a test event', async 
   await page.goto('/settings#capi');
   await expect(page.getByTestId('capi-token')).toHaveText('terpasang (tidak ditampilkan)');
   await page.getByTestId('capi-settings').screenshot({ path: `${shots}/34-capi-settings-375-id.png` });
+  // The channel intake card keeps its padding: its table scrolls inside it.
+  const intake = page.getByTestId('intake');
+  expect(await intake.evaluate((e) => e.scrollWidth <= e.clientWidth)).toBe(true);
+  await expect(intake.locator('tbody tr').first().locator('td').nth(3)).not.toHaveText('');
+  await intake.screenshot({ path: `${shots}/35-intake-375-id.png` });
 });

@@ -237,8 +237,9 @@ pub fn settings_page(p: Settings) -> String {
                     <td>{i.name}</td>
                     <td>{lang.t(if i.configured { "yes" } else { "no" })}</td>
                     <td>{i.deliveries}</td>
-                    <td>{i.events}</td>
-                    <td>{i.dropped}</td>
+                    // None of a kind yet reads 0, as the other counts.
+                    <td>{if i.events.is_empty() { "0".to_owned() } else { i.events }}</td>
+                    <td>{if i.dropped.is_empty() { "0".to_owned() } else { i.dropped }}</td>
                     <td>{i.refused}</td>
                 </tr>
             }
@@ -315,14 +316,15 @@ pub fn settings_page(p: Settings) -> String {
                 <section class="card" data-testid="intake">
                     <h2>{lang.t("intake")}</h2>
                     <p class="muted">{lang.t("intake.help")}</p>
-                    <table class="plain">
+                    // Scrolls inside the card on a phone, the card keeps its padding.
+                    <div class="table-wrap"><table class="plain">
                         <thead><tr>
                             <th>{lang.t("intake.name")}</th><th>{lang.t("intake.configured")}</th>
                             <th>{lang.t("intake.deliveries")}</th><th>{lang.t("intake.events")}</th>
                             <th>{lang.t("intake.dropped")}</th><th>{lang.t("intake.refused")}</th>
                         </tr></thead>
                         <tbody>{intake}</tbody>
-                    </table>
+                    </table></div>
                     {any_unknown.then(|| view! {
                         <p>{lang.t("intake.unknown_apps")}</p>
                         <ul>{unknown}</ul>
