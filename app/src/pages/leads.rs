@@ -212,6 +212,7 @@ pub fn LeadsPage() -> impl IntoView {
                         // pointer and the focus through these two listeners.
                         Ok(d) => Either::Right(view! {
                             <div class="dash" inner_html=d.html
+                                on:click=move |ev| breakdown_click(ev, url)
                                 on:mouseover=move |ev| chart_caption(ev.target(), false)
                                 on:focusin=move |ev| chart_caption(ev.target(), false)
                                 on:mouseout=move |ev| chart_caption(ev.target(), true)
@@ -304,6 +305,35 @@ pub fn LeadsPage() -> impl IntoView {
             </Suspense>
         </section>
     }
+}
+
+/// A source of the "By first source" card narrows the current view: its
+/// link was written when the card was fetched, and a filter changed since
+/// (the card comes a moment after the table) would be lost by following it.
+fn breakdown_click(ev: leptos::ev::MouseEvent, url: UrlState) {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        // A click meant for a new tab or window keeps the link's own way.
+        if ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key() || ev.button() != 0 {
+            return;
+        }
+        let source = ev
+            .target()
+            .and_then(|t| t.dyn_into::<leptos::web_sys::Element>().ok())
+            .and_then(|e| {
+                e.closest("[data-testid=breakdown] a[data-source]")
+                    .ok()
+                    .flatten()
+            })
+            .and_then(|a| a.get_attribute("data-source"));
+        if let Some(v) = source {
+            ev.prevent_default();
+            url.set(&[("source", Some(v))], false);
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (ev, url);
 }
 
 /// No leads: with none at all, how to send the first events; else a hint
