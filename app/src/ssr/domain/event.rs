@@ -192,6 +192,21 @@ pub struct Event {
 }
 
 impl Event {
+    /// Its place in rule 7's order: time first, the id breaking ties.
+    pub fn order_key(&self) -> (DateTime<Utc>, &str) {
+        (self.occurred_at, &self.id)
+    }
+
+    /// A tie from one number to another (`user_changed_number`): its phone
+    /// is the person's new number (`channels.md`).
+    pub fn is_number_change(&self) -> bool {
+        self.kind == Kind::Link
+            && self
+                .phone
+                .as_ref()
+                .is_some_and(|p| self.aliases.iter().any(|a| a.starts_with('+') && a != p))
+    }
+
     pub fn is_inbound(&self) -> bool {
         self.kind == Kind::Message && self.direction == Some(Direction::Inbound)
     }

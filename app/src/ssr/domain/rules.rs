@@ -299,10 +299,7 @@ impl ContactState {
     pub fn apply(&mut self, ev: &Event) {
         let stamp = Stamp::of(ev);
         if let Some(p) = &ev.phone {
-            // A tie from one number to another: a number change.
-            let change =
-                ev.kind == Kind::Link && ev.aliases.iter().any(|a| a.starts_with('+') && a != p);
-            self.set_phone(p, Some(&stamp), change);
+            self.set_phone(p, Some(&stamp), ev.is_number_change());
         }
         if let Some(x) = &ev.external_id {
             merge(&mut self.external_id, &stamp, x, false);
@@ -841,7 +838,7 @@ pub fn reference_group_lead(
     if evs.iter().any(|e| e.kind == Kind::Known) {
         return None;
     }
-    evs.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
+    evs.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
     evs.dedup_by(|a, b| a.id == b.id);
     let inbound: Vec<&&Event> = evs.iter().filter(|e| e.is_inbound()).collect();
     let first = inbound.first()?;
@@ -850,16 +847,10 @@ pub fn reference_group_lead(
     // The new number of the latest number change (a tie from one number to
     // another, `channels.md`), else the latest phone; without one, the
     // latest WhatsApp user id.
-    let changed = |e: &&Event| {
-        e.kind == Kind::Link
-            && e.phone
-                .as_ref()
-                .is_some_and(|p| e.aliases.iter().any(|a| a.starts_with('+') && a != p))
-    };
     let latest_phone = |only_changes: bool| {
         evs.iter()
             .rev()
-            .filter(|e| !only_changes || changed(e))
+            .filter(|e| !only_changes || e.is_number_change())
             .find_map(|e| e.phone.clone())
     };
     let phone = latest_phone(true)

@@ -34,7 +34,7 @@ pub struct Session {
 /// Takes the contact's events in any order, with repeats.
 pub fn sessions(events: &[Event], timeout: Duration) -> Vec<Session> {
     let mut evs: Vec<&Event> = events.iter().collect();
-    evs.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
+    evs.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
     evs.dedup_by(|a, b| a.id == b.id);
     // Being a known customer, a referral, a tie or a conversion is no message.
     evs.retain(|e| {

@@ -723,7 +723,7 @@ impl Leads {
         for (key, evs) in &events {
             // In rule 7's order, as the store folds a contact again.
             let mut sorted: Vec<&Event> = evs.iter().collect();
-            sorted.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
+            sorted.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
             let mut state = ContactState::new(key);
             for e in sorted {
                 state.apply(e);

@@ -52,7 +52,7 @@ pub(crate) fn timeline(
     counted: &Counted,
     now: chrono::DateTime<chrono::Utc>,
 ) -> LeadDetail {
-    events.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
+    events.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
     events.dedup_by(|a, b| a.id == b.id);
     let mut sessions = sessions(&events, timeout);
     // Rule 8: a session closes after the timeout without a message, also

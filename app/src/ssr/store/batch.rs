@@ -699,7 +699,7 @@ async fn refold(
         }
     }
     events.extend(new.iter().map(|e| (*e).clone()));
-    events.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
+    events.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
     let mut state = ContactState::new(&old.key);
     for e in &events {
         state.apply(e);
