@@ -268,14 +268,7 @@ pub async fn restore(db: &Db, path: &std::path::Path) -> Result<(), AppError> {
             path.display()
         )));
     }
-    let mut res = db.query("INFO FOR DB").await.map_err(db_error)?;
-    let info: Option<serde_json::Value> = res.take(0).map_err(db_error)?;
-    let tables = info
-        .as_ref()
-        .and_then(|i| i.get("tables"))
-        .and_then(|t| t.as_object())
-        .map_or(0, |t| t.len());
-    if tables > 0 {
+    if !tables(db).await?.is_empty() {
         return Err(AppError::Unavailable(
             "the database is not empty: restore into a new --db (an empty folder)".into(),
         ));
@@ -299,16 +292,22 @@ pub async fn restore(db: &Db, path: &std::path::Path) -> Result<(), AppError> {
 /// The table that marks a restore under way.
 const RESTORING: &str = "restore_unfinished";
 
-/// Refuses a database a restore was stopped in the middle of.
-async fn refuse_unfinished_restore(db: &Db) -> Result<(), AppError> {
+/// The database's tables, by name.
+async fn tables(db: &Db) -> Result<serde_json::Map<String, serde_json::Value>, AppError> {
     let mut res = db.query("INFO FOR DB").await.map_err(db_error)?;
     let info: Option<serde_json::Value> = res.take(0).map_err(db_error)?;
-    let unfinished = info
-        .as_ref()
-        .and_then(|i| i.get("tables"))
-        .and_then(|t| t.get(RESTORING))
-        .is_some();
-    if unfinished {
+    Ok(info
+        .and_then(|mut i| i.get_mut("tables").map(serde_json::Value::take))
+        .and_then(|t| match t {
+            serde_json::Value::Object(m) => Some(m),
+            _ => None,
+        })
+        .unwrap_or_default())
+}
+
+/// Refuses a database a restore was stopped in the middle of.
+async fn refuse_unfinished_restore(db: &Db) -> Result<(), AppError> {
+    if tables(db).await?.contains_key(RESTORING) {
         return Err(AppError::Unavailable(
             "a restore into this database was stopped before it ended, so it holds only part \
              of the backup: restore the backup again into a new, empty --db"
@@ -355,7 +354,12 @@ pub async fn open(
 /// database yet (`None`: not an embedded database).
 pub fn rocksdb_missing(address: &str) -> Option<bool> {
     let path = std::path::Path::new(address.strip_prefix("rocksdb://")?);
-    Some(!path.join("CURRENT").is_file())
+    Some(!holds_database(path))
+}
+
+/// Whether a folder holds a RocksDB database (its `CURRENT` file).
+fn holds_database(path: &std::path::Path) -> bool {
+    path.join("CURRENT").is_file()
 }
 
 /// The embedded database's folder: created `0700`, and narrowed to that
@@ -379,7 +383,7 @@ fn private_folder(path: &std::path::Path) -> std::io::Result<()> {
                 .any(|x| name.ends_with(x))
     };
     let foreign = path.is_dir()
-        && !path.join("CURRENT").is_file()
+        && !holds_database(path)
         && std::fs::read_dir(path)?
             .filter_map(Result::ok)
             .any(|e| !ours(&e.file_name().to_string_lossy()));
