@@ -532,29 +532,7 @@ impl Columns {
         // slightly off must not become known customers (rule 4 would hide
         // those buyers for good). Other extra columns (a CRM's `city`) are
         // left unread, as before.
-        let other_kinds = |n: &str| {
-            let n: String = n.chars().filter(|c| c.is_alphanumeric()).collect();
-            [
-                "orderid",
-                "order",
-                "occurredat",
-                "value",
-                "currency",
-                "spend",
-                "adid",
-                "platform",
-                "adname",
-                "campaignname",
-                "reportingstarts",
-                "idiklan",
-                "awalpelaporan",
-                "namaiklan",
-            ]
-            .contains(&n.as_str())
-                || n.starts_with("amountspent")
-                || n.starts_with("jumlahyangdibelanjakan")
-        };
-        if let Some(other) = names.iter().find(|n| other_kinds(n)) {
+        if let Some(other) = names.iter().find(|n| spend::names_another_kind(n)) {
             return Err(format!(
                 "line 1: the column {other:?} belongs to an orders or spend file, but the \
                  header is not one: {KINDS}; nothing imported"

@@ -179,6 +179,35 @@ const ORDERS: [&str; 7] = [
     "type",
 ];
 
+/// Whether a column is one only an orders or a spend file has (case,
+/// spaces and `_` aside; Ads Manager's Indonesian names too): a CSV that
+/// names one but is no such file (a header slightly off) must not be read
+/// as customers.
+pub fn names_another_kind(name: &str) -> bool {
+    let squash = |s: &str| -> String {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let name = squash(&english(name.trim()));
+    // What a customers file shares with them: not another kind's.
+    let shared = ["phone", "email", "type", "date"];
+    name.starts_with("amountspent")
+        || ORDERS
+            .iter()
+            .chain(&PLAIN)
+            .chain(&[
+                "Ad ID",
+                "Ad name",
+                "Campaign name",
+                "Reporting starts",
+                "order",
+            ])
+            .filter(|c| !shared.contains(c))
+            .any(|c| squash(c) == name)
+}
+
 fn kind_of_names(names: &[String]) -> Option<CsvKind> {
     let all_ci = |want: &[&str]| want.iter().all(|w| find_ci(names, w).is_some());
     let day = find(names, "Day").or(find(names, "Reporting starts"));
@@ -601,6 +630,36 @@ mod tests {
         assert_eq!(records("\u{feff}x\n"), vec![(1, s(&["x"]))]);
         assert_eq!(records("\"\"\n"), vec![(1, s(&[""]))]);
         assert!(records("").is_empty() && records("\n\r\n").is_empty());
+    }
+
+    #[test]
+    fn columns_of_another_kind_are_known_in_any_spelling() {
+        for n in [
+            "Order ID",
+            "order_id",
+            "Value",
+            "currency",
+            "AD_ID",
+            "ID iklan",
+            "Jumlah yang dibelanjakan (IDR)",
+            "Amount spent (USD)",
+            "Nama kampanye",
+            "order",
+        ] {
+            assert!(names_another_kind(n), "{n}");
+        }
+        for n in [
+            "phone",
+            "Name",
+            "email",
+            "known_since",
+            "city",
+            "date",
+            "type",
+            "",
+        ] {
+            assert!(!names_another_kind(n), "{n}");
+        }
     }
 
     #[test]
