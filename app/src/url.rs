@@ -58,6 +58,11 @@ impl UrlState {
     /// `replace` rewrites the current history entry (typing in the search
     /// box) instead of adding one.
     pub fn set(&self, changes: &[(&str, Option<String>)], replace: bool) {
+        self.set_at("/", changes, replace);
+    }
+
+    /// [`UrlState::set`] on the page at `path` (the Ads view's `/ads`).
+    pub fn set_at(&self, path: &str, changes: &[(&str, Option<String>)], replace: bool) {
         let mut params = self.query.get_untracked();
         for (key, value) in changes {
             let key = (*key).to_owned();
@@ -70,7 +75,7 @@ impl UrlState {
                 }
             }
         }
-        let url = format!("/{}", params.to_query_string());
+        let url = format!("{path}{}", params.to_query_string());
         self.nav.with_value(|n| {
             n(
                 &url,
@@ -109,6 +114,27 @@ impl Default for UrlState {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// The period after one end of it changed (`end` is `from` or `to`): a From
+/// after To (or a To before From) moves the other end with it, one day and
+/// never an error. `None` while a year is still being typed (`0002`,
+/// `0020`, `0202`: each a date the field reports), no day to ask for yet.
+pub fn moved_days(end: &str, value: String, from: String, to: String) -> Option<(String, String)> {
+    let typing = value
+        .get(..4)
+        .and_then(|y| y.parse::<u32>().ok())
+        .is_some_and(|y| y < 1970);
+    if typing {
+        return None;
+    }
+    // ISO days compare as text.
+    Some(match end {
+        "from" if !value.is_empty() && !to.is_empty() && value > to => (value.clone(), value),
+        "from" => (value, to),
+        _ if !value.is_empty() && !from.is_empty() && value < from => (value.clone(), value),
+        _ => (from, value),
+    })
 }
 
 /// `?a=b&…` of a query's filters (paging left out) with `extra` set on top:
@@ -163,5 +189,31 @@ mod tests {
             .filter(|k| !kept.contains(k))
             .collect();
         assert_eq!(super::NARROWING, narrowing);
+    }
+
+    #[test]
+    fn a_changed_end_moves_the_other_past_it_and_a_year_being_typed_waits() {
+        let d = |s: &str| s.to_owned();
+        let moved = |end, v, f, t| super::moved_days(end, d(v), d(f), d(t));
+        assert_eq!(
+            moved("from", "2026-06-10", "2026-06-01", "2026-06-30"),
+            Some((d("2026-06-10"), d("2026-06-30")))
+        );
+        assert_eq!(
+            moved("from", "2026-07-02", "2026-06-01", "2026-06-30"),
+            Some((d("2026-07-02"), d("2026-07-02")))
+        );
+        assert_eq!(
+            moved("to", "2026-05-20", "2026-06-01", "2026-06-30"),
+            Some((d("2026-05-20"), d("2026-05-20")))
+        );
+        assert_eq!(
+            moved("to", "", "2026-06-01", "2026-06-30"),
+            Some((d("2026-06-01"), d("")))
+        );
+        assert_eq!(
+            moved("from", "0202-06-01", "2026-06-01", "2026-06-30"),
+            None
+        );
     }
 }

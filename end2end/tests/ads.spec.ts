@@ -263,10 +263,25 @@ test('the Ads view takes chosen days, a time zone and a channel, keeping its tog
   const form = page.getByTestId('ads-period-form');
   await expect(page.getByTestId('ads-from')).toHaveValue('2026-06-01');
   await expect(page.getByTestId('ads-to')).toHaveValue('2026-06-30');
+  // Once hydrated, each change applies at once, as on the Leads page
+  // (Apply is the form's way without WASM, and still works).
   await page.getByTestId('ads-from').fill('2026-06-10');
+  await expect(page).toHaveURL(/from=2026-06-10.*to=2026-06-30|to=2026-06-30.*from=2026-06-10/);
+  await expect(page.getByTestId('ads-period')).toHaveText('10 Jun 2026 – 30 Jun 2026');
+  // A To before From moves From with it.
+  await page.getByTestId('ads-to').fill('2026-06-05');
+  await expect(page.getByTestId('ads-period')).toHaveText('5 Jun 2026 – 5 Jun 2026');
+  await page.getByTestId('ads-from').fill('2026-06-01');
+  await expect(page.getByTestId('ads-from')).toHaveValue('2026-06-01');
   await page.getByTestId('ads-to').fill('2026-06-11');
+  await expect(page.getByTestId('ads-period')).toHaveText('1 Jun 2026 – 11 Jun 2026');
+  await page.getByTestId('ads-from').fill('2026-06-10');
+  await expect(page.getByTestId('ads-period')).toHaveText('10 Jun 2026 – 11 Jun 2026');
   await page.getByTestId('ads-tz').selectOption('Asia/Jakarta');
+  await expect(page).toHaveURL(/tz=Asia%2FJakarta/);
   await page.getByTestId('ads-channel').selectOption('whatsapp');
+  await expect(page).toHaveURL(/channel=whatsapp/);
+  await expect(page.getByTestId('ads-channel')).toHaveValue('whatsapp');
   await form.getByRole('button', { name: 'Apply' }).click();
   await expect(page).toHaveURL(/from=2026-06-10/);
   for (const kept of [/to=2026-06-11/, /attribution=last/, /order=leads/, /channel=whatsapp/, /tz=Asia%2FJakarta/]) {

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 
 use super::use_lang;
 use crate::model::CHANNELS;
-use crate::url::{NARROWING, UrlState, query_string};
+use crate::url::{NARROWING, UrlState, moved_days, query_string};
 
 pub const PRESETS: [&str; 6] = [
     "today",
@@ -109,28 +109,12 @@ pub fn Filters(
     };
     // Changing a day makes the range custom: both days go into the URL.
     let set_day = move |k: &'static str, value: String| {
-        // A year still being typed (`0002`, `0020`, `0202`: each a date
-        // the field reports) is no day to ask for yet.
-        let typing = value
-            .get(..4)
-            .and_then(|y| y.parse::<u32>().ok())
-            .is_some_and(|y| y < 1970);
-        if typing {
-            return;
+        if let Some((from, to)) = moved_days(k, value, day("from")(), day("to")()) {
+            url.set(
+                &[("range", None), ("from", Some(from)), ("to", Some(to))],
+                false,
+            );
         }
-        let (from, to) = (day("from")(), day("to")());
-        // ISO days compare as text. A From after To (or a To before From)
-        // moves the other end with it: one day, never an error.
-        let (from, to) = match k {
-            "from" if !value.is_empty() && !to.is_empty() && value > to => (value.clone(), value),
-            "from" => (value, to),
-            _ if !value.is_empty() && !from.is_empty() && value < from => (value.clone(), value),
-            _ => (from, value),
-        };
-        url.set(
-            &[("range", None), ("from", Some(from)), ("to", Some(to))],
-            false,
-        );
     };
     let csv_href = move || {
         let q = url.leads_query();
