@@ -70,8 +70,17 @@ fn time(v: Option<&Value>) -> Option<DateTime<Utc>> {
             DateTime::from_timestamp(secs.trunc() as i64, 0)
         }
         Value::String(s) => DateTime::parse_from_rfc3339(s.trim())
-            .map(|t| t.with_timezone(&Utc))
             .ok()
+            // Rails' own way of writing a time (`2020-03-03 13:05:57 UTC`,
+            // Chatwoot's published webhook sample), or with an offset.
+            .or_else(|| DateTime::parse_from_str(s.trim(), "%Y-%m-%d %H:%M:%S%.f %z").ok())
+            .map(|t| t.with_timezone(&Utc))
+            .or_else(|| {
+                let utc = s.trim().strip_suffix("UTC")?.trim_end();
+                chrono::NaiveDateTime::parse_from_str(utc, "%Y-%m-%d %H:%M:%S%.f")
+                    .ok()
+                    .map(|t| t.and_utc())
+            })
             .or_else(|| unix_time(v, false)),
         _ => None,
     }
@@ -428,6 +437,21 @@ pub(crate) mod tests {
         // ...and the number as text.
         b["message_type"] = json!("0");
         assert_eq!(p(&b).events[0].direction, Some(Direction::Inbound));
+        // Rails' way of writing times, as in Chatwoot's webhook sample.
+        for text in [
+            "2025-06-01 10:00:00 UTC",
+            "2025-06-01 10:00:00.250 UTC",
+            "2025-06-01 17:00:00 +0700",
+        ] {
+            b["created_at"] = json!(text);
+            let parsed = p(&b);
+            assert_eq!(parsed.events.len(), 1, "{text}: {:?}", parsed.skipped);
+            assert_eq!(
+                parsed.events[0].occurred_at.timestamp(),
+                1_748_772_000,
+                "{text}"
+            );
+        }
     }
 
     /// Chatwoot keeps details the API would refuse: the message is kept
