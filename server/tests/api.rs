@@ -157,6 +157,18 @@ async fn the_api_needs_the_token() {
     }
     let (status, _, text) = s.call(request("/healthz", None, None)).await;
     assert_eq!((status, text.as_str()), (200, "ok"));
+    // Every path under /api/v1, the bare `/api/v1/` too, is the API's: a
+    // JSON 401 without the token, a JSON 404 with it where no route is.
+    for path in ["/api/v1", "/api/v1/", "/api/v1/nope", "/api/v1/leads/"] {
+        let (status, _, text) = s.call(request(path, None, None)).await;
+        assert_eq!(status, 401, "{path}");
+        let body: Value = serde_json::from_str(&text).expect("json error");
+        assert_eq!(body["error"]["code"], "unauthorized", "{path}");
+        let (status, _, text) = s.call(request(path, Some(common::TOKEN), None)).await;
+        assert_eq!(status, 404, "{path}");
+        let body: Value = serde_json::from_str(&text).expect("json error");
+        assert_eq!(body["error"]["code"], "not_found", "{path}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

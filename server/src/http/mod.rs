@@ -69,6 +69,18 @@ pub fn router(state: AppState) -> Router {
         .merge(page::router())
         .merge(account::router())
         .merge(webhooks::router())
+        // `nest` leaves `/api/v1/` itself to the pages: it goes to the API
+        // too (401 without a token, else its JSON 404).
+        .route(
+            "/api/v1/",
+            axum::routing::any({
+                let api = api.clone().with_state(state.clone());
+                move |req: Request| {
+                    use tower::ServiceExt;
+                    api.oneshot(req)
+                }
+            }),
+        )
         .nest("/api/v1", api)
         .leptos_routes_with_context(
             &state,

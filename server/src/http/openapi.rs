@@ -345,6 +345,8 @@ mod tests {
                 if let Some(end) = path.find('"') {
                     out.push(format!("{prefix}{}", &path[..end]));
                 }
+                // (`/api/v1/` only sends the bare prefix to the API's 401/404.)
+                out.retain(|p| p != "/api/v1/");
             }
         }
         // The webhook routes are built from intake's table.
