@@ -1437,6 +1437,49 @@ mod tests {
         assert_eq!(sessions(&shuffled, day), s);
     }
 
+    /// Each event's session follows the walk in rule 7's order: at one
+    /// instant, what sorts after a `resolved` is outside the session it
+    /// closed, and a `resolved` belongs to the session it closed.
+    #[test]
+    fn rule8_members_at_one_instant_follow_the_order() {
+        use super::super::sessions::sessions_and_members;
+        let day = Duration::hours(24);
+        let resolved = |id: &str, at| {
+            let mut r = reply(id, at, Sender::Agent);
+            r.kind = Kind::Resolved;
+            r.direction = None;
+            r
+        };
+        let events = vec![
+            inbound("ss-1", t(9, 0)),
+            resolved("ss-2", t(10, 0)),
+            inbound("ss-3", t(11, 0)),
+            resolved("ss-4", t(11, 0)),
+            reply("ss-5", t(11, 0), Sender::Agent), // after ss-4 closed session 2
+            resolved("x-0", t(12, 0)),              // closes nothing
+            inbound("x-1", t(12, 0)),               // session 3
+            resolved("x-2", t(12, 0)),              // closes session 3
+        ];
+        let (s, members) = sessions_and_members(&events, day);
+        assert_eq!(s.len(), 3);
+        let of = |id: &str| members.get(id).copied();
+        assert_eq!(
+            ["ss-1", "ss-2", "ss-3", "ss-4", "ss-5", "x-0", "x-1", "x-2"].map(of),
+            [
+                Some(1),
+                Some(1),
+                Some(2),
+                Some(2),
+                None,
+                None,
+                Some(3),
+                Some(3)
+            ]
+        );
+        let shuffled: Vec<Event> = events.iter().rev().cloned().collect();
+        assert_eq!(sessions_and_members(&shuffled, day).1, members);
+    }
+
     #[test]
     fn rule8_outbound_keeps_a_session_alive() {
         let day = Duration::hours(24);

@@ -6,7 +6,7 @@ use crate::ssr::domain::event::ConversionType;
 use crate::ssr::domain::event::Event;
 use crate::ssr::domain::money::Minor;
 use crate::ssr::domain::rules::{LeadFacts, Purchase, attributed};
-use crate::ssr::domain::sessions::{SessionEnd, sessions};
+use crate::ssr::domain::sessions::{SessionEnd, sessions_and_members};
 
 /// What counts for a lead (`outcomes.md`: a conversion at or after its
 /// Date and within the attribution window): its attributed purchases, and
@@ -54,7 +54,7 @@ pub(crate) fn timeline(
 ) -> LeadDetail {
     events.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
     events.dedup_by(|a, b| a.id == b.id);
-    let mut sessions = sessions(&events, timeout);
+    let (mut sessions, members) = sessions_and_members(&events, timeout);
     // Rule 8: a session closes after the timeout without a message, also
     // when nothing has come since (it is not "open" days later).
     if let Some(s) = sessions.last_mut() {
@@ -63,16 +63,9 @@ pub(crate) fn timeline(
             s.ended_at = Some(s.last_activity + timeout);
         }
     }
-    let session_of = |e: &Event| {
-        let i = sessions.partition_point(|s| s.started_at <= e.occurred_at);
-        let s = sessions.get(i.checked_sub(1)?)?;
-        let inside = match (s.end, s.ended_at) {
-            (SessionEnd::Timeout, Some(end)) => e.occurred_at < end,
-            (SessionEnd::Resolved, Some(end)) => e.occurred_at <= end,
-            _ => true,
-        };
-        inside.then_some(s.number)
-    };
+    // Each event's session as the walk of rule 7's order saw it (by time
+    // alone, two events of one instant around a `resolved` were mislabelled).
+    let session_of = |e: &Event| members.get(&e.id).copied();
     let conversion = |e: &Event| {
         e.conversion.as_ref().map(|c| ConversionInfo {
             kind: c.kind.as_str().into(),
@@ -96,7 +89,7 @@ pub(crate) fn timeline(
             channel: e.channel.clone(),
             source: e.source.clone(),
             // A conversion is no message: it belongs to no session.
-            session: (e.conversion.is_none()).then(|| session_of(e)).flatten(),
+            session: session_of(e),
         })
         .collect();
     LeadDetail {
