@@ -482,10 +482,11 @@ pub struct ConversionInfo {
     /// What Meta was told of it (Conversions API): `pending`, `sent`,
     /// `rejected`, `not_sendable`, `window_passed` or `unsent`; `null` for
     /// a conversion that is no outcome of its own.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub capi_state: Option<String>,
-    /// Meta's message of a rejection, or why it cannot be sent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Meta's message of a rejection, or why it cannot be sent; `null`
+    /// otherwise (always present, as every other field).
+    #[serde(default)]
     pub capi_message: Option<String>,
 }
 

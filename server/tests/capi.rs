@@ -293,6 +293,10 @@ async fn a_ctwa_lead_that_engages_and_buys_is_one_lead_submitted_and_one_purchas
     assert_eq!(listed["id"], conv["id"]);
     assert_eq!(listed["type"], "purchase");
     assert_eq!(listed["capi_state"], "sent");
+    // Meta's message is there as `null` when there is none, not left out.
+    for c in [listed, &conv["conversion"]] {
+        assert_eq!(c.get("capi_message"), Some(&Value::Null), "{c}");
+    }
     // The order again, another message and a `qualified` (the lead's
     // LeadSubmitted went already): nothing new is sent.
     let qualified = json!({"id": "q-1", "kind": "conversion", "occurred_at": rfc(ago(19)),

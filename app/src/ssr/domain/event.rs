@@ -566,11 +566,12 @@ fn validate_conversion(obj: &Map<String, Value>) -> Result<Conversion, Invalid> 
     let currency = match c.get("currency") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => {
-            let s = s.trim().to_owned();
+            // `idr` is IDR: the code's letters in either case.
+            let s = s.trim().to_ascii_uppercase();
             if !money::is_currency_code(&s) {
                 return Err(bad(
                     "conversion.currency",
-                    "must be an ISO 4217 code in capitals, e.g. IDR",
+                    "must be an ISO 4217 code, e.g. IDR",
                 ));
             }
             Some(s)
@@ -885,6 +886,14 @@ mod tests {
         let mut v = purchase();
         v["conversion"]["currency"] = json!("USD");
         assert_eq!(field(v), "conversion.currency");
+        // The code in small letters is the same currency.
+        let mut v = purchase();
+        v["conversion"]["currency"] = json!("idr");
+        let ok = parse_batch(json!([v]).to_string().as_bytes(), region(), "IDR");
+        let currency = ok
+            .ok()
+            .and_then(|b| b.into_iter().next()?.conversion?.currency);
+        assert_eq!(currency.as_deref(), Some("IDR"));
         let mut v = purchase();
         v["conversion"]["value"] = json!(-5);
         assert_eq!(field(v), "conversion.value");

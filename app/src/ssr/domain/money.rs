@@ -27,6 +27,12 @@ pub const MAX_UNITS: i64 = 1_000_000_000_000;
 /// locales), as are signs, exponents and blanks.
 pub fn parse(text: &str) -> Result<Minor, &'static str> {
     let t = text.trim();
+    // Minus zero is zero (a spreadsheet or a float can write it so).
+    if let Some(rest) = t.strip_prefix('-') {
+        if !rest.starts_with(['-', '+']) && parse(rest) == Ok(0) {
+            return Ok(0);
+        }
+    }
     let (whole, frac) = match t.split_once('.') {
         Some((w, f)) => (w, f),
         None => (t, ""),
@@ -183,6 +189,12 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(from_json(&json!(-1)).is_err());
+        // Minus zero is zero, once.
+        assert_eq!(parse("-0"), Ok(0));
+        assert_eq!(parse("-0.00"), Ok(0));
+        assert_eq!(from_json(&json!(-0.0)), Ok(0));
+        assert!(parse("--0").is_err());
+        assert!(parse("-0.01").is_err());
         assert!(from_json(&json!(null)).is_err());
         assert!(from_json(&json!(true)).is_err());
         assert!(parse("1000000000001").is_err());
