@@ -107,6 +107,18 @@ test('the chart, the KPI cards and the table agree; the page fits 375 px', async
   await hydrated(page);
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
   await page.screenshot({ path: `${shots}/11-dashboard-375.png`, fullPage: true });
+  // On a phone each lead is a card: its phone, sources and first touch are
+  // on screen without scrolling sideways, each with its column's name.
+  const first = page.locator('table[data-testid=leads-table] tbody tr').first();
+  for (const cell of ['td.name', 'td.date', 'td.phone', 'td.first-source', 'td.first-touched']) {
+    const box = await first.locator(cell).boundingBox();
+    expect(box, cell).not.toBeNull();
+    expect(box!.x + box!.width, cell).toBeLessThanOrEqual(375);
+  }
+  await expect(first.locator('td.first-source')).toHaveAttribute('data-label', 'First Source');
+  // The headers that sort are still there.
+  await expect(page.locator('table[data-testid=leads-table] thead a.sort')).toHaveCount(3);
+  await page.locator('table[data-testid=leads-table]').screenshot({ path: `${shots}/11-leads-cards-375.png` });
 });
 
 test('a row opens the lead with numbered sessions, by click and by keyboard', async ({ page }) => {

@@ -122,13 +122,13 @@ fn LeadRowView(row: LeadRow, lang: Lang) -> impl IntoView {
                     None => dash(),
                 }}
             </td>
-            <td class="first-source">
+            <td class="first-source" data-label=l.t("col.first_source")>
                 {match lead.first_source {
                     Some(s) => view! { <SourceBadge source=s/> }.into_any(),
                     None => view! { <span class="badge organic">{l.t("organic")}</span> }.into_any(),
                 }}
             </td>
-            <td class="first-touched">
+            <td class="first-touched" data-label=l.t("col.first_touched")>
                 {match first_touched_text {
                     Some(t) => view! {
                         {t}
@@ -152,7 +152,7 @@ fn LeadRowView(row: LeadRow, lang: Lang) -> impl IntoView {
                     </span>
                 })}
             </td>
-            <td class="last-source">
+            <td class="last-source" data-label=l.t("col.last_source")>
                 {match last {
                     Some(s) => view! { <SourceBadge source=s/> }.into_any(),
                     None => dash(),
