@@ -605,10 +605,14 @@ async fn page_echoes_count_by_their_app_and_unknown_apps_are_listed() {
              "message": {"mid": mid, "is_echo": true, "app_id": app, "text": "Halo kak"}}]}]})
     };
     let ms = T0 * 1000;
+    // The unknown app's echo comes three times (Meta retries a delivery
+    // it saw no answer to): its reply counts once.
     for body in [
         msg("U-1", "m1", ms),
         echo("U-1", "m2", ms + 30_000, 263902037430900),
         msg("U-2", "m3", ms),
+        echo("U-2", "m4", ms + 30_000, 1517776481860111),
+        echo("U-2", "m4", ms + 30_000, 1517776481860111),
         echo("U-2", "m4", ms + 30_000, 1517776481860111),
     ] {
         let b = serde_json::to_vec(&body).expect("json");
@@ -632,6 +636,8 @@ async fn page_echoes_count_by_their_app_and_unknown_apps_are_listed() {
         "{stats}"
     );
     assert_eq!(stats["intake"]["meta"]["events"]["reply_agent"], 1);
+    assert_eq!(stats["intake"]["meta"]["events"]["outbound_system"], 1);
+    assert_eq!(stats["intake"]["meta"]["deliveries"], 6);
 }
 
 /// First Touched At of the lead on `page` whose `field` is `value`.

@@ -107,7 +107,7 @@ async fn receive(
     let dropped = parsed.dropped.len();
     // Counted only once stored.
     let done = state.leads.ingest(parsed.take_events()).await?;
-    state.intake.delivered(c.name, &parsed);
+    state.intake.delivered(c.name, &parsed, &done.fresh);
     Ok(axum::Json(json!({
         "accepted": done.accepted,
         "duplicates": done.duplicates,

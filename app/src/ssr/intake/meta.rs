@@ -88,24 +88,22 @@ fn source(r: &Value) -> Option<Value> {
     Some(s)
 }
 
-/// Who wrote an echo (the spec's order of rules).
-fn echo_sender(m: &Value, settings: &Settings, out: &mut Parsed) -> Sender {
+/// Who wrote an echo (the spec's order of rules), and the app id that no
+/// setting names, if that is what made it `system`.
+fn echo_sender(m: &Value, settings: &Settings) -> (Sender, Option<String>) {
     if let Some(tag) = m
         .get("metadata")
         .and_then(Value::as_str)
         .and_then(tagged_sender)
     {
-        return tag;
+        return (tag, None);
     }
     let app = id_text(m, "app_id");
     match app {
-        Some(a) if settings.meta_ai_app_ids.contains(&a) => Sender::Ai,
-        Some(a) if settings.meta_agent_app_ids.contains(&a) => Sender::Agent,
-        Some(a) => {
-            out.unknown_apps.push(a);
-            Sender::System
-        }
-        None => Sender::System,
+        Some(a) if settings.meta_ai_app_ids.contains(&a) => (Sender::Ai, None),
+        Some(a) if settings.meta_agent_app_ids.contains(&a) => (Sender::Agent, None),
+        Some(a) => (Sender::System, Some(a)),
+        None => (Sender::System, None),
     }
 }
 
@@ -167,9 +165,9 @@ fn event(
         out.skipped.push("an event without a user id".into());
         return;
     };
-    let sender = match (echo, message) {
-        (true, Some(m)) => echo_sender(m, settings, out),
-        _ => Sender::Customer,
+    let (sender, unknown_app) = match (echo, message) {
+        (true, Some(m)) => echo_sender(m, settings),
+        _ => (Sender::Customer, None),
     };
     let mut contact = Map::new();
     contact.insert("external_id".into(), json!(user));
@@ -217,6 +215,9 @@ fn event(
         Ok(mut ev) => {
             if message.is_none() && postback.is_none() {
                 ev.kind = Kind::Referral;
+            }
+            if let Some(a) = unknown_app {
+                out.unknown_apps.push((a, ev.id.clone()));
             }
             out.events.push(ev);
         }
@@ -331,7 +332,14 @@ mod tests {
         // An app no setting names: system, and counted for the settings page.
         let parsed = p(&echo(json!(1517776481860111_u64), None));
         assert_eq!(parsed.events[0].sender, Sender::System);
-        assert_eq!(parsed.unknown_apps, vec!["1517776481860111"]);
+        assert_eq!(
+            parsed
+                .unknown_apps
+                .iter()
+                .map(|(a, _)| a.as_str())
+                .collect::<Vec<_>>(),
+            ["1517776481860111"]
+        );
         // The same app named as the AI.
         let mut s = Settings::for_tests();
         s.meta_ai_app_ids = vec!["1517776481860111".into()];

@@ -31,10 +31,12 @@ pub struct Parsed {
     /// `reaction`, `group`, `notice`, `edit`, `unsend`, …), one per item.
     pub dropped: Vec<&'static str>,
     /// App ids of Messenger/Instagram echoes that no setting names (their
-    /// echoes were counted as `system`).
-    pub unknown_apps: Vec<String>,
-    /// The kinds of events taken out to be stored (for the counts).
+    /// echoes were counted as `system`), each with its echo's event id.
+    pub unknown_apps: Vec<(String, String)>,
+    /// The kinds and ids of the events taken out to be stored (for the
+    /// counts, which count an event once, not each retry of it).
     kinds: Vec<&'static str>,
+    taken: Vec<String>,
 }
 
 impl Parsed {
@@ -46,6 +48,7 @@ impl Parsed {
     /// (no copy of the events is kept for that).
     pub fn take_events(&mut self) -> Vec<Event> {
         self.kinds.extend(self.events.iter().map(event_kind));
+        self.taken.extend(self.events.iter().map(|e| e.id.clone()));
         std::mem::take(&mut self.events)
     }
 }
@@ -237,19 +240,33 @@ impl IntakeCounts {
         self.with(intake, |t| t.refused += 1);
     }
 
-    /// A delivery stored (called after the commit).
-    pub fn delivered(&self, intake: &'static str, parsed: &Parsed) {
+    /// A delivery stored (called after the commit). `fresh`: for each event
+    /// taken from `parsed` ([`Parsed::take_events`]), whether it was new:
+    /// events (and the replies of unknown apps) count once, however often
+    /// Meta retries their delivery. What carries no id (a reaction, a
+    /// receipt) counts with each delivery.
+    pub fn delivered(&self, intake: &'static str, parsed: &Parsed, fresh: &[bool]) {
+        let new: std::collections::HashSet<&str> = parsed
+            .taken
+            .iter()
+            .zip(fresh)
+            .filter_map(|(id, f)| f.then_some(id.as_str()))
+            .collect();
         self.with(intake, |t| {
             t.deliveries += 1;
             t.invalid += parsed.skipped.len() as u64;
-            let kinds = parsed.events.iter().map(event_kind);
-            for k in parsed.kinds.iter().copied().chain(kinds) {
-                *t.events.entry(k.to_owned()).or_default() += 1;
+            let kinds = parsed.kinds.iter().zip(&parsed.taken);
+            for (k, _) in kinds.filter(|(_, id)| new.contains(id.as_str())) {
+                *t.events.entry((*k).to_owned()).or_default() += 1;
             }
             for d in &parsed.dropped {
                 *t.dropped.entry((*d).to_owned()).or_default() += 1;
             }
-            for a in &parsed.unknown_apps {
+            for (a, _) in parsed
+                .unknown_apps
+                .iter()
+                .filter(|(_, id)| new.contains(id.as_str()))
+            {
                 *t.unknown_echo_apps.entry(a.clone()).or_default() += 1;
             }
         });
@@ -392,11 +409,17 @@ mod tests {
         let mut p = Parsed::default();
         p.no_event("receipt");
         p.no_event("receipt");
-        p.unknown_apps.push("42".into());
-        c.delivered("meta", &p);
+        p.unknown_apps.push(("42".into(), "m:echo:1".into()));
+        p.kinds.push("outbound_system");
+        p.taken.push("m:echo:1".into());
+        c.delivered("meta", &p, &[true]);
+        // Meta's retry of the delivery: its event is a repeat, counted once.
+        c.delivered("meta", &p, &[false]);
         c.refused("chatwoot");
         let s = c.snapshot();
-        assert_eq!(s["meta"].dropped["receipt"], 2);
+        assert_eq!(s["meta"].deliveries, 2);
+        assert_eq!(s["meta"].dropped["receipt"], 4);
+        assert_eq!(s["meta"].events["outbound_system"], 1);
         assert_eq!(s["meta"].unknown_echo_apps["42"], 1);
         assert_eq!(s["chatwoot"].refused, 1);
         assert_eq!(s["whatsapp"], IntakeTally::default());

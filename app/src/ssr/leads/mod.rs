@@ -62,10 +62,13 @@ const GROUP_MAX_EVENTS: usize = 8_000;
 const EXPORT_CHUNK: usize = 2_000;
 
 /// What one ingest request did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ingested {
     pub accepted: usize,
     pub duplicates: usize,
+    /// For each event given, in order: whether it was new (stored now),
+    /// not a repeat of one stored before or earlier in the batch.
+    pub fresh: Vec<bool>,
 }
 
 /// What one commit changed, for live updates: counts only, so that the
@@ -281,11 +284,16 @@ impl Leads {
         }
         let unique = events
             .into_iter()
+            .enumerate()
             .zip(repeat_of)
             .filter_map(|(e, r)| r.is_none().then_some(e));
         let mut parts: Vec<Vec<Event>> = (0..writers.len()).map(|_| Vec::new()).collect();
-        for e in unique {
-            parts[writers::writer_of(&e.contact_key, writers.len())].push(e);
+        // Where each part's events were in the batch.
+        let mut places: Vec<Vec<usize>> = (0..writers.len()).map(|_| Vec::new()).collect();
+        for (i, e) in unique {
+            let w = writers::writer_of(&e.contact_key, writers.len());
+            parts[w].push(e);
+            places[w].push(i);
         }
         // Queued from a task of its own: a request dropped halfway (client
         // gone) still hands every part to its writer, so the batch is
@@ -294,7 +302,7 @@ impl Leads {
         let queued = tokio::spawn(async move {
             let stopped = || AppError::Unavailable("the writer has stopped".into());
             let mut answers = Vec::with_capacity(parts.len());
-            for (writer, events) in writers.iter().zip(parts) {
+            for ((writer, events), places) in writers.iter().zip(parts).zip(places) {
                 if events.is_empty() {
                     continue;
                 }
@@ -303,20 +311,25 @@ impl Leads {
                     .send(Job { events, reply })
                     .await
                     .map_err(|_| stopped())?;
-                answers.push(answer);
+                answers.push((answer, places));
             }
-            let mut accepted = 0;
-            for answer in answers {
-                accepted += answer.await.map_err(|_| stopped())??.accepted;
+            let mut fresh = vec![false; total];
+            for (answer, places) in answers {
+                let part = answer.await.map_err(|_| stopped())??;
+                for (i, new) in places.into_iter().zip(part.fresh) {
+                    fresh[i] = new;
+                }
             }
-            Ok(accepted)
+            Ok(fresh)
         });
-        let accepted = queued
+        let fresh = queued
             .await
             .map_err(|e| AppError::Internal(format!("ingest failed: {e}")))??;
+        let accepted = fresh.iter().filter(|n| **n).count();
         Ok(Ingested {
             accepted,
             duplicates: total - accepted,
+            fresh,
         })
     }
 

@@ -75,10 +75,12 @@ pub(super) async fn write_loop(leads: Leads, mut jobs: mpsc::Receiver<Job>) {
         let mut from = 0;
         for (reply, size) in replies.into_iter().zip(sizes) {
             let answer = result.as_ref().map_err(Clone::clone).map(|new| {
-                let accepted = new[from..from + size].iter().filter(|n| **n).count();
+                let fresh = new[from..from + size].to_vec();
+                let accepted = fresh.iter().filter(|n| **n).count();
                 Ingested {
                     accepted,
                     duplicates: size - accepted,
+                    fresh,
                 }
             });
             from += size;
