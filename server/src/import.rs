@@ -434,6 +434,13 @@ fn lines<'a>(
             }
         }
     }
+    // A customers CSV's records may span lines; NDJSON is a line each.
+    let customers = format == Format::Customers;
+    let reader: Box<dyn Iterator<Item = (usize, std::io::Result<String>)>> = if customers {
+        Box::new(records(reader))
+    } else {
+        Box::new(reader)
+    };
     Ok(reader.filter_map(move |(i, line)| {
         let n = i + 1;
         let line = match line {
@@ -578,8 +585,44 @@ fn parse_since(s: &str) -> Option<DateTime<Utc>> {
         })
 }
 
-/// The fields of one CSV line (RFC 4180 quoting: `"a, b"`, `""` inside).
+/// The fields of one CSV record (RFC 4180 quoting: `"a, b"`, `""` inside,
+/// a line break inside quotes: [`records`] joins its lines).
 fn fields(line: &str) -> Vec<String> {
+    split(line).0
+}
+
+/// Whether a quoted field is still open at the end of `line`: its record
+/// goes on on the next line.
+fn open_quote(line: &str) -> bool {
+    split(line).1
+}
+
+/// The lines of a CSV joined into its records: a quoted field may hold a
+/// line break (a CRM's address or note). Each record keeps the number of
+/// the line it starts on; an unterminated quote runs to the end.
+fn records<E>(
+    mut lines: impl Iterator<Item = (usize, Result<String, E>)>,
+) -> impl Iterator<Item = (usize, Result<String, E>)> {
+    std::iter::from_fn(move || {
+        let (i, first) = lines.next()?;
+        let Ok(mut text) = first else {
+            return Some((i, first));
+        };
+        while open_quote(&text) {
+            match lines.next() {
+                Some((_, Ok(more))) => {
+                    text.push('\n');
+                    text.push_str(&more);
+                }
+                Some((_, Err(e))) => return Some((i, Err(e))),
+                None => break,
+            }
+        }
+        Some((i, Ok(text)))
+    })
+}
+
+fn split(line: &str) -> (Vec<String>, bool) {
     let mut out = Vec::new();
     let mut cur = String::new();
     let mut quoted = false;
@@ -597,7 +640,7 @@ fn fields(line: &str) -> Vec<String> {
         }
     }
     out.push(cur);
-    out
+    (out, quoted)
 }
 
 async fn store(leads: &Leads, batch: Vec<Event>) -> Result<(usize, usize), String> {
@@ -618,6 +661,42 @@ mod tests {
         assert_eq!(
             fields("\"Santoso, Budi\",\"say \"\"hi\"\"\"\r"),
             vec!["Santoso, Budi", "say \"hi\""]
+        );
+    }
+
+    /// A quoted field with line breaks (a CRM's address) is one record,
+    /// numbered by the line it starts on.
+    #[test]
+    fn csv_records_may_span_lines() {
+        let lines = [
+            "+6281234567890,\"Budi\",\"Jl. Merdeka 1",
+            "Jakarta\",2026-01-01",
+            "+6281234567891,Sari,,",
+            "+6281234567892,\"never closed",
+        ];
+        let joined: Vec<(usize, String)> =
+            super::records(lines.iter().map(|l| Ok::<_, ()>(l.to_string())).enumerate())
+                .map(|(i, r)| (i, r.expect("text")))
+                .collect();
+        assert_eq!(
+            joined,
+            vec![
+                (
+                    0,
+                    "+6281234567890,\"Budi\",\"Jl. Merdeka 1\nJakarta\",2026-01-01".into()
+                ),
+                (2, "+6281234567891,Sari,,".into()),
+                (3, "+6281234567892,\"never closed".into()),
+            ]
+        );
+        assert_eq!(
+            fields(&joined[0].1),
+            vec![
+                "+6281234567890",
+                "Budi",
+                "Jl. Merdeka 1\nJakarta",
+                "2026-01-01"
+            ]
         );
     }
 }
