@@ -89,6 +89,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
         "Median time to first touch",
     ),
     ("kpi.vs", "vs periode sebelumnya", "vs previous period"),
+    ("kpi.until", "s.d. pukul", "until"),
     ("kpi.of", "dari lead", "of leads"),
     ("kpi.in_hours", "di jam kerja", "in business hours"),
     ("kpi.out_of_hours", "di luar jam kerja", "out of hours"),

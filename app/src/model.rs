@@ -363,6 +363,11 @@ pub struct HoursSplit {
 pub struct PeriodTotals {
     pub from: String,
     pub to: String,
+    /// When the chosen period is still running: the previous one is
+    /// counted only until this instant (RFC 3339, in the view's zone), as
+    /// far into it as now is into the chosen one; `null` otherwise.
+    #[serde(default)]
+    pub until: Option<String>,
     pub total: u64,
     pub touched: u64,
     pub untouched: u64,

@@ -90,7 +90,7 @@ async fn the_summary_has_the_previous_period_and_first_response_buckets() {
     );
     assert_eq!(
         sum["previous"],
-        json!({"from": "2026-11-07", "to": "2026-11-13", "total": 2, "touched": 1,
+        json!({"from": "2026-11-07", "to": "2026-11-13", "until": null, "total": 2, "touched": 1,
                "untouched": 1, "median_first_touch_seconds": 60})
     );
     // Filters apply to the previous period too.

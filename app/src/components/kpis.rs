@@ -63,8 +63,16 @@ pub fn Kpis(summary: Summary, lang: Lang) -> impl IntoView {
         ),
     ];
     let previous_text = prev.as_ref().map(|p| {
+        // A period still running is set against the previous one up to the
+        // same hour: say until when.
+        let until = p
+            .until
+            .as_deref()
+            .and_then(|t| t.get(11..16))
+            .map(|hm| format!(" {} {hm}", l.t("kpi.until")))
+            .unwrap_or_default();
         format!(
-            "{} {} – {}",
+            "{} {} – {}{until}",
             l.t("kpi.vs"),
             l.day(&p.from, false),
             l.day(&p.to, true)

@@ -419,15 +419,21 @@ impl Filter {
 
 impl Filter {
     /// The same filters over the days of equal number just before `from`
-    /// (`None` when they would start before 1970).
-    pub fn previous_period(&self) -> Option<Filter> {
+    /// (`None` when they would start before 1970). A period still running
+    /// at `now` is set against as much of the previous one: at 09:00,
+    /// today against yesterday until 09:00, not against all of yesterday
+    /// (which would read as a fall every morning).
+    pub fn previous_period(&self, now: DateTime<Utc>) -> Option<Filter> {
         let days = (self.to - self.from).num_days() + 1;
         let to = self.from.checked_sub_days(Days::new(1))?;
         let from = self.from.checked_sub_days(Days::new(days as u64))?;
         if from.year() < FIRST_YEAR {
             return None;
         }
-        let (start, end) = day_range(from, to, self.tz);
+        let (start, mut end) = day_range(from, to, self.tz);
+        if self.start < now && now < self.end {
+            end = end.min(start + (now - self.start));
+        }
         Some(Filter {
             from,
             to,
@@ -514,7 +520,7 @@ mod tests {
             ("to", "2026-11-27"),
             ("channel", "whatsapp"),
         ]);
-        let prev = f.previous_period().expect("previous");
+        let prev = f.previous_period(f.end).expect("previous");
         assert_eq!(
             (prev.from.to_string(), prev.to.to_string()),
             ("2026-11-14".into(), "2026-11-20".into())
@@ -523,13 +529,31 @@ mod tests {
         assert_eq!(prev.end, f.start);
         let one = p(&[("from", "2026-11-01"), ("to", "2026-11-01")]);
         assert_eq!(
-            one.previous_period().expect("p").from.to_string(),
+            one.previous_period(one.end).expect("p").from.to_string(),
             "2026-10-31"
         );
         assert!(
             p(&[("from", "1970-01-01"), ("to", "1970-01-05")])
-                .previous_period()
+                .previous_period(now)
                 .is_none()
+        );
+        // Today at 12:00 in Jakarta (05:00 UTC) is set against yesterday
+        // until 12:00; the last 7 days (today's half included) against the
+        // 7 before, until the same hour of their last day.
+        let today = p(&[("range", "today")]);
+        let prev = today.previous_period(now).expect("p");
+        assert_eq!(prev.from.to_string(), "2026-11-26");
+        assert_eq!(prev.start, today.start - chrono::Duration::days(1));
+        assert_eq!(prev.end, now - chrono::Duration::days(1));
+        let week = p(&[("range", "7d")]);
+        let prev = week.previous_period(now).expect("p");
+        assert_eq!(prev.end, now - chrono::Duration::days(7));
+        // A period over: all of the one before.
+        assert_eq!(
+            f.previous_period(f.end + chrono::Duration::days(1))
+                .expect("p")
+                .end,
+            f.start
         );
     }
     use chrono::TimeZone;

@@ -416,7 +416,7 @@ impl Leads {
     /// The summary and the chart stacked by the `top` largest first sources
     /// (one read of the index, so both show the same moment).
     pub fn dashboard(&self, f: &Filter, top: Option<usize>) -> (Summary, Chart) {
-        reports::summary::dashboard(&self.read(), f, top)
+        reports::summary::dashboard(&self.read(), f, top, chrono::Utc::now())
     }
 
     /// One lead with its sessions (rule 8, `timeout` of inactivity) and its

@@ -141,10 +141,10 @@ fn reports_at_a_million() {
     for days in [30, 365] {
         let f = filter(days);
         let summary = p95(20, || {
-            std::hint::black_box(dashboard(&index, &f, None));
+            std::hint::black_box(dashboard(&index, &f, None, f.end));
         });
         let chart = p95(20, || {
-            std::hint::black_box(dashboard(&index, &f, Some(8)));
+            std::hint::black_box(dashboard(&index, &f, Some(8), f.end));
         });
         let by_lead = p95(20, || {
             std::hint::black_box(ads(

@@ -14,8 +14,13 @@ use crate::ssr::index::{LeadIndex, Seen, Stamp, parts, stamp};
 /// The summary with the previous period's totals and, with `top = Some(n)`,
 /// the per-day chart stacked by the `n` largest first sources (and
 /// "other"): one pass over the range, plus one over the previous period.
-pub fn dashboard(index: &LeadIndex, f: &Filter, top: Option<usize>) -> (Summary, Chart) {
-    let previous = f.previous_period();
+pub fn dashboard(
+    index: &LeadIndex,
+    f: &Filter,
+    top: Option<usize>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> (Summary, Chart) {
+    let previous = f.previous_period(now);
     // The previous period's pass runs beside this period's: a month's scan
     // is one thread's (too few leads to split), so on two cores the two
     // passes take the time of one.
@@ -32,6 +37,10 @@ pub fn dashboard(index: &LeadIndex, f: &Filter, top: Option<usize>) -> (Summary,
         .map(|(p, (total, touched, median))| PeriodTotals {
             from: p.from.to_string(),
             to: p.to.to_string(),
+            // Cut short (the chosen period is still running): until when,
+            // in the view's zone.
+            until: (p.end < day_range(p.from, p.to, p.tz).1)
+                .then(|| p.end.with_timezone(&p.tz).to_rfc3339()),
             total,
             touched,
             untouched: total - touched,
@@ -397,8 +406,8 @@ mod tests {
                     (summary.total, summary.touched, summary.median_first_touch_seconds)
                 );
                 // The previous period is the model's summary of its days.
-                let (with_previous, _) = dashboard(&index, &f, None);
-                let previous = f.previous_period().map(|p| {
+                let (with_previous, _) = dashboard(&index, &f, None, f.end);
+                let previous = f.previous_period(f.end).map(|p| {
                     let s = summarize(&expected(&model, &p), p.from, p.to, p.tz);
                     (s.total, s.touched, s.median_first_touch_seconds)
                 });
