@@ -194,6 +194,22 @@ async fn wrong_names_and_passwords_answer_alike_and_sign_in_goes_back() {
         .await
         .expect("sign-in");
     assert_eq!(r.headers()["location"], "/?range=30d");
+    // Said by a client that is no trusted proxy: not believed.
+    let plain = r.headers()["set-cookie"].to_str().expect("c").to_owned();
+    assert!(!plain.contains("Secure"), "{plain}");
+    // Said by the proxy in front (LEADS_TRUSTED_PROXIES): a Secure cookie.
+    let s = InProcess::start_with_env("mem://", &[("LEADS_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    let r = no_redirects()
+        .post(s.url("/signin"))
+        .form(&[
+            ("name", "admin"),
+            ("password", ADMIN_PASSWORD),
+            ("next", "/?range=30d"),
+        ])
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .expect("sign-in");
     let secure = r.headers()["set-cookie"].to_str().expect("c").to_owned();
     assert!(secure.contains("Secure"), "{secure}");
     // Over HTTPS the __Host- name: only this host, over HTTPS, whole site.
@@ -484,6 +500,17 @@ async fn other_host_names_and_cross_site_sign_ins_are_refused() {
         assert_eq!(r.status(), 403, "{site}");
         assert!(r.headers().get("set-cookie").is_none());
     }
+    // An older browser (no Sec-Fetch-Site): a foreign Origin is not made
+    // ours by an X-Forwarded-Host the client sends itself (no trusted proxy).
+    let r = anon
+        .post(s.url("/signin"))
+        .header("origin", "https://evil.example")
+        .header("x-forwarded-host", "evil.example")
+        .form(&[("name", "admin"), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .expect("csrf");
+    assert_eq!(r.status(), 403);
     // The API takes only a bearer token, which no foreign page can send
     // on its own: a client on another origin gets its answer by the token.
     let ev = serde_json::json!([{"id": "xs-1", "occurred_at": "2026-11-20T10:00:00Z",

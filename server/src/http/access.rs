@@ -159,6 +159,36 @@ impl FromRequestParts<AppState> for Peer {
     }
 }
 
+/// Whether the request came through one of `LEADS_TRUSTED_PROXIES`: only
+/// then are a proxy's `X-Forwarded-*` headers believed (any client can
+/// send them).
+pub fn via_trusted_proxy(extensions: &axum::http::Extensions, state: &AppState) -> bool {
+    extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| app::ssr::domain::net::canonical(c.0.ip()))
+        .is_some_and(|ip| {
+            state
+                .settings
+                .trusted_proxies
+                .iter()
+                .any(|c| c.contains(ip))
+        })
+}
+
+/// [`via_trusted_proxy`] as an extractor.
+pub struct Proxied(pub bool);
+
+impl FromRequestParts<AppState> for Proxied {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Proxied(via_trusted_proxy(&parts.extensions, state)))
+    }
+}
+
 /// The routes of programs rather than browsers: the API, the webhooks, the
 /// health check.
 pub(super) fn machine_route(path: &str) -> bool {
@@ -206,7 +236,9 @@ pub async fn check_host(State(state): State<AppState>, req: Request, next: Next)
         None => next.run(req).await,
         Some(h) if host_allowed(h, &state.settings.public_names) => next.run(req).await,
         Some(h) => {
-            tracing::warn!(host = %h.chars().take(100).collect::<String>(),
+            // Quoted and escaped (`?`): a Host header is the client's text,
+            // and must not write log lines of its own.
+            tracing::warn!(host = ?h.chars().take(100).collect::<String>(),
                 "refused a request for a host name not in LEADS_PUBLIC_NAMES");
             super::error::json_error(
                 StatusCode::FORBIDDEN,

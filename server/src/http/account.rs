@@ -137,18 +137,21 @@ fn session_cookie(value: &str, max_age: i64, secure: bool) -> Option<HeaderValue
     .ok()
 }
 
-/// `Secure` when configured, or when a proxy says the browser used HTTPS.
-pub fn secure(state: &AppState, headers: &HeaderMap) -> bool {
+/// `Secure` when configured, or when a trusted proxy (`proxied`) says the
+/// browser used HTTPS.
+pub fn secure(state: &AppState, headers: &HeaderMap, proxied: bool) -> bool {
     state.settings.secure_cookies
-        || headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|p| p.eq_ignore_ascii_case("https"))
+        || proxied
+            && headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|p| p.eq_ignore_ascii_case("https"))
 }
 
 async fn signin(
     State(state): State<AppState>,
     Peer(addr): Peer,
+    super::access::Proxied(proxied): super::access::Proxied,
     headers: HeaderMap,
     Form(f): Form<SignInForm>,
 ) -> Response {
@@ -159,18 +162,26 @@ async fn signin(
             // No name in the log: a user name may be an e-mail address.
             tracing::info!(role = caller.role.as_str(), "signed in");
             let mut res = Redirect::to(&next).into_response();
-            if let Some(c) = session_cookie(&value, SESSION_MAX_AGE, secure(&state, &headers)) {
+            if let Some(c) =
+                session_cookie(&value, SESSION_MAX_AGE, secure(&state, &headers, proxied))
+            {
                 res.headers_mut().insert(header::SET_COOKIE, c);
             }
             res
         }
         Err(e) => {
+            // Failed sign-ins leave a trace (by address; no name: it may be
+            // an e-mail address), so that guessing can be seen and alerted on.
+            let client = addr.map(|a| a.to_string()).unwrap_or_default();
             let (status, text, wait) = match e {
-                AuthError::Throttled(s) => (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    lang.t("throttled").replace("{}", &s.to_string()),
-                    Some(s),
-                ),
+                AuthError::Throttled(s) => {
+                    tracing::warn!(%client, wait_seconds = s, "sign-in refused: too many wrong passwords");
+                    (
+                        StatusCode::TOO_MANY_REQUESTS,
+                        lang.t("throttled").replace("{}", &s.to_string()),
+                        Some(s),
+                    )
+                }
                 AuthError::Store(e) => {
                     tracing::error!("sign-in failed: {e}");
                     (
@@ -179,7 +190,10 @@ async fn signin(
                         None,
                     )
                 }
-                _ => (StatusCode::UNAUTHORIZED, lang.t("wrong").to_owned(), None),
+                _ => {
+                    tracing::warn!(%client, "sign-in refused: wrong name or password");
+                    (StatusCode::UNAUTHORIZED, lang.t("wrong").to_owned(), None)
+                }
             };
             let page = signin_page(SignIn {
                 lang,

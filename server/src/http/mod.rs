@@ -102,7 +102,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             access::require_session,
         ))
-        .layer(middleware::from_fn(same_origin))
+        .layer(middleware::from_fn_with_state(state.clone(), same_origin))
         .layer(middleware::from_fn_with_state(state.clone(), access::check_host))
         .layer(middleware::from_fn_with_state(state.clone(), security_headers))
         .layer(CompressionLayer::new())
@@ -196,7 +196,11 @@ async fn request_id(req: Request, next: middleware::Next) -> Response {
 /// bearer token (never a cookie, so a foreign page has nothing to forge
 /// with; a client on another origin, a dev server say, gets its answer or
 /// its `401`).
-async fn same_origin(req: Request, next: middleware::Next) -> Response {
+async fn same_origin(
+    State(state): State<AppState>,
+    req: Request,
+    next: middleware::Next,
+) -> Response {
     use axum::http::{Method, header};
     let m = req.method();
     if *m == Method::GET
@@ -222,7 +226,11 @@ async fn same_origin(req: Request, next: middleware::Next) -> Response {
             None => false,
             Some(origin) => {
                 let origin_host = origin.split_once("://").map(|(_, rest)| rest);
-                let asked = [text("x-forwarded-host"), text(header::HOST.as_str())];
+                // A forwarded host only from a trusted proxy.
+                let forwarded = access::via_trusted_proxy(req.extensions(), &state)
+                    .then(|| text("x-forwarded-host"))
+                    .flatten();
+                let asked = [forwarded, text(header::HOST.as_str())];
                 !asked.iter().flatten().any(|h| Some(*h) == origin_host)
             }
         },
@@ -247,7 +255,11 @@ async fn security_headers(
     use axum::http::{HeaderValue, header};
     // Served over HTTPS (said by the settings, or by the proxy in front):
     // browsers are to use nothing else for a year.
-    let https = account::secure(&state, req.headers());
+    let https = account::secure(
+        &state,
+        req.headers(),
+        access::via_trusted_proxy(req.extensions(), &state),
+    );
     let path = req.uri().path();
     let site_file = path.starts_with("/pkg/")
         || path.starts_with("/v/")

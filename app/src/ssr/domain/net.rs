@@ -52,7 +52,7 @@ impl Cidr {
 }
 
 /// An IPv4 address written as IPv6 (`::ffff:1.2.3.4`) is the IPv4 address.
-fn canonical(ip: IpAddr) -> IpAddr {
+pub fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
