@@ -133,19 +133,87 @@ fn loggable(req: &Request) -> &str {
         .map_or(req.uri().path(), |m| m.as_str())
 }
 
+/// Connections served at once; more wait in the listen backlog until one
+/// ends (far below the open-file limit the server raises at start).
+const MAX_CONNECTIONS: usize = 4096;
+/// How long a client has to send a request's headers (also how long an idle
+/// keep-alive connection stays open): a client sending them a byte at a
+/// time held its connection for ever, and 19,500 of them exhausted the
+/// server's open files (a review, 2026-12-07).
+const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Serves until SIGTERM or Ctrl-C, then lets open requests finish. Our own
+/// accept loop rather than `axum::serve`, for the header timeout and the
+/// connection limit above.
 pub async fn serve(state: AppState) -> Result<(), String> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+
     let addr = state.leptos_options.site_addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!("serving on http://{addr}");
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| e.to_string())
+    let app = router(state);
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT);
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let (closing, closed) = tokio::sync::watch::channel(false);
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            s = slots.clone().acquire_owned() => s.map_err(|e| e.to_string())?,
+            _ = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors, say: wait, then accept again.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let app = app.clone();
+        let service =
+            tower::service_fn(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                app.clone().oneshot(req.map(axum::body::Body::new))
+            });
+        let builder = builder.clone();
+        let mut closed = closed.clone();
+        tokio::spawn(async move {
+            let conn = builder.serve_connection_with_upgrades(
+                TokioIo::new(stream),
+                TowerToHyperService::new(service),
+            );
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                // (The guard `wait_for` gives is dropped inside, not held.)
+                _ = async { closed.wait_for(|c| *c).await.map(drop) } => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+            drop(slot);
+        });
+    }
+    drop(listener);
+    let _ = closing.send(true);
+    // Every connection finished (its slot back).
+    let _ = slots.acquire_many(MAX_CONNECTIONS as u32).await;
+    Ok(())
 }
 
 async fn shutdown_signal() {
