@@ -90,6 +90,15 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("kpi.vs", "vs periode sebelumnya", "vs previous period"),
     ("kpi.until", "s.d. pukul", "until"),
+    ("ch.whatsapp", "WhatsApp", "WhatsApp"),
+    ("ch.instagram", "Instagram", "Instagram"),
+    ("ch.messenger", "Messenger", "Messenger"),
+    ("ch.tiktok", "TikTok", "TikTok"),
+    ("ch.telegram", "Telegram", "Telegram"),
+    ("ch.line", "LINE", "LINE"),
+    ("ch.web", "Web", "Web"),
+    ("ch.email", "Email", "Email"),
+    ("ch.other", "Lainnya", "Other"),
     ("kpi.of", "dari lead", "of leads"),
     ("kpi.in_hours", "di jam kerja", "in business hours"),
     ("kpi.out_of_hours", "di luar jam kerja", "out of hours"),
@@ -541,6 +550,15 @@ impl Lang {
     }
 
     /// The text for `key`; the key itself if it has none (a bug, visible).
+    /// A channel as people write it (`whatsapp` → WhatsApp, `other` →
+    /// Lainnya); a channel without a name of its own as it is.
+    pub fn channel(self, c: &str) -> String {
+        match self.t(&format!("ch.{c}")) {
+            "?" => c.to_owned(),
+            name => name.to_owned(),
+        }
+    }
+
     pub fn t(self, key: &str) -> &'static str {
         texts()
             .find(|(k, _, _)| *k == key)

@@ -137,7 +137,7 @@ pub fn detail_body(d: LeadDetail, mut v: DetailTexts, l: Lang) -> impl IntoView 
             {field("col.name", lead.name.clone())}
             {field("col.phone", v.phone.clone())}
             {field("col.email", lead.email.clone())}
-            {field("col.channel", Some(lead.channel.clone()))}
+            {field("col.channel", Some(l.channel(&lead.channel)))}
             {field("col.date", Some(v.date.clone()))}
             {field("col.first_touched", first_touch)}
             <dt>{l.t("col.first_source")}</dt>

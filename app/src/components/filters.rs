@@ -189,7 +189,7 @@ pub fn Filters(
                         {CHANNELS
                             .iter()
                             .map(|c| view! {
-                                <option value=*c selected=first("channel").as_deref() == Some(*c)>{*c}</option>
+                                <option value=*c selected=first("channel").as_deref() == Some(*c)>{lang.channel(c)}</option>
                             })
                             .collect_view()}
                     </select>

@@ -329,8 +329,9 @@ fn period_form(view: &LeadsQuery, filter: &Filter, toggles: &[(&str, &str)], l: 
     for &c in crate::model::CHANNELS {
         known |= c == chosen;
         channels.push_str(&format!(
-            "<option value=\"{c}\"{}>{c}</option>",
-            if c == chosen { " selected" } else { "" }
+            "<option value=\"{c}\"{}>{}</option>",
+            if c == chosen { " selected" } else { "" },
+            esc(&l.channel(c))
         ));
     }
     if !chosen.is_empty() && !known {
