@@ -877,23 +877,17 @@ async fn customer_data_is_never_cacheable() {
         assert_eq!(r.status(), 200, "{body}: {:?}", r.text().await);
     }
     // A client that says HTTPS is not believed: only a trusted proxy is.
-    let r = s
-        .http
-        .get(s.url("/healthz"))
-        .header("x-forwarded-proto", "https")
-        .send()
-        .await
-        .expect("request");
+    let says_https = |s: &InProcess| {
+        s.http
+            .get(s.url("/healthz"))
+            .header("x-forwarded-proto", "https")
+            .send()
+    };
+    let r = says_https(&s).await.expect("request");
     assert!(r.headers().get("strict-transport-security").is_none());
     // Behind a trusted proxy that says HTTPS: HSTS.
     let s = InProcess::start_with_env("mem://", &[("LEADS_TRUSTED_PROXIES", "127.0.0.1")]).await;
-    let r = s
-        .http
-        .get(s.url("/healthz"))
-        .header("x-forwarded-proto", "https")
-        .send()
-        .await
-        .expect("request");
+    let r = says_https(&s).await.expect("request");
     assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
 }
 

@@ -182,34 +182,26 @@ async fn wrong_names_and_passwords_answer_alike_and_sign_in_goes_back() {
     assert!(cookie.starts_with("leads_session="));
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
     assert!(!cookie.contains("Secure"), "plain HTTP on loopback");
-    let r = no_redirects()
-        .post(s.url("/signin"))
-        .form(&[
-            ("name", "admin"),
-            ("password", ADMIN_PASSWORD),
-            ("next", "/?range=30d"),
-        ])
-        .header("x-forwarded-proto", "https")
-        .send()
-        .await
-        .expect("sign-in");
+    // A sign-in through a proxy that says the browser used HTTPS.
+    let over_https = |s: &InProcess| {
+        no_redirects()
+            .post(s.url("/signin"))
+            .form(&[
+                ("name", "admin"),
+                ("password", ADMIN_PASSWORD),
+                ("next", "/?range=30d"),
+            ])
+            .header("x-forwarded-proto", "https")
+            .send()
+    };
+    let r = over_https(&s).await.expect("sign-in");
     assert_eq!(r.headers()["location"], "/?range=30d");
     // Said by a client that is no trusted proxy: not believed.
     let plain = r.headers()["set-cookie"].to_str().expect("c").to_owned();
     assert!(!plain.contains("Secure"), "{plain}");
     // Said by the proxy in front (LEADS_TRUSTED_PROXIES): a Secure cookie.
     let s = InProcess::start_with_env("mem://", &[("LEADS_TRUSTED_PROXIES", "127.0.0.1")]).await;
-    let r = no_redirects()
-        .post(s.url("/signin"))
-        .form(&[
-            ("name", "admin"),
-            ("password", ADMIN_PASSWORD),
-            ("next", "/?range=30d"),
-        ])
-        .header("x-forwarded-proto", "https")
-        .send()
-        .await
-        .expect("sign-in");
+    let r = over_https(&s).await.expect("sign-in");
     let secure = r.headers()["set-cookie"].to_str().expect("c").to_owned();
     assert!(secure.contains("Secure"), "{secure}");
     // Over HTTPS the __Host- name: only this host, over HTTPS, whole site.
