@@ -594,7 +594,8 @@ fn fields(line: &str) -> Vec<String> {
 /// Whether a quoted field is still open at the end of `line`: its record
 /// goes on on the next line.
 fn open_quote(line: &str) -> bool {
-    split(line).1
+    // Only a quote can open one: most lines have none, and are split once.
+    line.contains('"') && split(line).1
 }
 
 /// The lines of a CSV joined into its records: a quoted field may hold a

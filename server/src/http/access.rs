@@ -165,13 +165,8 @@ impl FromRequestParts<AppState> for Peer {
 pub fn via_trusted_proxy(extensions: &axum::http::Extensions, state: &AppState) -> bool {
     extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| app::ssr::domain::net::canonical(c.0.ip()))
-        .is_some_and(|ip| {
-            state
-                .settings
-                .trusted_proxies
-                .iter()
-                .any(|c| c.contains(ip))
+        .is_some_and(|c| {
+            app::ssr::domain::net::is_trusted(c.0.ip(), &state.settings.trusted_proxies)
         })
 }
 

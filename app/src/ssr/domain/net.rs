@@ -52,7 +52,7 @@ impl Cidr {
 }
 
 /// An IPv4 address written as IPv6 (`::ffff:1.2.3.4`) is the IPv4 address.
-pub fn canonical(ip: IpAddr) -> IpAddr {
+fn canonical(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
@@ -74,6 +74,13 @@ fn hop(entry: &str) -> Option<IpAddr> {
     host.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
 }
 
+/// Whether `ip` is one of the `trusted` proxies (an IPv4 address written
+/// as IPv6 is the IPv4 address).
+pub fn is_trusted(ip: IpAddr, trusted: &[Cidr]) -> bool {
+    let ip = canonical(ip);
+    trusted.iter().any(|c| c.contains(ip))
+}
+
 /// The client of a request that came from `peer` with the
 /// `X-Forwarded-For` header values `forwarded` (in the order received).
 pub fn client<'a>(
@@ -82,7 +89,7 @@ pub fn client<'a>(
     trusted: &[Cidr],
 ) -> IpAddr {
     let peer = canonical(peer);
-    let is_trusted = |ip: IpAddr| trusted.iter().any(|c| c.contains(ip));
+    let is_trusted = |ip: IpAddr| is_trusted(ip, trusted);
     if !is_trusted(peer) {
         return peer;
     }

@@ -33,10 +33,9 @@ pub struct Parsed {
     /// App ids of Messenger/Instagram echoes that no setting names (their
     /// echoes were counted as `system`), each with its echo's event id.
     pub unknown_apps: Vec<(String, String)>,
-    /// The kinds and ids of the events taken out to be stored (for the
+    /// The kind and id of each event taken out to be stored (for the
     /// counts, which count an event once, not each retry of it).
-    kinds: Vec<&'static str>,
-    taken: Vec<String>,
+    taken: Vec<(&'static str, String)>,
 }
 
 impl Parsed {
@@ -44,11 +43,11 @@ impl Parsed {
         self.dropped.push(kind);
     }
 
-    /// The events, to be stored; their kinds stay behind for the counts
+    /// The events, to be stored; their kinds and ids stay behind for the counts
     /// (no copy of the events is kept for that).
     pub fn take_events(&mut self) -> Vec<Event> {
-        self.kinds.extend(self.events.iter().map(event_kind));
-        self.taken.extend(self.events.iter().map(|e| e.id.clone()));
+        self.taken
+            .extend(self.events.iter().map(|e| (event_kind(e), e.id.clone())));
         std::mem::take(&mut self.events)
     }
 }
@@ -250,13 +249,16 @@ impl IntakeCounts {
             .taken
             .iter()
             .zip(fresh)
-            .filter_map(|(id, f)| f.then_some(id.as_str()))
+            .filter_map(|((_, id), f)| f.then_some(id.as_str()))
             .collect();
         self.with(intake, |t| {
             t.deliveries += 1;
             t.invalid += parsed.skipped.len() as u64;
-            let kinds = parsed.kinds.iter().zip(&parsed.taken);
-            for (k, _) in kinds.filter(|(_, id)| new.contains(id.as_str())) {
+            for (k, _) in parsed
+                .taken
+                .iter()
+                .filter(|(_, id)| new.contains(id.as_str()))
+            {
                 *t.events.entry((*k).to_owned()).or_default() += 1;
             }
             for d in &parsed.dropped {
@@ -410,8 +412,7 @@ mod tests {
         p.no_event("receipt");
         p.no_event("receipt");
         p.unknown_apps.push(("42".into(), "m:echo:1".into()));
-        p.kinds.push("outbound_system");
-        p.taken.push("m:echo:1".into());
+        p.taken.push(("outbound_system", "m:echo:1".into()));
         c.delivered("meta", &p, &[true]);
         // Meta's retry of the delivery: its event is a repeat, counted once.
         c.delivered("meta", &p, &[false]);
