@@ -401,3 +401,46 @@ async fn the_page_renders_on_the_server_with_its_empty_state_and_language() {
     assert!(html.contains("from: must be a day"));
     assert!(html.contains("Try again"));
 }
+
+/// Building a router (its route list) while another request renders a page:
+/// leptos_server suppresses every resource in the process while a route
+/// list is generated, and a resource first polled in that window never
+/// loaded, so its page never finished (CI, 2026-12-07: a body timed out
+/// while another test in this process started its server).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_renders_while_another_router_is_built() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    /// Stops the builder however the test ends (a panic too).
+    struct Stop(Arc<AtomicBool>);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let s = Arc::new(InProcess::start("mem://").await);
+    let stop = Stop(Arc::new(AtomicBool::new(false)));
+    let builder = {
+        let (s, stop) = (s.clone(), stop.0.clone());
+        std::thread::spawn(move || {
+            let mut built = 0u32;
+            while !stop.load(Ordering::Relaxed) {
+                drop(s.another_router());
+                built += 1;
+            }
+            built
+        })
+    };
+    for _ in 0..40 {
+        let html = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+            let r = s.http.get(s.url("/")).send().await.expect("page");
+            assert_eq!(r.status(), 200);
+            r.text().await.expect("html")
+        })
+        .await
+        .expect("the page finishes");
+        assert!(html.contains("</html>"));
+    }
+    drop(stop);
+    assert!(builder.join().expect("builder") > 0);
+}

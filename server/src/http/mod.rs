@@ -38,8 +38,18 @@ pub const MAX_BODY: usize = 8 * 1024 * 1024;
 /// the CSV download and live updates are not cut), and to send its body.
 const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// The app's routes, listed once per process. While a list is generated,
+/// leptos_server holds back every resource in the whole process, and one
+/// first polled then never loads: a page being rendered as a second router
+/// was built (two instances in one process, the tests) never finished.
+fn routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = routes();
     let api = Router::new()
         .merge(events::router())
         .merge(leads::router())

@@ -23,6 +23,7 @@ pub struct InProcess {
     pub base: String,
     pub http: reqwest::Client,
     router: axum::Router,
+    state: app::ssr::state::AppState,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -89,7 +90,7 @@ impl InProcess {
             None => server::in_process_state(&cli, settings, Some(ADMIN_PASSWORD)).await,
         }
         .expect("state");
-        let router = server::http::router(state);
+        let router = server::http::router(state.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a loopback port");
@@ -105,6 +106,7 @@ impl InProcess {
             http: client(),
             // Requests sent with `call` come from loopback, as a socket's would.
             router: router.layer(MockConnectInfo(SocketAddr::from(([127, 0, 0, 1], 1)))),
+            state,
             task,
         };
         super::sign_in(&s.http, &s.url("/signin"), "admin", ADMIN_PASSWORD).await;
@@ -114,6 +116,12 @@ impl InProcess {
     /// Signs `client` (one with a cookie store) in through the form.
     pub async fn sign_in(&self, client: &reqwest::Client, name: &str, password: &str) {
         super::sign_in(client, &self.url("/signin"), name, password).await
+    }
+
+    /// Another router on this instance's state, built as a second instance
+    /// in this process would build its own.
+    pub fn another_router(&self) -> axum::Router {
+        server::http::router(self.state.clone())
     }
 
     pub fn url(&self, path: &str) -> String {
