@@ -15,6 +15,7 @@ const TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("lang.switch", "Bahasa", "Language"),
     ("settings", "Pengaturan", "Settings"),
+    ("skip", "Langsung ke isi", "Skip to content"),
     ("signout", "Keluar", "Sign out"),
     ("range", "Periode", "Period"),
     ("range.today", "Hari ini", "Today"),
@@ -505,6 +506,51 @@ const ACCOUNT_TEXTS: &[(&str, &str, &str)] = &[
         "The test event failed",
     ),
     ("done", "Selesai.", "Done."),
+    (
+        "auth.invalid_name",
+        "Nama berisi 1–64 huruf, angka, '.', '_', '-' atau '@'.",
+        "A name is 1–64 letters, digits, '.', '_', '-' or '@'.",
+    ),
+    (
+        "auth.weak_password",
+        "Kata sandi minimal 12 karakter (maksimal 1024).",
+        "A password needs at least 12 characters (and at most 1024).",
+    ),
+    (
+        "auth.bad_password",
+        "Kata sandi berisi 1–1024 karakter.",
+        "A password is 1–1024 characters.",
+    ),
+    (
+        "auth.taken",
+        "Nama itu sudah dipakai.",
+        "That name is taken.",
+    ),
+    (
+        "auth.unknown",
+        "Nama itu tidak ada.",
+        "There is no such name.",
+    ),
+    (
+        "auth.last_admin",
+        "Admin terakhir tidak bisa dihapus.",
+        "The last admin cannot be removed.",
+    ),
+    (
+        "auth.bad_role",
+        "Peran harus admin atau viewer.",
+        "A role is admin or viewer.",
+    ),
+    (
+        "confirm.revoke",
+        "Cabut token {}? Integrasi yang memakainya berhenti bekerja.",
+        "Revoke the token {}? Integrations using it stop working.",
+    ),
+    (
+        "confirm.remove",
+        "Hapus pengguna {}? Sesinya berakhir.",
+        "Remove the user {}? Their sessions end.",
+    ),
     (
         "admins_only",
         "Halaman ini hanya untuk admin.",

@@ -765,6 +765,7 @@ async fn passwords_are_long_and_can_be_changed() {
     let add = |pw: &'static str| {
         s.http
             .post(s.url("/settings/users"))
+            .header("Accept-Language", "en")
             .form(&[("name", "rina"), ("password", pw), ("role", "viewer")])
             .send()
     };
@@ -813,4 +814,135 @@ async fn passwords_are_long_and_can_be_changed() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A live stream ends with its session: signing out in one browser ends
+/// that browser's stream (the page then shows live updates off), not
+/// another session's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_stream_ends_when_its_session_does() {
+    let s = InProcess::start("mem://").await;
+    let other = client();
+    s.sign_in(&other, "admin", ADMIN_PASSWORD).await;
+    let mut mine = s.http.get(s.url("/srv/live")).send().await.expect("live");
+    assert_eq!(mine.status(), 200);
+    let mut theirs = other.get(s.url("/srv/live")).send().await.expect("live");
+    assert_eq!(theirs.status(), 200);
+
+    let r = s.http.post(s.url("/signout")).send().await.expect("out");
+    assert_eq!(r.url().path(), "/signin");
+    // The signed-out stream ends (keep-alive comments aside).
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while mine.chunk().await.expect("stream").is_some() {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream of the ended session closed");
+
+    // The other session's stream goes on and still announces commits.
+    let e = serde_json::json!([{"id": "after-signout", "occurred_at": "2026-11-20T01:00:00Z",
+        "channel": "whatsapp", "direction": "inbound", "contact": {"phone": "+6281299999990"}}]);
+    assert_eq!(s.post_events(&e).await.0, 200);
+    let mut seen = String::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !seen.contains("\"new\":1") {
+        let chunk = tokio::time::timeout_at(deadline, theirs.chunk())
+            .await
+            .expect("an event within 10 s")
+            .expect("stream")
+            .expect("still open");
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+/// A settings form's refusal is in the page's language, next to its form,
+/// with the name as typed; an unknown role says so; removing and revoking
+/// ask once more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_refusals_are_translated_and_kept_by_their_form() {
+    let s = InProcess::start("mem://").await;
+    let post = |path: &'static str, form: Vec<(&'static str, &'static str)>| {
+        let r = s
+            .http
+            .post(s.url(path))
+            .header("Accept-Language", "id-ID,id;q=0.9")
+            .form(&form)
+            .send();
+        async move {
+            let r = r.await.expect("post");
+            assert_eq!(r.status(), 200, "{path}");
+            r.text().await.expect("page")
+        }
+    };
+    let page = post("/settings/tokens", vec![("name", "bad name!")]).await;
+    assert!(page.contains("Nama berisi 1–64 huruf"), "{page}");
+    assert!(
+        page.contains("value=\"bad name!\""),
+        "the typed name is kept"
+    );
+    let tokens = page
+        .find("action=\"/settings/tokens\"")
+        .expect("token form");
+    let error = page.find("Nama berisi").expect("error");
+    let users = page.find("action=\"/settings/users\"").expect("user form");
+    assert!(
+        users < error && error < tokens,
+        "the error is by the token form"
+    );
+
+    let page = post(
+        "/settings/users",
+        vec![
+            ("name", "budi"),
+            ("password", "a-long-password-1"),
+            ("role", "root"),
+        ],
+    )
+    .await;
+    assert!(page.contains("Peran harus admin atau viewer"), "{page}");
+    assert!(page.contains("value=\"budi\""));
+    assert!(!page.contains("<td>budi</td>"));
+
+    // Done: back to the page by a redirect, so a reload posts nothing.
+    let admin = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let r = admin
+        .post(s.url("/signin"))
+        .form(&[("name", "admin"), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .expect("sign-in");
+    assert_eq!(r.status(), 303);
+    let r = admin
+        .post(s.url("/settings/users"))
+        .form(&[
+            ("name", "budi"),
+            ("password", "a-long-password-1"),
+            ("role", "viewer"),
+        ])
+        .send()
+        .await
+        .expect("add");
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/settings?done=1");
+    let page = s
+        .http
+        .get(s.url("/settings?done=1"))
+        .header("Accept-Language", "id")
+        .send()
+        .await
+        .expect("page")
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("Selesai.") && page.contains("<td>budi</td>"));
+
+    let page = post("/settings/tokens", vec![("name", "crm")]).await;
+    assert!(page.contains("data-testid=\"new-token\""));
+    // Revoking is a second step: the row's button is inside a closed
+    // `details`, naming the token.
+    assert!(page.contains("<details class=\"confirm\">"));
+    assert!(page.contains("Cabut token crm?"));
 }

@@ -227,6 +227,29 @@ async fn the_ads_report_is_the_specs_example() {
         total.starts_with("total,,,,,IDR,108000,6,18000,4,2,4,240,1,150000,"),
         "{total}"
     );
+    assert!(
+        csv.starts_with("row,"),
+        "the API's CSV has no byte-order mark"
+    );
+    assert_eq!(
+        headers[axum::http::header::CONTENT_DISPOSITION],
+        "attachment; filename=\"ads-2026-10-01-2026-10-31.csv\""
+    );
+    // The page's download: the same lines, for spreadsheets.
+    let r = s
+        .http
+        .get(s.url(&format!("/export/ads.csv?{RANGE}")))
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-disposition"],
+        "attachment; filename=\"ads-2026-10-01-2026-10-31.csv\""
+    );
+    // (Bytes: reqwest's `text` would drop the mark.)
+    let page_csv = String::from_utf8(r.bytes().await.expect("csv").to_vec()).expect("UTF-8");
+    assert_eq!(page_csv, format!("\u{feff}{csv}"));
 
     // Sorted by any column (spend descending by default), empty values
     // last either way; the same order in the CSV; a name that is no

@@ -234,6 +234,9 @@ struct Outcome {
     message: Option<String>,
     error: Option<String>,
     new_token: Option<(String, String)>,
+    /// Which form the error is about, and the name typed into it.
+    error_at: Option<&'static str>,
+    typed_name: Option<String>,
     /// The Conversions API test event: Meta's receipt, or why not.
     capi_test: Option<Result<String, String>>,
 }
@@ -251,12 +254,38 @@ fn outcome(lang: Lang, r: Result<(), AuthError>) -> Outcome {
                 ..Outcome::default()
             }
         }
-        // Our own messages (name rules, taken, last admin): English only.
         Err(e) => Outcome {
-            error: Some(e.to_string()),
+            error: Some(auth_message(lang, &e)),
             ..Outcome::default()
         },
     }
+}
+
+impl Outcome {
+    /// An error of the form in `section`, shown there with `typed` kept.
+    fn at(mut self, section: &'static str, typed: String) -> Outcome {
+        if self.error.is_some() {
+            self.error_at = Some(section);
+            self.typed_name = Some(typed);
+        }
+        self
+    }
+}
+
+/// What a settings form's refusal says, in the page's language.
+fn auth_message(lang: Lang, e: &AuthError) -> String {
+    let key = match e {
+        AuthError::InvalidName => "auth.invalid_name",
+        AuthError::WeakPassword => "auth.weak_password",
+        AuthError::BadPassword => "auth.bad_password",
+        AuthError::Taken => "auth.taken",
+        AuthError::Unknown => "auth.unknown",
+        AuthError::LastAdmin => "auth.last_admin",
+        AuthError::BadRole => "auth.bad_role",
+        // Not a settings form's (sign-in has its own page), or a failure.
+        AuthError::Wrong | AuthError::Throttled(_) | AuthError::Store(_) => "failed",
+    };
+    lang.t(key).to_owned()
 }
 
 /// The settings page (for an admin), with what the last action did.
@@ -306,6 +335,8 @@ async fn render_settings(
         new_token: out.new_token,
         message: out.message,
         error: out.error,
+        error_at: out.error_at,
+        typed_name: out.typed_name,
         intake: intake_lines(state),
         capi,
     });
@@ -414,8 +445,31 @@ fn intake_lines(state: &AppState) -> Vec<account::IntakeLine> {
         .collect()
 }
 
-async fn settings(State(state): State<AppState>, Admin(me): Admin, headers: HeaderMap) -> Response {
-    render_settings(&state, me, &headers, Outcome::default()).await
+#[derive(Deserialize)]
+struct SettingsQuery {
+    done: Option<String>,
+}
+
+async fn settings(
+    State(state): State<AppState>,
+    Admin(me): Admin,
+    headers: HeaderMap,
+    Query(q): Query<SettingsQuery>,
+) -> Response {
+    let out = match q.done {
+        Some(_) => outcome(request_lang(&headers), Ok(())),
+        None => Outcome::default(),
+    };
+    render_settings(&state, me, &headers, out).await
+}
+
+/// A settings form's answer: done goes back to the page by a redirect (a
+/// reload then does not post the form again), a refusal is shown at once.
+async fn answer(state: &AppState, me: Caller, headers: &HeaderMap, out: Outcome) -> Response {
+    if out.error.is_none() && out.new_token.is_none() && out.capi_test.is_none() {
+        return Redirect::to("/settings?done=1").into_response();
+    }
+    render_settings(state, me, headers, out).await
 }
 
 #[derive(Deserialize)]
@@ -466,9 +520,10 @@ async fn add_user(
                 .add_user(&f.name, role, &f.password, ChosenBy::Dashboard)
                 .await
         }
-        None => Err(AuthError::Unknown),
+        None => Err(AuthError::BadRole),
     };
-    render_settings(&state, me, &headers, outcome(request_lang(&headers), r)).await
+    let out = outcome(request_lang(&headers), r).at("users", f.name);
+    answer(&state, me, &headers, out).await
 }
 
 #[derive(Deserialize)]
@@ -489,7 +544,7 @@ async fn set_password(
         .auth
         .set_password(&f.name, &f.password, ChosenBy::Dashboard)
         .await;
-    render_settings(&state, me, &headers, outcome(request_lang(&headers), r)).await
+    answer(&state, me, &headers, outcome(request_lang(&headers), r)).await
 }
 
 async fn remove_user(
@@ -499,7 +554,7 @@ async fn remove_user(
     Form(f): Form<NameForm>,
 ) -> Response {
     let r = state.auth.remove_user(&f.name).await;
-    render_settings(&state, me, &headers, outcome(request_lang(&headers), r)).await
+    answer(&state, me, &headers, outcome(request_lang(&headers), r)).await
 }
 
 async fn create_token(
@@ -513,7 +568,7 @@ async fn create_token(
             new_token: Some((f.name.trim().to_lowercase(), token)),
             ..Outcome::default()
         },
-        Err(e) => outcome(request_lang(&headers), Err(e)),
+        Err(e) => outcome(request_lang(&headers), Err(e)).at("tokens", f.name),
     };
     render_settings(&state, me, &headers, out).await
 }
@@ -525,5 +580,5 @@ async fn revoke_token(
     Form(f): Form<NameForm>,
 ) -> Response {
     let r = state.auth.revoke_token(&f.name).await;
-    render_settings(&state, me, &headers, outcome(request_lang(&headers), r)).await
+    answer(&state, me, &headers, outcome(request_lang(&headers), r)).await
 }

@@ -43,20 +43,24 @@ async fn get_ads(State(state): State<AppState>, params: AdsParams) -> axum::Json
 
 /// The same report as CSV: one line per source, then the total.
 async fn get_ads_csv(State(state): State<AppState>, params: AdsParams) -> Response {
-    ads_csv_response(&report(&state, &params))
+    ads_csv_response(&report(&state, &params), &params, false)
 }
 
-/// A report as a CSV download (the API's and the page's).
-pub fn ads_csv_response(r: &AdsReport) -> Response {
+/// A report as a CSV download (the API's and the page's), named by its
+/// days; the page's starts with the byte-order mark spreadsheets need to
+/// read UTF-8 (the API's is for programs, without it).
+pub fn ads_csv_response(r: &AdsReport, p: &AdsParams, for_spreadsheets: bool) -> Response {
+    let name = format!(
+        "attachment; filename=\"ads-{}-{}.csv\"",
+        p.filter.from, p.filter.to
+    );
+    let bom = if for_spreadsheets { csv::BOM } else { "" };
     (
         [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"ads.csv\"",
-            ),
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, name),
         ],
-        csv::ads(r),
+        format!("{bom}{}", csv::ads(r)),
     )
         .into_response()
 }

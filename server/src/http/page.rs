@@ -35,27 +35,82 @@ pub fn shutdown() -> &'static watch::Sender<bool> {
     SHUTDOWN.get_or_init(|| watch::channel(false).0)
 }
 
+/// How often an open live stream checks that its session is still valid
+/// (ended on another instance, or expired); an end in this process is
+/// seen at once.
+const SESSION_RECHECK: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Server-sent events: one `{"new": n, "changed": m}` per commit that
 /// changed leads (counts only: no customer data goes down this stream).
-async fn live(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+/// The stream ends with its session (signed out, the password changed,
+/// the user removed, expired): the browser's reconnection is then refused.
+async fn live(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let cookie = super::access::session_value(&headers)
+        .unwrap_or_default()
+        .to_owned();
     let changes = state.leads.subscribe();
     let stop = shutdown().subscribe();
-    let stream = futures::stream::unfold((changes, stop), |(mut changes, mut stop)| async move {
-        if *stop.borrow() {
-            return None;
-        }
-        let data = tokio::select! {
-            _ = stop.changed() => return None,
-            change = changes.recv() => match change {
-                Ok(c) => serde_json::json!({"new": c.new, "changed": c.changed}),
-                // Too slow a reader: say that something changed.
-                Err(broadcast::error::RecvError::Lagged(n)) => serde_json::json!({"new": 0, "changed": n}),
-                Err(broadcast::error::RecvError::Closed) => return None,
-            },
-        };
-        Some((Ok(Event::default().data(data.to_string())), (changes, stop)))
-    });
+    let mut ended = state.auth.ended_sessions();
+    ended.mark_unchanged();
+    let recheck = tokio::time::interval_at(
+        tokio::time::Instant::now() + SESSION_RECHECK,
+        SESSION_RECHECK,
+    );
+    let auth = state.auth.clone();
+    let stream = futures::stream::unfold(
+        (changes, stop, ended, recheck),
+        move |(mut changes, mut stop, mut ended, mut recheck)| {
+            let (auth, cookie) = (auth.clone(), cookie.clone());
+            async move {
+                loop {
+                    if *stop.borrow() {
+                        return None;
+                    }
+                    let data = tokio::select! {
+                        _ = stop.changed() => return None,
+                        r = ended.changed() => {
+                            if r.is_err() || !signed_in(&auth, &cookie).await {
+                                return None;
+                            }
+                            continue;
+                        }
+                        _ = recheck.tick() => {
+                            if !signed_in(&auth, &cookie).await {
+                                return None;
+                            }
+                            continue;
+                        }
+                        change = changes.recv() => match change {
+                            Ok(c) => serde_json::json!({"new": c.new, "changed": c.changed}),
+                            // Too slow a reader: say that something changed.
+                            Err(broadcast::error::RecvError::Lagged(n)) => {
+                                serde_json::json!({"new": 0, "changed": n})
+                            }
+                            Err(broadcast::error::RecvError::Closed) => return None,
+                        },
+                    };
+                    let event = Ok(Event::default().data(data.to_string()));
+                    return Some((event, (changes, stop, ended, recheck)));
+                }
+            }
+        },
+    );
     Sse::new(futures::StreamExt::fuse(stream)).keep_alive(KeepAlive::default())
+}
+
+/// Whether a live stream's session still holds; a database error keeps
+/// the stream (it carries counts only) until the next check.
+async fn signed_in(auth: &app::ssr::auth::Auth, cookie: &str) -> bool {
+    match auth.still_signed_in(cookie).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            tracing::warn!(error = %e, "checking a live stream's session failed");
+            true
+        }
+    }
 }
 
 /// The page's "Download CSV": exactly the filtered leads, for spreadsheets
@@ -90,5 +145,6 @@ async fn download_ads(
     State(state): State<AppState>,
     params: super::extract::AdsParams,
 ) -> Response {
-    super::outcomes::ads_csv_response(&super::outcomes::report(&state, &params))
+    let report = super::outcomes::report(&state, &params);
+    super::outcomes::ads_csv_response(&report, &params, true)
 }

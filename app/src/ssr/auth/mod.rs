@@ -88,6 +88,8 @@ pub enum AuthError {
     Taken,
     #[error("no such name")]
     Unknown,
+    #[error("a role is admin or viewer")]
+    BadRole,
     #[error("the last admin cannot be removed")]
     LastAdmin,
     /// Wrong name or password: the same answer for both.
@@ -120,6 +122,9 @@ struct Inner {
     /// `LEADS_API_TOKEN`, accepted as an API token.
     env_token: Option<String>,
     throttle: Mutex<Throttle>,
+    /// Counts the times sessions were ended here (sign-out, a changed
+    /// password, a removed user): open live streams check theirs again.
+    ended: tokio::sync::watch::Sender<u64>,
 }
 
 /// The throttle's key for what `addr` tried, of a `kind` (`a`: passwords,
@@ -203,6 +208,7 @@ impl Auth {
                 idle: idle.num_seconds().max(60),
                 env_token,
                 throttle: Mutex::new(Throttle::default()),
+                ended: tokio::sync::watch::channel(0).0,
             }),
         }
     }
@@ -283,6 +289,7 @@ impl Auth {
         check_password(password, by)?;
         let hash = password::hash(password).await?;
         if accounts::set_password(self.db(), &name, &hash).await? {
+            self.sessions_ended();
             Ok(())
         } else {
             Err(AuthError::Unknown)
@@ -311,7 +318,10 @@ impl Auth {
         // The check and the removal are one transaction (two instances
         // may remove at once).
         match accounts::delete_user(self.db(), &name).await? {
-            accounts::Removal::Removed => Ok(()),
+            accounts::Removal::Removed => {
+                self.sessions_ended();
+                Ok(())
+            }
             accounts::Removal::Unknown => Err(AuthError::Unknown),
             accounts::Removal::LastAdmin => Err(AuthError::LastAdmin),
         }
@@ -433,7 +443,35 @@ impl Auth {
         if cookie.is_empty() || cookie.len() > 128 {
             return Ok(());
         }
-        accounts::delete_session(self.db(), &digest(cookie)).await
+        accounts::delete_session(self.db(), &digest(cookie)).await?;
+        self.sessions_ended();
+        Ok(())
+    }
+
+    fn sessions_ended(&self) {
+        self.inner.ended.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Changes each time sessions end in this process (sign-out, a changed
+    /// password, a removed user).
+    pub fn ended_sessions(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.inner.ended.subscribe()
+    }
+
+    /// Whether the session of `cookie` is still valid, without counting
+    /// this as activity: an open live stream does not keep a session
+    /// alive, and ends with it.
+    pub async fn still_signed_in(&self, cookie: &str) -> Result<bool, AppError> {
+        if cookie.is_empty() || cookie.len() > 128 {
+            return Ok(false);
+        }
+        let Some((s, role)) = accounts::session(self.db(), &digest(cookie)).await? else {
+            return Ok(false);
+        };
+        let t = now();
+        Ok(t - s.seen <= self.inner.idle
+            && t - s.created <= SESSION_MAX_AGE
+            && Role::parse(&role).is_some())
     }
 
     /// Whether `LEADS_API_TOKEN` is short enough to guess. Only then are

@@ -135,6 +135,10 @@ pub struct Settings {
     pub new_token: Option<(String, String)>,
     pub message: Option<String>,
     pub error: Option<String>,
+    /// The section whose form the error is about (`users`, `tokens`): shown
+    /// there, with the name as typed; else at the top.
+    pub error_at: Option<&'static str>,
+    pub typed_name: Option<String>,
     pub intake: Vec<IntakeLine>,
     pub capi: CapiSection,
 }
@@ -187,11 +191,17 @@ pub fn settings_page(p: Settings) -> String {
                     <td>{u.role}</td>
                     <td>{u.created}</td>
                     <td>
+                        // A second click confirms (no script needed).
                         {removable.then(|| view! {
-                            <form method="post" action="/settings/users/remove">
-                                <input type="hidden" name="name" value=u.name.clone()/>
-                                <button type="submit" class="link danger">{lang.t("remove")}</button>
-                            </form>
+                            <details class="confirm">
+                                <summary class="link danger">{lang.t("remove")}</summary>
+                                <form method="post" action="/settings/users/remove">
+                                    <input type="hidden" name="name" value=u.name.clone()/>
+                                    <button type="submit" class="danger">
+                                        {lang.t("confirm.remove").replace("{}", &u.name)}
+                                    </button>
+                                </form>
+                            </details>
                         })}
                     </td>
                 </tr>
@@ -209,10 +219,15 @@ pub fn settings_page(p: Settings) -> String {
                     <td>{tk.created}</td>
                     <td>{tk.last_used.unwrap_or_else(|| lang.t("never").to_owned())}</td>
                     <td>
-                        <form method="post" action="/settings/tokens/revoke">
-                            <input type="hidden" name="name" value=tk.name.clone()/>
-                            <button type="submit" class="link danger">{lang.t("revoke")}</button>
-                        </form>
+                        <details class="confirm">
+                            <summary class="link danger">{lang.t("revoke")}</summary>
+                            <form method="post" action="/settings/tokens/revoke">
+                                <input type="hidden" name="name" value=tk.name.clone()/>
+                                <button type="submit" class="danger">
+                                    {lang.t("confirm.revoke").replace("{}", &tk.name)}
+                                </button>
+                            </form>
+                        </details>
                     </td>
                 </tr>
             }
@@ -250,6 +265,21 @@ pub fn settings_page(p: Settings) -> String {
         .map(|(intake, app, n)| view! { <li>{intake}": app "<code>{app}</code>" × "{n}</li> })
         .collect_view();
     let capi = capi_section(p.capi, lang);
+    let error_at = p.error_at;
+    let (mut top_error, mut users_error, mut tokens_error) = (None, None, None);
+    match error_at {
+        Some("users") => users_error = p.error,
+        Some("tokens") => tokens_error = p.error,
+        _ => top_error = p.error,
+    }
+    let typed = |section: &str| {
+        (error_at == Some(section))
+            .then(|| p.typed_name.clone())
+            .flatten()
+            .unwrap_or_default()
+    };
+    let (typed_user, typed_token) = (typed("users"), typed("tokens"));
+    let form_error = |e: Option<String>| e.map(|e| view! { <p class="error" role="alert">{e}</p> });
     let body = super::view::html(move || {
         view! {
             {topbar(lang, Some(p.me))}
@@ -257,7 +287,7 @@ pub fn settings_page(p: Settings) -> String {
                 <p><a href="/">{lang.t("back")}</a></p>
                 <h1>{lang.t("settings")}</h1>
                 {p.message.map(|m| view! { <p class="notice" role="status">{m}</p> })}
-                {p.error.map(|e| view! { <p class="error" role="alert">{e}</p> })}
+                {form_error(top_error)}
                 {p.new_token.map(|(name, token)| view! {
                     <div class="card new-token" role="status">
                         <p>{lang.t("new_token")}" "<strong>{name}</strong></p>
@@ -272,8 +302,9 @@ pub fn settings_page(p: Settings) -> String {
                         </tr></thead>
                         <tbody>{users}</tbody>
                     </table>
+                    {form_error(users_error)}
                     <form class="inline" method="post" action="/settings/users">
-                        <label><span>{lang.t("name")}</span><input name="name" required autocomplete="off"/></label>
+                        <label><span>{lang.t("name")}</span><input name="name" required autocomplete="off" value=typed_user/></label>
                         <label><span>{lang.t("password")}</span>
                             <input name="password" type="password" required minlength="12" autocomplete="new-password"/></label>
                         <label><span>{lang.t("role")}</span>
@@ -308,8 +339,9 @@ pub fn settings_page(p: Settings) -> String {
                         </tr></thead>
                         <tbody>{tokens}</tbody>
                     </table>
+                    {form_error(tokens_error)}
                     <form class="inline" method="post" action="/settings/tokens">
-                        <label><span>{lang.t("token.name")}</span><input name="name" required autocomplete="off"/></label>
+                        <label><span>{lang.t("token.name")}</span><input name="name" required autocomplete="off" value=typed_token/></label>
                         <button type="submit" class="primary">{lang.t("create_token")}</button>
                     </form>
                 </section>
