@@ -123,6 +123,10 @@ pub fn App() -> impl IntoView {
     view! {
         <Title text=format!("{} · Leads Dashboard", lang.t("title"))/>
         <Router>
+            // For keyboard and screen reader users: past the tabs and the
+            // filters' header at once. `rel=external` leaves the jump to the
+            // browser (which also moves the focus), not the router.
+            <a class="skip" href="#main" rel="external">{lang.t("skip")}</a>
             <header class="topbar">
                 <a class="brand" href="/">"Leads Dashboard"</a>
                 <nav class="tabs">
@@ -131,7 +135,7 @@ pub fn App() -> impl IntoView {
                     <A href="/ads">{lang.t("nav.ads")}</A>
                 </nav>
             </header>
-            <main>
+            <main id="main" tabindex="-1">
                 <Routes fallback=move || view! { <p class="empty">{lang.t("notfound")}</p> }>
                     <Route path=StaticSegment("") view=LeadsPage/>
                     <Route path=StaticSegment("leads") view=LeadsPage/>

@@ -245,3 +245,18 @@ test('a chatty lead is read window by window', async ({ page, request }) => {
   await expect(page).not.toHaveURL(/events_before=/);
   await expect(page.getByTestId('detail-older')).toBeVisible();
 });
+
+test('a skip link leads past the header to the page', async ({ page }) => {
+  await page.goto(AUG);
+  await hydrated(page);
+  // The first Tab shows it; Enter moves the focus to the page's content,
+  // the filters kept.
+  await page.keyboard.press('Tab');
+  const skip = page.locator('a.skip');
+  await expect(skip).toBeFocused();
+  await expect(skip).toBeInViewport();
+  await page.keyboard.press('Enter');
+  await expect(page.locator('main#main')).toBeFocused();
+  await expect(page).toHaveURL(/from=2026-08-01.*#main$/);
+  await expect(summary(page)).toContainText('12');
+});

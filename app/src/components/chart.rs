@@ -16,6 +16,37 @@ const COLORS: [&str; 5] = ["#0f766e", "#2563eb", "#d97706", "#7c3aed", "#db2777"
 const ORGANIC: &str = "#94a3b8";
 const OTHER: &str = "#cbd5e1";
 
+/// A colour for each series: a source keeps the colour its name hashes to
+/// from one period to the next (when another source of the chart has not
+/// taken it: then the next free one), organic is always grey.
+fn series_colors(series: &[Option<crate::model::SourceRef>]) -> Vec<&'static str> {
+    let mut taken = [false; COLORS.len()];
+    series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let Some(s) = s else { return ORGANIC };
+            // FNV-1a: the same on every machine and in every build.
+            let key = source_value(Some(s));
+            let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+            });
+            let first = (hash % COLORS.len() as u64) as usize;
+            let free = (0..COLORS.len())
+                .map(|k| (first + k) % COLORS.len())
+                .find(|&c| !taken[c]);
+            match free {
+                Some(c) => {
+                    taken[c] = true;
+                    COLORS[c]
+                }
+                // More sources than colours: as they come.
+                None => COLORS[i % COLORS.len()],
+            }
+        })
+        .collect()
+}
+
 #[component]
 pub fn ChartView(chart: Chart, lang: Lang) -> impl IntoView {
     let l = lang;
@@ -24,18 +55,7 @@ pub fn ChartView(chart: Chart, lang: Lang) -> impl IntoView {
         .iter()
         .map(|s| source_label(s.as_ref(), l))
         .collect();
-    let mut colors: Vec<&'static str> = chart
-        .series
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            if s.is_none() {
-                ORGANIC
-            } else {
-                COLORS[i % COLORS.len()]
-            }
-        })
-        .collect();
+    let mut colors = series_colors(&chart.series);
     if chart.other {
         names.push(l.t("chart.other").to_owned());
         colors.push(OTHER);
@@ -191,5 +211,35 @@ pub fn Breakdown(sources: Vec<SourceCount>, lang: Lang, query: LeadsQuery) -> im
                 </table>
             </div>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::SourceRef;
+
+    fn ad(id: &str) -> Option<SourceRef> {
+        Some(SourceRef {
+            platform: "meta".into(),
+            id: Some(id.into()),
+            name: None,
+        })
+    }
+
+    #[test]
+    fn a_source_keeps_its_colour_whatever_its_rank() {
+        let a = series_colors(&[ad("1"), ad("2"), None]);
+        let b = series_colors(&[ad("3"), ad("2"), ad("1"), None]);
+        assert_eq!(a[0], b[2]);
+        assert_eq!(a[1], b[1]);
+        assert_eq!((a[2], b[3]), (ORGANIC, ORGANIC));
+        // Never two sources of one chart alike.
+        let many: Vec<_> = (0..5).map(|i| ad(&i.to_string())).collect();
+        let c = series_colors(&many);
+        let mut d = c.clone();
+        d.sort();
+        d.dedup();
+        assert_eq!(d.len(), 5, "{c:?}");
     }
 }

@@ -3,15 +3,27 @@
 
 use super::*;
 
-/// Compares lower-cased names as the page sorts them: leads without a name
+/// Compares lower-cased names as the page sorts them: letters with their
+/// accents set aside first (`ádi` beside `adi`, not after `zul`), then as
+/// written, so the order stays total for the cursors; leads without a name
 /// last.
 pub(super) fn cmp_names(a: &str, b: &str) -> Ordering {
     match (a.is_empty(), b.is_empty()) {
         (true, true) => Ordering::Equal,
         (true, false) => Ordering::Greater,
         (false, true) => Ordering::Less,
-        _ => a.cmp(b),
+        // Plain ASCII is its own folded form (the common case: no copy).
+        _ if a.is_ascii() && b.is_ascii() => a.cmp(b),
+        _ => folded(a).cmp(folded(b)).then_with(|| a.cmp(b)),
     }
+}
+
+/// A name's letters without their accents (canonical decomposition, marks
+/// dropped).
+pub(crate) fn folded(s: &str) -> impl Iterator<Item = char> + '_ {
+    use unicode_normalization::UnicodeNormalization;
+    s.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
 }
 
 impl Store {
@@ -78,5 +90,17 @@ impl Store {
             name: (!name.is_empty()).then(|| name.to_owned()),
             key: self.key(slot).to_owned(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cmp_names;
+
+    #[test]
+    fn accented_names_sort_beside_plain_ones() {
+        let mut names = vec!["zul", "ádi", "", "adi", "bima", "élodie", "eko"];
+        names.sort_by(|a, b| cmp_names(a, b));
+        assert_eq!(names, ["adi", "ádi", "bima", "eko", "élodie", "zul", ""]);
     }
 }

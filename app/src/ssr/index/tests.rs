@@ -115,21 +115,34 @@ fn source_is(x: &Source, s: &str) -> bool {
         || (x.id.is_none() && x.name.as_deref() == Some(s))
 }
 
-type SortKey = (bool, String, DateTime<Utc>, DateTime<Utc>, String);
+type SortKey = (bool, String, String, DateTime<Utc>, DateTime<Utc>, String);
 
 fn sort_key(l: &LeadFacts, field: SortField) -> SortKey {
     let far = DateTime::<Utc>::MAX_UTC;
     match field {
-        SortField::Date => (false, String::new(), l.date, far, l.key.clone()),
-        SortField::Name => (
-            l.name.is_none(),
-            l.name.as_deref().unwrap_or("").to_lowercase(),
+        SortField::Date => (
+            false,
+            String::new(),
+            String::new(),
             l.date,
             far,
             l.key.clone(),
         ),
+        SortField::Name => {
+            // The spec's reading: accents set aside, then as written.
+            let lc = l.name.as_deref().unwrap_or("").to_lowercase();
+            (
+                l.name.is_none(),
+                super::orders::folded(&lc).collect(),
+                lc,
+                l.date,
+                far,
+                l.key.clone(),
+            )
+        }
         SortField::FirstTouch => (
             l.first_touched_at.is_none(),
+            String::new(),
             String::new(),
             l.first_touched_at.unwrap_or(far),
             l.date,
