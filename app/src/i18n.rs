@@ -507,6 +507,11 @@ const ACCOUNT_TEXTS: &[(&str, &str, &str)] = &[
     ),
     ("done", "Selesai.", "Done."),
     (
+        "password.changed",
+        "Kata sandi Anda sudah diganti. Masuk lagi dengan kata sandi baru.",
+        "Your password was changed. Sign in again with the new one.",
+    ),
+    (
         "auth.invalid_name",
         "Nama berisi 1–64 huruf, angka, '.', '_', '-' atau '@'.",
         "A name is 1–64 letters, digits, '.', '_', '-' or '@'.",

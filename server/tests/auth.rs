@@ -945,4 +945,34 @@ async fn settings_refusals_are_translated_and_kept_by_their_form() {
     // `details`, naming the token.
     assert!(page.contains("<details class=\"confirm\">"));
     assert!(page.contains("Cabut token crm?"));
+    // Removing a name that is not there says so in the users' section.
+    let page = post("/settings/users/remove", vec![("name", "ghost")]).await;
+    let users = page.find("action=\"/settings/users\"").expect("user form");
+    let error = page.find("Nama itu tidak ada.").expect("error");
+    let heading = page.find("Pengguna</h2>").expect("users heading");
+    assert!(
+        heading < error && error < users,
+        "the error is in the users' card"
+    );
+
+    // An admin changing their own password is signed out, and told why.
+    let r = admin
+        .post(s.url("/settings/users/password"))
+        .form(&[("name", "Admin"), ("password", "a-new-admin-password")])
+        .send()
+        .await
+        .expect("own password");
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/signin?changed=1");
+    let page = admin
+        .get(s.url("/signin?changed=1"))
+        .header("Accept-Language", "en")
+        .send()
+        .await
+        .expect("sign-in")
+        .text()
+        .await
+        .expect("page");
+    assert!(page.contains("Your password was changed."), "{page}");
+    assert!(!page.contains("signin-error"));
 }

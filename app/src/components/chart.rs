@@ -16,35 +16,45 @@ const COLORS: [&str; 5] = ["#0f766e", "#2563eb", "#d97706", "#7c3aed", "#db2777"
 const ORGANIC: &str = "#94a3b8";
 const OTHER: &str = "#cbd5e1";
 
-/// A colour for each series: a source keeps the colour its name hashes to
-/// from one period to the next (when another source of the chart has not
-/// taken it: then the next free one), organic is always grey.
+/// A colour for each series that depends on which sources the chart has,
+/// not on their ranks: each source prefers the colour its filter value
+/// hashes to, and the sources claim colours in the order of their hashes
+/// (then values), so reordering the same sources keeps every colour; a
+/// source taken over by another moves to the next free one. Organic is
+/// always grey.
 fn series_colors(series: &[Option<crate::model::SourceRef>]) -> Vec<&'static str> {
-    let mut taken = [false; COLORS.len()];
-    series
+    // FNV-1a: the same on every machine and in every build.
+    let hash = |key: &str| {
+        key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+    };
+    let mut keyed: Vec<(u64, String, usize)> = series
         .iter()
         .enumerate()
-        .map(|(i, s)| {
-            let Some(s) = s else { return ORGANIC };
-            // FNV-1a: the same on every machine and in every build.
-            let key = source_value(Some(s));
-            let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-            });
-            let first = (hash % COLORS.len() as u64) as usize;
-            let free = (0..COLORS.len())
-                .map(|k| (first + k) % COLORS.len())
-                .find(|&c| !taken[c]);
-            match free {
-                Some(c) => {
-                    taken[c] = true;
-                    COLORS[c]
-                }
-                // More sources than colours: as they come.
-                None => COLORS[i % COLORS.len()],
-            }
+        .filter_map(|(i, s)| {
+            let key = source_value(Some(s.as_ref()?));
+            Some((hash(&key), key, i))
         })
-        .collect()
+        .collect();
+    keyed.sort();
+    let mut colors = vec![ORGANIC; series.len()];
+    let mut taken = [false; COLORS.len()];
+    for (n, (h, _, i)) in keyed.into_iter().enumerate() {
+        let first = (h % COLORS.len() as u64) as usize;
+        let free = (0..COLORS.len())
+            .map(|k| (first + k) % COLORS.len())
+            .find(|&c| !taken[c]);
+        colors[i] = match free {
+            Some(c) => {
+                taken[c] = true;
+                COLORS[c]
+            }
+            // More sources than colours.
+            None => COLORS[n % COLORS.len()],
+        };
+    }
+    colors
 }
 
 #[component]
@@ -229,17 +239,25 @@ mod tests {
 
     #[test]
     fn a_source_keeps_its_colour_whatever_its_rank() {
-        let a = series_colors(&[ad("1"), ad("2"), None]);
-        let b = series_colors(&[ad("3"), ad("2"), ad("1"), None]);
-        assert_eq!(a[0], b[2]);
-        assert_eq!(a[1], b[1]);
-        assert_eq!((a[2], b[3]), (ORGANIC, ORGANIC));
-        // Never two sources of one chart alike.
-        let many: Vec<_> = (0..5).map(|i| ad(&i.to_string())).collect();
-        let c = series_colors(&many);
-        let mut d = c.clone();
-        d.sort();
-        d.dedup();
-        assert_eq!(d.len(), 5, "{c:?}");
+        // Any order of the same sources gives each the same colour, also
+        // when their hashes collide (many ids, so some do).
+        let ids: Vec<String> = (0..40).map(|i| format!("1202106411742{i:05}")).collect();
+        for set in ids.chunks(5) {
+            let a: Vec<_> = set.iter().map(|i| ad(i)).chain([None]).collect();
+            let mut b = a.clone();
+            b.reverse();
+            b.rotate_left(2);
+            let (ca, cb) = (series_colors(&a), series_colors(&b));
+            for (k, s) in a.iter().enumerate() {
+                let m = b.iter().position(|x| x == s).expect("same sources");
+                assert_eq!(ca[k], cb[m], "{s:?}");
+            }
+            // Never two sources of one chart alike; organic grey.
+            let mut d: Vec<_> = ca.iter().filter(|c| **c != ORGANIC).collect();
+            d.sort();
+            d.dedup();
+            assert_eq!(d.len(), 5, "{ca:?}");
+            assert_eq!(ca[5], ORGANIC);
+        }
     }
 }

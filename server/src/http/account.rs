@@ -13,6 +13,7 @@ use serde::Deserialize;
 use app::model::Lang;
 use app::ssr::auth::{
     AuthError, Caller, ChosenBy, Role, SECURE_SESSION_COOKIE, SESSION_COOKIE, SESSION_MAX_AGE,
+    normalize_name,
 };
 use app::ssr::state::AppState;
 use app::ssr::web::account::{
@@ -39,6 +40,9 @@ pub fn router() -> Router<AppState> {
 #[derive(Deserialize, Default)]
 struct PageQuery {
     next: Option<String>,
+    /// Set after an admin changed their own password (which ended their
+    /// sessions): say so instead of "sign in to continue".
+    changed: Option<String>,
 }
 
 /// `/lang/CODE`: remembers the language for a year and goes back to the
@@ -111,7 +115,11 @@ async fn signin_form(
         lang,
         next: &next,
         name: "",
-        error: (next != "/").then(|| lang.t("expired").to_owned()),
+        error: (next != "/" && q.changed.is_none()).then(|| lang.t("expired").to_owned()),
+        notice: q
+            .changed
+            .is_some()
+            .then(|| lang.t("password.changed").to_owned()),
         no_user: no_user(&state).await,
     });
     html(StatusCode::OK, page)
@@ -200,6 +208,7 @@ async fn signin(
                 next: &next,
                 name: &f.name,
                 error: Some(text),
+                notice: None,
                 no_user: no_user(&state).await,
             });
             let mut res = html(status, page);
@@ -262,11 +271,12 @@ fn outcome(lang: Lang, r: Result<(), AuthError>) -> Outcome {
 }
 
 impl Outcome {
-    /// An error of the form in `section`, shown there with `typed` kept.
-    fn at(mut self, section: &'static str, typed: String) -> Outcome {
+    /// An error of a form in `section`, shown there, with the name typed
+    /// into its text field kept (`None` for the forms that have none).
+    fn at(mut self, section: &'static str, typed: Option<String>) -> Outcome {
         if self.error.is_some() {
             self.error_at = Some(section);
-            self.typed_name = Some(typed);
+            self.typed_name = typed;
         }
         self
     }
@@ -522,7 +532,7 @@ async fn add_user(
         }
         None => Err(AuthError::BadRole),
     };
-    let out = outcome(request_lang(&headers), r).at("users", f.name);
+    let out = outcome(request_lang(&headers), r).at("users", Some(f.name));
     answer(&state, me, &headers, out).await
 }
 
@@ -544,7 +554,13 @@ async fn set_password(
         .auth
         .set_password(&f.name, &f.password, ChosenBy::Dashboard)
         .await;
-    answer(&state, me, &headers, outcome(request_lang(&headers), r)).await
+    // Their own: every session of theirs ended, this one too.
+    let own = r.is_ok() && normalize_name(&f.name).is_ok_and(|n| n == me.name);
+    if own {
+        return Redirect::to("/signin?changed=1").into_response();
+    }
+    let out = outcome(request_lang(&headers), r).at("users", None);
+    answer(&state, me, &headers, out).await
 }
 
 async fn remove_user(
@@ -554,7 +570,8 @@ async fn remove_user(
     Form(f): Form<NameForm>,
 ) -> Response {
     let r = state.auth.remove_user(&f.name).await;
-    answer(&state, me, &headers, outcome(request_lang(&headers), r)).await
+    let out = outcome(request_lang(&headers), r).at("users", None);
+    answer(&state, me, &headers, out).await
 }
 
 async fn create_token(
@@ -568,7 +585,7 @@ async fn create_token(
             new_token: Some((f.name.trim().to_lowercase(), token)),
             ..Outcome::default()
         },
-        Err(e) => outcome(request_lang(&headers), Err(e)).at("tokens", f.name),
+        Err(e) => outcome(request_lang(&headers), Err(e)).at("tokens", Some(f.name)),
     };
     render_settings(&state, me, &headers, out).await
 }
@@ -580,5 +597,6 @@ async fn revoke_token(
     Form(f): Form<NameForm>,
 ) -> Response {
     let r = state.auth.revoke_token(&f.name).await;
-    answer(&state, me, &headers, outcome(request_lang(&headers), r)).await
+    let out = outcome(request_lang(&headers), r).at("tokens", None);
+    answer(&state, me, &headers, out).await
 }

@@ -18,12 +18,43 @@ pub(super) fn cmp_names(a: &str, b: &str) -> Ordering {
     }
 }
 
-/// A name's letters without their accents (canonical decomposition, marks
-/// dropped).
+/// A name's letters without their accents: compatibility decomposition
+/// (which also opens ligatures and full-width forms) with the marks
+/// dropped, and the Latin letters that do not decompose (ø, æ, œ, ß, đ,
+/// ł, ı) written as their plain letters.
 pub(crate) fn folded(s: &str) -> impl Iterator<Item = char> + '_ {
     use unicode_normalization::UnicodeNormalization;
-    s.nfd()
+    s.nfkd()
         .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .flat_map(|c| {
+            let plain: &[char] = match c {
+                'ø' | 'Ø' => &['o'],
+                'æ' | 'Æ' => &['a', 'e'],
+                'œ' | 'Œ' => &['o', 'e'],
+                'ß' | 'ẞ' => &['s', 's'],
+                'đ' | 'Đ' => &['d'],
+                'ł' | 'Ł' => &['l'],
+                'ı' => &['i'],
+                _ => return Plain::One(Some(c)),
+            };
+            Plain::Many(plain.iter().copied())
+        })
+}
+
+/// One character or a few, without allocating.
+enum Plain {
+    One(Option<char>),
+    Many(std::iter::Copied<std::slice::Iter<'static, char>>),
+}
+
+impl Iterator for Plain {
+    type Item = char;
+    fn next(&mut self) -> Option<char> {
+        match self {
+            Plain::One(c) => c.take(),
+            Plain::Many(it) => it.next(),
+        }
+    }
 }
 
 impl Store {
@@ -99,8 +130,15 @@ mod tests {
 
     #[test]
     fn accented_names_sort_beside_plain_ones() {
-        let mut names = vec!["zul", "ádi", "", "adi", "bima", "élodie", "eko"];
+        let mut names = vec![
+            "zul", "ádi", "", "adi", "bima", "élodie", "eko", "øle", "oma", "ｂudi", "ﬁtri",
+        ];
         names.sort_by(|a, b| cmp_names(a, b));
-        assert_eq!(names, ["adi", "ádi", "bima", "eko", "élodie", "zul", ""]);
+        assert_eq!(
+            names,
+            [
+                "adi", "ádi", "bima", "ｂudi", "eko", "élodie", "ﬁtri", "øle", "oma", "zul", ""
+            ]
+        );
     }
 }

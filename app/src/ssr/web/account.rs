@@ -80,6 +80,8 @@ pub struct SignIn<'a> {
     pub next: &'a str,
     pub name: &'a str,
     pub error: Option<String>,
+    /// Said above the form (a changed password).
+    pub notice: Option<String>,
     /// No user exists yet: say how to create the first.
     pub no_user: bool,
 }
@@ -93,6 +95,7 @@ pub fn signin_page(p: SignIn) -> String {
                 <form class="card signin" method="post" action="/signin">
                     <h1>{lang.t("signin.title")}</h1>
                     {p.no_user.then(|| view! { <p class="notice" role="status">{lang.t("no_user")}</p> })}
+                    {p.notice.map(|n| view! { <p class="notice" role="status" data-testid="signin-notice">{n}</p> })}
                     {p.error.map(|e| view! { <p class="error" role="alert" data-testid="signin-error">{e}</p> })}
                     <input type="hidden" name="next" value=p.next.to_owned()/>
                     <label>
