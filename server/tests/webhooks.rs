@@ -870,6 +870,70 @@ async fn metas_and_chatwoots_copies_give_the_same_lead_in_either_order() {
     assert_eq!(leads[0]["first_touched_at"], "2025-06-01T10:02:00Z");
 }
 
+/// An agent edited the customer's number in Chatwoot: its copies name the
+/// edited number, Meta's the WhatsApp number. Chatwoot's payload ties the
+/// two (the conversation's source id), so either order gives one lead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edited_chatwoot_number_and_metas_give_one_lead_in_either_order() {
+    let wa_number = "+6289000000004";
+    let edited = "+6281111111112";
+    let cw = |id: u64, kind: &str, sender: Value, at: &str, wamid: &str| {
+        let mut m = cw_message(id, kind, sender, at, wa_number);
+        m["source_id"] = json!(wamid);
+        m["conversation"]["meta"]["sender"]["phone_number"] = json!(edited);
+        if kind == "incoming" {
+            m["sender"]["phone_number"] = json!(edited);
+        }
+        m
+    };
+    let agent = json!({"id": 1, "name": "Rina", "type": "user"});
+    let pairs = [
+        (
+            wa_text("wamid.E1", Some(&wa_number[1..]), None, T0),
+            cw(
+                40,
+                "incoming",
+                Value::Null,
+                "2025-06-01T10:00:02Z",
+                "wamid.E1",
+            ),
+        ),
+        (
+            wa_sent("wamid.E2", &wa_number[1..], T0 + 121, "service", None),
+            cw(41, "outgoing", agent, "2025-06-01T10:02:00Z", "wamid.E2"),
+        ),
+    ];
+    let mut leads = Vec::new();
+    for meta_first in [true, false] {
+        let s = server().await;
+        for (meta, chatwoot_copy) in &pairs {
+            if !meta_first {
+                assert_eq!(chatwoot(&s, chatwoot_copy, CHATWOOT_SECRET, 0).await.0, 200);
+            }
+            deliver(&s, meta).await;
+            if meta_first {
+                assert_eq!(chatwoot(&s, chatwoot_copy, CHATWOOT_SECRET, 0).await.0, 200);
+            }
+        }
+        let page = june_first(&s).await;
+        assert_eq!(page["total"], 1, "meta first: {meta_first}: {page}");
+        let lead = page["leads"][0].clone();
+        assert_eq!(lead["date"], "2025-06-01T10:00:00Z", "{lead}");
+        assert_eq!(lead["first_touched_at"], "2025-06-01T10:02:00Z", "{lead}");
+        // Found by either number.
+        for q in ["6289000000004", "6281111111112"] {
+            let (_, found) = s
+                .get(&format!(
+                    "/api/v1/leads?from=2025-06-01&to=2025-06-01&tz=UTC&q={q}"
+                ))
+                .await;
+            assert_eq!(found["total"], 1, "{q}: {found}");
+        }
+        leads.push(lead);
+    }
+    assert_eq!(leads[0], leads[1]);
+}
+
 /// A web visitor writes before an agent saves their number in Chatwoot:
 /// the messages before and after are one person, one lead, in any order.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,8 @@ use super::event::{Event, Kind, Sender};
 use crate::model::Source;
 
 /// Both copies of a WhatsApp message (`wa:` id) as one event, or `None`:
-/// for any other repeat, and for copies that name other contacts, kinds,
+/// for any other repeat, and for copies that name other contacts (unless
+/// one copy ties the other's key to its own), kinds,
 /// directions or channels; then the first stored stays, as a repeated id
 /// does (`events.md`).
 ///
@@ -34,16 +35,31 @@ pub fn join(a: &Event, b: &Event) -> Option<Event> {
     if a.kind != Kind::Message || !a.id.starts_with(WHATSAPP_ID) {
         return None;
     }
+    // Two keys are one person when a copy ties them itself (Chatwoot's
+    // copy names the number an agent edited and ties the WhatsApp number
+    // Meta's copy names).
+    let same_person = a.contact_key == b.contact_key
+        || a.aliases.contains(&b.contact_key)
+        || b.aliases.contains(&a.contact_key);
     if a.id != b.id
         || a.kind != b.kind
         || a.direction != b.direction
         || a.channel != b.channel
-        || a.contact_key != b.contact_key
+        || !same_person
         || a.conversion != b.conversion
     {
         return None;
     }
-    let mut aliases: Vec<String> = a.aliases.iter().chain(&b.aliases).cloned().collect();
+    // Of two keys the one that sorts first, the other tied to it.
+    let contact_key = a.contact_key.clone().min(b.contact_key.clone());
+    let mut aliases: Vec<String> = a
+        .aliases
+        .iter()
+        .chain(&b.aliases)
+        .chain([&a.contact_key, &b.contact_key])
+        .filter(|k| **k != contact_key)
+        .cloned()
+        .collect();
     aliases.sort_unstable();
     aliases.dedup();
     Some(Event {
@@ -58,7 +74,7 @@ pub fn join(a: &Event, b: &Event) -> Option<Event> {
             a.sender
         },
         sender_known: a.sender_known || b.sender_known,
-        contact_key: a.contact_key.clone(),
+        contact_key,
         phone: either(&a.phone, &b.phone),
         external_id: either(&a.external_id, &b.external_id),
         name: either(&a.name, &b.name),
@@ -220,6 +236,23 @@ mod tests {
         a.kind = crate::ssr::domain::event::Kind::Conversion;
         b.kind = a.kind;
         assert_eq!(join(&a, &b), None);
+    }
+
+    #[test]
+    fn a_copy_that_ties_the_others_number_is_the_same_person() {
+        // Chatwoot's copy names the number an agent edited and ties the
+        // WhatsApp number Meta's copy names.
+        let (meta, mut chatwoot) = copies();
+        chatwoot.contact_key = "+6281111111111".into();
+        chatwoot.phone = Some("+6281111111111".into());
+        chatwoot.aliases = vec![meta.contact_key.clone()];
+        let j = join(&meta, &chatwoot).expect("one event");
+        assert_eq!(Some(&j), join(&chatwoot, &meta).as_ref());
+        assert_eq!(j.contact_key, "+6281111111111");
+        assert_eq!(j.aliases, vec![meta.contact_key.clone()]);
+        assert_eq!(j.occurred_at, meta.occurred_at);
+        assert_eq!(join(&j, &meta).as_ref(), Some(&j));
+        assert_eq!(join(&j, &chatwoot).as_ref(), Some(&j));
     }
 
     #[test]

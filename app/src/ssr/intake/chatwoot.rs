@@ -116,26 +116,8 @@ fn contact(
     with_phone: bool,
 ) -> Option<Map<String, Value>> {
     let mut c = Map::new();
-    let source = conversation
-        .and_then(|c| c.get("contact_inbox"))
-        .and_then(|ci| id_text(ci, "source_id"))
-        .or_else(|| customer.and_then(|s| id_text(s, "identifier")))
-        .or_else(|| {
-            // The contact's own id in Chatwoot, as a last resort.
-            let account = body.get("account").and_then(|a| id_text(a, "id"))?;
-            let id = customer.and_then(|s| id_text(s, "id"))?;
-            Some(format!("cw:{account}:contact:{id}"))
-        });
-    // A WhatsApp inbox's source id is the customer's WhatsApp number
-    // (`wa_id`): the phone, so that the contact is the one Meta's webhook
-    // names.
-    let number = source.as_deref().and_then(|s| {
-        let digits = s.strip_prefix('+').unwrap_or(s);
-        (channel == "whatsapp"
-            && (8..=15).contains(&digits.len())
-            && digits.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| format!("+{digits}"))
-    });
+    let source = source_of(body, conversation, customer);
+    let number = whatsapp_number(channel, source.as_deref());
     let phone = customer
         .and_then(|s| text(s, "phone_number"))
         .filter(|_| with_phone);
@@ -165,6 +147,58 @@ fn contact(
         c.insert("email".into(), json!(e));
     }
     Some(c)
+}
+
+/// The customer's id in the inbox's channel: the conversation's
+/// `contact_inbox.source_id`, else the contact's `identifier`, else the
+/// contact's own id in Chatwoot.
+fn source_of(
+    body: &Value,
+    conversation: Option<&Value>,
+    customer: Option<&Value>,
+) -> Option<String> {
+    conversation
+        .and_then(|c| c.get("contact_inbox"))
+        .and_then(|ci| id_text(ci, "source_id"))
+        .or_else(|| customer.and_then(|s| id_text(s, "identifier")))
+        .or_else(|| {
+            // The contact's own id in Chatwoot, as a last resort.
+            let account = body.get("account").and_then(|a| id_text(a, "id"))?;
+            let id = customer.and_then(|s| id_text(s, "id"))?;
+            Some(format!("cw:{account}:contact:{id}"))
+        })
+}
+
+/// A WhatsApp inbox's source id is the customer's WhatsApp number
+/// (`wa_id`), as Meta's webhook names the person.
+fn whatsapp_number(channel: &str, source: Option<&str>) -> Option<String> {
+    let s = source?;
+    let digits = s.strip_prefix('+').unwrap_or(s);
+    (channel == "whatsapp"
+        && (8..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit()))
+    .then(|| format!("+{digits}"))
+}
+
+/// An agent may edit a WhatsApp contact's `phone_number` in Chatwoot: the
+/// event then names that number, and the WhatsApp number Meta's webhook
+/// names the person by (the conversation's source id) is tied to it, one
+/// contact (`channels.md`: identifiers a payload ties together are aliases),
+/// so the lead does not depend on which copy of a message came first.
+fn tie_whatsapp_number(
+    e: &mut crate::ssr::domain::event::Event,
+    body: &Value,
+    conversation: Option<&Value>,
+    customer: Option<&Value>,
+) {
+    let source = source_of(body, conversation, customer);
+    if let Some(n) = whatsapp_number(&e.channel, source.as_deref()) {
+        if n != e.contact_key && !e.aliases.contains(&n) {
+            e.aliases.push(n);
+            // A set: sorted, so two copies of one delivery are equal.
+            e.aliases.sort_unstable();
+        }
+    }
 }
 
 /// The conversation's contact, wherever this payload puts it.
@@ -302,6 +336,7 @@ fn message(body: &Value, settings: &Settings, out: &mut Parsed) {
     match validate_contact(ev, settings.region, by_id) {
         Ok(mut e) => {
             e.sender_known = known;
+            tie_whatsapp_number(&mut e, body, conversation, customer);
             out.events.push(e)
         }
         Err(why) => out.skipped.push(why),
@@ -364,7 +399,10 @@ fn status_changed(body: &Value, settings: &Settings, out: &mut Parsed) {
         "contact": contact,
     });
     match validate_contact(ev, settings.region, by_id) {
-        Ok(e) => out.events.push(e),
+        Ok(mut e) => {
+            tie_whatsapp_number(&mut e, body, Some(body), customer);
+            out.events.push(e)
+        }
         Err(why) => out.skipped.push(why),
     }
 }
@@ -693,6 +731,12 @@ pub(crate) mod tests {
         let e = &p(&wa).events[0];
         assert_eq!(e.contact_key, "+6281234567890");
         assert!(e.aliases.is_empty(), "{:?}", e.aliases);
+        // Unless an agent edited the number: the WhatsApp number is tied.
+        let mut edited = wa.clone();
+        edited["sender"]["phone_number"] = json!("+6281111111111");
+        let e = &p(&edited).events[0];
+        assert_eq!(e.contact_key, "+6281111111111");
+        assert_eq!(e.aliases, vec!["+6281234567890".to_string()]);
     }
 
     #[test]
