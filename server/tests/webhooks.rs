@@ -808,6 +808,19 @@ async fn a_message_seen_by_metas_webhook_and_chatwoot_is_one_event() {
     assert_eq!((status, a["duplicates"].clone()), (200, json!(1)), "{a}");
 }
 
+/// Each message's two copies, Meta's and Chatwoot's, Meta's first or second.
+async fn deliver_pairs(s: &InProcess, pairs: &[(Vec<u8>, Value)], meta_first: bool) {
+    for (meta, chatwoot_copy) in pairs {
+        if !meta_first {
+            assert_eq!(chatwoot(s, chatwoot_copy, CHATWOOT_SECRET, 0).await.0, 200);
+        }
+        deliver(s, meta).await;
+        if meta_first {
+            assert_eq!(chatwoot(s, chatwoot_copy, CHATWOOT_SECRET, 0).await.0, 200);
+        }
+    }
+}
+
 /// Meta's webhook and Chatwoot send each message of a conversation, with
 /// their own times, names and senders: either order gives the same lead.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -851,15 +864,7 @@ async fn metas_and_chatwoots_copies_give_the_same_lead_in_either_order() {
     let mut leads = Vec::new();
     for meta_first in [true, false] {
         let s = server().await;
-        for (meta, chatwoot_copy) in &pairs {
-            if !meta_first {
-                assert_eq!(chatwoot(&s, chatwoot_copy, CHATWOOT_SECRET, 0).await.0, 200);
-            }
-            deliver(&s, meta).await;
-            if meta_first {
-                assert_eq!(chatwoot(&s, chatwoot_copy, CHATWOOT_SECRET, 0).await.0, 200);
-            }
-        }
+        deliver_pairs(&s, &pairs, meta_first).await;
         let page = june_first(&s).await;
         assert_eq!(page["total"], 1, "{page}");
         leads.push(page["leads"][0].clone());
@@ -906,15 +911,7 @@ async fn an_edited_chatwoot_number_and_metas_give_one_lead_in_either_order() {
     let mut leads = Vec::new();
     for meta_first in [true, false] {
         let s = server().await;
-        for (meta, chatwoot_copy) in &pairs {
-            if !meta_first {
-                assert_eq!(chatwoot(&s, chatwoot_copy, CHATWOOT_SECRET, 0).await.0, 200);
-            }
-            deliver(&s, meta).await;
-            if meta_first {
-                assert_eq!(chatwoot(&s, chatwoot_copy, CHATWOOT_SECRET, 0).await.0, 200);
-            }
-        }
+        deliver_pairs(&s, &pairs, meta_first).await;
         let page = june_first(&s).await;
         assert_eq!(page["total"], 1, "meta first: {meta_first}: {page}");
         let lead = page["leads"][0].clone();

@@ -142,7 +142,8 @@ impl LeadIndex {
         self.sources.group_first.len()
     }
 
-    /// The source a group shows (the first of its sources seen); `None`
+    /// The source a group shows (of its sources, the one whose details sort
+    /// first: the same whatever order they came in); `None`
     /// for group 0, leads without a first source.
     pub fn group_source(&self, group: u32) -> Option<Source> {
         self.sources

@@ -291,7 +291,7 @@ proptest! {
             for (got, want) in seen.iter().zip(&model_seen) {
                 prop_assert_eq!(got.0, want.0);
                 prop_assert_eq!(got.1, want.1);
-                // A group shows its first source seen: the same by rule 5.
+                // A group shows one of its sources: the same by rule 5.
                 prop_assert_eq!(got.2.is_some(), want.2.is_some());
                 if let (Some(a), Some(b)) = (&got.2, &want.2) {
                     prop_assert!(a.same_as(b), "{:?} {:?}", a, b);

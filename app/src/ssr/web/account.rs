@@ -128,6 +128,26 @@ pub struct TokenLine {
     pub last_used: Option<String>,
 }
 
+/// A row's Remove or Revoke: the summary opens a second button, naming
+/// what goes, that posts the form (no script needed).
+fn confirm_form(
+    lang: Lang,
+    action: &'static str,
+    name: String,
+    label: &'static str,
+    confirm: &'static str,
+) -> impl IntoView {
+    view! {
+        <details class="confirm">
+            <summary class="link danger">{lang.t(label)}</summary>
+            <form method="post" action=action>
+                <button type="submit" class="danger">{lang.t(confirm).replace("{}", &name)}</button>
+                <input type="hidden" name="name" value=name/>
+            </form>
+        </details>
+    }
+}
+
 pub struct Settings {
     pub lang: Lang,
     /// The signed-in admin.
@@ -194,18 +214,7 @@ pub fn settings_page(p: Settings) -> String {
                     <td>{u.role}</td>
                     <td>{u.created}</td>
                     <td>
-                        // A second click confirms (no script needed).
-                        {removable.then(|| view! {
-                            <details class="confirm">
-                                <summary class="link danger">{lang.t("remove")}</summary>
-                                <form method="post" action="/settings/users/remove">
-                                    <input type="hidden" name="name" value=u.name.clone()/>
-                                    <button type="submit" class="danger">
-                                        {lang.t("confirm.remove").replace("{}", &u.name)}
-                                    </button>
-                                </form>
-                            </details>
-                        })}
+                        {removable.then(|| confirm_form(lang, "/settings/users/remove", u.name.clone(), "remove", "confirm.remove"))}
                     </td>
                 </tr>
             }
@@ -222,15 +231,7 @@ pub fn settings_page(p: Settings) -> String {
                     <td>{tk.created}</td>
                     <td>{tk.last_used.unwrap_or_else(|| lang.t("never").to_owned())}</td>
                     <td>
-                        <details class="confirm">
-                            <summary class="link danger">{lang.t("revoke")}</summary>
-                            <form method="post" action="/settings/tokens/revoke">
-                                <input type="hidden" name="name" value=tk.name.clone()/>
-                                <button type="submit" class="danger">
-                                    {lang.t("confirm.revoke").replace("{}", &tk.name)}
-                                </button>
-                            </form>
-                        </details>
+                        {confirm_form(lang, "/settings/tokens/revoke", tk.name.clone(), "revoke", "confirm.revoke")}
                     </td>
                 </tr>
             }
