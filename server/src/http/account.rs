@@ -17,7 +17,7 @@ use app::ssr::auth::{
 };
 use app::ssr::state::AppState;
 use app::ssr::web::account::{
-    self, SignIn, TokenLine, UserLine, admins_only_page, settings_page, signin_page,
+    self, Section, SignIn, TokenLine, UserLine, admins_only_page, settings_page, signin_page,
 };
 use app::ssr::web::shell::request_lang;
 
@@ -244,7 +244,7 @@ struct Outcome {
     error: Option<String>,
     new_token: Option<(String, String)>,
     /// Which form the error is about, and the name typed into it.
-    error_at: Option<&'static str>,
+    error_at: Option<Section>,
     typed_name: Option<String>,
     /// The Conversions API test event: Meta's receipt, or why not.
     capi_test: Option<Result<String, String>>,
@@ -273,7 +273,7 @@ fn outcome(lang: Lang, r: Result<(), AuthError>) -> Outcome {
 impl Outcome {
     /// An error of a form in `section`, shown there, with the name typed
     /// into its text field kept (`None` for the forms that have none).
-    fn at(mut self, section: &'static str, typed: Option<String>) -> Outcome {
+    fn at(mut self, section: Section, typed: Option<String>) -> Outcome {
         if self.error.is_some() {
             self.error_at = Some(section);
             self.typed_name = typed;
@@ -475,8 +475,10 @@ async fn settings(
 
 /// A settings form's answer: done goes back to the page by a redirect (a
 /// reload then does not post the form again), a refusal is shown at once.
+/// (Creating a token and the test event render their answer themselves:
+/// what they show is shown once.)
 async fn answer(state: &AppState, me: Caller, headers: &HeaderMap, out: Outcome) -> Response {
-    if out.error.is_none() && out.new_token.is_none() && out.capi_test.is_none() {
+    if out.error.is_none() {
         return Redirect::to("/settings?done=1").into_response();
     }
     render_settings(state, me, headers, out).await
@@ -532,7 +534,7 @@ async fn add_user(
         }
         None => Err(AuthError::BadRole),
     };
-    let out = outcome(request_lang(&headers), r).at("users", Some(f.name));
+    let out = outcome(request_lang(&headers), r).at(Section::Users, Some(f.name));
     answer(&state, me, &headers, out).await
 }
 
@@ -559,7 +561,7 @@ async fn set_password(
     if own {
         return Redirect::to("/signin?changed=1").into_response();
     }
-    let out = outcome(request_lang(&headers), r).at("users", None);
+    let out = outcome(request_lang(&headers), r).at(Section::Users, None);
     answer(&state, me, &headers, out).await
 }
 
@@ -570,7 +572,7 @@ async fn remove_user(
     Form(f): Form<NameForm>,
 ) -> Response {
     let r = state.auth.remove_user(&f.name).await;
-    let out = outcome(request_lang(&headers), r).at("users", None);
+    let out = outcome(request_lang(&headers), r).at(Section::Users, None);
     answer(&state, me, &headers, out).await
 }
 
@@ -585,7 +587,7 @@ async fn create_token(
             new_token: Some((f.name.trim().to_lowercase(), token)),
             ..Outcome::default()
         },
-        Err(e) => outcome(request_lang(&headers), Err(e)).at("tokens", Some(f.name)),
+        Err(e) => outcome(request_lang(&headers), Err(e)).at(Section::Tokens, Some(f.name)),
     };
     render_settings(&state, me, &headers, out).await
 }
@@ -597,6 +599,6 @@ async fn revoke_token(
     Form(f): Form<NameForm>,
 ) -> Response {
     let r = state.auth.revoke_token(&f.name).await;
-    let out = outcome(request_lang(&headers), r).at("tokens", None);
+    let out = outcome(request_lang(&headers), r).at(Section::Tokens, None);
     answer(&state, me, &headers, out).await
 }

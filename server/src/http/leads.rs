@@ -255,14 +255,19 @@ pub async fn csv_response(
         rx.recv().await.map(|c| (c, rx))
     }));
     (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{file_name}\""),
-            ),
-        ],
+        csv_headers(file_name),
         axum::body::Body::from_stream(stream),
     )
         .into_response()
+}
+
+/// The headers of a CSV download named `file_name`.
+pub fn csv_headers(file_name: &str) -> [(header::HeaderName, String); 2] {
+    [
+        (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+        (
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{file_name}\""),
+        ),
+    ]
 }

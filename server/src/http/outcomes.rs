@@ -4,7 +4,6 @@
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
@@ -50,16 +49,10 @@ async fn get_ads_csv(State(state): State<AppState>, params: AdsParams) -> Respon
 /// days; the page's starts with the byte-order mark spreadsheets need to
 /// read UTF-8 (the API's is for programs, without it).
 pub fn ads_csv_response(r: &AdsReport, p: &AdsParams, for_spreadsheets: bool) -> Response {
-    let name = format!(
-        "attachment; filename=\"ads-{}-{}.csv\"",
-        p.filter.from, p.filter.to
-    );
+    let name = format!("ads-{}-{}.csv", p.filter.from, p.filter.to);
     let bom = if for_spreadsheets { csv::BOM } else { "" };
     (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (header::CONTENT_DISPOSITION, name),
-        ],
+        super::leads::csv_headers(&name),
         format!("{bom}{}", csv::ads(r)),
     )
         .into_response()

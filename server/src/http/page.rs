@@ -53,8 +53,8 @@ async fn live(
         .to_owned();
     let changes = state.leads.subscribe();
     let stop = shutdown().subscribe();
-    let mut ended = state.auth.ended_sessions();
-    ended.mark_unchanged();
+    // (A new receiver has seen the current count: only later ends wake it.)
+    let ended = state.auth.ended_sessions();
     let recheck = tokio::time::interval_at(
         tokio::time::Instant::now() + SESSION_RECHECK,
         SESSION_RECHECK,

@@ -426,7 +426,7 @@ impl Auth {
             return Ok(None);
         };
         let t = now();
-        if t - s.seen > self.inner.idle || t - s.created > SESSION_MAX_AGE {
+        if self.expired(&s, t) {
             accounts::delete_session(self.db(), &hash).await?;
             return Ok(None);
         }
@@ -468,10 +468,13 @@ impl Auth {
         let Some((s, role)) = accounts::session(self.db(), &digest(cookie)).await? else {
             return Ok(false);
         };
-        let t = now();
-        Ok(t - s.seen <= self.inner.idle
-            && t - s.created <= SESSION_MAX_AGE
-            && Role::parse(&role).is_some())
+        Ok(!self.expired(&s, now()) && Role::parse(&role).is_some())
+    }
+
+    /// Unused for longer than the idle time, or older than the longest a
+    /// session lasts.
+    fn expired(&self, s: &SessionRow, t: i64) -> bool {
+        t - s.seen > self.inner.idle || t - s.created > SESSION_MAX_AGE
     }
 
     /// Whether `LEADS_API_TOKEN` is short enough to guess. Only then are

@@ -148,6 +148,13 @@ fn confirm_form(
     }
 }
 
+/// A part of the settings page with forms of its own.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Users,
+    Tokens,
+}
+
 pub struct Settings {
     pub lang: Lang,
     /// The signed-in admin.
@@ -158,9 +165,9 @@ pub struct Settings {
     pub new_token: Option<(String, String)>,
     pub message: Option<String>,
     pub error: Option<String>,
-    /// The section whose form the error is about (`users`, `tokens`): shown
-    /// there, with the name as typed; else at the top.
-    pub error_at: Option<&'static str>,
+    /// The section whose form the error is about: shown there, with the
+    /// name as typed; else at the top.
+    pub error_at: Option<Section>,
     pub typed_name: Option<String>,
     pub intake: Vec<IntakeLine>,
     pub capi: CapiSection,
@@ -272,17 +279,17 @@ pub fn settings_page(p: Settings) -> String {
     let error_at = p.error_at;
     let (mut top_error, mut users_error, mut tokens_error) = (None, None, None);
     match error_at {
-        Some("users") => users_error = p.error,
-        Some("tokens") => tokens_error = p.error,
-        _ => top_error = p.error,
+        Some(Section::Users) => users_error = p.error,
+        Some(Section::Tokens) => tokens_error = p.error,
+        None => top_error = p.error,
     }
-    let typed = |section: &str| {
+    let typed = |section: Section| {
         (error_at == Some(section))
             .then(|| p.typed_name.clone())
             .flatten()
             .unwrap_or_default()
     };
-    let (typed_user, typed_token) = (typed("users"), typed("tokens"));
+    let (typed_user, typed_token) = (typed(Section::Users), typed(Section::Tokens));
     let form_error = |e: Option<String>| e.map(|e| view! { <p class="error" role="alert">{e}</p> });
     let body = super::view::html(move || {
         view! {
