@@ -385,7 +385,13 @@ fn focus_row_now(id: &str) {
         .ok()
         .flatten()
         .and_then(|r| r.dyn_into::<leptos::web_sys::HtmlElement>().ok());
-    if let Some(row) = row {
+    // Only where the focus fell with the closed panel (the page's body):
+    // a row or control the user focused in the meantime keeps it.
+    let doc = document();
+    let moved_on = doc
+        .active_element()
+        .is_some_and(|a| doc.body().is_none_or(|b| !b.is_same_node(Some(&a))));
+    if let Some(row) = row.filter(|_| !moved_on) {
         let _ = row.focus();
     }
 }
