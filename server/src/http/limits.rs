@@ -73,6 +73,8 @@ impl Default for Limits {
 struct Charge {
     held: std::sync::Mutex<Option<OwnedSemaphorePermit>>,
     refused: AtomicBool,
+    /// More than the largest body arrived.
+    too_long: AtomicBool,
 }
 
 impl Charge {
@@ -148,6 +150,11 @@ impl HttpBody for Charged {
             return Poll::Ready(Some(Ok(frame)));
         };
         this.seen += data.len() as u64;
+        if this.seen > super::MAX_BODY as u64 {
+            // Refused at its length (`413`), not charged for it.
+            this.charge.too_long.store(true, Ordering::Relaxed);
+            return Poll::Ready(Some(Err(axum::Error::new(NoRoom))));
+        }
         let need = this.seen.div_ceil(1024) - this.charged;
         if need == 0 {
             return Poll::Ready(Some(Ok(frame)));
@@ -218,9 +225,24 @@ fn lane(req: &Request) -> Lane {
 }
 
 pub async fn limit(State(limits): State<Limits>, req: Request, next: Next) -> Response {
+    let lane = lane(&req);
+    // An ingest request's body is read first, within the body budget and
+    // its time, and only then waits for its turn in the lane: a client
+    // that sends its body slowly, or never, holds neither the lane nor
+    // (beyond what it sent) the budget.
+    let (req, charge) = match lane {
+        // Refused at its length by the route's body limit, unread, as
+        // any other route does it (see `announced`).
+        Lane::Ingest if announced(&req) > super::MAX_BODY as u64 => (req, None),
+        Lane::Ingest => match read_body(&limits, req).await {
+            Ok((req, charge)) => (req, Some(charge)),
+            Err(res) => return res,
+        },
+        _ => (req, None),
+    };
     // Sign-ins never queue beyond their lane; the others wait their turn
     // (their semaphores are never closed: only a sign-in finds none).
-    let permit = match lane(&req) {
+    let permit = match lane {
         Lane::SignIn => limits.signin.clone().try_acquire_owned().ok(),
         Lane::Ingest => limits.ingest.clone().acquire_owned().await.ok(),
         Lane::General => limits.general.clone().acquire_owned().await.ok(),
@@ -234,30 +256,52 @@ pub async fn limit(State(limits): State<Limits>, req: Request, next: Next) -> Re
         )
             .into_response();
     };
-    // An ingest request's body, read and parsed, within the budget.
-    let (req, charge) = match lane(&req) {
-        Lane::Ingest => {
-            let charge = Arc::new(Charge::default());
-            let req = req.map(|inner| {
-                Body::new(Charged {
-                    inner,
-                    budget: limits.bodies.clone(),
-                    charge: charge.clone(),
-                    seen: 0,
-                    charged: 0,
-                    waiting: None,
-                })
-            });
-            (req, Some(charge))
-        }
-        _ => (req, None),
-    };
     let res = next.run(req).await;
     // Held until the answer's head is ready; a streamed body (CSV, live
-    // updates) then goes on without a permit, as before.
+    // updates) then goes on without a permit, as before. The body's share
+    // of the budget too: its bytes are in memory until then.
     drop(permit);
-    if let Some(charge) = charge {
-        if charge.refused.load(Ordering::Relaxed) {
+    drop(charge);
+    res
+}
+
+/// The length a request's body announces (`Content-Length`, else its size
+/// hint). One longer than the largest is not read: answered `413` at once
+/// (the client, still sending, may see the connection close first).
+fn announced(req: &Request) -> u64 {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(0)
+        .max(req.body().size_hint().lower())
+}
+
+/// Reads an ingest request's body whole: charged to the budget as its
+/// bytes arrive, at most [`super::MAX_BODY`], within
+/// [`super::ANSWER_TIMEOUT`]. The request goes on with the body read, and
+/// the charge is held until it is answered; or the refusal (`503` `busy`
+/// when the budget had no room, `413`, `408`; in the API's JSON shape on
+/// the API).
+async fn read_body(limits: &Limits, req: Request) -> Result<(Request, Arc<Charge>), Response> {
+    let (parts, body) = req.into_parts();
+    let charge = Arc::new(Charge::default());
+    let charged = Body::new(Charged {
+        inner: body,
+        budget: limits.bodies.clone(),
+        charge: charge.clone(),
+        seen: 0,
+        charged: 0,
+        waiting: None,
+    });
+    let read = tokio::time::timeout(
+        super::ANSWER_TIMEOUT,
+        axum::body::to_bytes(charged, super::MAX_BODY),
+    )
+    .await;
+    let refusal = match read {
+        Ok(Ok(bytes)) => return Ok((Request::from_parts(parts, Body::from(bytes)), charge)),
+        _ if charge.refused.load(Ordering::Relaxed) => {
             tracing::warn!("ingest body budget full: answered 503");
             let mut res = super::error::json_error(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -266,10 +310,19 @@ pub async fn limit(State(limits): State<Limits>, req: Request, next: Next) -> Re
             );
             res.headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("2"));
-            return res;
+            return Err(res);
         }
-    }
-    res
+        Err(_) => StatusCode::REQUEST_TIMEOUT,
+        Ok(Err(_)) if charge.too_long.load(Ordering::Relaxed) => StatusCode::PAYLOAD_TOO_LARGE,
+        // The client went away, or sent a malformed body.
+        Ok(Err(_)) => StatusCode::BAD_REQUEST,
+    };
+    let res = refusal.into_response();
+    Err(if parts.uri.path().starts_with("/api/") {
+        super::error::json_errors(res).await
+    } else {
+        res
+    })
 }
 
 #[cfg(test)]
@@ -312,11 +365,15 @@ mod tests {
     /// An ingest route behind the limits, with a body budget of `kib`,
     /// answering the length of the body it read.
     fn app(kib: usize) -> (Router, Arc<Semaphore>) {
-        let limits = Limits::default();
+        app_with(kib, INGEST)
+    }
+
+    fn app_with(kib: usize, lane: usize) -> (Router, Arc<Semaphore>) {
         let bodies = Arc::new(Semaphore::new(kib));
         let limits = Limits {
             bodies: bodies.clone(),
-            ..limits
+            ingest: Arc::new(Semaphore::new(lane)),
+            ..Limits::default()
         };
         let app = Router::new()
             .route(
@@ -433,5 +490,42 @@ mod tests {
         let res = waiting.await.expect("task").expect("answer");
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(budget.available_permits(), 4);
+    }
+
+    /// A body being sent holds no place in the ingest lane: with a lane
+    /// of one, a client that never finishes its body does not keep the
+    /// next request waiting.
+    #[tokio::test]
+    async fn a_body_being_sent_holds_no_place_in_the_lane() {
+        let (app, _) = app_with(64, 1);
+        let (tx, body) = streamed();
+        tx.unbounded_send(bytes(10)).expect("sent");
+        let stalled = tokio::spawn(app.clone().oneshot(post_body(body)));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let body = Body::from_stream(futures::stream::iter(vec![bytes(100)]));
+        let res = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            app.clone().oneshot(post_body(body)),
+        )
+        .await
+        .expect("answered without waiting")
+        .expect("answer");
+        assert_eq!(res.status(), StatusCode::OK);
+        drop(tx);
+        let res = stalled.await.expect("task").expect("answer");
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+
+    /// A body that turns out longer than the largest (it announced no
+    /// length) is refused at that length (`413`) and gives its share back.
+    /// (One that announces it is not read: `api::every_api_error_is_json…`.)
+    #[tokio::test]
+    async fn a_body_too_long_is_refused_at_its_length() {
+        let (app, budget) = app(BODY_BUDGET_KIB);
+        let frames: Vec<_> = (0..9).map(|_| bytes(1 << 20)).collect();
+        let body = Body::from_stream(futures::stream::iter(frames));
+        let res = app.clone().oneshot(post_body(body)).await.expect("answer");
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(budget.available_permits(), BODY_BUDGET_KIB);
     }
 }

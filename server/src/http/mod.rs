@@ -36,7 +36,7 @@ pub const MAX_BODY: usize = 8 * 1024 * 1024;
 
 /// How long a request may take to be answered (its body may stream on:
 /// the CSV download and live updates are not cut), and to send its body.
-const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+pub(crate) const ANSWER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The app's routes, listed once per process. While a list is generated,
 /// leptos_server holds back every resource in the whole process, and one
