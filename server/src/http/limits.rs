@@ -4,7 +4,8 @@
 //!   it `503` with `Retry-After` at once, so a flood of sign-ins never holds
 //!   what ingest and the page need;
 //! - ingest (`POST /api/v1/events`, `/webhooks/*`): its own limit, waiting
-//!   its turn (Meta disables webhooks that keep failing);
+//!   its turn once its body has arrived (Meta disables webhooks that keep
+//!   failing), its body charged to a budget of its own ([`BODY_BUDGET_KIB`]);
 //! - everything else: the general limit, waiting its turn.
 //!
 //! Memory stays bounded under any flood, and the writer's queue cannot grow
