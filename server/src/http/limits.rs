@@ -445,7 +445,9 @@ mod tests {
         let body = Body::from_stream(futures::stream::iter(frames));
         let res = app.clone().oneshot(post_body(body)).await.expect("answer");
         assert_eq!(res.status(), StatusCode::OK);
-        let read = axum::body::to_bytes(res.into_body(), 100).await.expect("read");
+        let read = axum::body::to_bytes(res.into_body(), 100)
+            .await
+            .expect("read");
         assert_eq!(&read[..], b"6144");
         assert_eq!(budget.available_permits(), 8);
         // Their clients go away: their share comes back.
@@ -477,7 +479,9 @@ mod tests {
         let res = app.clone().oneshot(post_body(body)).await.expect("answer");
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(res.headers()[header::RETRY_AFTER], "2");
-        let read = axum::body::to_bytes(res.into_body(), 1000).await.expect("read");
+        let read = axum::body::to_bytes(res.into_body(), 1000)
+            .await
+            .expect("read");
         let json: serde_json::Value = serde_json::from_slice(&read).expect("json");
         assert_eq!(json["error"]["code"], "busy");
         assert!(started.elapsed() >= BODY_WAIT);
