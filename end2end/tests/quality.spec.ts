@@ -136,7 +136,8 @@ test('rows show engaged and buyer; the first-response card has each wait\'s enga
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
   await page.screenshot({ path: `${shots}/31-quality-375.png`, fullPage: true });
 
-  await page.getByTestId('lang-id').click();
+  // A full navigation: wait for the new page's load, not the old one's mark.
+  await Promise.all([page.waitForEvent('load'), page.getByTestId('lang-id').click()]);
   await hydrated(page);
   await expect(dist.locator('thead')).toContainText('Membeli');
   await expect(page.getByTestId('quality').locator('option[value=buyer]')).toHaveText('Pembeli');
