@@ -46,9 +46,10 @@ pub enum AppError {
     NotConfigured(String),
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
-    /// A bounded resource is in full use (downloads at once): retry soon.
+    /// A bounded resource is in full use (downloads, request bodies at
+    /// once): the message, and the seconds to wait (`Retry-After`).
     #[error("{0}")]
-    Busy(String),
+    Busy(String, u32),
     #[error("internal error: {0}")]
     Internal(String),
     /// Transport-level failure of a server function (network, encoding).
@@ -79,7 +80,7 @@ impl AppError {
             AppError::CrossSite => "cross_site",
             AppError::NotConfigured(_) => "not_configured",
             AppError::Unavailable(_) => "unavailable",
-            AppError::Busy(_) => "busy",
+            AppError::Busy(..) => "busy",
             AppError::Internal(_) => "internal",
             AppError::ServerFn(_) => "server_fn",
         }
@@ -98,7 +99,7 @@ impl AppError {
             AppError::BadSignature(_) => 401,
             AppError::Forbidden | AppError::CrossSite => 403,
             AppError::NotConfigured(_) => 503,
-            AppError::Unavailable(_) | AppError::Busy(_) => 503,
+            AppError::Unavailable(_) | AppError::Busy(..) => 503,
             AppError::Internal(_) | AppError::ServerFn(_) => 500,
         }
     }

@@ -18,11 +18,11 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status =
             StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if let AppError::Busy(_) = &self.0 {
+        if let AppError::Busy(_, secs) = &self.0 {
             tracing::warn!("refused: {}", self.0);
             return (
                 status,
-                [(axum::http::header::RETRY_AFTER, "5")],
+                [(axum::http::header::RETRY_AFTER, secs.to_string())],
                 axum::Json(self.0.to_json()),
             )
                 .into_response();

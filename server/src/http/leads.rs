@@ -211,14 +211,15 @@ pub async fn csv_response(
     let Some(share) = Share::wait(who, deadline).await else {
         return ApiError(AppError::Busy(format!(
             "you have {MAX_DOWNLOADS_EACH} downloads open already; try again when one has finished"
-        )))
+        ), 5))
         .into_response();
     };
     let waited = tokio::time::timeout_at(deadline, downloads().clone().acquire_owned()).await;
     let Ok(Ok(permit)) = waited else {
-        return ApiError(AppError::Busy(format!(
-            "{MAX_DOWNLOADS} downloads are open already; try again in a moment"
-        )))
+        return ApiError(AppError::Busy(
+            format!("{MAX_DOWNLOADS} downloads are open already; try again in a moment"),
+            5,
+        ))
         .into_response();
     };
     let mut export = leads.export(filter);

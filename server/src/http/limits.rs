@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
+use app::error::AppError;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode, header};
@@ -303,15 +304,12 @@ async fn read_body(limits: &Limits, req: Request) -> Result<(Request, Arc<Charge
     let refusal = match read {
         Ok(Ok(bytes)) => return Ok((Request::from_parts(parts, Body::from(bytes)), charge)),
         _ if charge.refused.load(Ordering::Relaxed) => {
-            tracing::warn!("ingest body budget full: answered 503");
-            let mut res = super::error::json_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "busy",
-                "too many request bodies at once; send it again in a moment",
+            // (Logged as refused by `ApiError`.)
+            let busy = AppError::Busy(
+                "too many request bodies at once; send it again in a moment".into(),
+                2,
             );
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("2"));
-            return Err(res);
+            return Err(super::error::ApiError(busy).into_response());
         }
         Err(_) => StatusCode::REQUEST_TIMEOUT,
         Ok(Err(_)) if charge.too_long.load(Ordering::Relaxed) => StatusCode::PAYLOAD_TOO_LARGE,
