@@ -588,6 +588,9 @@ class Run:
             self.start_server()
             self.ingest()
             self.ingest_conversions()
+            if self.a.only_ingest:
+                self.server.stop(self.a.stop_timeout)
+                return True
             http = Http(self.server.port, timeout=self.a.request_timeout)
             self.after_ingest(http)
             self.reads(http)
@@ -807,6 +810,8 @@ def main():
     ap.add_argument("--out-json", default=os.path.join(ROOT, "bench", "results.json"))
     ap.add_argument("--smoke", action="store_true", help="small and quick, for CI: targets not judged")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (events, db, server log)")
+    ap.add_argument("--only-ingest", action="store_true",
+                    help="stop after the ingest and conversions figures (for A/B runs of the write path)")
     ap.add_argument("--tmp", help="parent folder of the temp dir (default: system temp)")
     ap.add_argument("--reps", type=int, help="timed requests per read (default 200, 50 with --smoke)")
     ap.add_argument("--warmup", type=int, default=5)
