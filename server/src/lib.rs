@@ -178,7 +178,7 @@ fn log_memory(settings: &Settings, address: &str) {
     }
     if let Some(m) = settings.db_memory() {
         tracing::info!(
-            "memory: {} ({}); database block cache {}, write buffers {} x {}, {} compaction jobs, {} open files",
+            "memory: {} ({}); database block cache {}, write buffers {} x {}, {} background jobs, {} open files",
             human(budget.bytes),
             budget.source,
             human(m.block_cache),

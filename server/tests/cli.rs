@@ -661,8 +661,8 @@ async fn the_database_is_sized_from_leads_memory() {
     let logged = std::fs::read_to_string(&log).expect("log");
     assert!(
         logged.contains(
-            "memory: 256 MiB (LEADS_MEMORY); database block cache 32 MiB, write buffers 2 x 8 MiB, \
-             2 compaction jobs, 256 open files"
+            "memory: 256 MiB (LEADS_MEMORY); database block cache 32 MiB, write buffers 4 x 8 MiB, \
+             4 background jobs, 256 open files"
         ),
         "{logged}"
     );
@@ -676,9 +676,13 @@ async fn the_database_is_sized_from_leads_memory() {
         .expect("an OPTIONS file");
     for line in [
         "write_buffer_size=8388608",
-        "max_write_buffer_number=2",
+        "max_write_buffer_number=4",
         "max_open_files=256",
-        "max_background_jobs=2",
+        "max_background_jobs=4",
+        "level0_file_num_compaction_trigger=4",
+        "level0_slowdown_writes_trigger=20",
+        "level0_stop_writes_trigger=36",
+        "target_file_size_base=67108864",
     ] {
         assert!(
             options.lines().any(|l| l.trim() == line),
