@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { auth, hydrated, summary } from './helpers';
+import { auth, hydrated, summary, switchLanguage } from './helpers';
 
 const shots = process.env.E2E_SCREENSHOTS ?? 'screenshots';
 const RANGE = 'from=2026-06-01&to=2026-06-30';
@@ -307,10 +307,7 @@ test('the Ads view fits 375 px and reads in Indonesian', async ({ page, request 
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
   await page.screenshot({ path: `${shots}/21-ads-375.png`, fullPage: true });
 
-  // The switch is a full navigation: measure the new page once its
-  // stylesheet has loaded (before, the DOM may be there unstyled).
-  await Promise.all([page.waitForEvent('load'), page.getByTestId('lang-id').click()]);
-  await hydrated(page);
+  await switchLanguage(page, 'id');
   await expect(page.locator('th[data-col=spend]')).toContainText('Biaya iklan');
   await expect(page.locator('tr[data-source=none] th')).toHaveText('Organik');
   await expect(page.locator('tr[data-source="ad-jun-1"] td').first()).toHaveText('Rp 110.000');

@@ -11,6 +11,13 @@ export async function hydrated(page: Page) {
   await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
 }
 
+/** Switches the language (a full navigation) and waits for the new page's
+ * load and hydration: before them its DOM may be there unstyled. */
+export async function switchLanguage(page: Page, code: 'id' | 'en') {
+  await Promise.all([page.waitForEvent('load'), page.getByTestId(`lang-${code}`).click()]);
+  await hydrated(page);
+}
+
 /** The table row of the lead whose name is exactly `name`. */
 export function row(page: Page, name: string) {
   return page.locator('table[data-testid=leads-table] tbody tr', {

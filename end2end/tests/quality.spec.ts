@@ -1,5 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-import { auth, hydrated, row, summary } from './helpers';
+import { auth, hydrated, row, summary, switchLanguage } from './helpers';
 
 const shots = process.env.E2E_SCREENSHOTS ?? 'screenshots';
 const RANGE = 'from=2026-07-01&to=2026-07-31';
@@ -136,9 +136,7 @@ test('rows show engaged and buyer; the first-response card has each wait\'s enga
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
   await page.screenshot({ path: `${shots}/31-quality-375.png`, fullPage: true });
 
-  // A full navigation: wait for the new page's load, not the old one's mark.
-  await Promise.all([page.waitForEvent('load'), page.getByTestId('lang-id').click()]);
-  await hydrated(page);
+  await switchLanguage(page, 'id');
   await expect(dist.locator('thead')).toContainText('Membeli');
   await expect(page.getByTestId('quality').locator('option[value=buyer]')).toHaveText('Pembeli');
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
